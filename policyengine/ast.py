@@ -1,0 +1,301 @@
+"""The policy AST: frozen dataclasses with source spans, shared by checker, formatter and compiler.
+
+Spans never take part in equality, so `parse(fmt(x)) == parse(x)` compares meaning, not layout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal as TLiteral
+from typing import Union
+
+from policyengine.diagnostics import Span
+
+NO_SPAN = Span("<none>", 0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Ident:
+    """A name as written in the source (product pattern, column, tag, group, purpose...)."""
+
+    text: str
+    span: Span = _span()
+
+
+# ---------------------------------------------------------------- expressions
+
+LiteralValue = Union[str, int, float, bool, dt.date, dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A constant: string, number, boolean, date or UTC timestamp."""
+
+    value: LiteralValue
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        from policyengine.formatter import format_expr
+
+        return format_expr(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr:
+    """A list of constants, e.g. `["eu", "uk"]`."""
+
+    items: tuple[Literal, ...]
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        from policyengine.formatter import format_expr
+
+        return format_expr(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerRef:
+    """`consumer.<attribute>`; `consumer.id` and `consumer.groups` are built in."""
+
+    attribute: str
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        return f"consumer.{self.attribute}"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnRef:
+    """A column of the product (only meaningful in row filters)."""
+
+    name: str
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        from policyengine.formatter import format_expr
+
+        return format_expr(self)
+
+
+CompareOp = TLiteral["==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains"]
+COMPARE_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains")
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """A comparison of two operands."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        from policyengine.formatter import format_expr
+
+        return format_expr(self)
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """All operands true (flattened: never directly contains another And)."""
+
+    operands: tuple[Expr, ...]
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        from policyengine.formatter import format_expr
+
+        return format_expr(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """Any operand true (flattened: never directly contains another Or)."""
+
+    operands: tuple[Expr, ...]
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        from policyengine.formatter import format_expr
+
+        return format_expr(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """Negation."""
+
+    operand: Expr
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        from policyengine.formatter import format_expr
+
+        return format_expr(self)
+
+
+Expr = Union[Literal, ListExpr, ConsumerRef, ColumnRef, Compare, And, Or, Not]
+
+
+def walk(expr: Expr):
+    """Every node of an expression, depth first."""
+    yield expr
+    if isinstance(expr, Compare):
+        yield from walk(expr.left)
+        yield from walk(expr.right)
+    elif isinstance(expr, (And, Or)):
+        for op in expr.operands:
+            yield from walk(op)
+    elif isinstance(expr, Not):
+        yield from walk(expr.operand)
+    elif isinstance(expr, ListExpr):
+        yield from expr.items
+
+
+# ---------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """`everyone`, `user:<id>` or `group:<name>`."""
+
+    kind: TLiteral["everyone", "user", "group"]
+    name: str | None = None
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        return "everyone" if self.kind == "everyone" else f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """Who a rule is for: any of `include`, minus any of `exclude`."""
+
+    include: tuple[Subject, ...]
+    exclude: tuple[Subject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTarget:
+    """A product or product glob (`sales.orders`, `sales.*`, `*`), optionally some of its columns.
+
+    `columns is None` means every column.
+    """
+
+    product: Ident
+    columns: tuple[Ident, ...] | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TagTarget:
+    """Columns carrying any of `tags` (hierarchically), optionally only in `products` (globs)."""
+
+    tags: tuple[Ident, ...]
+    products: tuple[Ident, ...] = ()
+    span: Span = _span()
+
+
+Target = Union[ProductTarget, TagTarget]
+
+
+@dataclass(frozen=True, slots=True)
+class MaskArg:
+    """One argument of a mask strategy: positional (`name is None`) or named."""
+
+    name: str | None
+    value: Literal
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class MaskSpec:
+    """A mask strategy as written: `hash`, `partial(first=2, last=2)`, `round(2)`..."""
+
+    name: Ident
+    args: tuple[MaskArg, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """`@key("value")` before a rule; `@name` names the rule."""
+
+    key: str
+    value: str
+    span: Span = _span()
+
+
+RuleKind = TLiteral["allow", "deny", "mask", "filter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One policy rule.
+
+    `allow`/`deny` grant or forbid reading the target columns; `mask` rewrites them with
+    `mask`; `filter` restricts rows of the target products with `row_filter`.
+    `valid_from` is inclusive, `valid_until` exclusive (a date-only `until D` means the end of D).
+    """
+
+    kind: RuleKind
+    target: Target
+    subjects: Subjects
+    purposes: tuple[Ident, ...] = ()
+    condition: Expr | None = None
+    valid_from: Literal | None = None
+    valid_until: Literal | None = None
+    mask: MaskSpec | None = None
+    row_filter: Expr | None = None
+    annotations: tuple[Annotation, ...] = ()
+    span: Span = _span()
+
+    @property
+    def explicit_name(self) -> str | None:
+        for a in self.annotations:
+            if a.key == "name":
+                return a.value
+        return None
+
+    @property
+    def name(self) -> str:
+        """The `@name`, or `<kind>@<file>:<line>` when the rule has none."""
+        return self.explicit_name or f"{self.kind}@{self.span.file}:{self.span.line}"
+
+    @property
+    def location(self) -> str:
+        return f"{self.span.file}:{self.span.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """`scope platform` (may govern every product) or `scope domain <name>`."""
+
+    kind: TLiteral["platform", "domain"]
+    domain: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A `#` comment, kept so the formatter can put it back."""
+
+    text: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFile:
+    """One parsed policy file."""
+
+    path: str
+    scope: Scope | None
+    rules: tuple[Rule, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False)

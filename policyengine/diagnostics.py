@@ -1,0 +1,114 @@
+"""Source spans and diagnostics: every error names file:line:col and can show a caret under the text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a piece of source text is: 1-based line and column, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding of the parser, checker or catalog loader."""
+
+    severity: Severity
+    message: str
+    span: Span | None = None
+    file: str | None = None
+    code: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def location(self) -> str:
+        if self.span is not None:
+            return str(self.span)
+        return self.file or "<input>"
+
+    def one_line(self) -> str:
+        """`file:line:col: error: message` — the form CI logs and editors parse."""
+        return f"{self.location}: {self.severity}: {self.message}"
+
+    def render(self, source: str | None = None) -> str:
+        """The one-line form, then the source line with a caret under the span (rustc/cedar style)."""
+        out = [self.one_line()]
+        if self.span is not None and source is not None:
+            lines = source.splitlines()
+            if 0 < self.span.line <= len(lines):
+                text = lines[self.span.line - 1].expandtabs(1)
+                gutter = str(self.span.line)
+                pad = " " * len(gutter)
+                end = self.span.end_column if self.span.end_line == self.span.line else len(text) + 1
+                width = max(1, end - self.span.column)
+                out.append(f"{pad} |")
+                out.append(f"{gutter} | {text}")
+                out.append(f"{pad} | {' ' * (self.span.column - 1)}{'^' * width}")
+        out.extend(f"  = note: {n}" for n in self.notes)
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "location": self.location,
+            "span": self.span.to_dict() if self.span else None,
+            "notes": list(self.notes),
+        }
+
+
+class PolicyError(Exception):
+    """Raised when policies, catalog or configuration have errors; carries every diagnostic."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = tuple(diagnostics)
+        self.sources = dict(sources or {})
+        errors = [d for d in self.diagnostics if d.severity == "error"] or list(self.diagnostics)
+        head = errors[0].one_line() if errors else "policy error"
+        more = len(errors) - 1
+        super().__init__(head + (f" (and {more} more error{'s' * (more > 1)})" if more > 0 else ""))
+
+    def render(self) -> str:
+        return render_all(self.diagnostics, self.sources)
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None) -> str:
+    """Render diagnostics with their source excerpts, in file/line order."""
+    sources = sources or {}
+    ordered = sorted(
+        diagnostics,
+        key=lambda d: (d.location.split(":")[0], d.span.line if d.span else 0, d.span.column if d.span else 0),
+    )
+    return "\n\n".join(d.render(sources.get(d.span.file) if d.span else None) for d in ordered)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` when a close candidate exists, else an empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

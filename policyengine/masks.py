@@ -1,0 +1,238 @@
+"""Mask strategies: their one definition, arguments, the column types they fit, and strictness.
+
+Every enforcement path (SQL dialects, Arrow) must produce exactly what `apply_mask` here produces;
+this module is the reference. Nulls always stay null.
+
+| strategy | fits | result | example |
+|---|---|---|---|
+| `null` | any | null | `"alice@x.com"` → null |
+| `redact` / `redact("text")` | any | the constant (default `"***"`) as text | `42` → `"***"` |
+| `hash` | any | SHA-256 hex of the value's text (HMAC-SHA-256 when a key is configured) | `"a"` → `"ca97…"` |
+| `last4` | string, integer | every character but the last 4 becomes `*` | `"4111111111111111"` → `"************1111"` |
+| `first4` | string, integer | every character but the first 4 becomes `*` | `"DE89370400440532013000"` → `"DE89******************"` |
+| `partial(first=N, last=M)` | string, integer | keeps N leading and M trailing characters, `*` between | `partial(first=1, last=2)`: `"Alice"` → `"A**ce"` |
+| `email_domain` | string | the local part becomes `***`; text without `@` becomes `***` | `"alice@x.com"` → `"***@x.com"` |
+| `year` | date, timestamp | truncated to 1 January of its year (same type) | `1990-07-14` → `1990-01-01` |
+| `round(N)` | integer, number | rounded half away from zero to N decimals (N < 0 rounds to tens, hundreds…) | `round(-3)`: `52340` → `52000` |
+
+When the characters to keep (4, or N+M) are as many as the value has or more, every character
+becomes `*` (a short value is never shown whole). A mask can still leave a value unchanged where
+the value already has the masked shape: `year` on 1 January, `round` on an already-rounded
+number, `last4` on a text made of `*`, `redact` on a value equal to its constant.
+
+Strictness decides between masks that apply to the same column (strictest wins):
+null > redact > hash > partial, last4, first4, email_domain > year, round. Ties break by
+strategy name, then arguments, so rule order never matters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from policyengine import ast
+
+ANY_TYPE = frozenset({"string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"})
+TEXTUAL = frozenset({"string", "integer"})
+
+
+@dataclass(frozen=True, slots=True)
+class ParamDef:
+    """One parameter of a strategy."""
+
+    name: str
+    kind: type
+    default: Any = None
+    required: bool = False
+    minimum: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyDef:
+    """What a strategy is: its strictness level, parameters and the logical types it fits."""
+
+    name: str
+    level: int
+    params: tuple[ParamDef, ...]
+    fits: frozenset[str]
+    summary: str
+
+
+STRATEGIES: Mapping[str, StrategyDef] = {
+    s.name: s
+    for s in (
+        StrategyDef("null", 6, (), ANY_TYPE, "replace the value with null"),
+        StrategyDef("redact", 5, (ParamDef("text", str, "***"),), ANY_TYPE, "replace the value with a constant text"),
+        StrategyDef("hash", 4, (), ANY_TYPE, "SHA-256 hex (HMAC-SHA-256 with the configured key)"),
+        StrategyDef("partial", 3, (ParamDef("first", int, required=True, minimum=0),
+                                   ParamDef("last", int, required=True, minimum=0)), TEXTUAL,
+                    "keep the first N and last M characters"),
+        StrategyDef("last4", 3, (), TEXTUAL, "keep the last 4 characters"),
+        StrategyDef("first4", 3, (), TEXTUAL, "keep the first 4 characters"),
+        StrategyDef("email_domain", 3, (), frozenset({"string"}), "keep only the e-mail domain"),
+        StrategyDef("year", 2, (), frozenset({"date", "timestamp"}), "truncate a date to its year"),
+        StrategyDef("round", 2, (ParamDef("digits", int, 0),), frozenset({"integer", "number"}),
+                    "round a number to N decimals"),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MaskStrategy:
+    """A resolved strategy with its arguments (every parameter named, defaults filled in)."""
+
+    name: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def level(self) -> int:
+        return STRATEGIES[self.name].level
+
+    def arg(self, name: str) -> Any:
+        for k, v in self.args:
+            if k == name:
+                return v
+        raise KeyError(name)
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.args)
+
+    def strictness_key(self) -> tuple:
+        """Sort key: larger is stricter (level first, then a fixed tie-break)."""
+        return (self.level, self.name, tuple((k, repr(v)) for k, v in self.args))
+
+    def __str__(self) -> str:
+        if not self.args:
+            return self.name
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.args)
+        return f"{self.name}({inner})"
+
+
+class MaskSpecError(ValueError):
+    """A mask spec that names an unknown strategy or has wrong arguments."""
+
+    def __init__(self, message: str, span=None):
+        super().__init__(message)
+        self.span = span
+
+
+def resolve_mask(spec: ast.MaskSpec) -> MaskStrategy:
+    """Check a written strategy against its definition and fill in defaults."""
+    from policyengine.diagnostics import did_you_mean
+
+    name = spec.name.text
+    sdef = STRATEGIES.get(name)
+    if sdef is None:
+        raise MaskSpecError(f"unknown mask strategy '{name}'{did_you_mean(name, STRATEGIES)}; "
+                            f"known: {', '.join(STRATEGIES)}", spec.name.span)
+    values: dict[str, Any] = {}
+    params = list(sdef.params)
+    for i, arg in enumerate(spec.args):
+        if arg.name is None:
+            if i >= len(params):
+                raise MaskSpecError(f"'{name}' takes {len(params)} argument(s), got {len(spec.args)}", arg.span)
+            pname = params[i].name
+        else:
+            pname = arg.name
+            if pname not in {p.name for p in params}:
+                known = ", ".join(p.name for p in params) or "none"
+                raise MaskSpecError(f"'{name}' has no argument '{pname}' (arguments: {known})", arg.span)
+        if pname in values:
+            raise MaskSpecError(f"argument '{pname}' of '{name}' given twice", arg.span)
+        pdef = next(p for p in params if p.name == pname)
+        value = arg.value.value
+        if pdef.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise MaskSpecError(f"argument '{pname}' of '{name}' must be an integer", arg.span)
+        if pdef.kind is str and not isinstance(value, str):
+            raise MaskSpecError(f"argument '{pname}' of '{name}' must be a string", arg.span)
+        if pdef.minimum is not None and value < pdef.minimum:
+            raise MaskSpecError(f"argument '{pname}' of '{name}' must be >= {pdef.minimum}", arg.span)
+        values[pname] = value
+    for p in params:
+        if p.name not in values:
+            if p.required:
+                raise MaskSpecError(f"'{name}' needs argument '{p.name}'", spec.span)
+            values[p.name] = p.default
+    return MaskStrategy(name, tuple((p.name, values[p.name]) for p in params))
+
+
+def fits(strategy: MaskStrategy | str, logical_type: str) -> bool:
+    """Whether a strategy can be applied to a column of this logical type."""
+    name = strategy if isinstance(strategy, str) else strategy.name
+    return logical_type in STRATEGIES[name].fits
+
+
+def strictest(strategies: list[MaskStrategy]) -> MaskStrategy:
+    """The strategy that wins when several masks apply to one column."""
+    return max(strategies, key=MaskStrategy.strictness_key)
+
+
+# ---------------------------------------------------------------- reference implementation
+
+
+def value_text(value: Any) -> str:
+    """The text a value is hashed/sliced as (matches SQL CAST(... AS VARCHAR) in DuckDB)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _keep(text: str, first: int, last: int) -> str:
+    n = len(text)
+    if first + last >= n:
+        return "*" * n
+    return text[:first] + "*" * (n - first - last) + (text[n - last:] if last else "")
+
+
+def apply_mask(strategy: MaskStrategy, value: Any, key: bytes | None = None) -> Any:
+    """The reference result of a mask on one value (pure Python; slow, but the definition)."""
+    if value is None:
+        return None
+    name = strategy.name
+    if name == "null":
+        return None
+    if name == "redact":
+        return strategy.arg("text")
+    if name == "hash":
+        data = value_text(value).encode("utf-8")
+        if key:
+            return hmac.new(key, data, hashlib.sha256).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+    if name == "last4":
+        return _keep(value_text(value), 0, 4)
+    if name == "first4":
+        return _keep(value_text(value), 4, 0)
+    if name == "partial":
+        return _keep(value_text(value), strategy.arg("first"), strategy.arg("last"))
+    if name == "email_domain":
+        text = value_text(value)
+        at = text.rfind("@")
+        return "***" + text[at:] if at >= 0 else "***"
+    if name == "year":
+        if isinstance(value, dt.datetime):
+            return value.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        return value.replace(month=1, day=1)
+    if name == "round":
+        digits = strategy.arg("digits")
+        quant = decimal.Decimal(1).scaleb(-digits)
+        rounded = decimal.Decimal(str(value)).quantize(quant, rounding=decimal.ROUND_HALF_UP) \
+            if digits >= 0 else (decimal.Decimal(str(value)) / quant).quantize(
+                decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP) * quant
+        if isinstance(value, int):
+            return int(rounded)
+        return float(rounded)
+    raise ValueError(f"unknown mask strategy {name!r}")

@@ -1,0 +1,92 @@
+"""The tag taxonomy: which column tags exist, how they nest, and which scanner entities map to them.
+
+Tags are dotted paths; a tag covers itself and every tag below it (`pii` covers `pii.email`).
+The built-in taxonomy ships with the package; a platform team extends it with a YAML file of the
+same shape, whose tags are added (never removed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+
+from policyengine.yamlsource import YamlError, load_yaml_file, load_yaml_text
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """One tag of the taxonomy."""
+
+    name: str
+    description: str = ""
+    entities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """All known tags, with the entity → tag map the scanner uses."""
+
+    tags: Mapping[str, TagInfo]
+    entity_tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __contains__(self, tag: str) -> bool:
+        return tag in self.tags
+
+    def covers(self, parent: str, tag: str) -> bool:
+        """True when `parent` is `tag` or one of its ancestors."""
+        return tag == parent or tag.startswith(parent + ".")
+
+    def tag_for_entity(self, entity: str) -> str | None:
+        """The policy tag for a scanner entity type (e.g. EMAIL_ADDRESS → pii.email)."""
+        return self.entity_tags.get(entity)
+
+    def ancestors(self, tag: str) -> tuple[str, ...]:
+        """`pii.email` → (`pii`, `pii.email`)."""
+        parts = tag.split(".")
+        return tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
+
+    def extended(self, other: Taxonomy) -> Taxonomy:
+        """This taxonomy with `other`'s tags added (other wins on descriptions)."""
+        return _build({**self.tags, **other.tags})
+
+
+def _parse(data: object, source: str) -> dict[str, TagInfo]:
+    if not isinstance(data, Mapping) or not isinstance(data.get("tags"), Mapping):
+        raise YamlError(f"{source}: error: a taxonomy needs a 'tags' mapping")
+    out: dict[str, TagInfo] = {}
+    for name, body in data["tags"].items():
+        body = body or {}
+        if not isinstance(body, Mapping):
+            raise YamlError(f"{source}: error: tag '{name}' must map to a mapping")
+        entities = body.get("entities") or []
+        if isinstance(entities, str):
+            entities = [entities]
+        out[str(name)] = TagInfo(str(name), str(body.get("description", "")), tuple(map(str, entities)))
+    return out
+
+
+def _build(tags: Mapping[str, TagInfo]) -> Taxonomy:
+    full = dict(tags)
+    for name in list(full):  # every ancestor of a tag is a tag
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            full.setdefault(".".join(parts[:i]), TagInfo(".".join(parts[:i])))
+    entity_tags = {e: t.name for t in full.values() for e in t.entities}
+    return Taxonomy(MappingProxyType(full), MappingProxyType(entity_tags))
+
+
+def builtin_taxonomy() -> Taxonomy:
+    """The taxonomy that ships with policyengine."""
+    text = resources.files("policyengine.data").joinpath("taxonomy.yaml").read_text("utf-8")
+    return _build(_parse(load_yaml_text(text, "<builtin taxonomy>"), "<builtin taxonomy>"))
+
+
+def load_taxonomy(paths: Iterable[str | Path] = ()) -> Taxonomy:
+    """The built-in taxonomy extended by each given YAML file, in order."""
+    tax = builtin_taxonomy()
+    for p in paths:
+        tax = tax.extended(_build(_parse(load_yaml_file(p), str(p))))
+    return tax
