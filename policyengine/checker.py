@@ -1,0 +1,367 @@
+"""Check parsed policies against the catalog and resolve every rule to the columns it covers.
+
+The result (`CheckResult`) is what the compiler consumes: each rule with its scope, its mask
+strategy resolved, and, per product, the columns it covers in the product's column order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from policyengine import ast
+from policyengine.catalog import Catalog, Product
+from policyengine.consumers import AttributeSchema
+from policyengine.diagnostics import Diagnostic, PolicyError, Span, did_you_mean
+from policyengine.masks import MaskSpecError, MaskStrategy, fits, resolve_mask
+
+KNOWN_ANNOTATIONS = frozenset({"name", "description", "owner", "ticket"})
+
+
+@dataclass(frozen=True)
+class CheckedRule:
+    """A rule resolved against the catalog.
+
+    `columns[product]` are the columns the rule covers in that product (for `filter` rules: the
+    products it filters, with every column). `index` is the rule's position over all files.
+    """
+
+    rule: ast.Rule
+    scope: ast.Scope
+    columns: Mapping[str, tuple[str, ...]]
+    mask: MaskStrategy | None
+    index: int
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """All rules resolved, with every diagnostic and the source texts for rendering them."""
+
+    files: tuple[ast.PolicyFile, ...]
+    rules: tuple[CheckedRule, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        if self.errors:
+            raise PolicyError(self.diagnostics, dict(self.sources))
+
+
+def pattern_matches(pattern: str, product: str) -> bool:
+    """`*` matches every product; `sales.*` every sales product; `*.orders` every domain's orders."""
+    if pattern == "*":
+        return True
+    pd, _, pp = pattern.partition(".")
+    d, _, p = product.partition(".")
+    return (pd == "*" or pd == d) and (pp == "*" or pp == p)
+
+
+def _literal_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, dt.datetime):
+        return "timestamp"
+    if isinstance(value, dt.date):
+        return "date"
+    return "string"
+
+
+def _compatible(a: str, b: str) -> bool:
+    numeric = {"integer", "number"}
+    return a == b or (a in numeric and b in numeric) or "any" in (a, b)
+
+
+class _Checker:
+    def __init__(self, catalog: Catalog, schema: AttributeSchema | None, now: dt.datetime):
+        self.catalog = catalog
+        self.schema = schema
+        self.now = now
+        self.diags: list[Diagnostic] = []
+
+    def error(self, msg: str, span: Span | None, code: str) -> None:
+        self.diags.append(Diagnostic("error", msg, span, code=code))
+
+    def warn(self, msg: str, span: Span | None, code: str) -> None:
+        self.diags.append(Diagnostic("warning", msg, span, code=code))
+
+    # ---- products
+    def products_for(self, pattern: ast.Ident, scope: ast.Scope, rule_name: str) -> list[Product]:
+        text = pattern.text
+        if scope.kind == "domain":
+            dom = text.partition(".")[0]
+            if text == "*" or dom != scope.domain:
+                self.error(
+                    f"rule '{rule_name}' targets '{text}', outside domain '{scope.domain}': a domain file "
+                    f"may only govern its own products (put cross-domain rules in a platform file)",
+                    pattern.span, "ownership")
+                return []
+        if "*" not in text:
+            product = self.catalog.get(text)
+            if product is None:
+                self.error(f"unknown product '{text}'{did_you_mean(text, self.catalog.products)}",
+                           pattern.span, "unknown-product")
+                return []
+            return [product]
+        found = [p for n, p in self.catalog.products.items() if pattern_matches(text, n)]
+        if not found:
+            self.warn(f"'{text}' matches no product in the catalog", pattern.span, "empty-target")
+        return found
+
+    # ---- targets
+    def coverage(self, rule: ast.Rule, scope: ast.Scope) -> dict[str, tuple[str, ...]]:
+        target = rule.target
+        out: dict[str, tuple[str, ...]] = {}
+        if isinstance(target, ast.ProductTarget):
+            products = self.products_for(target.product, scope, rule.name)
+            for product in products:
+                if target.columns is None:
+                    out[product.name] = product.column_names
+                    continue
+                names = {c.text for c in target.columns}
+                out[product.name] = tuple(c for c in product.column_names if c in names)
+            if target.columns is not None:
+                for col in target.columns:
+                    if products and not any(p.column(col.text) for p in products):
+                        where = products[0].name if len(products) == 1 else target.product.text
+                        candidates = {c for p in products for c in p.column_names}
+                        self.error(f"unknown column '{col.text}' in {where}{did_you_mean(col.text, candidates)}",
+                                   col.span, "unknown-column")
+            return {p: cols for p, cols in out.items() if cols}
+        # tag target
+        tax = self.catalog.taxonomy
+        for tag in target.tags:
+            if tag.text not in tax:
+                self.error(f"unknown tag '{tag.text}'{did_you_mean(tag.text, tax.tags)}", tag.span, "unknown-tag")
+        patterns = target.products
+        if not patterns:
+            if scope.kind == "domain":
+                products = [p for p in self.catalog.products.values() if p.domain == scope.domain]
+            else:
+                products = list(self.catalog.products.values())
+        else:
+            products = []
+            for pat in patterns:
+                for p in self.products_for(pat, scope, rule.name):
+                    if p not in products:
+                        products.append(p)
+        tags = [t.text for t in target.tags]
+        for product in products:
+            cols = tuple(c.name for c in product.columns if any(c.has_tag(t) for t in tags))
+            if cols:
+                out[product.name] = cols
+        if not out and all(t.text in tax for t in target.tags):
+            self.warn(f"no column carries {' or '.join(tags)} in the products this rule covers",
+                      target.span, "empty-target")
+        return out
+
+    # ---- expressions
+    def attribute_type(self, ref: ast.ConsumerRef) -> str:
+        if self.schema is None:
+            from policyengine.consumers import BUILTIN_ATTRIBUTES
+
+            return BUILTIN_ATTRIBUTES.get(ref.attribute, "any")
+        kind = self.schema.type_of(ref.attribute)
+        if kind is None:
+            known = list(self.schema.types) + ["id", "groups"]
+            self.error(f"unknown consumer attribute '{ref.attribute}'{did_you_mean(ref.attribute, known)}",
+                       ref.span, "unknown-attribute")
+            return "any"
+        return kind
+
+    def expr_type(self, e: ast.Expr, product: Product | None, context: str) -> str:
+        if isinstance(e, ast.Literal):
+            return _literal_type(e.value)
+        if isinstance(e, ast.ListExpr):
+            return "list"
+        if isinstance(e, ast.ConsumerRef):
+            return self.attribute_type(e)
+        if isinstance(e, ast.ColumnRef):
+            if product is None:
+                self.error(f"'{e.name}' is not a consumer attribute: conditions read consumer.<attribute> "
+                           f"(columns can only be used in row filters)", e.span, "column-in-condition")
+                return "any"
+            col = product.column(e.name)
+            if col is None:
+                self.error(f"unknown column '{e.name}' in {product.name}"
+                           f"{did_you_mean(e.name, product.column_names)}", e.span, "unknown-column")
+                return "any"
+            return col.logical_type
+        if isinstance(e, ast.Compare):
+            lt = self.expr_type(e.left, product, context)
+            rt = self.expr_type(e.right, product, context)
+            self.check_compare(e, lt, rt)
+            return "boolean"
+        if isinstance(e, (ast.And, ast.Or)):
+            for o in e.operands:
+                self.expect_boolean(o, product, context)
+            return "boolean"
+        if isinstance(e, ast.Not):
+            self.expect_boolean(e.operand, product, context)
+            return "boolean"
+        return "any"
+
+    def expect_boolean(self, e: ast.Expr, product: Product | None, context: str) -> None:
+        t = self.expr_type(e, product, context)
+        if not _compatible(t, "boolean"):
+            self.error(f"expected a true/false expression in {context}, found a {t} value", e.span, "type")
+
+    def check_compare(self, e: ast.Compare, lt: str, rt: str) -> None:
+        def element_type(x: ast.Expr) -> str:
+            if isinstance(x, ast.ListExpr):
+                kinds = {_literal_type(i.value) for i in x.items}
+                return kinds.pop() if len(kinds) == 1 else "any"
+            return "any"
+
+        if e.op in ("in", "not in"):
+            if not _compatible(rt, "list"):
+                self.error(f"'{e.op}' needs a list on its right, found a {rt} value", e.right.span, "type")
+            elif not _compatible(lt, element_type(e.right)):
+                self.error(f"'{e.op}' compares a {lt} value with a list of {element_type(e.right)}",
+                           e.span, "type")
+        elif e.op == "contains":
+            if not (_compatible(lt, "list") or _compatible(lt, "string")):
+                self.error(f"'contains' needs a list or a string on its left, found a {lt} value",
+                           e.left.span, "type")
+        elif not _compatible(lt, rt):
+            self.error(f"'{e.op}' compares a {lt} value with a {rt} value (never true)", e.span, "type")
+        elif e.op in ("<", "<=", ">", ">=") and lt in ("boolean", "list"):
+            self.error(f"'{e.op}' cannot order {lt} values", e.span, "type")
+
+    # ---- windows
+    @staticmethod
+    def instant(lit: ast.Literal, end: bool) -> dt.datetime:
+        v = lit.value
+        if isinstance(v, dt.datetime):
+            return v
+        assert isinstance(v, dt.date)
+        start = dt.datetime(v.year, v.month, v.day, tzinfo=dt.timezone.utc)
+        return start + dt.timedelta(days=1) if end else start
+
+    # ---- rules
+    def check_rule(self, rule: ast.Rule, scope: ast.Scope, index: int) -> CheckedRule | None:
+        errors_before = sum(d.severity == "error" for d in self.diags)
+        for a in rule.annotations:
+            if a.key not in KNOWN_ANNOTATIONS:
+                self.warn(f"unknown annotation '@{a.key}'{did_you_mean(a.key, KNOWN_ANNOTATIONS)}", a.span,
+                          "unknown-annotation")
+        if not rule.subjects.include:
+            self.error("a rule needs at least one subject", rule.span, "subjects")
+        columns = self.coverage(rule, scope)
+        mask = None
+        if rule.kind == "mask" and rule.mask is not None:
+            try:
+                mask = resolve_mask(rule.mask)
+            except MaskSpecError as exc:
+                self.error(str(exc), exc.span or rule.mask.span, "mask")
+            if mask is not None:
+                for pname, cols in columns.items():
+                    product = self.catalog.products[pname]
+                    for cname in cols:
+                        col = product.column(cname)
+                        if col is not None and not fits(mask, col.logical_type):
+                            self.error(f"mask '{mask.name}' in rule '{rule.name}' does not fit column "
+                                       f"{pname}.{cname} ({col.logical_type})", rule.mask.name.span, "mask-type")
+        if rule.condition is not None:
+            self.expect_boolean(rule.condition, None, "a 'when' condition")
+        if rule.kind == "filter" and rule.row_filter is not None:
+            for pname in columns:
+                self.expect_boolean(rule.row_filter, self.catalog.products[pname], "a row filter")
+        if rule.valid_from is not None and rule.valid_until is not None:
+            if self.instant(rule.valid_from, False) >= self.instant(rule.valid_until, True):
+                self.error(f"rule '{rule.name}' is never valid: 'from' is not before 'until'",
+                           rule.valid_from.span, "window")
+        if rule.valid_until is not None and self.instant(rule.valid_until, True) <= self.now:
+            self.warn(f"rule '{rule.name}' expired on {rule.valid_until.value}", rule.valid_until.span, "expired")
+        if sum(d.severity == "error" for d in self.diags) > errors_before:
+            return None
+        return CheckedRule(rule, scope, MappingProxyType(columns), mask, index)
+
+
+def _unconditional(rule: ast.Rule) -> bool:
+    return rule.condition is None and not rule.purposes and rule.valid_from is None and rule.valid_until is None
+
+
+def _subjects_cover(outer: ast.Subjects, inner: ast.Subjects) -> bool:
+    """Whether everyone `inner` selects is also selected by `outer` (conservative)."""
+    if outer.exclude:
+        if not inner.exclude or set(outer.exclude) - set(inner.exclude):
+            return False
+    if any(s.kind == "everyone" for s in outer.include):
+        return True
+    return set(inner.include) <= set(outer.include) and not any(s.kind == "everyone" for s in inner.include)
+
+
+def _shadowed_allows(rules: Sequence[CheckedRule]) -> list[Diagnostic]:
+    denies = [r for r in rules if r.rule.kind == "deny" and _unconditional(r.rule)]
+    out = []
+    for allow in (r for r in rules if r.rule.kind == "allow"):
+        for deny in denies:
+            if not _subjects_cover(deny.rule.subjects, allow.rule.subjects):
+                continue
+            if all(set(cols) <= set(deny.columns.get(p, ())) for p, cols in allow.columns.items()) and allow.columns:
+                out.append(Diagnostic(
+                    "warning",
+                    f"allow '{allow.name}' can never apply: every column it grants is denied to the same "
+                    f"subjects by '{deny.name}' ({deny.rule.location})",
+                    allow.rule.span, code="shadowed"))
+                break
+    return out
+
+
+def check_policies(
+    files: Iterable[ast.PolicyFile],
+    catalog: Catalog,
+    schema: AttributeSchema | None = None,
+    now: dt.datetime | None = None,
+    sources: Mapping[str, str] | None = None,
+) -> CheckResult:
+    """Check every rule of every file against the catalog; never raises for policy mistakes."""
+    files = tuple(files)
+    checker = _Checker(catalog, schema, now or dt.datetime.now(dt.timezone.utc))
+    checked: list[CheckedRule] = []
+    names: dict[str, ast.Rule] = {}
+    index = 0
+    for f in files:
+        scope = f.scope
+        if scope is None:
+            checker.error("a policy file must start with 'scope platform' or 'scope domain <name>'",
+                          Span(f.path, 1, 1, 1, 2), "scope")
+            continue
+        if scope.kind == "domain" and scope.domain not in catalog.domains:
+            checker.warn(f"domain '{scope.domain}' has no product in the catalog"
+                         f"{did_you_mean(scope.domain or '', catalog.domains)}", scope.span, "unknown-domain")
+        for rule in f.rules:
+            explicit = rule.explicit_name
+            if explicit is not None:
+                if explicit in names:
+                    checker.error(f"duplicate rule name '{explicit}' (also at {names[explicit].location})",
+                                  rule.span, "duplicate-name")
+                names[explicit] = rule
+            result = checker.check_rule(rule, scope, index)
+            index += 1
+            if result is not None:
+                checked.append(result)
+    diags = checker.diags + _shadowed_allows(checked)
+    return CheckResult(files, tuple(checked), tuple(diags), MappingProxyType(dict(sources or {})))

@@ -1,0 +1,25 @@
+"""The `policyengine` command line: a thin layer over the library API."""
+
+from __future__ import annotations
+
+import typer
+
+from policyengine.commands import authoring
+
+app = typer.Typer(
+    name="policyengine",
+    help="Policy-as-code access and compliance for a data mesh.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+authoring.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

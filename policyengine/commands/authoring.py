@@ -1,0 +1,129 @@
+"""`policyengine check` and `policyengine fmt`: for people writing policy files."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from policyengine.commands.common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    load_project_catalog,
+    load_project_directory,
+    print_diagnostics,
+    project_config,
+)
+from policyengine.diagnostics import render_all
+from policyengine.formatter import format_file
+from policyengine.parser import policy_files
+from policyengine.project import check_paths, parse_paths
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+PathsArg = Annotated[Optional[list[Path]], typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Project configuration file.")]
+
+
+def check(
+    paths: PathsArg = None,
+    catalog: Annotated[Optional[list[Path]], typer.Option("--catalog", help="Folder of product contracts.")] = None,
+    consumers: Annotated[Optional[Path], typer.Option("--consumers", help="Consumers file with the attribute schema.")] = None,
+    taxonomy: Annotated[Optional[list[Path]], typer.Option("--taxonomy", help="Extra tag taxonomy file.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
+    cfg = project_config(config)
+    cat = load_project_catalog(cfg, catalog, taxonomy)
+    directory = load_project_directory(cfg, consumers)
+    targets = list(paths or cfg.policies)
+    missing = [p for p in targets if not p.exists()]
+    if missing:
+        typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
+        raise typer.Exit(2)
+    result = check_paths(targets, cat, directory.schema if directory else None)
+    diags = list(cat.warnings) + list(result.diagnostics)
+    print_diagnostics(diags, dict(result.sources), output.value)
+    if output is OutputFormat.text:
+        n_files = len(policy_files(targets))
+        errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings)
+        typer.echo(f"checked {len(result.rules) + 0} rules in {n_files} files against "
+                   f"{len(cat.products)} products: {errors} error(s), {warnings} warning(s)",
+                   err=bool(errors))
+    failed = bool(result.errors) or (strict and bool(result.warnings or cat.warnings))
+    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def fmt(
+    paths: PathsArg = None,
+    check_only: Annotated[bool, typer.Option("--check", help="Exit 1 when a file would change; write nothing.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff of the changes; write nothing.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json (with --check).")] = OutputFormat.text,
+    config: ConfigOpt = None,
+) -> None:
+    """Rewrite policy files in the canonical layout (idempotent; comments kept)."""
+    cfg = project_config(config)
+    targets = list(paths or cfg.policies)
+    missing = [p for p in targets if not p.exists()]
+    if missing:
+        typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
+        raise typer.Exit(2)
+    files, errors, sources = parse_paths(targets)
+    if errors:  # write nothing when any file does not parse
+        typer.echo(render_all(errors, sources), err=True)
+        raise typer.Exit(EXIT_FAIL)
+    changed: list[tuple[Path, str, str]] = []
+    for f in files:
+        new = format_file(f)
+        old = sources[f.path]
+        if new != old:
+            changed.append((Path(f.path), old, new))
+    if diff:
+        for path, old, new in changed:
+            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
+                                                       f"a/{path}", f"b/{path}"))
+    if output is OutputFormat.json:
+        json.dump({"changed": [str(p) for p, _, _ in changed], "files": len(files)}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    if check_only or diff:
+        if output is OutputFormat.text:
+            for path, _, _ in changed:
+                typer.echo(f"would reformat {path}", err=True)
+            typer.echo(f"{len(changed)} of {len(files)} files would be reformatted", err=bool(changed))
+        raise typer.Exit(EXIT_FAIL if changed and check_only else EXIT_OK)
+    for path, _, new in changed:
+        _write_atomically(path, new)
+    if output is OutputFormat.text:
+        for path, _, _ in changed:
+            typer.echo(f"reformatted {path}")
+        typer.echo(f"{len(changed)} of {len(files)} files reformatted")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(check)
+    app.command()(fmt)

@@ -1,0 +1,67 @@
+"""Helpers shared by CLI commands: resolving project paths and printing diagnostics."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+
+from policyengine.catalog import Catalog, CatalogError, load_catalog
+from policyengine.config import Config, load_config
+from policyengine.consumers import Directory, load_directory
+from policyengine.diagnostics import Diagnostic, PolicyError, render_all
+from policyengine.taxonomy import load_taxonomy
+from policyengine.yamlsource import YamlError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def fail(message: str, code: int = EXIT_FAIL) -> typer.Exit:
+    """Print a one-line error on stderr and return the Exit to raise."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def project_config(config: Path | None) -> Config:
+    try:
+        return load_config(config)
+    except YamlError as exc:
+        raise fail(str(exc)) from None
+
+
+def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: Sequence[Path] | None) -> Catalog:
+    """The catalog from CLI options or the configuration; exits 1 with rendered errors."""
+    try:
+        tax = load_taxonomy(taxonomy or cfg.taxonomy)
+        return load_catalog(list(catalog or cfg.catalog), tax)
+    except CatalogError as exc:
+        raise fail(exc.render()) from None
+    except YamlError as exc:
+        raise fail(str(exc)) from None
+
+
+def load_project_directory(cfg: Config, consumers: Path | None) -> Directory | None:
+    path = consumers or cfg.consumers
+    if path is None:
+        return None
+    try:
+        return load_directory(path)
+    except YamlError as exc:
+        raise fail(str(exc)) from None
+
+
+def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt: str) -> None:
+    if fmt == "json":
+        json.dump({"diagnostics": [d.to_dict() for d in diags],
+                   "errors": sum(d.severity == "error" for d in diags),
+                   "warnings": sum(d.severity == "warning" for d in diags)}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif diags:
+        typer.echo(render_all(diags, sources))
+
+
+def policy_error_exit(exc: PolicyError) -> typer.Exit:
+    return fail(exc.render())

@@ -1,0 +1,79 @@
+"""Project configuration: where policies, the catalog, consumers and the taxonomy live.
+
+Read from `policyengine.yaml` (found in the current folder or a parent, or named by the
+POLICYENGINE_CONFIG environment variable). Paths in it are relative to the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
+
+CONFIG_NAME = "policyengine.yaml"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved project paths and settings."""
+
+    policies: tuple[Path, ...]
+    catalog: tuple[Path, ...]
+    consumers: Path | None = None
+    taxonomy: tuple[Path, ...] = ()
+    samples: tuple[Path, ...] = ()
+    hash_key_env: str = "POLICYENGINE_HASH_KEY"
+    root: Path = Path(".")
+
+    @property
+    def hash_key(self) -> bytes | None:
+        """The HMAC key for `hash` masks, read from the environment (never stored in files)."""
+        value = os.environ.get(self.hash_key_env)
+        return value.encode("utf-8") if value else None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The config file: $POLICYENGINE_CONFIG, else policyengine.yaml here or in a parent folder."""
+    env = os.environ.get("POLICYENGINE_CONFIG")
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _paths(root: Path, value: object, key: str, source: str) -> tuple[Path, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(i, str) for i in items):
+        raise YamlError(f"{source}: error: '{key}' must be a path or a list of paths")
+    return tuple(root / i for i in items)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load the project configuration; with no file, defaults to ./policies and ./catalog."""
+    found = Path(path) if path else find_config()
+    if found is None:
+        root = Path.cwd()
+        return Config(policies=(root / "policies",), catalog=(root / "catalog",), root=root)
+    data = load_yaml_file(found) or LocatedDict()
+    if not isinstance(data, dict):
+        raise YamlError(f"{found}:1:1: error: the configuration must be a mapping")
+    root = found.resolve().parent
+    source = str(found)
+    consumers = _paths(root, data.get("consumers"), "consumers", source)
+    return Config(
+        policies=_paths(root, data.get("policies", "policies"), "policies", source),
+        catalog=_paths(root, data.get("catalog", "catalog"), "catalog", source),
+        consumers=consumers[0] if consumers else None,
+        taxonomy=_paths(root, data.get("taxonomy"), "taxonomy", source),
+        samples=_paths(root, data.get("samples"), "samples", source),
+        hash_key_env=str(data.get("hash_key_env", "POLICYENGINE_HASH_KEY")),
+        root=root,
+    )

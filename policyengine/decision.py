@@ -1,0 +1,142 @@
+"""Decisions: what `evaluate()` returns, immutable so a cached one can be shared.
+
+A Decision holds, per requested column, allow / mask(strategy) / deny with the rule that
+decided and every rule that applied, plus the row filter (an expression with consumer attributes
+already substituted, or None when rows are not filtered).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from policyengine import ast
+from policyengine.masks import MaskStrategy
+
+Effect = Literal["allow", "mask", "deny"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    """A rule as decisions cite it: its name and where it is written."""
+
+    name: str
+    file: str
+    line: int
+    kind: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.file}:{self.line})"
+
+    @classmethod
+    def of(cls, rule: ast.Rule) -> RuleRef:
+        return cls(rule.name, rule.span.file, rule.span.line, rule.kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "file": self.file, "line": self.line, "kind": self.kind}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDecision:
+    """The outcome for one column: effect, mask strategy (when masked), deciding rule and why."""
+
+    column: str
+    effect: Effect
+    strategy: str | None = None
+    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    rule: RuleRef | None = None
+    reason: str = ""
+    applied: tuple[RuleRef, ...] = ()
+
+    @property
+    def mask(self) -> MaskStrategy | None:
+        """The mask as a MaskStrategy (None unless the effect is mask)."""
+        if self.effect != "mask" or self.strategy is None:
+            return None
+        return MaskStrategy(self.strategy, tuple(self.args.items()))
+
+    @property
+    def readable(self) -> bool:
+        return self.effect != "deny"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "effect": self.effect,
+            "strategy": self.strategy,
+            "args": dict(self.args),
+            "rule": self.rule.to_dict() if self.rule else None,
+            "reason": self.reason,
+            "applied": [r.to_dict() for r in self.applied],
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Per-column decisions for one consumer reading one product, plus the row filter."""
+
+    product: str
+    consumer: str
+    columns: Mapping[str, ColumnDecision]
+    row_filter: ast.Expr | None = None
+    purpose: str | None = None
+    at: dt.datetime | None = None
+    policy_version: str = ""
+    filter_rules: tuple[RuleRef, ...] = ()
+    error: str | None = None
+
+    @property
+    def readable_columns(self) -> tuple[str, ...]:
+        """Columns that are allowed or masked, in the product's order."""
+        return tuple(name for name, d in self.columns.items() if d.effect != "deny")
+
+    @property
+    def denied_columns(self) -> tuple[str, ...]:
+        return tuple(name for name, d in self.columns.items() if d.effect == "deny")
+
+    @property
+    def row_filter_text(self) -> str | None:
+        return None if self.row_filter is None else str(self.row_filter)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A stable JSON-able shape for logs and HTTP."""
+        return {
+            "product": self.product,
+            "consumer": self.consumer,
+            "purpose": self.purpose,
+            "at": self.at.isoformat() if self.at else None,
+            "policy_version": self.policy_version,
+            "columns": {name: d.to_dict() for name, d in self.columns.items()},
+            "readable_columns": list(self.readable_columns),
+            "row_filter": self.row_filter_text,
+            "filter_rules": [r.to_dict() for r in self.filter_rules],
+            "error": self.error,
+        }
+
+    def explain(self) -> str:
+        """Human-readable: per column, every rule that applied and the one that decided."""
+        head = f"{self.consumer} reading {self.product}"
+        if self.purpose:
+            head += f" for purpose {self.purpose}"
+        if self.at:
+            head += f" at {self.at.isoformat()}"
+        lines = [head + f" (policy {self.policy_version})" if self.policy_version else head]
+        if self.error:
+            lines.append(f"  error: {self.error} — everything denied (fail closed)")
+        width = max((len(c) for c in self.columns), default=0)
+        for name, d in self.columns.items():
+            effect = d.effect if d.effect != "mask" else f"mask {d.mask}"
+            lines.append(f"  {name:<{width}}  {effect:<24} {d.reason}")
+            for r in d.applied:
+                mark = "→" if d.rule is not None and r == d.rule else " "
+                lines.append(f"  {'':<{width}}    {mark} {r.kind:<6} {r}")
+        if self.row_filter is not None:
+            lines.append(f"  rows where {self.row_filter}")
+            for r in self.filter_rules:
+                lines.append(f"    from {r}")
+        else:
+            lines.append("  rows: all")
+        return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""Load a whole policy project: parse every file (collecting all syntax errors), then check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from policyengine import ast
+from policyengine.catalog import Catalog
+from policyengine.checker import CheckResult, check_policies
+from policyengine.consumers import AttributeSchema
+from policyengine.diagnostics import Diagnostic, PolicyError
+from policyengine.parser import parse_policy, policy_files
+
+
+def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list[Diagnostic], dict[str, str]]:
+    """Parse every `.policy` file under `paths`; syntax errors of all files are returned, not raised."""
+    files: list[ast.PolicyFile] = []
+    diags: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    for path in policy_files(list(paths)):
+        name = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            diags.append(Diagnostic("error", f"cannot read file: {exc.__class__.__name__}", file=name, code="io"))
+            continue
+        sources[name] = text
+        try:
+            files.append(parse_policy(text, name))
+        except PolicyError as exc:
+            diags.extend(exc.diagnostics)
+    return files, diags, sources
+
+
+def check_paths(
+    paths: Sequence[str | Path],
+    catalog: Catalog,
+    schema: AttributeSchema | None = None,
+    now: dt.datetime | None = None,
+) -> CheckResult:
+    """Parse and check a set of policy files; the result holds syntax and check diagnostics."""
+    files, syntax, sources = parse_paths(paths)
+    result = check_policies(files, catalog, schema, now, sources)
+    return CheckResult(result.files, result.rules, tuple(syntax) + result.diagnostics, result.sources)
