@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal as TLiteral
-from typing import Union
 
 from policyengine.diagnostics import Span
 
@@ -29,7 +28,7 @@ class Ident:
 
 # ---------------------------------------------------------------- expressions
 
-LiteralValue = Union[str, int, float, bool, dt.date, dt.datetime]
+LiteralValue = str | int | float | bool | dt.date | dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +139,7 @@ class Not:
         return format_expr(self)
 
 
-Expr = Union[Literal, ListExpr, ConsumerRef, ColumnRef, Compare, And, Or, Not]
+Expr = Literal | ListExpr | ConsumerRef | ColumnRef | Compare | And | Or | Not
 
 
 def walk(expr: Expr):
@@ -202,7 +201,7 @@ class TagTarget:
     span: Span = _span()
 
 
-Target = Union[ProductTarget, TagTarget]
+Target = ProductTarget | TagTarget
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,7 +256,7 @@ class _Checker:
         if isinstance(v, dt.datetime):
             return v
         assert isinstance(v, dt.date)
-        start = dt.datetime(v.year, v.month, v.day, tzinfo=dt.timezone.utc)
+        start = dt.datetime(v.year, v.month, v.day, tzinfo=dt.UTC)
         return start + dt.timedelta(days=1) if end else start
 
     # ---- rules
@@ -339,7 +339,7 @@ def check_policies(
 ) -> CheckResult:
     """Check every rule of every file against the catalog; never raises for policy mistakes."""
     files = tuple(files)
-    checker = _Checker(catalog, schema, now or dt.datetime.now(dt.timezone.utc))
+    checker = _Checker(catalog, schema, now or dt.datetime.now(dt.UTC))
     checked: list[CheckedRule] = []
     names: dict[str, ast.Rule] = {}
     index = 0

@@ -16,8 +16,7 @@ from policyengine import ast
 MAX_WIDTH = 88
 INDENT = "    "
 KEYWORDS = frozenset(
-    "scope platform domain allow deny mask filter everyone except for when from until and or not in "
-    "contains true false read using rows where tagged to user group purpose purposes consumer".split()
+    ["scope", "platform", "domain", "allow", "deny", "mask", "filter", "everyone", "except", "for", "when", "from", "until", "and", "or", "not", "in", "contains", "true", "false", "read", "using", "rows", "where", "tagged", "to", "user", "group", "purpose", "purposes", "consumer"]
 )
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
@@ -42,7 +41,7 @@ def format_literal(value: ast.LiteralValue) -> str:
     if isinstance(value, str):
         return quote_string(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):

@@ -296,7 +296,7 @@ class _Build(Transformer):
                 value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
                 raise _SyntaxProblem(f"invalid timestamp '{text}'", span) from None
-            return ast.Literal(value.astimezone(dt.timezone.utc), span)
+            return ast.Literal(value.astimezone(dt.UTC), span)
         if t == "TRUE":
             return ast.Literal(True, span)
         if t == "FALSE":

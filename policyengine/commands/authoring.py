@@ -9,7 +9,7 @@ import sys
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -32,15 +32,15 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
-PathsArg = Annotated[Optional[list[Path]], typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Project configuration file.")]
+PathsArg = Annotated[list[Path] | None, typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
 
 
 def check(
     paths: PathsArg = None,
-    catalog: Annotated[Optional[list[Path]], typer.Option("--catalog", help="Folder of product contracts.")] = None,
-    consumers: Annotated[Optional[Path], typer.Option("--consumers", help="Consumers file with the attribute schema.")] = None,
-    taxonomy: Annotated[Optional[list[Path]], typer.Option("--taxonomy", help="Extra tag taxonomy file.")] = None,
+    catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Folder of product contracts.")] = None,
+    consumers: Annotated[Path | None, typer.Option("--consumers", help="Consumers file with the attribute schema.")] = None,
+    taxonomy: Annotated[list[Path] | None, typer.Option("--taxonomy", help="Extra tag taxonomy file.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     config: ConfigOpt = None,
