@@ -110,7 +110,9 @@ class MaskStrategy:
     def __str__(self) -> str:
         if not self.args:
             return self.name
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.args)
+        from policyengine.formatter import format_literal
+
+        inner = ", ".join(f"{k}={format_literal(v)}" for k, v in self.args)
         return f"{self.name}({inner})"
 
 

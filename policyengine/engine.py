@@ -1,0 +1,367 @@
+"""The engine: load (parse, check, compile) once, then `evaluate()` per query in microseconds.
+
+Semantics (docs/evaluation.md states them exactly):
+deny wins; no applicable allow → deny; otherwise the strictest applicable mask; otherwise allow.
+Row filters of applicable filter rules are ANDed, consumer attributes substituted; a filter that
+reads a missing attribute makes the consumer see no rows. Any internal error → all-deny decision.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from policyengine import ast
+from policyengine.catalog import Catalog, load_catalog
+from policyengine.checker import CheckResult
+from policyengine.compiler import (
+    MISSING,
+    CompiledPolicy,
+    CompiledRule,
+    ProductRules,
+    Undefined,
+    compile_policies,
+    substitute,
+)
+from policyengine.consumers import AttributeSchema, Consumer, load_directory
+from policyengine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.diagnostics import Diagnostic, PolicyError
+from policyengine.masks import strictest
+from policyengine.parser import policy_files
+from policyengine.project import check_paths
+from policyengine.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger("policyengine")
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_FALSE = ast.Literal(False)
+_NO_ARGS: Mapping[str, Any] = MappingProxyType({})
+
+
+def _utc(at: dt.datetime | dt.date | None) -> dt.datetime:
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    if not isinstance(at, dt.datetime):
+        return dt.datetime(at.year, at.month, at.day, tzinfo=dt.UTC)
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        raise TypeError("unhashable attribute")
+    return (type(value).__name__, value)
+
+
+def scan_tags(report: str | Path | Mapping[str, Any], catalog: Catalog) -> dict[str, dict[str, set[str]]]:
+    """Column tags found by a scan report (JSON path or parsed dict), by product and column.
+
+    A finding maps to a product through the product's sample files (`servers` of its contract).
+    """
+    if not isinstance(report, Mapping):
+        try:
+            report = json.loads(Path(report).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise PolicyError([Diagnostic("error", f"cannot read scan report: {exc}", file=str(report),
+                                          code="scan-report")]) from None
+    out: dict[str, dict[str, set[str]]] = {}
+    for finding in report.get("findings", []):  # type: ignore[union-attr]
+        tag, source, column = finding.get("tag"), finding.get("source"), finding.get("column")
+        if not (tag and source and column):
+            continue
+        product = catalog.product_for_sample(source)
+        if product is None or product.column(column) is None:
+            continue
+        out.setdefault(product.name, {}).setdefault(column, set()).add(tag)
+    return out
+
+
+@dataclass(frozen=True)
+class _Request:
+    user: str
+    groups: frozenset[str]
+    attrs: Mapping[str, Any]
+
+
+class Engine:
+    """A compiled policy set over a catalog. Thread-safe; evaluate() never raises."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        check: CheckResult,
+        *,
+        policy_version: str = "",
+        cache_size: int = 65536,
+        schema: AttributeSchema | None = None,
+        consumers: Mapping[str, Consumer] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.check_result = check
+        self.policy_version = policy_version
+        self.schema = schema
+        self.consumers: Mapping[str, Consumer] = consumers or MappingProxyType({})
+        product_columns = {name: p.column_names for name, p in catalog.products.items()}
+        self.compiled: CompiledPolicy = compile_policies(check, product_columns)
+        self.cache_size = max(0, cache_size)
+        self._cache: dict[tuple, tuple[Decision, dt.datetime | None, dt.datetime | None]] = {}
+        self._lock = threading.Lock()
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    # ---------------------------------------------------------------- public API
+
+    @property
+    def rules(self) -> tuple[CompiledRule, ...]:
+        return self.compiled.rules
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def evaluate(
+        self,
+        consumer: Any,
+        product: str,
+        columns: Sequence[str] | None = None,
+        purpose: str | None = None,
+        at: dt.datetime | dt.date | None = None,
+        *,
+        use_cache: bool = True,
+    ) -> Decision:
+        """Decide, per column, allow / mask / deny, and the row filter, for one consumer and product."""
+        try:
+            when = _utc(at)
+            if isinstance(consumer, str) and consumer in self.consumers:
+                consumer = self.consumers[consumer]
+            c = consumer if isinstance(consumer, Consumer) else Consumer.coerce(consumer)
+            rules = self.compiled.products.get(product)
+            cols = tuple(columns) if columns is not None else None
+            if rules is None or not use_cache or self.cache_size == 0:
+                return self._decide(c, product, rules, cols, purpose, when)
+            key = self._key(c, product, rules, cols, purpose)
+            if key is not None:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    decision, lo, hi = hit
+                    if (lo is None or when >= lo) and (hi is None or when < hi):
+                        self.cache_hits += 1
+                        return decision
+            self.cache_misses += 1
+            decision = self._decide(c, product, rules, cols, purpose, when)
+            if key is not None and decision.error is None:
+                lo, hi = _window(rules.boundaries, when)
+                with self._lock:
+                    if len(self._cache) >= self.cache_size:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[key] = (decision, lo, hi)
+            return decision
+        except Exception as exc:  # fail closed: never allow on an internal error
+            log.exception("policyengine: evaluation failed; denying everything")
+            return _all_deny(consumer, product, columns, purpose, at, self.policy_version,
+                             f"internal error: {exc.__class__.__name__}: {exc}")
+
+    # ---------------------------------------------------------------- internals
+
+    @staticmethod
+    def _key(c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
+             purpose: str | None) -> tuple | None:
+        try:
+            attrs = tuple(_hashable(c.attributes.get(a, MISSING)) if a in c.attributes else None
+                          for a in rules.reads)
+        except TypeError:
+            return None
+        return (c.id, c.groups, attrs, product, cols, purpose)
+
+    def _decide(self, c: Consumer, product: str, rules: ProductRules | None,
+                cols: tuple[str, ...] | None, purpose: str | None, when: dt.datetime) -> Decision:
+        if rules is None:
+            requested = cols or ()
+            reason = f"unknown product '{product}'"
+            decided = {name: ColumnDecision(name, "deny", reason=reason) for name in requested}
+            return Decision(product, c.id, MappingProxyType(decided), None, purpose, when, self.policy_version,
+                            error=reason)
+        attrs = dict(c.attributes)
+        attrs.setdefault("id", c.id)
+        attrs.setdefault("groups", tuple(sorted(c.groups)))
+        applicable = [r for r in rules.rules if r.applies(c.id, c.groups, attrs, purpose, when)]
+        wanted = rules.columns if cols is None else cols
+        known = set(rules.columns)
+        by_column: dict[str, list[CompiledRule]] = {}
+        for r in applicable:
+            for col in r.columns[product]:
+                by_column.setdefault(col, []).append(r)
+        decided: dict[str, ColumnDecision] = {}
+        ordered = [col for col in rules.columns if col in set(wanted)]
+        ordered += [col for col in dict.fromkeys(wanted) if col not in known]
+        for col in ordered:
+            if col not in known:
+                decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
+                continue
+            decided[col] = _column_decision(col, by_column.get(col, ()))
+        row_filter, filter_refs = _row_filter(rules.filters, c, attrs, purpose, when, product)
+        return Decision(product, c.id, MappingProxyType(decided), row_filter, purpose, when,
+                        self.policy_version, filter_refs)
+
+
+def _column_decision(col: str, rules: Sequence[CompiledRule]) -> ColumnDecision:
+    """Semantics line 3 for one column, given the rules that apply to it."""
+    applied = tuple(sorted((r.ref for r in rules), key=lambda ref: (ref.file, ref.line)))
+    denies = [r for r in rules if r.kind == "deny"]
+    if denies:
+        first = min(denies, key=lambda r: (r.ref.file, r.ref.line))
+        return ColumnDecision(col, "deny", rule=first.ref, reason=f"denied by {first.ref.name}", applied=applied)
+    allows = [r for r in rules if r.kind == "allow"]
+    if not allows:
+        return ColumnDecision(col, "deny", reason="no rule allows it (default deny)", applied=applied)
+    masks = [r for r in rules if r.kind == "mask" and r.mask is not None]
+    if masks:
+        strategy = strictest([r.mask for r in masks])  # type: ignore[misc]
+        winner = min((r for r in masks if r.mask == strategy), key=lambda r: (r.ref.file, r.ref.line))
+        return ColumnDecision(col, "mask", strategy.name, MappingProxyType(dict(strategy.args)), winner.ref,
+                              f"masked ({strategy}) by {winner.ref.name}", applied)
+    first = min(allows, key=lambda r: (r.ref.file, r.ref.line))
+    return ColumnDecision(col, "allow", None, _NO_ARGS, first.ref, f"allowed by {first.ref.name}", applied)
+
+
+def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str, Any], purpose: str | None,
+                when: dt.datetime, product: str) -> tuple[ast.Expr | None, tuple[RuleRef, ...]]:
+    """Semantics line 4: AND of applicable filters, attributes substituted; missing attribute → false."""
+    parts: list[ast.Expr] = []
+    refs: list[RuleRef] = []
+    for r in sorted(filters, key=lambda r: (r.ref.file, r.ref.line)):
+        if not r.applies(c.id, c.groups, attrs, purpose, when) or r.row_filter is None:
+            continue
+        refs.append(r.ref)
+        try:
+            parts.append(substitute(r.row_filter, attrs))
+        except Undefined:
+            return _FALSE, tuple(refs)
+    if not parts:
+        return None, ()
+    if len(parts) == 1:
+        return parts[0], tuple(refs)
+    flat: list[ast.Expr] = []
+    for p in parts:
+        flat.extend(p.operands if isinstance(p, ast.And) else (p,))
+    return ast.And(tuple(flat)), tuple(refs)
+
+
+def _window(bounds: Sequence[dt.datetime], when: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The interval around `when` in which no rule of the product starts or ends."""
+    i = bisect.bisect_right(bounds, when)
+    return (bounds[i - 1] if i > 0 else None), (bounds[i] if i < len(bounds) else None)
+
+
+def _all_deny(consumer: Any, product: Any, columns: Any, purpose: Any, at: Any, version: str,
+              error: str) -> Decision:
+    try:
+        cid = consumer.id if isinstance(consumer, Consumer) else str(
+            consumer.get("id") if isinstance(consumer, Mapping) else getattr(consumer, "id", consumer))
+    except Exception:
+        cid = "<unknown>"
+    try:
+        names = [str(c) for c in columns] if columns is not None else []
+    except Exception:
+        names = []
+    decided = {n: ColumnDecision(n, "deny", reason=error) for n in names}
+    return Decision(str(product), cid, MappingProxyType(decided), _FALSE, purpose if isinstance(purpose, str) else None,
+                    at if isinstance(at, dt.datetime) else None, version, (), error)
+
+
+def policy_version(paths: Iterable[Path]) -> str:
+    """A short content hash of the policy files: decisions and logs cite it."""
+    digest = hashlib.sha256()
+    for p in sorted(paths):
+        digest.update(str(p.name).encode())
+        digest.update(b"\0")
+        digest.update(p.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def load(
+    policies: str | Path | Sequence[str | Path] = "policies",
+    catalog: str | Path | Sequence[str | Path] | Catalog = "catalog",
+    *,
+    consumers: str | Path | None = None,
+    scan: str | Path | Mapping[str, Any] | None = None,
+    taxonomy: str | Path | Sequence[str | Path] | Taxonomy | None = None,
+    cache_size: int = 65536,
+    now: dt.datetime | None = None,
+) -> Engine:
+    """Parse, check and compile policies against a catalog; raise PolicyError with diagnostics on errors."""
+    if isinstance(taxonomy, Taxonomy):
+        tax = taxonomy
+    else:
+        tax_paths = [taxonomy] if isinstance(taxonomy, (str, Path)) else list(taxonomy or ())
+        tax = load_taxonomy(tax_paths)
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(
+        [catalog] if isinstance(catalog, (str, Path)) else list(catalog), tax)
+    if scan is not None:
+        cat = cat.with_extra_tags(scan_tags(scan, cat))
+    directory = load_directory(consumers) if consumers is not None else None
+    paths = [policies] if isinstance(policies, (str, Path)) else list(policies)
+    files = policy_files(paths)
+    if not files:
+        raise PolicyError([Diagnostic("error", "no policy files found", file=", ".join(map(str, paths)),
+                                      code="io")])
+    result = check_paths(paths, cat, directory.schema if directory else None, now)
+    result.raise_for_errors()
+    for w in result.warnings:
+        log.info("%s", w.one_line())
+    return Engine(cat, result, policy_version=policy_version(files), cache_size=cache_size,
+                  schema=directory.schema if directory else None,
+                  consumers=directory.consumers if directory else None)
+
+
+_DEFAULT: Engine | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The engine described by the project configuration (policyengine.yaml), loaded once."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                from policyengine.config import load_config
+
+                cfg = load_config()
+                _DEFAULT = load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers,
+                                taxonomy=list(cfg.taxonomy))
+    return _DEFAULT
+
+
+def reset_default_engine() -> None:
+    """Forget the default engine (the next module-level evaluate() reloads the configuration)."""
+    global _DEFAULT
+    _DEFAULT = None
+
+
+def evaluate(
+    consumer: Any,
+    product: str,
+    columns: Sequence[str] | None = None,
+    purpose: str | None = None,
+    at: dt.datetime | None = None,
+) -> Decision:
+    """Module-level convenience: evaluate with the default engine from the configuration."""
+    try:
+        engine = default_engine()
+    except Exception as exc:  # fail closed
+        log.exception("policyengine: cannot load the default engine; denying everything")
+        return _all_deny(consumer, product, columns, purpose, at, "", f"cannot load policies: {exc}")
+    return engine.evaluate(consumer, product, columns, purpose, at)
