@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring
+from policyengine.commands import authoring, evaluate
 
 app = typer.Typer(
     name="policyengine",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 authoring.register(app)
+evaluate.register(app)
 
 
 def main() -> None:

@@ -53,7 +53,15 @@ def _paths(root: Path, value: object, key: str, source: str) -> tuple[Path, ...]
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(i, str) for i in items):
         raise YamlError(f"{source}: error: '{key}' must be a path or a list of paths")
-    return tuple(root / i for i in items)
+    return tuple(_display_path(root / i) for i in items)
+
+
+def _display_path(path: Path) -> Path:
+    """The path relative to the working folder when it is below it (shorter in diagnostics)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -87,6 +87,7 @@ class Decision:
     policy_version: str = ""
     filter_rules: tuple[RuleRef, ...] = ()
     error: str | None = None
+    reason: str = ""
 
     @property
     def readable_columns(self) -> tuple[str, ...]:
@@ -114,6 +115,7 @@ class Decision:
             "row_filter": self.row_filter_text,
             "filter_rules": [r.to_dict() for r in self.filter_rules],
             "error": self.error,
+            "reason": self.reason,
         }
 
     def explain(self) -> str:
@@ -126,6 +128,8 @@ class Decision:
         lines = [head + f" (policy {self.policy_version})" if self.policy_version else head]
         if self.error:
             lines.append(f"  error: {self.error} — everything denied (fail closed)")
+        if self.reason:
+            lines.append(f"  {self.reason}")
         width = max((len(c) for c in self.columns), default=0)
         for name, d in self.columns.items():
             effect = d.effect if d.effect != "mask" else f"mask {d.mask}"

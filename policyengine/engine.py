@@ -191,8 +191,8 @@ class Engine:
             requested = cols or ()
             reason = f"unknown product '{product}'"
             decided = {name: ColumnDecision(name, "deny", reason=reason) for name in requested}
-            return Decision(product, c.id, MappingProxyType(decided), None, purpose, when, self.policy_version,
-                            error=reason)
+            return Decision(product, c.id, MappingProxyType(decided), _FALSE, purpose, when, self.policy_version,
+                            reason=reason + ": everything is denied")
         attrs = dict(c.attributes)
         attrs.setdefault("id", c.id)
         attrs.setdefault("groups", tuple(sorted(c.groups)))

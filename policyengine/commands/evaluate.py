@@ -1,0 +1,142 @@
+"""`policyengine eval` (one decision, optionally explained) and `policyengine test` (policy tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_config
+from policyengine.config import Config
+from policyengine.consumers import Consumer
+from policyengine.diagnostics import PolicyError
+from policyengine.engine import Engine, load
+from policyengine.yamlsource import YamlError
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
+
+
+def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path | None = None) -> Engine:
+    """The engine for the configured project; exits 1 with rendered diagnostics on errors."""
+    try:
+        return load(list(policies or cfg.policies), list(cfg.catalog), consumers=cfg.consumers,
+                    taxonomy=list(cfg.taxonomy), scan=scan)
+    except PolicyError as exc:
+        raise fail(exc.render()) from None
+    except YamlError as exc:
+        raise fail(str(exc)) from None
+
+
+def _attr_value(text: str) -> Any:
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (str, int, float, bool, dt.date, list)) else text
+
+
+def _parse_at(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"error: --at must be an ISO date or timestamp, found {text!r}", 2) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def eval_command(
+    consumer: Annotated[str, typer.Option("--consumer", help="Consumer id (known consumers get their groups and attributes).")],
+    product: Annotated[str, typer.Option("--product", help="Product name, e.g. sales.orders.")],
+    group: Annotated[list[str] | None, typer.Option("--group", help="A group of the consumer (repeatable).")] = None,
+    attr: Annotated[list[str] | None, typer.Option("--attr", help="An attribute as key=value (repeatable).")] = None,
+    columns: Annotated[str | None, typer.Option("--columns", help="Comma-separated columns (default: all).")] = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="The request's purpose.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Evaluate at this instant (ISO, UTC; default now).")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show every rule that applied per column.")] = False,
+    scan: Annotated[Path | None, typer.Option("--scan", help="Scan report whose tags are added to the catalog.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    config: ConfigOpt = None,
+) -> None:
+    """Evaluate one request: per column allow / mask / deny, and the row filter."""
+    cfg = project_config(config)
+    engine = project_engine(cfg, scan=scan)
+    known = engine.consumers.get(consumer)
+    groups = set(known.groups) if known else set()
+    attrs: dict[str, Any] = dict(known.attributes) if known else {}
+    groups.update(group or ())
+    for item in attr or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise fail(f"error: --attr takes key=value, found {item!r}", 2)
+        attrs[key] = _attr_value(value)
+    who = Consumer(consumer, frozenset(groups), attrs)
+    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    decision = engine.evaluate(who, product, cols, purpose, _parse_at(at), use_cache=False)
+    if output is OutputFormat.json:
+        json.dump(decision.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif explain:
+        typer.echo(decision.explain())
+    else:
+        width = max((len(c) for c in decision.columns), default=0)
+        for name, d in decision.columns.items():
+            effect = f"mask {d.mask}" if d.effect == "mask" else d.effect
+            typer.echo(f"{name:<{width}}  {effect}")
+        typer.echo(f"rows: {decision.row_filter_text or 'all'}")
+    raise typer.Exit(EXIT_FAIL if decision.error else EXIT_OK)
+
+
+def test_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Test files or folders (default: policies/tests).")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    require_coverage: Annotated[bool, typer.Option("--require-coverage", help="Fail when a rule is exercised by no test.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Run policy tests (YAML next to the policies) and report rules no test exercises."""
+    from policyengine.policytest import load_cases, run_tests, test_files
+
+    cfg = project_config(config)
+    targets = list(paths) if paths else [p / "tests" for p in cfg.policies]
+    files = test_files(targets)
+    if not files:
+        raise fail(f"error: no policy test files under {', '.join(map(str, targets))}", 2)
+    engine = project_engine(cfg)
+    try:
+        cases = [c for f in files for c in load_cases(f)]
+    except YamlError as exc:
+        raise fail(str(exc)) from None
+    report = run_tests(engine, cases)
+    if output is OutputFormat.json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for r in report.results:
+            if not r.passed:
+                typer.echo(f"FAILED {r.case.location} {r.case.name}")
+                for f in r.failures:
+                    typer.echo(f"    {f}")
+        if report.untested_rules:
+            typer.echo(f"rules no test exercises ({len(report.untested_rules)}):")
+            for name in report.untested_rules:
+                typer.echo(f"    {name}")
+        typer.echo(f"{report.passed} passed, {report.failed} failed")
+    failed = report.failed > 0 or (require_coverage and bool(report.untested_rules))
+    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("test")(test_command)
