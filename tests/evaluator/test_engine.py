@@ -1,0 +1,160 @@
+"""Engine behaviour beyond the table: scan tags, fail-closed errors, cache, API shapes, CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import policyengine
+from policyengine.cli import app
+from policyengine.diagnostics import PolicyError
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+
+def test_scan_report_tags_are_added(engine_from, tmp_path: Path) -> None:
+    files = {"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"
+                            "mask tagged pii.phone using last4 to everyone;\n"}
+    report = {"findings": [{"source": str(tmp_path / "elsewhere" / "shop.orders.parquet"), "column": "notes",
+                            "entity": "PHONE_NUMBER", "tag": "pii.phone", "score": 0.9}]}
+    without = engine_from(files).evaluate({"id": "a"}, "shop.orders", ["notes"], at=AT)
+    with_scan = engine_from(files, scan=report).evaluate({"id": "a"}, "shop.orders", ["notes"], at=AT)
+    assert without.columns["notes"].effect == "allow"
+    assert with_scan.columns["notes"].effect == "mask" and with_scan.columns["notes"].strategy == "last4"
+
+
+def test_internal_error_denies_everything_and_logs(engine_from, caplog) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"})
+    rules = engine.compiled.products["shop.orders"]
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("corrupted index")
+
+    broken = dataclasses.replace(rules, rules=tuple(rules.rules) + (None,))  # type: ignore[arg-type]
+    engine.compiled = dataclasses.replace(engine.compiled, products={**engine.compiled.products, "shop.orders": broken})
+    with caplog.at_level(logging.ERROR, logger="policyengine"):
+        d = engine.evaluate({"id": "a"}, "shop.orders", ["order_id", "amount"], at=AT)
+    assert d.error and "internal error" in d.error
+    assert d.readable_columns == ()
+    assert {c.effect for c in d.columns.values()} == {"deny"}
+    assert str(d.row_filter) == "false"
+    assert any("evaluation failed" in r.message for r in caplog.records)
+
+
+def test_bad_consumer_fails_closed(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"})
+    d = engine.evaluate({"groups": ["x"]}, "shop.orders", ["order_id"])
+    assert d.error and d.columns["order_id"].effect == "deny"
+
+
+def test_load_raises_with_diagnostics(engine_from) -> None:
+    with pytest.raises(PolicyError) as exc:
+        engine_from({"shop.policy": "scope domain shop\nallow read shop.orders.{emial} to everyone;\n"})
+    assert "unknown column 'emial'" in str(exc.value)
+    assert "did you mean 'email'" in str(exc.value)
+
+
+def test_cache_returns_the_same_decision_and_respects_windows(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\n"
+                                         "allow read shop.orders.order_id to everyone until 2026-06-30;\n"})
+    who = {"id": "a", "groups": ["g"]}
+    first = engine.evaluate(who, "shop.orders", ["order_id"], at=AT)
+    second = engine.evaluate(who, "shop.orders", ["order_id"], at=AT + dt.timedelta(days=1))
+    assert second is first and engine.cache_hits == 1
+    after = engine.evaluate(who, "shop.orders", ["order_id"], at=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
+    assert after.columns["order_id"].effect == "deny"
+
+
+def test_cache_keys_on_attributes_rules_read(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\n"
+                                         "allow read shop.orders.order_id to everyone when consumer.level >= 2;\n"})
+    low = engine.evaluate({"id": "a", "attributes": {"level": 1}}, "shop.orders", ["order_id"], at=AT)
+    high = engine.evaluate({"id": "a", "attributes": {"level": 3}}, "shop.orders", ["order_id"], at=AT)
+    assert low.columns["order_id"].effect == "deny" and high.columns["order_id"].effect == "allow"
+
+
+def test_cache_is_bounded(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"}, cache_size=8)
+    for i in range(50):
+        engine.evaluate({"id": f"u{i}"}, "shop.orders", at=AT)
+    assert len(engine._cache) <= 8
+
+
+@dataclasses.dataclass
+class Person:
+    id: str
+    groups: list[str]
+    attributes: dict
+
+
+def test_consumer_may_be_a_dataclass_and_columns_keep_product_order(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to group:g;\n"})
+    d = engine.evaluate(Person("p", ["g"], {}), "shop.orders", ["amount", "order_id"], at=AT)
+    assert d.readable_columns == ("order_id", "amount")
+
+
+def test_decision_shapes(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\n@name(\"grant\")\nallow read shop.orders to everyone;\n"
+                                         "mask tagged pii.email using email_domain to everyone;\n"
+                                         "filter shop.orders rows where region == consumer.region to everyone;\n"})
+    d = engine.evaluate({"id": "a", "attributes": {"region": "eu"}}, "shop.orders", purpose="p", at=AT)
+    email = d.columns["email"]
+    assert (email.effect, email.strategy, email.rule.name) == ("mask", "email_domain", "mask@" + email.rule.file + ":4")
+    data = json.loads(json.dumps(d.to_dict()))
+    assert data["columns"]["order_id"]["rule"]["name"] == "grant"
+    assert data["row_filter"] == 'region == "eu"' and data["policy_version"] == engine.policy_version
+    text = d.explain()
+    assert "grant" in text and "email_domain" in text and 'rows where region == "eu"' in text
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.product = "x"  # type: ignore[misc]
+
+
+def test_module_level_evaluate_uses_configuration(monkeypatch) -> None:
+    from policyengine import engine as engine_module
+
+    monkeypatch.chdir(ROOT)
+    engine_module.reset_default_engine()
+    try:
+        d = policyengine.evaluate({"id": "alice", "groups": ["analytics"],
+                                   "attributes": {"region": "eu", "clearance": 2}},
+                                  "sales.orders", purpose="reporting", at=AT)
+    finally:
+        engine_module.reset_default_engine()
+    assert d.columns["customer_email"].effect == "mask"
+    assert d.columns["margin"].effect == "deny"
+
+
+def test_eval_and_test_commands(monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    out = runner.invoke(app, ["eval", "--consumer", "bob", "--product", "sales.customers", "--at", "2026-06-01",
+                              "--columns", "email,phone", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["columns"]["email"]["strategy"] == "email_domain" and data["row_filter"] == 'region == "uk"'
+    out = runner.invoke(app, ["eval", "--consumer", "zed", "--group", "analytics", "--attr", "region=eu",
+                              "--attr", "clearance=2", "--product", "sales.orders", "--purpose", "reporting",
+                              "--at", "2026-06-01", "--explain"])
+    assert out.exit_code == 0 and "analysts-read-orders" in out.output
+    out = runner.invoke(app, ["test"])
+    assert out.exit_code == 0 and "0 failed" in out.output
+
+
+def test_test_command_reports_failures_and_untested_rules(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tests:\n  - name: wrong on purpose\n    consumer: alice\n    product: sales.orders\n"
+                   "    columns: [margin]\n    expect:\n      columns: {margin: allow}\n", encoding="utf-8")
+    out = CliRunner().invoke(app, ["test", str(bad)])
+    assert out.exit_code == 1
+    assert "FAILED" in out.output and "margin: expected allow, got deny" in out.output
+    assert "rules no test exercises" in out.output and "mask-payment-cards" in out.output
+    out = CliRunner().invoke(app, ["test", str(bad), "--format", "json"])
+    assert json.loads(out.output)["failed"] == 1
