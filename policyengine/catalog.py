@@ -222,6 +222,7 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
         return None, diags
     columns: list[Column] = []
     seen: set[str] = set()
+    roots = {t.split(".")[0] for t in taxonomy.tags}
     for prop in props:
         if not isinstance(prop, LocatedDict):
             err("each property must be a mapping with at least 'name'", obj.where("properties"))
@@ -241,7 +242,6 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
         if isinstance(raw_tags, str):
             raw_tags = [raw_tags]
         tags = frozenset(str(t) for t in raw_tags)
-        roots = {t.split(".")[0] for t in taxonomy.tags}
         for t in sorted(tags):
             if "." in t and t.split(".")[0] in roots and t not in taxonomy:
                 warn(f"tag '{t}' of column '{name}' is not in the taxonomy", prop.where("tags"),
