@@ -233,9 +233,13 @@ def _instant(lit: ast.Literal | None, end: bool) -> dt.datetime | None:
     return start + dt.timedelta(days=1) if end else start
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CompiledRule:
-    """A rule ready for evaluation: subject sets, purposes, window, condition closure, coverage."""
+    """A rule ready for evaluation: subject sets, purposes, window, condition closure, coverage.
+
+    Compared and hashed by identity (each is built once per load), so evaluation can key
+    per-request work on tuples of rules cheaply.
+    """
 
     ref: RuleRef
     kind: str
@@ -282,6 +286,7 @@ class ProductRules:
     filters: tuple[CompiledRule, ...]
     reads: tuple[str, ...]
     boundaries: tuple[dt.datetime, ...]
+    column_set: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -317,17 +322,28 @@ def compile_rule(checked: CheckedRule) -> CompiledRule:
 
 
 def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[str, ...]]) -> CompiledPolicy:
-    """Index checked rules by product. `product_columns` gives each catalog product's columns in order."""
+    """Index checked rules by product. `product_columns` gives each catalog product's columns in order.
+
+    Each product's rules and filters are kept in (file, line) order.
+    """
     compiled = tuple(compile_rule(r) for r in result.rules)
     # A rule excluding everyone (e.g. `to everyone except everyone`) never applies.
     for r in result.rules:
         if any(s.kind == "everyone" for s in r.rule.subjects.exclude):
             compiled = tuple(c for c in compiled if c.index != r.index)
+    # Rules sorted by where they are written: evaluation then cites rules in a stable order
+    # (file, line) without sorting per request, whatever the order the files were read in.
+    ordered = sorted(compiled, key=lambda r: (r.ref.file, r.ref.line, r.index))
+    by_product: dict[str, list[CompiledRule]] = {}
+    for r in ordered:
+        for name in r.columns:
+            by_product.setdefault(name, []).append(r)
     products: dict[str, ProductRules] = {}
     for name, columns in product_columns.items():
-        rules = tuple(r for r in compiled if r.kind != "filter" and name in r.columns)
-        filters = tuple(r for r in compiled if r.kind == "filter" and name in r.columns)
+        candidates = by_product.get(name, ())
+        rules = tuple(r for r in candidates if r.kind != "filter")
+        filters = tuple(r for r in candidates if r.kind == "filter")
         reads = sorted(set().union(*(r.reads for r in rules + filters)) if rules or filters else set())
         bounds = sorted({b for r in rules + filters for b in (r.valid_from, r.valid_until) if b is not None})
-        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds))
+        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds), frozenset(columns))
     return CompiledPolicy(MappingProxyType(products), compiled)

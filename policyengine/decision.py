@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from policyengine import ast
 from policyengine.masks import MaskStrategy
@@ -39,14 +39,20 @@ class RuleRef:
         return {"name": self.name, "file": self.file, "line": self.line, "kind": self.kind}
 
 
-@dataclass(frozen=True, slots=True)
-class ColumnDecision:
-    """The outcome for one column: effect, mask strategy (when masked), deciding rule and why."""
+_NO_ARGS: Mapping[str, Any] = MappingProxyType({})
+
+
+class ColumnDecision(NamedTuple):
+    """The outcome for one column: effect, mask strategy (when masked), deciding rule and why.
+
+    A NamedTuple rather than a frozen dataclass: it is just as immutable, and `evaluate()` builds
+    one per column per request, where a NamedTuple is about three times cheaper to construct.
+    """
 
     column: str
     effect: Effect
     strategy: str | None = None
-    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    args: Mapping[str, Any] = _NO_ARGS
     rule: RuleRef | None = None
     reason: str = ""
     applied: tuple[RuleRef, ...] = ()

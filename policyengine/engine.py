@@ -196,44 +196,86 @@ class Engine:
         attrs = dict(c.attributes)
         attrs.setdefault("id", c.id)
         attrs.setdefault("groups", tuple(sorted(c.groups)))
-        applicable = [r for r in rules.rules if r.applies(c.id, c.groups, attrs, purpose, when)]
-        wanted = rules.columns if cols is None else cols
-        known = set(rules.columns)
+        user, groups = c.id, c.groups
+        # Rules are in (file, line) order, so each column's list below is too.
         by_column: dict[str, list[CompiledRule]] = {}
-        for r in applicable:
-            for col in r.columns[product]:
-                by_column.setdefault(col, []).append(r)
+        for r in rules.rules:
+            if r.applies(user, groups, attrs, purpose, when):
+                for col in r.columns[product]:
+                    lst = by_column.get(col)
+                    if lst is None:
+                        by_column[col] = [r]
+                    else:
+                        lst.append(r)
+        if cols is None:
+            ordered: Sequence[str] = rules.columns
+            unknown: Sequence[str] = ()
+        else:
+            wanted = set(cols)
+            known = rules.column_set
+            ordered = [col for col in rules.columns if col in wanted]
+            unknown = [col for col in dict.fromkeys(cols) if col not in known]
         decided: dict[str, ColumnDecision] = {}
-        ordered = [col for col in rules.columns if col in set(wanted)]
-        ordered += [col for col in dict.fromkeys(wanted) if col not in known]
+        # Columns covered by the same applicable rules share one outcome: work it out once.
+        outcomes: dict[tuple[CompiledRule, ...], _Outcome] = {}
         for col in ordered:
-            if col not in known:
-                decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
-                continue
-            decided[col] = _column_decision(col, by_column.get(col, ()))
-        row_filter, filter_refs = _row_filter(rules.filters, c, attrs, purpose, when, product)
+            lst = by_column.get(col)
+            signature = tuple(lst) if lst else ()
+            outcome = outcomes.get(signature)
+            if outcome is None:
+                outcome = outcomes[signature] = _outcome(signature)
+            decided[col] = ColumnDecision(col, *outcome)
+        for col in unknown:
+            decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
+        row_filter, filter_refs = _row_filter(rules.filters, c, attrs, purpose, when, product) \
+            if rules.filters else (None, ())
         return Decision(product, c.id, MappingProxyType(decided), row_filter, purpose, when,
                         self.policy_version, filter_refs)
 
 
-def _column_decision(col: str, rules: Sequence[CompiledRule]) -> ColumnDecision:
-    """Semantics line 3 for one column, given the rules that apply to it."""
-    applied = tuple(sorted((r.ref for r in rules), key=lambda ref: (ref.file, ref.line)))
-    denies = [r for r in rules if r.kind == "deny"]
-    if denies:
-        first = min(denies, key=lambda r: (r.ref.file, r.ref.line))
-        return ColumnDecision(col, "deny", rule=first.ref, reason=f"denied by {first.ref.name}", applied=applied)
-    allows = [r for r in rules if r.kind == "allow"]
-    if not allows:
-        return ColumnDecision(col, "deny", reason="no rule allows it (default deny)", applied=applied)
-    masks = [r for r in rules if r.kind == "mask" and r.mask is not None]
+_DEFAULT_DENY = "no rule allows it (default deny)"
+
+# A column's outcome without its name: effect, strategy, args, deciding rule, reason, applied rules.
+_Outcome = tuple[str, str | None, Mapping[str, Any], RuleRef | None, str, tuple[RuleRef, ...]]
+_NO_RULE: _Outcome = ("deny", None, _NO_ARGS, None, _DEFAULT_DENY, ())
+
+
+def _outcome(rules: Sequence[CompiledRule]) -> _Outcome:
+    """Semantics line 3 for one column, given the rules that apply to it in (file, line) order.
+
+    Any applicable deny decides (the first written one is cited); with no applicable allow the
+    column is denied by default; otherwise the strictest applicable mask; otherwise allow.
+    """
+    if not rules:
+        return _NO_RULE
+    deny = allow = None
+    masks: list[CompiledRule] = []
+    for r in rules:
+        kind = r.kind
+        if kind == "deny":
+            deny = r
+            break
+        if kind == "allow":
+            if allow is None:
+                allow = r
+        elif kind == "mask" and r.mask is not None:
+            masks.append(r)
+    applied = tuple(r.ref for r in rules)
+    if deny is not None:
+        return "deny", None, _NO_ARGS, deny.ref, f"denied by {deny.ref.name}", applied
+    if allow is None:
+        return "deny", None, _NO_ARGS, None, _DEFAULT_DENY, applied
     if masks:
-        strategy = strictest([r.mask for r in masks])  # type: ignore[misc]
-        winner = min((r for r in masks if r.mask == strategy), key=lambda r: (r.ref.file, r.ref.line))
-        return ColumnDecision(col, "mask", strategy.name, MappingProxyType(dict(strategy.args)), winner.ref,
-                              f"masked ({strategy}) by {winner.ref.name}", applied)
-    first = min(allows, key=lambda r: (r.ref.file, r.ref.line))
-    return ColumnDecision(col, "allow", None, _NO_ARGS, first.ref, f"allowed by {first.ref.name}", applied)
+        strategy = strictest([r.mask for r in masks if r.mask is not None])
+        winner = next(r for r in masks if r.mask == strategy)
+        return ("mask", strategy.name, MappingProxyType(dict(strategy.args)), winner.ref,
+                f"masked ({strategy}) by {winner.ref.name}", applied)
+    return "allow", None, _NO_ARGS, allow.ref, f"allowed by {allow.ref.name}", applied
+
+
+def _column_decision(col: str, rules: Sequence[CompiledRule]) -> ColumnDecision:
+    """The decision for one column given the rules that apply to it (see `_outcome`)."""
+    return ColumnDecision(col, *_outcome(rules))
 
 
 def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str, Any], purpose: str | None,
@@ -241,7 +283,7 @@ def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str
     """Semantics line 4: AND of applicable filters, attributes substituted; missing attribute → false."""
     parts: list[ast.Expr] = []
     refs: list[RuleRef] = []
-    for r in sorted(filters, key=lambda r: (r.ref.file, r.ref.line)):
+    for r in filters:  # already in (file, line) order
         if not r.applies(c.id, c.groups, attrs, purpose, when) or r.row_filter is None:
             continue
         refs.append(r.ref)
