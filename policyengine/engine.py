@@ -148,7 +148,7 @@ class Engine:
                 consumer = self.consumers[consumer]
             c = consumer if isinstance(consumer, Consumer) else Consumer.coerce(consumer)
             rules = self.compiled.products.get(product)
-            cols = tuple(columns) if columns is not None else None
+            cols = None if columns is None else (columns,) if isinstance(columns, str) else tuple(columns)
             if rules is None or not use_cache or self.cache_size == 0:
                 return self._decide(c, product, rules, cols, purpose, when)
             key = self._key(c, product, rules, cols, purpose)
@@ -170,6 +170,9 @@ class Engine:
             return decision
         except Exception as exc:  # fail closed: never allow on an internal error
             log.exception("policyengine: evaluation failed; denying everything")
+            if columns is None:  # name every column of a known product, so a caller sees each denied
+                known = self.catalog.products.get(product) if isinstance(product, str) else None
+                columns = known.column_names if known is not None else None
             return _all_deny(consumer, product, columns, purpose, at, self.policy_version,
                              f"internal error: {exc.__class__.__name__}: {exc}")
 
@@ -315,7 +318,7 @@ def _all_deny(consumer: Any, product: Any, columns: Any, purpose: Any, at: Any, 
     except Exception:
         cid = "<unknown>"
     try:
-        names = [str(c) for c in columns] if columns is not None else []
+        names = [] if columns is None else [columns] if isinstance(columns, str) else [str(c) for c in columns]
     except Exception:
         names = []
     decided = {n: ColumnDecision(n, "deny", reason=error) for n in names}

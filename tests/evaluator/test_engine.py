@@ -52,6 +52,24 @@ def test_bad_consumer_fails_closed(engine_from) -> None:
     engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"})
     d = engine.evaluate({"groups": ["x"]}, "shop.orders", ["order_id"])
     assert d.error and d.columns["order_id"].effect == "deny"
+    everything = engine.evaluate({"groups": ["x"]}, "shop.orders")
+    assert everything.error and everything.readable_columns == ()
+    assert set(everything.denied_columns) == set(engine.catalog.products["shop.orders"].column_names)
+
+
+def test_a_single_column_may_be_given_as_a_string(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"})
+    d = engine.evaluate({"id": "a"}, "shop.orders", "order_id", at=AT)
+    assert tuple(d.columns) == ("order_id",) and d.readable_columns == ("order_id",)
+
+
+def test_cache_never_outlives_a_window_that_opens_later(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\n"
+                                         "allow read shop.orders.order_id to everyone from 2026-07-01;\n"})
+    who = {"id": "a"}
+    before = engine.evaluate(who, "shop.orders", ["order_id"], at=AT)
+    opened = engine.evaluate(who, "shop.orders", ["order_id"], at=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
+    assert before.columns["order_id"].effect == "deny" and opened.columns["order_id"].effect == "allow"
 
 
 def test_load_raises_with_diagnostics(engine_from) -> None:

@@ -59,11 +59,11 @@ def _engine(rules: list[str]) -> Engine:
     return load(folder, CATALOG)
 
 
-def _outcomes(engine: Engine, use_cache: bool = False) -> dict:
+def _outcomes(engine: Engine, use_cache: bool = False, at: dt.datetime = AT) -> dict:
     out = {}
     for consumer in CONSUMERS:
         for purpose in PURPOSES:
-            d = engine.evaluate(consumer, "shop.orders", purpose=purpose, at=AT, use_cache=use_cache)
+            d = engine.evaluate(consumer, "shop.orders", purpose=purpose, at=at, use_cache=use_cache)
             conjuncts = () if d.row_filter is None else tuple(sorted(
                 str(p) for p in getattr(d.row_filter, "operands", (d.row_filter,))))
             out[(consumer["id"], purpose)] = (
@@ -95,11 +95,20 @@ def test_rule_order_never_changes_a_decision(rules: list[str], rnd) -> None:
     assert _outcomes(_engine(rules)) == _outcomes(_engine(shuffled))
 
 
+# Instants on both sides of every window boundary the generated rules use, visited in an order
+# that moves back and forth so cached entries are probed outside the interval they were made in.
+INSTANTS = tuple(dt.datetime.fromisoformat(t) for t in (
+    "2026-06-01T00:00:00+00:00", "2026-07-01T00:00:00+00:00", "2026-06-30T23:59:59+00:00",
+    "2027-01-01T00:00:00+00:00", "2026-12-31T23:59:59+00:00", "2026-07-15T00:00:00+00:00",
+    "2026-06-01T00:00:00+00:00"))
+
+
 @SETTINGS
 @given(st.lists(rule(), min_size=1, max_size=8))
 def test_cached_and_uncached_decisions_are_equal(rules: list[str]) -> None:
     engine = _engine(rules)
-    uncached = _outcomes(engine, use_cache=False)
-    assert _outcomes(engine, use_cache=True) == uncached
-    assert _outcomes(engine, use_cache=True) == uncached  # second pass is served from the cache
+    for at in INSTANTS:
+        uncached = _outcomes(engine, use_cache=False, at=at)
+        assert _outcomes(engine, use_cache=True, at=at) == uncached, at
+        assert _outcomes(engine, use_cache=True, at=at) == uncached, at  # served from the cache
     assert engine.cache_hits > 0
