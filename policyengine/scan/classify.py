@@ -1,0 +1,264 @@
+"""Deciding a column from combined evidence: value matches, column name, data type, NER.
+
+`evidence()` turns a merged column sample into `ColumnEvidence` (pattern hits, value shape, name
+prior); `needs_ner()` says whether the NER model should look at it; `decide()` is a pure function
+from evidence to findings. The rules, learnt from other scanners' failures:
+- evidence is the share of *distinct* sampled values a recognizer matched and validated;
+- validated hits (Luhn + issuer range, mod-97, SSN rules, `phonenumbers`) weigh more than
+  unvalidated patterns, and those more than NER guesses;
+- NER must be corroborated across many distinct values and dominate the competing labels
+  (a handful of "Safari = PERSON" guesses never tags a column);
+- the column name is a prior that lowers the bar, never a verdict for pattern entities;
+  negative cues (`_id`, `_verified`, `_count`, …) cancel it;
+- a data-type gate: booleans and small integers are never PII, dates only birth dates;
+- look-alikes (versions vs IPv4, barcodes vs phones, timestamps vs phones) veto;
+- free text that sometimes holds an e-mail or phone gets those entities, with their prevalence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from policyengine.scan.names import STRONG, NameHint, name_hint
+from policyengine.scan.ner import NerCounts
+from policyengine.scan.recognizers import (
+    BUILTIN,
+    EntityHits,
+    Recognizer,
+    Shape,
+    distinct_values,
+    evaluate,
+    shape_of,
+)
+from policyengine.scan.stats import ColumnSample
+
+# thresholds on the share of distinct sampled values (documented in docs/scanner.md)
+WHOLE_SHARE = 0.5  # validated whole-value matches that settle a column on values alone
+HINTED_SHARE = 0.2  # … when the column name suggests the entity
+WEAK_SHARE = 0.6  # validated + "possible" (phones) when the name suggests nothing
+PATTERN_SHARE = 0.6  # unvalidated patterns (street addresses, custom codes without validator)
+EMBEDDED_MIN = 2  # distinct free-text values holding the entity
+EMBEDDED_SHARE = 0.01
+NER_SHARE = 0.3  # NER label share needed without a name hint
+NER_HINTED_SHARE = 0.1  # … with a strong name hint
+NER_DOMINANCE = 1.5  # the label must beat each competing label by this factor
+NER_MIN_VALUES = 5  # distinct values tagged before NER evidence counts at all
+NER_MAX_VALUES = 48  # distinct values per column sent to the model
+
+_PERSON_LABELS = ("PERSON",)
+_PLACE_LABELS = ("GPE", "LOC", "FAC")
+_ORG_LABELS = ("ORG", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE")
+_NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "UK_NHS"})
+
+
+@dataclass(frozen=True)
+class ColumnEvidence:
+    """Everything known about one column before the decision."""
+
+    source: str
+    column: str
+    kind: str
+    arrow_type: str
+    rows: int
+    nulls: int
+    shape: Shape
+    hint: NameHint
+    hits: tuple[EntityHits, ...] = ()
+    ner: NerCounts | None = None
+    truncated: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One entity found in a column, with a 0..1 score and redacted evidence."""
+
+    entity: str
+    score: float
+    method: str  # pattern | validated-pattern | ner | name+ner | name+type
+    matched: int
+    checked: int
+    prevalence: float
+    examples: tuple[str, ...] = ()
+    embedded: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnDecision:
+    """The decided entities of a column and the secondary matches that did not qualify."""
+
+    evidence: ColumnEvidence
+    decisions: tuple[Decision, ...] = ()
+    other_matches: tuple[tuple[str, float], ...] = field(default=())
+
+
+def _skip_entities(sample: ColumnSample, recognizers: Sequence[Recognizer]) -> frozenset[str]:
+    """The data-type gate: entities that a column of this kind cannot hold."""
+    every = frozenset(r.entity for r in recognizers)
+    if sample.kind in ("integer", "float"):
+        return every - _NUMERIC_ENTITIES
+    if sample.kind != "string":
+        return every
+    return frozenset()
+
+
+def evidence(
+    source: str,
+    sample: ColumnSample,
+    recognizers: Sequence[Recognizer] = BUILTIN,
+    extra_hints: Mapping[str, tuple[str, float]] | None = None,
+) -> ColumnEvidence:
+    """Pattern evidence, value shape and name prior of one merged column sample."""
+    hint = name_hint(sample.name, dict(extra_hints) if extra_hints else None)
+    distinct = distinct_values(sample.values)
+    import pyarrow as pa
+
+    shape = shape_of(pa.array(distinct, type=pa.string()), len(sample.values))
+    skip = _skip_entities(sample, recognizers)
+    if sample.kind in ("integer", "float") and shape.max_digits < 7:
+        skip = frozenset(r.entity for r in recognizers)  # small numbers: counts, amounts, years
+    hinted = frozenset(e for e, _ in hint.entities) if not hint.negative else frozenset()
+    hits = evaluate(distinct, recognizers, hinted=hinted, skip=skip)
+    return ColumnEvidence(
+        source, sample.name, sample.kind, sample.arrow_type, sample.rows, sample.nulls, shape, hint, hits,
+        truncated=sample.truncated,
+    )
+
+
+def _settled_by_patterns(ev: ColumnEvidence) -> bool:
+    for h in ev.hits:
+        if h.whole / h.checked >= WHOLE_SHARE:
+            return True
+    return False
+
+
+def needs_ner(ev: ColumnEvidence) -> bool:
+    """Whether the NER model should look at this column: short, varied, letter-bearing text
+    that patterns and look-alikes did not already explain."""
+    s = ev.shape
+    if ev.kind != "string" or s.distinct < 3 or ev.hint.negative:
+        return False
+    if _settled_by_patterns(ev):
+        return False
+    looks = s.lookalikes
+    if max((looks.get(k, 0.0) for k in ("uuid", "hex", "temporal", "version", "amount", "code", "numeric", "gtin", "short_code", "boolean")), default=0.0) >= 0.5:
+        return False
+    if s.median_tokens > 6 or s.alpha < 0.5:
+        return False
+    if s.distinct < 0.1 * s.sampled and s.distinct < 20:
+        return False  # a handful of categories repeated: statuses, genders, colours
+    hint_entities = {e for e, _ in ev.hint.entities}
+    if ev.hint.not_person and not hint_entities & {"LOCATION"}:
+        return False  # product / company names: not a person, not a place
+    return True
+
+
+def ner_values(ev_values: Sequence[str]) -> list[str]:
+    """The distinct values of a column that go to the model (bounded)."""
+    return distinct_values(ev_values)[:NER_MAX_VALUES]
+
+
+def _score(share: float, validated: bool, hinted: bool) -> float:
+    s = 0.35 + 0.5 * share + (0.1 if validated else 0.0) + (0.05 if hinted else 0.0)
+    return round(min(1.0, s), 3)
+
+
+def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[str, float]]]:
+    out: list[Decision] = []
+    other: list[tuple[str, float]] = []
+    s = ev.shape
+    looks = s.lookalikes
+    for h in ev.hits:
+        prior = ev.hint.strength(h.entity)
+        whole = h.whole / h.checked
+        weak = (h.whole + h.whole_weak) / h.checked
+        emb = h.embedded / h.checked
+        decided = None
+        veto = False
+        if h.entity == "IP_ADDRESS" and prior < STRONG:
+            # versions (1.6.0.2) are valid IPv4: a column that also holds x.y.z versions is versions
+            veto = looks.get("version3", 0.0) >= 0.1
+        if h.entity in ("PHONE_NUMBER", "CREDIT_CARD", "US_SSN") and looks.get("gtin", 0.0) >= 0.5 and prior < STRONG:
+            veto = True  # a barcode column: about 1 in 10 random digit strings pass Luhn
+        if h.entity == "PHONE_NUMBER" and max(looks.get("temporal", 0.0), looks.get("version", 0.0), looks.get("amount", 0.0)) >= 0.5:
+            veto = True
+        if h.entity == "LOCATION" and not h.validated:
+            if whole >= PATTERN_SHARE or (prior > 0 and whole >= 0.3):
+                decided = Decision(h.entity, _score(whole, False, prior > 0), "pattern", h.whole, h.checked, round(whole, 3), h.examples)
+        elif not veto:
+            need = HINTED_SHARE if prior > 0 else WHOLE_SHARE
+            if h.entity == "PHONE_NUMBER" and prior == 0:
+                # "possible" numbers (right length, unknown area code) count only next to valid ones
+                ok = whole >= WHOLE_SHARE or (weak >= WEAK_SHARE and whole >= 0.2)
+            elif h.entity == "PHONE_NUMBER":
+                ok = weak >= 0.4
+            else:
+                ok = whole >= need
+            if ok:
+                decided = Decision(h.entity, _score(max(whole, weak if h.entity == "PHONE_NUMBER" else whole), h.validated, prior > 0),
+                                   "validated-pattern" if h.validated else "pattern", h.whole + (h.whole_weak if h.entity == "PHONE_NUMBER" else 0),
+                                   h.checked, round(whole, 3), h.examples)
+            elif h.embedded >= EMBEDDED_MIN and emb >= EMBEDDED_SHARE and s.median_tokens >= 3 and h.validated:
+                # free text that sometimes holds the entity
+                decided = Decision(h.entity, _score(min(1.0, 0.3 + emb), True, prior > 0), "validated-pattern",
+                                   h.embedded, h.checked, round(emb, 3), h.examples, embedded=True)
+        if decided is not None:
+            out.append(decided)
+        else:
+            other.append((h.entity, round((h.whole + h.whole_weak + h.embedded) / h.checked, 3)))
+    return out, other
+
+
+def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision], list[tuple[str, float]]]:
+    out: list[Decision] = []
+    other: list[tuple[str, float]] = []
+    ner = ev.ner
+    if ner is None or ner.checked == 0:
+        return out, other
+    n = ner.checked
+    person = ner.count(*_PERSON_LABELS)
+    place = ner.count(*_PLACE_LABELS)
+    org = ner.count(*_ORG_LABELS)
+    counts = {"PERSON": person, "LOCATION": place}
+    rivals = {"PERSON": max(place, org), "LOCATION": max(person, org)}
+    examples = dict(ner.examples)
+    for entity, labels in (("PERSON", _PERSON_LABELS), ("LOCATION", _PLACE_LABELS)):
+        if entity in taken:
+            continue
+        c = counts[entity]
+        prior = ev.hint.strength(entity)
+        share = c / n
+        if entity == "PERSON" and ev.hint.not_person:
+            prior = 0.0
+        if prior >= STRONG:
+            # the name says so; NER only has to not contradict it
+            ok = c >= max(2, NER_HINTED_SHARE * n) and c * NER_DOMINANCE >= rivals[entity]
+            method = "name+ner"
+        else:
+            need = NER_SHARE if prior == 0 else NER_SHARE * 0.8
+            ok = c >= max(NER_MIN_VALUES, need * n) and c >= NER_DOMINANCE * rivals[entity]
+            method = "ner" if prior == 0 else "name+ner"
+        ex = tuple(x for lab in labels for x in examples.get(lab, ()))[:2]
+        if ok:
+            out.append(Decision(entity, round(min(0.95, 0.4 + 0.5 * share + 0.1 * prior), 3), method, c, n, round(share, 3), ex))
+        elif c:
+            other.append((entity, round(share, 3)))
+    return out, other
+
+
+def decide(ev: ColumnEvidence) -> ColumnDecision:
+    """The entities of a column (pure: same evidence, same answer)."""
+    if ev.kind in ("boolean", "binary", "null", "nested", "other"):
+        return ColumnDecision(ev)
+    if ev.kind == "temporal" or (ev.kind == "string" and ev.shape.lookalikes.get("temporal", 0.0) >= 0.8):
+        if ev.hint.strength("DATE_OF_BIRTH") >= STRONG:
+            return ColumnDecision(ev, (Decision("DATE_OF_BIRTH", 0.8, "name+type", ev.shape.distinct, ev.shape.distinct, 1.0),))
+        return ColumnDecision(ev)
+    decisions, other = _pattern_decisions(ev)
+    taken = {d.entity for d in decisions if not d.embedded}
+    if ev.kind == "string" and not any(not d.embedded for d in decisions):
+        ner_dec, ner_other = _ner_decisions(ev, taken)
+        decisions += ner_dec
+        other += ner_other
+    decisions.sort(key=lambda d: -d.score)
+    return ColumnDecision(ev, tuple(decisions), tuple(sorted(other, key=lambda x: -x[1])))

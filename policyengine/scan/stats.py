@@ -1,0 +1,176 @@
+"""Per-batch partial statistics of columns and their merge.
+
+A column's sample is the `k` non-null rows with the smallest pseudo-random keys, where a row's
+key is a hash of (seed, global row number). That choice makes the sample:
+- reproducible for a seed, whatever the batch size or the order batches are processed in;
+- mergeable: the sample of a union is the k smallest keys of the partial samples, so batches,
+  row groups or files can be summarised in parallel processes (or on a distributed engine)
+  and combined afterwards with `merge`.
+Values are cast to strings here (numbers too: an integer column can hold cards or phones), and
+long strings are cut to `MAX_VALUE_CHARS`, so a huge cell cannot blow up memory or time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MAX_VALUE_CHARS = 1_000
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+
+
+@dataclass(frozen=True)
+class ColumnPartial:
+    """What one batch (or a merge of batches) says about one column."""
+
+    name: str
+    kind: str  # string | integer | float | boolean | temporal | binary | nested | null | other
+    arrow_type: str
+    rows: int
+    nulls: int
+    keys: tuple[int, ...]  # sample keys, ascending; parallel to `values`
+    values: tuple[str, ...]
+    truncated: int = 0  # sampled values cut to MAX_VALUE_CHARS
+
+
+@dataclass(frozen=True)
+class ColumnSample:
+    """The merged sample of a column, values in sample (key) order."""
+
+    name: str
+    kind: str
+    arrow_type: str
+    rows: int
+    nulls: int
+    values: tuple[str, ...]
+    truncated: int = 0
+
+
+def kind_of(t: pa.DataType) -> str:
+    """The scanner's coarse kind of an Arrow type (what recognizers may apply to it)."""
+    if pa.types.is_dictionary(t):
+        return kind_of(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "float"
+    if pa.types.is_temporal(t):
+        return "temporal"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t) or pa.types.is_binary_view(t):
+        return "binary"
+    if pa.types.is_null(t):
+        return "null"
+    if pa.types.is_nested(t):
+        return "nested"
+    return "other"
+
+
+def row_keys(seed: int, start: int, n: int) -> np.ndarray:
+    """splitmix64 of (seed, row number): a reproducible pseudo-random key per row."""
+    with np.errstate(over="ignore"):
+        x = np.arange(start, start + n, dtype=np.uint64) + np.uint64(seed & 0xFFFFFFFF) * _M3 + _M1
+        x = (x ^ (x >> np.uint64(30))) * _M2
+        x = (x ^ (x >> np.uint64(27))) * _M3
+        return x ^ (x >> np.uint64(31))
+
+
+def _as_text(arr: pa.Array, kind: str) -> pa.Array:
+    """Sampled values as strings; integral floats print as integers (4.1e15 → 4100000000000000)."""
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if kind == "float" and len(arr):
+        if pa.types.is_floating(arr.type):
+            finite = pc.is_finite(arr)
+            integral = pc.all(pc.and_(finite, pc.equal(pc.floor(arr), arr))).as_py()
+            if integral and pc.max(pc.abs(arr)).as_py() < 9.2e18:
+                arr = pc.cast(arr, pa.int64(), safe=False)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
+    return arr
+
+
+def partial_stats(batch: pa.RecordBatch, start_row: int, sample_rows: int, seed: int) -> tuple[ColumnPartial, ...]:
+    """Summarise one record batch: counts plus the bottom-k sample of every column.
+
+    `start_row` is the batch's first row number in its file, which makes keys independent of
+    how the file was cut into batches.
+    """
+    n = batch.num_rows
+    keys = row_keys(seed, start_row, n) if n else np.empty(0, dtype=np.uint64)
+    out = []
+    for name, arr in zip(batch.schema.names, batch.columns, strict=True):
+        kind = kind_of(arr.type)
+        nulls = arr.null_count
+        if kind not in ("string", "integer", "float") or n == nulls:
+            out.append(ColumnPartial(name, kind, str(arr.type), n, nulls, (), ()))
+            continue
+        if nulls:
+            valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            idx = np.flatnonzero(valid)
+            k = keys[idx]
+        else:
+            idx, k = None, keys
+        if len(k) > sample_rows:
+            part = np.argpartition(k, sample_rows - 1)[:sample_rows]
+            k = k[part]
+            idx = part if idx is None else idx[part]
+        order = np.argsort(k, kind="stable")
+        k = k[order]
+        idx = order if idx is None else idx[order]
+        taken = _as_text(arr.take(pa.array(idx, type=pa.int64())), kind)
+        truncated = 0
+        if kind == "string":
+            lengths = pc.utf8_length(taken)
+            truncated = int(pc.sum(pc.greater(lengths, MAX_VALUE_CHARS)).as_py() or 0)
+            if truncated:
+                taken = pc.utf8_slice_codeunits(taken, 0, MAX_VALUE_CHARS)
+        out.append(
+            ColumnPartial(name, kind, str(arr.type), n, nulls, tuple(k.tolist()), tuple(taken.to_pylist()), truncated)
+        )
+    return tuple(out)
+
+
+def merge(a: ColumnPartial, b: ColumnPartial, sample_rows: int) -> ColumnPartial:
+    """Combine two partials of the same column (associative and commutative)."""
+    kind = a.kind if a.kind == b.kind else _wider(a.kind, b.kind)
+    keys = a.keys + b.keys
+    values = a.values + b.values
+    if len(keys) > sample_rows or (a.keys and b.keys):
+        order = sorted(range(len(keys)), key=keys.__getitem__)[:sample_rows]
+        keys = tuple(keys[i] for i in order)
+        values = tuple(values[i] for i in order)
+    return ColumnPartial(
+        a.name, kind, a.arrow_type if a.arrow_type == b.arrow_type else f"{a.arrow_type}|{b.arrow_type}",
+        a.rows + b.rows, a.nulls + b.nulls, keys, values, a.truncated + b.truncated,
+    )
+
+
+def _wider(a: str, b: str) -> str:
+    """The kind of a column whose batches disagree (JSON Lines can do that): text wins."""
+    if "null" in (a, b):
+        return b if a == "null" else a
+    if "string" in (a, b):
+        return "string"
+    if {a, b} == {"integer", "float"}:
+        return "float"
+    return "other"
+
+
+def merge_all(partials: list[tuple[ColumnPartial, ...]], sample_rows: int) -> tuple[ColumnSample, ...]:
+    """Merge per-batch partials column by column (columns keep first-seen order)."""
+    acc: dict[str, ColumnPartial] = {}
+    for batch in partials:
+        for p in batch:
+            acc[p.name] = merge(acc[p.name], p, sample_rows) if p.name in acc else p
+    return tuple(
+        ColumnSample(p.name, p.kind, p.arrow_type, p.rows, p.nulls, p.values, p.truncated) for p in acc.values()
+    )
