@@ -62,7 +62,8 @@ def eval_command(
     product: Annotated[str, typer.Option("--product", help="Product name, e.g. sales.orders.")],
     group: Annotated[list[str] | None, typer.Option("--group", help="A group of the consumer (repeatable).")] = None,
     attr: Annotated[list[str] | None, typer.Option("--attr", help="An attribute as key=value (repeatable).")] = None,
-    columns: Annotated[str | None, typer.Option("--columns", help="Comma-separated columns (default: all).")] = None,
+    columns: Annotated[list[str] | None, typer.Option(
+        "--columns", help="Columns to decide: comma-separated and/or repeated (default: all).")] = None,
     purpose: Annotated[str | None, typer.Option("--purpose", help="The request's purpose.")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Evaluate at this instant (ISO, UTC; default now).")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show every rule that applied per column.")] = False,
@@ -83,7 +84,7 @@ def eval_command(
             raise fail(f"error: --attr takes key=value, found {item!r}", 2)
         attrs[key] = _attr_value(value)
     who = Consumer(consumer, frozenset(groups), attrs)
-    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    cols = [c.strip() for item in columns for c in item.split(",") if c.strip()] if columns else None
     decision = engine.evaluate(who, product, cols, purpose, _parse_at(at), use_cache=False)
     if output is OutputFormat.json:
         json.dump(decision.to_dict(), sys.stdout, indent=2)

@@ -157,6 +157,11 @@ def test_eval_and_test_commands(monkeypatch) -> None:
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert data["columns"]["email"]["strategy"] == "email_domain" and data["row_filter"] == 'region == "uk"'
+    assert list(data["columns"]) == ["email", "phone"]
+    out = runner.invoke(app, ["eval", "--consumer", "bob", "--product", "sales.customers", "--at", "2026-06-01",
+                              "--columns", "email", "--columns", "phone,nope"])
+    assert out.exit_code == 0, out.output
+    assert [line.split()[0] for line in out.output.splitlines()] == ["email", "phone", "nope", "rows:"]
     out = runner.invoke(app, ["eval", "--consumer", "zed", "--group", "analytics", "--attr", "region=eu",
                               "--attr", "clearance=2", "--product", "sales.orders", "--purpose", "reporting",
                               "--at", "2026-06-01", "--explain"])
