@@ -65,11 +65,15 @@ def _hashable(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def scan_tags(report: str | Path | Mapping[str, Any], catalog: Catalog) -> dict[str, dict[str, set[str]]]:
-    """Column tags found by a scan report (JSON path or parsed dict), by product and column.
+def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) -> dict[str, dict[str, set[str]]]:
+    """Column tags found by a scan report (JSON path, parsed dict, or a report object with
+    `to_dict()`), by product and column.
 
     A finding maps to a product through the product's sample files (`servers` of its contract).
+    Kept here rather than calling the scanner package, so the evaluator does not depend on it.
     """
+    if not isinstance(report, (Mapping, str, Path)) and callable(getattr(report, "to_dict", None)):
+        report = report.to_dict()
     if not isinstance(report, Mapping):
         try:
             report = json.loads(Path(report).read_text(encoding="utf-8"))
@@ -342,7 +346,7 @@ def load(
     catalog: str | Path | Sequence[str | Path] | Catalog = "catalog",
     *,
     consumers: str | Path | None = None,
-    scan: str | Path | Mapping[str, Any] | None = None,
+    scan: str | Path | Mapping[str, Any] | Any | None = None,
     taxonomy: str | Path | Sequence[str | Path] | Taxonomy | None = None,
     cache_size: int = 65536,
     now: dt.datetime | None = None,

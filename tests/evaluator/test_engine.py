@@ -29,6 +29,17 @@ def test_scan_report_tags_are_added(engine_from, tmp_path: Path) -> None:
     assert without.columns["notes"].effect == "allow"
     assert with_scan.columns["notes"].effect == "mask" and with_scan.columns["notes"].strategy == "last4"
 
+    class Report:  # the scanner's report object: anything with to_dict() in the JSON shape
+        def to_dict(self) -> dict:
+            return report
+
+    from_object = engine_from(files, scan=Report()).evaluate({"id": "a"}, "shop.orders", ["notes"], at=AT)
+    assert from_object.columns["notes"].strategy == "last4"
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    from_file = engine_from(files, scan=path).evaluate({"id": "a"}, "shop.orders", ["notes"], at=AT)
+    assert from_file.columns["notes"].strategy == "last4"
+
 
 def test_internal_error_denies_everything_and_logs(engine_from, caplog) -> None:
     engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"})
