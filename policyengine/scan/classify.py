@@ -25,11 +25,10 @@ from policyengine.scan.ner import NerCounts
 from policyengine.scan.recognizers import (
     BUILTIN,
     EntityHits,
+    MatchTable,
     Recognizer,
     Shape,
     distinct_values,
-    evaluate,
-    shape_of,
 )
 from policyengine.scan.stats import ColumnSample
 
@@ -105,31 +104,38 @@ def _skip_entities(sample: ColumnSample, recognizers: Sequence[Recognizer]) -> f
 def evidence(
     source: str,
     sample: ColumnSample,
+    table: MatchTable,
+    index: int,
     recognizers: Sequence[Recognizer] = BUILTIN,
     extra_hints: Mapping[str, tuple[str, float]] | None = None,
 ) -> ColumnEvidence:
-    """Pattern evidence, value shape and name prior of one merged column sample."""
-    hint = name_hint(sample.name, dict(extra_hints) if extra_hints else None)
-    distinct = distinct_values(sample.values)
-    import pyarrow as pa
+    """Pattern evidence, value shape and name prior of one merged column sample.
 
-    shape = shape_of(pa.array(distinct, type=pa.string()), len(sample.values))
+    `table` holds the regex results of all columns; `index` is this column's position in it
+    (its values are `distinct_values(sample.values)`).
+    """
+    hint = name_hint(sample.name, dict(extra_hints) if extra_hints else None)
+    shape = table.shape(index, len(sample.values))
     skip = _skip_entities(sample, recognizers)
     if sample.kind in ("integer", "float") and shape.max_digits < 7:
         skip = frozenset(r.entity for r in recognizers)  # small numbers: counts, amounts, years
     hinted = frozenset(e for e, _ in hint.entities) if not hint.negative else frozenset()
-    hits = evaluate(distinct, recognizers, hinted=hinted, skip=skip)
+    hits = table.hits(index, hinted=hinted, skip=skip)
     return ColumnEvidence(
         source, sample.name, sample.kind, sample.arrow_type, sample.rows, sample.nulls, shape, hint, hits,
         truncated=sample.truncated,
     )
 
 
+def evidence_for(source: str, samples: Sequence[ColumnSample], recognizers: Sequence[Recognizer] = BUILTIN,
+                 extra_hints: Mapping[str, tuple[str, float]] | None = None) -> list[ColumnEvidence]:
+    """`evidence` for several columns, sharing one MatchTable (convenient for tests)."""
+    table = MatchTable([distinct_values(s.values) for s in samples], recognizers)
+    return [evidence(source, s, table, i, recognizers, extra_hints) for i, s in enumerate(samples)]
+
+
 def _settled_by_patterns(ev: ColumnEvidence) -> bool:
-    for h in ev.hits:
-        if h.whole / h.checked >= WHOLE_SHARE:
-            return True
-    return False
+    return any(h.whole / h.checked >= WHOLE_SHARE for h in ev.hits)
 
 
 def needs_ner(ev: ColumnEvidence) -> bool:

@@ -28,7 +28,7 @@ from policyengine.scan.classify import (
 )
 from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, ner_counts
 from policyengine.scan.reader import BATCH_ROWS, ReadError, discover, format_of, iter_batches
-from policyengine.scan.recognizers import BUILTIN, Recognizer
+from policyengine.scan.recognizers import BUILTIN, MatchTable, Recognizer, distinct_values
 from policyengine.scan.stats import ColumnPartial, ColumnSample, merge, merge_all, partial_stats
 
 PARALLEL_MIN_BYTES = 48 << 20  # below this, process start-up costs more than it saves
@@ -193,6 +193,9 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
     evidences: dict[str, list[ColumnEvidence]] = {}
     issues: dict[str, list[FileIssue]] = {str(f): [] for f in files}
     rows_of: dict[str, int] = {}
+    ok = [(path, s) for path, (samples, _, error) in phase1.items() if not error for s in samples]
+    table = MatchTable([distinct_values(s.values) for _, s in ok], settings.recognizers)
+    position = {(path, s.name): i for i, (path, s) in enumerate(ok)}
     for path, (samples, rows, error) in phase1.items():
         rows_of[path] = rows
         if error:
@@ -205,7 +208,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
         evs = []
         for s in samples:
             issues[path].extend(_column_issues(path, s))
-            evs.append(evidence(path, s, settings.recognizers, extra))
+            evs.append(evidence(path, s, table, position[(path, s.name)], settings.recognizers, extra))
         evidences[path] = evs
     samples_by = {(p, s.name): s for p, (ss, _, _) in phase1.items() for s in ss}
     notes: list[str] = []

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,6 +21,7 @@ from policyengine.scan.redact import redact
 
 MAX_CHECKS = 300  # validated candidates per recognizer and column (bounds the Python work)
 MAX_EXAMPLES = 2
+EARLY_STOP = 60  # candidates checked without one success: the recognizer gives up on the column
 
 
 @dataclass(frozen=True)
@@ -146,44 +148,8 @@ _LOOKALIKES = {
 _DATE_PREFIX = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
 
 
-def _share(mask: pa.Array, n: int) -> float:
-    return (pc.sum(mask).as_py() or 0) / n if n else 0.0
-
-
-def _mask(arr: pa.Array, pattern: str) -> pa.Array:
-    return pc.fill_null(pc.match_substring_regex(arr, pattern), False)
-
-
-def shape_of(arr: pa.Array, sampled: int) -> Shape:
-    """Shape statistics and look-alike shares (UUIDs, hashes, dates, versions, amounts, codes…)."""
-    n = len(arr)
-    if n == 0:
-        return Shape(sampled, 0)
-    looks = {name: _mask(arr, pat) for name, pat in _LOOKALIKES.items()}
-    has_digit = _mask(arr, r"\d")
-    has_alpha = _mask(arr, r"\p{L}")
-    code = pc.and_(looks["code"], pc.and_(has_digit, has_alpha))
-    shares = {name: _share(m, n) for name, m in looks.items() if name != "code"}
-    shares["code"] = _share(code, n)
-    # hex digests without any letter are numbers; the hex share only counts real digests
-    shares["hex"] = _share(pc.and_(looks["hex"], _mask(arr, "(?i)[a-f]")), n)
-    pure = _mask(arr, r"^\d+$")
-    gtin = sum(1 for s in pc.filter(arr, pure).to_pylist() if v.gtin_ok(s))
-    shares["gtin"] = gtin / n
-    tokens = pc.list_value_length(pc.utf8_split_whitespace(arr)).to_numpy(zero_copy_only=False)
-    digit_counts = pc.utf8_length(pc.replace_substring_regex(arr, r"\D", "")).to_numpy(zero_copy_only=False)
-    import numpy as np
-
-    return Shape(
-        sampled=sampled,
-        distinct=n,
-        median_tokens=float(np.median(tokens)),
-        alpha=_share(_mask(arr, r"^\p{L}[\p{L}\s'’.,&\-]*$"), n),
-        capitalized=_share(_mask(arr, r"^\p{Lu}"), n),
-        digits_only=_share(pure, n),
-        max_digits=int(digit_counts.max()),
-        lookalikes=shares,
-    )
+def _np(mask: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def distinct_values(values: Sequence[str]) -> list[str]:
@@ -191,10 +157,134 @@ def distinct_values(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(s for s in (x.strip() for x in values) if s))
 
 
+class MatchTable:
+    """Every regex of the scan run once over the distinct values of *all* columns at once.
+
+    Compiling an RE2 program costs more than running it over a few hundred values, so the values
+    of every column are concatenated into one Arrow array; each look-alike and recognizer
+    pattern is applied once, and per-column views are slices of the results.
+    """
+
+    def __init__(self, columns: Sequence[Sequence[str]], recognizers: Sequence[Recognizer]) -> None:
+        self.recognizers = tuple(recognizers)
+        self.flat: list[str] = [x for col in columns for x in col]
+        self.bounds = np.cumsum([0] + [len(c) for c in columns])
+        arr = pa.array(self.flat, type=pa.string())
+        self.looks = {name: _np(pc.match_substring_regex(arr, pat)) for name, pat in _LOOKALIKES.items()}
+        has_digit = _np(pc.match_substring_regex(arr, r"\d"))
+        has_alpha = _np(pc.match_substring_regex(arr, r"\p{L}"))
+        self.looks["code"] &= has_digit & has_alpha
+        self.looks["hex"] &= _np(pc.match_substring_regex(arr, "(?i)[a-f]"))
+        self.pure = _np(pc.match_substring_regex(arr, r"^\d+$"))
+        self.looks["gtin"] = np.array([p and v.gtin_ok(x) for p, x in zip(self.pure, self.flat, strict=True)], dtype=bool)
+        self.alpha = _np(pc.match_substring_regex(arr, r"^\p{L}[\p{L}\s'’.,&\-]*$"))
+        self.capital = _np(pc.match_substring_regex(arr, r"^\p{Lu}"))
+        if len(arr):
+            self.tokens = pc.list_value_length(pc.utf8_split_whitespace(arr)).to_numpy(zero_copy_only=False)
+            self.ndigits = pc.utf8_length(pc.replace_substring_regex(arr, r"\D", "")).to_numpy(zero_copy_only=False)
+        else:
+            self.tokens = self.ndigits = np.zeros(0, dtype=np.int64)
+        # recognizer name → (sorted flat indices of matches, matched texts)
+        self.matches: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for rec in self.recognizers:
+            if rec.whole_only:
+                idx = np.flatnonzero(_np(pc.match_substring_regex(arr, rec.pattern)))
+                texts = [self.flat[i] for i in idx]
+            else:
+                found = pc.extract_regex(arr, f"(?P<m>{rec.pattern})").field("m") if len(arr) else pa.array([], pa.string())
+                idx = np.flatnonzero(np.asarray(found.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+                texts = pc.take(found, pa.array(idx, pa.int64())).to_pylist() if len(idx) else []
+            self.matches[rec.name] = (idx, texts)
+
+    def shape(self, ci: int, sampled: int) -> Shape:
+        """Shape statistics and look-alike shares (UUIDs, hashes, dates, versions, amounts, codes…)."""
+        lo, hi = int(self.bounds[ci]), int(self.bounds[ci + 1])
+        n = hi - lo
+        if n == 0:
+            return Shape(sampled, 0)
+        return Shape(
+            sampled=sampled,
+            distinct=n,
+            median_tokens=float(np.median(self.tokens[lo:hi])),
+            alpha=float(self.alpha[lo:hi].mean()),
+            capitalized=float(self.capital[lo:hi].mean()),
+            digits_only=float(self.pure[lo:hi].mean()),
+            max_digits=int(self.ndigits[lo:hi].max()),
+            lookalikes={k: float(m[lo:hi].mean()) for k, m in self.looks.items()},
+        )
+
+    def hits(self, ci: int, hinted: frozenset[str] = frozenset(), skip: frozenset[str] = frozenset()) -> tuple[EntityHits, ...]:
+        """Validated hits per entity for column `ci`.
+
+        `hinted`: entities the column name suggests (enables `needs_hint` recognizers);
+        `skip`: entities not to evaluate (the data-type gate).
+        """
+        lo, hi = int(self.bounds[ci]), int(self.bounds[ci + 1])
+        n = hi - lo
+        if n == 0:
+            return ()
+        claimed: set[int] = set()
+        per_entity: dict[str, dict[str, set[int]]] = {}
+        examples: dict[str, list[str]] = {}
+        validated: dict[str, bool] = {}
+        order = {e: i for i, e in enumerate(PRECEDENCE)}
+        looks_vetoed = max(float(self.looks[k][lo:hi].mean()) for k in ("temporal", "gtin", "version", "uuid", "hex")) >= 0.5
+        for rec in sorted(self.recognizers, key=lambda r: order.get(r.entity, len(order))):
+            if rec.entity in skip or (rec.needs_hint and rec.entity not in hinted):
+                continue
+            if rec.validator == "phone" and looks_vetoed:
+                continue  # a column of dates, barcodes or versions is not checked for phones
+            idx, texts = self.matches[rec.name]
+            a, b = np.searchsorted(idx, lo), np.searchsorted(idx, hi)
+            slot = per_entity.setdefault(rec.entity, {"whole": set(), "weak": set(), "embedded": set()})
+            validated[rec.entity] = validated.get(rec.entity, False) or rec.validator is not None
+            ex = examples.setdefault(rec.entity, [])
+            checks = found = 0
+            for j in range(a, b):
+                i = int(idx[j]) - lo
+                text = texts[j]
+                value = self.flat[lo + i]
+                whole = len(text) >= len(value) - 1  # allow one trailing punctuation mark
+                if whole and i in claimed:
+                    continue
+                if not whole:
+                    start = value.find(text)
+                    before = value[start - 1] if start > 0 else " "
+                    after = value[start + len(text)] if start + len(text) < len(value) else " "
+                    if before.isalnum() or after.isalnum() or before in "@./" or after in "@":
+                        continue
+                checks += 1
+                if checks > MAX_CHECKS or (checks > EARLY_STOP and not found):
+                    break
+                grade = _validate(rec, text)
+                if grade == 0:
+                    continue
+                found += 1
+                if whole:
+                    (slot["whole"] if grade == 2 else slot["weak"]).add(i)
+                    if grade == 2:
+                        claimed.add(i)
+                elif grade == 2:
+                    slot["embedded"].add(i)
+                if grade == 2 and len(ex) < MAX_EXAMPLES:
+                    ex.append(redact(text))
+        out = []
+        for entity, slot in per_entity.items():
+            if not (slot["whole"] or slot["weak"] or slot["embedded"]):
+                continue
+            out.append(
+                EntityHits(
+                    entity, len(slot["whole"]), len(slot["weak"] - slot["whole"]),
+                    len(slot["embedded"] - slot["whole"]), n, validated[entity], tuple(examples[entity]),
+                )
+            )
+        return tuple(out)
+
+
 def _validate(rec: Recognizer, text: str) -> int:
-    """2 = validated, 1 = weak (pattern only / possible), 0 = rejected."""
+    """2 = validated, 1 = weak (a "possible" phone), 0 = rejected."""
     if rec.validator is None:
-        return 2 if rec.builtin else 2
+        return 2
     if rec.validator == "phone":
         if _DATE_PREFIX.match(text):
             return 0
@@ -207,81 +297,6 @@ def _validate(rec: Recognizer, text: str) -> int:
         return 2 if v.domain_ok(host) else 0
     fn = v.VALIDATORS.get(rec.validator)
     return 2 if fn is None or fn(text) else 0
-
-
-def evaluate(
-    distinct: Sequence[str],
-    recognizers: Sequence[Recognizer],
-    hinted: frozenset[str] = frozenset(),
-    skip: frozenset[str] = frozenset(),
-) -> tuple[EntityHits, ...]:
-    """Run every recognizer over a column's distinct values and count validated hits per entity.
-
-    `hinted`: entities the column name suggests (enables `needs_hint` recognizers);
-    `skip`: entities not to evaluate (the data-type gate).
-    """
-    n = len(distinct)
-    if n == 0:
-        return ()
-    arr = pa.array(distinct, type=pa.string())
-    claimed: set[int] = set()
-    per_entity: dict[str, dict[str, set[int]]] = {}
-    examples: dict[str, list[str]] = {}
-    validated: dict[str, bool] = {}
-    order = {e: i for i, e in enumerate(PRECEDENCE)}
-    recs = sorted(recognizers, key=lambda r: order.get(r.entity, len(order)))
-    for rec in recs:
-        if rec.entity in skip or (rec.needs_hint and rec.entity not in hinted):
-            continue
-        slot = per_entity.setdefault(rec.entity, {"whole": set(), "weak": set(), "embedded": set()})
-        validated[rec.entity] = validated.get(rec.entity, False) or rec.validator is not None
-        ex = examples.setdefault(rec.entity, [])
-        if rec.whole_only:
-            mask = _mask(arr, rec.pattern)
-            idx = pc.indices_nonzero(mask).to_pylist()
-            matches = [(i, distinct[i]) for i in idx]
-        else:
-            found = pc.extract_regex(arr, f"(?P<m>{rec.pattern})").field("m")
-            ok = pc.indices_nonzero(pc.is_valid(found)).to_pylist()
-            texts = pc.take(found, pa.array(ok, pa.int64())).to_pylist() if ok else []
-            matches = list(zip(ok, texts, strict=True))
-        checks = 0
-        for i, text in matches:
-            value = distinct[i]
-            whole = len(text) >= len(value) - 1  # allow one trailing punctuation mark
-            if whole and i in claimed:
-                continue
-            if not whole:
-                start = value.find(text)
-                before = value[start - 1] if start > 0 else " "
-                after = value[start + len(text)] if start + len(text) < len(value) else " "
-                if before.isalnum() or after.isalnum() or before in "@./" or after in "@":
-                    continue
-            checks += 1
-            if checks > MAX_CHECKS:
-                break
-            grade = _validate(rec, text)
-            if grade == 0:
-                continue
-            if whole:
-                (slot["whole"] if grade == 2 else slot["weak"]).add(i)
-                if grade == 2:
-                    claimed.add(i)
-            elif grade == 2:
-                slot["embedded"].add(i)
-            if grade == 2 and len(ex) < MAX_EXAMPLES:
-                ex.append(redact(text))
-    out = []
-    for entity, slot in per_entity.items():
-        if not (slot["whole"] or slot["weak"] or slot["embedded"]):
-            continue
-        out.append(
-            EntityHits(
-                entity, len(slot["whole"]), len(slot["weak"] - slot["whole"]),
-                len(slot["embedded"] - slot["whole"]), n, validated[entity], tuple(examples[entity]),
-            )
-        )
-    return tuple(out)
 
 
 def check_pattern(pattern: str) -> str | None:

@@ -209,6 +209,7 @@ PHONE_REGIONS = (
 _EXT = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#|dw\.?|poste|durchwahl)\s*\d{1,6}$")
 
 
+@lru_cache(maxsize=65536)
 def phone_kind(text: str) -> int:
     """2 = a valid number in some region, 1 = a possible one (right length), 0 = not a phone."""
     import phonenumbers
