@@ -201,8 +201,9 @@ class Engine:
             return Decision(product, c.id, MappingProxyType(decided), _FALSE, purpose, when, self.policy_version,
                             reason=reason + ": everything is denied")
         attrs = dict(c.attributes)
-        attrs.setdefault("id", c.id)
-        attrs.setdefault("groups", tuple(sorted(c.groups)))
+        # `consumer.id` and `consumer.groups` are the consumer's own, whatever its attributes say.
+        attrs["id"] = c.id
+        attrs["groups"] = tuple(sorted(c.groups))
         user, groups = c.id, c.groups
         # Rules are in (file, line) order, so each column's list below is too.
         by_column: dict[str, list[CompiledRule]] = {}
