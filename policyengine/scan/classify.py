@@ -18,7 +18,7 @@ from evidence to findings. The rules, learnt from other scanners' failures:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from policyengine.scan.names import STRONG, NameHint, name_hint
 from policyengine.scan.ner import NerCounts
@@ -116,9 +116,17 @@ def evidence(
     """
     hint = name_hint(sample.name, dict(extra_hints) if extra_hints else None)
     shape = table.shape(index, len(sample.values))
-    skip = _skip_entities(sample, recognizers)
-    if sample.kind in ("integer", "float") and shape.max_digits < 7:
-        skip = frozenset(r.entity for r in recognizers)  # small numbers: counts, amounts, years
+    kind = sample.kind
+    if kind == "string" and shape.lookalikes.get("numeric", 0.0) >= 0.9:
+        kind = "float" if shape.lookalikes.get("decimal", 0.0) >= 0.5 else "integer"  # numbers read as text (CSV)
+    every = frozenset(r.entity for r in recognizers)
+    skip = _skip_entities(replace(sample, kind=kind), recognizers)
+    if kind == "float" and shape.lookalikes.get("decimal", 0.0) >= 0.5:
+        skip = every  # amounts, measurements: a fraction is never a card, phone or id
+    elif kind in ("integer", "float") and shape.max_digits < 7:
+        skip = every  # small numbers: counts, amounts, years
+    if kind in ("integer", "float") and hint.strength("LOCATION") >= STRONG and not hint.negative:
+        skip = skip - {"LOCATION"}  # zip codes stored as numbers
     hinted = frozenset(e for e, _ in hint.entities) if not hint.negative else frozenset()
     hits = table.hits(index, hinted=hinted, skip=skip)
     return ColumnEvidence(

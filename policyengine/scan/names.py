@@ -39,6 +39,8 @@ _add("LOCATION", STRONG, "address addresses addr street street_address streetadd
      "address2 addressline strasse str straat calle direccion domicilio adresse indirizzo via_indirizzo "
      "adres morada endereco rue city town stadt ort wohnort ville ciudad citta localidad municipio "
      "comune gemeente plaats woonplaats village locality suburb hometown birthplace residence")
+_add("LOCATION", STRONG, "zip zipcode zip_code postcode post_code postal_code postalcode plz postleitzahl cp "
+     "codigo_postal code_postal cap codice_postale postcode_nl")
 _add("LOCATION", WEAK, "location place county district region province state")
 _add("CREDIT_CARD", STRONG, "card card_number cardnumber card_no cc cc_number ccnum credit_card creditcard "
      "kreditkarte tarjeta carte carta kaart pan kartennummer numero_tarjeta")

@@ -72,6 +72,18 @@ def load_model(name: str) -> tuple[Any | None, str | None]:
     return nlp, None
 
 
+_LOADED: dict[str, tuple[Any | None, str | None]] = {}
+_LOCK = threading.Lock()
+
+
+def cached_model(name: str) -> tuple[Any | None, str | None]:
+    """`load_model`, once per process and name (a library caller scanning repeatedly pays once)."""
+    with _LOCK:
+        if name not in _LOADED:
+            _LOADED[name] = load_model(name)
+        return _LOADED[name]
+
+
 class ModelLoader:
     """Loads a spaCy model in a background thread; `get()` waits for it."""
 
@@ -83,7 +95,7 @@ class ModelLoader:
 
     def _run(self) -> None:
         try:
-            self._result = load_model(self.name)
+            self._result = cached_model(self.name)
         except Exception as exc:  # pragma: no cover - defensive: never crash the scan
             self._result = (None, f"spaCy model '{self.name}' cannot be loaded ({type(exc).__name__})")
 

@@ -114,6 +114,14 @@ BUILTIN: tuple[Recognizer, ...] = (
         "phone",
     ),
     Recognizer(
+        "postal_code",
+        "LOCATION",
+        r"(?i)^(?:\d{4,5}(?:-\d{4})?|[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}|\d{4} ?[a-z]{2}|[a-z]\d[a-z] ?\d[a-z]\d|\d{2}-\d{3}|\d{3} ?\d{2})$",
+        None,
+        whole_only=True,
+        needs_hint=True,
+    ),
+    Recognizer(
         "street_address",
         "LOCATION",
         r"^\d{1,6}[A-Za-z]?(?:[-/]\d{1,4})?,?\s+\p{Lu}[\p{L}'’.\-]*(?:\s+[\p{L}\d][\p{L}\d'’.\-#]*){1,8}(?:\s*,.*)?$"
@@ -139,6 +147,7 @@ _LOOKALIKES = {
     r"|^\d{1,2}:\d{2}(?::\d{2})?$",
     "version": r"(?i)^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][0-9a-z.]+)?$",
     "version3": r"(?i)^v?\d{1,4}\.\d{1,4}(?:\.\d{1,4})?(?:[-+][0-9a-z.]+)?$",
+    "decimal": r"^[-+]?\d+[.,]\d{1,4}$",
     "amount": r"^[-+]?\s?(?:[$€£¥₹]|[A-Z]{3}\s)\s?[-+]?\d[\d,.' ]*$|^[-+]?\d[\d,.' ]*\s?(?:[$€£¥₹%]|\s[A-Z]{3})$|^[-+]?\d{1,3}(?:[,.' ]\d{3})*[.,]\d{1,2}$",
     "code": r"^[A-Za-z0-9]+(?:[-_/.:#][A-Za-z0-9]+)*$",
     "short_code": r"^[A-Z]{1,3}$",

