@@ -201,9 +201,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
         if error:
             issues[path].append(FileIssue(path, "error", error))
             continue
-        if not samples:
-            issues[path].append(FileIssue(path, "warning", "no columns: nothing to scan"))
-        elif rows == 0:
+        if not samples or rows == 0:
             issues[path].append(FileIssue(path, "warning", "empty table: no rows to scan"))
         evs = []
         for s in samples:
