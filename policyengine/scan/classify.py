@@ -162,9 +162,8 @@ def needs_ner(ev: ColumnEvidence) -> bool:
     if s.distinct < 0.1 * s.sampled and s.distinct < 20:
         return False  # a handful of categories repeated: statuses, genders, colours
     hint_entities = {e for e, _ in ev.hint.entities}
-    if ev.hint.not_person and not hint_entities & {"LOCATION"}:
-        return False  # product / company names: not a person, not a place
-    return True
+    # product / company names are neither a person nor a place
+    return not (ev.hint.not_person and not hint_entities & {"LOCATION"})
 
 
 def ner_values(ev_values: Sequence[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -68,7 +69,7 @@ def gen(kind: str, i: int) -> object:
         "product": lambda: r.choice(["Ergonomic", "Proactive", "Multi-layered", "Reactive", "Seamless"]) + " " + r.choice(["firmware", "matrix", "solution", "framework", "toolset"]),
         "flag": lambda: r.choice([0, 1]),
         "timestamp": lambda: f"2024-0{r.randint(1, 9)}-1{r.randint(0, 9)} 1{r.randint(0, 9)}:2{r.randint(0, 9)}:00",
-        "uuid": lambda: "%08x-%04x-4%03x-a%03x-%012x" % (r.getrandbits(32), r.getrandbits(16), r.getrandbits(12), r.getrandbits(12), r.getrandbits(48)),
+        "uuid": lambda: str(uuid.UUID(int=r.getrandbits(128), version=4)),
     }[kind]()
 
 
