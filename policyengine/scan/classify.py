@@ -159,7 +159,8 @@ def needs_ner(ev: ColumnEvidence) -> bool:
         return False
     if s.median_tokens > 6 or s.alpha < 0.5:
         return False
-    if s.distinct < 0.1 * s.sampled and s.distinct < 20:
+    strong = any(ev.hint.strength(e) >= STRONG for e in ("PERSON", "LOCATION"))
+    if s.distinct < 0.1 * s.sampled and s.distinct < 20 and not strong:
         return False  # a handful of categories repeated: statuses, genders, colours
     hint_entities = {e for e, _ in ev.hint.entities}
     # product / company names are neither a person nor a place

@@ -236,6 +236,7 @@ class MatchTable:
         per_entity: dict[str, dict[str, set[int]]] = {}
         examples: dict[str, list[str]] = {}
         validated: dict[str, bool] = {}
+        limits: dict[str, int] = {}
         order = {e: i for i, e in enumerate(PRECEDENCE)}
         looks_vetoed = max(float(self.looks[k][lo:hi].mean()) for k in ("temporal", "gtin", "version", "uuid", "hex")) >= 0.5
         for rec in sorted(self.recognizers, key=lambda r: order.get(r.entity, len(order))):
@@ -249,6 +250,7 @@ class MatchTable:
             validated[rec.entity] = validated.get(rec.entity, False) or rec.validator is not None
             ex = examples.setdefault(rec.entity, [])
             checks = found = 0
+            limit = n  # values examined: fewer when the check budget runs out
             for j in range(a, b):
                 i = int(idx[j]) - lo
                 text = texts[j]
@@ -264,6 +266,7 @@ class MatchTable:
                         continue
                 checks += 1
                 if checks > MAX_CHECKS or (checks > EARLY_STOP and not found):
+                    limit = i  # the share is taken over the values before this one
                     break
                 grade = _validate(rec, text)
                 if grade == 0:
@@ -277,16 +280,16 @@ class MatchTable:
                     slot["embedded"].add(i)
                 if grade == 2 and len(ex) < MAX_EXAMPLES:
                     ex.append(redact(text))
+            limits[rec.entity] = min(limits.get(rec.entity, n), max(limit, 1))
         out = []
         for entity, slot in per_entity.items():
-            if not (slot["whole"] or slot["weak"] or slot["embedded"]):
+            m = limits.get(entity, n)
+            whole = {i for i in slot["whole"] if i < m}
+            weak = {i for i in slot["weak"] if i < m} - whole
+            emb = {i for i in slot["embedded"] if i < m} - whole
+            if not (whole or weak or emb):
                 continue
-            out.append(
-                EntityHits(
-                    entity, len(slot["whole"]), len(slot["weak"] - slot["whole"]),
-                    len(slot["embedded"] - slot["whole"]), n, validated[entity], tuple(examples[entity]),
-                )
-            )
+            out.append(EntityHits(entity, len(whole), len(weak), len(emb), m, validated[entity], tuple(examples[entity])))
         return tuple(out)
 
 
