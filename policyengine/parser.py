@@ -1,13 +1,21 @@
 """Policy text → AST. Lark stays behind this module: callers see PolicyFile or a PolicyError.
 
 The AST is built inside the LALR parse (Lark's inline transformer), spans come from token
-positions, and parsed files are cached by content hash so an unchanged file is not parsed again.
+positions, and comments are collected by the lexer itself (so a `#` inside a string is never
+taken for one). Parsed files are cached by content hash, in memory and, for files read from
+disk, in a per-user cache folder (pickles keyed by the hash of the grammar, the AST and parser
+code, the path and the text), so an unchanged file is not parsed again, not even by the next run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
+import os
+import pickle
+import sys
+import tempfile
 import threading
 from collections import OrderedDict
 from importlib import resources
@@ -29,6 +37,21 @@ def grammar_text() -> str:
 
 
 GRAMMAR_HASH = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
+
+
+def _code_hash() -> str:
+    """Hash of everything a cached AST depends on: grammar, AST classes, this module, Python."""
+    h = hashlib.sha256(GRAMMAR_HASH.encode())
+    for module_file in (ast.__file__, __file__):
+        try:
+            h.update(Path(module_file).read_bytes())
+        except OSError:  # pragma: no cover - zipped install: never trust a disk cache then
+            h.update(os.urandom(16))
+    h.update(sys.version.encode())
+    return h.hexdigest()[:16]
+
+
+_CODE_HASH = _code_hash()
 
 # Terminal names → words for syntax errors.
 _TERMINAL_WORDS = {
@@ -79,7 +102,7 @@ def _unquote(text: str) -> str:
     if "\\" not in body:
         return body
     out, i = [], 0
-    escapes = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+    escapes = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
     while i < len(body):
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
@@ -101,6 +124,7 @@ class _Build(Transformer):
     """Builds AST nodes during the LALR parse."""
 
     path = "<input>"
+    comments: list[Token] = []
 
     def _s(self, tok: Token) -> Span:
         return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
@@ -285,6 +309,8 @@ class _Build(Transformer):
             return ast.Literal(_unquote(text), span)
         if t == "SIGNED_NUMBER":
             value = float(text) if any(ch in text for ch in ".eE") else int(text)
+            if isinstance(value, float) and math.isinf(value):
+                raise _SyntaxProblem(f"number '{text}' is too large", span)
             return ast.Literal(value, span)
         if t == "DATE":
             try:
@@ -307,10 +333,8 @@ class _Build(Transformer):
         return self._literal(c[0])
 
     def list_(self, c):
-        items = tuple(x for x in c if x is not None)
-        if items:
-            return ast.ListExpr(items, _join(items[0].span, items[-1].span))
-        return ast.ListExpr((), ast.NO_SPAN)
+        # c: '[' token, the literals, ']' token (brackets are named terminals to give the span)
+        return ast.ListExpr(tuple(c[1:-1]), _join(self._s(c[0]), self._s(c[-1])))
 
     def ref(self, c):
         parts = [str(t) for t in c]
@@ -358,20 +382,59 @@ class _Build(Transformer):
         return self._flat(ast.Or, c)
 
 
+def cache_dir() -> Path | None:
+    """The per-user folder for the parse cache, or None when caching on disk is off.
+
+    `POLICYENGINE_CACHE_DIR` names it (empty or `off` turns the disk cache off); otherwise
+    `$XDG_CACHE_HOME/policyengine` (default `~/.cache/policyengine`).
+    """
+    env = os.environ.get("POLICYENGINE_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "none") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "policyengine"
+
+
+def _lark_cache_file() -> str | bool:
+    """Where Lark keeps its grammar tables (x3 faster start-up); our folder, not a shared /tmp."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return False
+    return str(folder / f"grammar-{GRAMMAR_HASH}-{_CODE_HASH}.lark")
+
+
 def _make_parser() -> tuple[Lark, _Build]:
     builder = _Build()
-    return Lark(grammar_text(), parser="lalr", transformer=builder, maybe_placeholders=True), builder
+    builder.comments = []
+    options = dict(parser="lalr", transformer=builder, maybe_placeholders=True,
+                   lexer_callbacks={"COMMENT": builder.comments.append})
+    cache = _lark_cache_file()
+    if cache:
+        try:
+            return Lark(grammar_text(), cache=cache, **options), builder
+        except Exception:  # a corrupt or foreign cache file: build the tables afresh
+            try:
+                os.unlink(cache)
+            except OSError:
+                pass
+    return Lark(grammar_text(), **options), builder
 
 
 _PARSER, _BUILDER = _make_parser()
 _LOCK = threading.Lock()
 _CACHE: OrderedDict[str, ast.PolicyFile] = OrderedDict()
 _CACHE_SIZE = 4096
+_DISK_ENTRIES = 2000  # the disk cache keeps about this many files (the newest)
+_pruned = False
 
 
 def _expected_words(expected: set[str]) -> str:
     words = []
-    for name in sorted(expected):
+    for name in sorted(expected, key=_word_order):
         if name in _TERMINAL_WORDS:
             word = _TERMINAL_WORDS[name]
         else:
@@ -382,11 +445,18 @@ def _expected_words(expected: set[str]) -> str:
                 word = name.lower()
         if word not in words:
             words.append(word)
-    if len(words) > 8:
-        words = words[:8] + ["..."]
+    if len(words) > 10:
+        words = words[:10] + ["..."]
     if len(words) == 1:
         return words[0]
     return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _word_order(name: str) -> tuple[int, str]:
+    """Keywords and punctuation first (alphabetically), then kinds of value, end of file last."""
+    if name == "$END":
+        return (2, name)
+    return (1 if name in _TERMINAL_WORDS else 0, name)
 
 
 def _describe_token(tok: Token) -> str:
@@ -395,81 +465,172 @@ def _describe_token(tok: Token) -> str:
     return f"'{tok}'"
 
 
-def _collect_comments(text: str) -> tuple[ast.Comment, ...]:
-    """Comments with their positions (a `#` outside strings and quoted names)."""
-    out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if "#" not in line:
-            continue
-        quote = None
-        for i, ch in enumerate(line):
-            if quote:
-                if ch == "\\":
-                    continue
-                if ch == quote:
-                    quote = None
-            elif ch in "\"'`":
-                quote = ch
-            elif ch == "#":
-                out.append(ast.Comment(line[i:].rstrip(), lineno, i + 1))
-                break
-    return tuple(out)
+def _comments_from(tokens: list[Token]) -> tuple[ast.Comment, ...]:
+    return tuple(ast.Comment(str(t).rstrip(), t.line, t.column) for t in tokens)
 
 
 def _parse_uncached(text: str, path: str) -> ast.PolicyFile:
     try:
         with _LOCK:
             _BUILDER.path = path
-            scope, rules = _PARSER.parse(text)
+            _BUILDER.comments.clear()
+            try:
+                scope, rules = _PARSER.parse(text)
+            finally:
+                comments = _comments_from(_BUILDER.comments)
+                _BUILDER.comments.clear()
     except _SyntaxProblem as exc:
         raise PolicyError([Diagnostic("error", str(exc), exc.span, code="syntax")], {path: text}) from None
     except UnexpectedInput as exc:
         raise PolicyError([_syntax_diagnostic(exc, text, path)], {path: text}) from None
-    return ast.PolicyFile(path, scope, rules, _collect_comments(text))
+    return ast.PolicyFile(path, scope, rules, comments)
+
+
+def _end_span(text: str, path: str, tok: Token | None) -> Span:
+    """Just after the last token (where the missing text belongs), else the end of the text."""
+    if tok is not None and tok.end_line is not None and tok.end_column is not None:
+        return Span(path, tok.end_line, tok.end_column, tok.end_line, tok.end_column + 1)
+    lines = text.split("\n")
+    return Span(path, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+
+
+def _acceptable(exc: UnexpectedToken) -> set[str]:
+    """The terminals that really continue the parse here (LALR state merging over-reports)."""
+    try:
+        found = exc.interactive_parser.accepts() if exc.interactive_parser is not None else set()
+    except Exception:  # pragma: no cover - fall back to the parse table's view
+        found = set()
+    return set(found) or set(exc.expected)
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
         span = Span(path, exc.line, exc.column, exc.line, exc.column + 1)
+        if ch in "\"'":
+            return Diagnostic("error", f"unterminated string: a string opened with {ch} must close on "
+                              f"the same line", span, code="syntax")
+        if ch == "`":
+            return Diagnostic("error", "unterminated quoted name: a `name` must close on the same line",
+                              span, code="syntax")
         return Diagnostic("error", f"unexpected character '{ch}'", span, code="syntax")
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
+        expected_set = _acceptable(exc)
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
-            line = len(lines)
-            col = len(lines[-1]) + 1
-            span = Span(path, line, col, line, col + 1)
+            span = _end_span(text, path, tok)
         else:
             span = Span(path, tok.line, tok.column, tok.end_line or tok.line,
                         tok.end_column or tok.column + len(str(tok)))
-        expected = _expected_words(set(exc.expected))
+        expected = _expected_words(expected_set)
         hint = ""
-        if "SEMICOLON" in exc.expected and tok.type in ("ALLOW", "DENY", "MASK", "FILTER", "AT", "$END"):
+        if "SEMICOLON" in expected_set and tok.type in ("ALLOW", "DENY", "MASK", "FILTER", "AT", "SCOPE",
+                                                       "$END"):
             hint = " (did the previous rule miss its ';'?)"
-        if "COMPARE_OP" in exc.expected and str(tok) == "=":
+        if str(tok) == "=" and "COMPARE_OP" in expected_set:
             return Diagnostic("error", "unexpected '=': write '==' to compare", span, code="syntax")
+        if tok.type == "NAME" and str(tok)[:1] == "T" and exc.token_history and \
+                exc.token_history[-1].type == "DATE":
+            hint = " (a timestamp is written YYYY-MM-DDTHH:MM:SSZ, in UTC, ending in Z)"
         return Diagnostic("error", f"unexpected {_describe_token(tok)}: expected {expected}{hint}", span,
                           code="syntax")
-    if isinstance(exc, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        span = Span(path, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+    if isinstance(exc, UnexpectedEOF):  # pragma: no cover - the LALR parser reports UnexpectedToken
+        span = _end_span(text, path, None)
         return Diagnostic("error", f"unexpected end of file: expected {_expected_words(set(exc.expected))}",
                           span, code="syntax")
-    return Diagnostic("error", str(exc).splitlines()[0], None, file=path, code="syntax")
+    return Diagnostic("error", str(exc).splitlines()[0], None, file=path, code="syntax")  # pragma: no cover
 
 
-def parse_policy(text: str, path: str = "<input>") -> ast.PolicyFile:
+def _cache_key(text: str, path: str) -> str:
+    return hashlib.sha256(f"{_CODE_HASH}\0{path}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _disk_load(folder: Path, key: str, path: str) -> ast.PolicyFile | None:
+    """The cached AST, or None when absent or unusable (a corrupt entry is ignored and removed)."""
+    entry = folder / "parse" / key[:2] / key
+    try:
+        data = entry.read_bytes()
+    except OSError:
+        return None
+    try:
+        result = pickle.loads(data)  # noqa: S301 - our own per-user cache, keyed by content hash
+    except Exception:
+        result = None
+    if not isinstance(result, ast.PolicyFile) or result.path != path:
+        try:
+            entry.unlink()
+        except OSError:
+            pass
+        return None
+    return result
+
+
+def _disk_store(folder: Path, key: str, result: ast.PolicyFile) -> None:
+    """Write the entry atomically; any failure (read-only home, full disk) is ignored."""
+    global _pruned
+    sub = folder / "parse" / key[:2]
+    try:
+        sub.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=sub)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, sub / key)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except Exception:
+        return
+    if not _pruned:
+        _pruned = True
+        _prune(folder / "parse")
+
+
+def _prune(root: Path) -> None:
+    """Keep the newest `_DISK_ENTRIES` entries (checked once per process)."""
+    try:
+        entries = [p for p in root.glob("*/*") if not p.name.startswith(".tmp-")]
+        if len(entries) <= _DISK_ENTRIES:
+            return
+        entries.sort(key=lambda p: p.stat().st_mtime)
+        for p in entries[: len(entries) - _DISK_ENTRIES]:
+            p.unlink()
+    except OSError:
+        pass
+
+
+def clear_cache(memory: bool = True, disk: bool = False) -> None:
+    """Forget parsed files: the in-memory cache and/or this user's on-disk parse cache."""
+    if memory:
+        _CACHE.clear()
+    folder = cache_dir()
+    if disk and folder is not None:
+        import shutil
+
+        shutil.rmtree(folder / "parse", ignore_errors=True)
+
+
+def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) -> ast.PolicyFile:
     """Parse policy text; raise PolicyError with a located, worded diagnostic on a syntax error.
 
     Results are cached by (grammar, path, content hash): parsing the same text again is free.
+    With `disk_cache`, the result is also kept on disk (see `cache_dir`) for the next process;
+    `parse_file` and `policyengine check`/`fmt` use it for files they read.
     """
-    key = hashlib.sha256(f"{GRAMMAR_HASH}\0{path}\0".encode() + text.encode()).hexdigest()
+    key = _cache_key(text, path)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
-    result = _parse_uncached(text, path)
+    folder = cache_dir() if disk_cache else None
+    result = _disk_load(folder, key, path) if folder is not None else None
+    if result is None:
+        result = _parse_uncached(text, path)
+        if folder is not None:
+            _disk_store(folder, key, result)
     _CACHE[key] = result
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -477,20 +638,27 @@ def parse_policy(text: str, path: str = "<input>") -> ast.PolicyFile:
 
 
 def parse_file(path: str | Path) -> ast.PolicyFile:
-    """Read and parse one policy file."""
+    """Read and parse one policy file (cached in memory and on disk by content hash)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([Diagnostic("error", f"cannot read file: {exc}", file=str(path), code="io")]) from None
-    return parse_policy(text, str(path))
+    return parse_policy(text, str(path), disk_cache=True)
 
 
 def policy_files(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]:
-    """Every `*.policy` file under the given files and folders, sorted."""
+    """Every `*.policy` file under the given files and folders, sorted, each once.
+
+    A file named twice (`policies/` and `policies/sales.policy`) is read once: checking it twice
+    would report its rule names as duplicates.
+    """
     out: list[Path] = []
+    seen: set[Path] = set()
     for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(p.rglob("*.policy")))
-        else:
-            out.append(p)
+        found = sorted(p.rglob("*.policy")) if p.is_dir() else [p]
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
     return out
