@@ -1,0 +1,11 @@
+"""Enforcement: apply a Decision as SQL (`to_sql`, six dialects) or to Arrow data (`enforce`).
+
+Both paths compute each mask exactly as `policyengine.masks.apply_mask` defines it.
+"""
+
+from __future__ import annotations
+
+from policyengine.enforce.arrow import enforce
+from policyengine.enforce.sql import DIALECTS, RenderError, hash_parameters, render, to_sql
+
+__all__ = ["DIALECTS", "RenderError", "enforce", "hash_parameters", "render", "to_sql"]

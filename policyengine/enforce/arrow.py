@@ -1,0 +1,81 @@
+"""Apply a Decision to Arrow data through DuckDB's Arrow scan, returning Arrow.
+
+DuckDB reads the Arrow buffers in place (no copy into DuckDB storage), runs the same SQL that
+`to_sql(..., dialect="duckdb")` renders, and hands the result back as Arrow. The connection is
+private to the call, runs with TimeZone=UTC (timestamps are compared and truncated in UTC) and
+with external access disabled, so the enforcement query can read nothing but the given data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from policyengine.decision import Decision
+from policyengine.enforce.sql import CONFIGURED, RenderError, _Configured, render
+
+_SOURCE = "__pe_input"
+
+
+def arrow_logical_type(t: pa.DataType) -> str | None:
+    """The catalog's logical type of an Arrow type (what mask rendering needs to know)."""
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "number"
+    if pa.types.is_timestamp(t):
+        return "timestamp"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return "array"
+    return None
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection for enforcement: UTC, no external access, locked."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _check_columns(decision: Decision, schema: pa.Schema) -> None:
+    missing = [c for c in decision.readable_columns if c not in schema.names]
+    if missing:
+        raise RenderError(f"the data has no column {', '.join(repr(m) for m in missing)} that the decision "
+                          f"for {decision.product} reads (fail closed: nothing returned)")
+
+
+def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
+            hash_key: bytes | str | None | _Configured = CONFIGURED,
+            types: Mapping[str, str] | None = None) -> pa.Table | pa.RecordBatchReader:
+    """`table` with `decision` applied: masked columns, denied ones dropped, rows filtered.
+
+    A `pyarrow.Table` gives a Table; a `RecordBatchReader` gives a reader streaming the result
+    batch by batch. Columns the decision does not mention are left out (not decided = not
+    readable). `types` overrides the logical types read from the Arrow schema.
+    """
+    schema = table.schema
+    _check_columns(decision, schema)
+    logical = {f.name: arrow_logical_type(f.type) for f in schema}
+    logical.update(types or {})
+    rendered = render(decision, _SOURCE, "duckdb", types={k: v for k, v in logical.items() if v},
+                      hash_key=hash_key)
+    con = connect()
+    con.register(_SOURCE, table)
+    params: Any = dict(rendered.params) or None
+    relation = con.sql(rendered.sql, params=params)
+    if isinstance(table, pa.RecordBatchReader):
+        return relation.to_arrow_reader(batch_size=1 << 17)
+    return relation.to_arrow_table()

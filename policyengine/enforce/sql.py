@@ -1,0 +1,464 @@
+"""Render a Decision as SQL: masked projection + row filter, for six dialects, through sqlglot.
+
+Every expression is built as a sqlglot tree (never by string concatenation), so identifiers and
+literals are quoted by sqlglot for the target dialect. Each mask strategy has one SQL form per
+dialect that yields what `policyengine.masks.apply_mask` yields (verified value by value against
+DuckDB in tests/enforce); where a dialect has no way to compute a strategy, rendering raises
+`RenderError` instead of emitting SQL that would compute something else.
+
+The HMAC key for `hash` never appears in the SQL text: the SQL references named parameters and
+`hash_parameters(key, dialect)` gives their values to bind at execution time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from policyengine import ast
+from policyengine.compiler import Undefined, compare
+from policyengine.decision import Decision
+from policyengine.masks import MaskStrategy
+
+DIALECTS: tuple[str, ...] = ("duckdb", "trino", "spark", "snowflake", "bigquery", "postgres")
+# dialects that keep a DATE a DATE under DATE_TRUNC (others need the column's type for `year`)
+_TRUNC_KEEPS_TYPE = frozenset({"trino", "snowflake"})
+# HMAC-SHA-256 needs either a native function or SHA-256 over bytes we can concatenate
+_HMAC_DIALECTS = frozenset({"duckdb", "trino", "postgres"})
+# DuckDB parameter names carrying the HMAC pads (derived from the key, never the key itself)
+IPAD_PARAM, OPAD_PARAM, KEY_PARAM = "pe_hmac_ipad", "pe_hmac_opad", "pe_hash_key"
+# |x| below this: exact decimal rounding through DECIMAL(38, 20); see `_round_number`
+_DECIMAL_SCALE = 20
+
+
+class RenderError(ValueError):
+    """A decision cannot be rendered faithfully in this dialect (missing function, unknown type...)."""
+
+
+class _Configured:
+    """Sentinel: use the hash key configured for the project (policyengine.yaml / environment)."""
+
+    def __repr__(self) -> str:
+        return "CONFIGURED"
+
+
+CONFIGURED: Any = _Configured()
+
+
+def configured_hash_key() -> bytes | None:
+    """The project's HMAC key: the variable named by `hash_key_env` in policyengine.yaml
+    (default POLICYENGINE_HASH_KEY), read from the environment; None when unset."""
+    try:
+        from policyengine.config import load_config
+
+        return load_config().hash_key
+    except Exception:  # a broken config file must not silently drop the key: fall back to the env
+        value = os.environ.get("POLICYENGINE_HASH_KEY")
+        return value.encode("utf-8") if value else None
+
+
+def resolve_key(hash_key: bytes | str | None | _Configured) -> bytes | None:
+    """Normalise a `hash_key` argument (CONFIGURED, bytes, text or None) to bytes or None."""
+    if isinstance(hash_key, _Configured):
+        return configured_hash_key()
+    if isinstance(hash_key, str):
+        return hash_key.encode("utf-8") or None
+    return hash_key or None
+
+
+def check_dialect(dialect: str) -> str:
+    """The dialect name, or a RenderError listing the supported ones."""
+    if dialect not in DIALECTS:
+        raise RenderError(f"unsupported SQL dialect {dialect!r}; supported: {', '.join(DIALECTS)}")
+    return dialect
+
+
+# ---------------------------------------------------------------- HMAC parameters
+
+
+def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The inner and outer HMAC-SHA-256 pads for `key` (RFC 2104)."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def hash_parameters(key: bytes | str | None, dialect: str = "duckdb") -> dict[str, Any]:
+    """Values for the named parameters a keyed `hash` mask references (empty without a key).
+
+    DuckDB has SHA-256 but no HMAC, so its SQL composes HMAC from the two pads; Trino and
+    Postgres (pgcrypto) take the key itself. Either way the SQL text holds only parameter names.
+    """
+    raw = resolve_key(key)
+    if raw is None:
+        return {}
+    if dialect == "duckdb":
+        ipad, opad = _hmac_pads(raw)
+        return {IPAD_PARAM: ipad, OPAD_PARAM: opad}
+    return {KEY_PARAM: raw}
+
+
+# ---------------------------------------------------------------- masks
+
+
+def _text(col: exp.Expression) -> exp.Expression:
+    return exp.cast(col, exp.DataType.Type.VARCHAR)
+
+
+def _lit(value: str | int) -> exp.Expression:
+    return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+
+
+def _null_safe(col: exp.Expression, value: exp.Expression) -> exp.Expression:
+    """`CASE WHEN col IS NULL THEN NULL ELSE value END`: nulls stay null whatever `value` does."""
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=col.copy(), expression=exp.Null()), true=exp.Null())],
+                    default=value)
+
+
+def _stars(n: exp.Expression) -> exp.Expression:
+    """`n` stars (LPAD of the empty text exists in every dialect; REPEAT does not in Trino)."""
+    return exp.func("LPAD", exp.Literal.string(""), exp.cast(n, exp.DataType.Type.INT), exp.Literal.string("*"))
+
+
+def _keep(col: exp.Expression, first: int, last: int) -> exp.Expression:
+    """Keep `first` leading and `last` trailing characters of the value's text, `*` between;
+    all stars when the value is not longer than first + last."""
+    n = exp.Length(this=_text(col))
+    parts: list[exp.Expression] = []
+    if first:
+        parts.append(exp.Substring(this=_text(col), start=_lit(1), length=_lit(first)))
+    parts.append(_stars(exp.Sub(this=n.copy(), expression=_lit(first + last))))
+    if last:
+        parts.append(exp.Substring(this=_text(col), start=exp.Add(
+            this=exp.Sub(this=n.copy(), expression=_lit(last)), expression=_lit(1))))
+    body: exp.Expression = parts[0]
+    for p in parts[1:]:
+        body = exp.DPipe(this=body, expression=p, safe=True)
+    short = exp.If(this=exp.LTE(this=n.copy(), expression=_lit(first + last)), true=_stars(n.copy()))
+    return exp.Case(ifs=[short], default=body)
+
+
+def _email_domain(col: exp.Expression, dialect: str) -> exp.Expression:
+    """`***` followed by everything from the last `@` (just `***` without an `@`)."""
+    pattern = exp.Literal.string("@[^@]*$")
+    if dialect == "postgres":  # substring(text, pattern) returns the match (or NULL)
+        found: exp.Expression = exp.Anonymous(this="SUBSTRING", expressions=[_text(col), pattern])
+    else:
+        found = exp.RegexpExtract(this=_text(col), expression=pattern)
+    domain = exp.Coalesce(this=found, expressions=[exp.Literal.string("")])
+    return exp.DPipe(this=exp.Literal.string("***"), expression=domain, safe=True)
+
+
+def _sha256_hex(col: exp.Expression, dialect: str) -> exp.Expression:
+    text = _text(col)
+    if dialect == "bigquery":  # SHA256 returns BYTES there
+        return exp.Anonymous(this="TO_HEX", expressions=[exp.Anonymous(this="SHA256", expressions=[text])])
+    if dialect == "postgres":
+        data = exp.Anonymous(this="CONVERT_TO", expressions=[text, exp.Literal.string("UTF8")])
+        return exp.Anonymous(this="ENCODE", expressions=[exp.Anonymous(this="SHA256", expressions=[data]),
+                                                          exp.Literal.string("hex")])
+    return exp.SHA2(this=text, length=_lit(256))  # sqlglot lowers to each dialect's form
+
+
+def _hmac_hex(col: exp.Expression, dialect: str) -> exp.Expression:
+    text = _text(col)
+    if dialect == "duckdb":
+        # HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m)), pads bound as parameters
+        inner = exp.Anonymous(this="SHA256", expressions=[exp.DPipe(
+            this=exp.Placeholder(this=IPAD_PARAM), expression=exp.Anonymous(this="ENCODE", expressions=[text]),
+            safe=True)])
+        return exp.Anonymous(this="SHA256", expressions=[exp.DPipe(
+            this=exp.Placeholder(this=OPAD_PARAM), expression=exp.Unhex(this=inner), safe=True)])
+    if dialect == "trino":
+        mac = exp.Anonymous(this="HMAC_SHA256", expressions=[
+            exp.Anonymous(this="TO_UTF8", expressions=[text]), exp.Placeholder(this=KEY_PARAM)])
+        return exp.Lower(this=exp.Anonymous(this="TO_HEX", expressions=[mac]))
+    if dialect == "postgres":  # pgcrypto's hmac()
+        data = exp.Anonymous(this="CONVERT_TO", expressions=[text, exp.Literal.string("UTF8")])
+        mac = exp.Anonymous(this="HMAC", expressions=[data, exp.Placeholder(this=KEY_PARAM),
+                                                      exp.Literal.string("sha256")])
+        return exp.Anonymous(this="ENCODE", expressions=[mac, exp.Literal.string("hex")])
+    raise RenderError(f"keyed hash (HMAC-SHA-256) has no SQL form in {dialect}: it has no HMAC function; "
+                      f"enforce through DuckDB/Arrow, or unset the hash key to use plain SHA-256")
+
+
+def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: str) -> exp.Expression:
+    if logical_type not in ("date", "timestamp"):
+        if dialect in _TRUNC_KEEPS_TYPE and logical_type is None:
+            return exp.DateTrunc(this=col, unit=exp.var("YEAR"))
+        raise RenderError(f"mask 'year' on column '{column}' needs its type (date or timestamp) in {dialect}, "
+                          f"found {logical_type or 'unknown'}: pass types={{'{column}': 'date'}}")
+    if logical_type == "timestamp":
+        return exp.TimestampTrunc(this=col, unit=exp.var("YEAR"))
+    trunc = exp.DateTrunc(this=col, unit=exp.var("YEAR"))
+    if dialect in ("duckdb", "postgres"):  # DATE_TRUNC returns a timestamp there
+        return exp.cast(trunc, exp.DataType.Type.DATE)
+    return trunc
+
+
+def _round_number(col: exp.Expression, digits: int, dialect: str, logical_type: str | None) -> exp.Expression:
+    """Round half away from zero. Integers: exact everywhere. Floats: DuckDB rounds the value's
+    shortest decimal text (as the reference does) through DECIMAL(38, 20); other dialects use
+    their native ROUND (Postgres through NUMERIC, where ROUND(double, n) does not exist)."""
+    n = _lit(digits)
+    if logical_type == "integer" and digits >= 0:
+        return col
+    if dialect == "postgres":
+        rounded = exp.Round(this=exp.cast(col, exp.DataType.Type.DECIMAL), decimals=n)
+        target = {"integer": exp.DataType.Type.BIGINT, "number": exp.DataType.Type.DOUBLE}.get(logical_type or "")
+        return exp.cast(rounded, target) if target else rounded
+    if dialect != "duckdb" or logical_type == "integer":
+        return exp.Round(this=col, decimals=n)
+    if logical_type is None:
+        raise RenderError("mask 'round' needs the column's type (integer or number) in duckdb: pass types=...")
+    as_decimal = exp.cast(_text(col), exp.DataType.build(f"DECIMAL(38, {_DECIMAL_SCALE})"))
+    exact = exp.cast(exp.Round(this=as_decimal, decimals=n), exp.DataType.Type.DOUBLE)
+    as_integer = exp.cast(exp.Round(this=exp.cast(_text(col), exp.DataType.build("DECIMAL(38, 0)")),
+                                    decimals=n), exp.DataType.Type.DOUBLE)
+    absval = exp.Abs(this=col.copy())
+    return exp.Case(ifs=[
+        exp.If(this=exp.Not(this=exp.Anonymous(this="ISFINITE", expressions=[col.copy()])), true=col.copy()),
+        exp.If(this=exp.LT(this=absval, expression=exp.Literal.number("1e17")), true=exact),
+        exp.If(this=exp.LT(this=absval.copy(), expression=exp.Literal.number("1e37")), true=as_integer),
+    ], default=col.copy() if digits >= 0 else exp.Round(this=col.copy(), decimals=n))
+
+
+def mask_expression(strategy: MaskStrategy, col: exp.Expression, dialect: str = "duckdb", *,
+                    logical_type: str | None = None, keyed: bool = False, column: str = "?") -> exp.Expression:
+    """The SQL expression computing `strategy` on `col` in `dialect` (nulls stay null).
+
+    `logical_type` (the catalog's type of the column) picks the right form where a dialect's
+    functions depend on it (`year`, `round`); `keyed` selects HMAC for `hash`.
+    """
+    check_dialect(dialect)
+    name = strategy.name
+    if name == "null":
+        return exp.Null()
+    if name == "redact":
+        value: exp.Expression = exp.Literal.string(str(strategy.arg("text")))
+    elif name == "hash":
+        value = _hmac_hex(col, dialect) if keyed else _sha256_hex(col, dialect)
+    elif name == "last4":
+        value = _keep(col, 0, 4)
+    elif name == "first4":
+        value = _keep(col, 4, 0)
+    elif name == "partial":
+        value = _keep(col, int(strategy.arg("first")), int(strategy.arg("last")))
+    elif name == "email_domain":
+        value = _email_domain(col, dialect)
+    elif name == "year":
+        return _year(col, dialect, logical_type, column)  # null in, null out
+    elif name == "round":
+        return _round_number(col, int(strategy.arg("digits")), dialect, logical_type)
+    else:
+        raise RenderError(f"unknown mask strategy {name!r} on column '{column}'")
+    return _null_safe(col, value)
+
+
+# ---------------------------------------------------------------- row filters
+
+
+def _literal(value: Any) -> exp.Expression:
+    """A policy literal as a sqlglot literal (quoted by sqlglot; never spliced text)."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RenderError(f"non-finite number {value!r} in a row filter")
+        return exp.Literal.number(repr(value))
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise RenderError(f"cannot render {type(value).__name__} value in a row filter")
+
+
+def _has_column(e: ast.Expr) -> bool:
+    return any(isinstance(n, ast.ColumnRef) for n in ast.walk(e))
+
+
+def _constant(e: ast.Expr) -> Any:
+    if isinstance(e, ast.Literal):
+        return e.value
+    if isinstance(e, ast.ListExpr):
+        return tuple(i.value for i in e.items)
+    raise Undefined
+
+
+def _fold(e: ast.Expr) -> bool:
+    """A column-free filter part evaluated under the language's rules (undefined → False)."""
+    try:
+        if isinstance(e, ast.Compare):
+            return compare(e.op, _constant(e.left), _constant(e.right))
+        if isinstance(e, ast.And):
+            return all(_fold(o) for o in e.operands)
+        if isinstance(e, ast.Or):
+            return any(_fold(o) for o in e.operands)
+        if isinstance(e, ast.Not):
+            return not _fold(e.operand)
+        if isinstance(e, ast.Literal) and isinstance(e.value, bool):
+            return e.value
+    except Undefined:
+        return False
+    return False  # a ConsumerRef left unsubstituted, a non-boolean constant: fail closed
+
+
+_COMPARE = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+
+
+def _operand(e: ast.Expr, table: str | None) -> exp.Expression:
+    if isinstance(e, ast.ColumnRef):
+        return exp.column(e.name, table=exp.to_identifier(table, quoted=True) if table else None, quoted=True)
+    if isinstance(e, ast.Literal):
+        return _literal(e.value)
+    raise RenderError(f"cannot render {type(e).__name__} as an operand of a row filter")
+
+
+def _membership(left: exp.Expression, items: ast.ListExpr, negate: bool) -> exp.Expression:
+    if not items.items:
+        return exp.Boolean(this=negate)
+    inside = exp.In(this=left, expressions=[_literal(i.value) for i in items.items])
+    return exp.Not(this=inside) if negate else inside
+
+
+def _compare(e: ast.Compare, table: str | None, types: Mapping[str, str]) -> exp.Expression:
+    if e.op in _COMPARE:
+        return _COMPARE[e.op](this=_operand(e.left, table), expression=_operand(e.right, table))
+    if e.op in ("in", "not in"):
+        if isinstance(e.right, ast.ListExpr):
+            return _membership(_operand(e.left, table), e.right, e.op == "not in")
+        if isinstance(e.right, ast.ColumnRef):  # constant in an array column
+            inside = exp.ArrayContains(this=_operand(e.right, table), expression=_operand(e.left, table))
+            return exp.Not(this=inside) if e.op == "not in" else inside
+    if e.op == "contains":
+        if isinstance(e.left, ast.ListExpr):
+            return _membership(_operand(e.right, table), e.left, False)
+        if isinstance(e.left, ast.ColumnRef) and types.get(e.left.name) == "array":
+            return exp.ArrayContains(this=_operand(e.left, table), expression=_operand(e.right, table))
+        position = exp.StrPosition(this=_operand(e.left, table), substr=_operand(e.right, table))
+        return exp.GT(this=position, expression=_lit(0))
+    raise RenderError(f"cannot render comparison {e.op!r} in a row filter")
+
+
+def filter_expression(e: ast.Expr, *, table: str | None = None,
+                      types: Mapping[str, str] | None = None) -> exp.Expression:
+    """A substituted row filter as a sqlglot condition. Parts without columns are folded to
+    TRUE/FALSE under the policy language's rules; rows where the condition is NULL are dropped."""
+    types = types or {}
+    if not _has_column(e):
+        return exp.Boolean(this=_fold(e))
+    if isinstance(e, ast.And):
+        return exp.and_(*(filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
+    if isinstance(e, ast.Or):
+        return exp.or_(*(filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
+    if isinstance(e, ast.Not):
+        return exp.Not(this=exp.Paren(this=filter_expression(e.operand, table=table, types=types)))
+    if isinstance(e, ast.Compare):
+        return _compare(e, table, types)
+    if isinstance(e, ast.ColumnRef):  # a boolean column used as a condition
+        return exp.EQ(this=_operand(e, table), expression=exp.Boolean(this=True))
+    raise RenderError(f"cannot render {type(e).__name__} as a row filter")
+
+
+# ---------------------------------------------------------------- the SELECT
+
+
+def source_table(source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb") -> exp.Expression:
+    """The FROM target: a dotted name (parsed by sqlglot and required to be a plain table name),
+    a sequence of name parts (each quoted as one identifier), or a sqlglot Table/Subquery."""
+    if isinstance(source, exp.Expression):
+        return source.copy()
+    if isinstance(source, str):
+        try:
+            table = sqlglot.parse_one(source, into=exp.Table, dialect=dialect)
+        except sqlglot.errors.ParseError as exc:
+            raise RenderError(f"source {source!r} is not a table name: {exc}") from None
+        parts = [table.args.get(k) for k in ("catalog", "db", "this") if table.args.get(k) is not None]
+        if not isinstance(table, exp.Table) or not all(isinstance(p, exp.Identifier) for p in parts) \
+                or set(table.args) - {"catalog", "db", "this"} and any(
+                    table.args.get(k) for k in set(table.args) - {"catalog", "db", "this"}):
+            raise RenderError(f"source {source!r} is not a plain table name")
+        return table
+    parts = [str(p) for p in source]
+    if not 1 <= len(parts) <= 3 or not all(parts):
+        raise RenderError(f"source needs 1 to 3 non-empty name parts, found {parts!r}")
+    names = [exp.to_identifier(p, quoted=True) for p in parts]
+    keys = ("this", "db", "catalog")
+    return exp.Table(**{k: n for k, n in zip(keys, reversed(names), strict=False)})
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An enforced SELECT: SQL text plus the parameters to bind (HMAC pads/key, never in the text)."""
+
+    sql: str
+    params: Mapping[str, Any]
+    dialect: str
+
+
+def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
+                    types: Mapping[str, str] | None = None, keyed: bool = False) -> exp.Select:
+    """The sqlglot SELECT applying `decision` to `source` (masked columns keep their names,
+    denied ones are left out, the row filter is the WHERE). Fails closed: a decision with an
+    error or without readable columns raises instead of selecting anything."""
+    check_dialect(dialect)
+    if decision.error:
+        raise RenderError(f"decision for {decision.consumer} on {decision.product} is an error "
+                          f"(everything denied): {decision.error}")
+    types = types or {}
+    projections: list[exp.Expression] = []
+    for name, cd in decision.columns.items():
+        if cd.effect == "deny":
+            continue
+        col = exp.column(name, quoted=True)
+        if cd.effect == "allow":
+            projections.append(col)
+            continue
+        strategy = cd.mask
+        if strategy is None:
+            raise RenderError(f"column '{name}' is masked without a strategy")
+        expr = mask_expression(strategy, col, dialect, logical_type=types.get(name), keyed=keyed, column=name)
+        projections.append(exp.alias_(expr, name, quoted=True))
+    if not projections:
+        raise RenderError(f"{decision.consumer} may read no column of {decision.product}"
+                          + (f" (denied: {', '.join(decision.denied_columns)})" if decision.denied_columns else ""))
+    select = exp.select(*projections).from_(source_table(source, dialect))
+    if decision.row_filter is not None:
+        select = select.where(filter_expression(decision.row_filter, types=types), copy=False)
+    return select
+
+
+def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
+           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | _Configured = CONFIGURED,
+           pretty: bool = False) -> Rendered:
+    """SQL text and parameters for `decision` on `source` in `dialect`."""
+    key = resolve_key(hash_key)
+    keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash" for cd in decision.columns.values())
+    select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
+    return Rendered(select.sql(dialect=dialect, pretty=pretty), hash_parameters(key, dialect) if keyed else {}, dialect)
+
+
+def to_sql(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
+           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | _Configured = CONFIGURED,
+           pretty: bool = False) -> str:
+    """`SELECT <masked projection> FROM <source> WHERE <row filter>` in `dialect`.
+
+    With a hash key (by default the configured one), keyed `hash` columns reference named
+    parameters (`hash_parameters()` gives their values); use `render()` to get both at once.
+    """
+    return render(decision, source, dialect, types=types, hash_key=hash_key, pretty=pretty).sql
