@@ -99,8 +99,10 @@ class _Checker:
         self.schema = schema
         self.now = now
         self.diags: list[Diagnostic] = []
+        self.n_errors = 0  # counted as they come: re-counting per rule made checking quadratic
 
     def error(self, msg: str, span: Span | None, code: str) -> None:
+        self.n_errors += 1
         self.diags.append(Diagnostic("error", msg, span, code=code))
 
     def warn(self, msg: str, span: Span | None, code: str) -> None:
@@ -261,7 +263,7 @@ class _Checker:
 
     # ---- rules
     def check_rule(self, rule: ast.Rule, scope: ast.Scope, index: int) -> CheckedRule | None:
-        errors_before = sum(d.severity == "error" for d in self.diags)
+        errors_before = self.n_errors
         for a in rule.annotations:
             if a.key not in KNOWN_ANNOTATIONS:
                 self.warn(f"unknown annotation '@{a.key}'{did_you_mean(a.key, KNOWN_ANNOTATIONS)}", a.span,
@@ -294,7 +296,7 @@ class _Checker:
                            rule.valid_from.span, "window")
         if rule.valid_until is not None and self.instant(rule.valid_until, True) <= self.now:
             self.warn(f"rule '{rule.name}' expired on {rule.valid_until.value}", rule.valid_until.span, "expired")
-        if sum(d.severity == "error" for d in self.diags) > errors_before:
+        if self.n_errors > errors_before:
             return None
         return CheckedRule(rule, scope, MappingProxyType(columns), mask, index)
 
@@ -314,19 +316,33 @@ def _subjects_cover(outer: ast.Subjects, inner: ast.Subjects) -> bool:
 
 
 def _shadowed_allows(rules: Sequence[CheckedRule]) -> list[Diagnostic]:
-    denies = [r for r in rules if r.rule.kind == "deny" and _unconditional(r.rule)]
+    """Allows whose every granted column is denied, unconditionally, to the same subjects.
+
+    Denies are indexed by product, so each allow is only compared with the denies that cover
+    one of its products (10,000 rules check in milliseconds, not in seconds).
+    """
+    by_product: dict[str, list[tuple[CheckedRule, dict[str, frozenset[str]]]]] = {}
+    for r in rules:
+        if r.rule.kind == "deny" and _unconditional(r.rule):
+            cols = {p: frozenset(c) for p, c in r.columns.items()}
+            for p in cols:
+                by_product.setdefault(p, []).append((r, cols))
     out = []
-    for allow in (r for r in rules if r.rule.kind == "allow"):
-        for deny in denies:
+    for allow in rules:
+        if allow.rule.kind != "allow" or not allow.columns:
+            continue
+        first = next(iter(allow.columns))
+        for deny, denied in by_product.get(first, ()):
+            if not all(p in denied and denied[p].issuperset(cols) for p, cols in allow.columns.items()):
+                continue
             if not _subjects_cover(deny.rule.subjects, allow.rule.subjects):
                 continue
-            if all(set(cols) <= set(deny.columns.get(p, ())) for p, cols in allow.columns.items()) and allow.columns:
-                out.append(Diagnostic(
-                    "warning",
-                    f"allow '{allow.name}' can never apply: every column it grants is denied to the same "
-                    f"subjects by '{deny.name}' ({deny.rule.location})",
-                    allow.rule.span, code="shadowed"))
-                break
+            out.append(Diagnostic(
+                "warning",
+                f"allow '{allow.name}' can never apply: every column it grants is denied to the same "
+                f"subjects by '{deny.name}' ({deny.rule.location})",
+                allow.rule.span, code="shadowed"))
+            break
     return out
 
 

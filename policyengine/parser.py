@@ -9,9 +9,15 @@ code, the path and the text), so an unchanged file is not parsed again, not even
 
 from __future__ import annotations
 
+import contextlib
+import copyreg
+import dataclasses
 import datetime as dt
+import gc
 import hashlib
+import io
 import math
+import operator
 import os
 import pickle
 import sys
@@ -42,7 +48,9 @@ GRAMMAR_HASH = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
 def _code_hash() -> str:
     """Hash of everything a cached AST depends on: grammar, AST classes, this module, Python."""
     h = hashlib.sha256(GRAMMAR_HASH.encode())
-    for module_file in (ast.__file__, __file__):
+    from policyengine import diagnostics
+
+    for module_file in (ast.__file__, diagnostics.__file__, __file__):
         try:
             h.update(Path(module_file).read_bytes())
         except OSError:  # pragma: no cover - zipped install: never trust a disk cache then
@@ -465,13 +473,30 @@ def _describe_token(tok: Token) -> str:
     return f"'{tok}'"
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while building an AST.
+
+    A parse allocates hundreds of thousands of small acyclic objects; every few thousand, the
+    collector would walk all live objects again (measured: 30-50% of parse time on 10,000 rules,
+    and unpickling a cached AST 4x slower). Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _comments_from(tokens: list[Token]) -> tuple[ast.Comment, ...]:
     return tuple(ast.Comment(str(t).rstrip(), t.line, t.column) for t in tokens)
 
 
 def _parse_uncached(text: str, path: str) -> ast.PolicyFile:
     try:
-        with _LOCK:
+        with _LOCK, _gc_paused():
             _BUILDER.path = path
             _BUILDER.comments.clear()
             try:
@@ -553,7 +578,8 @@ def _disk_load(folder: Path, key: str, path: str) -> ast.PolicyFile | None:
     except OSError:
         return None
     try:
-        result = pickle.loads(data)  # noqa: S301 - our own per-user cache, keyed by content hash
+        with _gc_paused():
+            result = pickle.loads(data)  # noqa: S301 - our own per-user cache, keyed by content hash
     except Exception:
         result = None
     if not isinstance(result, ast.PolicyFile) or result.path != path:
@@ -565,6 +591,42 @@ def _disk_load(folder: Path, key: str, path: str) -> ast.PolicyFile | None:
     return result
 
 
+def _constructor_reducer(cls: type):
+    """Pickle a dataclass as `cls(*fields)`: 3x faster both ways than the default for frozen,
+    slotted dataclasses (whose `__getstate__`/`__setstate__` loop over fields in Python)."""
+    fields = dataclasses.fields(cls)
+    if any(not f.init or f.kw_only for f in fields):
+        return None
+    getter = operator.attrgetter(*(f.name for f in fields))
+    if len(fields) == 1:
+        return lambda obj: (cls, (getter(obj),))
+    return lambda obj: (cls, getter(obj))
+
+
+def _dispatch_table() -> dict:
+    table = dict(copyreg.dispatch_table)
+    for value in [*vars(ast).values(), Span]:
+        if isinstance(value, type) and dataclasses.is_dataclass(value):
+            reducer = _constructor_reducer(value)
+            if reducer is not None:
+                table[value] = reducer
+    return table
+
+
+_DISPATCH: dict | None = None
+
+
+def _dumps(result: ast.PolicyFile) -> bytes:
+    global _DISPATCH
+    if _DISPATCH is None:
+        _DISPATCH = _dispatch_table()
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(result)
+    return buf.getvalue()
+
+
 def _disk_store(folder: Path, key: str, result: ast.PolicyFile) -> None:
     """Write the entry atomically; any failure (read-only home, full disk) is ignored."""
     global _pruned
@@ -574,7 +636,7 @@ def _disk_store(folder: Path, key: str, result: ast.PolicyFile) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=sub)
         try:
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(_dumps(result))
             os.replace(tmp, sub / key)
         except BaseException:
             try:
