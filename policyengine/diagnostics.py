@@ -57,9 +57,9 @@ class Diagnostic:
         """The one-line form, then the source line with a caret under the span (rustc/cedar style)."""
         out = [self.one_line()]
         if self.span is not None and source is not None:
-            lines = source.splitlines()
+            lines = source.split("\n")  # as the lexer counts lines (splitlines also breaks at \f, \x1c...)
             if 0 < self.span.line <= len(lines):
-                text = lines[self.span.line - 1].expandtabs(1)
+                text = lines[self.span.line - 1].rstrip("\r").expandtabs(1)
                 gutter = str(self.span.line)
                 pad = " " * len(gutter)
                 end = self.span.end_column if self.span.end_line == self.span.line else len(text) + 1

@@ -26,7 +26,8 @@ _OR, _AND, _NOT, _CMP, _ATOM = 1, 2, 3, 4, 5
 
 def quote_string(value: str) -> str:
     """A double-quoted string literal that the parser reads back as `value`."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+               .replace("\r", "\\r"))
     return f'"{escaped}"'
 
 
@@ -41,7 +42,8 @@ def format_literal(value: ast.LiteralValue) -> str:
     if isinstance(value, str):
         return quote_string(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        v = value.astimezone(dt.UTC)  # not strftime: its %Y does not pad years before 1000
+        return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):

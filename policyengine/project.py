@@ -28,7 +28,7 @@ def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list
             continue
         sources[name] = text
         try:
-            files.append(parse_policy(text, name))
+            files.append(parse_policy(text, name, disk_cache=True))
         except PolicyError as exc:
             diags.extend(exc.diagnostics)
     return files, diags, sources

@@ -1,0 +1,1 @@
+"""Tests of the policy language: parser corpus, checker cases, formatter, catalog loader, CLI."""
