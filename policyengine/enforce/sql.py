@@ -220,10 +220,13 @@ def _round_number(col: exp.Expression, digits: int, dialect: str, logical_type: 
         return exp.Round(this=col, decimals=n)
     if logical_type is None:
         raise RenderError("mask 'round' needs the column's type (integer or number) in duckdb: pass types=...")
+    def via_text(rounded: exp.Expression) -> exp.Expression:
+        # DECIMAL -> DOUBLE divides in floating point; parsing the decimal text rounds correctly
+        return exp.cast(_text(rounded), exp.DataType.Type.DOUBLE)
+
     as_decimal = exp.cast(_text(col), exp.DataType.build(f"DECIMAL(38, {_DECIMAL_SCALE})"))
-    exact = exp.cast(exp.Round(this=as_decimal, decimals=n), exp.DataType.Type.DOUBLE)
-    as_integer = exp.cast(exp.Round(this=exp.cast(_text(col), exp.DataType.build("DECIMAL(38, 0)")),
-                                    decimals=n), exp.DataType.Type.DOUBLE)
+    exact = via_text(exp.Round(this=as_decimal, decimals=n))
+    as_integer = via_text(exp.Round(this=exp.cast(_text(col), exp.DataType.build("DECIMAL(38, 0)")), decimals=n))
     absval = exp.Abs(this=col.copy())
     return exp.Case(ifs=[
         exp.If(this=exp.Not(this=exp.Anonymous(this="ISFINITE", expressions=[col.copy()])), true=col.copy()),
