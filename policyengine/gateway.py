@@ -1,0 +1,364 @@
+"""The reference gateway: rewrite a user's SQL so every product it reads is policy-enforced.
+
+`rewrite(sql, consumer, ...)` parses the query with sqlglot, rejects anything but one read-only
+SELECT over known products, and replaces each product reference by the enforced subquery of the
+consumer's decision (masked columns under their own names, denied columns absent, row filter
+applied). Because the user's query only ever sees the enforced subquery, its WHERE, GROUP BY,
+JOIN and ORDER BY work on masked values: a predicate cannot probe a raw value the mask hides.
+
+`Gateway` runs rewritten queries on an embedded DuckDB over the products' sample files, with
+external access disabled and its configuration locked once the samples are loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from policyengine.catalog import Product
+from policyengine.decision import Decision
+from policyengine.enforce.sql import (
+    CONFIGURED,
+    RenderError,
+    _Configured,
+    check_dialect,
+    enforced_select,
+    hash_parameters,
+    resolve_key,
+)
+
+log = logging.getLogger("policyengine.gateway")
+
+RAW_SCHEMA = "pe_raw"
+# statement / clause node types a read-only query may never contain (sqlglot class names)
+_FORBIDDEN_NODES = frozenset({
+    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "AlterColumn", "Command", "Copy",
+    "Pragma", "Attach", "Detach", "Install", "Use", "Set", "SetItem", "Transaction", "Commit", "Rollback",
+    "Describe", "Show", "Into", "LoadData", "Export", "Analyze", "Summarize", "Cache", "Uncache",
+    "Refresh", "Grant", "Revoke", "TruncateTable", "Kill", "Comment", "Declare", "Execute",
+    "ReadCSV", "ReadParquet", "TableFromRows", "Lateral",
+})
+# functions that read files, settings or the environment, or run nested SQL, in any engine
+_FORBIDDEN_FUNCTIONS = frozenset({
+    "getenv", "current_setting", "set_config", "query", "query_table", "glob", "sniff_csv", "load",
+    "install", "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import",
+    "lo_export", "dblink", "dblink_exec", "system", "shell", "sql_auto_complete", "which_secret",
+    "reflect", "java_method",
+})
+_FORBIDDEN_PREFIXES = ("read_", "pg_", "duckdb_", "pragma_", "parquet_", "iceberg_", "delta_", "sqlite_",
+                       "postgres_", "mysql_", "http", "s3_", "file_")
+
+
+class GatewayError(ValueError):
+    """A query the gateway refuses (the message says why); nothing was run."""
+
+
+class RejectedStatement(GatewayError):
+    """Not a single read-only SELECT, or it uses a function/table function the gateway forbids."""
+
+
+class UnknownSource(GatewayError):
+    """The query reads something that is not a registered product (a file, a system table...)."""
+
+
+class DeniedColumn(GatewayError):
+    """The query names a column the consumer may not read; the message names it and the rule."""
+
+    def __init__(self, message: str, product: str, column: str, rule: str | None) -> None:
+        super().__init__(message)
+        self.product, self.column, self.rule = product, column, rule
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A rewritten query: SQL for `dialect`, parameters to bind, and the decision per product."""
+
+    sql: str
+    params: Mapping[str, Any]
+    decisions: Mapping[str, Decision]
+    dialect: str
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+SourceMap = Mapping[str, "str | Sequence[str] | exp.Expression"] | Callable[[str], Any] | None
+
+
+# ---------------------------------------------------------------- checks
+
+
+def parse_select(sql: str, dialect: str) -> exp.Expression:
+    """The one SELECT statement in `sql`, or RejectedStatement."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
+    except ParseError as exc:
+        raise RejectedStatement(f"cannot parse the query: {exc}") from None
+    if len(statements) != 1:
+        raise RejectedStatement(f"exactly one statement is allowed, found {len(statements)}")
+    tree = statements[0]
+    if not isinstance(tree, (exp.Select, exp.SetOperation, exp.Subquery)):
+        raise RejectedStatement(f"only SELECT queries are allowed, found {tree.key.upper()}")
+    for node in tree.walk():
+        kind = type(node).__name__
+        if kind in _FORBIDDEN_NODES:
+            raise RejectedStatement(f"{kind.upper()} is not allowed in a query through the gateway")
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in _FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
+                raise RejectedStatement(f"function {name}() is not allowed through the gateway")
+    return tree
+
+
+def _cte_names(tree: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def _product_of(table: exp.Table, ctes: set[str], products: Mapping[str, Product]) -> str | None:
+    """The product a FROM/JOIN table names, None for a CTE reference, UnknownSource otherwise."""
+    parts = [table.args.get(k) for k in ("catalog", "db", "this")]
+    if not all(p is None or isinstance(p, exp.Identifier) for p in parts):
+        raise UnknownSource(f"table functions are not allowed: {table.this.sql()}")
+    extra = [k for k, v in table.args.items() if v is not None and k not in ("catalog", "db", "this", "alias")]
+    if extra:
+        raise RejectedStatement(f"table options ({', '.join(extra)}) are not allowed on {table.sql()}")
+    catalog, db, name = (p.name if p is not None else None for p in parts)
+    if catalog is None and db is None and name is not None and name.lower() in ctes:
+        return None
+    if catalog is None and db is not None and name is not None:
+        product = f"{db}.{name}"
+        if product in products:
+            return product
+        folded = {p.lower(): p for p in products}
+        if product.lower() in folded:
+            return folded[product.lower()]
+    raise UnknownSource(f"'{table.sql()}' is not a registered product; a query can only read products "
+                        f"(known: {', '.join(sorted(products)) or 'none'})")
+
+
+def _lookup(decision: Decision, column: str) -> Any:
+    cd = decision.columns.get(column)
+    if cd is None:
+        folded = {c.lower(): d for c, d in decision.columns.items()}
+        cd = folded.get(column.lower())
+    return cd
+
+
+def _denied(product: str, decision: Decision, column: str) -> DeniedColumn:
+    cd = _lookup(decision, column)
+    rule = cd.rule if cd is not None else None
+    why = f"denied by rule {rule}" if rule is not None else (cd.reason if cd is not None else "")
+    return DeniedColumn(f"column '{column}' of {product} is not readable by {decision.consumer}: "
+                        f"{why or 'no rule allows it (default deny)'}", product, column,
+                        rule.name if rule is not None else None)
+
+
+def _check_columns(tree: exp.Expression, table_products: dict[int, str], decisions: Mapping[str, Decision]) -> None:
+    """Name denied columns clearly before running anything (the enforced subqueries leave them out
+    anyway, so a miss here still fails closed with a 'column not found' from the engine)."""
+    for scope in traverse_scope(tree):
+        products_here: dict[str, str] = {}
+        for alias, source in scope.sources.items():
+            if isinstance(source, exp.Table) and id(source) in table_products:
+                products_here[alias.lower()] = table_products[id(source)]
+        if not products_here:
+            continue
+        aliases = _select_aliases(scope)
+        for column in scope.columns:
+            name = column.name
+            if column.table:
+                product = products_here.get(column.table.lower())
+                if product is None:
+                    continue
+                cd = _lookup(decisions[product], name)
+                if cd is None:
+                    raise GatewayError(f"{product} has no column '{name}'")
+                if cd.effect == "deny":
+                    raise _denied(product, decisions[product], name)
+                continue
+            if name.lower() in aliases or name == "*":
+                continue
+            found = [(p, _lookup(decisions[p], name)) for p in products_here.values()]
+            if any(cd is not None and cd.effect != "deny" for _, cd in found):
+                continue
+            for product, cd in found:
+                if cd is not None:
+                    raise _denied(product, decisions[product], name)
+
+
+def _select_aliases(scope: Scope) -> set[str]:
+    expression = scope.expression
+    if isinstance(expression, exp.Select):
+        return {s.alias.lower() for s in expression.expressions if isinstance(s, exp.Alias)}
+    return set()
+
+
+# ---------------------------------------------------------------- rewrite
+
+
+def _default_source(product: str) -> list[str]:
+    domain, _, name = product.partition(".")
+    return [domain, name]
+
+
+def _source_for(product: str, sources: SourceMap) -> Any:
+    if sources is None:
+        return _default_source(product)
+    if callable(sources):
+        return sources(product)
+    if product not in sources:
+        raise UnknownSource(f"no physical source configured for product {product}")
+    return sources[product]
+
+
+def _strip_product_qualifiers(tree: exp.Expression, replaced: Mapping[tuple[str, str], str]) -> None:
+    """`sales.orders.amount` → `orders.amount` once `sales.orders` is a subquery aliased `orders`."""
+    for column in tree.find_all(exp.Column):
+        db = column.args.get("db")
+        if db is not None and (db.name.lower(), column.table.lower()) in replaced:
+            column.set("db", None)
+            column.set("catalog", None)
+
+
+def rewrite_query(
+    sql: str,
+    consumer: Any,
+    engine: Any = None,
+    purpose: str | None = None,
+    dialect: str = "duckdb",
+    *,
+    read: str | None = None,
+    sources: SourceMap = None,
+    hash_key: bytes | str | None | _Configured = CONFIGURED,
+    at: dt.datetime | None = None,
+) -> Rewritten:
+    """Rewrite `sql` (read as `read`, default `dialect`) for `consumer`: every product reference
+    becomes its enforced subquery; the result is SQL in `dialect` with parameters to bind.
+
+    `sources` maps a product to its physical table (name parts, dotted name or sqlglot node) in
+    the target engine; by default `domain.product`. Raises GatewayError subclasses on refusal.
+    """
+    check_dialect(dialect)
+    if engine is None:
+        from policyengine.engine import default_engine
+
+        engine = default_engine()
+    tree = parse_select(sql, read or dialect)
+    ctes = _cte_names(tree)
+    products = engine.catalog.products
+    table_products: dict[int, str] = {}
+    for table in list(tree.find_all(exp.Table)):
+        product = _product_of(table, ctes, products)
+        if product is not None:
+            table_products[id(table)] = product
+    decisions: dict[str, Decision] = {}
+    for product in dict.fromkeys(table_products.values()):
+        decision = engine.evaluate(consumer, product, None, purpose, at)
+        if decision.error:
+            raise GatewayError(f"no access to {product}: {decision.error}")
+        decisions[product] = decision
+    _check_columns(tree, table_products, decisions)
+
+    key = resolve_key(hash_key)
+    keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash"
+                                    for d in decisions.values() for cd in d.columns.values())
+    replaced: dict[tuple[str, str], str] = {}
+    for table in list(tree.find_all(exp.Table)):
+        product = table_products.get(id(table))
+        if product is None:
+            continue
+        types = {c.name: c.logical_type for c in products[product].columns}
+        try:
+            select = enforced_select(decisions[product], _source_for(product, sources), dialect,
+                                     types=types, keyed=keyed)
+        except RenderError as exc:
+            raise GatewayError(str(exc)) from None
+        alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
+        replaced[(table.db.lower(), table.name.lower())] = alias.name
+        table.replace(exp.Subquery(this=select, alias=alias.copy()))
+    _strip_product_qualifiers(tree, replaced)
+    params = hash_parameters(key, dialect) if keyed else {}
+    return Rewritten(tree.sql(dialect=dialect), params, decisions, dialect)
+
+
+def rewrite(
+    sql: str,
+    consumer: Any,
+    engine: Any = None,
+    purpose: str | None = None,
+    dialect: str = "duckdb",
+    **options: Any,
+) -> str:
+    """The rewritten SQL text (see `rewrite_query` for parameters and the decisions)."""
+    return rewrite_query(sql, consumer, engine, purpose, dialect, **options).sql
+
+
+# ---------------------------------------------------------------- the DuckDB runner
+
+
+def _read_sample(product: Product) -> exp.Expression:
+    sample = product.samples[0]
+    reader = {"parquet": "read_parquet", "csv": "read_csv"}.get(sample.format.lower())
+    if reader is None:
+        raise GatewayError(f"sample format {sample.format!r} of {product.name} is not supported (parquet, csv)")
+    return exp.select(exp.Star()).from_(exp.Table(this=exp.Anonymous(
+        this=reader, expressions=[exp.Literal.string(str(sample.path))])))
+
+
+class Gateway:
+    """Run queries for consumers on an embedded DuckDB holding each product's sample data.
+
+    Samples are copied into tables of a private schema when the gateway starts; after that the
+    connection has external access disabled and its configuration locked, so even a query that
+    slipped past the rewrite could read no file and change no setting.
+    """
+
+    def __init__(self, engine: Any, *, hash_key: bytes | str | None | _Configured = CONFIGURED) -> None:
+        import duckdb
+
+        self.engine = engine
+        self.hash_key = resolve_key(hash_key)
+        self._lock = threading.Lock()
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
+        self.loaded: list[str] = []
+        for name, product in sorted(engine.catalog.products.items()):
+            if not product.samples:
+                continue
+            target = exp.Table(this=exp.to_identifier(name, quoted=True), db=exp.to_identifier(RAW_SCHEMA))
+            create = exp.Create(this=target, kind="TABLE", expression=_read_sample(product))
+            self.con.execute(create.sql(dialect="duckdb"))
+            self.loaded.append(name)
+        for statement in ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
+                          "SET autoload_known_extensions = false", "SET lock_configuration = true"):
+            self.con.execute(statement)
+
+    def source(self, product: str) -> exp.Expression:
+        if product not in self.loaded:
+            raise UnknownSource(f"product {product} has no sample data in this gateway")
+        return exp.Table(this=exp.to_identifier(product, quoted=True), db=exp.to_identifier(RAW_SCHEMA))
+
+    def rewrite(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> Rewritten:
+        return rewrite_query(sql, consumer, self.engine, purpose, "duckdb", sources=self.source,
+                             hash_key=self.hash_key, at=at)
+
+    def query(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> pa.Table:
+        """Rewrite and run `sql` for `consumer`; the result as an Arrow table."""
+        rewritten = self.rewrite(sql, consumer, purpose, at)
+        with self._lock:
+            cursor = self.con.cursor()
+        try:
+            return cursor.sql(rewritten.sql, params=dict(rewritten.params) or None).to_arrow_table()
+        finally:
+            cursor.close()
