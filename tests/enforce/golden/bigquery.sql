@@ -1,0 +1,114 @@
+-- null
+SELECT
+  `id`,
+  NULL AS `v`
+FROM sales.orders;
+
+-- redact
+SELECT
+  `id`,
+  CASE WHEN `v` IS NULL THEN NULL ELSE '***' END AS `v`
+FROM sales.orders;
+
+-- redact_custom
+SELECT
+  `id`,
+  CASE WHEN `v` IS NULL THEN NULL ELSE 'it\'s hidden' END AS `v`
+FROM sales.orders;
+
+-- hash
+SELECT
+  `id`,
+  CASE WHEN `v` IS NULL THEN NULL ELSE TO_HEX(SHA256(CAST(`v` AS STRING))) END AS `v`
+FROM sales.orders;
+
+-- last4
+SELECT
+  `id`,
+  CASE
+    WHEN `v` IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST(`v` AS STRING)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) AS INT64), '*')
+      ELSE LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) - 4 AS INT64), '*') || SUBSTRING(CAST(`v` AS STRING), LENGTH(CAST(`v` AS STRING)) - 4 + 1)
+    END
+  END AS `v`
+FROM sales.orders;
+
+-- first4
+SELECT
+  `id`,
+  CASE
+    WHEN `v` IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST(`v` AS STRING)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) AS INT64), '*')
+      ELSE SUBSTRING(CAST(`v` AS STRING), 1, 4) || LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) - 4 AS INT64), '*')
+    END
+  END AS `v`
+FROM sales.orders;
+
+-- partial
+SELECT
+  `id`,
+  CASE
+    WHEN `v` IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST(`v` AS STRING)) <= 5
+      THEN LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) AS INT64), '*')
+      ELSE SUBSTRING(CAST(`v` AS STRING), 1, 2) || LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) - 5 AS INT64), '*') || SUBSTRING(CAST(`v` AS STRING), LENGTH(CAST(`v` AS STRING)) - 3 + 1)
+    END
+  END AS `v`
+FROM sales.orders;
+
+-- email_domain
+SELECT
+  `id`,
+  CASE
+    WHEN `v` IS NULL
+    THEN NULL
+    ELSE '***' || COALESCE(REGEXP_EXTRACT(CAST(`v` AS STRING), '@[^@]*$'), '')
+  END AS `v`
+FROM sales.orders;
+
+-- year_date
+SELECT
+  `id`,
+  DATE_TRUNC(`when_date`, YEAR) AS `when_date`
+FROM sales.orders;
+
+-- year_timestamp
+SELECT
+  `id`,
+  TIMESTAMP_TRUNC(`when_ts`, YEAR) AS `when_ts`
+FROM sales.orders;
+
+-- round_number
+SELECT
+  `id`,
+  ROUND(`amount`, 2) AS `amount`
+FROM sales.orders;
+
+-- round_integer
+SELECT
+  `id`,
+  ROUND(`qty`, -3) AS `qty`
+FROM sales.orders;
+
+-- hash_keyed: RenderError: keyed hash (HMAC-SHA-256) has no SQL form in bigquery: it has no HMAC function; enforce through DuckDB/Arrow, or unset the hash key to use plain SHA-256
+
+-- row_filter
+SELECT
+  `id`
+FROM sales.orders
+WHERE
+  `region` = 'eu'
+  AND (
+    `status` IN ('open', 'paid') OR NOT (
+      INSTR(`note`, 'vip') > 0
+    )
+  )
+  AND `since` >= CAST('2024-01-01' AS DATE);
