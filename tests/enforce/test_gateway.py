@@ -1,0 +1,205 @@
+"""The reference gateway over the example mesh: rewrite, masked predicates, SELECT *, joins,
+denied-column errors, statement-type rejections, and the `policyengine query` command."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import policyengine
+from policyengine.consumers import Consumer
+from policyengine.gateway import (
+    DeniedColumn,
+    Gateway,
+    GatewayError,
+    RejectedStatement,
+    UnknownSource,
+    rewrite,
+    rewrite_query,
+)
+
+MESH = "examples/mesh"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return policyengine.load(["policies"], [f"{MESH}/products"], consumers=f"{MESH}/consumers.yaml")
+
+
+@pytest.fixture(scope="module")
+def gateway(engine):
+    return Gateway(engine, hash_key=None)
+
+
+def test_masked_output_and_row_filter(gateway) -> None:
+    rows = gateway.query("SELECT customer_email, card_number, region FROM sales.orders", "bob").to_pylist()
+    assert rows
+    assert all(r["customer_email"].startswith("***@") for r in rows)
+    assert all(set(r["card_number"][:-4]) <= {"*"} for r in rows)
+    assert {r["region"] for r in rows} == {"uk"}  # reps-see-their-region
+
+
+def test_missing_attribute_sees_no_rows(gateway) -> None:
+    assert gateway.query("SELECT order_id FROM sales.orders", "judy").num_rows == 0
+
+
+def test_select_star_expands_to_readable_columns_only(gateway, engine) -> None:
+    result = gateway.query("SELECT * FROM sales.orders LIMIT 1", "bob")
+    decision = engine.evaluate("bob", "sales.orders")
+    assert tuple(result.column_names) == decision.readable_columns
+    assert "margin" not in result.column_names
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT margin FROM sales.orders",
+    "SELECT o.margin FROM sales.orders AS o",
+    "SELECT order_id FROM sales.orders WHERE margin > 0",
+    "SELECT count(*) FROM sales.orders GROUP BY MARGIN",
+    "SELECT order_id FROM sales.orders ORDER BY margin",
+    "SELECT x FROM (SELECT margin AS x FROM sales.orders) AS s",
+])
+def test_denied_column_names_column_and_rule(gateway, sql: str) -> None:
+    with pytest.raises(DeniedColumn) as info:
+        gateway.query(sql, "bob")
+    assert info.value.column.lower() == "margin"
+    assert info.value.rule == "margin-for-leads-and-finance"
+    assert "margin-for-leads-and-finance" in str(info.value) and "sales.policy" in str(info.value)
+
+
+def test_predicates_see_masked_values_only(gateway) -> None:
+    raw = pq.read_table(f"{MESH}/samples/sales.orders.parquet").to_pylist()
+    bob_email = next(r["customer_email"] for r in raw if r["region"] == "uk")
+    probe = f"SELECT count(*) AS n FROM sales.orders WHERE customer_email = '{bob_email}'"
+    assert gateway.query(probe, "bob").to_pylist() == [{"n": 0}]
+    first = gateway.query("SELECT DISTINCT substr(card_number, 1, 1) AS c FROM sales.orders", "bob")
+    assert first.column("c").to_pylist() == ["*"]
+    grouped = gateway.query("SELECT customer_email, count(*) AS n FROM sales.orders "
+                            "GROUP BY customer_email ORDER BY customer_email", "bob").to_pylist()
+    assert all(g["customer_email"].startswith("***@") for g in grouped)
+    like = gateway.query("SELECT count(*) AS n FROM sales.orders WHERE customer_email LIKE 'a%'", "bob")
+    assert like.to_pylist() == [{"n": 0}]
+
+
+def test_join_of_two_products_with_different_decisions(gateway) -> None:
+    rows = gateway.query(
+        "SELECT o.order_id, o.customer_email, c.email, c.full_name, c.phone FROM sales.orders o "
+        "JOIN sales.customers c ON o.customer_email = c.email", "bob").to_pylist()
+    assert rows
+    for r in rows:  # the join condition compares masked values on both sides
+        assert r["customer_email"] == r["email"] and r["email"].startswith("***@")
+        assert len(r["full_name"]) == 64  # hashed
+
+
+def test_join_decisions_differ_per_product_and_consumer(gateway, engine) -> None:
+    sql = ("SELECT o.order_id, o.margin, c.loyalty_tier FROM sales.orders o "
+           "JOIN sales.customers c ON o.customer_id = c.customer_id")
+    carol = gateway.query(sql, "carol")
+    assert carol.num_rows > 0 and carol.column("margin").null_count < carol.num_rows
+    with pytest.raises(DeniedColumn, match="margin"):
+        gateway.query(sql, "bob")
+    decisions = rewrite_query(sql, "carol", engine, hash_key=None).decisions
+    assert set(decisions) == {"sales.orders", "sales.customers"}
+    assert decisions["sales.customers"].columns["email"].effect == "mask"
+
+
+def test_purpose_changes_the_mask(gateway) -> None:
+    amounts = gateway.query("SELECT amount FROM sales.orders", "alice", purpose="forecasting").column("amount")
+    assert len(amounts) > 0 and all(float(a).is_integer() for a in amounts.to_pylist() if a is not None)
+    exact = gateway.query("SELECT amount FROM sales.orders", "alice", purpose="reporting").column("amount")
+    assert any(not float(a).is_integer() for a in exact.to_pylist() if a is not None)
+
+
+def test_cte_and_qualified_names(gateway) -> None:
+    rows = gateway.query("WITH x AS (SELECT customer_email FROM sales.orders) SELECT * FROM x LIMIT 3", "bob")
+    assert all(v.startswith("***@") for v in rows.column("customer_email").to_pylist())
+    assert gateway.query("SELECT sales.orders.amount FROM sales.orders LIMIT 1", "bob").num_rows == 1
+
+
+@pytest.mark.parametrize("sql", [
+    "DROP TABLE pe_raw.\"sales.orders\"",
+    "INSERT INTO sales.orders VALUES (1)",
+    "UPDATE sales.orders SET amount = 0",
+    "DELETE FROM sales.orders",
+    "CREATE TABLE t AS SELECT 1",
+    "COPY sales.orders TO '/tmp/x.csv'",
+    "ATTACH '/tmp/x.db' AS x",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "PRAGMA database_list",
+    "SET enable_external_access = true",
+    "SELECT 1; DROP TABLE t",
+    "SELECT * INTO t2 FROM sales.orders",
+    "WITH x AS (DELETE FROM sales.orders RETURNING *) SELECT * FROM x",
+    "SELECT getenv('HOME')",
+    "SELECT current_setting('threads')",
+    "SELECT * FROM glob('/etc/*')",
+])
+def test_non_select_statements_rejected(gateway, sql: str) -> None:
+    with pytest.raises(RejectedStatement):
+        gateway.query(sql, "bob")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_parquet('examples/mesh/samples/sales.orders.parquet')",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM pe_raw.\"sales.orders\"",
+    "SELECT * FROM information_schema.tables",
+    "SELECT * FROM duckdb_settings()",
+    "SELECT * FROM range(10)",
+    "SELECT * FROM memory.sales.orders",
+    "SELECT * FROM orders",
+    "SELECT * FROM sales.nope",
+])
+def test_only_registered_products_are_readable(gateway, sql: str) -> None:
+    with pytest.raises((UnknownSource, RejectedStatement)):
+        gateway.query(sql, "bob")
+
+
+def test_the_runner_itself_has_no_external_access(gateway) -> None:
+    with pytest.raises(Exception, match="(?i)external|disabled|permission"):
+        gateway.con.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+    with pytest.raises(Exception, match="(?i)lock|configuration"):
+        gateway.con.execute("SET enable_external_access = true")
+
+
+def test_no_readable_column_is_a_clear_error(gateway) -> None:
+    with pytest.raises(GatewayError, match="may read no column of hr.payroll"):
+        gateway.query("SELECT * FROM hr.payroll", "bob")
+
+
+@pytest.mark.parametrize("dialect", ["trino", "spark", "snowflake", "bigquery", "postgres"])
+def test_rewrite_for_other_dialects(engine, dialect: str) -> None:
+    sql = rewrite("SELECT customer_email FROM sales.orders WHERE amount > 10", Consumer("bob", frozenset({"sales-reps"}),
+                  {"region": "uk"}), engine, dialect=dialect, hash_key=None)
+    assert "orders" in sql and "'uk'" in sql and "margin" not in sql
+    import sqlglot
+
+    assert len(sqlglot.parse(sql, read=dialect)) == 1
+
+
+def test_rewrite_with_source_map_and_params(engine) -> None:
+    out = rewrite_query("SELECT customer_name FROM sales.orders", "bob", engine, dialect="trino",
+                        sources={"sales.orders": ["hive", "sales", "orders_v2"]}, hash_key=b"secret")
+    assert '"hive"."sales"."orders_v2"' in out.sql and "secret" not in out.sql
+    assert out.params == {"pe_hash_key": b"secret"}
+
+
+def test_query_command() -> None:
+    from policyengine.commands import query
+
+    app = typer.Typer()
+    query.register(app)
+    app.command("noop")(lambda: None)  # more than one command keeps the sub-command name
+    runner = CliRunner()
+    ok = runner.invoke(app, ["query", "--consumer", "bob",
+                             "SELECT customer_email, amount FROM sales.orders WHERE amount > 10 LIMIT 3"])
+    assert ok.exit_code == 0, ok.output
+    assert "***@" in ok.output and "(3 rows)" in ok.output
+    denied = runner.invoke(app, ["query", "--consumer", "bob", "SELECT margin FROM sales.orders"])
+    assert denied.exit_code == 1 and "margin-for-leads-and-finance" in denied.output
+    shown = runner.invoke(app, ["query", "--consumer", "bob", "--show-sql", "SELECT * FROM sales.orders"])
+    assert shown.exit_code == 0 and "REGEXP_EXTRACT" in shown.output
