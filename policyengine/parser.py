@@ -272,12 +272,12 @@ class _Build(Transformer):
 
     def user(self, c):
         tok = c[0]
-        name = _unquote(str(tok)) if tok.type == "STRING" else str(tok)
+        name = str(tok) if tok.type == "NAME" else _unquote(str(tok))
         return ast.Subject("user", name, self._s(tok))
 
     def group(self, c):
         tok = c[0]
-        name = _unquote(str(tok)) if tok.type == "STRING" else str(tok)
+        name = str(tok) if tok.type == "NAME" else _unquote(str(tok))
         return ast.Subject("group", name, self._s(tok))
 
     def purpose_clause(self, c):
@@ -552,9 +552,6 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
         if "SEMICOLON" in expected_set and tok.type in ("ALLOW", "DENY", "MASK", "FILTER", "AT", "SCOPE",
                                                        "$END"):
             hint = " (did the previous rule miss its ';'?)"
-        if tok.type == "SQ_STRING" and "STRING" in expected_set and "SQ_STRING" not in expected_set:
-            return Diagnostic("error", f"unexpected {tok}: write this string in double quotes", span,
-                              code="syntax")
         if str(tok) == "=" and "COMPARE_OP" in expected_set:
             return Diagnostic("error", "unexpected '=': write '==' to compare", span, code="syntax")
         if tok.type == "NAME" and str(tok)[:1] == "T" and exc.token_history and \

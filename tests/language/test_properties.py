@@ -229,7 +229,7 @@ def subject(draw):
         name = draw(loose_names)
         return f"{kind}:{name}", ast.Subject(kind, name)
     name = draw(free_text)
-    return f"{kind}:{dq(name)}", ast.Subject(kind, name)
+    return f"{kind}:{draw(st.sampled_from([dq, sq]))(name)}", ast.Subject(kind, name)
 
 
 @st.composite
@@ -298,7 +298,7 @@ def rules(draw):
     annotations = []
     for _ in range(draw(st.integers(0, 2))):
         key, value = draw(names), draw(free_text)
-        annotations.append((f"@{key}({dq(value)})", ast.Annotation(key, value)))
+        annotations.append((f"@{key}({draw(st.sampled_from([dq, sq]))(value)})", ast.Annotation(key, value)))
     text = join(draw, *[a for a, _ in annotations], head, *clauses) + draw(st.sampled_from([";", " ;", "\n;"]))
     rule = ast.Rule(kind, target, subj, annotations=tuple(a for _, a in annotations), **fields)
     return text, rule
