@@ -111,7 +111,7 @@ def hash_parameters(key: bytes | str | None, dialect: str = "duckdb") -> dict[st
 
 
 def _text(col: exp.Expression) -> exp.Expression:
-    return exp.cast(col, exp.DataType.Type.VARCHAR)
+    return exp.cast(col.copy(), exp.DataType.Type.VARCHAR, copy=False)
 
 
 def _lit(value: str | int) -> exp.Expression:
@@ -126,7 +126,8 @@ def _null_safe(col: exp.Expression, value: exp.Expression) -> exp.Expression:
 
 def _stars(n: exp.Expression) -> exp.Expression:
     """`n` stars (LPAD of the empty text exists in every dialect; REPEAT does not in Trino)."""
-    return exp.func("LPAD", exp.Literal.string(""), exp.cast(n, exp.DataType.Type.INT), exp.Literal.string("*"))
+    return exp.func("LPAD", exp.Literal.string(""), exp.cast(n, exp.DataType.Type.INT, copy=False),
+                    exp.Literal.string("*"))
 
 
 def _keep(col: exp.Expression, first: int, last: int) -> exp.Expression:
@@ -436,11 +437,11 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
         if strategy is None:
             raise RenderError(f"column '{name}' is masked without a strategy")
         expr = mask_expression(strategy, col, dialect, logical_type=types.get(name), keyed=keyed, column=name)
-        projections.append(exp.alias_(expr, name, quoted=True))
+        projections.append(exp.alias_(expr, name, quoted=True, copy=False))
     if not projections:
         raise RenderError(f"{decision.consumer} may read no column of {decision.product}"
                           + (f" (denied: {', '.join(decision.denied_columns)})" if decision.denied_columns else ""))
-    select = exp.select(*projections).from_(source_table(source, dialect))
+    select = exp.Select(expressions=projections).from_(source_table(source, dialect), copy=False)
     if decision.row_filter is not None:
         select = select.where(filter_expression(decision.row_filter, types=types), copy=False)
     return select
