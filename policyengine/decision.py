@@ -104,6 +104,12 @@ class Decision:
     def denied_columns(self) -> tuple[str, ...]:
         return tuple(name for name, d in self.columns.items() if d.effect == "deny")
 
+    def to_sql(self, source, dialect="duckdb", **kw):
+        """`SELECT <masked projection> FROM <source> WHERE <row filter>` (see policyengine.enforce.sql)."""
+        from policyengine.enforce.sql import to_sql
+
+        return to_sql(self, source, dialect, **kw)
+
     @property
     def row_filter_text(self) -> str | None:
         return None if self.row_filter is None else str(self.row_filter)
