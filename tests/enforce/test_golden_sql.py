@@ -106,3 +106,8 @@ def test_keyed_params_per_dialect() -> None:
     d = decision([col("v", "mask", "hash")])
     assert set(render(d, "t", "duckdb", hash_key=b"k").params) == {"pe_hmac_ipad", "pe_hmac_opad"}
     assert render(d, "t", "trino", hash_key=b"k").params == {"pe_hash_key": b"k"}
+
+
+def test_decision_to_sql_delegates() -> None:
+    d = decision([col("id"), col("v", "mask", "last4")])
+    assert d.to_sql("t", "spark", hash_key=None) == to_sql(d, "t", "spark", hash_key=None)
