@@ -88,6 +88,11 @@ def _literal_type(value: object) -> str:
     return "string"
 
 
+def _a(kind: str) -> str:
+    """`a string`, `an integer`: the article for a type name in messages."""
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind
+
+
 def _compatible(a: str, b: str) -> bool:
     numeric = {"integer", "number"}
     return a == b or (a in numeric and b in numeric) or "any" in (a, b)
@@ -227,7 +232,7 @@ class _Checker:
     def expect_boolean(self, e: ast.Expr, product: Product | None, context: str) -> None:
         t = self.expr_type(e, product, context)
         if not _compatible(t, "boolean"):
-            self.error(f"expected a true/false expression in {context}, found a {t} value", e.span, "type")
+            self.error(f"expected a true/false expression in {context}, found {_a(t)} value", e.span, "type")
 
     def check_compare(self, e: ast.Compare, lt: str, rt: str) -> None:
         def element_type(x: ast.Expr) -> str:
@@ -238,16 +243,16 @@ class _Checker:
 
         if e.op in ("in", "not in"):
             if not _compatible(rt, "list"):
-                self.error(f"'{e.op}' needs a list on its right, found a {rt} value", e.right.span, "type")
+                self.error(f"'{e.op}' needs a list on its right, found {_a(rt)} value", e.right.span, "type")
             elif not _compatible(lt, element_type(e.right)):
-                self.error(f"'{e.op}' compares a {lt} value with a list of {element_type(e.right)}",
+                self.error(f"'{e.op}' compares {_a(lt)} value with a list of {element_type(e.right)}",
                            e.span, "type")
         elif e.op == "contains":
             if not (_compatible(lt, "list") or _compatible(lt, "string")):
-                self.error(f"'contains' needs a list or a string on its left, found a {lt} value",
+                self.error(f"'contains' needs a list or a string on its left, found {_a(lt)} value",
                            e.left.span, "type")
         elif not _compatible(lt, rt):
-            self.error(f"'{e.op}' compares a {lt} value with a {rt} value (never true)", e.span, "type")
+            self.error(f"'{e.op}' compares {_a(lt)} value with {_a(rt)} value (never true)", e.span, "type")
         elif e.op in ("<", "<=", ">", ">=") and lt in ("boolean", "list"):
             self.error(f"'{e.op}' cannot order {lt} values", e.span, "type")
 
@@ -266,7 +271,8 @@ class _Checker:
         errors_before = self.n_errors
         for a in rule.annotations:
             if a.key not in KNOWN_ANNOTATIONS:
-                self.warn(f"unknown annotation '@{a.key}'{did_you_mean(a.key, KNOWN_ANNOTATIONS)}", a.span,
+                known = ["@" + k for k in sorted(KNOWN_ANNOTATIONS)]
+                self.warn(f"unknown annotation '@{a.key}'{did_you_mean('@' + a.key, known)}", a.span,
                           "unknown-annotation")
         if not rule.subjects.include:
             self.error("a rule needs at least one subject", rule.span, "subjects")
