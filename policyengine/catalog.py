@@ -196,6 +196,10 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
     for key in data:
         if key not in _KNOWN_TOP:
             warn(f"unknown field '{key}' ignored", data.where(key))
+    for required in ("id", "version", "status"):
+        if required not in data:
+            warn(f"missing ODCS field '{required}' (required by the standard; not used here)",
+                 code="catalog-missing-field")
     kind = data.get("kind")
     if kind != "DataContract":
         err(f"'kind' must be 'DataContract', found {kind!r}", data.where("kind"))
@@ -241,7 +245,10 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
         raw_tags = prop.get("tags") or []
         if isinstance(raw_tags, str):
             raw_tags = [raw_tags]
-        tags = frozenset(str(t) for t in raw_tags)
+        if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+            err(f"'tags' of column '{name}' must be a list of tag names", prop.where("tags"))
+            raw_tags = []
+        tags = frozenset(raw_tags)
         for t in sorted(tags):
             if "." in t and t.split(".")[0] in roots and t not in taxonomy:
                 warn(f"tag '{t}' of column '{name}' is not in the taxonomy", prop.where("tags"),
@@ -258,7 +265,11 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
             )
         )
     samples: list[SampleSource] = []
-    for server in data.get("servers") or []:
+    servers = data.get("servers") or []
+    if not isinstance(servers, list):
+        err("'servers' must be a list", data.where("servers"))
+        servers = []
+    for server in servers:
         if isinstance(server, Mapping) and server.get("type") == "local" and server.get("path"):
             path = (Path(source).parent / str(server["path"])).resolve()
             fmt = str(server.get("format") or path.suffix.lstrip(".")).lower()

@@ -48,6 +48,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
                 None, None, "mapping keys must be scalars", key_node.start_mark
             )
         key = str(key)
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}' (the first is on line {out.positions[key][0]})",
+                key_node.start_mark,
+            )
         out[key] = loader.construct_object(value_node, deep=True)
         out.positions[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
     return out
