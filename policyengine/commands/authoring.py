@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import stat
 import sys
 import tempfile
 from enum import Enum
@@ -47,7 +48,7 @@ def check(
 ) -> None:
     """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
     cfg = project_config(config)
-    cat = load_project_catalog(cfg, catalog, taxonomy)
+    cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers)
     targets = list(paths or cfg.policies)
     missing = [p for p in targets if not p.exists()]
@@ -68,10 +69,12 @@ def check(
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Replace the file in one step (never half-written), keeping its permission bits."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))  # mkstemp makes it 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

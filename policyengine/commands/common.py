@@ -32,14 +32,24 @@ def project_config(config: Path | None) -> Config:
         raise fail(str(exc)) from None
 
 
-def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: Sequence[Path] | None) -> Catalog:
-    """The catalog from CLI options or the configuration; exits 1 with rendered errors."""
+def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: Sequence[Path] | None,
+                         output: str = "text") -> Catalog:
+    """The catalog from CLI options or the configuration; exits 1 with its errors rendered
+    (as JSON on stdout when `output` is "json", so a JSON consumer always gets JSON)."""
     try:
         tax = load_taxonomy(taxonomy or cfg.taxonomy)
         return load_catalog(list(catalog or cfg.catalog), tax)
     except CatalogError as exc:
+        if output == "json":
+            print_diagnostics(exc.diagnostics, exc.sources, "json")
+            raise typer.Exit(EXIT_FAIL) from None
         raise fail(exc.render()) from None
     except YamlError as exc:
+        if output == "json":
+            message = str(exc)
+            print_diagnostics([Diagnostic("error", message.split(": error: ", 1)[-1], file=message.split(":")[0],
+                                          code="yaml")], {}, "json")
+            raise typer.Exit(EXIT_FAIL) from None
         raise fail(str(exc)) from None
 
 
@@ -54,12 +64,21 @@ def load_project_directory(cfg: Config, consumers: Path | None) -> Directory | N
 
 
 def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt: str) -> None:
+    """Diagnostics as text (with source lines and carets) or as one JSON document on stdout."""
     if fmt == "json":
         json.dump({"diagnostics": [d.to_dict() for d in diags],
                    "errors": sum(d.severity == "error" for d in diags),
                    "warnings": sum(d.severity == "warning" for d in diags)}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif diags:
+        sources = dict(sources)
+        for d in diags:  # e.g. catalog warnings: read their file to show the line
+            name = d.span.file if d.span else None
+            if name and name not in sources:
+                try:
+                    sources[name] = Path(name).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    sources[name] = ""
         typer.echo(render_all(diags, sources))
 
 
