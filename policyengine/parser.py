@@ -435,6 +435,7 @@ def _make_parser() -> tuple[Lark, _Build]:
 _PARSER, _BUILDER = _make_parser()
 _LOCK = threading.Lock()
 _CACHE: OrderedDict[str, ast.PolicyFile] = OrderedDict()
+_CACHE_LOCK = threading.Lock()  # guards _CACHE (parsing itself happens outside it)
 _CACHE_SIZE = 4096
 _DISK_ENTRIES = 2000  # the disk cache keeps about this many files (the newest)
 _pruned = False
@@ -667,7 +668,8 @@ def _prune(root: Path) -> None:
 def clear_cache(memory: bool = True, disk: bool = False) -> None:
     """Forget parsed files: the in-memory cache and/or this user's on-disk parse cache."""
     if memory:
-        _CACHE.clear()
+        with _CACHE_LOCK:
+            _CACHE.clear()
     folder = cache_dir()
     if disk and folder is not None:
         import shutil
@@ -683,19 +685,21 @@ def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) 
     `parse_file` and `policyengine check`/`fmt` use it for files they read.
     """
     key = _cache_key(text, path)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
     folder = cache_dir() if disk_cache else None
     result = _disk_load(folder, key, path) if folder is not None else None
     if result is None:
         result = _parse_uncached(text, path)
         if folder is not None:
             _disk_store(folder, key, result)
-    _CACHE[key] = result
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[key] = result
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return result
 
 
