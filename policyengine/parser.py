@@ -706,7 +706,7 @@ def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) 
 def parse_file(path: str | Path) -> ast.PolicyFile:
     """Read and parse one policy file (cached in memory and on disk by content hash)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is no token
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([Diagnostic("error", f"cannot read file: {exc}", file=str(path), code="io")]) from None
     return parse_policy(text, str(path), disk_cache=True)

@@ -22,7 +22,7 @@ def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list
     for path in policy_files(list(paths)):
         name = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is no token
         except (OSError, UnicodeDecodeError) as exc:
             diags.append(Diagnostic("error", f"cannot read file: {exc.__class__.__name__}", file=name, code="io"))
             continue

@@ -174,3 +174,9 @@ def test_repository_policies_check_and_are_formatted() -> None:
     assert checked.exit_code == 0, checked.output
     assert "0 error(s)" in checked.output
     assert formatted.exit_code == 0, formatted.output
+
+
+def test_a_byte_order_mark_is_not_a_syntax_error(project) -> None:
+    (project.root / "policies" / "shop.policy").write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    result = project("check")
+    assert result.exit_code == 0, result.output
