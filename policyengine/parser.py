@@ -75,34 +75,8 @@ _TERMINAL_WORDS = {
 }
 
 
-def _tok_span(path: str, tok: Token) -> Span:
-    return Span(path, tok.line, tok.column, tok.end_line, tok.end_column)
-
-
 def _join(a: Span, b: Span) -> Span:
     return Span(a.file, a.line, a.column, b.end_line, b.end_column)
-
-
-def _first_span(path: str, item: object) -> Span:
-    if isinstance(item, Token):
-        return _tok_span(path, item)
-    span = getattr(item, "span", None)
-    if isinstance(span, Span):
-        return span
-    if isinstance(item, tuple) and item:
-        return _first_span(path, item[0])
-    raise ValueError("no span")
-
-
-def _last_span(path: str, item: object) -> Span:
-    if isinstance(item, Token):
-        return _tok_span(path, item)
-    if isinstance(item, tuple) and item:
-        return _last_span(path, item[-1])
-    span = getattr(item, "span", None)
-    if isinstance(span, Span):
-        return span
-    raise ValueError("no span")
 
 
 def _unquote(text: str) -> str:
