@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, evaluate
+from policyengine.commands import authoring, evaluate, query
+from policyengine.scan import command as scan_command
 
 app = typer.Typer(
     name="policyengine",
@@ -15,6 +16,8 @@ app = typer.Typer(
 )
 authoring.register(app)
 evaluate.register(app)
+scan_command.register(app)
+query.register(app)
 
 
 def main() -> None:

@@ -65,4 +65,4 @@ def check_drift(report: ScanReport, catalog: Catalog) -> ScanReport:
                     f"declared but not found: column '{col.name}' of {product.name} is tagged {tag} "
                     f"but its sample shows none", contract, line,
                 ))
-    return replace(report, drift=tuple(items))
+    return replace(report, drift=tuple(items), settings={**report.settings, "contracts_checked": True})

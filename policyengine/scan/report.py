@@ -264,7 +264,7 @@ def to_text(report: ScanReport) -> str:
     errors = sum(1 for d in report.drift if d.severity == "error")
     lines.append(
         f"{len(report.findings)} finding(s) in {report.columns_scanned} column(s) of {report.files_scanned} file(s)"
-        + (f", {errors} undeclared" if report.drift else "")
+        + (f", {errors} undeclared" if report.drift or report.settings.get("contracts_checked") else "")
         + (f", {report.failed_files} file(s) failed" if report.failed_files else "")
         + f" in {report.seconds:.2f}s"
     )
