@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from policyengine.catalog import Product
@@ -53,7 +53,7 @@ _FORBIDDEN_FUNCTIONS = frozenset({
     "getenv", "current_setting", "set_config", "query", "query_table", "glob", "sniff_csv", "load",
     "install", "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import",
     "lo_export", "dblink", "dblink_exec", "system", "shell", "sql_auto_complete", "which_secret",
-    "reflect", "java_method",
+    "reflect", "java_method", "getvariable", "current_query",
 })
 _FORBIDDEN_PREFIXES = ("read_", "pg_", "duckdb_", "pragma_", "parquet_", "iceberg_", "delta_", "sqlite_",
                        "postgres_", "mysql_", "http", "s3_", "file_")
@@ -102,8 +102,8 @@ def parse_select(sql: str, dialect: str) -> exp.Expression:
     """The one SELECT statement in `sql`, or RejectedStatement."""
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
-    except ParseError as exc:
-        raise RejectedStatement(f"cannot parse the query: {exc}") from None
+    except (ParseError, TokenError) as exc:
+        raise RejectedStatement(f"cannot parse the query: {str(exc).splitlines()[0] if str(exc) else exc}") from None
     if len(statements) != 1:
         raise RejectedStatement(f"exactly one statement is allowed, found {len(statements)}")
     tree = statements[0]
@@ -113,6 +113,10 @@ def parse_select(sql: str, dialect: str) -> exp.Expression:
         kind = type(node).__name__
         if kind in _FORBIDDEN_NODES:
             raise RejectedStatement(f"{kind.upper()} is not allowed in a query through the gateway")
+        if isinstance(node, (exp.Placeholder, exp.Parameter, exp.SessionParameter)):
+            # the gateway binds its own parameters (the HMAC key): a user placeholder would read them
+            raise RejectedStatement(f"parameters and placeholders ({node.sql(dialect=dialect)}) are not allowed "
+                                    "in a query through the gateway; write the values inline")
         if isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name in _FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
@@ -120,12 +124,35 @@ def parse_select(sql: str, dialect: str) -> exp.Expression:
     return tree
 
 
-def _cte_names(tree: exp.Expression) -> set[str]:
-    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+def _with_of(node: exp.Expression) -> exp.With | None:
+    found = node.args.get("with_", node.args.get("with"))
+    return found if isinstance(found, exp.With) else None
+
+
+def visible_ctes(table: exp.Table) -> set[str]:
+    """The CTE names `table` can refer to where it stands: the CTEs of every enclosing WITH whose
+    body holds it, and, inside a CTE, only the CTEs defined before it (itself too if RECURSIVE).
+    A name defined in another scope is not visible here: the engine would resolve it to a table."""
+    names: set[str] = set()
+    child: exp.Expression = table
+    node = table.parent
+    while node is not None:
+        if isinstance(node, exp.With):
+            ctes = list(node.expressions)
+            index = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
+            upto = index + 1 if node.args.get("recursive") else index
+            names.update(c.alias_or_name.lower() for c in ctes[:upto])
+        else:
+            with_ = _with_of(node)
+            if with_ is not None and with_ is not child:
+                names.update(c.alias_or_name.lower() for c in with_.expressions)
+        child, node = node, node.parent
+    return names
 
 
 def _product_of(table: exp.Table, ctes: set[str], products: Mapping[str, Product]) -> str | None:
-    """The product a FROM/JOIN table names, None for a CTE reference, UnknownSource otherwise."""
+    """The product a FROM/JOIN table names, None for a reference to a CTE visible at the table
+    (`ctes`), UnknownSource otherwise."""
     parts = [table.args.get(k) for k in ("catalog", "db", "this")]
     if not all(p is None or isinstance(p, exp.Identifier) for p in parts):
         raise UnknownSource(f"table functions are not allowed: {table.this.sql()}")
@@ -254,11 +281,10 @@ def rewrite_query(
 
         engine = default_engine()
     tree = parse_select(sql, read or dialect)
-    ctes = _cte_names(tree)
     products = engine.catalog.products
     table_products: dict[int, str] = {}
     for table in list(tree.find_all(exp.Table)):
-        product = _product_of(table, ctes, products)
+        product = _product_of(table, visible_ctes(table), products)
         if product is not None:
             table_products[id(table)] = product
     decisions: dict[str, Decision] = {}

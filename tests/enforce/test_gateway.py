@@ -135,6 +135,8 @@ def test_cte_and_qualified_names(gateway) -> None:
     "SELECT getenv('HOME')",
     "SELECT current_setting('threads')",
     "SELECT * FROM glob('/etc/*')",
+    "SELECT getvariable('x')",
+    "/* a /* b */ SELECT 1",
 ])
 def test_non_select_statements_rejected(gateway, sql: str) -> None:
     with pytest.raises(RejectedStatement):
@@ -153,6 +155,10 @@ def test_non_select_statements_rejected(gateway, sql: str) -> None:
     "SELECT * FROM memory.sales.orders",
     "SELECT * FROM orders",
     "SELECT * FROM sales.nope",
+    # a CTE name is visible only in its own scope: elsewhere the engine would read a real table
+    "SELECT * FROM (WITH duckdb_columns AS (SELECT 1 AS x) SELECT * FROM duckdb_columns) a, duckdb_columns b",
+    "SELECT * FROM (WITH sqlite_master AS (SELECT 1 AS x) SELECT * FROM sqlite_master) a, sqlite_master b",
+    "WITH a AS (SELECT * FROM duckdb_tables), duckdb_tables AS (SELECT 1 AS x) SELECT * FROM a",
 ])
 def test_only_registered_products_are_readable(gateway, sql: str) -> None:
     with pytest.raises((UnknownSource, RejectedStatement)):
@@ -203,3 +209,23 @@ def test_query_command() -> None:
     assert denied.exit_code == 1 and "margin-for-leads-and-finance" in denied.output
     shown = runner.invoke(app, ["query", "--consumer", "bob", "--show-sql", "SELECT * FROM sales.orders"])
     assert shown.exit_code == 0 and "REGEXP_EXTRACT" in shown.output
+
+
+def test_recursive_and_shared_ctes_still_work(gateway) -> None:
+    assert gateway.query("WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) "
+                         "SELECT * FROM r", "bob").num_rows == 3
+    both = gateway.query("WITH o AS (SELECT order_id FROM sales.orders) "
+                         "SELECT count(*) AS n FROM o UNION ALL SELECT count(*) FROM o", "bob")
+    assert both.num_rows == 2
+
+
+@pytest.mark.parametrize("placeholder", ["$pe_hmac_ipad", "$pe_hash_key", "?", "$1", ":pe_hash_key"])
+def test_user_placeholders_cannot_read_the_gateways_parameters(engine, placeholder: str) -> None:
+    """The gateway binds the HMAC key as a parameter: a user's placeholder must never receive it."""
+    keyed = Gateway(engine, hash_key=b"supersecret")
+    with pytest.raises(RejectedStatement):
+        keyed.query(f"SELECT {placeholder} AS k FROM sales.orders LIMIT 1", "bob")
+    for dialect in ("trino", "postgres"):
+        with pytest.raises(GatewayError):
+            rewrite_query(f"SELECT {placeholder} AS k FROM sales.orders", "bob", engine,
+                          dialect=dialect, read="duckdb", hash_key=b"supersecret")
