@@ -149,12 +149,14 @@ def compile_predicate(e: ast.Expr) -> Callable[[Attributes], bool]:
     if isinstance(e, ast.Compare):
         left, right, op = _compile_operand(e.left), _compile_operand(e.right), e.op
         return lambda attrs: compare(op, left(attrs), right(attrs))
+    # `and` / `or` evaluate every operand (no short circuit): a missing attribute anywhere makes
+    # the whole condition undefined, so operand order can never change a decision.
     if isinstance(e, ast.And):
         parts = tuple(compile_predicate(o) for o in e.operands)
-        return lambda attrs: all(p(attrs) for p in parts)
+        return lambda attrs: all([p(attrs) for p in parts])
     if isinstance(e, ast.Or):
         parts = tuple(compile_predicate(o) for o in e.operands)
-        return lambda attrs: any(p(attrs) for p in parts)
+        return lambda attrs: any([p(attrs) for p in parts])
     if isinstance(e, ast.Not):
         inner = compile_predicate(e.operand)
         return lambda attrs: not inner(attrs)

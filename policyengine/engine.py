@@ -275,7 +275,13 @@ def _outcome(rules: Sequence[CompiledRule]) -> _Outcome:
         return "deny", None, _NO_ARGS, None, _DEFAULT_DENY, applied
     if masks:
         strategy = strictest([r.mask for r in masks if r.mask is not None])
-        winner = next(r for r in masks if r.mask == strategy)
+        winner = next((r for r in masks if r.mask == strategy), None)
+        if winner is None:  # incomparable masks: escalated to hash, which hides more than each
+            ranked = sorted(masks, key=lambda r: (r.mask.strictness_key(), r.ref.name or ""), reverse=True)
+            winner = ranked[0]
+            names = ", ".join(sorted({f"{r.mask} by {r.ref.name}" for r in masks}))
+            return ("mask", strategy.name, MappingProxyType(dict(strategy.args)), winner.ref,
+                    f"masked ({strategy}): {names} apply and none hides more than the others", applied)
         return ("mask", strategy.name, MappingProxyType(dict(strategy.args)), winner.ref,
                 f"masked ({strategy}) by {winner.ref.name}", applied)
     return "allow", None, _NO_ARGS, allow.ref, f"allowed by {allow.ref.name}", applied

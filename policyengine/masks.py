@@ -21,8 +21,14 @@ the value already has the masked shape: `year` on 1 January, `round` on an alrea
 number, `last4` on a text made of `*`, `redact` on a value equal to its constant.
 
 Strictness decides between masks that apply to the same column (strictest wins):
-null > redact > hash > partial, last4, first4, email_domain > year, round. Ties break by
-strategy name, then arguments, so rule order never matters.
+null > redact > hash > partial, last4, first4, email_domain > year, round. Within a level a mask
+wins when it reveals no more than every other one: `partial(first=a, last=b)` (and `last4` =
+partial(0, 4), `first4` = partial(4, 0)) wins over one that keeps at least a first and b last
+characters; `round(N)` wins over `round(M)` when N <= M; any `redact` is as strict as another
+(the smallest constant is shown). When no mask of the top level reveals less than all the others
+(`last4` with `first4`, `email_domain` with `last4`), the column gets `hash`, which reveals no
+characters: two masks together never show more than either alone, so a domain's looser mask can
+never loosen a platform's. The result never depends on rule order.
 """
 
 from __future__ import annotations
@@ -170,9 +176,42 @@ def fits(strategy: MaskStrategy | str, logical_type: str) -> bool:
     return logical_type in STRATEGIES[name].fits
 
 
+_KEPT = {"last4": (0, 4), "first4": (4, 0)}
+
+
+def _kept(strategy: MaskStrategy) -> tuple[int, int] | None:
+    """(first, last) characters a partial-family mask keeps; None for other strategies."""
+    if strategy.name == "partial":
+        return strategy.arg("first"), strategy.arg("last")
+    return _KEPT.get(strategy.name)
+
+
+def reveals_no_more(a: MaskStrategy, b: MaskStrategy) -> bool:
+    """Whether `a` shows no more of a value than `b` does (so `a` may stand in for both)."""
+    if a.level != b.level:
+        return a.level > b.level
+    if a == b or a.name in ("null", "hash", "redact") and a.name == b.name:
+        return True
+    ka, kb = _kept(a), _kept(b)
+    if ka is not None and kb is not None:
+        return ka[0] <= kb[0] and ka[1] <= kb[1]
+    if a.name == b.name == "round":
+        return a.arg("digits") <= b.arg("digits")
+    return False
+
+
+HASH = MaskStrategy("hash")
+
+
 def strictest(strategies: list[MaskStrategy]) -> MaskStrategy:
-    """The strategy that wins when several masks apply to one column."""
-    return max(strategies, key=MaskStrategy.strictness_key)
+    """The strategy that wins when several masks apply to one column: the one that reveals no
+    more than every other; `hash` when the strongest ones are incomparable (see module doc)."""
+    top = max(s.level for s in strategies)
+    candidates = sorted({s for s in strategies if s.level == top}, key=MaskStrategy.strictness_key)
+    for candidate in candidates:
+        if all(reveals_no_more(candidate, other) for other in candidates):
+            return candidate
+    return HASH
 
 
 # ---------------------------------------------------------------- reference implementation

@@ -9,7 +9,7 @@ tests:
     at: 2026-06-01T00:00:00Z            # optional (default: now)
     columns: [order_id, margin]         # optional (default: every column)
     expect:
-      columns:                          # effect per column: allow | deny | mask | mask(<strategy>)
+      columns:                          # allow | deny | mask | mask(<strategy>) | mask(round(digits=-3))
         order_id: allow
         customer_email: mask(email_domain)
         margin: deny
@@ -29,6 +29,7 @@ from typing import Any
 from policyengine.consumers import Consumer
 from policyengine.decision import Decision
 from policyengine.engine import Engine
+from policyengine.masks import MaskStrategy
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 _CASE_KEYS = frozenset({"name", "consumer", "product", "purpose", "at", "columns", "expect"})
@@ -148,11 +149,15 @@ def load_cases(path: str | Path) -> list[PolicyTestCase]:
     return cases
 
 
-def _effect_text(decision: Decision, column: str) -> str:
+def _effect_text(decision: Decision, column: str, with_args: bool = False) -> str:
     d = decision.columns.get(column)
     if d is None:
         return "absent"
-    return f"mask({d.strategy})" if d.effect == "mask" else d.effect
+    if d.effect != "mask":
+        return d.effect
+    if with_args and d.args:
+        return f"mask({MaskStrategy(d.strategy or '', tuple(d.args.items()))})"
+    return f"mask({d.strategy})"
 
 
 def run_case(engine: Engine, case: PolicyTestCase) -> CaseResult:
@@ -172,6 +177,9 @@ def run_case(engine: Engine, case: PolicyTestCase) -> CaseResult:
     for col, want in case.expect_columns.items():
         got = _effect_text(decision, col)
         ok = got == want or (want == "mask" and got.startswith("mask("))
+        if not ok and isinstance(want, str) and want.startswith("mask(") and want.count("(") > 1:  # mask(round(digits=-3))
+            got = _effect_text(decision, col, with_args=True)
+            ok = got.replace(" ", "") == want.replace(" ", "")
         if not ok:
             cd = decision.columns.get(col)
             why = f" ({cd.reason})" if cd is not None and cd.reason else ""

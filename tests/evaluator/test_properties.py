@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine.engine import Engine, load
+from policyengine.masks import MaskStrategy, reveals_no_more, strictest
 
 CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog"
 AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -112,3 +113,21 @@ def test_cached_and_uncached_decisions_are_equal(rules: list[str]) -> None:
         assert _outcomes(engine, use_cache=True, at=at) == uncached, at
         assert _outcomes(engine, use_cache=True, at=at) == uncached, at  # served from the cache
     assert engine.cache_hits > 0
+
+
+_TEXT_MASKS = st.one_of(
+    st.sampled_from([MaskStrategy("last4"), MaskStrategy("first4"), MaskStrategy("email_domain"),
+                     MaskStrategy("hash"), MaskStrategy("null")]),
+    st.builds(lambda f, la: MaskStrategy("partial", (("first", f), ("last", la))),
+              st.integers(0, 30), st.integers(0, 30)),
+    st.builds(lambda t: MaskStrategy("redact", (("text", t),)), st.sampled_from(["***", "x", ""])),
+)
+_NUMBER_MASKS = st.builds(lambda d: MaskStrategy("round", (("digits", d),)), st.integers(-6, 6))
+
+
+@given(st.one_of(st.lists(_TEXT_MASKS, min_size=1, max_size=5), st.lists(_NUMBER_MASKS, min_size=1, max_size=5)))
+def test_the_strictest_mask_reveals_no_more_than_any_applicable_one(masks: list[MaskStrategy]) -> None:
+    """Combining masks never shows more than any one of them, whatever their order."""
+    winner = strictest(masks)
+    assert all(reveals_no_more(winner, m) for m in masks)
+    assert strictest(list(reversed(masks))) == winner
