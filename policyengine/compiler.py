@@ -195,8 +195,30 @@ def attributes_read(e: ast.Expr | None) -> frozenset[str]:
     return frozenset(n.attribute for n in ast.walk(e) if isinstance(n, ast.ConsumerRef))
 
 
-def substitute(e: ast.Expr, attrs: Attributes) -> ast.Expr:
-    """A row filter with consumer attributes replaced by literals; raises Undefined if one is missing."""
+_COLUMN_KIND = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
+                "date": "date", "timestamp": "timestamp"}
+
+
+def _check_substituted(op: str, column: ast.Expr, value: ast.Expr, column_types: Mapping[str, str]) -> None:
+    """Semantics line 2 for row filters: a consumer value compared with a column of another type
+    makes the filter undefined (so: no rows), instead of an engine's implicit cast or error."""
+    if not isinstance(column, ast.ColumnRef):
+        return
+    kind = _COLUMN_KIND.get(column_types.get(column.name, ""))
+    if kind is None or op == "contains":
+        return
+    if op in ("in", "not in"):
+        items = value.items if isinstance(value, ast.ListExpr) else None
+        if items is None or any(_kind(i.value) != kind for i in items):
+            raise Undefined
+    elif not isinstance(value, ast.Literal) or _kind(value.value) != kind:
+        raise Undefined
+
+
+def substitute(e: ast.Expr, attrs: Attributes, column_types: Mapping[str, str] | None = None) -> ast.Expr:
+    """A row filter with consumer attributes replaced by literals; raises Undefined if one is
+    missing or (given the product's `column_types`) does not have the type of the column it is
+    compared with."""
     if isinstance(e, ast.ConsumerRef):
         value = attrs.get(e.attribute, MISSING)
         if value is MISSING or value is None:
@@ -211,13 +233,19 @@ def substitute(e: ast.Expr, attrs: Attributes) -> ast.Expr:
             raise Undefined
         return ast.Literal(value, e.span)
     if isinstance(e, ast.Compare):
-        return ast.Compare(e.op, substitute(e.left, attrs), substitute(e.right, attrs), e.span)
+        left, right = substitute(e.left, attrs, column_types), substitute(e.right, attrs, column_types)
+        if column_types:
+            if isinstance(e.right, ast.ConsumerRef):
+                _check_substituted(e.op, e.left, right, column_types)
+            if isinstance(e.left, ast.ConsumerRef) and e.op not in ("in", "not in"):
+                _check_substituted(e.op, e.right, left, column_types)
+        return ast.Compare(e.op, left, right, e.span)
     if isinstance(e, ast.And):
-        return ast.And(tuple(substitute(o, attrs) for o in e.operands), e.span)
+        return ast.And(tuple(substitute(o, attrs, column_types) for o in e.operands), e.span)
     if isinstance(e, ast.Or):
-        return ast.Or(tuple(substitute(o, attrs) for o in e.operands), e.span)
+        return ast.Or(tuple(substitute(o, attrs, column_types) for o in e.operands), e.span)
     if isinstance(e, ast.Not):
-        return ast.Not(substitute(e.operand, attrs), e.span)
+        return ast.Not(substitute(e.operand, attrs, column_types), e.span)
     return e
 
 

@@ -124,6 +124,7 @@ class Engine:
         self._lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
+        self._types: dict[str, Mapping[str, str]] = {}
 
     # ---------------------------------------------------------------- public API
 
@@ -162,7 +163,7 @@ class Engine:
                     decision, lo, hi = hit
                     if (lo is None or when >= lo) and (hi is None or when < hi):
                         self.cache_hits += 1
-                        return decision
+                        return decision if decision.at == when else _restamped(decision, when)
             self.cache_misses += 1
             decision = self._decide(c, product, rules, cols, purpose, when)
             if key is not None and decision.error is None:
@@ -182,15 +183,26 @@ class Engine:
 
     # ---------------------------------------------------------------- internals
 
+    def _column_types(self, product: str) -> Mapping[str, str]:
+        """The product's column logical types (for type-checking substituted row filters)."""
+        types = self._types.get(product)
+        if types is None:
+            known = self.catalog.products.get(product)
+            types = {col.name: col.logical_type for col in known.columns} if known is not None else {}
+            self._types[product] = types
+        return types
+
     @staticmethod
     def _key(c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
              purpose: str | None) -> tuple | None:
         try:
             attrs = tuple(_hashable(c.attributes.get(a, MISSING)) if a in c.attributes else None
                           for a in rules.reads)
+            key = (c.id, c.groups, attrs, product, cols, purpose)
+            hash(key)  # an unhashable attribute value (a bytearray, a dict) skips the cache
         except TypeError:
             return None
-        return (c.id, c.groups, attrs, product, cols, purpose)
+        return key
 
     def _decide(self, c: Consumer, product: str, rules: ProductRules | None,
                 cols: tuple[str, ...] | None, purpose: str | None, when: dt.datetime) -> Decision:
@@ -235,7 +247,8 @@ class Engine:
             decided[col] = ColumnDecision(col, *outcome)
         for col in unknown:
             decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
-        row_filter, filter_refs = _row_filter(rules.filters, c, attrs, purpose, when, product) \
+        row_filter, filter_refs = _row_filter(rules.filters, c, attrs, purpose, when, product,
+                                              self._column_types(product)) \
             if rules.filters else (None, ())
         return Decision(product, c.id, MappingProxyType(decided), row_filter, purpose, when,
                         self.policy_version, filter_refs)
@@ -292,8 +305,18 @@ def _column_decision(col: str, rules: Sequence[CompiledRule]) -> ColumnDecision:
     return ColumnDecision(col, *_outcome(rules))
 
 
+def _restamped(decision: Decision, when: dt.datetime) -> Decision:
+    """A cached decision carrying this request's instant (decision logs must show when a request
+    was decided, not when the cache entry was made); a shallow copy, everything else shared."""
+    stamped = object.__new__(Decision)
+    stamped.__dict__.update(decision.__dict__)
+    stamped.__dict__["at"] = when
+    return stamped
+
+
 def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str, Any], purpose: str | None,
-                when: dt.datetime, product: str) -> tuple[ast.Expr | None, tuple[RuleRef, ...]]:
+                when: dt.datetime, product: str,
+                column_types: Mapping[str, str] | None = None) -> tuple[ast.Expr | None, tuple[RuleRef, ...]]:
     """Semantics line 4: AND of applicable filters, attributes substituted; missing attribute → false."""
     parts: list[ast.Expr] = []
     refs: list[RuleRef] = []
@@ -302,7 +325,7 @@ def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str
             continue
         refs.append(r.ref)
         try:
-            parts.append(substitute(r.row_filter, attrs))
+            parts.append(substitute(r.row_filter, attrs, column_types))
         except Undefined:
             return _FALSE, tuple(refs)
     if not parts:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_config
 from policyengine.config import Config
@@ -28,10 +28,12 @@ class OutputFormat(str, Enum):
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
 
 
-def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path | None = None) -> Engine:
-    """The engine for the configured project; exits 1 with rendered diagnostics on errors."""
+def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path | None = None,
+                   catalog: list[Path] | None = None) -> Engine:
+    """The engine for the configured project (policies and catalog overridable); exits 1 with
+    rendered diagnostics on errors."""
     try:
-        return load(list(policies or cfg.policies), list(cfg.catalog), consumers=cfg.consumers,
+        return load(list(policies or cfg.policies), list(catalog or cfg.catalog), consumers=cfg.consumers,
                     taxonomy=list(cfg.taxonomy), scan=scan)
     except PolicyError as exc:
         raise fail(exc.render()) from None
@@ -39,12 +41,30 @@ def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path |
         raise fail(str(exc)) from None
 
 
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
 def _attr_value(text: str) -> Any:
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return value if isinstance(value, (str, int, float, bool, dt.date, list)) else text
+    """An --attr value: true/false, a number, an ISO date, a [list], else the text as it is.
+
+    Deliberately not YAML: YAML 1.1 reads `no`, `on` or `y` as booleans, and a region called
+    `no` (Norway) must stay a string."""
+    value = text.strip()
+    if value in ("true", "false"):
+        return value == "true"
+    if _NUMBER.fullmatch(value):
+        return int(value) if value.lstrip("+-").isdigit() else float(value)
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    if value.startswith("[") and value.endswith("]"):
+        inner = value[1:-1].strip()
+        return [_attr_value(item.strip().strip("'\"")) for item in inner.split(",")] if inner else []
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return text
 
 
 def _parse_at(text: str | None) -> dt.datetime | None:
@@ -104,17 +124,23 @@ def test_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Test files or folders (default: policies/tests).")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     require_coverage: Annotated[bool, typer.Option("--require-coverage", help="Fail when a rule is exercised by no test.")] = False,
+    policies: Annotated[list[Path] | None, typer.Option("--policies", help="Policy files or folders to test (default: the configured policies).")] = None,
+    catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Contract folders (default: the configured catalog).")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Run policy tests (YAML next to the policies) and report rules no test exercises."""
+    """Run policy tests (YAML next to the policies) and report rules no test exercises.
+
+    The tests run against the configured project's policies and catalog, or those given with
+    --policies / --catalog."""
     from policyengine.policytest import load_cases, run_tests, test_files
 
     cfg = project_config(config)
-    targets = list(paths) if paths else [p / "tests" for p in cfg.policies]
+    default_dirs = list(policies) if policies else list(cfg.policies)
+    targets = list(paths) if paths else [p / "tests" for p in default_dirs if p.is_dir()]
     files = test_files(targets)
     if not files:
-        raise fail(f"error: no policy test files under {', '.join(map(str, targets))}", 2)
-    engine = project_engine(cfg)
+        raise fail(f"error: no policy test files under {', '.join(map(str, targets)) or 'the policy folders'}", 2)
+    engine = project_engine(cfg, policies, catalog=catalog)
     try:
         cases = [c for f in files for c in load_cases(f)]
     except YamlError as exc:

@@ -96,7 +96,10 @@ def test_cache_returns_the_same_decision_and_respects_windows(engine_from) -> No
     who = {"id": "a", "groups": ["g"]}
     first = engine.evaluate(who, "shop.orders", ["order_id"], at=AT)
     second = engine.evaluate(who, "shop.orders", ["order_id"], at=AT + dt.timedelta(days=1))
-    assert second is first and engine.cache_hits == 1
+    assert engine.cache_hits == 1
+    assert second.columns is first.columns and second.row_filter is first.row_filter  # shared
+    assert first.at == AT and second.at == AT + dt.timedelta(days=1)  # each carries its own instant
+    assert engine.evaluate(who, "shop.orders", ["order_id"], at=AT) is first
     after = engine.evaluate(who, "shop.orders", ["order_id"], at=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
     assert after.columns["order_id"].effect == "deny"
 
@@ -192,3 +195,36 @@ def test_test_command_reports_failures_and_untested_rules(tmp_path: Path, monkey
     assert "rules no test exercises" in out.output and "mask-payment-cards" in out.output
     out = CliRunner().invoke(app, ["test", str(bad), "--format", "json"])
     assert json.loads(out.output)["failed"] == 1
+
+
+def test_unhashable_attribute_values_skip_the_cache(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\n"
+                                         "allow read shop.orders.order_id to everyone when consumer.level == 1;\n"})
+    who = {"id": "a", "attributes": {"level": bytearray(b"x")}}
+    cached = engine.evaluate(who, "shop.orders", ["order_id"], at=AT)
+    uncached = engine.evaluate(who, "shop.orders", ["order_id"], at=AT, use_cache=False)
+    assert cached.error is None and cached.to_dict() == uncached.to_dict()
+
+
+def test_eval_attr_values_are_not_yaml_booleans(monkeypatch) -> None:
+    """`--attr region=no` is the string 'no' (YAML 1.1 would read it as false)."""
+    monkeypatch.chdir(ROOT)
+    out = CliRunner().invoke(app, ["eval", "--consumer", "zed", "--group", "sales-reps", "--attr", "region=no",
+                                   "--product", "sales.orders", "--columns", "order_id", "--format", "json",
+                                   "--at", "2026-06-01"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["row_filter"] == 'region == "no"'
+
+
+def test_test_command_runs_against_other_policies(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "sales.policy").write_text("scope domain sales\nallow read sales.orders.order_id to user:ann;\n",
+                                           encoding="utf-8")
+    (tmp_path / "tests" / "t.yaml").write_text(
+        "tests:\n  - name: ann reads order ids only\n    consumer: {id: ann}\n    product: sales.orders\n"
+        "    columns: [order_id, margin]\n    expect:\n      columns: {order_id: allow, margin: deny}\n",
+        encoding="utf-8")
+    out = CliRunner().invoke(app, ["test", "--policies", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert "1 passed, 0 failed" in out.output and "rules no test exercises" not in out.output
