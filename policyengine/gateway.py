@@ -257,6 +257,74 @@ def _strip_product_qualifiers(tree: exp.Expression, replaced: Mapping[tuple[str,
             column.set("catalog", None)
 
 
+class RewriteCache:
+    """Rewritten SQL for query texts seen before, like a prepared-statement cache.
+
+    Dashboards send the same query texts again and again; for them the parse, the checks and
+    sqlglot's SQL generation are done once. An entry is keyed by the query text, dialects,
+    physical sources and the *identity* of each product's decision parts (the engine's decision
+    cache shares them between requests that decide the same); the entry keeps those objects
+    alive and a hit checks them by identity, so an id can never be reused for another decision.
+    A new decision (other consumer, purpose, window) is simply a new entry. Bounded (LRU).
+    Rejected queries and denied columns raise before anything is stored.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._products: dict[tuple, tuple[Any, tuple[str, ...]]] = {}
+        self._texts: dict[tuple, tuple[str, tuple]] = {}
+        self._lock = threading.Lock()
+
+    def products(self, engine: Any, sql: str, read: str) -> tuple[str, ...] | None:
+        entry = self._products.get((id(engine.catalog), sql, read)) if self.size else None
+        return entry[1] if entry is not None and entry[0] is engine.catalog else None
+
+    def remember_products(self, engine: Any, sql: str, read: str, products: tuple[str, ...]) -> None:
+        if self.size:
+            with self._lock:
+                if len(self._products) >= self.size:
+                    self._products.pop(next(iter(self._products)))
+                self._products[(id(engine.catalog), sql, read)] = (engine.catalog, products)
+
+    @staticmethod
+    def key(engine: Any, sql: str, read: str, dialect: str, keyed: bool, sources: SourceMap,
+            decisions: Mapping[str, Decision]) -> tuple | None:
+        if sources is not None and not callable(sources):
+            return None  # a mapping of sources: not worth hashing, rewrite afresh
+        parts = tuple((p, id(d.columns), id(d.row_filter)) for p, d in decisions.items())
+        return (id(engine.catalog), sql, read, dialect, keyed, sources, parts)
+
+    def get(self, key: tuple | None, decisions: Mapping[str, Decision]) -> str | None:
+        if key is None or not self.size:
+            return None
+        entry = self._texts.get(key)
+        if entry is None:
+            return None
+        text, pinned = entry
+        if len(pinned) != len(decisions) or any(
+                columns is not d.columns or row_filter is not d.row_filter
+                for (columns, row_filter), d in zip(pinned, decisions.values(), strict=False)):
+            return None
+        return text
+
+    def put(self, key: tuple | None, text: str, decisions: Mapping[str, Decision]) -> None:
+        if key is None or not self.size:
+            return
+        pinned = tuple((d.columns, d.row_filter) for d in decisions.values())
+        with self._lock:
+            if len(self._texts) >= self.size:
+                self._texts.pop(next(iter(self._texts)))
+            self._texts[key] = (text, pinned)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._products.clear()
+            self._texts.clear()
+
+
+_REWRITE_CACHE = RewriteCache()
+
+
 def rewrite_query(
     sql: str,
     consumer: Any,
@@ -280,24 +348,40 @@ def rewrite_query(
         from policyengine.engine import default_engine
 
         engine = default_engine()
-    tree = parse_select(sql, read or dialect)
+    read = read or dialect
     products = engine.catalog.products
+    known = _REWRITE_CACHE.products(engine, sql, read)
+    tree: exp.Expression | None = None
     table_products: dict[int, str] = {}
-    for table in list(tree.find_all(exp.Table)):
-        product = _product_of(table, visible_ctes(table), products)
-        if product is not None:
-            table_products[id(table)] = product
+    if known is None:
+        tree = parse_select(sql, read)
+        for table in list(tree.find_all(exp.Table)):
+            product = _product_of(table, visible_ctes(table), products)
+            if product is not None:
+                table_products[id(table)] = product
+        known = tuple(dict.fromkeys(table_products.values()))
+        _REWRITE_CACHE.remember_products(engine, sql, read, known)
     decisions: dict[str, Decision] = {}
-    for product in dict.fromkeys(table_products.values()):
+    for product in known:
         decision = engine.evaluate(consumer, product, None, purpose, at)
         if decision.error:
             raise GatewayError(f"no access to {product}: {decision.error}")
         decisions[product] = decision
-    _check_columns(tree, table_products, decisions)
 
     key = resolve_key(hash_key)
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash"
                                     for d in decisions.values() for cd in d.columns.values())
+    cache_key = _REWRITE_CACHE.key(engine, sql, read, dialect, keyed, sources, decisions)
+    hit = _REWRITE_CACHE.get(cache_key, decisions)
+    if hit is not None:
+        return Rewritten(hit, hash_parameters(key, dialect) if keyed else {}, decisions, dialect)
+    if tree is None:  # the products were known, but this decision set is new: rewrite afresh
+        tree = parse_select(sql, read)
+        for table in list(tree.find_all(exp.Table)):
+            product = _product_of(table, visible_ctes(table), products)
+            if product is not None:
+                table_products[id(table)] = product
+    _check_columns(tree, table_products, decisions)
     replaced: dict[tuple[str, str], str] = {}
     for table in list(tree.find_all(exp.Table)):
         product = table_products.get(id(table))
@@ -314,7 +398,9 @@ def rewrite_query(
         table.replace(exp.Subquery(this=select, alias=alias.copy()))
     _strip_product_qualifiers(tree, replaced)
     params = hash_parameters(key, dialect) if keyed else {}
-    return Rewritten(tree.sql(dialect=dialect), params, decisions, dialect)
+    text = tree.sql(dialect=dialect, copy=False)  # the tree is ours alone: no defensive copy
+    _REWRITE_CACHE.put(cache_key, text, decisions)
+    return Rewritten(text, params, decisions, dialect)
 
 
 def rewrite(

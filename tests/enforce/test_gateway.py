@@ -229,3 +229,20 @@ def test_user_placeholders_cannot_read_the_gateways_parameters(engine, placehold
         with pytest.raises(GatewayError):
             rewrite_query(f"SELECT {placeholder} AS k FROM sales.orders", "bob", engine,
                           dialect=dialect, read="duckdb", hash_key=b"supersecret")
+
+
+def test_rewrite_cache_follows_the_decisions(engine) -> None:
+    """A repeated query text reuses its rewrite only while every product's decision is the same."""
+    sql = "SELECT customer_email, region FROM sales.orders"
+    bob = rewrite_query(sql, "bob", engine)
+    again = rewrite_query(sql, "bob", engine)
+    assert again.sql == bob.sql
+    carol = rewrite_query(sql, "carol", engine)  # another consumer: another row filter
+    assert "'uk'" in bob.sql and "'uk'" not in carol.sql and "'us'" in carol.sql
+    fresh = rewrite_query(sql, "bob", engine, hash_key=None)
+    assert fresh.sql == bob.sql
+    with pytest.raises(DeniedColumn):  # a denied column is refused on every call, cached or not
+        rewrite_query("SELECT margin FROM sales.orders", "bob", engine)
+    with pytest.raises(DeniedColumn):
+        rewrite_query("SELECT margin FROM sales.orders", "bob", engine)
+    assert "margin" in rewrite_query("SELECT margin FROM sales.orders", "carol", engine).sql
