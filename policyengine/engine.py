@@ -39,6 +39,7 @@ from policyengine.masks import strictest
 from policyengine.parser import policy_files
 from policyengine.project import check_paths
 from policyengine.taxonomy import Taxonomy, load_taxonomy
+from policyengine.yamlsource import YamlError
 
 log = logging.getLogger("policyengine")
 
@@ -74,21 +75,45 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
     """
     if not isinstance(report, (Mapping, str, Path)) and callable(getattr(report, "to_dict", None)):
         report = report.to_dict()
+    if not isinstance(report, (Mapping, str, Path)):
+        raise PolicyError([Diagnostic("error", f"scan must be a report path, dict or report object, "
+                                               f"not {type(report).__name__}", code="scan-report")])
     if not isinstance(report, Mapping):
         try:
             report = json.loads(Path(report).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise PolicyError([Diagnostic("error", f"cannot read scan report: {exc}", file=str(report),
                                           code="scan-report")]) from None
+    where = str(report) if isinstance(report, (str, Path)) else "<scan report>"
+
+    def malformed(why: str) -> PolicyError:
+        return PolicyError([Diagnostic("error", f"malformed scan report: {why}", file=where, code="scan-report")])
+
+    if not isinstance(report, Mapping):
+        raise malformed("expected a JSON object with 'findings'")
+    findings = report.get("findings", [])
+    if not isinstance(findings, list):
+        raise malformed("'findings' must be a list")
     out: dict[str, dict[str, set[str]]] = {}
-    for finding in report.get("findings", []):  # type: ignore[union-attr]
+    unmatched = 0
+    for i, finding in enumerate(findings):
+        if not isinstance(finding, Mapping):
+            raise malformed(f"finding {i} is not an object")
         tag, source, column = finding.get("tag"), finding.get("source"), finding.get("column")
         if not (tag and source and column):
             continue
+        if not all(isinstance(v, str) for v in (tag, source, column)):
+            raise malformed(f"finding {i}: 'tag', 'source' and 'column' must be strings")
+        if tag not in catalog.taxonomy:
+            raise malformed(f"finding {i}: unknown tag '{tag}' (not in the taxonomy)")
         product = catalog.product_for_sample(source)
         if product is None or product.column(column) is None:
+            unmatched += 1
             continue
         out.setdefault(product.name, {}).setdefault(column, set()).add(tag)
+    if unmatched:
+        log.warning("policyengine: %d scan finding(s) match no product's sample file and column; "
+                    "their tags were not added", unmatched)
     return out
 
 
@@ -391,7 +416,10 @@ def load(
         [catalog] if isinstance(catalog, (str, Path)) else list(catalog), tax)
     if scan is not None:
         cat = cat.with_extra_tags(scan_tags(scan, cat))
-    directory = load_directory(consumers) if consumers is not None else None
+    try:
+        directory = load_directory(consumers) if consumers is not None else None
+    except YamlError as exc:
+        raise PolicyError([Diagnostic("error", str(exc), file=str(consumers), code="consumers")]) from None
     paths = [policies] if isinstance(policies, (str, Path)) else list(policies)
     files = policy_files(paths)
     if not files:

@@ -228,3 +228,21 @@ def test_test_command_runs_against_other_policies(tmp_path: Path, monkeypatch) -
     out = CliRunner().invoke(app, ["test", "--policies", str(tmp_path)])
     assert out.exit_code == 0, out.output
     assert "1 passed, 0 failed" in out.output and "rules no test exercises" not in out.output
+
+
+@pytest.mark.parametrize("scan, message", [
+    ({"findings": "x"}, "'findings' must be a list"),
+    ({"findings": [5]}, "finding 0 is not an object"),
+    ({"findings": [{"tag": "pii.emial", "source": "a.csv", "column": "b"}]}, "unknown tag 'pii.emial'"),
+    (5, "scan must be a report path"),
+])
+def test_malformed_scan_reports_are_policy_errors(scan, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        policyengine.load(ROOT / "policies", ROOT / "examples" / "mesh" / "products", scan=scan)
+
+
+def test_bad_consumers_file_is_a_policy_error(tmp_path: Path) -> None:
+    bad = tmp_path / "consumers.yaml"
+    bad.write_text("consumers: [\n", encoding="utf-8")
+    with pytest.raises(PolicyError):
+        policyengine.load(ROOT / "policies", ROOT / "examples" / "mesh" / "products", consumers=bad)
