@@ -112,6 +112,10 @@ def eval_command(
     elif explain:
         typer.echo(decision.explain())
     else:
+        if decision.error:
+            typer.echo(f"error: {decision.error} (everything denied)", err=True)
+        elif decision.reason:
+            typer.echo(decision.reason)
         width = max((len(c) for c in decision.columns), default=0)
         for name, d in decision.columns.items():
             effect = f"mask {d.mask}" if d.effect == "mask" else d.effect
