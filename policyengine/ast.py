@@ -13,6 +13,10 @@ from policyengine.diagnostics import Span
 
 NO_SPAN = Span("<none>", 0, 0, 0, 0)
 
+# Expressions nest at most this deep: the parser refuses deeper ones (and the checker those built in
+# code), since the checker, formatter and compiler recurse over them.
+MAX_EXPR_DEPTH = 100
+
 
 def _span() -> Span:
     return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]

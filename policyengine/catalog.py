@@ -48,6 +48,20 @@ _KNOWN_PROPERTY = frozenset(
         "authoritativeDefinitions", "encryptedName", "customProperties", "items", "properties", "id",
     }
 )
+_KNOWN_SCHEMA_OBJECT = frozenset(
+    {
+        "name", "id", "physicalType", "physicalName", "logicalType", "description", "businessName",
+        "authoritativeDefinitions", "tags", "customProperties", "dataGranularityDescription", "properties",
+        "relationships", "quality",
+    }
+)
+_KNOWN_SERVER = frozenset(  # the common fields, then those of every server type (ODCS v3.0-v3.1)
+    {
+        "server", "id", "type", "description", "environment", "roles", "customProperties",
+        "account", "catalog", "database", "dataset", "delimiter", "endpointUrl", "format", "host", "location",
+        "path", "port", "project", "region", "regionName", "schema", "serviceName", "stagingDir", "warehouse",
+    }
+)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
@@ -220,6 +234,9 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
         warn("only the first schema object is used as the product's columns", schema[1].where(),
              code="catalog-multiple-schema")
     obj = schema[0]
+    for key in obj:
+        if key not in _KNOWN_SCHEMA_OBJECT:
+            warn(f"unknown field '{key}' of schema object '{obj.get('name', '')}' ignored", obj.where(key))
     props = obj.get("properties")
     if not isinstance(props, list) or not props:
         err("the schema object needs a non-empty 'properties' list", obj.where("properties"))
@@ -270,6 +287,10 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
         err("'servers' must be a list", data.where("servers"))
         servers = []
     for server in servers:
+        if isinstance(server, LocatedDict):
+            for key in server:
+                if key not in _KNOWN_SERVER:
+                    warn(f"unknown field '{key}' of server '{server.get('server', '')}' ignored", server.where(key))
         if isinstance(server, Mapping) and server.get("type") == "local" and server.get("path"):
             path = (Path(source).parent / str(server["path"])).resolve()
             fmt = str(server.get("format") or path.suffix.lstrip(".")).lower()

@@ -158,6 +158,7 @@ class _Checker:
             return {p: cols for p, cols in out.items() if cols}
         # tag target
         tax = self.catalog.taxonomy
+        errors_before = self.n_errors
         for tag in target.tags:
             if tag.text not in tax:
                 self.error(f"unknown tag '{tag.text}'{did_you_mean(tag.text, tax.tags)}", tag.span, "unknown-tag")
@@ -178,7 +179,7 @@ class _Checker:
             cols = tuple(c.name for c in product.columns if any(c.has_tag(t) for t in tags))
             if cols:
                 out[product.name] = cols
-        if not out and all(t.text in tax for t in target.tags):
+        if not out and self.n_errors == errors_before:  # not after an unknown tag, product or ownership error
             self.warn(f"no column carries {' or '.join(tags)} in the products this rule covers",
                       target.span, "empty-target")
         return out
@@ -218,7 +219,10 @@ class _Checker:
         if isinstance(e, ast.Compare):
             lt = self.expr_type(e.left, product, context)
             rt = self.expr_type(e.right, product, context)
+            if product is not None and _date_against_timestamp(e, lt, rt):
+                return "boolean"  # a date literal against a timestamp column: midnight UTC of that day
             self.check_compare(e, lt, rt)
+            self.check_values(e)
             return "boolean"
         if isinstance(e, (ast.And, ast.Or)):
             for o in e.operands:
@@ -233,6 +237,28 @@ class _Checker:
         t = self.expr_type(e, product, context)
         if not _compatible(t, "boolean"):
             self.error(f"expected a true/false expression in {context}, found {_a(t)} value", e.span, "type")
+
+    def check_values(self, e: ast.Compare) -> None:
+        """Warn when a consumer attribute with declared `values:` is compared with another value."""
+        if self.schema is None or not self.schema.allowed_values or e.op == "contains":
+            return
+        for ref, other in ((e.left, e.right), (e.right, e.left)):
+            if not isinstance(ref, ast.ConsumerRef):
+                continue
+            allowed = self.schema.allowed_values.get(ref.attribute)
+            if not allowed:
+                continue
+            if isinstance(other, ast.Literal):
+                literals: tuple[ast.Literal, ...] = (other,)
+            elif isinstance(other, ast.ListExpr) and other is e.right and e.op in ("in", "not in"):
+                literals = other.items
+            else:
+                continue
+            for lit in literals:
+                if _literal_type(lit.value) == _literal_type(allowed[0]) and lit.value not in allowed:
+                    listed = ", ".join(str(v) for v in allowed)
+                    self.warn(f"{lit} is not a declared value of consumer.{ref.attribute} ({listed})",
+                              lit.span, "attribute-value")
 
     def check_compare(self, e: ast.Compare, lt: str, rt: str) -> None:
         def element_type(x: ast.Expr) -> str:
@@ -256,6 +282,35 @@ class _Checker:
         elif e.op in ("<", "<=", ">", ">=") and lt in ("boolean", "list"):
             self.error(f"'{e.op}' cannot order {lt} values", e.span, "type")
 
+    def nested_ok(self, e: ast.Expr) -> bool:
+        """False (with an error) for an expression nested deeper than the parser accepts: one built
+        in code rather than parsed would otherwise exhaust Python's stack in the checks below."""
+        stack = [(e, 1)]
+        while stack:
+            node, depth = stack.pop()  # depth counts compound nodes only, as the parser does
+            if depth > ast.MAX_EXPR_DEPTH and isinstance(node, (ast.Compare, ast.And, ast.Or, ast.Not)):
+                self.error(f"expression nested too deeply (more than {ast.MAX_EXPR_DEPTH} levels): split it "
+                           f"into simpler conditions", e.span, "nesting")
+                return False
+            if isinstance(node, ast.Compare):
+                stack += ((node.left, depth + 1), (node.right, depth + 1))
+            elif isinstance(node, (ast.And, ast.Or)):
+                stack.extend((o, depth + 1) for o in node.operands)
+            elif isinstance(node, ast.Not):
+                stack.append((node.operand, depth + 1))
+        return True
+
+    def check_subjects(self, rule: ast.Rule) -> None:
+        """Warn when `except` takes away every subject the rule names."""
+        include, exclude = rule.subjects.include, rule.subjects.exclude
+        if not exclude:
+            return
+        everyone = next((s for s in exclude if s.kind == "everyone"), None)
+        if everyone is not None or set(include) <= set(exclude):
+            span = everyone.span if everyone is not None else next(s for s in exclude if s in include).span
+            self.warn(f"rule '{rule.name}' can never apply: every subject it names is also excluded "
+                      f"by 'except'", span, "never-applies")
+
     # ---- windows
     @staticmethod
     def instant(lit: ast.Literal, end: bool) -> dt.datetime:
@@ -269,13 +324,23 @@ class _Checker:
     # ---- rules
     def check_rule(self, rule: ast.Rule, scope: ast.Scope, index: int) -> CheckedRule | None:
         errors_before = self.n_errors
+        seen: dict[str, ast.Annotation] = {}
         for a in rule.annotations:
+            if a.key in seen:
+                first = seen[a.key].span
+                self.error(f"duplicate annotation '@{a.key}' on one rule (first at line {first.line})", a.span,
+                           "duplicate-annotation")
+            seen.setdefault(a.key, a)
+            if a.key == "name" and not a.value.strip():
+                self.error("a rule name cannot be empty", a.span, "name")
             if a.key not in KNOWN_ANNOTATIONS:
                 known = ["@" + k for k in sorted(KNOWN_ANNOTATIONS)]
                 self.warn(f"unknown annotation '@{a.key}'{did_you_mean('@' + a.key, known)}", a.span,
                           "unknown-annotation")
         if not rule.subjects.include:
             self.error("a rule needs at least one subject", rule.span, "subjects")
+        else:
+            self.check_subjects(rule)
         columns = self.coverage(rule, scope)
         mask = None
         if rule.kind == "mask" and rule.mask is not None:
@@ -292,8 +357,12 @@ class _Checker:
                             self.error(f"mask '{mask.name}' in rule '{rule.name}' does not fit column "
                                        f"{pname}.{cname} ({col.logical_type})", rule.mask.name.span, "mask-type")
         if rule.condition is not None:
-            self.expect_boolean(rule.condition, None, "a 'when' condition")
-        if rule.kind == "filter" and rule.row_filter is not None:
+            if self.nested_ok(rule.condition):
+                self.expect_boolean(rule.condition, None, "a 'when' condition")
+                if _constant(rule.condition) is False:
+                    self.warn(f"rule '{rule.name}' can never apply: its 'when' condition is always false",
+                              rule.condition.span, "never-applies")
+        if rule.kind == "filter" and rule.row_filter is not None and self.nested_ok(rule.row_filter):
             for pname in columns:
                 self.expect_boolean(rule.row_filter, self.catalog.products[pname], "a row filter")
         if rule.valid_from is not None and rule.valid_until is not None:
@@ -305,6 +374,44 @@ class _Checker:
         if self.n_errors > errors_before:
             return None
         return CheckedRule(rule, scope, MappingProxyType(columns), mask, index)
+
+
+def _date_against_timestamp(e: ast.Compare, lt: str, rt: str) -> bool:
+    """A timestamp column compared with a date literal (or `in` a list of them): allowed in row
+    filters, where the date means midnight UTC of that day (as SQL compares them)."""
+    if e.op == "contains":
+        return False
+    if e.op in ("in", "not in"):
+        items = e.right.items if isinstance(e.right, ast.ListExpr) else ()
+        return (lt == "timestamp" and isinstance(e.left, ast.ColumnRef) and bool(items)
+                and all(_literal_type(i.value) == "date" for i in items))
+    for col, other, kind in ((e.left, e.right, lt), (e.right, e.left, rt)):
+        if kind == "timestamp" and isinstance(col, ast.ColumnRef) and isinstance(other, ast.Literal) \
+                and _literal_type(other.value) == "date":
+            return True
+    return False
+
+
+def _constant(e: ast.Expr) -> bool | None:
+    """The value of a condition that reads no attribute (`false`, `x in []`...), else None."""
+    if isinstance(e, ast.Literal):
+        return e.value if isinstance(e.value, bool) else None
+    if isinstance(e, ast.Compare):
+        if isinstance(e.right, ast.ListExpr) and not e.right.items and e.op in ("in", "not in"):
+            return e.op == "not in"
+        if isinstance(e.left, ast.ListExpr) and not e.left.items and e.op == "contains":
+            return False
+        return None
+    if isinstance(e, ast.Not):
+        inner = _constant(e.operand)
+        return None if inner is None else not inner
+    if isinstance(e, (ast.And, ast.Or)):
+        values = [_constant(o) for o in e.operands]
+        stop = isinstance(e, ast.Or)  # the value that decides: true for or, false for and
+        if stop in values:
+            return stop
+        return (not stop) if all(v is not None for v in values) else None
+    return None
 
 
 def _unconditional(rule: ast.Rule) -> bool:
@@ -376,7 +483,7 @@ def check_policies(
                          f"{did_you_mean(scope.domain or '', catalog.domains)}", scope.span, "unknown-domain")
         for rule in f.rules:
             explicit = rule.explicit_name
-            if explicit is not None:
+            if explicit:  # an empty name is an error of its own (check_rule)
                 if explicit in names:
                     checker.error(f"duplicate rule name '{explicit}' (also at {names[explicit].location})",
                                   rule.span, "duplicate-name")

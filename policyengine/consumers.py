@@ -41,6 +41,11 @@ class Consumer:
             raise ValueError("a consumer needs a non-empty string 'id'")
         if isinstance(groups, str):
             groups = (groups,)
+        if not isinstance(groups, (list, tuple, set, frozenset)) or \
+                not all(isinstance(g, (str, int)) and not isinstance(g, bool) for g in groups):
+            raise ValueError(f"'groups' of consumer '{cid}' must be a list of group names")
+        if not isinstance(attrs, Mapping):
+            raise ValueError(f"'attributes' of consumer '{cid}' must map attribute names to values")
         return cls(cid, frozenset(map(str, groups)), MappingProxyType(dict(attrs)))
 
 
@@ -81,42 +86,69 @@ def _check_type(value: Any, kind: str) -> bool:
     return False
 
 
+def _is_value(value: Any) -> bool:
+    """A scalar an attribute can hold (what `values:` may list)."""
+    return isinstance(value, (str, int, float, bool, dt.date))
+
+
 def load_directory(path: str | Path) -> Directory:
     """Read a consumers file; malformed content raises YamlError naming file:line:col."""
     data = load_yaml_file(path)
     if not isinstance(data, LocatedDict):
         raise YamlError(f"{path}:1:1: error: a consumers file must be a mapping")
+
+    def fail(where: tuple[int, int], message: str) -> YamlError:
+        return YamlError(f"{path}:{where[0]}:{where[1]}: error: {message}")
+
     schema = None
     raw_schema = data.get("attributes")
     if raw_schema is not None:
         if not isinstance(raw_schema, LocatedDict):
-            line, col = data.where("attributes")
-            raise YamlError(f"{path}:{line}:{col}: error: 'attributes' must map names to {{type: ...}}")
+            raise fail(data.where("attributes"), "'attributes' must map names to {type: ...}")
         types, allowed = {}, {}
         for name, spec in raw_schema.items():
+            where = raw_schema.where(name)
             kind = spec.get("type") if isinstance(spec, Mapping) else spec
-            if kind not in ATTRIBUTE_TYPES:
-                line, col = raw_schema.where(name)
-                raise YamlError(f"{path}:{line}:{col}: error: attribute '{name}' has unknown type {kind!r} "
-                                f"(expected one of {', '.join(sorted(ATTRIBUTE_TYPES))})")
+            if not isinstance(kind, str) or kind not in ATTRIBUTE_TYPES:
+                raise fail(where, f"attribute '{name}' has unknown type {kind!r} "
+                                  f"(expected one of {', '.join(sorted(ATTRIBUTE_TYPES))})")
             types[name] = kind
-            if isinstance(spec, Mapping) and spec.get("values"):
-                allowed[name] = tuple(spec["values"])
+            values = spec.get("values") if isinstance(spec, Mapping) else None
+            if values is not None:
+                if isinstance(spec, LocatedDict):
+                    where = spec.where("values")
+                if not isinstance(values, list) or not all(_is_value(v) for v in values):
+                    raise fail(where, f"'values' of attribute '{name}' must be a list of values")
+                for v in values:  # a list attribute's values are the elements it may hold
+                    if kind != "list" and not _check_type(v, kind):
+                        article = "an" if kind[0] in "aeiou" else "a"
+                        raise fail(where, f"value {v!r} of attribute '{name}' is not {article} {kind}")
+                if values:
+                    allowed[name] = tuple(values)
         schema = AttributeSchema(MappingProxyType(types), MappingProxyType(allowed))
     consumers: dict[str, Consumer] = {}
-    for entry in data.get("consumers") or []:
-        where = entry.where() if isinstance(entry, LocatedDict) else (1, 1)
+    entries = data.get("consumers")
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise fail(data.where("consumers"), "'consumers' must be a list of {id, groups, attributes}")
+    for entry in entries:
+        if not isinstance(entry, LocatedDict):
+            raise fail(data.where("consumers"), "each consumer must be a mapping with at least 'id'")
+        where = entry.where()
         try:
             consumer = Consumer.coerce(entry)
         except ValueError as exc:
-            raise YamlError(f"{path}:{where[0]}:{where[1]}: error: {exc}") from None
+            key = "groups" if "'groups'" in str(exc) else "attributes" if "'attributes'" in str(exc) else None
+            raise fail(entry.where(key), str(exc)) from None
         if schema is not None:
+            raw_attrs = entry.get("attributes")
             for key, value in consumer.attributes.items():
                 kind = schema.types.get(key)
                 if kind is not None and not _check_type(value, kind):
-                    raise YamlError(f"{path}:{where[0]}:{where[1]}: error: attribute '{key}' of consumer "
-                                    f"'{consumer.id}' should be {kind}")
+                    at = raw_attrs.where(key) if isinstance(raw_attrs, LocatedDict) else where
+                    raise fail(at, f"attribute '{key}' of consumer '{consumer.id}' should be {kind}")
         if consumer.id in consumers:
-            raise YamlError(f"{path}:{where[0]}:{where[1]}: error: duplicate consumer '{consumer.id}'")
+            raise fail(where, f"duplicate consumer '{consumer.id}'")
         consumers[consumer.id] = consumer
     return Directory(MappingProxyType(consumers), schema)

@@ -106,9 +106,33 @@ def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None
     return "\n\n".join(d.render(sources.get(d.span.file) if d.span else None) for d in ordered)
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """` (did you mean 'x'?)` when a close candidate exists, else an empty string."""
-    import difflib
+def edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
 
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` when a close candidate exists, else an empty string.
+
+    Close means a typo away: at most one edit (insert, delete, replace or swap) per three
+    characters, at least one; so `emial` suggests `email` and `hsah` `hash`, but `country` does
+    not suggest `amount`.
+    """
+    budget = max(1, len(word) // 3)
+    best: tuple[int, str] | None = None
+    for c in candidates:
+        if c == word or abs(len(c) - len(word)) > budget:
+            continue
+        d = edit_distance(word.lower(), c.lower())
+        if d <= budget and d < len(word) and (best is None or (d, c) < best):
+            best = (d, c)
+    return f" (did you mean '{best[1]}'?)" if best else ""

@@ -102,11 +102,31 @@ class _SyntaxProblem(Exception):
         self.span = span
 
 
+MAX_EXPR_DEPTH = ast.MAX_EXPR_DEPTH
+
+
 class _Build(Transformer):
     """Builds AST nodes during the LALR parse."""
 
     path = "<input>"
     comments: list[Token] = []
+    # id(node) → (node, depth) for compound expression nodes, reset per parse; holding the node keeps
+    # its id from being reused by another object while the entry exists
+    depths: dict[int, tuple[object, int]] = {}
+
+    def _nested(self, node, children):
+        """`node`, after checking that it is not nested more than MAX_EXPR_DEPTH levels deep."""
+        get = self.depths.get
+        depth = 1
+        for c in children:
+            entry = get(id(c))
+            if entry is not None and entry[1] >= depth:
+                depth = entry[1] + 1
+        if depth > MAX_EXPR_DEPTH:
+            raise _SyntaxProblem(f"expression nested too deeply (more than {MAX_EXPR_DEPTH} levels): "
+                                 f"split it into simpler conditions", node.span)
+        self.depths[id(node)] = (node, depth)
+        return node
 
     def _s(self, tok: Token) -> Span:
         return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
@@ -335,19 +355,19 @@ class _Build(Transformer):
         return ast.ColumnRef(str(c[0])[1:-1], self._s(c[0]))
 
     def compare(self, c):
-        return ast.Compare(str(c[1]), c[0], c[2], _join(c[0].span, c[2].span))
+        return self._nested(ast.Compare(str(c[1]), c[0], c[2], _join(c[0].span, c[2].span)), (c[0], c[2]))
 
     def compare_in(self, c):
-        return ast.Compare("in", c[0], c[2], _join(c[0].span, c[2].span))
+        return self._nested(ast.Compare("in", c[0], c[2], _join(c[0].span, c[2].span)), (c[0], c[2]))
 
     def compare_not_in(self, c):
-        return ast.Compare("not in", c[0], c[3], _join(c[0].span, c[3].span))
+        return self._nested(ast.Compare("not in", c[0], c[3], _join(c[0].span, c[3].span)), (c[0], c[3]))
 
     def compare_contains(self, c):
-        return ast.Compare("contains", c[0], c[2], _join(c[0].span, c[2].span))
+        return self._nested(ast.Compare("contains", c[0], c[2], _join(c[0].span, c[2].span)), (c[0], c[2]))
 
     def not_(self, c):
-        return ast.Not(c[1], _join(self._s(c[0]), c[1].span))
+        return self._nested(ast.Not(c[1], _join(self._s(c[0]), c[1].span)), (c[1],))
 
     def _flat(self, cls, c):
         ops = []
@@ -355,7 +375,7 @@ class _Build(Transformer):
             if isinstance(x, Token):
                 continue
             ops.extend(x.operands if isinstance(x, cls) else (x,))
-        return cls(tuple(ops), _join(ops[0].span, ops[-1].span))
+        return self._nested(cls(tuple(ops), _join(ops[0].span, ops[-1].span)), ops)
 
     def and_expr(self, c):
         return self._flat(ast.And, c)
@@ -392,6 +412,7 @@ def _lark_cache_file() -> str | bool:
 def _make_parser() -> tuple[Lark, _Build]:
     builder = _Build()
     builder.comments = []
+    builder.depths = {}
     options = dict(parser="lalr", transformer=builder, maybe_placeholders=True,
                    lexer_callbacks={"COMMENT": builder.comments.append})
     cache = _lark_cache_file()
@@ -474,11 +495,13 @@ def _parse_uncached(text: str, path: str) -> ast.PolicyFile:
         with _LOCK, _gc_paused():
             _BUILDER.path = path
             _BUILDER.comments.clear()
+            _BUILDER.depths.clear()
             try:
                 scope, rules = _PARSER.parse(text)
             finally:
                 comments = _comments_from(_BUILDER.comments)
                 _BUILDER.comments.clear()
+                _BUILDER.depths.clear()
     except _SyntaxProblem as exc:
         raise PolicyError([Diagnostic("error", str(exc), exc.span, code="syntax")], {path: text}) from None
     except UnexpectedInput as exc:

@@ -17,6 +17,7 @@ import typer
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
+    EXIT_USAGE,
     load_project_catalog,
     load_project_directory,
     print_diagnostics,
@@ -48,20 +49,23 @@ def check(
 ) -> None:
     """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
     cfg = project_config(config)
-    cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
-    directory = load_project_directory(cfg, consumers)
     targets = list(paths or cfg.policies)
-    missing = [p for p in targets if not p.exists()]
+    # a path named on the command line that does not exist is a usage error (exit 2), like a policy path
+    missing = [p for p in [*targets, *(catalog or ()), *([consumers] if consumers else ()), *(taxonomy or ())]
+               if not p.exists()]
     if missing:
         typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
+    cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
+    directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None)
     diags = list(cat.warnings) + list(result.diagnostics)
     print_diagnostics(diags, dict(result.sources), output.value)
     if output is OutputFormat.text:
         n_files = len(policy_files(targets))
         errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings)
-        typer.echo(f"checked {len(result.rules) + 0} rules in {n_files} files against "
+        n_rules = sum(len(f.rules) for f in result.files)  # every parsed rule, with or without errors
+        typer.echo(f"checked {n_rules} rules in {n_files} files against "
                    f"{len(cat.products)} products: {errors} error(s), {warnings} warning(s)",
                    err=bool(errors))
     failed = bool(result.errors) or (strict and bool(result.warnings or cat.warnings))
@@ -95,7 +99,7 @@ def fmt(
     missing = [p for p in targets if not p.exists()]
     if missing:
         typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     files, errors, sources = parse_paths(targets)
     if errors:  # write nothing when any file does not parse
         typer.echo(render_all(errors, sources), err=True)

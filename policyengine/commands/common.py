@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 from policyengine.catalog import Catalog, CatalogError, load_catalog
 from policyengine.config import Config, load_config
 from policyengine.consumers import Directory, load_directory
-from policyengine.diagnostics import Diagnostic, PolicyError, render_all
+from policyengine.diagnostics import Diagnostic, PolicyError, Span, render_all
 from policyengine.taxonomy import load_taxonomy
 from policyengine.yamlsource import YamlError
 
@@ -45,22 +46,38 @@ def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: 
             raise typer.Exit(EXIT_FAIL) from None
         raise fail(exc.render()) from None
     except YamlError as exc:
-        if output == "json":
-            message = str(exc)
-            print_diagnostics([Diagnostic("error", message.split(": error: ", 1)[-1], file=message.split(":")[0],
-                                          code="yaml")], {}, "json")
-            raise typer.Exit(EXIT_FAIL) from None
-        raise fail(str(exc)) from None
+        raise _yaml_failure(exc, output, "yaml") from None
 
 
-def load_project_directory(cfg: Config, consumers: Path | None) -> Directory | None:
+def _yaml_diagnostic(exc: YamlError, code: str) -> Diagnostic:
+    """A YamlError's one line (`file:line:col: error: message`) as a located Diagnostic."""
+    message = str(exc)
+    m = re.match(r"^(.*?):(\d+):(\d+): error: (.*)$", message, re.S)
+    if m:
+        file, line, col = m.group(1), int(m.group(2)), int(m.group(3))
+        return Diagnostic("error", m.group(4), Span(file, line, col, line, col + 1), file=file, code=code)
+    file, _, rest = message.partition(": error: ")
+    return Diagnostic("error", rest or message, file=file if rest else None, code=code)
+
+
+def _yaml_failure(exc: YamlError, output: str, code: str) -> typer.Exit:
+    """Exit 1 with the error: one line on stderr, or a JSON document on stdout for `--format json`."""
+    if output == "json":
+        print_diagnostics([_yaml_diagnostic(exc, code)], {}, "json")
+        return typer.Exit(EXIT_FAIL)
+    return fail(str(exc))
+
+
+def load_project_directory(cfg: Config, consumers: Path | None, output: str = "text") -> Directory | None:
+    """The consumers file from the CLI option or the configuration (None when there is none);
+    exits 1 with its located error (as JSON on stdout when `output` is "json")."""
     path = consumers or cfg.consumers
     if path is None:
         return None
     try:
         return load_directory(path)
     except YamlError as exc:
-        raise fail(str(exc)) from None
+        raise _yaml_failure(exc, output, "consumers") from None
 
 
 def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt: str) -> None:

@@ -160,3 +160,15 @@ def test_fixture_and_example_catalogs_load_without_warnings() -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "mesh" / "products"
     catalog = load_catalog(example)
     assert len(catalog.products) >= 5 and len(catalog.domains) >= 3 and catalog.warnings == ()
+
+
+def test_unknown_fields_of_the_schema_object_and_servers_are_warnings(tmp_path: Path) -> None:
+    text = (BASE.replace("- name: staff\n", "- name: staff\n  physicalName: staff_v2\n  granularity: row\n")
+            + "servers:\n  - server: local\n    type: local\n    path: staff.csv\n    format: csv\n    colour: red\n"
+            + "  - server: wh\n    type: snowflake\n    account: acme\n    database: hr\n    schema: public\n"
+            + "    warehouse: wh\n")
+    folder = write(tmp_path, {"c.yaml": text})
+    assert warnings_of(folder) == [
+        "c.yaml:12:3: warning: unknown field 'granularity' of schema object 'staff' ignored",
+        "c.yaml:34:5: warning: unknown field 'colour' of server 'local' ignored",
+    ]

@@ -87,3 +87,75 @@ def test_rules_with_errors_are_left_out_and_others_kept(catalog, schema) -> None
 def test_without_a_schema_unknown_attributes_are_not_errors(catalog) -> None:
     text = "scope domain shop\nallow read shop.orders to everyone when consumer.anything == 1;\n"
     assert run({"s.policy": text}, catalog, None).diagnostics == ()
+
+
+DEEP_CONDITIONS = {
+    "500 nots": "not " * 500 + "consumer.contractor",
+    "alternating and/or in parentheses": "(consumer.contractor and (consumer.id == 'x' or " * 300
+                                         + "true" + "))" * 300,
+    "nested comparisons": "(" * 150 + "true" + " == true)" * 150,
+}
+
+
+@pytest.mark.parametrize("condition", list(DEEP_CONDITIONS.values()), ids=list(DEEP_CONDITIONS))
+@pytest.mark.parametrize("kind", ["when", "filter"])
+def test_an_expression_nested_too_deeply_is_a_located_error(condition: str, kind: str) -> None:
+    from policyengine.diagnostics import PolicyError
+
+    if kind == "when":
+        text = f"scope domain shop\nallow read shop.orders to everyone when {condition};\n"
+    else:
+        text = f"scope domain shop\nfilter shop.orders rows where {condition} to everyone;\n"
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text, "deep.policy")
+    (d,) = info.value.diagnostics
+    assert d.code == "syntax" and d.span is not None and d.span.file == "deep.policy" and d.span.line == 2
+    assert d.message.startswith("expression nested too deeply (more than 100 levels)")
+
+
+def test_1500_parentheses_around_one_comparison_are_fine(catalog, schema) -> None:
+    text = "scope domain shop\nallow read shop.orders to everyone when " + "(" * 1500 + "consumer.contractor" \
+        + ")" * 1500 + ";\n"
+    assert run({"s.policy": text}, catalog, schema).diagnostics == ()
+
+
+def test_100_levels_parse_and_check(catalog, schema) -> None:
+    text = "scope domain shop\nallow read shop.orders to everyone when " + "not " * 100 + "consumer.contractor;\n"
+    assert run({"s.policy": text}, catalog, schema).diagnostics == ()
+
+
+def test_an_expression_built_too_deep_in_code_is_a_check_error_not_a_crash(catalog, schema) -> None:
+    import dataclasses
+
+    from policyengine import ast
+
+    parsed = parse_policy("scope domain shop\nallow read shop.orders to everyone when consumer.contractor;\n", "s.policy")
+    rule = parsed.rules[0]
+    condition = rule.condition
+    for _ in range(5000):
+        condition = ast.Not(condition, rule.condition.span)
+    deep = dataclasses.replace(parsed, rules=(dataclasses.replace(rule, condition=condition),))
+    result = check_policies([deep], catalog, schema, NOW)
+    assert [(d.code, d.message) for d in result.diagnostics] == [
+        ("nesting", "expression nested too deeply (more than 100 levels): split it into simpler conditions")]
+
+
+def test_a_date_against_a_timestamp_column_is_midnight_utc_when_enforced(catalog, schema) -> None:
+    """The checker accepts `shipped_at >= 2024-01-01` in row filters because enforcement (DuckDB)
+    compares it as midnight UTC; this pins that agreement."""
+    from types import MappingProxyType
+
+    import pyarrow as pa
+
+    from policyengine.decision import ColumnDecision, Decision
+    from policyengine.enforce import enforce
+
+    text = "scope domain shop\nfilter shop.orders rows where shipped_at >= 2024-01-01 to everyone;\n"
+    result = run({"s.policy": text}, catalog, schema)
+    assert result.diagnostics == ()
+    instants = [dt.datetime(2023, 12, 31, 23, 59, 59, tzinfo=dt.UTC), dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+                dt.datetime(2024, 1, 1, 0, 30, tzinfo=dt.UTC)]
+    table = pa.table({"n": [0, 1, 2], "shipped_at": pa.array(instants, pa.timestamp("us", tz="UTC"))})
+    columns = MappingProxyType({c: ColumnDecision(c, "allow") for c in ("n", "shipped_at")})
+    decision = Decision("shop.orders", "u", columns, result.rules[0].rule.row_filter)
+    assert enforce(table, decision, hash_key=None).column("n").to_pylist() == [1, 2]

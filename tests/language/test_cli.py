@@ -180,3 +180,48 @@ def test_a_byte_order_mark_is_not_a_syntax_error(project) -> None:
     (project.root / "policies" / "shop.policy").write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
     result = project("check")
     assert result.exit_code == 0, result.output
+
+
+BAD_CONSUMERS = {
+    "consumers: 5\n": "bad.yaml:1:1: error: 'consumers' must be a list of {id, groups, attributes}",
+    "attributes: {region: {type: string, values: 5}}\n":
+        "bad.yaml:1:37: error: 'values' of attribute 'region' must be a list of values",
+    "consumers:\n  - id: x\n    attributes: [1]\n":
+        "bad.yaml:3:5: error: 'attributes' of consumer 'x' must map attribute names to values",
+    "consumers:\n  - id: x\n    groups: 5\n": "bad.yaml:3:5: error: 'groups' of consumer 'x' must be a list of group names",
+    "attributes: {x: [a]}\n": "bad.yaml:1:14: error: attribute 'x' has unknown type ['a'] (expected one of boolean, "
+                              "date, integer, list, number, string, timestamp)",
+}
+
+
+@pytest.mark.parametrize("text", list(BAD_CONSUMERS), ids=range(len(BAD_CONSUMERS)))
+def test_check_a_malformed_consumers_file_is_one_located_line(project, text: str) -> None:
+    (project.root / "bad.yaml").write_text(text, encoding="utf-8")
+    result = project("check", "--consumers", "bad.yaml", files={"shop.policy": GOOD})
+    assert result.exit_code == 1
+    assert result.output.strip() == BAD_CONSUMERS[text]
+
+
+def test_check_json_when_the_consumers_file_is_broken(project) -> None:
+    (project.root / "bad.yaml").write_text("consumers:\n  - id: x\n    groups: 5\n", encoding="utf-8")
+    result = project("check", "--format", "json", "--consumers", "bad.yaml", files={"shop.policy": GOOD})
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["errors"] == 1
+    (d,) = doc["diagnostics"]
+    assert d["code"] == "consumers" and d["location"] == "bad.yaml:3:5"
+    assert d["message"] == "'groups' of consumer 'x' must be a list of group names"
+
+
+def test_check_missing_option_paths_are_usage_errors(project) -> None:
+    files = {"shop.policy": GOOD}
+    for option in ("--catalog", "--consumers", "--taxonomy"):
+        result = project("check", option, "no-such-path", files=files)
+        assert result.exit_code == 2, (option, result.output)
+        assert "no-such-path: error: no such file or folder" in result.output
+
+
+def test_check_summary_counts_rules_with_errors_too(project) -> None:
+    result = project("check", files={"shop.policy": UNKNOWN_COLUMN + "allow read shop.customers to everyone;\n"})
+    assert result.exit_code == 1
+    assert "checked 2 rules in 1 files against 3 products: 1 error(s), 0 warning(s)" in result.output

@@ -57,3 +57,11 @@ def test_policy_error_message_counts_the_other_errors() -> None:
 def test_did_you_mean() -> None:
     assert did_you_mean("emial", ["email", "name"]) == " (did you mean 'email'?)"
     assert did_you_mean("zzz", ["email", "name"]) == ""
+
+
+def test_did_you_mean_only_suggests_a_typo_away() -> None:
+    assert did_you_mean("hsah", ["hash", "null"]) == " (did you mean 'hash'?)"  # swapped letters
+    assert did_you_mean("shop.ordres", ["shop.orders", "shop.customers"]) == " (did you mean 'shop.orders'?)"
+    assert did_you_mean("country", ["amount", "email", "region"]) == ""
+    assert did_you_mean("amt", ["amount"]) == ""
+    assert did_you_mean("x", ["y"]) == ""  # not when every letter differs
