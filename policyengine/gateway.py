@@ -34,6 +34,7 @@ from policyengine.enforce.sql import (
     check_dialect,
     enforced_select,
     hash_parameters,
+    positional_parameters,
     resolve_key,
 )
 
@@ -87,6 +88,15 @@ class Rewritten:
     params: Mapping[str, Any]
     decisions: Mapping[str, Decision]
     dialect: str
+    positional: tuple[Any, ...] = ()
+
+    @property
+    def bind(self) -> Mapping[str, Any] | tuple[Any, ...] | None:
+        """What to pass to the driver: the values of the `?` markers in order (Trino), else the
+        named parameters, else None."""
+        if self.positional:
+            return self.positional
+        return dict(self.params) or None
 
     def __str__(self) -> str:
         return self.sql
@@ -272,7 +282,7 @@ class RewriteCache:
     def __init__(self, size: int = 1024) -> None:
         self.size = size
         self._products: dict[tuple, tuple[Any, tuple[str, ...]]] = {}
-        self._texts: dict[tuple, tuple[str, tuple]] = {}
+        self._texts: dict[tuple, tuple[tuple[str, tuple[str, ...]], tuple]] = {}
         self._lock = threading.Lock()
 
     def products(self, engine: Any, sql: str, read: str) -> tuple[str, ...] | None:
@@ -294,7 +304,7 @@ class RewriteCache:
         parts = tuple((p, id(d.columns), id(d.row_filter)) for p, d in decisions.items())
         return (id(engine.catalog), sql, read, dialect, keyed, sources, parts)
 
-    def get(self, key: tuple | None, decisions: Mapping[str, Decision]) -> str | None:
+    def get(self, key: tuple | None, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
         if key is None or not self.size:
             return None
         entry = self._texts.get(key)
@@ -307,7 +317,7 @@ class RewriteCache:
             return None
         return text
 
-    def put(self, key: tuple | None, text: str, decisions: Mapping[str, Decision]) -> None:
+    def put(self, key: tuple | None, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
         if key is None or not self.size:
             return
         pinned = tuple((d.columns, d.row_filter) for d in decisions.values())
@@ -374,7 +384,9 @@ def rewrite_query(
     cache_key = _REWRITE_CACHE.key(engine, sql, read, dialect, keyed, sources, decisions)
     hit = _REWRITE_CACHE.get(cache_key, decisions)
     if hit is not None:
-        return Rewritten(hit, hash_parameters(key, dialect) if keyed else {}, decisions, dialect)
+        text, marker_names = hit
+        params = hash_parameters(key, dialect) if keyed else {}
+        return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
     if tree is None:  # the products were known, but this decision set is new: rewrite afresh
         tree = parse_select(sql, read)
         for table in list(tree.find_all(exp.Table)):
@@ -398,9 +410,14 @@ def rewrite_query(
         table.replace(exp.Subquery(this=select, alias=alias.copy()))
     _strip_product_qualifiers(tree, replaced)
     params = hash_parameters(key, dialect) if keyed else {}
+    # the parameter name behind each `?` marker (Trino), in SQL order; raises on a marker not ours
+    try:
+        marker_names = positional_parameters(tree, {name: name for name in params})
+    except RenderError as exc:
+        raise RejectedStatement(str(exc)) from None
     text = tree.sql(dialect=dialect, copy=False)  # the tree is ours alone: no defensive copy
-    _REWRITE_CACHE.put(cache_key, text, decisions)
-    return Rewritten(text, params, decisions, dialect)
+    _REWRITE_CACHE.put(cache_key, (text, marker_names), decisions)
+    return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
 
 
 def rewrite(

@@ -217,13 +217,21 @@ def strictest(strategies: list[MaskStrategy]) -> MaskStrategy:
 # ---------------------------------------------------------------- reference implementation
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A timestamp with a time zone as its UTC instant (still aware); a naive one unchanged."""
+    return value.astimezone(dt.UTC) if value.tzinfo is not None and value.utcoffset() is not None else value
+
+
 def value_text(value: Any) -> str:
-    """The text a value is hashed/sliced as (matches SQL CAST(... AS VARCHAR) in DuckDB)."""
+    """The text a value is hashed/sliced as (matches SQL CAST(... AS VARCHAR) in DuckDB).
+
+    A timestamp with a time zone is converted to UTC and written as naive UTC text, without an
+    offset: `2019-12-31 19:30:03.12-05:00` reads `2020-01-01 00:30:03.12` (the rendered SQL
+    does the same in every dialect that can; DuckDB's own cast would append `+00`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        value = _utc(value).replace(tzinfo=None)
         # DuckDB prints the fraction of a second without trailing zeros ("...00.12", not "...00.120000")
         return value.isoformat(sep=" ").rstrip("0").rstrip(".") if value.microsecond else value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -264,9 +272,9 @@ def apply_mask(strategy: MaskStrategy, value: Any, key: bytes | None = None) -> 
         text = value_text(value)
         at = text.rfind("@")
         return "***" + text[at:] if at >= 0 else "***"
-    if name == "year":
+    if name == "year":  # a timestamp with a time zone: the year of its UTC instant, in UTC
         if isinstance(value, dt.datetime):
-            return value.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+            return _utc(value).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         return value.replace(month=1, day=1)
     if name == "round":
         digits = strategy.arg("digits")

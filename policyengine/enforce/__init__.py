@@ -6,6 +6,15 @@ Both paths compute each mask exactly as `policyengine.masks.apply_mask` defines 
 from __future__ import annotations
 
 from policyengine.enforce.arrow import enforce
-from policyengine.enforce.sql import DIALECTS, RenderError, hash_parameters, render, to_sql
+from policyengine.enforce.sql import (
+    DIALECTS,
+    Rendered,
+    RenderError,
+    hash_parameters,
+    positional_parameters,
+    render,
+    to_sql,
+)
 
-__all__ = ["DIALECTS", "RenderError", "enforce", "hash_parameters", "render", "to_sql"]
+__all__ = ["DIALECTS", "RenderError", "Rendered", "enforce", "hash_parameters", "positional_parameters", "render",
+           "to_sql"]

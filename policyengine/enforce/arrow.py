@@ -4,6 +4,7 @@ DuckDB reads the Arrow buffers in place (no copy into DuckDB storage), runs the 
 `to_sql(..., dialect="duckdb")` renders, and hands the result back as Arrow. The connection is
 private to the call, runs with TimeZone=UTC (timestamps are compared and truncated in UTC) and
 with external access disabled, so the enforcement query can read nothing but the given data.
+Timestamp columns with a time zone are rendered as `timestamptz`: masked in UTC whatever the zone.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def arrow_logical_type(t: pa.DataType) -> str | None:
     return None
 
 
+def render_type(t: pa.DataType) -> str | None:
+    """The type enforcement renders a column of Arrow type `t` as: its logical type, but
+    `timestamptz` for a timestamp with a time zone (masked as its UTC instant)."""
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return "timestamptz"
+    return arrow_logical_type(t)
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection for enforcement: UTC, no external access, locked."""
     con = duckdb.connect(":memory:")
@@ -64,17 +73,18 @@ def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
 
     A `pyarrow.Table` gives a Table; a `RecordBatchReader` gives a reader streaming the result
     batch by batch. Columns the decision does not mention are left out (not decided = not
-    readable). `types` overrides the logical types read from the Arrow schema.
+    readable). `types` overrides the logical types read from the Arrow schema (a timestamp with a
+    time zone reads as `timestamptz`).
     """
     schema = table.schema
     _check_columns(decision, schema)
-    logical = {f.name: arrow_logical_type(f.type) for f in schema}
+    logical = {f.name: render_type(f.type) for f in schema}
     logical.update(types or {})
     rendered = render(decision, _SOURCE, "duckdb", types={k: v for k, v in logical.items() if v},
                       hash_key=hash_key)
     con = connect()
     con.register(_SOURCE, table)
-    params: Any = dict(rendered.params) or None
+    params: Any = rendered.bind
     relation = con.sql(rendered.sql, params=params)
     if isinstance(table, pa.RecordBatchReader):
         return relation.to_arrow_reader(batch_size=1 << 17)

@@ -6,8 +6,13 @@ dialect that yields what `policyengine.masks.apply_mask` yields (verified value 
 DuckDB in tests/enforce); where a dialect has no way to compute a strategy, rendering raises
 `RenderError` instead of emitting SQL that would compute something else.
 
-The HMAC key for `hash` never appears in the SQL text: the SQL references named parameters and
-`hash_parameters(key, dialect)` gives their values to bind at execution time.
+The HMAC key for `hash` never appears in the SQL text: the SQL references parameters and
+`hash_parameters(key, dialect)` gives their values to bind at execution time (by name; Trino only
+has positional `?` markers, whose values in order `positional_parameters(tree, params)` gives).
+
+Timestamps with a time zone are masked in UTC: their text is the UTC wall clock without an offset
+(`2020-01-01 00:30:03.12`), and `year` truncates the UTC instant. `types` may say `timestamptz`
+for such a column (enforce() does, from the Arrow type) so dialects that need it convert to UTC.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ _TRUNC_KEEPS_TYPE = frozenset({"trino", "snowflake"})
 _HMAC_DIALECTS = frozenset({"duckdb", "trino", "postgres"})
 # DuckDB parameter names carrying the HMAC pads (derived from the key, never the key itself)
 IPAD_PARAM, OPAD_PARAM, KEY_PARAM = "pe_hmac_ipad", "pe_hmac_opad", "pe_hash_key"
+# dialects whose SQL takes positional `?` markers only (no named parameters)
+_POSITIONAL_DIALECTS = frozenset({"trino"})
+# meta key on an anonymous `?` placeholder naming the parameter whose value it takes
+_PARAM_META = "pe_param"
+# logical types of timestamps; "timestamptz" is a timestamp with a time zone (masked in UTC)
+_TIMESTAMPS = frozenset({"timestamp", "timestamptz"})
 # |x| below this: exact decimal rounding through DECIMAL(38, 20); see `_round_number`
 _DECIMAL_SCALE = 20
 
@@ -93,10 +104,11 @@ def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
 
 
 def hash_parameters(key: bytes | str | None, dialect: str = "duckdb") -> dict[str, Any]:
-    """Values for the named parameters a keyed `hash` mask references (empty without a key).
+    """Values for the parameters a keyed `hash` mask references, by name (empty without a key).
 
     DuckDB has SHA-256 but no HMAC, so its SQL composes HMAC from the two pads; Trino and
-    Postgres (pgcrypto) take the key itself. Either way the SQL text holds only parameter names.
+    Postgres (pgcrypto) take the key itself. Either way the SQL text holds only parameter markers.
+    In Trino each `?` marker takes `KEY_PARAM`'s value: see `positional_parameters`.
     """
     raw = resolve_key(key)
     if raw is None:
@@ -107,11 +119,64 @@ def hash_parameters(key: bytes | str | None, dialect: str = "duckdb") -> dict[st
     return {KEY_PARAM: raw}
 
 
+def _parameter(name: str, dialect: str) -> exp.Placeholder:
+    """A parameter marker: named (`$name`, `:name`, `%(name)s`) where the dialect has named
+    parameters, else an anonymous `?` that remembers `name` for `positional_parameters`."""
+    if dialect not in _POSITIONAL_DIALECTS:
+        return exp.Placeholder(this=name)
+    marker = exp.Placeholder()
+    marker.meta[_PARAM_META] = name
+    return marker
+
+
+def positional_parameters(tree: exp.Expression, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values to bind to the anonymous `?` markers of `tree`, in the order they appear in its
+    SQL (depth-first, as sqlglot generates): each marker's value is `params[its name]`.
+
+    For a Trino query holding several enforced SELECTs (e.g. a gateway rewrite), call this on the
+    final tree: every keyed `hash` column adds one `?` taking the key. Raises RenderError for a
+    `?` that is not one of ours (a user's placeholder would otherwise receive the key)."""
+    values: list[Any] = []
+    for node in tree.walk(bfs=False):
+        if isinstance(node, exp.Placeholder) and not node.this:
+            name = node.meta.get(_PARAM_META)
+            if name is None or name not in params:
+                raise RenderError(f"the SQL has a positional parameter {node.sql()} that enforcement did not put "
+                                  "there (or whose value is not given); refusing to bind the hash key to it")
+            values.append(params[name])
+    return tuple(values)
+
+
 # ---------------------------------------------------------------- masks
 
 
-def _text(col: exp.Expression) -> exp.Expression:
-    return exp.cast(col.copy(), exp.DataType.Type.VARCHAR, copy=False)
+def _utc_wall_clock(col: exp.Expression, dialect: str, logical_type: str | None) -> exp.Expression:
+    """A timestamp as the naive timestamp of its UTC wall clock (tz-aware values converted)."""
+    if dialect == "duckdb":
+        # EPOCH_US counts from the naive wall clock of a TIMESTAMP and from the UTC instant of a
+        # TIMESTAMPTZ, so this is right for both, whatever the session's TimeZone
+        return exp.Anonymous(this="MAKE_TIMESTAMP", expressions=[exp.Anonymous(this="EPOCH_US", expressions=[col])])
+    if logical_type != "timestamptz":
+        return col
+    utc = exp.Literal.string("UTC")
+    if dialect == "postgres":  # timestamptz AT TIME ZONE 'UTC' is the UTC timestamp (without zone)
+        return exp.AtTimeZone(this=col, zone=utc)
+    if dialect == "trino":  # AT_TIMEZONE keeps the zone (now UTC); casting drops it, keeping microseconds
+        return exp.cast(exp.AtTimeZone(this=col, zone=utc), exp.DataType.build("TIMESTAMP(6)", dialect="trino"))
+    if dialect == "snowflake":  # CONVERT_TIMEZONE('UTC', tz) is TIMESTAMP_TZ in UTC; NTZ drops the offset
+        return exp.cast(exp.ConvertTimezone(target_tz=utc, timestamp=col),
+                        exp.DataType.build("TIMESTAMP_NTZ", dialect="snowflake"))
+    if dialect == "bigquery":  # a BigQuery TIMESTAMP is an instant: its DATETIME in UTC
+        return exp.Anonymous(this="DATETIME", expressions=[col, utc])
+    return col  # spark: TIMESTAMP is rendered in the session time zone (run with it set to UTC)
+
+
+def _text(col: exp.Expression, dialect: str = "duckdb", logical_type: str | None = None) -> exp.Expression:
+    """The value's text (what `masks.value_text` gives): timestamps as their UTC wall clock."""
+    value = col.copy()
+    if logical_type in _TIMESTAMPS:
+        value = _utc_wall_clock(value, dialect, logical_type)
+    return exp.cast(value, exp.DataType.Type.VARCHAR, copy=False)
 
 
 def _lit(value: str | int) -> exp.Expression:
@@ -130,37 +195,75 @@ def _stars(n: exp.Expression) -> exp.Expression:
                     exp.Literal.string("*"))
 
 
-def _keep(col: exp.Expression, first: int, last: int) -> exp.Expression:
+def _keep_duckdb(text: exp.Expression, first: int, last: int) -> exp.Expression:
+    """DuckDB's `_keep`: LENGTH twice instead of four times, no IS NULL test (every function here
+    returns NULL on NULL). `LEFT`/`RIGHT`/`LPAD`/`REPEAT`/`LENGTH` all count code points there."""
+    def n() -> exp.Expression:
+        return exp.Anonymous(this="LENGTH", expressions=[text.copy()])
+
+    def func(name: str, *args: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this=name, expressions=list(args))
+
+    all_stars = func("REPEAT", exp.Literal.string("*"), n())
+    if first + last == 0:
+        return all_stars
+    if last:  # the kept tail, padded on the left with stars up to the length minus the head
+        width = exp.Sub(this=n(), expression=_lit(first)) if first else n()
+        body = func("LPAD", func("RIGHT", text.copy(), _lit(last)),
+                    exp.cast(width, exp.DataType.Type.INT, copy=False), exp.Literal.string("*"))
+    else:
+        body = func("REPEAT", exp.Literal.string("*"), exp.Sub(this=n(), expression=_lit(first)))
+    if first:
+        body = exp.DPipe(this=func("LEFT", text.copy(), _lit(first)), expression=body, safe=True)
+    short = exp.If(this=exp.LTE(this=n(), expression=_lit(first + last)), true=all_stars)
+    return exp.Case(ifs=[short], default=body)
+
+
+def _keep(col: exp.Expression, first: int, last: int, dialect: str = "duckdb",
+          logical_type: str | None = None) -> exp.Expression:
     """Keep `first` leading and `last` trailing characters of the value's text, `*` between;
     all stars when the value is not longer than first + last."""
-    n = exp.Length(this=_text(col))
+    if dialect == "duckdb":
+        return _keep_duckdb(_text(col, dialect, logical_type), first, last)
+    n = exp.Length(this=_text(col, dialect, logical_type))
     parts: list[exp.Expression] = []
     if first:
-        parts.append(exp.Substring(this=_text(col), start=_lit(1), length=_lit(first)))
+        parts.append(exp.Substring(this=_text(col, dialect, logical_type), start=_lit(1), length=_lit(first)))
     parts.append(_stars(exp.Sub(this=n.copy(), expression=_lit(first + last))))
     if last:
-        parts.append(exp.Substring(this=_text(col), start=exp.Add(
+        parts.append(exp.Substring(this=_text(col, dialect, logical_type), start=exp.Add(
             this=exp.Sub(this=n.copy(), expression=_lit(last)), expression=_lit(1))))
     body: exp.Expression = parts[0]
     for p in parts[1:]:
         body = exp.DPipe(this=body, expression=p, safe=True)
     short = exp.If(this=exp.LTE(this=n.copy(), expression=_lit(first + last)), true=_stars(n.copy()))
-    return exp.Case(ifs=[short], default=body)
+    return _null_safe(col, exp.Case(ifs=[short], default=body))
 
 
 def _email_domain(col: exp.Expression, dialect: str) -> exp.Expression:
-    """`***` followed by everything from the last `@` (just `***` without an `@`)."""
+    """`***` followed by everything from the last `@` (just `***` without an `@`).
+
+    The pattern has no capture group, so the whole match is extracted: group 0, passed
+    explicitly (sqlglot prints it only where the default differs: Spark's default group is 1, and
+    Spark fails with "Regex group count is 0, but the specified group index is 1" without it).
+    DuckDB, Trino and BigQuery REGEXP_EXTRACT and Snowflake REGEXP_SUBSTR return the whole match
+    by default; Postgres `SUBSTRING(t, pattern)` too when the pattern has no parentheses. No
+    match gives '' (DuckDB, Spark) or NULL (the others, hence the COALESCE there)."""
     pattern = exp.Literal.string("@[^@]*$")
+    stars = exp.Literal.string("***")
+    if dialect == "duckdb":  # '' without a match and NULL on NULL: no COALESCE, no IS NULL test
+        found: exp.Expression = exp.RegexpExtract(this=_text(col), expression=pattern, group=_lit(0))
+        return exp.DPipe(this=stars, expression=found, safe=True)
     if dialect == "postgres":  # substring(text, pattern) returns the match (or NULL)
-        found: exp.Expression = exp.Anonymous(this="SUBSTRING", expressions=[_text(col), pattern])
+        found = exp.Anonymous(this="SUBSTRING", expressions=[_text(col), pattern])
     else:
-        found = exp.RegexpExtract(this=_text(col), expression=pattern)
+        found = exp.RegexpExtract(this=_text(col), expression=pattern, group=_lit(0))
     domain = exp.Coalesce(this=found, expressions=[exp.Literal.string("")])
-    return exp.DPipe(this=exp.Literal.string("***"), expression=domain, safe=True)
+    return _null_safe(col, exp.DPipe(this=stars, expression=domain, safe=True))
 
 
-def _sha256_hex(col: exp.Expression, dialect: str) -> exp.Expression:
-    text = _text(col)
+def _sha256_hex(col: exp.Expression, dialect: str, logical_type: str | None) -> exp.Expression:
+    text = _text(col, dialect, logical_type)
     if dialect == "bigquery":  # SHA256 returns BYTES there
         return exp.Anonymous(this="TO_HEX", expressions=[exp.Anonymous(this="SHA256", expressions=[text])])
     if dialect == "postgres":
@@ -170,22 +273,22 @@ def _sha256_hex(col: exp.Expression, dialect: str) -> exp.Expression:
     return exp.SHA2(this=text, length=_lit(256))  # sqlglot lowers to each dialect's form
 
 
-def _hmac_hex(col: exp.Expression, dialect: str) -> exp.Expression:
-    text = _text(col)
+def _hmac_hex(col: exp.Expression, dialect: str, logical_type: str | None) -> exp.Expression:
+    text = _text(col, dialect, logical_type)
     if dialect == "duckdb":
         # HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m)), pads bound as parameters
         inner = exp.Anonymous(this="SHA256", expressions=[exp.DPipe(
-            this=exp.Placeholder(this=IPAD_PARAM), expression=exp.Anonymous(this="ENCODE", expressions=[text]),
+            this=_parameter(IPAD_PARAM, dialect), expression=exp.Anonymous(this="ENCODE", expressions=[text]),
             safe=True)])
         return exp.Anonymous(this="SHA256", expressions=[exp.DPipe(
-            this=exp.Placeholder(this=OPAD_PARAM), expression=exp.Unhex(this=inner), safe=True)])
-    if dialect == "trino":
+            this=_parameter(OPAD_PARAM, dialect), expression=exp.Unhex(this=inner), safe=True)])
+    if dialect == "trino":  # Trino has positional parameters only: one `?` per keyed column
         mac = exp.Anonymous(this="HMAC_SHA256", expressions=[
-            exp.Anonymous(this="TO_UTF8", expressions=[text]), exp.Placeholder(this=KEY_PARAM)])
+            exp.Anonymous(this="TO_UTF8", expressions=[text]), _parameter(KEY_PARAM, dialect)])
         return exp.Lower(this=exp.Anonymous(this="TO_HEX", expressions=[mac]))
     if dialect == "postgres":  # pgcrypto's hmac()
         data = exp.Anonymous(this="CONVERT_TO", expressions=[text, exp.Literal.string("UTF8")])
-        mac = exp.Anonymous(this="HMAC", expressions=[data, exp.Placeholder(this=KEY_PARAM),
+        mac = exp.Anonymous(this="HMAC", expressions=[data, _parameter(KEY_PARAM, dialect),
                                                       exp.Literal.string("sha256")])
         return exp.Anonymous(this="ENCODE", expressions=[mac, exp.Literal.string("hex")])
     raise RenderError(f"keyed hash (HMAC-SHA-256) has no SQL form in {dialect}: it has no HMAC function; "
@@ -193,12 +296,22 @@ def _hmac_hex(col: exp.Expression, dialect: str) -> exp.Expression:
 
 
 def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: str) -> exp.Expression:
-    if logical_type not in ("date", "timestamp"):
+    if logical_type not in ("date", "timestamp", "timestamptz"):
         if dialect in _TRUNC_KEEPS_TYPE and logical_type is None:
             return exp.DateTrunc(this=col, unit=exp.var("YEAR"))
         raise RenderError(f"mask 'year' on column '{column}' needs its type (date or timestamp) in {dialect}, "
                           f"found {logical_type or 'unknown'}: pass types={{'{column}': 'date'}}")
-    if logical_type == "timestamp":
+    if logical_type == "timestamptz":  # the year of the UTC instant, still with a time zone
+        utc = exp.Literal.string("UTC")
+        if dialect in ("duckdb", "postgres"):  # AT TIME ZONE 'UTC' turns TIMESTAMPTZ into UTC and back
+            trunc = exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var("YEAR"))
+            return exp.AtTimeZone(this=trunc, zone=utc.copy())
+        if dialect == "trino":
+            return exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var("YEAR"))
+        if dialect == "snowflake":
+            return exp.TimestampTrunc(this=exp.ConvertTimezone(target_tz=utc, timestamp=col), unit=exp.var("YEAR"))
+        # bigquery TIMESTAMP_TRUNC works in UTC by default; spark in its session time zone
+    if logical_type in _TIMESTAMPS:
         return exp.TimestampTrunc(this=col, unit=exp.var("YEAR"))
     trunc = exp.DateTrunc(this=col, unit=exp.var("YEAR"))
     if dialect in ("duckdb", "postgres"):  # DATE_TRUNC returns a timestamp there
@@ -240,32 +353,29 @@ def mask_expression(strategy: MaskStrategy, col: exp.Expression, dialect: str = 
                     logical_type: str | None = None, keyed: bool = False, column: str = "?") -> exp.Expression:
     """The SQL expression computing `strategy` on `col` in `dialect` (nulls stay null).
 
-    `logical_type` (the catalog's type of the column) picks the right form where a dialect's
-    functions depend on it (`year`, `round`); `keyed` selects HMAC for `hash`.
+    `logical_type` (the catalog's type of the column, or `timestamptz` for a timestamp with a
+    time zone) picks the right form where a dialect's functions depend on it (`year`, `round`,
+    the text of timestamps); `keyed` selects HMAC for `hash`.
     """
     check_dialect(dialect)
     name = strategy.name
     if name == "null":
         return exp.Null()
     if name == "redact":
-        value: exp.Expression = exp.Literal.string(str(strategy.arg("text")))
-    elif name == "hash":
-        value = _hmac_hex(col, dialect) if keyed else _sha256_hex(col, dialect)
-    elif name == "last4":
-        value = _keep(col, 0, 4)
-    elif name == "first4":
-        value = _keep(col, 4, 0)
-    elif name == "partial":
-        value = _keep(col, int(strategy.arg("first")), int(strategy.arg("last")))
-    elif name == "email_domain":
-        value = _email_domain(col, dialect)
-    elif name == "year":
+        return _null_safe(col, exp.Literal.string(str(strategy.arg("text"))))
+    if name == "hash":  # SHA-256 / HMAC of NULL is NULL in every dialect: no IS NULL test needed
+        return _hmac_hex(col, dialect, logical_type) if keyed else _sha256_hex(col, dialect, logical_type)
+    if name in ("last4", "first4", "partial"):
+        first, last = {"last4": (0, 4), "first4": (4, 0)}.get(name) or (
+            int(strategy.arg("first")), int(strategy.arg("last")))
+        return _keep(col, first, last, dialect, logical_type)
+    if name == "email_domain":
+        return _email_domain(col, dialect)
+    if name == "year":
         return _year(col, dialect, logical_type, column)  # null in, null out
-    elif name == "round":
+    if name == "round":
         return _round_number(col, int(strategy.arg("digits")), dialect, logical_type)
-    else:
-        raise RenderError(f"unknown mask strategy {name!r} on column '{column}'")
-    return _null_safe(col, value)
+    raise RenderError(f"unknown mask strategy {name!r} on column '{column}'")
 
 
 # ---------------------------------------------------------------- row filters
@@ -408,11 +518,23 @@ def source_table(source: str | Sequence[str] | exp.Expression, dialect: str = "d
 
 @dataclass(frozen=True)
 class Rendered:
-    """An enforced SELECT: SQL text plus the parameters to bind (HMAC pads/key, never in the text)."""
+    """An enforced SELECT: SQL text plus the parameters to bind (HMAC pads/key, never in the text).
+
+    `params` gives the values by parameter name. In dialects with positional markers only
+    (Trino: `?`), `positional` gives the values to bind in order, one per marker; bind `bind`
+    (the positional tuple where the SQL has `?` markers, else the named mapping, else None).
+    """
 
     sql: str
     params: Mapping[str, Any]
     dialect: str
+    positional: tuple[Any, ...] = ()
+
+    @property
+    def bind(self) -> Mapping[str, Any] | tuple[Any, ...] | None:
+        if self.positional:
+            return self.positional
+        return dict(self.params) or None
 
 
 def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
@@ -454,7 +576,8 @@ def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dia
     key = resolve_key(hash_key)
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash" for cd in decision.columns.values())
     select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
-    return Rendered(select.sql(dialect=dialect, pretty=pretty), hash_parameters(key, dialect) if keyed else {}, dialect)
+    params = hash_parameters(key, dialect) if keyed else {}
+    return Rendered(select.sql(dialect=dialect, pretty=pretty), params, dialect, positional_parameters(select, params))
 
 
 def to_sql(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
@@ -462,7 +585,8 @@ def to_sql(decision: Decision, source: str | Sequence[str] | exp.Expression, dia
            pretty: bool = False) -> str:
     """`SELECT <masked projection> FROM <source> WHERE <row filter>` in `dialect`.
 
-    With a hash key (by default the configured one), keyed `hash` columns reference named
-    parameters (`hash_parameters()` gives their values); use `render()` to get both at once.
+    With a hash key (by default the configured one), keyed `hash` columns reference parameters
+    (`hash_parameters()` gives their values by name; in Trino they are positional `?` markers,
+    one per keyed column, each taking the key); use `render()` to get SQL and values at once.
     """
     return render(decision, source, dialect, types=types, hash_key=hash_key, pretty=pretty).sql

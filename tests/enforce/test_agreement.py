@@ -1,6 +1,8 @@
 """Masks agree everywhere: DuckDB(to_sql) == enforce(Arrow) == apply_mask, value by value.
 
 Random columns come from hypothesis; every strategy runs on every type it fits, with nulls.
+Timestamps with a time zone (values in several zones, Arrow columns in UTC and in New York) are
+masked as their UTC instant: text without offset, `year` of the UTC instant.
 Also: a masked value equals its raw input only where the documented definition says it can.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -32,11 +35,19 @@ floats = st.one_of(st.floats(allow_nan=False, allow_infinity=True, width=64),
                                allow_infinity=False).map(float))
 dates = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
 timestamps = st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31))
+ZONES = [dt.UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), ZoneInfo("Australia/Lord_Howe"),
+         dt.timezone(-dt.timedelta(hours=9, minutes=30))]
+# aware values in several zones (a day inside the range so the UTC instant stays in years 1..9999)
+aware_timestamps = st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
+                                timezones=st.sampled_from(ZONES))
 
 ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "date": pa.date32(),
-               "timestamp": pa.timestamp("us"), "boolean": pa.bool_()}
+               "timestamp": pa.timestamp("us"), "boolean": pa.bool_(),
+               "timestamptz": pa.timestamp("us", tz="UTC"), "timestamptz_ny": pa.timestamp("us", tz="America/New_York")}
 VALUES = {"string": texts, "integer": ints, "number": floats, "date": dates, "timestamp": timestamps,
-          "boolean": st.booleans()}
+          "boolean": st.booleans(), "timestamptz": aware_timestamps, "timestamptz_ny": aware_timestamps}
+# the type rendering is told: tz-aware columns as `timestamptz` (what enforce() reads from Arrow)
+RENDER_TYPES = {"timestamptz_ny": "timestamptz"}
 
 CASES: list[tuple[MaskStrategy, str]] = [
     (MaskStrategy("null"), "string"),
@@ -52,13 +63,18 @@ CASES: list[tuple[MaskStrategy, str]] = [
     (MaskStrategy("email_domain"), "string"),
     (MaskStrategy("year"), "date"),
     (MaskStrategy("year"), "timestamp"),
+    (MaskStrategy("year"), "timestamptz"),
+    (MaskStrategy("year"), "timestamptz_ny"),
+    (MaskStrategy("last4"), "timestamptz_ny"),
+    (MaskStrategy("partial", (("first", 2), ("last", 3))), "timestamptz"),
+    (MaskStrategy("first4"), "timestamp"),
     (MaskStrategy("round", (("digits", 0),)), "number"),
     (MaskStrategy("round", (("digits", 2),)), "number"),
     (MaskStrategy("round", (("digits", -3),)), "number"),
     (MaskStrategy("round", (("digits", 0),)), "integer"),
     (MaskStrategy("round", (("digits", -2),)), "integer"),
 ]
-HASH_TYPES = ["string", "integer", "number", "date", "timestamp", "boolean"]
+HASH_TYPES = ["string", "integer", "number", "date", "timestamp", "boolean", "timestamptz", "timestamptz_ny"]
 
 
 def _values(kind: str, strategy: MaskStrategy) -> st.SearchStrategy[list[Any]]:
@@ -80,14 +96,17 @@ def _run_three_ways(strategy: MaskStrategy, kind: str, values: list[Any], key: b
     expected = [apply_mask(strategy, v, key) for v in values]
 
     through_arrow = enforce(table, d, hash_key=key).sort_by("id").column("v").to_pylist()
-    rendered = render(d, "input_rows", "duckdb", types={"v": kind}, hash_key=key)
     con = connect()
     con.register("input_rows", table)
-    through_sql = [r[1] for r in sorted(con.execute(rendered.sql, dict(rendered.params) or None).fetchall())]
-
-    for raw, want, a, s in zip(values, expected, through_arrow, through_sql, strict=True):
+    # the SQL as rendered from the precise type, and from the catalog's type (the gateway's case:
+    # a catalog says `timestamp` for a timestamp with a time zone too)
+    for render_type in dict.fromkeys([RENDER_TYPES.get(kind, kind), kind.removesuffix("_ny").removesuffix("tz")]):
+        rendered = render(d, "input_rows", "duckdb", types={"v": render_type}, hash_key=key)
+        through_sql = [r[1] for r in sorted(con.execute(rendered.sql, rendered.bind).fetchall())]
+        for raw, want, s in zip(values, expected, through_sql, strict=True):
+            assert _same(s, want), f"{strategy} on {raw!r}: DuckDB SQL ({render_type}) gave {s!r}, reference {want!r}"
+    for raw, want, a in zip(values, expected, through_arrow, strict=True):
         assert _same(a, want), f"{strategy} on {raw!r}: Arrow gave {a!r}, reference {want!r}"
-        assert _same(s, want), f"{strategy} on {raw!r}: DuckDB SQL gave {s!r}, reference {want!r}"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -164,3 +183,34 @@ def test_hash_key_never_in_sql_text() -> None:
     con.execute("CREATE TABLE t AS SELECT 'x' AS v")
     explain = " ".join(str(r) for r in con.execute("EXPLAIN " + rendered.sql, dict(rendered.params)).fetchall())
     assert "k3y" not in explain
+
+
+def test_timezone_aware_timestamps_are_masked_in_utc() -> None:
+    """The example data's sales.orders.created_at is timestamp[us, tz=UTC]; New York values too."""
+    ny = dt.datetime(2019, 12, 31, 19, 30, 3, 120000, tzinfo=ZoneInfo("America/New_York"))
+    table = pa.table({"h": pa.array([ny], pa.timestamp("us", tz="UTC")),
+                      "p": pa.array([ny], pa.timestamp("us", tz="UTC")),
+                      "y": pa.array([ny], pa.timestamp("us", tz="America/New_York"))})
+    d = decision([col("h", "mask", "hash"), col("p", "mask", "partial", first=4, last=5), col("y", "mask", "year")])
+    row = enforce(table, d, hash_key=None).to_pylist()[0]
+    import hashlib
+
+    assert row["h"] == hashlib.sha256(b"2020-01-01 00:30:03.12").hexdigest()
+    assert row["p"] == "2020*************03.12"
+    assert row["y"] == dt.datetime(2020, 1, 1, tzinfo=dt.UTC) and row["y"].utcoffset() == dt.timedelta(0)
+    assert apply_mask(MaskStrategy("year"), ny) == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_rendered_timestamptz_sql_does_not_depend_on_the_session_time_zone(zone: str) -> None:
+    ny = dt.datetime(2019, 12, 31, 19, 30, 3, 120000, tzinfo=ZoneInfo("America/New_York"))
+    table = pa.table({"h": pa.array([ny, None], pa.timestamp("us", tz="UTC")),
+                      "y": pa.array([ny, None], pa.timestamp("us", tz="UTC"))})
+    d = decision([col("h", "mask", "last4"), col("y", "mask", "year")])
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{zone}'")
+    con.register("t", table)
+    for h_type in ("timestamp", "timestamptz"):  # the text of either is the UTC wall clock
+        rendered = render(d, "t", "duckdb", types={"h": h_type, "y": "timestamptz"}, hash_key=None)
+        assert con.execute(rendered.sql).fetchall() == [
+            ("******************3.12", dt.datetime(2020, 1, 1, tzinfo=dt.UTC)), (None, None)]

@@ -246,3 +246,13 @@ def test_rewrite_cache_follows_the_decisions(engine) -> None:
     with pytest.raises(DeniedColumn):
         rewrite_query("SELECT margin FROM sales.orders", "bob", engine)
     assert "margin" in rewrite_query("SELECT margin FROM sales.orders", "carol", engine).sql
+
+
+def test_trino_rewrite_with_a_hash_key_binds_positional_markers(engine) -> None:
+    """Trino has only `?` markers: the rewrite hands back the key once per marker, in order."""
+    sql = "SELECT o.customer_name, c.full_name FROM sales.orders o JOIN sales.customers c ON o.customer_id = c.customer_id"
+    for _ in range(2):  # the second time from the rewrite cache
+        r = rewrite_query(sql, "bob", engine, dialect="trino", read="duckdb", hash_key=b"k3y")
+        assert r.sql.count("?") == len(r.positional) >= 2
+        assert r.bind == r.positional and set(r.positional) == {b"k3y"}
+        assert "k3y" not in r.sql

@@ -10,16 +10,18 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlglot
+from sqlglot import exp
 
 from policyengine import ast
 from policyengine.enforce import DIALECTS, RenderError, to_sql
-from policyengine.enforce.sql import render
+from policyengine.enforce.sql import enforced_select, positional_parameters, render
 from tests.enforce.conftest import col, decision
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("POLICYENGINE_REGEN_GOLDEN") == "1"
 
-TYPES = {"when_date": "date", "when_ts": "timestamp", "amount": "number", "qty": "integer"}
+TYPES = {"when_date": "date", "when_ts": "timestamp", "when_tz": "timestamptz", "amount": "number", "qty": "integer"}
 CASES = {
     "null": col("v", "mask", "null"),
     "redact": col("v", "mask", "redact", text="***"),
@@ -31,6 +33,9 @@ CASES = {
     "email_domain": col("v", "mask", "email_domain"),
     "year_date": col("when_date", "mask", "year"),
     "year_timestamp": col("when_ts", "mask", "year"),
+    "year_timestamptz": col("when_tz", "mask", "year"),
+    "hash_timestamp": col("when_ts", "mask", "hash"),
+    "last4_timestamptz": col("when_tz", "mask", "last4"),
     "round_number": col("amount", "mask", "round", digits=2),
     "round_integer": col("qty", "mask", "round", digits=-3),
 }
@@ -47,9 +52,11 @@ def _render_all(dialect: str) -> str:
     for name, cd in CASES.items():
         d = decision([col("id"), cd, col("secret", "deny")])
         out.append(f"-- {name}\n{to_sql(d, 'sales.orders', dialect, types=TYPES, hash_key=None, pretty=True)};")
-    keyed = decision([col("v", "mask", "hash")])
+    keyed = decision([col("v", "mask", "hash"), col("w", "mask", "hash")])
     try:
-        out.append(f"-- hash_keyed\n{to_sql(keyed, 'sales.orders', dialect, hash_key=b'secret', pretty=True)};")
+        rendered = render(keyed, 'sales.orders', dialect, hash_key=b'secret', pretty=True)
+        out.append(f"-- hash_keyed (parameters: {', '.join(rendered.params)}; positional: "
+                   f"{len(rendered.positional)})\n{rendered.sql};")
     except RenderError as exc:
         out.append(f"-- hash_keyed: RenderError: {exc}")
     out.append(f"-- row_filter\n{to_sql(decision([col('id')], FILTER), 'sales.orders', dialect, pretty=True)};")
@@ -104,8 +111,62 @@ def test_error_decision_fails_closed() -> None:
 
 def test_keyed_params_per_dialect() -> None:
     d = decision([col("v", "mask", "hash")])
-    assert set(render(d, "t", "duckdb", hash_key=b"k").params) == {"pe_hmac_ipad", "pe_hmac_opad"}
+    duck = render(d, "t", "duckdb", hash_key=b"k")
+    assert set(duck.params) == {"pe_hmac_ipad", "pe_hmac_opad"} and duck.positional == ()
+    assert duck.bind == dict(duck.params) and "$pe_hmac_ipad" in duck.sql
     assert render(d, "t", "trino", hash_key=b"k").params == {"pe_hash_key": b"k"}
+    pg = render(d, "t", "postgres", hash_key=b"k")
+    assert "%(pe_hash_key)s" in pg.sql and pg.positional == () and pg.bind == {"pe_hash_key": b"k"}
+    assert render(d, "t", "duckdb", hash_key=None).bind is None
+
+
+def test_trino_hmac_uses_positional_parameters_in_order() -> None:
+    """Trino has `?` markers only (no `:name`): one per keyed column, each bound to the key."""
+    d = decision([col("id"), col("a", "mask", "hash"), col("b", "mask", "last4"), col("c", "mask", "hash")],
+                 ast.Compare("==", ast.ColumnRef("region"), ast.Literal("what? 'x' ?")))
+    rendered = render(d, "t", "trino", hash_key=b"k")
+    assert ":pe_hash_key" not in rendered.sql and "pe_hash_key" not in rendered.sql
+    tree = sqlglot.parse_one(rendered.sql, read="trino")
+    markers = [n for n in tree.walk(bfs=False) if isinstance(n, exp.Placeholder)]
+    assert len(markers) == 2 and all(not m.this for m in markers)
+    assert rendered.positional == (b"k", b"k") and rendered.bind == (b"k", b"k")
+    assert rendered.params == {"pe_hash_key": b"k"}  # the Mapping API is kept: values by name
+
+
+def test_positional_parameters_refuses_a_foreign_marker() -> None:
+    """A `?` enforcement did not put there (e.g. a user's) must never receive the key."""
+    select = enforced_select(decision([col("v", "mask", "hash")]), "t", "trino", keyed=True)
+    assert positional_parameters(select, {"pe_hash_key": b"k"}) == (b"k",)
+    select.select(exp.Placeholder(), copy=False)
+    with pytest.raises(RenderError, match="positional parameter"):
+        positional_parameters(select, {"pe_hash_key": b"k"})
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_email_domain_extracts_the_whole_match(dialect: str) -> None:
+    """Spark's REGEXP_EXTRACT defaults to group 1 and fails on a pattern without groups, so the
+    group index 0 (the whole match) is passed; elsewhere the default already is the whole match."""
+    sql = to_sql(decision([col("e", "mask", "email_domain")]), "t", dialect, hash_key=None)
+    found = list(sqlglot.parse_one(sql, read=dialect).find_all(exp.RegexpExtract))
+    if dialect == "postgres":
+        assert not found and "SUBSTRING(CAST(\"e\" AS VARCHAR), '@[^@]*$')" in sql
+        return
+    assert len(found) == 1
+    group = found[0].args.get("group")
+    assert group is None or group.name == "0"
+    if dialect == "spark":
+        assert "REGEXP_EXTRACT(CAST(`e` AS STRING), '@[^@]*$', 0)" in sql
+    if dialect == "snowflake":
+        assert "REGEXP_SUBSTR(" in sql
+
+
+def test_timestamptz_is_converted_to_utc_where_the_dialect_can() -> None:
+    d = decision([col("t", "mask", "hash"), col("y", "mask", "year")])
+    types = {"t": "timestamptz", "y": "timestamptz"}
+    assert "MAKE_TIMESTAMP(EPOCH_US(\"t\"))" in to_sql(d, "x", "duckdb", types=types, hash_key=None)
+    assert "AT TIME ZONE 'UTC'" in to_sql(d, "x", "postgres", types=types, hash_key=None)
+    assert "AT_TIMEZONE(\"t\", 'UTC')" in to_sql(d, "x", "trino", types=types, hash_key=None)
+    assert "CONVERT_TIMEZONE('UTC', \"y\")" in to_sql(d, "x", "snowflake", types=types, hash_key=None)
 
 
 def test_decision_to_sql_delegates() -> None:

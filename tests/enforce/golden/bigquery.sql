@@ -19,7 +19,7 @@ FROM sales.orders;
 -- hash
 SELECT
   `id`,
-  CASE WHEN `v` IS NULL THEN NULL ELSE TO_HEX(SHA256(CAST(`v` AS STRING))) END AS `v`
+  TO_HEX(SHA256(CAST(`v` AS STRING))) AS `v`
 FROM sales.orders;
 
 -- last4
@@ -84,6 +84,35 @@ FROM sales.orders;
 SELECT
   `id`,
   TIMESTAMP_TRUNC(`when_ts`, YEAR) AS `when_ts`
+FROM sales.orders;
+
+-- year_timestamptz
+SELECT
+  `id`,
+  TIMESTAMP_TRUNC(`when_tz`, YEAR) AS `when_tz`
+FROM sales.orders;
+
+-- hash_timestamp
+SELECT
+  `id`,
+  TO_HEX(SHA256(CAST(`when_ts` AS STRING))) AS `when_ts`
+FROM sales.orders;
+
+-- last4_timestamptz
+SELECT
+  `id`,
+  CASE
+    WHEN `when_tz` IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST(DATETIME(`when_tz`, 'UTC') AS STRING)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST(DATETIME(`when_tz`, 'UTC') AS STRING)) AS INT64), '*')
+      ELSE LPAD('', CAST(LENGTH(CAST(DATETIME(`when_tz`, 'UTC') AS STRING)) - 4 AS INT64), '*') || SUBSTRING(
+        CAST(DATETIME(`when_tz`, 'UTC') AS STRING),
+        LENGTH(CAST(DATETIME(`when_tz`, 'UTC') AS STRING)) - 4 + 1
+      )
+    END
+  END AS `when_tz`
 FROM sales.orders;
 
 -- round_number

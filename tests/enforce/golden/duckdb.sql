@@ -19,20 +19,16 @@ FROM sales.orders;
 -- hash
 SELECT
   "id",
-  CASE WHEN "v" IS NULL THEN NULL ELSE SHA256(CAST("v" AS TEXT)) END AS "v"
+  SHA256(CAST("v" AS TEXT)) AS "v"
 FROM sales.orders;
 
 -- last4
 SELECT
   "id",
   CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE CASE
-      WHEN LENGTH(CAST("v" AS TEXT)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST("v" AS TEXT)) AS INT), '*')
-      ELSE LPAD('', CAST(LENGTH(CAST("v" AS TEXT)) - 4 AS INT), '*') || SUBSTRING(CAST("v" AS TEXT), LENGTH(CAST("v" AS TEXT)) - 4 + 1)
-    END
+    WHEN LENGTH(CAST("v" AS TEXT)) <= 4
+    THEN REPEAT('*', LENGTH(CAST("v" AS TEXT)))
+    ELSE LPAD(RIGHT(CAST("v" AS TEXT), 4), CAST(LENGTH(CAST("v" AS TEXT)) AS INT), '*')
   END AS "v"
 FROM sales.orders;
 
@@ -40,13 +36,9 @@ FROM sales.orders;
 SELECT
   "id",
   CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE CASE
-      WHEN LENGTH(CAST("v" AS TEXT)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST("v" AS TEXT)) AS INT), '*')
-      ELSE SUBSTRING(CAST("v" AS TEXT), 1, 4) || LPAD('', CAST(LENGTH(CAST("v" AS TEXT)) - 4 AS INT), '*')
-    END
+    WHEN LENGTH(CAST("v" AS TEXT)) <= 4
+    THEN REPEAT('*', LENGTH(CAST("v" AS TEXT)))
+    ELSE LEFT(CAST("v" AS TEXT), 4) || REPEAT('*', LENGTH(CAST("v" AS TEXT)) - 4)
   END AS "v"
 FROM sales.orders;
 
@@ -54,24 +46,16 @@ FROM sales.orders;
 SELECT
   "id",
   CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE CASE
-      WHEN LENGTH(CAST("v" AS TEXT)) <= 5
-      THEN LPAD('', CAST(LENGTH(CAST("v" AS TEXT)) AS INT), '*')
-      ELSE SUBSTRING(CAST("v" AS TEXT), 1, 2) || LPAD('', CAST(LENGTH(CAST("v" AS TEXT)) - 5 AS INT), '*') || SUBSTRING(CAST("v" AS TEXT), LENGTH(CAST("v" AS TEXT)) - 3 + 1)
-    END
+    WHEN LENGTH(CAST("v" AS TEXT)) <= 5
+    THEN REPEAT('*', LENGTH(CAST("v" AS TEXT)))
+    ELSE LEFT(CAST("v" AS TEXT), 2) || LPAD(RIGHT(CAST("v" AS TEXT), 3), CAST(LENGTH(CAST("v" AS TEXT)) - 2 AS INT), '*')
   END AS "v"
 FROM sales.orders;
 
 -- email_domain
 SELECT
   "id",
-  CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE '***' || COALESCE(REGEXP_EXTRACT(CAST("v" AS TEXT), '@[^@]*$'), '')
-  END AS "v"
+  '***' || REGEXP_EXTRACT(CAST("v" AS TEXT), '@[^@]*$') AS "v"
 FROM sales.orders;
 
 -- year_date
@@ -84,6 +68,32 @@ FROM sales.orders;
 SELECT
   "id",
   DATE_TRUNC('YEAR', "when_ts") AS "when_ts"
+FROM sales.orders;
+
+-- year_timestamptz
+SELECT
+  "id",
+  DATE_TRUNC('YEAR', "when_tz" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS "when_tz"
+FROM sales.orders;
+
+-- hash_timestamp
+SELECT
+  "id",
+  SHA256(CAST(MAKE_TIMESTAMP(EPOCH_US("when_ts")) AS TEXT)) AS "when_ts"
+FROM sales.orders;
+
+-- last4_timestamptz
+SELECT
+  "id",
+  CASE
+    WHEN LENGTH(CAST(MAKE_TIMESTAMP(EPOCH_US("when_tz")) AS TEXT)) <= 4
+    THEN REPEAT('*', LENGTH(CAST(MAKE_TIMESTAMP(EPOCH_US("when_tz")) AS TEXT)))
+    ELSE LPAD(
+      RIGHT(CAST(MAKE_TIMESTAMP(EPOCH_US("when_tz")) AS TEXT), 4),
+      CAST(LENGTH(CAST(MAKE_TIMESTAMP(EPOCH_US("when_tz")) AS TEXT)) AS INT),
+      '*'
+    )
+  END AS "when_tz"
 FROM sales.orders;
 
 -- round_number
@@ -106,13 +116,10 @@ SELECT
   ROUND("qty", -3) AS "qty"
 FROM sales.orders;
 
--- hash_keyed
+-- hash_keyed (parameters: pe_hmac_ipad, pe_hmac_opad; positional: 0)
 SELECT
-  CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE SHA256($pe_hmac_opad || UNHEX(SHA256($pe_hmac_ipad || ENCODE(CAST("v" AS TEXT)))))
-  END AS "v"
+  SHA256($pe_hmac_opad || UNHEX(SHA256($pe_hmac_ipad || ENCODE(CAST("v" AS TEXT))))) AS "v",
+  SHA256($pe_hmac_opad || UNHEX(SHA256($pe_hmac_ipad || ENCODE(CAST("w" AS TEXT))))) AS "w"
 FROM sales.orders;
 
 -- row_filter

@@ -19,11 +19,7 @@ FROM sales.orders;
 -- hash
 SELECT
   "id",
-  CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE ENCODE(SHA256(CONVERT_TO(CAST("v" AS VARCHAR), 'UTF8')), 'hex')
-  END AS "v"
+  ENCODE(SHA256(CONVERT_TO(CAST("v" AS VARCHAR), 'UTF8')), 'hex') AS "v"
 FROM sales.orders;
 
 -- last4
@@ -90,6 +86,32 @@ SELECT
   DATE_TRUNC('YEAR', "when_ts") AS "when_ts"
 FROM sales.orders;
 
+-- year_timestamptz
+SELECT
+  "id",
+  DATE_TRUNC('YEAR', "when_tz" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS "when_tz"
+FROM sales.orders;
+
+-- hash_timestamp
+SELECT
+  "id",
+  ENCODE(SHA256(CONVERT_TO(CAST("when_ts" AS VARCHAR), 'UTF8')), 'hex') AS "when_ts"
+FROM sales.orders;
+
+-- last4_timestamptz
+SELECT
+  "id",
+  CASE
+    WHEN "when_tz" IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) AS INT), '*')
+      ELSE LPAD('', CAST(LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) - 4 AS INT), '*') || SUBSTRING(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR) FROM LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) - 4 + 1)
+    END
+  END AS "when_tz"
+FROM sales.orders;
+
 -- round_number
 SELECT
   "id",
@@ -102,13 +124,10 @@ SELECT
   CAST(ROUND(CAST("qty" AS DECIMAL), -3) AS BIGINT) AS "qty"
 FROM sales.orders;
 
--- hash_keyed
+-- hash_keyed (parameters: pe_hash_key; positional: 0)
 SELECT
-  CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE ENCODE(HMAC(CONVERT_TO(CAST("v" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'), 'hex')
-  END AS "v"
+  ENCODE(HMAC(CONVERT_TO(CAST("v" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'), 'hex') AS "v",
+  ENCODE(HMAC(CONVERT_TO(CAST("w" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'), 'hex') AS "w"
 FROM sales.orders;
 
 -- row_filter

@@ -19,7 +19,7 @@ FROM sales.orders;
 -- hash
 SELECT
   "id",
-  CASE WHEN "v" IS NULL THEN NULL ELSE SHA2(CAST("v" AS VARCHAR), 256) END AS "v"
+  SHA2(CAST("v" AS VARCHAR), 256) AS "v"
 FROM sales.orders;
 
 -- last4
@@ -84,6 +84,43 @@ FROM sales.orders;
 SELECT
   "id",
   DATE_TRUNC('YEAR', "when_ts") AS "when_ts"
+FROM sales.orders;
+
+-- year_timestamptz
+SELECT
+  "id",
+  DATE_TRUNC('YEAR', CONVERT_TIMEZONE('UTC', "when_tz")) AS "when_tz"
+FROM sales.orders;
+
+-- hash_timestamp
+SELECT
+  "id",
+  SHA2(CAST("when_ts" AS VARCHAR), 256) AS "when_ts"
+FROM sales.orders;
+
+-- last4_timestamptz
+SELECT
+  "id",
+  CASE
+    WHEN "when_tz" IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST(CAST(CONVERT_TIMEZONE('UTC', "when_tz") AS TIMESTAMPNTZ) AS VARCHAR)) <= 4
+      THEN LPAD(
+        '',
+        CAST(LENGTH(CAST(CAST(CONVERT_TIMEZONE('UTC', "when_tz") AS TIMESTAMPNTZ) AS VARCHAR)) AS INT),
+        '*'
+      )
+      ELSE LPAD(
+        '',
+        CAST(LENGTH(CAST(CAST(CONVERT_TIMEZONE('UTC', "when_tz") AS TIMESTAMPNTZ) AS VARCHAR)) - 4 AS INT),
+        '*'
+      ) || SUBSTRING(
+        CAST(CAST(CONVERT_TIMEZONE('UTC', "when_tz") AS TIMESTAMPNTZ) AS VARCHAR),
+        LENGTH(CAST(CAST(CONVERT_TIMEZONE('UTC', "when_tz") AS TIMESTAMPNTZ) AS VARCHAR)) - 4 + 1
+      )
+    END
+  END AS "when_tz"
 FROM sales.orders;
 
 -- round_number

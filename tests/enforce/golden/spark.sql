@@ -19,7 +19,7 @@ FROM sales.orders;
 -- hash
 SELECT
   `id`,
-  CASE WHEN `v` IS NULL THEN NULL ELSE SHA2(CAST(`v` AS STRING), 256) END AS `v`
+  SHA2(CAST(`v` AS STRING), 256) AS `v`
 FROM sales.orders;
 
 -- last4
@@ -70,7 +70,7 @@ SELECT
   CASE
     WHEN `v` IS NULL
     THEN NULL
-    ELSE '***' || COALESCE(REGEXP_EXTRACT(CAST(`v` AS STRING), '@[^@]*$'), '')
+    ELSE '***' || COALESCE(REGEXP_EXTRACT(CAST(`v` AS STRING), '@[^@]*$', 0), '')
   END AS `v`
 FROM sales.orders;
 
@@ -84,6 +84,32 @@ FROM sales.orders;
 SELECT
   `id`,
   DATE_TRUNC('YEAR', `when_ts`) AS `when_ts`
+FROM sales.orders;
+
+-- year_timestamptz
+SELECT
+  `id`,
+  DATE_TRUNC('YEAR', `when_tz`) AS `when_tz`
+FROM sales.orders;
+
+-- hash_timestamp
+SELECT
+  `id`,
+  SHA2(CAST(`when_ts` AS STRING), 256) AS `when_ts`
+FROM sales.orders;
+
+-- last4_timestamptz
+SELECT
+  `id`,
+  CASE
+    WHEN `when_tz` IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST(`when_tz` AS STRING)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST(`when_tz` AS STRING)) AS INT), '*')
+      ELSE LPAD('', CAST(LENGTH(CAST(`when_tz` AS STRING)) - 4 AS INT), '*') || SUBSTRING(CAST(`when_tz` AS STRING), LENGTH(CAST(`when_tz` AS STRING)) - 4 + 1)
+    END
+  END AS `when_tz`
 FROM sales.orders;
 
 -- round_number

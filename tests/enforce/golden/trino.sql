@@ -19,11 +19,7 @@ FROM sales.orders;
 -- hash
 SELECT
   "id",
-  CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE LOWER(TO_HEX(SHA256(TO_UTF8(CAST("v" AS VARCHAR)))))
-  END AS "v"
+  LOWER(TO_HEX(SHA256(TO_UTF8(CAST("v" AS VARCHAR))))) AS "v"
 FROM sales.orders;
 
 -- last4
@@ -103,6 +99,46 @@ SELECT
   DATE_TRUNC('YEAR', "when_ts") AS "when_ts"
 FROM sales.orders;
 
+-- year_timestamptz
+SELECT
+  "id",
+  DATE_TRUNC('YEAR', AT_TIMEZONE("when_tz", 'UTC')) AS "when_tz"
+FROM sales.orders;
+
+-- hash_timestamp
+SELECT
+  "id",
+  LOWER(TO_HEX(SHA256(TO_UTF8(CAST("when_ts" AS VARCHAR))))) AS "when_ts"
+FROM sales.orders;
+
+-- last4_timestamptz
+SELECT
+  "id",
+  CASE
+    WHEN "when_tz" IS NULL
+    THEN NULL
+    ELSE CASE
+      WHEN LENGTH(CAST(CAST(AT_TIMEZONE("when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) <= 4
+      THEN LPAD(
+        '',
+        CAST(LENGTH(CAST(CAST(AT_TIMEZONE("when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) AS INTEGER),
+        '*'
+      )
+      ELSE CONCAT(
+        CAST(LPAD(
+          '',
+          CAST(LENGTH(CAST(CAST(AT_TIMEZONE("when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) - 4 AS INTEGER),
+          '*'
+        ) AS VARCHAR),
+        CAST(SUBSTR(
+          CAST(CAST(AT_TIMEZONE("when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR),
+          LENGTH(CAST(CAST(AT_TIMEZONE("when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) - 4 + 1
+        ) AS VARCHAR)
+      )
+    END
+  END AS "when_tz"
+FROM sales.orders;
+
 -- round_number
 SELECT
   "id",
@@ -115,13 +151,10 @@ SELECT
   ROUND("qty", -3) AS "qty"
 FROM sales.orders;
 
--- hash_keyed
+-- hash_keyed (parameters: pe_hash_key; positional: 2)
 SELECT
-  CASE
-    WHEN "v" IS NULL
-    THEN NULL
-    ELSE LOWER(TO_HEX(HMAC_SHA256(TO_UTF8(CAST("v" AS VARCHAR)), :pe_hash_key)))
-  END AS "v"
+  LOWER(TO_HEX(HMAC_SHA256(TO_UTF8(CAST("v" AS VARCHAR)), ?))) AS "v",
+  LOWER(TO_HEX(HMAC_SHA256(TO_UTF8(CAST("w" AS VARCHAR)), ?))) AS "w"
 FROM sales.orders;
 
 -- row_filter
