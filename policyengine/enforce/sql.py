@@ -450,7 +450,24 @@ def _membership(left: exp.Expression, items: ast.ListExpr, negate: bool) -> exp.
     return exp.Not(this=inside) if negate else inside
 
 
+def _midnight(e: ast.Expr) -> ast.Expr:
+    """A date literal as the timestamp of its midnight, UTC (how a date compares with a timestamp)."""
+    if isinstance(e, ast.Literal) and isinstance(e.value, dt.date) and not isinstance(e.value, dt.datetime):
+        return ast.Literal(dt.datetime(e.value.year, e.value.month, e.value.day), e.span)
+    if isinstance(e, ast.ListExpr):
+        return ast.ListExpr(tuple(_midnight(i) for i in e.items), e.span)  # type: ignore[misc]
+    return e
+
+
+def _timestamp_column(e: ast.Expr, types: Mapping[str, str]) -> bool:
+    return isinstance(e, ast.ColumnRef) and types.get(e.name) in ("timestamp", "timestamptz")
+
+
 def _compare(e: ast.Compare, table: str | None, types: Mapping[str, str]) -> exp.Expression:
+    if _timestamp_column(e.left, types) or _timestamp_column(e.right, types):
+        # render `created_at >= 2024-01-01` as a TIMESTAMP comparison in every dialect (BigQuery
+        # rejects TIMESTAMP vs DATE; others would cast by their own session rules)
+        e = ast.Compare(e.op, _midnight(e.left), _midnight(e.right), e.span)
     if e.op in _COMPARE:
         return _COMPARE[e.op](this=_operand(e.left, table), expression=_operand(e.right, table))
     if e.op in ("in", "not in"):
