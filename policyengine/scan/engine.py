@@ -27,7 +27,14 @@ from policyengine.scan.classify import (
     ner_values,
 )
 from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, ner_counts
-from policyengine.scan.reader import BATCH_ROWS, ReadError, discover, format_of, iter_batches
+from policyengine.scan.reader import (
+    BATCH_ROWS,
+    ReadError,
+    discover,
+    format_of,
+    iter_batches,
+    short_error,
+)
 from policyengine.scan.recognizers import BUILTIN, MatchTable, Recognizer, distinct_values
 from policyengine.scan.stats import ColumnPartial, ColumnSample, merge, merge_all, partial_stats
 
@@ -107,10 +114,7 @@ def _run_task(task: _Task, sample_rows: int, seed: int) -> tuple[tuple[ColumnPar
     except MemoryError:
         return (), "out of memory while reading"
     except Exception as exc:  # corrupt data can raise from deep inside pyarrow
-        first = (str(exc).splitlines() or [""])[0][:160]
-        if "'" in first:  # messages may quote cell contents
-            first = first.split("'")[0].rstrip(": ")
-        return (), f"cannot read: {type(exc).__name__}: {first}"
+        return (), f"cannot read: {type(exc).__name__}: {short_error(exc)}"
     return tuple(acc.values()), None
 
 

@@ -34,7 +34,9 @@ _add("PERSON", STRONG, "firstname first_name given_name givenname forename fname
      "achternaam voornaam tussenvoegsel person persona customer_name client_name employee_name "
      "contact_name account_holder holder cardholder card_holder titular inhaber beneficiary "
      "patient_name student_name author_name owner_name user_full_name display_name")
-_add("PERSON", WEAK, "name names nombre nom nome naam author owner")
+_add("PERSON", WEAK, "name names author owner")
+# "name" in another language: a person's name unless a thing is named next to it (nombre_producto)
+_GENERIC_PERSON = frozenset(["nombre", "nom", "nome", "naam", "navn", "nimi"])
 _add("LOCATION", STRONG, "address addresses addr street street_address streetaddress address_line address1 "
      "address2 addressline strasse str straat calle direccion domicilio adresse indirizzo via_indirizzo "
      "adres morada endereco rue city town stadt ort wohnort ville ciudad citta localidad municipio "
@@ -52,16 +54,37 @@ _add("IP_ADDRESS", STRONG, "ip ipv4 ipv6 ip_address ipaddress ip_addr client_ip 
 _add("DATE_OF_BIRTH", STRONG, "dob birth birthday birthdate birth_date date_of_birth geburtsdatum geburtstag "
      "fecha_nacimiento nacimiento date_naissance naissance data_nascita nascita geboortedatum")
 _add("UK_NHS", STRONG, "nhs nhs_number")
+_add("DE_TAX_ID", STRONG, "steuer_id steuerid steueridentifikationsnummer steuer_identifikationsnummer idnr "
+     "steuer_idnr tax_id_de")
+_add("NL_BSN", STRONG, "bsn burgerservicenummer sofinummer sofi_nummer")
+_add("FR_NIR", STRONG, "nir insee numero_securite_sociale securite_sociale num_secu numero_secu")
 _add("URL", STRONG, "url website homepage profile_url link")
 
 # Words that mean "not a person" even next to `name`: product_name, company_name, file_name …
 _NOT_PERSON = frozenset(
-    ["company", "companies", "vendor", "supplier", "product", "products", "item", "items", "brand", "firm", "firma", "empresa", "societe", "organisation", "organization", "org", "merchant", "store", "shop", "file", "filename", "host", "hostname", "domain", "app", "application", "project", "team", "category", "department", "dept", "city", "country", "street", "town", "place", "region", "state", "status", "type", "kind", "model", "device", "table", "column", "schema", "job", "task", "event", "service", "server", "bank", "branch", "school", "hotel", "restaurant", "species", "breed", "team_name", "club", "league", "sport"]
+    ["company", "companies", "vendor", "supplier", "product", "products", "item", "items", "brand", "firm", "firma", "empresa", "societe", "organisation", "organization", "org", "merchant", "store", "shop", "file", "filename", "host", "hostname", "domain", "app", "application", "project", "team", "category", "department", "dept", "city", "country", "street", "town", "place", "region", "state", "status", "type", "kind", "model", "device", "table", "column", "schema", "job", "task", "event", "service", "server", "bank", "branch", "school", "hotel", "restaurant", "species", "breed", "team_name", "club", "league", "sport",
+     "producto", "productos", "articulo", "produit", "produits", "article", "prodotto", "prodotti", "articolo",
+     "artikel", "produkt", "entreprise", "azienda", "ditta", "bedrijf", "unternehmen", "marca", "marque", "marke",
+     "categoria", "categorie", "kategorie", "ciudad", "ciutat", "citta", "ville", "stadt", "pais", "pays", "paese",
+     "provincia", "calle", "rue", "strasse", "straat", "localidad", "comune", "gemeente", "plaats", "tienda",
+     "magasin", "negozio", "winkel", "banco", "banque", "fichero", "fichier", "archivo", "servicio", "equipo"]
 )
 _NEGATIVE_LAST = frozenset(
     ["id", "ids", "uuid", "guid", "key", "pk", "fk", "verified", "valid", "validated", "confirmed", "count", "cnt", "num_of", "total", "flag", "flags", "is", "has", "enabled", "opt", "optin", "opt_in", "consent", "year", "yr", "ts", "at", "on", "time", "timestamp", "date", "hash", "hashed", "checksum", "md5", "sha", "sha1", "sha256", "domain", "type", "status", "format", "length", "len", "code"]
 )
 _NEGATIVE_SOLO = frozenset(["id", "ts", "year", "hash", "checksum", "flag", "count", "uuid", "guid", "key"])
+# Cues that only count when the name suggests no entity (`mobile_number` stays a phone):
+# numbers, references, clocks, versions, money, barcodes.
+_NEGATIVE_UNHINTED = frozenset(
+    ["no", "nr", "num", "number", "nummer", "numero", "ref", "reference", "seq", "sequence", "idx", "index",
+     "epoch", "unix", "ms", "millis", "seconds", "secs", "version", "ver", "build", "release", "firmware", "fw",
+     "revision", "rev", "season", "eur", "usd", "gbp", "chf", "price", "amount", "cost", "value", "qty",
+     "quantity", "sku", "ean", "gtin", "isbn", "upc", "barcode", "serial", "tracking", "invoice", "order"]
+)
+_NEGATIVE_UNHINTED_SOLO = frozenset(
+    ["epoch", "version", "build", "release", "firmware", "revision", "season", "price", "amount", "qty", "quantity",
+     "sku", "ean", "gtin", "isbn", "upc", "barcode", "serial", "tracking", "invoice"]
+)
 
 
 @dataclass(frozen=True)
@@ -118,9 +141,14 @@ def name_hint(column: str, extra: dict[str, tuple[str, float]] | None = None) ->
                         used[j] = True
                     break
     negative = None
-    if toks and toks[-1] in _NEGATIVE_LAST and not used[-1] and (len(toks) > 1 or toks[0] in _NEGATIVE_SOLO):
-        negative = toks[-1]
+    if toks:
+        last, solo = toks[-1], len(toks) == 1
+        strong_cue = last in _NEGATIVE_LAST and not used[-1] and (not solo or last in _NEGATIVE_SOLO)
+        weak_cue = not found and last in _NEGATIVE_UNHINTED and (not solo or last in _NEGATIVE_UNHINTED_SOLO)
+        negative = last if strong_cue or weak_cue else None
     not_person = any(t in _NOT_PERSON for t in toks) or "".join(toks) in _NOT_PERSON
+    if not not_person and any(t in _GENERIC_PERSON and not used[i] for i, t in enumerate(toks)):
+        found["PERSON"] = STRONG
     if not_person and found.get("PERSON", 0.0) <= WEAK:
         found.pop("PERSON", None)  # `product_name`, `company_name`: a name of a thing
     return NameHint(column, toks, tuple(sorted(found.items())), negative, not_person)

@@ -8,6 +8,7 @@ never contains cell values, so callers can report them per file and carry on wit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -78,15 +79,30 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _short(exc: BaseException) -> str:
-    """The first line of an exception message, trimmed: pyarrow errors can quote cell contents
-    (CSV conversion errors do), so anything after a colon that looks like data is cut off."""
+_COUNT = re.compile(r"\bgot \d+")
+_QUOTE_OPEN = re.compile(r"(?:^|(?<=[\s:(\[=,]))['\"`]")
+
+
+def short_error(exc: BaseException) -> str:
+    """The first line of an exception message, trimmed of anything that could be data.
+
+    pyarrow quotes cell contents in several messages: a ragged CSV row follows "Expected 1
+    columns, got 2: ", conversion errors quote the value, JSON errors quote the row. So the text
+    stops after "got N", at the first quote or known data marker, and is cut to 160 characters.
+    """
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    for marker in (" got '", ": '", "CSV conversion error", "straddling"):
+    m = _COUNT.search(text)
+    if m:
+        text = text[: m.end()]
+    for marker in (" got '", ": '", "straddling", " in row:", " row: "):
         i = text.find(marker)
         if i > 0:
             text = text[:i]
-    return text[:200]
+    m = _QUOTE_OPEN.search(text)  # an opening quote (not an apostrophe as in "Couldn't")
+    if m:
+        text = text[: m.start()]
+    text = text.rstrip(" :,.")
+    return text[:160] or type(exc).__name__
 
 
 def iter_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
@@ -112,7 +128,7 @@ def iter_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Record
     except ReadError:
         raise
     except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ReadError(f"cannot read as {fmt}: {_short(exc)}") from None
+        raise ReadError(f"cannot read as {fmt}: {short_error(exc)}") from None
 
 
 def _parquet(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -122,13 +138,83 @@ def _parquet(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
     yield from pf.iter_batches(batch_size=batch_rows, use_threads=True)
 
 
-def _csv(path: Path, delimiter: str) -> Iterator[pa.RecordBatch]:
+_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 1 << 16
+_UTF8_CHECK_BYTES = 64 << 20  # how much of a CSV is checked to be UTF-8 before choosing a codec
+
+
+def _outside_quotes(line: str, ch: str) -> int:
+    """How often `ch` occurs in `line` outside double-quoted fields."""
+    n, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == ch and not quoted:
+            n += 1
+    return n
+
+
+def sniff_delimiter(text: str, default: str) -> str:
+    """The delimiter of a CSV from its first lines: of `,` `;` tab `|`, the one the header uses
+    most that the next lines use as often (European exports use `;`, since `,` is their decimal
+    mark). Falls back to `default`."""
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return default
+    best, best_n = default, 0
+    for d in _DELIMITERS:
+        n = _outside_quotes(lines[0], d)
+        if n == 0:
+            continue
+        rest = lines[1:-1] if len(lines) > 2 else lines[1:]  # the last line may be cut off
+        consistent = not rest or sum(_outside_quotes(ln, d) == n for ln in rest) >= 0.8 * len(rest)
+        score = n + (1000 if consistent else 0)
+        if score > best_n:
+            best, best_n = d, score
+    return best
+
+
+def sniff_encoding(path: Path) -> str:
+    """utf-8 when the file (its first 64 MB) decodes as UTF-8, else cp1252 (Windows exports),
+    else latin-1, which decodes any byte."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen = 0
+    try:
+        with path.open("rb") as fh:
+            while seen < _UTF8_CHECK_BYTES:
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    decoder.decode(b"", final=True)
+                    break
+                seen += len(chunk)
+                decoder.decode(chunk)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    with path.open("rb") as fh:
+        head = fh.read(_UTF8_CHECK_BYTES)
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _csv(path: Path, default_delimiter: str) -> Iterator[pa.RecordBatch]:
     """CSV cells are read as text: a streaming reader infers types from the first block only and
-    would fail on a later block, and the scanner infers numbers from the values anyway."""
+    would fail on a later block, and the scanner infers numbers from the values anyway. The
+    delimiter is sniffed from the first lines and the encoding falls back to cp1252 / latin-1
+    when the file is not UTF-8."""
     from pyarrow import csv
 
+    encoding = sniff_encoding(path)
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES).decode(encoding, errors="replace").lstrip("\ufeff")
+    delimiter = sniff_delimiter(head, default_delimiter)
     parse = csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    read = csv.ReadOptions(block_size=1 << 22)
+    read = csv.ReadOptions(block_size=1 << 22, encoding="utf8" if encoding == "utf-8" else encoding)
     probe = csv.open_csv(path, read_options=read, parse_options=parse)
     names = probe.schema.names
     probe.close()
@@ -137,16 +223,74 @@ def _csv(path: Path, delimiter: str) -> Iterator[pa.RecordBatch]:
 
 
 def _jsonl(path: Path) -> Iterator[pa.RecordBatch]:
+    """JSON Lines through pyarrow's block reader; when that fails (a field that is a number in
+    some rows and a string in others defeats its type inference), the rows not yet yielded are
+    read with Python's json module, every field as text."""
     from pyarrow import json
 
     read = json.ReadOptions(block_size=1 << 22)
+    done = 0
     try:
-        reader = json.open_json(path, read_options=read)
-        yield from reader
+        for batch in json.open_json(path, read_options=read):
+            done += batch.num_rows
+            yield batch
+        return
     except pa.ArrowInvalid:
-        # Types that change between blocks defeat the streaming reader; the whole-file reader
-        # unifies them (JSON Lines files large enough for this to matter are rare).
-        yield from json.read_json(path, read_options=read).to_batches(BATCH_ROWS)
+        pass
+    yield from _jsonl_as_text(path, skip=done)
+
+
+def _json_cell(x: object) -> str | None:
+    import json as pyjson
+
+    if x is None or isinstance(x, str):
+        return x
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, float) and x.is_integer() and abs(x) < 9.2e18:
+        return str(int(x))
+    if isinstance(x, (int, float)):
+        return str(x)
+    return pyjson.dumps(x, ensure_ascii=False)
+
+
+def _jsonl_as_text(path: Path, skip: int = 0) -> Iterator[pa.RecordBatch]:
+    """The JSON Lines rows after the first `skip` ones as batches of text columns (two passes:
+    the first collects the field names, so every batch has them all)."""
+    import json as pyjson
+
+    def rows() -> Iterator[dict]:
+        n = 0
+        with path.open("r", encoding="utf-8", errors="replace") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                n += 1
+                if n <= skip:
+                    continue
+                try:
+                    obj = pyjson.loads(line)
+                except ValueError as exc:
+                    raise ReadError(f"cannot read as jsonl: line {lineno}: {getattr(exc, 'msg', 'invalid JSON')}") from None
+                if not isinstance(obj, dict):
+                    raise ReadError(f"cannot read as jsonl: line {lineno}: not a JSON object")
+                yield obj
+
+    names = list(dict.fromkeys(k for obj in rows() for k in obj))
+    buf: list[dict] = []
+    for obj in rows():
+        buf.append(obj)
+        if len(buf) >= BATCH_ROWS:
+            yield _text_batch(buf, names)
+            buf = []
+    if buf:
+        yield _text_batch(buf, names)
+
+
+def _text_batch(rows: list[dict], names: list[str]) -> pa.RecordBatch:
+    return pa.record_batch(
+        [pa.array([_json_cell(r.get(k)) for r in rows], type=pa.string()) for k in names], names=names
+    )
 
 
 def _ipc(path: Path) -> Iterator[pa.RecordBatch]:

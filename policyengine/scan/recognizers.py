@@ -57,6 +57,7 @@ class EntityHits:
     checked: int  # distinct values the counts refer to
     validated: bool
     examples: tuple[str, ...] = ()  # redacted
+    min_share: float | None = None  # a custom recognizer's own threshold (`min_share` in its config)
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,35 @@ class Shape:
 
 
 _STREET_WORDS = (
-    "street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|square|sq|"
-    "terrace|crescent|close|way|highway|hwy|parkway|pkwy|row|mews|gardens|grove|hill|park|"
+    # English (USPS suffixes, as Faker and real US/UK data use them; plurals are allowed)
+    "street|st|avenue|ave|av|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|square|sq|"
+    "terrace|ter|crescent|cres|close|way|highway|hwy|parkway|pkwy|row|mews|garden|grove|hill|park|"
+    "alley|aly|bridge|brook|burg|bypass|canyon|causeway|circle|cir|cliff|corner|cove|creek|crest|"
+    "crossing|crossroad|curve|dale|estate|expressway|expy|extension|falls|ferry|field|flat|ford|"
+    "forest|forge|fork|fort|freeway|fwy|gateway|glen|green|harbor|harbour|haven|heights|hollow|inlet|"
+    "island|isle|junction|knoll|lake|landing|lodge|loop|mall|manor|meadow|mill|mission|motorway|"
+    "mount|mountain|neck|orchard|oval|overpass|path|pike|pine|plain|plaza|point|port|prairie|ranch|"
+    "ridge|river|route|shoal|shore|skyway|spur|station|stravenue|stream|summit|throughway|trace|"
+    "track|trafficway|trail|trl|tunnel|turnpike|underpass|valley|via|viaduct|view|village|ville|vista|"
+    "walk|wall|wynd|camp|cape|center|centre|divide|passage|radial|ramp|rapid|spring|common|course|lock|loaf|pass|"
     "straße|strasse|str|gasse|weg|allee|platz|ring|damm|ufer|"
-    "rue|chemin|impasse|allée|quai|cours|route|"
-    "calle|c/|avenida|avda|plaza|paseo|camino|carrer|ronda|travesía|"
-    "via|viale|piazza|corso|vicolo|largo|strada|"
+    "rue|chemin|impasse|allée|quai|cours|"
+    "calle|c/|avenida|avda|paseo|camino|carrer|ronda|travesía|"
+    "viale|piazza|corso|vicolo|largo|strada|"
     "straat|laan|plein|gracht|kade|singel|dijk|steeg"
 )
-_COMPOUND = "straße|strasse|str\\.|gasse|weg|allee|platz|straat|laan|plein|gracht|kade|singel|dijk|steeg"
+# Street words that come first, the number after: Calle Mayor, 12 · Via Roma 12 · Rue de Rivoli 12
+_STREET_FIRST = (
+    "calle|c/|avenida|avda|av|plaza|pza|paseo|camino|carrer|ronda|travesía|travesia|glorieta|"
+    "via|viale|piazza|piazzale|corso|vicolo|largo|strada|contrada|"
+    "rue|avenue|boulevard|bd|bvd|chemin|impasse|allée|allee|place|quai|cours|route|"
+    "rua|praça|praca|travessa|ulica|ul"
+)
+_COMPOUND = (
+    "straße|strasse|str\\.|gasse|weg|allee|platz|straat|laan|plein|gracht|kade|singel|dijk|steeg|"
+    "gatan|gata|gate|vägen|vagen|vej|veien|vei|katu"
+)
+_UNIT = "(?:flat|apt|apartment|unit|suite|ste|wohnung|appartement|piso)\\.?\\s*[\\w-]+,?\\s+"
 
 BUILTIN: tuple[Recognizer, ...] = (
     Recognizer("iban", "IBAN_CODE", r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,4})?\b", "iban"),
@@ -95,7 +116,7 @@ BUILTIN: tuple[Recognizer, ...] = (
     Recognizer(
         "email",
         "EMAIL_ADDRESS",
-        r"(?i)[a-z0-9!#$%&'*+/=?^_{|}~.-]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
+        r"(?i)[\p{L}\p{N}!#$%&'*+/=?^_{|}~.-]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
         "email",
     ),
     Recognizer("url", "URL", r"(?i)\b(?:https?://|www\.)[a-z0-9.-]+\.[a-z]{2,24}(?:[/?#][^\s<>\"']*)?", "url"),
@@ -106,6 +127,9 @@ BUILTIN: tuple[Recognizer, ...] = (
         r"|(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}",
         "ip",
     ),
+    Recognizer("de_tax_id", "DE_TAX_ID", r"^[1-9]\d ?\d{3} ?\d{3} ?\d{3}$", "de_tax_id", whole_only=True),
+    Recognizer("nl_bsn", "NL_BSN", r"^\d{8,9}$|^\d{4}\.\d{2}\.\d{3}$", "nl_bsn", whole_only=True),
+    Recognizer("fr_nir", "FR_NIR", r"(?i)^[1-478] ?\d{2} ?\d{2} ?(?:\d{2}|2[ab]) ?\d{3} ?\d{3} ?\d{2}$", "fr_nir", whole_only=True),
     Recognizer("uk_nhs", "UK_NHS", r"^\d{3}[ -]?\d{3}[ -]?\d{4}$", "nhs", whole_only=True, needs_hint=True),
     Recognizer(
         "phone",
@@ -124,9 +148,12 @@ BUILTIN: tuple[Recognizer, ...] = (
     Recognizer(
         "street_address",
         "LOCATION",
-        r"^\d{1,6}[A-Za-z]?(?:[-/]\d{1,4})?,?\s+\p{Lu}[\p{L}'’.\-]*(?:\s+[\p{L}\d][\p{L}\d'’.\-#]*){1,8}(?:\s*,.*)?$"
+        # the number first, a street word somewhere after it (965 Elliott Ways Apt. 617, 12 rue de Rivoli)
+        r"(?i)^(?:" + _UNIT + r")?\d{1,6}[a-z]?(?:[-/]\d{1,4})?,?\s+(?:\p{L}.*\s)?(?:" + _STREET_WORDS + r")s?\b.*$"
+        # a street word, then the number (Main St. 5, Calle Mayor, 12, Piazza del Duomo, 5)
         r"|(?i)^.*\b(?:" + _STREET_WORDS + r")\b\.?\s*\d.*$"
-        r"|(?i)^\d.*\b(?:" + _STREET_WORDS + r")\b.*$"
+        r"|(?i)^(?:" + _STREET_FIRST + r")\.?\s+\p{L}[\p{L}'’.\- ]*,?\s*(?:n[º°o.]?\s*)?\d{1,5}[a-z]?\b.*$"
+        # German / Dutch compounds (Hauptstraße 5, Kerkstraat 12)
         r"|(?i)^.*\p{L}{3,}(?:" + _COMPOUND + r")\s*\d.*$",
         None,
         whole_only=True,
@@ -137,7 +164,7 @@ BUILTIN: tuple[Recognizer, ...] = (
 # as a phone number, a card is not a phone, and so on.
 PRECEDENCE = (
     "IBAN_CODE", "CREDIT_CARD", "US_SSN", "UK_NINO", "ES_NIF", "IT_FISCAL_CODE", "EMAIL_ADDRESS",
-    "URL", "IP_ADDRESS", "UK_NHS", "PHONE_NUMBER", "LOCATION",
+    "URL", "IP_ADDRESS", "DE_TAX_ID", "FR_NIR", "UK_NHS", "NL_BSN", "PHONE_NUMBER", "LOCATION",
 )
 
 _LOOKALIKES = {
@@ -183,6 +210,12 @@ class MatchTable:
         has_digit = _np(pc.match_substring_regex(arr, r"\d"))
         has_alpha = _np(pc.match_substring_regex(arr, r"\p{L}"))
         self.looks["code"] &= has_digit & has_alpha
+        nanp_dots = _np(pc.match_substring_regex(arr, r"^\(?\d{3}\)?\.\d{3}\.\d{4}$"))
+        self.looks["version"] &= ~nanp_dots  # 555.555.1234 is a US phone, not a version
+        self.looks["version3"] &= ~nanp_dots
+        # IPv4-shaped values whose four parts are all <= 99: versions (7.3.1.42), not addresses
+        self.looks["small_quad"] = _np(pc.match_substring_regex(arr, r"^\d{1,2}\.\d{1,2}\.\d{1,2}\.\d{1,2}$"))
+        self.looks["ipv4"] = _np(pc.match_substring_regex(arr, r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"))
         self.looks["hex"] &= _np(pc.match_substring_regex(arr, "(?i)[a-f]"))
         self.pure = _np(pc.match_substring_regex(arr, r"^\d+$"))
         self.looks["gtin"] = np.array([p and v.gtin_ok(x) for p, x in zip(self.pure, self.flat, strict=True)], dtype=bool)
@@ -237,6 +270,7 @@ class MatchTable:
         examples: dict[str, list[str]] = {}
         validated: dict[str, bool] = {}
         limits: dict[str, int] = {}
+        shares: dict[str, float] = {}
         order = {e: i for i, e in enumerate(PRECEDENCE)}
         looks_vetoed = max(float(self.looks[k][lo:hi].mean()) for k in ("temporal", "gtin", "version", "uuid", "hex")) >= 0.5
         for rec in sorted(self.recognizers, key=lambda r: order.get(r.entity, len(order))):
@@ -245,19 +279,26 @@ class MatchTable:
             if rec.validator == "phone" and looks_vetoed:
                 continue  # a column of dates, barcodes or versions is not checked for phones
             idx, texts = self.matches[rec.name]
+            if not rec.builtin:
+                shares[rec.entity] = min(shares.get(rec.entity, 1.0), rec.min_share)
             a, b = np.searchsorted(idx, lo), np.searchsorted(idx, hi)
             slot = per_entity.setdefault(rec.entity, {"whole": set(), "weak": set(), "embedded": set()})
             validated[rec.entity] = validated.get(rec.entity, False) or rec.validator is not None
             ex = examples.setdefault(rec.entity, [])
             checks = found = 0
             limit = n  # values examined: fewer when the check budget runs out
+            phone = rec.validator == "phone"
+            phone_hint = "PHONE_NUMBER" in hinted
+            national: dict[int, str] = {}  # unhinted national-format phones waiting for support
+            strong = 0  # whole values written unmistakably as phones (+…, trunk 0, NANP)
             for j in range(a, b):
                 i = int(idx[j]) - lo
                 text = texts[j]
                 value = self.flat[lo + i]
                 whole = len(text) >= len(value) - 1  # allow one trailing punctuation mark
-                if whole and i in claimed:
-                    continue
+                if i in claimed:
+                    continue  # a value that is wholly an IBAN holds no card or phone inside
+                start = 0
                 if not whole:
                     start = value.find(text)
                     before = value[start - 1] if start > 0 else " "
@@ -268,7 +309,18 @@ class MatchTable:
                 if checks > MAX_CHECKS or (checks > EARLY_STOP and not found):
                     limit = i  # the share is taken over the values before this one
                     break
-                grade = _validate(rec, text)
+                if phone:
+                    grade, form = _phone_grade(text, whole, phone_hint, value[max(0, start - _CUE_WINDOW):start])
+                    if whole and grade and form in _STRONG_FORMS:
+                        strong += 1
+                    if grade == 3:  # valid, but written like an id too: only next to clear phones
+                        found += 1
+                        national[i] = text
+                        continue
+                elif rec.validator == "ip" and not whole and _VERSION_CUE.search(value[max(0, start - _CUE_WINDOW):start]):
+                    continue  # "firmware 1.2.3.4": a version, not an address
+                else:
+                    grade = _validate(rec, text)
                 if grade == 0:
                     continue
                 found += 1
@@ -280,6 +332,12 @@ class MatchTable:
                     slot["embedded"].add(i)
                 if grade == 2 and len(ex) < MAX_EXAMPLES:
                     ex.append(redact(text))
+            if national and strong >= NATIONAL_SUPPORT * min(limit, n):
+                for i, text in national.items():
+                    slot["whole"].add(i)
+                    claimed.add(i)
+                    if len(ex) < MAX_EXAMPLES:
+                        ex.append(redact(text))
             limits[rec.entity] = min(limits.get(rec.entity, n), max(limit, 1))
         out = []
         for entity, slot in per_entity.items():
@@ -289,8 +347,44 @@ class MatchTable:
             emb = {i for i in slot["embedded"] if i < m} - whole
             if not (whole or weak or emb):
                 continue
-            out.append(EntityHits(entity, len(whole), len(weak), len(emb), m, validated[entity], tuple(examples[entity])))
+            out.append(EntityHits(entity, len(whole), len(weak), len(emb), m, validated[entity], tuple(examples[entity]),
+                                  shares.get(entity)))
         return tuple(out)
+
+
+_STRONG_FORMS = frozenset({"intl", "trunk", "nanp"})
+NATIONAL_SUPPORT = 0.2  # share of clear phones that lets bare / grouped national numbers count
+_CUE_WINDOW = 30  # characters before an in-text match searched for a cue word
+_PHONE_CUE = re.compile(
+    r"(?i)(?:^|\W)(?:call\w*|phone\w*|tel|tel[eé]\w*|mobile?|mob|cell\w*|fax|ring\w*|contact\w*|reach\w*|"
+    r"whatsapp|sms|dial\w*|hotline|anruf\w*|rückruf\w*|rufnummer|handy|appel\w*|portable|llam\w*|m[óo]vil|"
+    r"chiam\w*|cellulare|gebeld|bel|bellen)(?:\W|$)"
+)
+_VERSION_CUE = re.compile(r"(?i)(?:^|[^\w])(?:v|ver|version|firmware|fw|build|release|rev|revision|update|upgrade|patch|sdk|os)\W*$")
+
+
+def _phone_grade(text: str, whole: bool, hinted: bool, before: str) -> tuple[int, str]:
+    """(grade, form) of a phone candidate: 2 valid, 1 possible, 3 valid but only if the column
+    also holds clear phones, 0 rejected. Random digit strings are valid numbers in some of the
+    27 regions most of the time, so the way a number is written decides first (`phone_form`):
+    bare digits, trunk-less groups and two-part numbers (ids, years, tax numbers, `123 456 789`,
+    `2019/2020`) need a phone-like column name or clear phones beside them; in free text a number needs '+', a trunk 0, NANP
+    grouping or a cue word ("call", "tel", "mobile", …) just before it."""
+    if _DATE_PREFIX.match(text):
+        return 0, "other"
+    form = v.phone_form(text)
+    if not whole:
+        if form in _STRONG_FORMS or _PHONE_CUE.search(before):
+            return (2 if v.phone_kind(text) == 2 else 0), form
+        return 0, form
+    if form in _STRONG_FORMS:
+        return v.phone_kind(text), form
+    kind = v.phone_kind(text)
+    if hinted:
+        return (kind if form in ("grouped", "other") else (2 if kind == 2 else 0)), form
+    if kind == 2:  # bare, grouped or other (333 1234567): only next to clear phones
+        return 3, form
+    return 0, form
 
 
 def _validate(rec: Recognizer, text: str) -> int:

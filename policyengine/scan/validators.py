@@ -150,6 +150,44 @@ def nif_ok(text: str) -> bool:
     return "TRWAGMYFPDXBNJZSQVHLCKE"[int(head) % 23] == s[-1]
 
 
+def de_tax_ok(text: str) -> bool:
+    """German Steuer-ID (IdNr): 11 digits, no leading 0, exactly one digit repeated (2 or 3
+    times) in the first ten, ISO 7064 MOD 11,10 check digit."""
+    d = digits(text)
+    if len(d) != 11 or d[0] == "0":
+        return False
+    counts = sorted((d[:10].count(c) for c in set(d[:10])), reverse=True)
+    if counts[0] not in (2, 3) or (len(counts) > 1 and counts[1] != 1):
+        return False
+    product = 10
+    for c in d[:10]:
+        total = (int(c) + product) % 10 or 10
+        product = (2 * total) % 11
+    return (11 - product) % 10 == int(d[10])
+
+
+def nl_bsn_ok(text: str) -> bool:
+    """Dutch BSN: 9 digits (8 when a leading zero was lost to an integer column), 11-proof."""
+    d = digits(text)
+    if len(d) == 8:
+        d = "0" + d
+    if len(d) != 9 or len(set(d)) < 3:
+        return False
+    total = sum(int(c) * w for c, w in zip(d[:8], range(9, 1, -1), strict=True)) - int(d[8])
+    return total % 11 == 0 and total > 0
+
+
+def fr_nir_ok(text: str) -> bool:
+    """French NIR (numéro de sécurité sociale): 13 characters (Corsica: 2A/2B) + a mod-97 key."""
+    s = re.sub(r"\s", "", text).upper()
+    if len(s) != 15 or s[0] not in "123478" or not s[-2:].isdigit():
+        return False
+    body = s[:5] + {"2A": "19", "2B": "18"}.get(s[5:7], s[5:7]) + s[7:13]
+    if not body.isdigit():
+        return False
+    return 97 - int(body) % 97 == int(s[13:])
+
+
 _CF_ODD = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23]
 
 
@@ -239,6 +277,36 @@ def phone_kind(text: str) -> int:
     return best
 
 
+_NANP = re.compile(r"^(?:\+?1[-. ]?)?(?:\(\d{3}\)\s?|\d{3}[-. ])\d{3}[-. ]\d{4}$")
+_TRUNK = re.compile(r"^\(?0[1-9]")
+_GROUPS = re.compile(r"\d+")
+
+
+def phone_form(text: str) -> str:
+    """How a phone-like string is written, which says more than its digits do:
+
+    `intl` (+49 30 …, 0049 30 …), `trunk` (a national number with its trunk 0: 030 1234567,
+    06 12 34 56 78), `nanp` ((212) 555-1234, 212-555-1234, 212.555.1234, 1-212-555-1234),
+    `grouped` (three or more short digit groups without a trunk 0: 612 345 678), `bare` (only
+    digits), `other` (two groups, long runs: 12-3456789, 2019/2020, 12345.67).
+    """
+    s = _EXT.sub("", text.strip())
+    if s.startswith(("+", "(+")):
+        return "intl"
+    if s.startswith("00"):
+        return "intl" if len(digits(s)) >= 11 else "other"  # 00 + country code; not a zero-padded id
+    if _TRUNK.match(s):
+        return "trunk"
+    if _NANP.match(s):
+        return "nanp"
+    if s.isdigit():
+        return "bare"
+    groups = _GROUPS.findall(s)
+    if len(groups) >= 3 and max(len(g) for g in groups) <= 4:
+        return "grouped"
+    return "other"
+
+
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "luhn": lambda t: len(digits(t)) >= 8 and luhn_ok(digits(t)),
     "card": card_ok,
@@ -252,4 +320,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "nhs": nhs_ok,
     "nif": nif_ok,
     "it_fiscal_code": it_fiscal_ok,
+    "de_tax_id": de_tax_ok,
+    "nl_bsn": nl_bsn_ok,
+    "fr_nir": fr_nir_ok,
 }
