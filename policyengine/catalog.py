@@ -1,22 +1,36 @@
-"""The catalog of data products, read from ODCS v3 data contracts (one YAML file per product).
+"""The catalog of data products, read from ODCS v3 data contracts (YAML files).
 
-A product is named `domain.product`: `domain` is the contract's `domain`, `product` its
-`dataProduct` (or, when absent, its `name`). Columns come from the contract's schema object
-(`schema[0].properties`); column tags are the property's `tags` (dotted, hierarchical). Where
-sample data lives is the contract's `servers` entries of `type: local` with a `path` (relative to
-the contract file) and a `format`.
+A product is named `domain.product`. A contract with one schema object gives one product:
+`domain` is the contract's `domain`, `product` its `dataProduct` (else its `name`, else the
+schema object's `name`). A contract with several schema objects gives one product per schema
+object, `domain.<schema object name>`, each with its own columns and the contract's other fields
+(version, status, owner, description) shared. A name that is not a plain name (`my quantum`) is
+turned into one (`my_quantum`, see `plain_name`) with a warning naming the product as policies
+must write it.
+
+Columns are the schema object's `properties`; column tags are the property's `tags`. Tags of the
+taxonomy are dotted and hierarchical (`pii` covers `pii.email`); a tag under a taxonomy root that
+the taxonomy does not know (`pii.nmae`) is a warning. Other tags are ODCS free-form tags (`uid`,
+`finance`): the loaded catalog's taxonomy includes them, so policies can target them.
+
+Where sample data lives is the contract's `servers` entries of `type: local` with a `path`
+(relative to the contract file) and a `format`. `{model}` in the path stands for the schema
+object's name (one file per schema object, as in datacontract-cli); without it, a contract with
+several schema objects maps the file to the schema object its file name (before the first dot)
+names, by `name` or `physicalName`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.taxonomy import Taxonomy, builtin_taxonomy
+from policyengine.taxonomy import TagInfo, Taxonomy, builtin_taxonomy
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 LOGICAL_TYPES = frozenset(
@@ -46,6 +60,7 @@ _KNOWN_PROPERTY = frozenset(
         "partitionKeyPosition", "criticalDataElement", "businessName", "examples", "quality",
         "logicalTypeOptions", "transformSourceObjects", "transformLogic", "transformDescription",
         "authoritativeDefinitions", "encryptedName", "customProperties", "items", "properties", "id",
+        "relationships",
     }
 )
 _KNOWN_SCHEMA_OBJECT = frozenset(
@@ -104,6 +119,7 @@ class Product:
     description: str = ""
     samples: tuple[SampleSource, ...] = ()
     source: str = ""
+    span: Span | None = field(default=None, compare=False)  # where the contract names the product
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -194,56 +210,66 @@ def _logical_type(prop: Mapping, source: str, diags: list[Diagnostic]) -> str:
     return logical
 
 
-def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Product | None, list[Diagnostic]]:
-    """Turn one parsed ODCS contract into a Product, with errors and warnings located in `source`."""
-    diags: list[Diagnostic] = []
+def plain_name(value: object) -> str:
+    """A name policies can use for a free-text contract name: `my quantum` → `my_quantum`.
 
-    def err(msg: str, where: tuple[int, int] = (1, 1), code: str = "catalog") -> None:
+    Accents are dropped, letters lowercased, every run of other characters than a-z, 0-9 and `_`
+    becomes one `_` (none at either end), and a leading digit gets a `_` in front. "" when no
+    letter or digit remains.
+    """
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+    if not re.search(r"[a-z0-9]", name):
+        return ""
+    return "_" + name if name[0].isdigit() else name
+
+
+def _name_or_derived(value: object, what: str, where: tuple[int, int], source: str,
+                     diags: list[Diagnostic], policy_name: Callable[[str], str]) -> str:
+    """`value` when it is already a plain name; else its `plain_name`, with a warning saying which
+    name policies use (`policy_name(derived)`); an error when nothing usable remains."""
+    if isinstance(value, str) and _NAME.match(value):
+        return value
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        diags.append(Diagnostic("error", f"{what} must be a name, found {value!r}", _span(source, where),
+                                code="catalog-name"))
+        return ""
+    derived = plain_name(value)
+    if not derived:
+        diags.append(Diagnostic("error", f"{what} {value!r} has no letter or digit to name the product with "
+                                f"(write a plain name: letters, digits, _ and -)", _span(source, where),
+                                code="catalog-name"))
+        return ""
+    diags.append(Diagnostic("warning", f"{what} {value!r} is not a plain name; policies name the product "
+                            f"{policy_name(derived)}", _span(source, where), code="catalog-name"))
+    return derived
+
+
+def _is_free_form(tag: str, taxonomy: Taxonomy, roots: frozenset[str]) -> bool:
+    """A tag outside the taxonomy's hierarchies (`uid`, `finance`): usable as it is."""
+    return tag not in taxonomy and tag.split(".")[0].lower() not in roots
+
+
+def _columns(obj: LocatedDict, source: str, taxonomy: Taxonomy, diags: list[Diagnostic]) -> list[Column]:
+    """The columns of one schema object, with its errors and warnings added to `diags`."""
+
+    def err(msg: str, where: tuple[int, int], code: str = "catalog") -> None:
         diags.append(Diagnostic("error", msg, _span(source, where), code=code))
 
-    def warn(msg: str, where: tuple[int, int] = (1, 1), code: str = "catalog-unknown-field") -> None:
+    def warn(msg: str, where: tuple[int, int], code: str = "catalog-unknown-field") -> None:
         diags.append(Diagnostic("warning", msg, _span(source, where), code=code))
 
-    if not isinstance(data, LocatedDict):
-        err("a data contract must be a YAML mapping")
-        return None, diags
-    for key in data:
-        if key not in _KNOWN_TOP:
-            warn(f"unknown field '{key}' ignored", data.where(key))
-    for required in ("id", "version", "status"):
-        if required not in data:
-            warn(f"missing ODCS field '{required}' (required by the standard; not used here)",
-                 code="catalog-missing-field")
-    kind = data.get("kind")
-    if kind != "DataContract":
-        err(f"'kind' must be 'DataContract', found {kind!r}", data.where("kind"))
-    api = str(data.get("apiVersion", ""))
-    if not api.startswith("v3"):
-        err(f"'apiVersion' must be an ODCS v3 version (e.g. v3.0.2), found {api!r}", data.where("apiVersion"))
-    domain = data.get("domain")
-    short = data.get("dataProduct") or data.get("name")
-    for label, value in (("domain", domain), ("dataProduct or name", short)):
-        if not isinstance(value, str) or not _NAME.match(value):
-            err(f"'{label}' must be a plain name (letters, digits, _ and -), found {value!r}",
-                data.where(label.split()[0]))
-    schema = data.get("schema")
-    if not isinstance(schema, list) or not schema or not isinstance(schema[0], LocatedDict):
-        err("'schema' must be a list with one schema object", data.where("schema"))
-        return None, diags
-    if len(schema) > 1:
-        warn("only the first schema object is used as the product's columns", schema[1].where(),
-             code="catalog-multiple-schema")
-    obj = schema[0]
     for key in obj:
         if key not in _KNOWN_SCHEMA_OBJECT:
             warn(f"unknown field '{key}' of schema object '{obj.get('name', '')}' ignored", obj.where(key))
     props = obj.get("properties")
     if not isinstance(props, list) or not props:
         err("the schema object needs a non-empty 'properties' list", obj.where("properties"))
-        return None, diags
+        return []
     columns: list[Column] = []
     seen: set[str] = set()
-    roots = {t.split(".")[0] for t in taxonomy.tags}
+    roots = frozenset(t.split(".")[0].lower() for t in taxonomy.tags)
+    by_lower = {t.lower(): t for t in taxonomy.tags}
     for prop in props:
         if not isinstance(prop, LocatedDict):
             err("each property must be a mapping with at least 'name'", obj.where("properties"))
@@ -265,11 +291,16 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
         if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
             err(f"'tags' of column '{name}' must be a list of tag names", prop.where("tags"))
             raw_tags = []
-        tags = frozenset(raw_tags)
-        for t in sorted(tags):
-            if "." in t and t.split(".")[0] in roots and t not in taxonomy:
+        tags: set[str] = set()
+        for t in raw_tags:
+            if t not in taxonomy and t.lower() in by_lower:  # `PII.Email`: the taxonomy's tag, spelt otherwise
+                warn(f"tag '{t}' of column '{name}' is read as the taxonomy's '{by_lower[t.lower()]}'",
+                     prop.where("tags"), code="catalog-tag-case")
+                t = by_lower[t.lower()]
+            elif t not in taxonomy and not _is_free_form(t, taxonomy, roots):
                 warn(f"tag '{t}' of column '{name}' is not in the taxonomy", prop.where("tags"),
                      code="catalog-unknown-tag")
+            tags.add(t)
         columns.append(
             Column(
                 name=name,
@@ -277,48 +308,171 @@ def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Produ
                 physical_type=str(prop.get("physicalType") or ""),
                 description=str(prop.get("description") or ""),
                 classification=str(prop.get("classification") or ""),
-                tags=tags,
+                tags=frozenset(tags),
                 span=_span(source, prop.where("name"), len(name)),
             )
         )
-    samples: list[SampleSource] = []
+    return columns
+
+
+def _local_servers(data: LocatedDict, source: str, diags: list[Diagnostic]) -> list[tuple[LocatedDict, str, str]]:
+    """(server, path, format) of every `type: local` server with a `path`; warns about unknown fields."""
     servers = data.get("servers") or []
     if not isinstance(servers, list):
-        err("'servers' must be a list", data.where("servers"))
-        servers = []
+        diags.append(Diagnostic("error", "'servers' must be a list", _span(source, data.where("servers")),
+                                code="catalog"))
+        return []
+    out: list[tuple[LocatedDict, str, str]] = []
     for server in servers:
-        if isinstance(server, LocatedDict):
-            for key in server:
-                if key not in _KNOWN_SERVER:
-                    warn(f"unknown field '{key}' of server '{server.get('server', '')}' ignored", server.where(key))
-        if isinstance(server, Mapping) and server.get("type") == "local" and server.get("path"):
-            path = (Path(source).parent / str(server["path"])).resolve()
-            fmt = str(server.get("format") or path.suffix.lstrip(".")).lower()
-            samples.append(SampleSource(path, fmt))
-    team = data.get("team")
-    owner = ""
-    if isinstance(team, list):
-        owners = [m.get("username", "") for m in team if isinstance(m, Mapping) and m.get("role") == "owner"]
-        owner = owners[0] if owners else ""
-    elif isinstance(team, Mapping):
-        owner = str(team.get("name", ""))
+        if not isinstance(server, LocatedDict):
+            continue
+        for key in server:
+            if key not in _KNOWN_SERVER:
+                diags.append(Diagnostic("warning", f"unknown field '{key}' of server '{server.get('server', '')}' "
+                                        "ignored", _span(source, server.where(key)), code="catalog-unknown-field"))
+        if server.get("type") == "local" and server.get("path"):
+            path = str(server["path"])
+            fmt = str(server.get("format") or "").lower()
+            out.append((server, path, fmt))
+    return out
+
+
+def _sample(source: str, path: str, fmt: str) -> SampleSource:
+    resolved = (Path(source).parent / path).resolve()
+    return SampleSource(resolved, fmt or resolved.suffix.lstrip(".").lower())
+
+
+def _owner(team: object) -> str:
+    """The owner's username from `team` (a list of members, or ODCS v3.1's {name, members})."""
+    members = team.get("members") if isinstance(team, Mapping) else team
+    if isinstance(members, list):
+        owners = [str(m.get("username", "")) for m in members
+                  if isinstance(m, Mapping) and str(m.get("role", "")).lower() == "owner"]
+        if owners:
+            return owners[0]
+    if isinstance(team, Mapping):
+        return str(team.get("name", "") or "")
+    return ""
+
+
+def parse_contract_products(data: object, source: str,
+                            taxonomy: Taxonomy) -> tuple[list[Product], list[Diagnostic]]:
+    """Turn one parsed ODCS contract into its products, with errors and warnings located in `source`.
+
+    One schema object gives one product `domain.<dataProduct, else name, else the schema object's
+    name>`; several give one product per schema object, `domain.<schema object name>`, sharing
+    the contract's other fields. No products when there is any error.
+    """
+    diags: list[Diagnostic] = []
+
+    def err(msg: str, where: tuple[int, int] = (1, 1), code: str = "catalog") -> None:
+        diags.append(Diagnostic("error", msg, _span(source, where), code=code))
+
+    def warn(msg: str, where: tuple[int, int] = (1, 1), code: str = "catalog-unknown-field") -> None:
+        diags.append(Diagnostic("warning", msg, _span(source, where), code=code))
+
+    if not isinstance(data, LocatedDict):
+        err("a data contract must be a YAML mapping")
+        return [], diags
+    for key in data:
+        if key not in _KNOWN_TOP:
+            warn(f"unknown field '{key}' ignored", data.where(key))
+    for required in ("id", "version", "status"):
+        if required not in data:
+            warn(f"missing ODCS field '{required}' (required by the standard; not used here)",
+                 code="catalog-missing-field")
+    kind = data.get("kind")
+    if kind != "DataContract":
+        err(f"'kind' must be 'DataContract', found {kind!r}", data.where("kind"))
+    api = str(data.get("apiVersion", ""))
+    if not api.startswith("v3"):
+        err(f"'apiVersion' must be an ODCS v3 version (e.g. v3.0.2), found {api!r}", data.where("apiVersion"))
+    schema = data.get("schema")
+    if not isinstance(schema, list) or not schema:
+        err("'schema' must be a list of schema objects", data.where("schema"))
+        return [], diags
+    objects = [o for o in schema if isinstance(o, LocatedDict)]
+    if len(objects) < len(schema):
+        err("each schema object must be a mapping with 'name' and 'properties'", data.where("schema"))
+        return [], diags
+
+    domain = ""
+    if data.get("domain") in (None, ""):
+        err("missing 'domain': products are named domain.product, so a contract needs one", data.where("domain"))
+    else:
+        domain = _name_or_derived(data["domain"], "'domain'", data.where("domain"), source, diags,
+                                  lambda d: f"{d}.<product> (and scope domain {d})")
+
+    # (product part of the name, where it comes from, that key, schema object)
+    named: list[tuple[str, tuple[int, int], str, LocatedDict]] = []
+    if len(objects) == 1:
+        key = next((k for k in ("dataProduct", "name") if data.get(k) not in (None, "")), None)
+        value, where = (data[key], data.where(key)) if key else (objects[0].get("name"), objects[0].where("name"))
+        if value in (None, ""):
+            err("missing 'dataProduct' (or 'name'): nothing to name the product with", data.where())
+        else:
+            what = f"'{key}'" if key else "schema object name"
+            short = _name_or_derived(value, what, where, source, diags, lambda s: f"{domain or '<domain>'}.{s}")
+            named.append((short, where, key or "name", objects[0]))
+    else:
+        for obj in objects:
+            value = obj.get("name")
+            if value in (None, ""):
+                err("schema object without a 'name' (with several schema objects, each one is a product "
+                    "named domain.<schema object name>)", obj.where())
+                continue
+            short = _name_or_derived(value, "schema object name", obj.where("name"), source, diags,
+                                     lambda s: f"{domain or '<domain>'}.{s}")
+            named.append((short, obj.where("name"), "name", obj))
+
+    columns = {id(obj): _columns(obj, source, taxonomy, diags) for obj in objects}
+
+    servers = _local_servers(data, source, diags)
+    samples: dict[int, list[SampleSource]] = {id(obj): [] for obj in objects}
+    for server, path, fmt in servers:
+        if "{model}" in path:  # datacontract-cli's placeholder: one file per schema object
+            for obj in objects:
+                samples[id(obj)].append(_sample(source, path.replace("{model}", str(obj.get("name", ""))), fmt))
+        elif len(objects) == 1:
+            samples[id(objects[0])].append(_sample(source, path, fmt))
+        else:
+            stem = Path(path).name.split(".")[0]
+            matching = [o for o in objects if stem in (o.get("name"), o.get("physicalName"))]
+            for obj in matching:
+                samples[id(obj)].append(_sample(source, path, fmt))
+            if not matching:
+                warn(f"the path of local server '{server.get('server', '')}' names no schema object of this "
+                     f"contract, so its file is no product's sample (name the file after a schema object, "
+                     f"e.g. {objects[0].get('name', 'tbl')}.{fmt or 'csv'}, or write {{model}} in the path)",
+                     server.where("path"), code="catalog-sample")
+
     desc = data.get("description")
     if isinstance(desc, Mapping):
         desc = desc.get("purpose") or desc.get("usage") or ""
     if any(d.severity == "error" for d in diags):
-        return None, diags
-    product = Product(
-        name=f"{domain}.{short}",
-        domain=str(domain),
-        columns=tuple(columns),
-        version=str(data.get("version", "")),
-        status=str(data.get("status", "")),
-        owner=str(owner),
-        description=str(desc or ""),
-        samples=tuple(samples),
-        source=source,
-    )
-    return product, diags
+        return [], diags
+    products = [
+        Product(
+            name=f"{domain}.{short}",
+            domain=domain,
+            columns=tuple(columns[id(obj)]),
+            version=str(data.get("version", "")),
+            status=str(data.get("status", "")),
+            owner=_owner(data.get("team")),
+            description=str(desc or obj.get("description") or ""),
+            samples=tuple(samples[id(obj)]),
+            source=source,
+            span=_span(source, where, len(key_name)),
+        )
+        for short, where, key_name, obj in named
+    ]
+    return products, diags
+
+
+def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Product | None, list[Diagnostic]]:
+    """The first product of one contract (see `parse_contract_products`), with its diagnostics."""
+    products, diags = parse_contract_products(data, source, taxonomy)
+    return (products[0] if products else None), diags
 
 
 def _contract_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -355,20 +509,33 @@ def load_catalog(paths: str | Path | Iterable[str | Path], taxonomy: Taxonomy | 
             sources[source] = f.read_text(encoding="utf-8")
         except OSError:
             pass
-        product, found = parse_contract(data, source, taxonomy)
+        found_products, found = parse_contract_products(data, source, taxonomy)
         diags.extend(found)
-        if product is None:
-            continue
-        if product.name in products:
-            diags.append(Diagnostic("error", f"product '{product.name}' is also defined in "
-                                    f"{products[product.name].source}", _span(source, data.where("name")),
-                                    code="catalog-duplicate"))
-            continue
-        products[product.name] = product
+        for product in found_products:
+            other = products.get(product.name)
+            if other is not None:
+                diags.append(Diagnostic("error", f"product '{product.name}' is also defined in "
+                                        f"{other.span or other.source}", product.span, code="catalog-duplicate"))
+                continue
+            products[product.name] = product
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise CatalogError(diags, sources)
-    return Catalog(MappingProxyType(products), taxonomy, tuple(diags))
+    return Catalog(MappingProxyType(products), _with_free_form_tags(taxonomy, products.values()), tuple(diags))
+
+
+def _with_free_form_tags(taxonomy: Taxonomy, products: Iterable[Product]) -> Taxonomy:
+    """The taxonomy plus the contracts' free-form tags (`uid`, `finance`), so policies can name them."""
+    roots = frozenset(t.split(".")[0].lower() for t in taxonomy.tags)
+    free: dict[str, TagInfo] = {}
+    for product in products:
+        for column in product.columns:
+            for tag in column.tags:
+                if tag not in free and _is_free_form(tag, taxonomy, roots):
+                    free[tag] = TagInfo(tag, f"free-form tag of a data contract ({product.source})")
+    if not free:
+        return taxonomy
+    return taxonomy.extended(Taxonomy(MappingProxyType(free)))
 
 
 def _yaml_span(message: str, source: str) -> Span | None:
