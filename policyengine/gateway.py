@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -283,6 +284,7 @@ class RewriteCache:
         self.size = size
         self._products: dict[tuple, tuple[Any, tuple[str, ...]]] = {}
         self._texts: dict[tuple, tuple[tuple[str, tuple[str, ...]], tuple]] = {}
+        self._subqueries: dict[tuple, tuple[tuple[str, tuple[str, ...]], Any, Any]] = {}
         self._lock = threading.Lock()
 
     def products(self, engine: Any, sql: str, read: str) -> tuple[str, ...] | None:
@@ -326,10 +328,39 @@ class RewriteCache:
                 self._texts.pop(next(iter(self._texts)))
             self._texts[key] = (text, pinned)
 
+    @staticmethod
+    def subquery_key(decision: Decision, product: str, sources: SourceMap, dialect: str, keyed: bool) -> tuple | None:
+        if sources is not None and not callable(sources):
+            return None
+        return (product, id(decision.columns), id(decision.row_filter), sources, dialect, keyed)
+
+    def get_subquery(self, key: tuple | None, decision: Decision) -> tuple[str, tuple[str, ...]] | None:
+        if key is None or not self.size:
+            return None
+        entry = self._subqueries.get(key)
+        if entry is None or entry[1] is not decision.columns or entry[2] is not decision.row_filter:
+            return None
+        return entry[0]
+
+    def put_subquery(self, key: tuple | None, result: tuple[str, tuple[str, ...]], decision: Decision) -> None:
+        if key is None or not self.size:
+            return
+        with self._lock:
+            if len(self._subqueries) >= self.size:
+                self._subqueries.pop(next(iter(self._subqueries)))
+            self._subqueries[key] = (result, decision.columns, decision.row_filter)
+
+    def forget_queries(self) -> None:
+        """Drop the per-query-text entries, keep the enforced subqueries (for benchmarks)."""
+        with self._lock:
+            self._products.clear()
+            self._texts.clear()
+
     def clear(self) -> None:
         with self._lock:
             self._products.clear()
             self._texts.clear()
+            self._subqueries.clear()
 
 
 _REWRITE_CACHE = RewriteCache()
@@ -394,30 +425,54 @@ def rewrite_query(
             if product is not None:
                 table_products[id(table)] = product
     _check_columns(tree, table_products, decisions)
-    replaced: dict[tuple[str, str], str] = {}
-    for table in list(tree.find_all(exp.Table)):
-        product = table_products.get(id(table))
-        if product is None:
-            continue
-        types = {c.name: c.logical_type for c in products[product].columns}
-        try:
-            select = enforced_select(decisions[product], _source_for(product, sources), dialect,
-                                     types=types, keyed=keyed)
-        except RenderError as exc:
-            raise GatewayError(str(exc)) from None
-        alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
-        replaced[(table.db.lower(), table.name.lower())] = alias.name
-        table.replace(exp.Subquery(this=select, alias=alias.copy()))
+    tables = [t for t in tree.find_all(exp.Table) if id(t) in table_products]
+    replaced = {(t.db.lower(), t.name.lower()): (t.alias or t.name) for t in tables}
     _strip_product_qualifiers(tree, replaced)
+    # Each product reference becomes a placeholder table; the enforced subquery's SQL (generated
+    # once per decision and kept while that decision is) is put in its place in the final text.
+    enforced: list[tuple[str, str, tuple[str, ...]]] = []
+    for table in tables:
+        product = table_products[id(table)]
+        sub_sql, sub_markers = _enforced_sql(decisions[product], product, products[product], sources, dialect, keyed)
+        placeholder = exp.to_identifier(f"{_PLACEHOLDER}{len(enforced)}", quoted=True)
+        alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
+        table.replace(exp.Table(this=placeholder, alias=alias.copy()))
+        enforced.append((placeholder.sql(dialect=dialect), sub_sql, sub_markers))
     params = hash_parameters(key, dialect) if keyed else {}
-    # the parameter name behind each `?` marker (Trino), in SQL order; raises on a marker not ours
-    try:
-        marker_names = positional_parameters(tree, {name: name for name in params})
-    except RenderError as exc:
-        raise RejectedStatement(str(exc)) from None
     text = tree.sql(dialect=dialect, copy=False)  # the tree is ours alone: no defensive copy
+    spliced: list[tuple[int, tuple[str, ...]]] = []
+    for placeholder_sql, sub_sql, sub_markers in enforced:
+        if text.count(placeholder_sql) != 1:  # never guess: the placeholder must stand exactly once
+            raise GatewayError("internal error: cannot place an enforced subquery (nothing was run)")
+        at = text.index(placeholder_sql)
+        text = text[:at] + "(" + sub_sql + ")" + text[at + len(placeholder_sql):]
+        spliced.append((at, sub_markers))
+    # the parameter name behind each `?` marker (Trino), in the order the subqueries stand in the text
+    marker_names = tuple(name for _, names in sorted(spliced) for name in names)
     _REWRITE_CACHE.put(cache_key, (text, marker_names), decisions)
     return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
+
+
+_PLACEHOLDER = f"__pe_enforced_{secrets.token_hex(8)}_"
+
+
+def _enforced_sql(decision: Decision, product: str, meta: Product, sources: SourceMap, dialect: str,
+                  keyed: bool) -> tuple[str, tuple[str, ...]]:
+    """The enforced SELECT of `decision` as SQL text in `dialect`, and the parameter name behind
+    each of its `?` markers (Trino + hash key); cached per decision (see RewriteCache)."""
+    key = _REWRITE_CACHE.subquery_key(decision, product, sources, dialect, keyed)
+    hit = _REWRITE_CACHE.get_subquery(key, decision)
+    if hit is not None:
+        return hit
+    types = {c.name: c.logical_type for c in meta.columns}
+    try:
+        select = enforced_select(decision, _source_for(product, sources), dialect, types=types, keyed=keyed)
+        names = positional_parameters(select, {n: n for n in hash_parameters(b"k", dialect)}) if keyed else ()
+    except RenderError as exc:
+        raise GatewayError(str(exc)) from None
+    result = (select.sql(dialect=dialect, copy=False), names)
+    _REWRITE_CACHE.put_subquery(key, result, decision)
+    return result
 
 
 def rewrite(

@@ -256,3 +256,22 @@ def test_trino_rewrite_with_a_hash_key_binds_positional_markers(engine) -> None:
         assert r.sql.count("?") == len(r.positional) >= 2
         assert r.bind == r.positional and set(r.positional) == {b"k3y"}
         assert "k3y" not in r.sql
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "trino", "spark", "snowflake", "bigquery", "postgres"])
+def test_spliced_subqueries_give_valid_sql_in_every_dialect(engine, dialect: str) -> None:
+    """Enforced subqueries are generated once per decision and put in place of the product
+    references: the result must parse in its dialect, hold no placeholder, and equal a rewrite
+    done with every cache empty."""
+    import sqlglot
+
+    from policyengine.gateway import _PLACEHOLDER, _REWRITE_CACHE
+
+    sql = ("SELECT o.order_id, c.email FROM sales.orders o JOIN sales.customers c "
+           "ON o.customer_id = c.customer_id WHERE c.email LIKE '%__pe_enforced_%'")
+    warm = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb")
+    _REWRITE_CACHE.clear()
+    cold = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb")
+    assert warm.sql == cold.sql and _PLACEHOLDER not in cold.sql
+    tree = sqlglot.parse_one(cold.sql, read=dialect)
+    assert len(list(tree.find_all(sqlglot.exp.Subquery))) == 2
