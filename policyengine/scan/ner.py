@@ -1,10 +1,14 @@
-"""spaCy named-entity evidence for short text columns that patterns could not settle.
+"""Named-entity evidence (Presidio over spaCy) for short text columns that patterns could not settle.
 
-The model is loaded once per process with only the pipes NER needs (`tok2vec`, `ner`), in a
-background thread so that reading files and pattern matching overlap with it. Values of a
-column are joined into a few documents (`a | b | c`) instead of one document per value: the
-per-document overhead dominates for short values, and a list gives the model some context.
-An entity counts for a value only when it covers (nearly) the whole value.
+The spaCy pipeline is loaded once per process with only the pipes NER needs (`tok2vec`, `ner`),
+in a background thread so that reading files and pattern matching overlap with it, and is
+handed to a Presidio `AnalyzerEngine` (built once) as its NLP engine. Presidio's spaCy
+recognizer reports the model's entities; its label mapping is set to keep spaCy's own labels
+(PERSON, GPE, LOC, FAC, ORG, PRODUCT, ...), because the classifier weighs people and places
+against organisations and products. Values of a column are joined into a few documents
+(`a | b | c`) instead of one document per value: the per-document overhead dominates for short
+values, and a list gives the model some context. An entity counts for a value only when it
+covers (nearly) the whole value.
 """
 
 from __future__ import annotations
@@ -72,6 +76,37 @@ def load_model(name: str) -> tuple[Any | None, str | None]:
     return nlp, None
 
 
+def presidio_analyzer(nlp: Any) -> Any:
+    """A Presidio AnalyzerEngine whose NLP engine is `nlp` (already loaded: nothing is loaded or
+    downloaded here) and whose only recognizer is Presidio's spaCy NER recognizer, reporting
+    every label of the model under its own name."""
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    labels = sorted(nlp.get_pipe("ner").labels)
+    config = NerModelConfiguration(model_to_presidio_entity_mapping={label: label for label in labels},
+                                   labels_to_ignore=[], low_score_entity_names=[])
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": nlp.meta.get("name", "en")}],
+                            ner_model_configuration=config)
+    engine.nlp = {"en": nlp}  # the pipeline loaded once, with only tok2vec and ner enabled
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=labels))
+    return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
+
+
+_ANALYZERS: dict[int, tuple[Any, Any]] = {}
+
+
+def cached_analyzer(nlp: Any) -> Any:
+    """`presidio_analyzer(nlp)`, built once per loaded pipeline."""
+    with _LOCK:
+        entry = _ANALYZERS.get(id(nlp))
+        if entry is None or entry[0] is not nlp:
+            entry = _ANALYZERS[id(nlp)] = (nlp, presidio_analyzer(nlp))
+        return entry[1]
+
+
 _LOADED: dict[str, tuple[Any | None, str | None]] = {}
 _LOCK = threading.Lock()
 
@@ -130,20 +165,24 @@ def ner_counts(nlp: Any, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
             sizes.append([len(x) for x in chunk])
     labels: list[Counter[str]] = [Counter() for _ in columns]
     examples: list[dict[str, list[str]]] = [{} for _ in columns]
-    for (ci, offsets), lens, doc in zip(docs_meta, sizes, nlp.pipe(texts, batch_size=32), strict=True):
+    analyzer = cached_analyzer(nlp)
+    entities = analyzer.get_supported_entities("en")
+    batches = analyzer.nlp_engine.process_batch(texts, language="en", batch_size=32)
+    for (ci, offsets), lens, (text, artifacts) in zip(docs_meta, sizes, batches, strict=True):
         seen: set[int] = set()
-        for ent in doc.ents:
-            k = bisect_right(offsets, ent.start_char) - 1
+        found = analyzer.analyze(text, language="en", entities=entities, nlp_artifacts=artifacts)
+        for ent in sorted(found, key=lambda r: (r.start, -r.end)):
+            k = bisect_right(offsets, ent.start) - 1
             if k < 0 or k in seen:
                 continue
             value_len = lens[k]
-            if ent.end_char > offsets[k] + value_len or (ent.end_char - ent.start_char) < 0.75 * value_len:
+            if ent.end > offsets[k] + value_len or (ent.end - ent.start) < 0.75 * value_len:
                 continue
             seen.add(k)
-            labels[ci][ent.label_] += 1
-            ex = examples[ci].setdefault(ent.label_, [])
+            labels[ci][ent.entity_type] += 1
+            ex = examples[ci].setdefault(ent.entity_type, [])
             if len(ex) < 2:
-                ex.append(ent.text)
+                ex.append(text[ent.start:ent.end])
     from policyengine.scan.redact import redact
 
     return [
