@@ -29,6 +29,7 @@ from policyengine.compiler import (
     CompiledRule,
     ProductRules,
     Undefined,
+    attributes_read,
     compile_policies,
     substitute,
 )
@@ -272,11 +273,11 @@ class Engine:
             decided[col] = ColumnDecision(col, *outcome)
         for col in unknown:
             decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
-        row_filter, filter_refs = _row_filter(rules.filters, c, attrs, purpose, when, product,
-                                              self._column_types(product)) \
-            if rules.filters else (None, ())
+        row_filter, filter_refs, why = _row_filter(rules.filters, c, attrs, purpose, when, product,
+                                                   self._column_types(product)) \
+            if rules.filters else (None, (), "")
         return Decision(product, c.id, MappingProxyType(decided), row_filter, purpose, when,
-                        self.policy_version, filter_refs)
+                        self.policy_version, filter_refs, reason=why)
 
 
 _DEFAULT_DENY = "no rule allows it (default deny)"
@@ -341,10 +342,14 @@ def _restamped(decision: Decision, when: dt.datetime) -> Decision:
 
 def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str, Any], purpose: str | None,
                 when: dt.datetime, product: str,
-                column_types: Mapping[str, str] | None = None) -> tuple[ast.Expr | None, tuple[RuleRef, ...]]:
-    """Semantics line 4: AND of applicable filters, attributes substituted; missing attribute → false."""
+                column_types: Mapping[str, str] | None = None) -> tuple[ast.Expr | None, tuple[RuleRef, ...], str]:
+    """Semantics line 4: AND of applicable filters, attributes substituted; missing attribute → false.
+
+    Also returns why the filter is `false` when an attribute made it so (for explain and logs);
+    every applicable filter rule is cited either way."""
     parts: list[ast.Expr] = []
     refs: list[RuleRef] = []
+    undefined: list[str] = []
     for r in filters:  # already in (file, line) order
         if not r.applies(c.id, c.groups, attrs, purpose, when) or r.row_filter is None:
             continue
@@ -352,15 +357,21 @@ def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str
         try:
             parts.append(substitute(r.row_filter, attrs, column_types))
         except Undefined:
-            return _FALSE, tuple(refs)
+            names = sorted(attributes_read(r.row_filter))
+            missing = [n for n in names if attrs.get(n) is None]
+            what = (f"lacks {', '.join(repr(n) for n in missing)}" if missing
+                    else f"has {', '.join(repr(n) for n in names)} of a type the filter cannot compare")
+            undefined.append(f"row filter {r.ref.name} reads consumer attributes the consumer {what}")
+    if undefined:
+        return _FALSE, tuple(refs), "; ".join(undefined) + ": no rows (fail closed)"
     if not parts:
-        return None, ()
+        return None, (), ""
     if len(parts) == 1:
-        return parts[0], tuple(refs)
+        return parts[0], tuple(refs), ""
     flat: list[ast.Expr] = []
     for p in parts:
         flat.extend(p.operands if isinstance(p, ast.And) else (p,))
-    return ast.And(tuple(flat)), tuple(refs)
+    return ast.And(tuple(flat)), tuple(refs), ""
 
 
 def _window(bounds: Sequence[dt.datetime], when: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None]:

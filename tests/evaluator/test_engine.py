@@ -246,3 +246,14 @@ def test_bad_consumers_file_is_a_policy_error(tmp_path: Path) -> None:
     bad.write_text("consumers: [\n", encoding="utf-8")
     with pytest.raises(PolicyError):
         policyengine.load(ROOT / "policies", ROOT / "examples" / "mesh" / "products", consumers=bad)
+
+
+def test_a_false_row_filter_says_which_attribute_made_it_so(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"
+                                         "filter shop.orders rows where region == consumer.region to everyone;\n"
+                                         "filter shop.orders rows where amount < consumer.limit to everyone;\n"})
+    d = engine.evaluate({"id": "a", "attributes": {"limit": "x"}}, "shop.orders", ["order_id"], at=AT)
+    assert str(d.row_filter) == "false"
+    assert "lacks 'region'" in d.reason and "'limit' of a type" in d.reason
+    assert len(d.filter_rules) == 2  # both applicable filters are cited (policy test coverage sees both)
+    assert "lacks 'region'" in d.explain()
