@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -449,24 +450,39 @@ _DEFAULT: Engine | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
+_RETRY_AFTER = 5.0  # seconds: a broken configuration is not reloaded on every call
+_FAILED: tuple[float, Exception] | None = None
+
+
 def default_engine() -> Engine:
-    """The engine described by the project configuration (policyengine.yaml), loaded once."""
-    global _DEFAULT
+    """The engine described by the project configuration (policyengine.yaml), loaded once.
+
+    When loading fails, the error is kept and raised again for `_RETRY_AFTER` seconds instead of
+    re-reading every file on each call (a gateway under load must not reload per query)."""
+    global _DEFAULT, _FAILED
     if _DEFAULT is None:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
+                if _FAILED is not None and time.monotonic() - _FAILED[0] < _RETRY_AFTER:
+                    raise _FAILED[1]
                 from policyengine.config import load_config
 
-                cfg = load_config()
-                _DEFAULT = load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers,
-                                taxonomy=list(cfg.taxonomy))
+                try:
+                    cfg = load_config()
+                    _DEFAULT = load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers,
+                                    taxonomy=list(cfg.taxonomy))
+                except Exception as exc:
+                    _FAILED = (time.monotonic(), exc)
+                    raise
+                _FAILED = None
     return _DEFAULT
 
 
 def reset_default_engine() -> None:
     """Forget the default engine (the next module-level evaluate() reloads the configuration)."""
-    global _DEFAULT
+    global _DEFAULT, _FAILED
     _DEFAULT = None
+    _FAILED = None
 
 
 def evaluate(
@@ -480,6 +496,13 @@ def evaluate(
     try:
         engine = default_engine()
     except Exception as exc:  # fail closed
-        log.exception("policyengine: cannot load the default engine; denying everything")
+        if getattr(exc, "_policyengine_logged", False):  # the same failure again: one line
+            log.error("policyengine: policies still not loaded (%s); denying everything", exc)
+        else:
+            log.exception("policyengine: cannot load the default engine; denying everything")
+            try:
+                exc._policyengine_logged = True  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
         return _all_deny(consumer, product, columns, purpose, at, "", f"cannot load policies: {exc}")
     return engine.evaluate(consumer, product, columns, purpose, at)

@@ -257,3 +257,21 @@ def test_a_false_row_filter_says_which_attribute_made_it_so(engine_from) -> None
     assert "lacks 'region'" in d.reason and "'limit' of a type" in d.reason
     assert len(d.filter_rules) == 2  # both applicable filters are cited (policy test coverage sees both)
     assert "lacks 'region'" in d.explain()
+
+
+def test_a_broken_configuration_denies_and_is_not_reloaded_on_every_call(tmp_path: Path, monkeypatch) -> None:
+    from policyengine import engine as engine_module
+
+    monkeypatch.chdir(tmp_path)  # no policyengine.yaml, no policies: loading fails
+    engine_module.reset_default_engine()
+    calls = []
+    real_load = engine_module.load
+    monkeypatch.setattr(engine_module, "load", lambda *a, **k: calls.append(1) or real_load(*a, **k))
+    try:
+        first = policyengine.evaluate({"id": "a"}, "sales.orders", ["order_id"])
+        second = policyengine.evaluate({"id": "a"}, "sales.orders", ["order_id"])
+    finally:
+        engine_module.reset_default_engine()
+    assert first.error and second.error
+    assert first.columns["order_id"].effect == second.columns["order_id"].effect == "deny"
+    assert len(calls) == 1
