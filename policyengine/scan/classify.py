@@ -40,6 +40,8 @@ PATTERN_SHARE = 0.6  # unvalidated patterns (street addresses, custom codes with
 EMBEDDED_MIN = 2  # distinct free-text values holding the entity
 EMBEDDED_SHARE = 0.01
 NER_SHARE = 0.3  # NER label share needed without a name hint
+NER_SINGLE_SHARE = 0.22  # … for one-word values (a first name alone gives the model no context)
+COMPANY_SHARE = 0.15  # values with a legal form (GmbH, SA, Ltd, s.r.l.) that make a column organisations
 NER_HINTED_SHARE = 0.1  # … with a strong name hint
 NER_DOMINANCE = 1.5  # the label must beat each competing label by this factor
 NER_MIN_VALUES = 5  # distinct values tagged before NER evidence counts at all
@@ -168,6 +170,8 @@ def needs_ner(ev: ColumnEvidence) -> bool:
     if s.median_tokens > 6 or s.alpha < 0.5:
         return False
     strong = any(ev.hint.strength(e) >= STRONG for e in ("PERSON", "LOCATION"))
+    if looks.get("company", 0.0) >= COMPANY_SHARE and not strong:
+        return False  # company names (Joly SA, Meyer AG, Kim and Sons): surnames, but not persons
     if s.distinct < 0.1 * s.sampled and s.distinct < 20 and not strong:
         return False  # a handful of categories repeated: statuses, genders, colours
     hint_entities = {e for e, _ in ev.hint.entities}
@@ -240,6 +244,12 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
     return out, other
 
 
+def _proper_nouns(ev: ColumnEvidence) -> bool:
+    """Short capitalised words (Lyon, Sankt Augustin, NEW DELHI): names of something."""
+    s = ev.shape
+    return s.median_tokens <= 3 and s.alpha >= 0.9 and s.capitalized >= 0.9
+
+
 def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision], list[tuple[str, float]]]:
     out: list[Decision] = []
     other: list[tuple[str, float]] = []
@@ -266,12 +276,18 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
             continue  # a column named nome / vorname is not a place because the model mistook some names for towns
         if prior >= STRONG:
             # the name says so; NER only has to not contradict it (first names alone are often
-            # read as places, so places count half against a person hint)
-            rival = max(org, place / 2) if entity == "PERSON" else rivals[entity]
+            # read as places, so places count half against a person hint; towns are often named
+            # like people or firms — Lesage, Saint-Denis, Bayer — so, when the values are proper
+            # nouns, persons do not count against a place hint and organisations count half)
+            if entity == "PERSON":
+                rival = max(org, place / 2)
+            else:
+                rival = org / 2 if _proper_nouns(ev) else rivals[entity]
             ok = c >= max(2, NER_HINTED_SHARE * n) and c * NER_DOMINANCE >= rival
             method = "name+ner"
         else:
-            need = NER_SHARE if prior == 0 else NER_SHARE * 0.8
+            need = NER_SINGLE_SHARE if ev.shape.median_tokens <= 1 else NER_SHARE
+            need = need if prior == 0 else need * 0.8
             ok = c >= max(NER_MIN_VALUES, need * n) and c >= NER_DOMINANCE * rivals[entity]
             method = "ner" if prior == 0 else "name+ner"
         ex = tuple(x for lab in labels for x in examples.get(lab, ()))[:2]

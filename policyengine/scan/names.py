@@ -34,7 +34,7 @@ _add("PERSON", STRONG, "firstname first_name given_name givenname forename fname
      "achternaam voornaam tussenvoegsel person persona customer_name client_name employee_name "
      "contact_name account_holder holder cardholder card_holder titular inhaber beneficiary "
      "patient_name student_name author_name owner_name user_full_name display_name")
-_add("PERSON", WEAK, "name names author owner")
+_add("PERSON", WEAK, "name names author owner fn ln nm fnm lnm")
 # "name" in another language: a person's name unless a thing is named next to it (nombre_producto)
 _GENERIC_PERSON = frozenset(["nombre", "nom", "nome", "naam", "navn", "nimi"])
 _add("LOCATION", STRONG, "address addresses addr street street_address streetaddress address_line address1 "
@@ -63,6 +63,8 @@ _add("URL", STRONG, "url website homepage profile_url link")
 # Words that mean "not a person" even next to `name`: product_name, company_name, file_name …
 _NOT_PERSON = frozenset(
     ["company", "companies", "vendor", "supplier", "product", "products", "item", "items", "brand", "firm", "firma", "empresa", "societe", "organisation", "organization", "org", "merchant", "store", "shop", "file", "filename", "host", "hostname", "domain", "app", "application", "project", "team", "category", "department", "dept", "city", "country", "street", "town", "place", "region", "state", "status", "type", "kind", "model", "device", "table", "column", "schema", "job", "task", "event", "service", "server", "bank", "branch", "school", "hotel", "restaurant", "species", "breed", "team_name", "club", "league", "sport",
+     "jobs", "job_title", "occupation", "profession", "beruf", "berufsbezeichnung", "metier", "puesto", "profesion",
+     "professione", "mestiere", "beroep", "functie", "role", "position",
      "producto", "productos", "articulo", "produit", "produits", "article", "prodotto", "prodotti", "articolo",
      "artikel", "produkt", "entreprise", "azienda", "ditta", "bedrijf", "unternehmen", "marca", "marque", "marke",
      "categoria", "categorie", "kategorie", "ciudad", "ciutat", "citta", "ville", "stadt", "pais", "pays", "paese",

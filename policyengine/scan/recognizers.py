@@ -86,24 +86,29 @@ _STREET_WORDS = (
     "ridge|river|route|shoal|shore|skyway|spur|station|stravenue|stream|summit|throughway|trace|"
     "track|trafficway|trail|trl|tunnel|turnpike|underpass|valley|via|viaduct|view|village|ville|vista|"
     "walk|wall|wynd|camp|cape|center|centre|divide|passage|radial|ramp|rapid|spring|common|course|lock|loaf|pass|"
+    "club|union|key|light|well|dam|bluff|bend|beach|branch|"
     "straße|strasse|str|gasse|weg|allee|platz|ring|damm|ufer|"
     "rue|chemin|impasse|allée|quai|cours|"
     "calle|c/|avenida|avda|paseo|camino|carrer|ronda|travesía|"
     "viale|piazza|corso|vicolo|largo|strada|"
-    "straat|laan|plein|gracht|kade|singel|dijk|steeg"
+    "straat|laan|plein|gracht|kade|singel|dijk|steeg|dreef|hof|baan"
 )
 # Street words that come first, the number after: Calle Mayor, 12 · Via Roma 12 · Rue de Rivoli 12
 _STREET_FIRST = (
-    "calle|c/|avenida|avda|av|plaza|pza|paseo|camino|carrer|ronda|travesía|travesia|glorieta|"
-    "via|viale|piazza|piazzale|corso|vicolo|largo|strada|contrada|"
+    "calle|c/|c|avenida|avda|av|plaza|pza|paseo|camino|carrer|ronda|travesía|travesia|glorieta|rambla|vial|"
+    "vía|acceso|alameda|callejón|callejon|cuesta|cañada|canada|pasaje|pasadizo|urbanización|urbanizacion|urb|"
+    "carretera|ctra|senda|bulevar|"
+    "via|viale|piazza|piazzale|corso|vicolo|largo|strada|contrada|borgo|rotonda|stretto|canale|incrocio|"
+    "lungomare|salita|traversa|vico|"
     "rue|avenue|boulevard|bd|bvd|chemin|impasse|allée|allee|place|quai|cours|route|"
     "rua|praça|praca|travessa|ulica|ul"
 )
 _COMPOUND = (
     "straße|strasse|str\\.|gasse|weg|allee|platz|straat|laan|plein|gracht|kade|singel|dijk|steeg|"
-    "gatan|gata|gate|vägen|vagen|vej|veien|vei|katu"
+    "gatan|gata|gate|vägen|vagen|vej|veien|vei|katu|ring|hof|baan|boulevard|dreef|pad|markt|wal"
 )
-_UNIT = "(?:flat|apt|apartment|unit|suite|ste|wohnung|appartement|piso)\\.?\\s*[\\w-]+,?\\s+"
+_UNIT = "(?:flat|apt|apartment|unit|suite|ste|studio|wohnung|appartement|piso)\\.?\\s*[\\w-]+,?\\s+"
+_HOUSE = r"\d{1,6}[a-z]?(?:[-/]\d{1,4})?,?\s+"
 
 BUILTIN: tuple[Recognizer, ...] = (
     Recognizer("iban", "IBAN_CODE", r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,4})?\b", "iban"),
@@ -149,12 +154,15 @@ BUILTIN: tuple[Recognizer, ...] = (
         "street_address",
         "LOCATION",
         # the number first, a street word somewhere after it (965 Elliott Ways Apt. 617, 12 rue de Rivoli)
-        r"(?i)^(?:" + _UNIT + r")?\d{1,6}[a-z]?(?:[-/]\d{1,4})?,?\s+(?:\p{L}.*\s)?(?:" + _STREET_WORDS + r")s?\b.*$"
+        # (a flat or studio may stand in for the number: Flat 3, Buckley Skyway · Studio 8\nKing Ferry)
+        r"(?is)^(?:" + _UNIT + r"(?:" + _HOUSE + r")?|" + _HOUSE + r")(?:\p{L}.*\s)?(?:" + _STREET_WORDS + r")s?\b.*$"
         # a street word, then the number (Main St. 5, Calle Mayor, 12, Piazza del Duomo, 5)
-        r"|(?i)^.*\b(?:" + _STREET_WORDS + r")\b\.?\s*\d.*$"
-        r"|(?i)^(?:" + _STREET_FIRST + r")\.?\s+\p{L}[\p{L}'’.\- ]*,?\s*(?:n[º°o.]?\s*)?\d{1,5}[a-z]?\b.*$"
-        # German / Dutch compounds (Hauptstraße 5, Kerkstraat 12)
-        r"|(?i)^.*\p{L}{3,}(?:" + _COMPOUND + r")\s*\d.*$",
+        r"|(?is)^.*\b(?:" + _STREET_WORDS + r")\b\.?\s*\d.*$"
+        r"|(?is)^(?:" + _STREET_FIRST + r")\.?\s+\p{L}[\p{L}'’.\- ]*,?\s*(?:n[º°o.]?\s*)?\d{1,5}[a-z]?\b.*$"
+        # German / Dutch compounds (Hauptstraße 5, Kerkstraat 12, Julianaboulevard 7)
+        r"|(?is)^.*\p{L}{3,}(?:" + _COMPOUND + r")\s*\d.*$"
+        # US military mail (Unit 8545 Box 6057, DPO AE 60995 · USNS Hall, FPO AE 97807)
+        r"|(?i)^(?:unit|psc|usns|usnv|uss|uscgc)\b.*\b[adf]po\s+a[aep]\s+\d{5}$",
         None,
         whole_only=True,
     ),
@@ -180,6 +188,12 @@ _LOOKALIKES = {
     "short_code": r"^[A-Z]{1,3}$",
     "numeric": r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?$",
     "boolean": r"(?i)^(?:true|false|yes|no|y|n|t|f|0|1|ja|nein|si|sí|oui|non)$",
+    # a legal form (Müller GmbH, Joly SA, Grupo Elorza S.L., Angeli e figli s.r.l., Kim and Sons) or a
+    # list of surnames joined by a conjunction (Silva, Morris and Jackson): an organisation, not a person
+    "company": r"(?i)(?:^|[\s,(])(?:gmbh|mbh|ag|kg|kgaa|ohg|gbr|ug|e\.\s?v|sa|s\.a|sarl|sas|sasu|eurl|snc|sl|s\.l|slu|"
+    r"s\.l\.u|s\.\s?coop|coop|spa|s\.p\.a|srl|s\.r\.l|s\.n\.c|bv|b\.v|nv|n\.v|vof|ltd|limited|llc|inc|plc|corp|"
+    r"llp|lp|pty|group|grupo|gruppo|holding|e\s+figli|and\s+sons|&\s+sons|e\s+hijos|et\s+fils|&\s+co)\.?(?:$|[\s,)])"
+    r"|^\p{L}[\p{L}'’-]*,\s+\p{L}[\p{L}'’ -]*\s(?:and|und|et|y|e|en|&)\s+\p{L}",
 }
 _DATE_PREFIX = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
 
