@@ -215,6 +215,10 @@ def _check_substituted(op: str, column: ast.Expr, value: ast.Expr, column_types:
         raise Undefined
 
 
+def _literal_value(e: ast.Literal | ast.ListExpr) -> Any:
+    return e.value if isinstance(e, ast.Literal) else tuple(i.value for i in e.items)
+
+
 def substitute(e: ast.Expr, attrs: Attributes, column_types: Mapping[str, str] | None = None) -> ast.Expr:
     """A row filter with consumer attributes replaced by literals; raises Undefined if one is
     missing or (given the product's `column_types`) does not have the type of the column it is
@@ -234,6 +238,9 @@ def substitute(e: ast.Expr, attrs: Attributes, column_types: Mapping[str, str] |
         return ast.Literal(value, e.span)
     if isinstance(e, ast.Compare):
         left, right = substitute(e.left, attrs, column_types), substitute(e.right, attrs, column_types)
+        if isinstance(left, (ast.Literal, ast.ListExpr)) and isinstance(right, (ast.Literal, ast.ListExpr)):
+            # a column-free comparison (`not (consumer.level < 3)`): undefined anywhere → no rows
+            compare(e.op, _literal_value(left), _literal_value(right))
         if column_types:
             if isinstance(e.right, ast.ConsumerRef):
                 _check_substituted(e.op, e.left, right, column_types)

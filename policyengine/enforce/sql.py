@@ -415,21 +415,20 @@ def _constant(e: ast.Expr) -> Any:
 
 
 def _fold(e: ast.Expr) -> bool:
-    """A column-free filter part evaluated under the language's rules (undefined → False)."""
-    try:
-        if isinstance(e, ast.Compare):
-            return compare(e.op, _constant(e.left), _constant(e.right))
-        if isinstance(e, ast.And):
-            return all(_fold(o) for o in e.operands)
-        if isinstance(e, ast.Or):
-            return any(_fold(o) for o in e.operands)
-        if isinstance(e, ast.Not):
-            return not _fold(e.operand)
-        if isinstance(e, ast.Literal) and isinstance(e.value, bool):
-            return e.value
-    except Undefined:
-        return False
-    return False  # a ConsumerRef left unsubstituted, a non-boolean constant: fail closed
+    """A column-free filter part evaluated under the language's rules; raises Undefined where it
+    is undefined (the caller turns the whole filter into FALSE: `not` must never make an
+    undefined part TRUE)."""
+    if isinstance(e, ast.Compare):
+        return compare(e.op, _constant(e.left), _constant(e.right))
+    if isinstance(e, ast.And):
+        return all([_fold(o) for o in e.operands])
+    if isinstance(e, ast.Or):
+        return any([_fold(o) for o in e.operands])
+    if isinstance(e, ast.Not):
+        return not _fold(e.operand)
+    if isinstance(e, ast.Literal) and isinstance(e.value, bool):
+        return e.value
+    raise Undefined  # a ConsumerRef left unsubstituted, a non-boolean constant: fail closed
 
 
 _COMPARE = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -489,16 +488,23 @@ def _compare(e: ast.Compare, table: str | None, types: Mapping[str, str]) -> exp
 def filter_expression(e: ast.Expr, *, table: str | None = None,
                       types: Mapping[str, str] | None = None) -> exp.Expression:
     """A substituted row filter as a sqlglot condition. Parts without columns are folded to
-    TRUE/FALSE under the policy language's rules; rows where the condition is NULL are dropped."""
-    types = types or {}
+    TRUE/FALSE under the policy language's rules, and a part that is undefined makes the whole
+    filter FALSE (no rows); rows where the condition is NULL are dropped."""
+    try:
+        return _filter_expression(e, table=table, types=types or {})
+    except Undefined:
+        return exp.Boolean(this=False)
+
+
+def _filter_expression(e: ast.Expr, *, table: str | None, types: Mapping[str, str]) -> exp.Expression:
     if not _has_column(e):
         return exp.Boolean(this=_fold(e))
     if isinstance(e, ast.And):
-        return exp.and_(*(filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
+        return exp.and_(*(_filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
     if isinstance(e, ast.Or):
-        return exp.or_(*(filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
+        return exp.or_(*(_filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
     if isinstance(e, ast.Not):
-        return exp.Not(this=exp.Paren(this=filter_expression(e.operand, table=table, types=types)))
+        return exp.Not(this=exp.Paren(this=_filter_expression(e.operand, table=table, types=types)))
     if isinstance(e, ast.Compare):
         return _compare(e, table, types)
     if isinstance(e, ast.ColumnRef):  # a boolean column used as a condition
