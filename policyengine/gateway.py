@@ -140,11 +140,12 @@ def _with_of(node: exp.Expression) -> exp.With | None:
     return found if isinstance(found, exp.With) else None
 
 
-def visible_ctes(table: exp.Table) -> set[str]:
-    """The CTE names `table` can refer to where it stands: the CTEs of every enclosing WITH whose
-    body holds it, and, inside a CTE, only the CTEs defined before it (itself too if RECURSIVE).
-    A name defined in another scope is not visible here: the engine would resolve it to a table."""
-    names: set[str] = set()
+def visible_cte_nodes(table: exp.Table) -> dict[str, exp.CTE]:
+    """The CTEs `table` can refer to where it stands, by lower-cased name (the innermost wins):
+    the CTEs of every enclosing WITH whose body holds it, and, inside a CTE, only the CTEs
+    defined before it (itself too if RECURSIVE). A name defined in another scope is not visible
+    here: the engine would resolve it to a table."""
+    found: dict[str, exp.CTE] = {}
     child: exp.Expression = table
     node = table.parent
     while node is not None:
@@ -152,13 +153,70 @@ def visible_ctes(table: exp.Table) -> set[str]:
             ctes = list(node.expressions)
             index = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
             upto = index + 1 if node.args.get("recursive") else index
-            names.update(c.alias_or_name.lower() for c in ctes[:upto])
+            for cte in reversed(ctes[:upto]):  # a later CTE of one WITH shadows an earlier one
+                found.setdefault(cte.alias_or_name.lower(), cte)
         else:
             with_ = _with_of(node)
             if with_ is not None and with_ is not child:
-                names.update(c.alias_or_name.lower() for c in with_.expressions)
+                for cte in reversed(list(with_.expressions)):
+                    found.setdefault(cte.alias_or_name.lower(), cte)
         child, node = node, node.parent
-    return names
+    return found
+
+
+def visible_ctes(table: exp.Table) -> set[str]:
+    """The lower-cased CTE names `table` can refer to where it stands (see `visible_cte_nodes`)."""
+    return set(visible_cte_nodes(table))
+
+
+def _analyse(sql: str, read: str, products: Mapping[str, Product]) -> tuple[exp.Expression, dict[int, str]]:
+    """Parse and check the user's query; map each product reference (by node id) to its product.
+
+    Every CTE gets a generated name, and every reference this function resolved to a CTE is
+    renamed to it (keeping the written name as its alias): so the engine resolves exactly the
+    names resolved here, whatever its own rules for case, quoting or Unicode case folding (a
+    reference that only *looked* like a CTE here would otherwise read a real table there)."""
+    tree = parse_select(sql, read)
+    table_products: dict[int, str] = {}
+    renamed: dict[int, str] = {}
+    for table in list(tree.find_all(exp.Table)):
+        nodes = visible_cte_nodes(table)
+        product = _product_of(table, set(nodes), products)
+        if product is not None:
+            table_products[id(table)] = product
+            continue
+        cte = nodes[table.name.lower()]
+        new_name = renamed.setdefault(id(cte), f"{_CTE_PREFIX}{len(renamed)}")
+        if table.args.get("alias") is None:
+            table.set("alias", exp.TableAlias(this=table.this.copy()))
+        table.set("this", exp.to_identifier(new_name, quoted=True))
+    for cte in tree.find_all(exp.CTE):
+        new_name = renamed.setdefault(id(cte), f"{_CTE_PREFIX}{len(renamed)}")
+        alias = cte.args.get("alias")
+        if isinstance(alias, exp.TableAlias):
+            alias.set("this", exp.to_identifier(new_name, quoted=True))
+        else:
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(new_name, quoted=True)))
+    return tree, table_products
+
+
+def _check_output(outer_sql: str, dialect: str, placeholders: Sequence[str]) -> None:
+    """Re-read the generated outer query in the output dialect: it must be one SELECT whose
+    tables are our placeholders (each once) and our renamed CTEs, with no parameters. Needed
+    when the query was read in another dialect: a text that one dialect reads as a name can be
+    a parameter, a string or a comment in another (`$name`, `$$ ... $$`)."""
+    tree = parse_select(outer_sql, dialect)
+    seen: list[str] = []
+    for table in tree.find_all(exp.Table):
+        name = table.name
+        if table.args.get("db") is None and table.args.get("catalog") is None and name in placeholders:
+            seen.append(name)
+        elif not (name.startswith(_CTE_PREFIX) and table.args.get("db") is None
+                  and name in {c.alias_or_name for c in tree.find_all(exp.CTE)}):
+            raise UnknownSource(f"the query does not mean the same in {dialect} as it was read: "
+                                f"it would read '{table.sql(dialect=dialect)}'")
+    if sorted(seen) != sorted(placeholders):
+        raise RejectedStatement(f"the query does not mean the same in {dialect} as it was read")
 
 
 def _product_of(table: exp.Table, ctes: set[str], products: Mapping[str, Product]) -> str | None:
@@ -299,15 +357,13 @@ class RewriteCache:
                 self._products[(id(engine.catalog), sql, read)] = (engine.catalog, products)
 
     @staticmethod
-    def key(engine: Any, sql: str, read: str, dialect: str, keyed: bool, sources: SourceMap,
-            decisions: Mapping[str, Decision]) -> tuple | None:
-        if sources is not None and not callable(sources):
-            return None  # a mapping of sources: not worth hashing, rewrite afresh
+    def key(engine: Any, sql: str, read: str, dialect: str, keyed: bool, source_keys: tuple[str, ...],
+            decisions: Mapping[str, Decision]) -> tuple:
         parts = tuple((p, id(d.columns), id(d.row_filter)) for p, d in decisions.items())
-        return (id(engine.catalog), sql, read, dialect, keyed, sources, parts)
+        return (id(engine.catalog), sql, read, dialect, keyed, source_keys, parts)
 
-    def get(self, key: tuple | None, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
-        if key is None or not self.size:
+    def get(self, key: tuple, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
+        if not self.size:
             return None
         entry = self._texts.get(key)
         if entry is None:
@@ -319,8 +375,8 @@ class RewriteCache:
             return None
         return text
 
-    def put(self, key: tuple | None, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
-        if key is None or not self.size:
+    def put(self, key: tuple, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
+        if not self.size:
             return
         pinned = tuple((d.columns, d.row_filter) for d in decisions.values())
         with self._lock:
@@ -329,21 +385,19 @@ class RewriteCache:
             self._texts[key] = (text, pinned)
 
     @staticmethod
-    def subquery_key(decision: Decision, product: str, sources: SourceMap, dialect: str, keyed: bool) -> tuple | None:
-        if sources is not None and not callable(sources):
-            return None
-        return (product, id(decision.columns), id(decision.row_filter), sources, dialect, keyed)
+    def subquery_key(decision: Decision, product: str, source_key: str, dialect: str, keyed: bool) -> tuple:
+        return (product, id(decision.columns), id(decision.row_filter), source_key, dialect, keyed)
 
-    def get_subquery(self, key: tuple | None, decision: Decision) -> tuple[str, tuple[str, ...]] | None:
-        if key is None or not self.size:
+    def get_subquery(self, key: tuple, decision: Decision) -> tuple[str, tuple[str, ...]] | None:
+        if not self.size:
             return None
         entry = self._subqueries.get(key)
         if entry is None or entry[1] is not decision.columns or entry[2] is not decision.row_filter:
             return None
         return entry[0]
 
-    def put_subquery(self, key: tuple | None, result: tuple[str, tuple[str, ...]], decision: Decision) -> None:
-        if key is None or not self.size:
+    def put_subquery(self, key: tuple, result: tuple[str, tuple[str, ...]], decision: Decision) -> None:
+        if not self.size:
             return
         with self._lock:
             if len(self._subqueries) >= self.size:
@@ -385,21 +439,18 @@ def rewrite_query(
     the target engine; by default `domain.product`. Raises GatewayError subclasses on refusal.
     """
     check_dialect(dialect)
+    read = read or dialect
+    check_dialect(read)
     if engine is None:
         from policyengine.engine import default_engine
 
         engine = default_engine()
-    read = read or dialect
     products = engine.catalog.products
     known = _REWRITE_CACHE.products(engine, sql, read)
     tree: exp.Expression | None = None
     table_products: dict[int, str] = {}
     if known is None:
-        tree = parse_select(sql, read)
-        for table in list(tree.find_all(exp.Table)):
-            product = _product_of(table, visible_ctes(table), products)
-            if product is not None:
-                table_products[id(table)] = product
+        tree, table_products = _analyse(sql, read, products)
         known = tuple(dict.fromkeys(table_products.values()))
         _REWRITE_CACHE.remember_products(engine, sql, read, known)
     decisions: dict[str, Decision] = {}
@@ -408,22 +459,21 @@ def rewrite_query(
         if decision.error:
             raise GatewayError(f"no access to {product}: {decision.error}")
         decisions[product] = decision
+    # the physical source of each product, asked for on every call (a resolver may change)
+    physical = {product: _source_for(product, sources) for product in known}
+    source_keys = tuple(_source_key(physical[p]) for p in known)
 
     key = resolve_key(hash_key)
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash"
                                     for d in decisions.values() for cd in d.columns.values())
-    cache_key = _REWRITE_CACHE.key(engine, sql, read, dialect, keyed, sources, decisions)
+    cache_key = _REWRITE_CACHE.key(engine, sql, read, dialect, keyed, source_keys, decisions)
     hit = _REWRITE_CACHE.get(cache_key, decisions)
     if hit is not None:
         text, marker_names = hit
         params = hash_parameters(key, dialect) if keyed else {}
         return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
     if tree is None:  # the products were known, but this decision set is new: rewrite afresh
-        tree = parse_select(sql, read)
-        for table in list(tree.find_all(exp.Table)):
-            product = _product_of(table, visible_ctes(table), products)
-            if product is not None:
-                table_products[id(table)] = product
+        tree, table_products = _analyse(sql, read, products)
     _check_columns(tree, table_products, decisions)
     tables = [t for t in tree.find_all(exp.Table) if id(t) in table_products]
     replaced = {(t.db.lower(), t.name.lower()): (t.alias or t.name) for t in tables}
@@ -433,13 +483,16 @@ def rewrite_query(
     enforced: list[tuple[str, str, tuple[str, ...]]] = []
     for table in tables:
         product = table_products[id(table)]
-        sub_sql, sub_markers = _enforced_sql(decisions[product], product, products[product], sources, dialect, keyed)
+        sub_sql, sub_markers = _enforced_sql(decisions[product], product, products[product], physical[product],
+                                             dialect, keyed)
         placeholder = exp.to_identifier(f"{_PLACEHOLDER}{len(enforced)}", quoted=True)
         alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
         table.replace(exp.Table(this=placeholder, alias=alias.copy()))
         enforced.append((placeholder.sql(dialect=dialect), sub_sql, sub_markers))
     params = hash_parameters(key, dialect) if keyed else {}
     text = tree.sql(dialect=dialect, copy=False)  # the tree is ours alone: no defensive copy
+    if read != dialect:
+        _check_output(text, dialect, [f"{_PLACEHOLDER}{i}" for i in range(len(enforced))])
     spliced: list[tuple[int, tuple[str, ...]]] = []
     for placeholder_sql, sub_sql, sub_markers in enforced:
         if text.count(placeholder_sql) != 1:  # never guess: the placeholder must stand exactly once
@@ -453,20 +506,30 @@ def rewrite_query(
     return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
 
 
+def _source_key(source: Any) -> str:
+    """A text that tells physical sources apart (for the cache keys)."""
+    if isinstance(source, exp.Expression):
+        return source.sql()
+    if isinstance(source, str):
+        return source
+    return "\x1f".join(str(part) for part in source)
+
+
 _PLACEHOLDER = f"__pe_enforced_{secrets.token_hex(8)}_"
+_CTE_PREFIX = f"__pe_cte_{secrets.token_hex(8)}_"
 
 
-def _enforced_sql(decision: Decision, product: str, meta: Product, sources: SourceMap, dialect: str,
+def _enforced_sql(decision: Decision, product: str, meta: Product, source: Any, dialect: str,
                   keyed: bool) -> tuple[str, tuple[str, ...]]:
-    """The enforced SELECT of `decision` as SQL text in `dialect`, and the parameter name behind
-    each of its `?` markers (Trino + hash key); cached per decision (see RewriteCache)."""
-    key = _REWRITE_CACHE.subquery_key(decision, product, sources, dialect, keyed)
+    """The enforced SELECT of `decision` over `source` as SQL text in `dialect`, and the parameter
+    name behind each of its `?` markers (Trino + hash key); cached per decision (see RewriteCache)."""
+    key = _REWRITE_CACHE.subquery_key(decision, product, _source_key(source), dialect, keyed)
     hit = _REWRITE_CACHE.get_subquery(key, decision)
     if hit is not None:
         return hit
     types = {c.name: c.logical_type for c in meta.columns}
     try:
-        select = enforced_select(decision, _source_for(product, sources), dialect, types=types, keyed=keyed)
+        select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
         names = positional_parameters(select, {n: n for n in hash_parameters(b"k", dialect)}) if keyed else ()
     except RenderError as exc:
         raise GatewayError(str(exc)) from None

@@ -275,3 +275,32 @@ def test_spliced_subqueries_give_valid_sql_in_every_dialect(engine, dialect: str
     assert warm.sql == cold.sql and _PLACEHOLDER not in cold.sql
     tree = sqlglot.parse_one(cold.sql, read=dialect)
     assert len(list(tree.find_all(sqlglot.exp.Subquery))) == 2
+
+
+def test_cte_names_resolve_the_same_in_the_engine(gateway, engine) -> None:
+    """A name that matches a CTE only under Python's case folding (the Kelvin sign K lowers to k)
+    or only case-insensitively (Postgres quoted names) must not reach a real table: every CTE and
+    every reference resolved to it get one generated name."""
+    kelvin = "WITH \"duc\u212adb_columns\" AS (SELECT 1 AS x) SELECT * FROM duckdb_columns"
+    assert gateway.query(kelvin, "bob").column_names == ["x"]
+    pg = rewrite_query('WITH "Orders" AS (SELECT 1 AS x) SELECT * FROM orders', "bob", engine, dialect="postgres")
+    assert "FROM orders" not in pg.sql and "__pe_cte_" in pg.sql
+
+
+@pytest.mark.parametrize("read, sql", [
+    ("bigquery", "SELECT $pe_hmac_ipad AS i, customer_name FROM sales.orders"),
+    ("mysql", "SELECT 1 FROM sales.orders"),
+])
+def test_reading_another_dialect_cannot_smuggle_parameters_or_tables(engine, read: str, sql: str) -> None:
+    with pytest.raises((GatewayError, ValueError)):
+        rewrite_query(sql, "bob", engine, dialect="duckdb", read=read, hash_key=b"secret")
+
+
+def test_a_source_resolver_is_asked_on_every_call(engine) -> None:
+    tenant = {"name": "acme"}
+    resolve = lambda product: ["tenant_" + tenant["name"], product.split(".")[1]]  # noqa: E731
+    sql = "SELECT order_id FROM sales.orders"
+    assert '"tenant_acme"' in rewrite_query(sql, "bob", engine, sources=resolve).sql
+    tenant["name"] = "globex"
+    again = rewrite_query(sql, "bob", engine, sources=resolve).sql
+    assert '"tenant_globex"' in again and "tenant_acme" not in again
