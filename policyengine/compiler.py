@@ -347,7 +347,7 @@ def compile_rule(checked: CheckedRule) -> CompiledRule:
         groups=frozenset(s.name for s in include if s.kind == "group"),
         except_users=frozenset(s.name for s in exclude if s.kind == "user"),
         except_groups=frozenset(s.name for s in exclude if s.kind == "group"),
-        purposes=frozenset(p.text for p in rule.purposes),
+        purposes=frozenset(p.text.casefold() for p in rule.purposes),  # see Engine.evaluate
         valid_from=_instant(rule.valid_from, end=False),
         valid_until=_instant(rule.valid_until, end=True),
         condition=compile_condition(rule.condition),

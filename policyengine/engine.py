@@ -176,6 +176,8 @@ class Engine:
         """Decide, per column, allow / mask / deny, and the row filter, for one consumer and product."""
         try:
             when = _utc(at)
+            if purpose is not None:  # purposes compare case-insensitively, outer spaces ignored
+                purpose = (purpose if isinstance(purpose, str) else str(purpose)).strip().casefold() or None
             if isinstance(consumer, str) and consumer in self.consumers:
                 consumer = self.consumers[consumer]
             c = consumer if isinstance(consumer, Consumer) else Consumer.coerce(consumer)
