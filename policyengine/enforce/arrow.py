@@ -23,6 +23,8 @@ _SOURCE = "__pe_input"
 
 def arrow_logical_type(t: pa.DataType) -> str | None:
     """The catalog's logical type of an Arrow type (what mask rendering needs to know)."""
+    if pa.types.is_dictionary(t):  # dictionary-encoded values mask like their value type
+        t = t.value_type
     if pa.types.is_boolean(t):
         return "boolean"
     if pa.types.is_integer(t):
@@ -66,6 +68,22 @@ def _check_columns(decision: Decision, schema: pa.Schema) -> None:
                           f"for {decision.product} reads (fail closed: nothing returned)")
 
 
+def _check_masks_fit(decision: Decision, schema: pa.Schema) -> None:
+    """Every mask must know the data's actual type (the catalog may have drifted from the data):
+    `email_domain` over a struct would print the struct's other fields. Only `null` and `redact`,
+    which never read the value, apply to types masks do not know (structs, binary, maps)."""
+    for name, cd in decision.columns.items():
+        if cd.effect != "mask" or not cd.strategy or name not in schema.names:
+            continue
+        arrow_type = schema.field(name).type
+        logical = arrow_logical_type(arrow_type)
+        if cd.strategy in ("null", "redact"):
+            continue
+        if logical is None:
+            raise RenderError(f"mask '{cd.strategy}' does not fit column '{name}' of type {arrow_type} in the "
+                              f"data for {decision.product} (fail closed: nothing returned)")
+
+
 def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
             hash_key: bytes | str | None | _Configured = CONFIGURED,
             types: Mapping[str, str] | None = None) -> pa.Table | pa.RecordBatchReader:
@@ -78,6 +96,7 @@ def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
     """
     schema = table.schema
     _check_columns(decision, schema)
+    _check_masks_fit(decision, schema)
     logical = {f.name: render_type(f.type) for f in schema}
     logical.update(types or {})
     rendered = render(decision, _SOURCE, "duckdb", types={k: v for k, v in logical.items() if v},

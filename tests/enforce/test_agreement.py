@@ -214,3 +214,28 @@ def test_rendered_timestamptz_sql_does_not_depend_on_the_session_time_zone(zone:
         rendered = render(d, "t", "duckdb", types={"h": h_type, "y": "timestamptz"}, hash_key=None)
         assert con.execute(rendered.sql).fetchall() == [
             ("******************3.12", dt.datetime(2020, 1, 1, tzinfo=dt.UTC)), (None, None)]
+
+
+def test_masks_refuse_types_they_do_not_know() -> None:
+    """A struct column where the catalog said string: `email_domain` would print the struct's other
+    fields; enforcement refuses instead (only null and redact, which never read a value, apply)."""
+    import pyarrow as pa
+    import pytest
+
+    from policyengine.decision import ColumnDecision, Decision, RuleRef
+    from policyengine.enforce import RenderError, enforce
+
+    rule = RuleRef("r", "p.policy", 1, "mask")
+    table = pa.table({"v": pa.array([{"e": "a@x.com", "n": 123456789}])})
+    for strategy, ok in (("email_domain", False), ("hash", False), ("null", True), ("redact", True)):
+        args = {"text": "***"} if strategy == "redact" else {}
+        decision = Decision("p.q", "c", {"v": ColumnDecision("v", "mask", strategy, args, rule)})
+        if ok:
+            assert "123456789" not in str(enforce(table, decision, hash_key=None).to_pylist())
+        else:
+            with pytest.raises(RenderError, match="fail closed"):
+                enforce(table, decision, hash_key=None)
+    words = pa.array(["a@x.com", "b@y.org"]).dictionary_encode()
+    masked = enforce(pa.table({"v": words}), Decision("p.q", "c", {"v": ColumnDecision("v", "mask", "email_domain", {}, rule)}),
+                     hash_key=None)
+    assert masked.column("v").to_pylist() == ["***@x.com", "***@y.org"]
