@@ -77,7 +77,7 @@ _KNOWN_SERVER = frozenset(  # the common fields, then those of every server type
         "path", "port", "project", "region", "regionName", "schema", "serviceName", "stagingDir", "warehouse",
     }
 )
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*\Z")  # \Z: `$` would accept a trailing newline
 
 
 @dataclass(frozen=True, slots=True)

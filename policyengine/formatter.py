@@ -18,7 +18,7 @@ INDENT = "    "
 KEYWORDS = frozenset(
     ["scope", "platform", "domain", "allow", "deny", "mask", "filter", "everyone", "except", "for", "when", "from", "until", "and", "or", "not", "in", "contains", "true", "false", "read", "using", "rows", "where", "tagged", "to", "user", "group", "purpose", "purposes", "consumer"]
 )
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*\Z")  # \Z: `$` would accept a trailing newline
 
 # precedence: higher binds tighter
 _OR, _AND, _NOT, _CMP, _ATOM = 1, 2, 3, 4, 5

@@ -515,6 +515,9 @@ def _filter_expression(e: ast.Expr, *, table: str | None, types: Mapping[str, st
 # ---------------------------------------------------------------- the SELECT
 
 
+SOURCE_ALIAS = "pe_src"  # the alias of the physical source inside an enforced SELECT
+
+
 def source_table(source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb") -> exp.Expression:
     """The FROM target: a dotted name (parsed by sqlglot and required to be a plain table name),
     a sequence of name parts (each quoted as one identifier), or a sqlglot Table/Subquery."""
@@ -571,12 +574,15 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
                           f"(everything denied): {decision.error}")
     types = types or {}
     projections: list[exp.Expression] = []
+    source_alias = exp.to_identifier(SOURCE_ALIAS, quoted=True)
     for name, cd in decision.columns.items():
         if cd.effect == "deny":
             continue
-        col = exp.column(name, quoted=True)
+        # every column is qualified by the source's alias: were the physical table to lack one
+        # (drift from the contract), the engine must fail, not bind it to an outer query's column
+        col = exp.column(name, table=source_alias.copy(), quoted=True)
         if cd.effect == "allow":
-            projections.append(col)
+            projections.append(exp.alias_(col, name, quoted=True, copy=False))
             continue
         strategy = cd.mask
         if strategy is None:
@@ -586,9 +592,11 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
     if not projections:
         raise RenderError(f"{decision.consumer} may read no column of {decision.product}"
                           + (f" (denied: {', '.join(decision.denied_columns)})" if decision.denied_columns else ""))
-    select = exp.Select(expressions=projections).from_(source_table(source, dialect), copy=False)
+    table = source_table(source, dialect)
+    table.set("alias", exp.TableAlias(this=source_alias))
+    select = exp.Select(expressions=projections).from_(table, copy=False)
     if decision.row_filter is not None:
-        select = select.where(filter_expression(decision.row_filter, types=types), copy=False)
+        select = select.where(filter_expression(decision.row_filter, table=SOURCE_ALIAS, types=types), copy=False)
     return select
 
 

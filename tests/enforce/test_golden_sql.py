@@ -94,7 +94,7 @@ def test_unknown_dialect_is_an_error() -> None:
 
 def test_denied_columns_left_out_and_masked_keep_names() -> None:
     sql = to_sql(decision([col("id"), col("email", "mask", "email_domain"), col("ssn", "deny")]), "t", hash_key=None)
-    assert '"ssn"' not in sql and 'AS "email"' in sql and sql.startswith('SELECT "id"')
+    assert '"ssn"' not in sql and 'AS "email"' in sql and sql.startswith('SELECT "pe_src"."id" AS "id"')
 
 
 def test_no_readable_column_fails_closed() -> None:
@@ -149,13 +149,13 @@ def test_email_domain_extracts_the_whole_match(dialect: str) -> None:
     sql = to_sql(decision([col("e", "mask", "email_domain")]), "t", dialect, hash_key=None)
     found = list(sqlglot.parse_one(sql, read=dialect).find_all(exp.RegexpExtract))
     if dialect == "postgres":
-        assert not found and "SUBSTRING(CAST(\"e\" AS VARCHAR), '@[^@]*$')" in sql
+        assert not found and "SUBSTRING(CAST(\"pe_src\".\"e\" AS VARCHAR), '@[^@]*$')" in sql
         return
     assert len(found) == 1
     group = found[0].args.get("group")
     assert group is None or group.name == "0"
     if dialect == "spark":
-        assert "REGEXP_EXTRACT(CAST(`e` AS STRING), '@[^@]*$', 0)" in sql
+        assert "REGEXP_EXTRACT(CAST(`pe_src`.`e` AS STRING), '@[^@]*$', 0)" in sql
     if dialect == "snowflake":
         assert "REGEXP_SUBSTR(" in sql
 
@@ -163,10 +163,10 @@ def test_email_domain_extracts_the_whole_match(dialect: str) -> None:
 def test_timestamptz_is_converted_to_utc_where_the_dialect_can() -> None:
     d = decision([col("t", "mask", "hash"), col("y", "mask", "year")])
     types = {"t": "timestamptz", "y": "timestamptz"}
-    assert "MAKE_TIMESTAMP(EPOCH_US(\"t\"))" in to_sql(d, "x", "duckdb", types=types, hash_key=None)
+    assert "MAKE_TIMESTAMP(EPOCH_US(\"pe_src\".\"t\"))" in to_sql(d, "x", "duckdb", types=types, hash_key=None)
     assert "AT TIME ZONE 'UTC'" in to_sql(d, "x", "postgres", types=types, hash_key=None)
-    assert "AT_TIMEZONE(\"t\", 'UTC')" in to_sql(d, "x", "trino", types=types, hash_key=None)
-    assert "CONVERT_TIMEZONE('UTC', \"y\")" in to_sql(d, "x", "snowflake", types=types, hash_key=None)
+    assert "AT_TIMEZONE(\"pe_src\".\"t\", 'UTC')" in to_sql(d, "x", "trino", types=types, hash_key=None)
+    assert "CONVERT_TIMEZONE('UTC', \"pe_src\".\"y\")" in to_sql(d, "x", "snowflake", types=types, hash_key=None)
 
 
 def test_decision_to_sql_delegates() -> None:

@@ -61,3 +61,14 @@ def test_project_policies_are_canonical() -> None:
     for f in files:
         text = f.read_text(encoding="utf-8")
         assert format_text(text, str(f)) == text, f"{f} is not canonically formatted"
+
+
+def test_a_name_ending_in_a_newline_stays_quoted() -> None:
+    """Found by hypothesis: `$` in the plain-name pattern accepted a trailing newline, so
+    `user:"A\\n"` was written unquoted and read back as user `A`."""
+    from policyengine.parser import parse_policy as parse
+
+    text = 'scope platform\nallow read * to user:"A\\n";\n'
+    formatted = format_text(text, "x.policy")
+    assert 'user:"A\\n"' in formatted
+    assert parse(formatted, "y.policy").rules[0].subjects.include[0].name == "A\n"

@@ -1,144 +1,155 @@
 -- null
 SELECT
-  "id",
+  "pe_src"."id" AS "id",
   NULL AS "v"
-FROM sales.orders;
+FROM sales.orders AS "pe_src";
 
 -- redact
 SELECT
-  "id",
-  CASE WHEN "v" IS NULL THEN NULL ELSE '***' END AS "v"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  CASE WHEN "pe_src"."v" IS NULL THEN NULL ELSE '***' END AS "v"
+FROM sales.orders AS "pe_src";
 
 -- redact_custom
 SELECT
-  "id",
-  CASE WHEN "v" IS NULL THEN NULL ELSE 'it''s hidden' END AS "v"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  CASE WHEN "pe_src"."v" IS NULL THEN NULL ELSE 'it''s hidden' END AS "v"
+FROM sales.orders AS "pe_src";
 
 -- hash
 SELECT
-  "id",
-  ENCODE(SHA256(CONVERT_TO(CAST("v" AS VARCHAR), 'UTF8')), 'hex') AS "v"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  ENCODE(SHA256(CONVERT_TO(CAST("pe_src"."v" AS VARCHAR), 'UTF8')), 'hex') AS "v"
+FROM sales.orders AS "pe_src";
 
 -- last4
 SELECT
-  "id",
+  "pe_src"."id" AS "id",
   CASE
-    WHEN "v" IS NULL
+    WHEN "pe_src"."v" IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST("v" AS VARCHAR)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST("v" AS VARCHAR)) AS INT), '*')
-      ELSE LPAD('', CAST(LENGTH(CAST("v" AS VARCHAR)) - 4 AS INT), '*') || SUBSTRING(CAST("v" AS VARCHAR) FROM LENGTH(CAST("v" AS VARCHAR)) - 4 + 1)
+      WHEN LENGTH(CAST("pe_src"."v" AS VARCHAR)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST("pe_src"."v" AS VARCHAR)) AS INT), '*')
+      ELSE LPAD('', CAST(LENGTH(CAST("pe_src"."v" AS VARCHAR)) - 4 AS INT), '*') || SUBSTRING(CAST("pe_src"."v" AS VARCHAR) FROM LENGTH(CAST("pe_src"."v" AS VARCHAR)) - 4 + 1)
     END
   END AS "v"
-FROM sales.orders;
+FROM sales.orders AS "pe_src";
 
 -- first4
 SELECT
-  "id",
+  "pe_src"."id" AS "id",
   CASE
-    WHEN "v" IS NULL
+    WHEN "pe_src"."v" IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST("v" AS VARCHAR)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST("v" AS VARCHAR)) AS INT), '*')
-      ELSE SUBSTRING(CAST("v" AS VARCHAR) FROM 1 FOR 4) || LPAD('', CAST(LENGTH(CAST("v" AS VARCHAR)) - 4 AS INT), '*')
+      WHEN LENGTH(CAST("pe_src"."v" AS VARCHAR)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST("pe_src"."v" AS VARCHAR)) AS INT), '*')
+      ELSE SUBSTRING(CAST("pe_src"."v" AS VARCHAR) FROM 1 FOR 4) || LPAD('', CAST(LENGTH(CAST("pe_src"."v" AS VARCHAR)) - 4 AS INT), '*')
     END
   END AS "v"
-FROM sales.orders;
+FROM sales.orders AS "pe_src";
 
 -- partial
 SELECT
-  "id",
+  "pe_src"."id" AS "id",
   CASE
-    WHEN "v" IS NULL
+    WHEN "pe_src"."v" IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST("v" AS VARCHAR)) <= 5
-      THEN LPAD('', CAST(LENGTH(CAST("v" AS VARCHAR)) AS INT), '*')
-      ELSE SUBSTRING(CAST("v" AS VARCHAR) FROM 1 FOR 2) || LPAD('', CAST(LENGTH(CAST("v" AS VARCHAR)) - 5 AS INT), '*') || SUBSTRING(CAST("v" AS VARCHAR) FROM LENGTH(CAST("v" AS VARCHAR)) - 3 + 1)
+      WHEN LENGTH(CAST("pe_src"."v" AS VARCHAR)) <= 5
+      THEN LPAD('', CAST(LENGTH(CAST("pe_src"."v" AS VARCHAR)) AS INT), '*')
+      ELSE SUBSTRING(CAST("pe_src"."v" AS VARCHAR) FROM 1 FOR 2) || LPAD('', CAST(LENGTH(CAST("pe_src"."v" AS VARCHAR)) - 5 AS INT), '*') || SUBSTRING(CAST("pe_src"."v" AS VARCHAR) FROM LENGTH(CAST("pe_src"."v" AS VARCHAR)) - 3 + 1)
     END
   END AS "v"
-FROM sales.orders;
+FROM sales.orders AS "pe_src";
 
 -- email_domain
 SELECT
-  "id",
+  "pe_src"."id" AS "id",
   CASE
-    WHEN "v" IS NULL
+    WHEN "pe_src"."v" IS NULL
     THEN NULL
-    ELSE '***' || COALESCE(SUBSTRING(CAST("v" AS VARCHAR), '@[^@]*$'), '')
+    ELSE '***' || COALESCE(SUBSTRING(CAST("pe_src"."v" AS VARCHAR), '@[^@]*$'), '')
   END AS "v"
-FROM sales.orders;
+FROM sales.orders AS "pe_src";
 
 -- year_date
 SELECT
-  "id",
-  CAST(DATE_TRUNC('YEAR', "when_date") AS DATE) AS "when_date"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  CAST(DATE_TRUNC('YEAR', "pe_src"."when_date") AS DATE) AS "when_date"
+FROM sales.orders AS "pe_src";
 
 -- year_timestamp
 SELECT
-  "id",
-  DATE_TRUNC('YEAR', "when_ts") AS "when_ts"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  DATE_TRUNC('YEAR', "pe_src"."when_ts") AS "when_ts"
+FROM sales.orders AS "pe_src";
 
 -- year_timestamptz
 SELECT
-  "id",
-  DATE_TRUNC('YEAR', "when_tz" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS "when_tz"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  DATE_TRUNC('YEAR', "pe_src"."when_tz" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS "when_tz"
+FROM sales.orders AS "pe_src";
 
 -- hash_timestamp
 SELECT
-  "id",
-  ENCODE(SHA256(CONVERT_TO(CAST("when_ts" AS VARCHAR), 'UTF8')), 'hex') AS "when_ts"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  ENCODE(SHA256(CONVERT_TO(CAST("pe_src"."when_ts" AS VARCHAR), 'UTF8')), 'hex') AS "when_ts"
+FROM sales.orders AS "pe_src";
 
 -- last4_timestamptz
 SELECT
-  "id",
+  "pe_src"."id" AS "id",
   CASE
-    WHEN "when_tz" IS NULL
+    WHEN "pe_src"."when_tz" IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) AS INT), '*')
-      ELSE LPAD('', CAST(LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) - 4 AS INT), '*') || SUBSTRING(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR) FROM LENGTH(CAST("when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) - 4 + 1)
+      WHEN LENGTH(CAST("pe_src"."when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST("pe_src"."when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) AS INT), '*')
+      ELSE LPAD(
+        '',
+        CAST(LENGTH(CAST("pe_src"."when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) - 4 AS INT),
+        '*'
+      ) || SUBSTRING(CAST("pe_src"."when_tz" AT TIME ZONE 'UTC' AS VARCHAR) FROM LENGTH(CAST("pe_src"."when_tz" AT TIME ZONE 'UTC' AS VARCHAR)) - 4 + 1)
     END
   END AS "when_tz"
-FROM sales.orders;
+FROM sales.orders AS "pe_src";
 
 -- round_number
 SELECT
-  "id",
-  CAST(ROUND(CAST("amount" AS DECIMAL), 2) AS DOUBLE PRECISION) AS "amount"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  CAST(ROUND(CAST("pe_src"."amount" AS DECIMAL), 2) AS DOUBLE PRECISION) AS "amount"
+FROM sales.orders AS "pe_src";
 
 -- round_integer
 SELECT
-  "id",
-  CAST(ROUND(CAST("qty" AS DECIMAL), -3) AS BIGINT) AS "qty"
-FROM sales.orders;
+  "pe_src"."id" AS "id",
+  CAST(ROUND(CAST("pe_src"."qty" AS DECIMAL), -3) AS BIGINT) AS "qty"
+FROM sales.orders AS "pe_src";
 
 -- hash_keyed (parameters: pe_hash_key; positional: 0)
 SELECT
-  ENCODE(HMAC(CONVERT_TO(CAST("v" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'), 'hex') AS "v",
-  ENCODE(HMAC(CONVERT_TO(CAST("w" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'), 'hex') AS "w"
-FROM sales.orders;
+  ENCODE(
+    HMAC(CONVERT_TO(CAST("pe_src"."v" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'),
+    'hex'
+  ) AS "v",
+  ENCODE(
+    HMAC(CONVERT_TO(CAST("pe_src"."w" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'),
+    'hex'
+  ) AS "w"
+FROM sales.orders AS "pe_src";
 
 -- row_filter
 SELECT
-  "id"
-FROM sales.orders
+  "pe_src"."id" AS "id"
+FROM sales.orders AS "pe_src"
 WHERE
-  "region" = 'eu'
+  "pe_src"."region" = 'eu'
   AND (
-    "status" IN ('open', 'paid') OR NOT (
-      POSITION('vip' IN "note") > 0
+    "pe_src"."status" IN ('open', 'paid')
+    OR NOT (
+      POSITION('vip' IN "pe_src"."note") > 0
     )
   )
-  AND "since" >= CAST('2024-01-01' AS DATE);
+  AND "pe_src"."since" >= CAST('2024-01-01' AS DATE);

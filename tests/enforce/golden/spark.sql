@@ -1,140 +1,144 @@
 -- null
 SELECT
-  `id`,
+  `pe_src`.`id` AS `id`,
   NULL AS `v`
-FROM sales.orders;
+FROM sales.orders AS `pe_src`;
 
 -- redact
 SELECT
-  `id`,
-  CASE WHEN `v` IS NULL THEN NULL ELSE '***' END AS `v`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  CASE WHEN `pe_src`.`v` IS NULL THEN NULL ELSE '***' END AS `v`
+FROM sales.orders AS `pe_src`;
 
 -- redact_custom
 SELECT
-  `id`,
-  CASE WHEN `v` IS NULL THEN NULL ELSE 'it\'s hidden' END AS `v`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  CASE WHEN `pe_src`.`v` IS NULL THEN NULL ELSE 'it\'s hidden' END AS `v`
+FROM sales.orders AS `pe_src`;
 
 -- hash
 SELECT
-  `id`,
-  SHA2(CAST(`v` AS STRING), 256) AS `v`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  SHA2(CAST(`pe_src`.`v` AS STRING), 256) AS `v`
+FROM sales.orders AS `pe_src`;
 
 -- last4
 SELECT
-  `id`,
+  `pe_src`.`id` AS `id`,
   CASE
-    WHEN `v` IS NULL
+    WHEN `pe_src`.`v` IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST(`v` AS STRING)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) AS INT), '*')
-      ELSE LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) - 4 AS INT), '*') || SUBSTRING(CAST(`v` AS STRING), LENGTH(CAST(`v` AS STRING)) - 4 + 1)
+      WHEN LENGTH(CAST(`pe_src`.`v` AS STRING)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST(`pe_src`.`v` AS STRING)) AS INT), '*')
+      ELSE LPAD('', CAST(LENGTH(CAST(`pe_src`.`v` AS STRING)) - 4 AS INT), '*') || SUBSTRING(CAST(`pe_src`.`v` AS STRING), LENGTH(CAST(`pe_src`.`v` AS STRING)) - 4 + 1)
     END
   END AS `v`
-FROM sales.orders;
+FROM sales.orders AS `pe_src`;
 
 -- first4
 SELECT
-  `id`,
+  `pe_src`.`id` AS `id`,
   CASE
-    WHEN `v` IS NULL
+    WHEN `pe_src`.`v` IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST(`v` AS STRING)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) AS INT), '*')
-      ELSE SUBSTRING(CAST(`v` AS STRING), 1, 4) || LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) - 4 AS INT), '*')
+      WHEN LENGTH(CAST(`pe_src`.`v` AS STRING)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST(`pe_src`.`v` AS STRING)) AS INT), '*')
+      ELSE SUBSTRING(CAST(`pe_src`.`v` AS STRING), 1, 4) || LPAD('', CAST(LENGTH(CAST(`pe_src`.`v` AS STRING)) - 4 AS INT), '*')
     END
   END AS `v`
-FROM sales.orders;
+FROM sales.orders AS `pe_src`;
 
 -- partial
 SELECT
-  `id`,
+  `pe_src`.`id` AS `id`,
   CASE
-    WHEN `v` IS NULL
+    WHEN `pe_src`.`v` IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST(`v` AS STRING)) <= 5
-      THEN LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) AS INT), '*')
-      ELSE SUBSTRING(CAST(`v` AS STRING), 1, 2) || LPAD('', CAST(LENGTH(CAST(`v` AS STRING)) - 5 AS INT), '*') || SUBSTRING(CAST(`v` AS STRING), LENGTH(CAST(`v` AS STRING)) - 3 + 1)
+      WHEN LENGTH(CAST(`pe_src`.`v` AS STRING)) <= 5
+      THEN LPAD('', CAST(LENGTH(CAST(`pe_src`.`v` AS STRING)) AS INT), '*')
+      ELSE SUBSTRING(CAST(`pe_src`.`v` AS STRING), 1, 2) || LPAD('', CAST(LENGTH(CAST(`pe_src`.`v` AS STRING)) - 5 AS INT), '*') || SUBSTRING(CAST(`pe_src`.`v` AS STRING), LENGTH(CAST(`pe_src`.`v` AS STRING)) - 3 + 1)
     END
   END AS `v`
-FROM sales.orders;
+FROM sales.orders AS `pe_src`;
 
 -- email_domain
 SELECT
-  `id`,
+  `pe_src`.`id` AS `id`,
   CASE
-    WHEN `v` IS NULL
+    WHEN `pe_src`.`v` IS NULL
     THEN NULL
-    ELSE '***' || COALESCE(REGEXP_EXTRACT(CAST(`v` AS STRING), '@[^@]*$', 0), '')
+    ELSE '***' || COALESCE(REGEXP_EXTRACT(CAST(`pe_src`.`v` AS STRING), '@[^@]*$', 0), '')
   END AS `v`
-FROM sales.orders;
+FROM sales.orders AS `pe_src`;
 
 -- year_date
 SELECT
-  `id`,
-  TRUNC(`when_date`, 'YEAR') AS `when_date`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  TRUNC(`pe_src`.`when_date`, 'YEAR') AS `when_date`
+FROM sales.orders AS `pe_src`;
 
 -- year_timestamp
 SELECT
-  `id`,
-  DATE_TRUNC('YEAR', `when_ts`) AS `when_ts`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  DATE_TRUNC('YEAR', `pe_src`.`when_ts`) AS `when_ts`
+FROM sales.orders AS `pe_src`;
 
 -- year_timestamptz
 SELECT
-  `id`,
-  DATE_TRUNC('YEAR', `when_tz`) AS `when_tz`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  DATE_TRUNC('YEAR', `pe_src`.`when_tz`) AS `when_tz`
+FROM sales.orders AS `pe_src`;
 
 -- hash_timestamp
 SELECT
-  `id`,
-  SHA2(CAST(`when_ts` AS STRING), 256) AS `when_ts`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  SHA2(CAST(`pe_src`.`when_ts` AS STRING), 256) AS `when_ts`
+FROM sales.orders AS `pe_src`;
 
 -- last4_timestamptz
 SELECT
-  `id`,
+  `pe_src`.`id` AS `id`,
   CASE
-    WHEN `when_tz` IS NULL
+    WHEN `pe_src`.`when_tz` IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST(`when_tz` AS STRING)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST(`when_tz` AS STRING)) AS INT), '*')
-      ELSE LPAD('', CAST(LENGTH(CAST(`when_tz` AS STRING)) - 4 AS INT), '*') || SUBSTRING(CAST(`when_tz` AS STRING), LENGTH(CAST(`when_tz` AS STRING)) - 4 + 1)
+      WHEN LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) <= 4
+      THEN LPAD('', CAST(LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) AS INT), '*')
+      ELSE LPAD('', CAST(LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) - 4 AS INT), '*') || SUBSTRING(
+        CAST(`pe_src`.`when_tz` AS STRING),
+        LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) - 4 + 1
+      )
     END
   END AS `when_tz`
-FROM sales.orders;
+FROM sales.orders AS `pe_src`;
 
 -- round_number
 SELECT
-  `id`,
-  ROUND(`amount`, 2) AS `amount`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  ROUND(`pe_src`.`amount`, 2) AS `amount`
+FROM sales.orders AS `pe_src`;
 
 -- round_integer
 SELECT
-  `id`,
-  ROUND(`qty`, -3) AS `qty`
-FROM sales.orders;
+  `pe_src`.`id` AS `id`,
+  ROUND(`pe_src`.`qty`, -3) AS `qty`
+FROM sales.orders AS `pe_src`;
 
 -- hash_keyed: RenderError: keyed hash (HMAC-SHA-256) has no SQL form in spark: it has no HMAC function; enforce through DuckDB/Arrow, or unset the hash key to use plain SHA-256
 
 -- row_filter
 SELECT
-  `id`
-FROM sales.orders
+  `pe_src`.`id` AS `id`
+FROM sales.orders AS `pe_src`
 WHERE
-  `region` = 'eu'
+  `pe_src`.`region` = 'eu'
   AND (
-    `status` IN ('open', 'paid') OR NOT (
-      LOCATE('vip', `note`) > 0
+    `pe_src`.`status` IN ('open', 'paid')
+    OR NOT (
+      LOCATE('vip', `pe_src`.`note`) > 0
     )
   )
-  AND `since` >= CAST('2024-01-01' AS DATE);
+  AND `pe_src`.`since` >= CAST('2024-01-01' AS DATE);
