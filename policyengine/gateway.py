@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from policyengine.catalog import Product
@@ -490,7 +490,10 @@ def rewrite_query(
         table.replace(exp.Table(this=placeholder, alias=alias.copy()))
         enforced.append((placeholder.sql(dialect=dialect), sub_sql, sub_markers))
     params = hash_parameters(key, dialect) if keyed else {}
-    text = tree.sql(dialect=dialect, copy=False)  # the tree is ours alone: no defensive copy
+    try:  # the tree is ours alone: no defensive copy; nothing the dialect lacks is silently dropped
+        text = tree.sql(dialect=dialect, copy=False, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as exc:
+        raise RejectedStatement(f"the query cannot be written in {dialect}: {exc}") from None
     if read != dialect:
         _check_output(text, dialect, [f"{_PLACEHOLDER}{i}" for i in range(len(enforced))])
     spliced: list[tuple[int, tuple[str, ...]]] = []
