@@ -16,3 +16,21 @@ def test_command_is_registered(command: str) -> None:
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
 
+
+
+def test_readme_enforce_call_works_after_to_sql() -> None:
+    """README order: d.to_sql(...) imports the enforce subpackage, then policyengine.enforce(table, d)."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    import policyengine
+
+    root = Path(__file__).resolve().parent.parent
+    engine = policyengine.load(root / "policies", catalog=root / "examples/mesh/products",
+                               consumers=root / "examples/mesh/consumers.yaml")
+    d = engine.evaluate({"id": "bob", "groups": ["sales-reps"], "attributes": {"region": "uk"}}, "sales.orders")
+    assert "pe_src" in d.to_sql("warehouse.sales_orders", dialect="trino")
+    table = pq.read_table(root / "examples/mesh/samples/sales.orders.parquet")
+    masked = policyengine.enforce(table, d, hash_key=None)
+    assert 0 < masked.num_rows < table.num_rows and "margin" not in masked.column_names
