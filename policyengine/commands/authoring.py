@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from policyengine.checker import CheckResult
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -23,7 +24,8 @@ from policyengine.commands.common import (
     print_diagnostics,
     project_config,
 )
-from policyengine.diagnostics import render_all
+from policyengine.config import Config
+from policyengine.diagnostics import Diagnostic, render_all
 from policyengine.formatter import format_file
 from policyengine.parser import policy_files
 from policyengine.project import check_paths, parse_paths
@@ -36,6 +38,20 @@ class OutputFormat(str, Enum):
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
+
+
+def _unkeyed_hash_warning(result: CheckResult, cfg: Config) -> Diagnostic | None:
+    """A warning when `hash` masks run without an HMAC key: plain SHA-256 of a guessable value (an
+    IP address, a phone number, a name from a list) is reversed by hashing the candidates."""
+    hashed = [r for r in result.rules if r.mask is not None and r.mask.name == "hash"]
+    if not hashed or cfg.hash_key is not None:
+        return None
+    first = hashed[0].rule
+    span = first.mask.span if first.mask is not None else first.span
+    return Diagnostic("warning", f"{len(hashed)} rule(s) mask with 'hash' but no HMAC key is set "
+                      f"(${cfg.hash_key_env}): plain SHA-256 of guessable values (IP addresses, phone "
+                      "numbers, names) can be reversed by hashing candidates; set the key where "
+                      "queries are enforced", span=span, code="unkeyed-hash")
 
 
 def check(
@@ -60,10 +76,13 @@ def check(
     directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None)
     diags = list(cat.warnings) + list(result.diagnostics)
+    unkeyed = _unkeyed_hash_warning(result, cfg)
+    if unkeyed is not None:
+        diags.append(unkeyed)
     print_diagnostics(diags, dict(result.sources), output.value)
     if output is OutputFormat.text:
         n_files = len(policy_files(targets))
-        errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings)
+        errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings) + (unkeyed is not None)
         n_rules = sum(len(f.rules) for f in result.files)  # every parsed rule, with or without errors
         typer.echo(f"checked {n_rules} rules in {n_files} files against "
                    f"{len(cat.products)} products: {errors} error(s), {warnings} warning(s)",

@@ -225,3 +225,15 @@ def test_check_summary_counts_rules_with_errors_too(project) -> None:
     result = project("check", files={"shop.policy": UNKNOWN_COLUMN + "allow read shop.customers to everyone;\n"})
     assert result.exit_code == 1
     assert "checked 2 rules in 1 files against 3 products: 1 error(s), 0 warning(s)" in result.output
+
+
+def test_check_warns_about_hash_masks_without_a_key(monkeypatch) -> None:
+    from policyengine.cli import app as cli
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    monkeypatch.delenv("POLICYENGINE_HASH_KEY", raising=False)
+    unkeyed = CliRunner().invoke(cli, ["check"])
+    assert unkeyed.exit_code == 0 and "no HMAC key is set" in unkeyed.output
+    monkeypatch.setenv("POLICYENGINE_HASH_KEY", "k")
+    keyed = CliRunner().invoke(cli, ["check"])
+    assert keyed.exit_code == 0 and "no HMAC key" not in keyed.output
