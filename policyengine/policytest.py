@@ -183,6 +183,10 @@ def run_case(engine: Engine, case: PolicyTestCase) -> CaseResult:
         if not ok:
             cd = decision.columns.get(col)
             why = f" ({cd.reason})" if cd is not None and cd.reason else ""
+            if cd is None and case.product not in engine.catalog.products:
+                from policyengine.diagnostics import did_you_mean
+
+                why = f" (unknown product '{case.product}'{did_you_mean(case.product, engine.catalog.products)})"
             failures.append(f"{col}: expected {want}, got {got}{why}")
     if case.expect_readable is not None and decision.readable_columns != case.expect_readable:
         failures.append(f"readable columns: expected {list(case.expect_readable)}, "

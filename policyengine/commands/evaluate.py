@@ -92,9 +92,18 @@ def eval_command(
     config: ConfigOpt = None,
 ) -> None:
     """Evaluate one request: per column allow / mask / deny, and the row filter."""
+    from policyengine.diagnostics import did_you_mean
+
     cfg = project_config(config)
     engine = project_engine(cfg, scan=scan)
+    if product not in engine.catalog.products:  # a typo is a mistake to report, not a decision
+        raise fail(f"error: unknown product '{product}'{did_you_mean(product, engine.catalog.products)}; "
+                   f"known: {', '.join(sorted(engine.catalog.products))}")
     known = engine.consumers.get(consumer)
+    if known is None and not group and not attr:
+        typer.echo(f"warning: consumer '{consumer}' is not in the consumers file and no --group or --attr "
+                   f"was given: evaluated as a consumer with no groups and no attributes"
+                   f"{did_you_mean(consumer, engine.consumers)}", err=True)
     groups = set(known.groups) if known else set()
     attrs: dict[str, Any] = dict(known.attributes) if known else {}
     groups.update(group or ())
@@ -106,6 +115,11 @@ def eval_command(
     who = Consumer(consumer, frozenset(groups), attrs)
     cols = [c.strip() for item in columns for c in item.split(",") if c.strip()] if columns else None
     decision = engine.evaluate(who, product, cols, purpose, _parse_at(at), use_cache=False)
+    product_columns = engine.catalog.products[product].column_names
+    for name in cols or ():
+        if name not in product_columns:
+            typer.echo(f"warning: {product} has no column '{name}'{did_you_mean(name, product_columns)} "
+                       "(denied)", err=True)
     if output is OutputFormat.json:
         json.dump(decision.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -134,8 +148,8 @@ def test_command(
 ) -> None:
     """Run policy tests (YAML next to the policies) and report rules no test exercises.
 
-    The tests run against the configured project's policies and catalog, or those given with
-    --policies / --catalog."""
+    The tests run against the configured project's policies and catalog, or those given
+    with --policies / --catalog."""
     from policyengine.policytest import load_cases, run_tests, test_files
 
     cfg = project_config(config)

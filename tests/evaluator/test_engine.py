@@ -175,7 +175,9 @@ def test_eval_and_test_commands(monkeypatch) -> None:
     out = runner.invoke(app, ["eval", "--consumer", "bob", "--product", "sales.customers", "--at", "2026-06-01",
                               "--columns", "email", "--columns", "phone,nope"])
     assert out.exit_code == 0, out.output
-    assert [line.split()[0] for line in out.output.splitlines()] == ["email", "phone", "nope", "rows:"]
+    lines = [line for line in out.output.splitlines() if not line.startswith("warning:")]
+    assert [line.split()[0] for line in lines] == ["email", "phone", "nope", "rows:"]
+    assert "has no column 'nope'" in out.output
     out = runner.invoke(app, ["eval", "--consumer", "zed", "--group", "analytics", "--attr", "region=eu",
                               "--attr", "clearance=2", "--product", "sales.orders", "--purpose", "reporting",
                               "--at", "2026-06-01", "--explain"])
@@ -275,3 +277,9 @@ def test_a_broken_configuration_denies_and_is_not_reloaded_on_every_call(tmp_pat
     assert first.error and second.error
     assert first.columns["order_id"].effect == second.columns["order_id"].effect == "deny"
     assert len(calls) == 1
+
+
+def test_eval_reports_an_unknown_product_with_a_suggestion(monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    out = CliRunner().invoke(app, ["eval", "--consumer", "bob", "--product", "sales.order"])
+    assert out.exit_code == 1 and "did you mean 'sales.orders'" in out.output
