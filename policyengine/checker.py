@@ -493,4 +493,9 @@ def check_policies(
             if result is not None:
                 checked.append(result)
     diags = checker.diags + _shadowed_allows(checked)
+    # one mistake reached through several targets (`filter sales.* ...`) is reported once
+    first: dict[tuple, Diagnostic] = {}
+    for d in diags:
+        first.setdefault((d.severity, d.message, d.span, d.file, d.code), d)
+    diags = list(first.values())
     return CheckResult(files, tuple(checked), tuple(diags), MappingProxyType(dict(sources or {})))

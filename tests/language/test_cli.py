@@ -237,3 +237,14 @@ def test_check_warns_about_hash_masks_without_a_key(monkeypatch) -> None:
     monkeypatch.setenv("POLICYENGINE_HASH_KEY", "k")
     keyed = CliRunner().invoke(cli, ["check"])
     assert keyed.exit_code == 0 and "no HMAC key" not in keyed.output
+
+
+def test_one_mistake_through_a_glob_is_reported_once(tmp_path: Path) -> None:
+    from policyengine.cli import app as cli
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "p.policy").write_text("scope platform\nfilter sales.* rows where region == consumer.regoin "
+                                       "to everyone;\n", encoding="utf-8")
+    out = CliRunner().invoke(cli, ["check", str(tmp_path), "--catalog", str(root / "examples/mesh/products"),
+                                   "--consumers", str(root / "examples/mesh/consumers.yaml")])
+    assert out.exit_code == 1 and "1 error(s)" in out.output
