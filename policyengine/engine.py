@@ -412,7 +412,7 @@ def policy_version(paths: Iterable[Path]) -> str:
 
 def load(
     policies: str | Path | Sequence[str | Path] = "policies",
-    catalog: str | Path | Sequence[str | Path] | Catalog = "catalog",
+    catalog: str | Path | Sequence[str | Path] | Catalog | None = None,
     *,
     consumers: str | Path | None = None,
     scan: str | Path | Mapping[str, Any] | Any | None = None,
@@ -421,6 +421,12 @@ def load(
     now: dt.datetime | None = None,
 ) -> Engine:
     """Parse, check and compile policies against a catalog; raise PolicyError with diagnostics on errors."""
+    if catalog is None:
+        raise PolicyError([Diagnostic("error", "load() needs catalog=: a folder of ODCS contracts, a list of "
+                                      "them, or a Catalog", code="usage")])
+    for path in [policies] if isinstance(policies, (str, Path)) else list(policies):
+        if not Path(path).exists():
+            raise PolicyError([Diagnostic("error", "no such file or folder", file=str(path), code="io")])
     if isinstance(taxonomy, Taxonomy):
         tax = taxonomy
     else:

@@ -283,3 +283,10 @@ def test_eval_reports_an_unknown_product_with_a_suggestion(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     out = CliRunner().invoke(app, ["eval", "--consumer", "bob", "--product", "sales.order"])
     assert out.exit_code == 1 and "did you mean 'sales.orders'" in out.output
+
+
+def test_load_says_what_is_missing() -> None:
+    with pytest.raises(PolicyError, match="needs catalog="):
+        policyengine.load(ROOT / "policies")
+    with pytest.raises(PolicyError, match="no such file or folder"):
+        policyengine.load(ROOT / "polices", catalog=ROOT / "examples/mesh/products")
