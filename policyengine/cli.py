@@ -14,6 +14,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+def _version(value: bool) -> None:
+    if value:
+        from policyengine import __version__
+
+        typer.echo(f"policyengine {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Policy-as-code access and compliance for a data mesh."""
+
+
 authoring.register(app)
 evaluate.register(app)
 scan_command.register(app)

@@ -71,7 +71,7 @@ def query_command(
     except Exception as exc:  # an engine error (e.g. a type mismatch) after the rewrite: nothing shown
         if isinstance(exc, typer.Exit):
             raise
-        raise fail(f"error: the query failed: {exc}") from None
+        raise fail(f"error: the query failed: {' '.join(str(exc).split())}") from None
     rows, names = result.to_pylist(), result.column_names
     if output is QueryFormat.json:
         json.dump(rows, sys.stdout, indent=2, default=str)
