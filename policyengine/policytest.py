@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.consumers import Consumer
-from policyengine.decision import Decision
+from policyengine.decision import Decision, RuleRef
 from policyengine.engine import Engine
 from policyengine.masks import MaskStrategy
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
@@ -71,7 +71,12 @@ class TestReport:
     """All results, and the rules no test exercised."""
 
     results: tuple[CaseResult, ...]
-    untested_rules: tuple[str, ...] = field(default=())
+    untested: tuple[RuleRef, ...] = field(default=())
+
+    @property
+    def untested_rules(self) -> tuple[str, ...]:
+        """The untested rules as text: `name (file:line) [kind]`."""
+        return tuple(f"{r} [{r.kind}]" for r in self.untested)
 
     @property
     def passed(self) -> int:
@@ -87,7 +92,7 @@ class TestReport:
             "failed": self.failed,
             "cases": [{"name": r.case.name, "location": r.case.location, "passed": r.passed,
                        "failures": list(r.failures)} for r in self.results],
-            "untested_rules": list(self.untested_rules),
+            "untested_rules": [r.to_dict() for r in self.untested],
         }
 
 
@@ -219,5 +224,5 @@ def run_tests(engine: Engine, cases: Sequence[PolicyTestCase]) -> TestReport:
         for cd in r.decision.columns.values():
             exercised.update((ref.file, ref.line) for ref in cd.applied)
         exercised.update((ref.file, ref.line) for ref in r.decision.filter_rules)
-    untested = tuple(f"{r.ref} [{r.kind}]" for r in engine.rules if (r.ref.file, r.ref.line) not in exercised)
+    untested = tuple(r.ref for r in engine.rules if (r.ref.file, r.ref.line) not in exercised)
     return TestReport(results, untested)

@@ -196,7 +196,10 @@ def test_test_command_reports_failures_and_untested_rules(tmp_path: Path, monkey
     assert "FAILED" in out.output and "margin: expected allow, got deny" in out.output
     assert "rules no test exercises" in out.output and "mask-payment-cards" in out.output
     out = CliRunner().invoke(app, ["test", str(bad), "--format", "json"])
-    assert json.loads(out.output)["failed"] == 1
+    report = json.loads(out.output)
+    assert report["failed"] == 1
+    assert {"name": "mask-payment-cards", "kind": "mask"}.items() <= next(
+        r for r in report["untested_rules"] if r["name"] == "mask-payment-cards").items()
 
 
 def test_unhashable_attribute_values_skip_the_cache(engine_from) -> None:
