@@ -34,6 +34,7 @@ from policyengine.enforce.sql import (
     _Configured,
     check_dialect,
     enforced_select,
+    escape_pyformat,
     hash_parameters,
     positional_parameters,
     resolve_key,
@@ -496,26 +497,31 @@ def rewrite_query(
         raise RejectedStatement(f"the query cannot be written in {dialect}: {exc}") from None
     if read != dialect:
         _check_output(text, dialect, [f"{_PLACEHOLDER}{i}" for i in range(len(enforced))])
-    spliced: list[tuple[int, tuple[str, ...]]] = []
-    for placeholder_sql, sub_sql, sub_markers in enforced:
-        if text.count(placeholder_sql) != 1:  # never guess: the placeholder must stand exactly once
+    # Postgres + key: the user's `%` must not reach psycopg's %-substitution (escape_pyformat);
+    # the subqueries were generated with their markers, escaped the same way
+    user_text = escape_pyformat(text, dialect, params, markers=False)
+    for placeholder_sql, _, _ in enforced:
+        if user_text.count(placeholder_sql) != 1:  # never guess: the placeholder must stand exactly once
             raise GatewayError("internal error: cannot place an enforced subquery (nothing was run)")
-        at = text.index(placeholder_sql)
-        text = text[:at] + "(" + sub_sql + ")" + text[at + len(placeholder_sql):]
-        spliced.append((at, sub_markers))
     # the parameter name behind each `?` marker (Trino), in the order the subqueries stand in the text
-    marker_names = tuple(name for _, names in sorted(spliced) for name in names)
+    order = sorted(enforced, key=lambda item: user_text.index(item[0]))
+    marker_names = tuple(name for _, _, names in order for name in names)
+    text = user_text
+    for placeholder_sql, sub_sql, _ in enforced:
+        at = text.index(placeholder_sql)
+        text = text[:at] + "(" + escape_pyformat(sub_sql, dialect, params) + ")" + text[at + len(placeholder_sql):]
     _REWRITE_CACHE.put(cache_key, (text, marker_names), decisions)
     return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
 
 
 def _source_key(source: Any) -> str:
-    """A text that tells physical sources apart (for the cache keys)."""
+    """A text that tells physical sources apart (for the cache keys): a dotted name and a
+    one-part name holding a dot are different tables."""
     if isinstance(source, exp.Expression):
-        return source.sql()
+        return "expr:" + source.sql()
     if isinstance(source, str):
-        return source
-    return "\x1f".join(str(part) for part in source)
+        return "dotted:" + source
+    return "parts:" + "\x1f".join(str(part) for part in source)
 
 
 _PLACEHOLDER = f"__pe_enforced_{secrets.token_hex(8)}_"

@@ -608,7 +608,23 @@ def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dia
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash" for cd in decision.columns.values())
     select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
     params = hash_parameters(key, dialect) if keyed else {}
-    return Rendered(select.sql(dialect=dialect, pretty=pretty), params, dialect, positional_parameters(select, params))
+    text = escape_pyformat(select.sql(dialect=dialect, pretty=pretty), dialect, params)
+    return Rendered(text, params, dialect, positional_parameters(select, params))
+
+
+def escape_pyformat(sql: str, dialect: str, params: Mapping[str, Any], *, markers: bool = True) -> str:
+    """Postgres SQL with `%(name)s` markers is run through psycopg's %-substitution, which also
+    acts on every other `%` in the text — in a literal (`LIKE 'a%'`) or in an identifier
+    (`AS "%(pe_hash_key)s"` would print the key). So with parameters bound, every `%` is doubled
+    (`%%`: one literal `%` after substitution), then our own markers are restored — only in SQL we
+    generated (`markers=True`); a query user's text (`markers=False`) keeps every `%` doubled."""
+    if dialect != "postgres" or not params:
+        return sql
+    escaped = sql.replace("%", "%%")
+    if markers:
+        for name in params:
+            escaped = escaped.replace(f"%%({name})s", f"%({name})s")
+    return escaped
 
 
 def to_sql(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,

@@ -304,3 +304,15 @@ def test_a_source_resolver_is_asked_on_every_call(engine) -> None:
     tenant["name"] = "globex"
     again = rewrite_query(sql, "bob", engine, sources=resolve).sql
     assert '"tenant_globex"' in again and "tenant_acme" not in again
+
+
+def test_postgres_pyformat_substitution_cannot_reach_the_key(engine) -> None:
+    """psycopg substitutes every %(name)s in the text, also inside a user's identifier or literal:
+    with a key bound, the user's `%` are doubled; only the gateway's markers stay live."""
+    sql = ('SELECT customer_name AS "%(pe_hash_key)s", customer_email FROM sales.orders '
+           "WHERE customer_email LIKE '%@gmail.com'")
+    r = rewrite_query(sql, "bob", engine, dialect="postgres", hash_key=b"secret-key-123")
+    substituted = r.sql % {name: "<KEY>" for name in r.params}  # what psycopg's client side does
+    outer = substituted.split(" FROM ", 1)[0]
+    assert "<KEY>" not in outer and '"%(pe_hash_key)s"' in outer
+    assert "LIKE '%@gmail.com'" in substituted and substituted.count("<KEY>") >= 1
