@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
         config_taxonomy: list[Path] = []
         if not catalog and not no_catalog:  # the project's contracts, as every other command uses them
             from policyengine.config import find_config, load_config
+            from policyengine.yamlsource import load_yaml_file
 
             found = find_config()
             if found is not None:
@@ -59,7 +60,9 @@ def register(app: typer.Typer) -> None:
                 except YamlError as exc:
                     typer.echo(str(exc).splitlines()[0], err=True)
                     raise typer.Exit(2) from None
-                catalog = [p for p in project.catalog if p.exists()] or None
+                names_catalog = "catalog" in (load_yaml_file(found) or {})
+                default = [p for p in project.catalog if p.exists()]  # `catalog/` by convention, if any
+                catalog = list(project.catalog) if names_catalog else (default or None)
                 config_taxonomy = list(project.taxonomy)
                 if catalog:
                     typer.echo(f"comparing with the contracts in {', '.join(map(str, catalog))} (from {found}; "
@@ -70,6 +73,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         if fail_on is FailOn.undeclared and not catalog:
             typer.echo("warning: --fail-on undeclared without --catalog: no contract to compare with, the gate cannot trip", err=True)
+        elif fail_on is None and not catalog and not no_catalog:
+            typer.echo("note: no contracts to compare with (--catalog, or a catalog in policyengine.yaml): "
+                       "findings are listed, undeclared PII cannot fail the scan", err=True)
         gate = fail_on or FailOn.undeclared
         try:
             tax = load_taxonomy([*config_taxonomy, *(taxonomy or ())])

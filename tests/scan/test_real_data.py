@@ -311,3 +311,15 @@ def test_scan_compares_with_the_projects_contracts_by_default(tmp_path: Path, mo
     assert res.exit_code == 1, res.output
     assert "comparing with the contracts" in res.stderr and "customer_email" in res.output
     assert CliRunner().invoke(cli, ["scan", sample, "--model", "none", "--no-catalog"]).exit_code == 0
+
+
+def test_a_missing_catalog_named_in_the_configuration_is_an_error(tmp_path: Path, monkeypatch) -> None:
+    """A typo in policyengine.yaml's catalog must not turn the gate off silently."""
+    from policyengine.cli import app as cli
+
+    sample = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"e": [f"u{i}@example.com" for i in range(20)]}), sample)
+    (tmp_path / "policyengine.yaml").write_text("catalog: contracts-typo/\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["scan", str(sample), "--model", "none"])
+    assert res.exit_code == 2 and "contracts-typo" in res.stderr
