@@ -381,8 +381,15 @@ def mask_expression(strategy: MaskStrategy, col: exp.Expression, dialect: str = 
 # ---------------------------------------------------------------- row filters
 
 
-def _literal(value: Any) -> exp.Expression:
-    """A policy literal as a sqlglot literal (quoted by sqlglot; never spliced text)."""
+def _literal(value: Any, tz: bool = False) -> exp.Expression:
+    """A policy literal as a sqlglot literal (quoted by sqlglot; never spliced text). With `tz`
+    (compared with a time-zone-aware column) a date or timestamp is an explicit UTC instant, so
+    the comparison does not depend on the session's time zone."""
+    if tz and isinstance(value, dt.date):
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day)
+        instant = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return exp.cast(exp.Literal.string(instant.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMPTZ)
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int):
@@ -434,18 +441,18 @@ def _fold(e: ast.Expr) -> bool:
 _COMPARE = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 
 
-def _operand(e: ast.Expr, table: str | None) -> exp.Expression:
+def _operand(e: ast.Expr, table: str | None, tz: bool = False) -> exp.Expression:
     if isinstance(e, ast.ColumnRef):
         return exp.column(e.name, table=exp.to_identifier(table, quoted=True) if table else None, quoted=True)
     if isinstance(e, ast.Literal):
-        return _literal(e.value)
+        return _literal(e.value, tz)
     raise RenderError(f"cannot render {type(e).__name__} as an operand of a row filter")
 
 
-def _membership(left: exp.Expression, items: ast.ListExpr, negate: bool) -> exp.Expression:
+def _membership(left: exp.Expression, items: ast.ListExpr, negate: bool, tz: bool = False) -> exp.Expression:
     if not items.items:
         return exp.Boolean(this=negate)
-    inside = exp.In(this=left, expressions=[_literal(i.value) for i in items.items])
+    inside = exp.In(this=left, expressions=[_literal(i.value, tz) for i in items.items])
     return exp.Not(this=inside) if negate else inside
 
 
@@ -467,11 +474,12 @@ def _compare(e: ast.Compare, table: str | None, types: Mapping[str, str]) -> exp
         # render `created_at >= 2024-01-01` as a TIMESTAMP comparison in every dialect (BigQuery
         # rejects TIMESTAMP vs DATE; others would cast by their own session rules)
         e = ast.Compare(e.op, _midnight(e.left), _midnight(e.right), e.span)
+    tz = any(isinstance(side, ast.ColumnRef) and types.get(side.name) == "timestamptz" for side in (e.left, e.right))
     if e.op in _COMPARE:
-        return _COMPARE[e.op](this=_operand(e.left, table), expression=_operand(e.right, table))
+        return _COMPARE[e.op](this=_operand(e.left, table, tz), expression=_operand(e.right, table, tz))
     if e.op in ("in", "not in"):
         if isinstance(e.right, ast.ListExpr):
-            return _membership(_operand(e.left, table), e.right, e.op == "not in")
+            return _membership(_operand(e.left, table), e.right, e.op == "not in", tz)
         if isinstance(e.right, ast.ColumnRef):  # constant in an array column
             inside = exp.ArrayContains(this=_operand(e.right, table), expression=_operand(e.left, table))
             return exp.Not(this=inside) if e.op == "not in" else inside
@@ -593,6 +601,8 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
         raise RenderError(f"{decision.consumer} may read no column of {decision.product}"
                           + (f" (denied: {', '.join(decision.denied_columns)})" if decision.denied_columns else ""))
     table = source_table(source, dialect)
+    if isinstance(table, exp.Query):  # a SELECT as the source: a derived table can carry the alias
+        table = exp.Subquery(this=table)
     table.set("alias", exp.TableAlias(this=source_alias))
     select = exp.Select(expressions=projections).from_(table, copy=False)
     if decision.row_filter is not None:

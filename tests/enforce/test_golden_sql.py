@@ -172,3 +172,33 @@ def test_timestamptz_is_converted_to_utc_where_the_dialect_can() -> None:
 def test_decision_to_sql_delegates() -> None:
     d = decision([col("id"), col("v", "mask", "last4")])
     assert d.to_sql("t", "spark", hash_key=None) == to_sql(d, "t", "spark", hash_key=None)
+
+
+def test_dates_compared_with_timezone_aware_columns_are_utc_instants() -> None:
+    """`ts >= 2024-01-01` on a timestamptz column means midnight UTC in every engine, whatever the
+    session's time zone: the literal carries its offset."""
+    import datetime as dt
+
+    import duckdb
+
+    flt = ast.Compare(">=", ast.ColumnRef("ts"), ast.Literal(dt.date(2024, 1, 1)))
+    from policyengine.decision import ColumnDecision, Decision
+
+    d = Decision("sales.orders", "alice", {"ts": ColumnDecision("ts", "allow")}, flt)
+    for dialect in ("duckdb", "postgres", "trino", "snowflake"):
+        assert "2024-01-01 00:00:00+00:00" in to_sql(d, "x", dialect, types={"ts": "timestamptz"}, hash_key=None)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    con.execute("CREATE TABLE x AS SELECT TIMESTAMPTZ '2023-12-31 23:30:00+00' AS ts UNION ALL "
+                "SELECT TIMESTAMPTZ '2024-01-01 00:30:00+00'")
+    rows = con.execute(to_sql(d, "x", "duckdb", types={"ts": "timestamptz"}, hash_key=None)).fetchall()
+    assert len(rows) == 1
+
+
+def test_a_select_as_the_source_becomes_a_derived_table() -> None:
+    import sqlglot
+
+    d = decision([col("id"), col("v", "mask", "last4")])
+    source = sqlglot.parse_one("SELECT * FROM raw.t WHERE ok", read="duckdb")
+    sql = to_sql(d, source, "duckdb", hash_key=None)
+    assert 'FROM (SELECT * FROM raw.t WHERE ok) AS "pe_src"' in sql
