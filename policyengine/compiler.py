@@ -215,8 +215,13 @@ def _check_substituted(op: str, column: ast.Expr, value: ast.Expr, column_types:
         raise Undefined
 
 
-def _literal_value(e: ast.Literal | ast.ListExpr) -> Any:
-    return e.value if isinstance(e, ast.Literal) else tuple(i.value for i in e.items)
+def constant_value(e: ast.Expr) -> Any:
+    """The value of a literal or a list of literals; Undefined for anything else."""
+    if isinstance(e, ast.Literal):
+        return e.value
+    if isinstance(e, ast.ListExpr):
+        return tuple(i.value for i in e.items)
+    raise Undefined
 
 
 def substitute(e: ast.Expr, attrs: Attributes, column_types: Mapping[str, str] | None = None) -> ast.Expr:
@@ -240,7 +245,7 @@ def substitute(e: ast.Expr, attrs: Attributes, column_types: Mapping[str, str] |
         left, right = substitute(e.left, attrs, column_types), substitute(e.right, attrs, column_types)
         if isinstance(left, (ast.Literal, ast.ListExpr)) and isinstance(right, (ast.Literal, ast.ListExpr)):
             # a column-free comparison (`not (consumer.level < 3)`): undefined anywhere → no rows
-            compare(e.op, _literal_value(left), _literal_value(right))
+            compare(e.op, constant_value(left), constant_value(right))
         if column_types:
             if isinstance(e.right, ast.ConsumerRef):
                 _check_substituted(e.op, e.left, right, column_types)

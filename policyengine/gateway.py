@@ -165,11 +165,6 @@ def visible_cte_nodes(table: exp.Table) -> dict[str, exp.CTE]:
     return found
 
 
-def visible_ctes(table: exp.Table) -> set[str]:
-    """The lower-cased CTE names `table` can refer to where it stands (see `visible_cte_nodes`)."""
-    return set(visible_cte_nodes(table))
-
-
 def _analyse(sql: str, read: str, products: Mapping[str, Product]) -> tuple[exp.Expression, dict[int, str]]:
     """Parse and check the user's query; map each product reference (by node id) to its product.
 
@@ -207,13 +202,13 @@ def _check_output(outer_sql: str, dialect: str, placeholders: Sequence[str]) -> 
     when the query was read in another dialect: a text that one dialect reads as a name can be
     a parameter, a string or a comment in another (`$name`, `$$ ... $$`)."""
     tree = parse_select(outer_sql, dialect)
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     seen: list[str] = []
     for table in tree.find_all(exp.Table):
         name = table.name
         if table.args.get("db") is None and table.args.get("catalog") is None and name in placeholders:
             seen.append(name)
-        elif not (name.startswith(_CTE_PREFIX) and table.args.get("db") is None
-                  and name in {c.alias_or_name for c in tree.find_all(exp.CTE)}):
+        elif not (name.startswith(_CTE_PREFIX) and table.args.get("db") is None and name in ctes):
             raise UnknownSource(f"the query does not mean the same in {dialect} as it was read: "
                                 f"it would read '{table.sql(dialect=dialect)}'")
     if sorted(seen) != sorted(placeholders):
@@ -327,6 +322,41 @@ def _strip_product_qualifiers(tree: exp.Expression, replaced: Mapping[tuple[str,
             column.set("catalog", None)
 
 
+class _PinnedCache:
+    """A bounded dict whose entries are valid only while given objects are the very same ones:
+    each entry keeps them alive (so their ids, used in keys, cannot be reused) and a hit checks
+    them by identity. When full, the oldest entry is evicted."""
+
+    def __init__(self, size: int, lock: threading.Lock) -> None:
+        self.size = size
+        self._entries: dict[tuple, tuple[Any, tuple]] = {}
+        self._lock = lock
+
+    def get(self, key: tuple, pinned: tuple) -> Any:
+        entry = self._entries.get(key) if self.size else None
+        if entry is None or len(entry[1]) != len(pinned) or any(a is not b for a, b in zip(entry[1], pinned, strict=True)):
+            return None
+        return entry[0]
+
+    def put(self, key: tuple, value: Any, pinned: tuple) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = (value, pinned)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _decision_parts(decisions: Mapping[str, Decision] | Sequence[Decision]) -> tuple:
+    """The objects that make a decision what it is (shared by the engine's decision cache)."""
+    values = decisions.values() if isinstance(decisions, Mapping) else decisions
+    return tuple(part for d in values for part in (d.columns, d.row_filter))
+
+
 class RewriteCache:
     """Rewritten SQL for query texts seen before, like a prepared-statement cache.
 
@@ -335,27 +365,21 @@ class RewriteCache:
     physical sources and the *identity* of each product's decision parts (the engine's decision
     cache shares them between requests that decide the same); the entry keeps those objects
     alive and a hit checks them by identity, so an id can never be reused for another decision.
-    A new decision (other consumer, purpose, window) is simply a new entry. Bounded (LRU).
-    Rejected queries and denied columns raise before anything is stored.
+    A new decision (other consumer, purpose, window) is simply a new entry. Bounded: the oldest
+    entry goes first. Rejected queries and denied columns raise before anything is stored.
     """
 
     def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._products: dict[tuple, tuple[Any, tuple[str, ...]]] = {}
-        self._texts: dict[tuple, tuple[tuple[str, tuple[str, ...]], tuple]] = {}
-        self._subqueries: dict[tuple, tuple[tuple[str, tuple[str, ...]], Any, Any]] = {}
-        self._lock = threading.Lock()
+        lock = threading.Lock()
+        self._products = _PinnedCache(size, lock)  # query text → the products it reads
+        self._texts = _PinnedCache(size, lock)  # query text + decisions → rewritten SQL
+        self._subqueries = _PinnedCache(size, lock)  # one decision → its enforced SELECT's SQL
 
     def products(self, engine: Any, sql: str, read: str) -> tuple[str, ...] | None:
-        entry = self._products.get((id(engine.catalog), sql, read)) if self.size else None
-        return entry[1] if entry is not None and entry[0] is engine.catalog else None
+        return self._products.get((id(engine.catalog), sql, read), (engine.catalog,))
 
     def remember_products(self, engine: Any, sql: str, read: str, products: tuple[str, ...]) -> None:
-        if self.size:
-            with self._lock:
-                if len(self._products) >= self.size:
-                    self._products.pop(next(iter(self._products)))
-                self._products[(id(engine.catalog), sql, read)] = (engine.catalog, products)
+        self._products.put((id(engine.catalog), sql, read), products, (engine.catalog,))
 
     @staticmethod
     def key(engine: Any, sql: str, read: str, dialect: str, keyed: bool, source_keys: tuple[str, ...],
@@ -364,58 +388,29 @@ class RewriteCache:
         return (id(engine.catalog), sql, read, dialect, keyed, source_keys, parts)
 
     def get(self, key: tuple, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
-        if not self.size:
-            return None
-        entry = self._texts.get(key)
-        if entry is None:
-            return None
-        text, pinned = entry
-        if len(pinned) != len(decisions) or any(
-                columns is not d.columns or row_filter is not d.row_filter
-                for (columns, row_filter), d in zip(pinned, decisions.values(), strict=False)):
-            return None
-        return text
+        return self._texts.get(key, _decision_parts(decisions))
 
     def put(self, key: tuple, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
-        if not self.size:
-            return
-        pinned = tuple((d.columns, d.row_filter) for d in decisions.values())
-        with self._lock:
-            if len(self._texts) >= self.size:
-                self._texts.pop(next(iter(self._texts)))
-            self._texts[key] = (text, pinned)
+        self._texts.put(key, text, _decision_parts(decisions))
 
     @staticmethod
     def subquery_key(decision: Decision, product: str, source_key: str, dialect: str, keyed: bool) -> tuple:
         return (product, id(decision.columns), id(decision.row_filter), source_key, dialect, keyed)
 
     def get_subquery(self, key: tuple, decision: Decision) -> tuple[str, tuple[str, ...]] | None:
-        if not self.size:
-            return None
-        entry = self._subqueries.get(key)
-        if entry is None or entry[1] is not decision.columns or entry[2] is not decision.row_filter:
-            return None
-        return entry[0]
+        return self._subqueries.get(key, _decision_parts([decision]))
 
     def put_subquery(self, key: tuple, result: tuple[str, tuple[str, ...]], decision: Decision) -> None:
-        if not self.size:
-            return
-        with self._lock:
-            if len(self._subqueries) >= self.size:
-                self._subqueries.pop(next(iter(self._subqueries)))
-            self._subqueries[key] = (result, decision.columns, decision.row_filter)
+        self._subqueries.put(key, result, _decision_parts([decision]))
 
     def forget_queries(self) -> None:
         """Drop the per-query-text entries, keep the enforced subqueries (for benchmarks)."""
-        with self._lock:
-            self._products.clear()
-            self._texts.clear()
+        self._products.clear()
+        self._texts.clear()
 
     def clear(self) -> None:
-        with self._lock:
-            self._products.clear()
-            self._texts.clear()
-            self._subqueries.clear()
+        self.forget_queries()
+        self._subqueries.clear()
 
 
 _REWRITE_CACHE = RewriteCache()

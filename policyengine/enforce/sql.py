@@ -29,7 +29,7 @@ import sqlglot
 from sqlglot import exp
 
 from policyengine import ast
-from policyengine.compiler import Undefined, compare
+from policyengine.compiler import Undefined, compare, constant_value
 from policyengine.decision import Decision
 from policyengine.masks import MaskStrategy
 
@@ -413,20 +413,12 @@ def _has_column(e: ast.Expr) -> bool:
     return any(isinstance(n, ast.ColumnRef) for n in ast.walk(e))
 
 
-def _constant(e: ast.Expr) -> Any:
-    if isinstance(e, ast.Literal):
-        return e.value
-    if isinstance(e, ast.ListExpr):
-        return tuple(i.value for i in e.items)
-    raise Undefined
-
-
 def _fold(e: ast.Expr) -> bool:
     """A column-free filter part evaluated under the language's rules; raises Undefined where it
     is undefined (the caller turns the whole filter into FALSE: `not` must never make an
     undefined part TRUE)."""
     if isinstance(e, ast.Compare):
-        return compare(e.op, _constant(e.left), _constant(e.right))
+        return compare(e.op, constant_value(e.left), constant_value(e.right))
     if isinstance(e, ast.And):
         return all([_fold(o) for o in e.operands])
     if isinstance(e, ast.Or):
