@@ -12,23 +12,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from policyengine.catalog import Catalog, Column, Product, load_catalog
-from policyengine.checker import CheckResult, check_policies
-from policyengine.consumers import Consumer
-from policyengine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.catalog.consumers import Consumer
+from policyengine.catalog.contracts import Catalog, Column, Product, load_catalog
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.formatter import format_file, format_text
-from policyengine.masks import MaskStrategy
-from policyengine.parser import parse_file, parse_policy
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.language.checker import CheckResult, check_policies
+from policyengine.language.formatter import format_file, format_text
+from policyengine.language.masks import MaskStrategy
+from policyengine.language.parser import parse_file, parse_policy
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Engine": "policyengine.engine",
-    "load": "policyengine.engine",
-    "evaluate": "policyengine.engine",
+    "Engine": "policyengine.engine.evaluator",
+    "load": "policyengine.engine.evaluator",
+    "evaluate": "policyengine.engine.evaluator",
     "enforce": "policyengine.enforce",
-    "rewrite": "policyengine.gateway",
+    "rewrite": "policyengine.enforce.gateway",
     "scan_paths": "policyengine.scan",
 }
 

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from policyengine.checker import CheckResult
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -26,9 +25,10 @@ from policyengine.commands.common import (
 )
 from policyengine.config import Config
 from policyengine.diagnostics import Diagnostic, render_all
-from policyengine.formatter import format_file
-from policyengine.parser import policy_files
-from policyengine.project import check_paths, parse_paths
+from policyengine.language.checker import CheckResult
+from policyengine.language.files import check_paths, parse_paths
+from policyengine.language.formatter import format_file
+from policyengine.language.parser import policy_files
 
 
 class OutputFormat(str, Enum):

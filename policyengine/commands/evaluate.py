@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 import typer
 
+from policyengine.catalog.consumers import Consumer
 from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_config
 from policyengine.config import Config
-from policyengine.consumers import Consumer
 from policyengine.diagnostics import PolicyError
-from policyengine.engine import Engine, load
+from policyengine.engine.evaluator import Engine, load
 from policyengine.yamlsource import YamlError
 
 
@@ -150,7 +150,7 @@ def test_command(
 
     The tests run against the configured project's policies and catalog, or those given
     with --policies / --catalog."""
-    from policyengine.policytest import load_cases, run_tests, test_files
+    from policyengine.engine.policytest import load_cases, run_tests, test_files
 
     cfg = project_config(config)
     default_dirs = list(policies) if policies else list(cfg.policies)

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
+from policyengine.catalog.consumers import Consumer
 from policyengine.commands.common import EXIT_OK, fail, project_config
 from policyengine.commands.evaluate import ConfigOpt, _attr_value, _parse_at, project_engine
-from policyengine.consumers import Consumer
 
 
 class QueryFormat(str, Enum):
@@ -46,7 +46,7 @@ def query_command(
     config: ConfigOpt = None,
 ) -> None:
     """Run a query as a consumer: every product it reads is replaced by its policy-enforced view."""
-    from policyengine.gateway import Gateway, GatewayError
+    from policyengine.enforce.gateway import Gateway, GatewayError
 
     cfg = project_config(config)
     engine = project_engine(cfg)

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from policyengine.decision import Decision
 from policyengine.enforce.sql import CONFIGURED, RenderError, _Configured, render
+from policyengine.engine.decision import Decision
 
 _SOURCE = "__pe_input"
 

@@ -2,7 +2,7 @@
 
 Every expression is built as a sqlglot tree (never by string concatenation), so identifiers and
 literals are quoted by sqlglot for the target dialect. Each mask strategy has one SQL form per
-dialect that yields what `policyengine.masks.apply_mask` yields (verified value by value against
+dialect that yields what `policyengine.language.masks.apply_mask` yields (verified value by value against
 DuckDB in tests/enforce); where a dialect has no way to compute a strategy, rendering raises
 `RenderError` instead of emitting SQL that would compute something else.
 
@@ -28,10 +28,10 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from policyengine import ast
-from policyengine.compiler import Undefined, compare, constant_value
-from policyengine.decision import Decision
-from policyengine.masks import MaskStrategy
+from policyengine.engine.decision import Decision
+from policyengine.language import ast
+from policyengine.language.masks import MaskStrategy
+from policyengine.language.values import Undefined, fold, utc_instant
 
 DIALECTS: tuple[str, ...] = ("duckdb", "trino", "spark", "snowflake", "bigquery", "postgres")
 # dialects that keep a DATE a DATE under DATE_TRUNC (others need the column's type for `year`)
@@ -386,9 +386,7 @@ def _literal(value: Any, tz: bool = False) -> exp.Expression:
     (compared with a time-zone-aware column) a date or timestamp is an explicit UTC instant, so
     the comparison does not depend on the session's time zone."""
     if tz and isinstance(value, dt.date):
-        if not isinstance(value, dt.datetime):
-            value = dt.datetime(value.year, value.month, value.day)
-        instant = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        instant = utc_instant(value)
         return exp.cast(exp.Literal.string(instant.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMPTZ)
     if isinstance(value, bool):
         return exp.Boolean(this=value)
@@ -411,23 +409,6 @@ def _literal(value: Any, tz: bool = False) -> exp.Expression:
 
 def _has_column(e: ast.Expr) -> bool:
     return any(isinstance(n, ast.ColumnRef) for n in ast.walk(e))
-
-
-def _fold(e: ast.Expr) -> bool:
-    """A column-free filter part evaluated under the language's rules; raises Undefined where it
-    is undefined (the caller turns the whole filter into FALSE: `not` must never make an
-    undefined part TRUE)."""
-    if isinstance(e, ast.Compare):
-        return compare(e.op, constant_value(e.left), constant_value(e.right))
-    if isinstance(e, ast.And):
-        return all([_fold(o) for o in e.operands])
-    if isinstance(e, ast.Or):
-        return any([_fold(o) for o in e.operands])
-    if isinstance(e, ast.Not):
-        return not _fold(e.operand)
-    if isinstance(e, ast.Literal) and isinstance(e.value, bool):
-        return e.value
-    raise Undefined  # a ConsumerRef left unsubstituted, a non-boolean constant: fail closed
 
 
 _COMPARE = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -498,7 +479,7 @@ def filter_expression(e: ast.Expr, *, table: str | None = None,
 
 def _filter_expression(e: ast.Expr, *, table: str | None, types: Mapping[str, str]) -> exp.Expression:
     if not _has_column(e):
-        return exp.Boolean(this=_fold(e))
+        return exp.Boolean(this=fold(e))
     if isinstance(e, ast.And):
         return exp.and_(*(_filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
     if isinstance(e, ast.Or):

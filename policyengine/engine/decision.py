@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
-from policyengine import ast
-from policyengine.masks import MaskStrategy
+from policyengine.language import ast
+from policyengine.language.masks import MaskStrategy
 
 Effect = Literal["allow", "mask", "deny"]
 

@@ -26,8 +26,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from policyengine.catalog import Product
-from policyengine.decision import Decision
+from policyengine.catalog.contracts import Product
 from policyengine.enforce.sql import (
     CONFIGURED,
     RenderError,
@@ -39,8 +38,9 @@ from policyengine.enforce.sql import (
     positional_parameters,
     resolve_key,
 )
+from policyengine.engine.decision import Decision
 
-log = logging.getLogger("policyengine.gateway")
+log = logging.getLogger("policyengine.enforce.gateway")
 
 RAW_SCHEMA = "pe_raw"
 # statement / clause node types a read-only query may never contain (sqlglot class names)
@@ -438,7 +438,7 @@ def rewrite_query(
     read = read or dialect
     check_dialect(read)
     if engine is None:
-        from policyengine.engine import default_engine
+        from policyengine.engine.evaluator import default_engine
 
         engine = default_engine()
     products = engine.catalog.products

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policyengine import ast
+from policyengine.language import ast
 
 ANY_TYPE = frozenset({"string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"})
 TEXTUAL = frozenset({"string", "integer"})
@@ -116,9 +116,7 @@ class MaskStrategy:
     def __str__(self) -> str:
         if not self.args:
             return self.name
-        from policyengine.formatter import format_literal
-
-        inner = ", ".join(f"{k}={format_literal(v)}" for k, v in self.args)
+        inner = ", ".join(f"{k}={ast.format_literal(v)}" for k, v in self.args)
         return f"{self.name}({inner})"
 
 
