@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
+
+if TYPE_CHECKING:
+    from policyengine.governance.ownership import Ownership
 
 CONFIG_NAME = "policyengine.yaml"
 
@@ -26,6 +30,8 @@ class Config:
     samples: tuple[Path, ...] = ()
     hash_key_env: str = "POLICYENGINE_HASH_KEY"
     root: Path = Path(".")
+    ownership: Ownership | None = None  # the `ownership:` map binding scopes and contracts to paths
+    source: Path | None = None  # the configuration file, when there is one
 
     @property
     def hash_key(self) -> bytes | None:
@@ -74,8 +80,13 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(data, dict):
         raise YamlError(f"{found}:1:1: error: the configuration must be a mapping")
     root = found.resolve().parent
-    source = str(found)
+    source = str(_display_path(found))
     consumers = _paths(root, data.get("consumers"), "consumers", source)
+    ownership = None
+    if "ownership" in data:
+        from policyengine.governance.ownership import parse_ownership
+
+        ownership = parse_ownership(data["ownership"], root, source, data.where("ownership"), found.name)
     return Config(
         policies=_paths(root, data.get("policies", "policies"), "policies", source),
         catalog=_paths(root, data.get("catalog", "catalog"), "catalog", source),
@@ -84,4 +95,6 @@ def load_config(path: str | Path | None = None) -> Config:
         samples=_paths(root, data.get("samples"), "samples", source),
         hash_key_env=str(data.get("hash_key_env", "POLICYENGINE_HASH_KEY")),
         root=root,
+        ownership=ownership,
+        source=Path(source),
     )

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.catalog.consumers import AttributeSchema, Consumer, load_directory
 from policyengine.catalog.contracts import Catalog, load_catalog
@@ -40,6 +40,9 @@ from policyengine.language.masks import strictest
 from policyengine.language.parser import policy_files
 from policyengine.language.values import MISSING, Undefined, substitute, utc_instant
 from policyengine.yamlsource import YamlError
+
+if TYPE_CHECKING:
+    from policyengine.governance.ownership import Ownership
 
 log = logging.getLogger("policyengine")
 
@@ -364,8 +367,12 @@ def load(
     taxonomy: str | Path | Sequence[str | Path] | Taxonomy | None = None,
     cache_size: int = 65536,
     now: dt.datetime | None = None,
+    ownership: Ownership | None = None,
 ) -> Engine:
-    """Parse, check and compile policies against a catalog; raise PolicyError with diagnostics on errors."""
+    """Parse, check and compile policies against a catalog; raise PolicyError with diagnostics on errors.
+
+    `ownership` (the project's map, `load_config().ownership`) makes a scope its file's path does not
+    allow, or a contract outside its domain's paths, an error, as `policyengine check` reports it."""
     if catalog is None:
         raise PolicyError([Diagnostic("error", "load() needs catalog=: a folder of ODCS contracts, a list of "
                                       "them, or a Catalog", code="usage")])
@@ -390,7 +397,7 @@ def load(
     if not files:
         raise PolicyError([Diagnostic("error", "no policy files found", file=", ".join(map(str, paths)),
                                       code="io")])
-    result = check_paths(paths, cat, directory.schema if directory else None, now)
+    result = check_paths(paths, cat, directory.schema if directory else None, now, ownership)
     result.raise_for_errors()
     for w in result.warnings:
         log.info("%s", w.one_line())
@@ -423,7 +430,7 @@ def default_engine() -> Engine:
                 try:
                     cfg = load_config()
                     _DEFAULT = load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers,
-                                    taxonomy=list(cfg.taxonomy))
+                                    taxonomy=list(cfg.taxonomy), ownership=cfg.ownership)
                 except Exception as exc:
                     _FAILED = (time.monotonic(), exc)
                     raise
