@@ -51,7 +51,7 @@ def codeowners(
     check_only: Annotated[bool, typer.Option("--check", help="Exit 1 (and print the diff) when the committed "
                                              "file differs from what would be written; write nothing.")] = False,
     output: Annotated[Path | None, typer.Option("--output", help="Where to write (default: the map's "
-                                                "'codeowners', .github/CODEOWNERS).")] = None,
+                                                "'codeowners', else the repository's .github/CODEOWNERS).")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Write CODEOWNERS from the ownership map: platform files to the platform team, each domain's
@@ -62,7 +62,7 @@ def codeowners(
         raise fail(f"{cfg.source or 'policyengine.yaml'}: error: no 'ownership:' map to write CODEOWNERS from "
                    "(see docs/governance-federated.md)", EXIT_USAGE)
     text = render_codeowners(own, load_project_catalog(cfg, None, None))
-    path = _shown(output or own.root / own.codeowners)
+    path = _shown(output or own.codeowners_file())
     try:
         old = path.read_text(encoding="utf-8") if path.exists() else None
     except (OSError, UnicodeDecodeError) as exc:

@@ -82,8 +82,15 @@ class Ownership:
     platform_paths: tuple[PathPattern, ...]
     domain_paths: tuple[PathPattern, ...]
     teams: Mapping[str, tuple[str, ...]]
-    codeowners: str = DEFAULT_CODEOWNERS
+    codeowners: str | None = None  # relative to root; None: .github/CODEOWNERS of the repository
     config_file: str = "policyengine.yaml"  # relative to root: owned by the platform, like the map
+
+    def codeowners_file(self) -> Path:
+        """Where `policyengine codeowners` writes: the map's `codeowners`, else the repository's
+        .github/CODEOWNERS (where GitHub and GitLab look for it)."""
+        if self.codeowners is not None:
+            return self.root / self.codeowners
+        return repository_root(self.root) / DEFAULT_CODEOWNERS
 
     def relative(self, path: str | Path) -> str | None:
         """`path` relative to the map's folder (symbolic links not followed: git and CODEOWNERS
@@ -228,8 +235,9 @@ def parse_ownership(value: object, root: Path, source: str, where: tuple[int, in
         if not _NAME.fullmatch(name) or name == "platform":
             raise _error(source, teams_value.where(name), f"'{name}' is not a domain name")
         teams[name] = _owners(owners, f"the team of domain '{name}'", source, teams_value.where(name))
-    codeowners = top.get("codeowners", DEFAULT_CODEOWNERS)
-    if not isinstance(codeowners, str) or not codeowners or codeowners.startswith("/") or ".." in codeowners:
+    codeowners = top.get("codeowners")
+    if codeowners is not None and (not isinstance(codeowners, str) or not codeowners
+                                   or codeowners.startswith("/") or ".." in codeowners.split("/")):
         raise _error(source, top.where("codeowners"), "'ownership.codeowners' must be a relative file path")
     return Ownership(
         root=root,
@@ -411,11 +419,15 @@ def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None =
     The last matching line wins in both, so the order is: files of domains the map does not name
     yet (the platform team), then each domain's paths and contracts (its team, plus the owners its
     contracts name), then the platform's own paths, the map and this file (the platform team)."""
-    repo = repo_root or repository_root(own.root)
-    try:
-        prefix = own.root.resolve().relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        prefix = ""
+    repo = (repo_root or repository_root(own.root)).resolve()
+
+    def in_repo(path: Path) -> str:
+        try:
+            return path.resolve().relative_to(repo).as_posix()
+        except ValueError:
+            return path.name
+
+    prefix = in_repo(own.root)  # the repository is at or above the map's folder
     prefix = "" if prefix == "." else prefix
 
     def pattern(text: str) -> str:
@@ -452,5 +464,5 @@ def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None =
     out.extend(["", "# the platform: guardrails, the ownership map and this file"])
     out.extend(line(p.text, platform) for p in own.platform_paths)
     out.append(line(own.config_file, platform))
-    out.append(line(own.codeowners, platform))
+    out.append(f"/{in_repo(own.codeowners_file())} {' '.join(platform)}")
     return "\n".join(out) + "\n"

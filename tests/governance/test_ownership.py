@@ -329,6 +329,13 @@ def test_codeowners_patterns_are_relative_to_the_repository(project) -> None:
     assert project.run("codeowners").exit_code == 0
     text = (sub / "CODEOWNERS").read_text()
     assert "\n/mesh/policies/sales/** @acme/sales\n" in text and "\n/mesh/CODEOWNERS @acme/platform\n" in text
+    # without 'codeowners', the file goes where GitHub and GitLab look: the repository's .github/
+    config = sub / "policyengine.yaml"
+    config.write_text(config.read_text().replace("  codeowners: CODEOWNERS\n", ""))
+    result = project.run("codeowners")
+    assert result.exit_code == 0 and result.output.endswith("/.github/CODEOWNERS (21 lines)\n")
+    text = (project.root / ".github" / "CODEOWNERS").read_text()
+    assert text.endswith("\n/mesh/policyengine.yaml @acme/platform\n/.github/CODEOWNERS @acme/platform\n")
 
 
 def test_the_repository_uses_ownership_and_its_codeowners_is_up_to_date(monkeypatch: pytest.MonkeyPatch) -> None:
