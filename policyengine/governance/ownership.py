@@ -27,13 +27,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
 from policyengine.catalog.contracts import Catalog, Product
 from policyengine.diagnostics import Diagnostic, Span, did_you_mean
 from policyengine.language import ast
-from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
+from policyengine.yamlsource import LocatedDict, YamlError
 
 DEFAULT_CODEOWNERS = ".github/CODEOWNERS"
 _DOMAIN = "{domain}"
@@ -92,15 +93,18 @@ class Ownership:
             return self.root / self.codeowners
         return repository_root(self.root) / DEFAULT_CODEOWNERS
 
+    @cached_property
+    def _roots(self) -> tuple[str, ...]:
+        """The map's folder as written and with its links resolved (computed once)."""
+        return tuple(dict.fromkeys((os.path.abspath(self.root), os.path.realpath(self.root))))
+
     def relative(self, path: str | Path) -> str | None:
         """`path` relative to the map's folder (symbolic links not followed: git and CODEOWNERS
         see the link's own path), or None when it is outside that folder."""
-        absolute = Path(os.path.abspath(path))
-        for root in (Path(os.path.abspath(self.root)), self.root.resolve()):
-            try:
-                return absolute.relative_to(root).as_posix()
-            except ValueError:
-                continue
+        absolute = os.path.abspath(path)
+        for root in self._roots:
+            if absolute.startswith(root.rstrip(os.sep) + os.sep):
+                return Path(absolute[len(root.rstrip(os.sep)) + 1:]).as_posix()
         return None
 
     def owners(self, rel: str) -> tuple[Owner, ...]:
@@ -309,21 +313,6 @@ def _where_allowed(own: Ownership, scope: ast.Scope) -> str:
     return f"files of domain '{scope.domain}' live in: " + ", ".join(p.codeowners(scope.domain) for p in own.domain_paths)
 
 
-def contract_owners(data: object) -> tuple[str, ...]:
-    """Who owns a contract by its ODCS `team`: the team's name (v3.1 `team: {name, members}`) and
-    the usernames of its members with the role `owner`."""
-    out: list[str] = []
-    members = data.get("members") if isinstance(data, Mapping) else data
-    if isinstance(data, Mapping) and isinstance(data.get("name"), str) and data["name"]:
-        out.append(data["name"])
-    if isinstance(members, list):
-        for m in members:
-            if (isinstance(m, Mapping) and str(m.get("role", "")).lower() == "owner"
-                    and isinstance(m.get("username"), str) and m["username"]):
-                out.append(m["username"])
-    return tuple(dict.fromkeys(out))
-
-
 def _same_identity(name: str, handle: str) -> bool:
     """An ODCS team name or username against a CODEOWNERS owner: equal, `@name`, or `@org/name`."""
     n, h = name.lower().lstrip("@"), handle.lower().lstrip("@")
@@ -348,19 +337,7 @@ def _contracts(catalog: Catalog) -> list[_Contract]:
     for p in catalog.products.values():
         if p.source:  # a product built in code has no file to bind
             by_file.setdefault(p.source, p)
-    out = []
-    for source, product in sorted(by_file.items()):
-        span, owners = product.span, ()
-        try:
-            data = load_yaml_file(source)
-        except YamlError:
-            data = None
-        if isinstance(data, LocatedDict):
-            line, col = data.where("domain")
-            span = Span(source, line, col, line, col + len("domain"))
-            owners = contract_owners(data.get("team"))
-        out.append(_Contract(source, product.domain, span, owners))
-    return out
+    return [_Contract(source, p.domain, p.domain_span or p.span, p.owners) for source, p in sorted(by_file.items())]
 
 
 def check_contracts(own: Ownership, catalog: Catalog) -> list[Diagnostic]:
