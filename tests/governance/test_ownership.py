@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -356,3 +357,30 @@ def test_the_docs_show_the_repositorys_map_and_codeowners_as_they_are() -> None:
     section = config[config.index("ownership:"):]
     assert section in blocks
     assert (ROOT / ".github" / "CODEOWNERS").read_text(encoding="utf-8") in blocks
+
+
+def test_the_default_engine_denies_everything_when_a_scope_escapes_its_path(project) -> None:
+    # the gateway and policyengine.evaluate() load the configured project: an escaped scope fails closed
+    from policyengine.engine.evaluator import evaluate, reset_default_engine
+
+    consumer = {"id": "r", "groups": ["reps"], "attributes": {}}
+    reset_default_engine()
+    try:
+        assert evaluate(consumer, "sales.orders").columns["id"].effect == "allow"
+        project.write("policies/sales/escape.policy", "scope platform\n\nallow read * to everyone;\n")
+        reset_default_engine()
+        denied = evaluate(consumer, "sales.orders", columns=["id", "email"])
+        assert {n: c.effect for n, c in denied.columns.items()} == {"id": "deny", "email": "deny"}
+        assert "'scope platform' is not allowed here" in (denied.error or "")
+    finally:
+        reset_default_engine()
+
+
+def test_products_built_in_code_have_no_file_to_bind(project) -> None:
+    from policyengine.catalog.contracts import Catalog, load_catalog
+
+    cfg = load_config()
+    loaded = load_catalog(list(cfg.catalog))
+    in_code = Catalog({n: replace(p, source="", domain_span=None) for n, p in loaded.products.items()},
+                      loaded.taxonomy)
+    assert load(list(cfg.policies), in_code, ownership=cfg.ownership) is not None
