@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from policyengine.enforce.sql import CONFIGURED, RenderError, _Configured, render
+from policyengine.enforce.sql import CONFIGURED, ConfiguredKey, RenderError, render
 from policyengine.engine.decision import Decision
+from policyengine.language.masks import STRATEGIES
 
 _SOURCE = "__pe_input"
 
@@ -77,7 +78,7 @@ def _check_masks_fit(decision: Decision, schema: pa.Schema) -> None:
             continue
         arrow_type = schema.field(name).type
         logical = arrow_logical_type(arrow_type)
-        if cd.strategy in ("null", "redact"):
+        if not STRATEGIES[cd.strategy].reads_value:
             continue
         if logical is None:
             raise RenderError(f"mask '{cd.strategy}' does not fit column '{name}' of type {arrow_type} in the "
@@ -85,7 +86,7 @@ def _check_masks_fit(decision: Decision, schema: pa.Schema) -> None:
 
 
 def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
-            hash_key: bytes | str | None | _Configured = CONFIGURED,
+            hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
             types: Mapping[str, str] | None = None) -> pa.Table | pa.RecordBatchReader:
     """`table` with `decision` applied: masked columns, denied ones dropped, rows filtered.
 
