@@ -51,14 +51,22 @@ def render_type(t: pa.DataType) -> str | None:
     return arrow_logical_type(t)
 
 
+# Run once a connection holds what it may read: no files, no extensions, no setting changes after.
+LOCK_DOWN = ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
+             "SET autoload_known_extensions = false", "SET lock_configuration = true")
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Disable external access and extension loading, then lock the configuration."""
+    for statement in LOCK_DOWN:
+        con.execute(statement)
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection for enforcement: UTC, no external access, locked."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
+    lock_down(con)
     return con
 
 

@@ -31,6 +31,7 @@ from policyengine.enforce.sql import (
     CONFIGURED,
     ConfiguredKey,
     RenderError,
+    bind_values,
     check_dialect,
     enforced_select,
     escape_pyformat,
@@ -94,11 +95,8 @@ class Rewritten:
 
     @property
     def bind(self) -> Mapping[str, Any] | tuple[Any, ...] | None:
-        """What to pass to the driver: the values of the `?` markers in order (Trino), else the
-        named parameters, else None."""
-        if self.positional:
-            return self.positional
-        return dict(self.params) or None
+        """What to pass to the driver (see `policyengine.enforce.sql.bind_values`)."""
+        return bind_values(self.params, self.positional)
 
     def __str__(self) -> str:
         return self.sql
@@ -578,6 +576,8 @@ class Gateway:
     def __init__(self, engine: Any, *, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED) -> None:
         import duckdb
 
+        from policyengine.enforce.arrow import lock_down
+
         self.engine = engine
         self.hash_key = resolve_key(hash_key)
         self._lock = threading.Lock()
@@ -592,9 +592,7 @@ class Gateway:
             create = exp.Create(this=target, kind="TABLE", expression=_read_sample(product))
             self.con.execute(create.sql(dialect="duckdb"))
             self.loaded.append(name)
-        for statement in ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
-                          "SET autoload_known_extensions = false", "SET lock_configuration = true"):
-            self.con.execute(statement)
+        lock_down(self.con)
 
     def source(self, product: str) -> exp.Expression:
         if product not in self.loaded:

@@ -563,9 +563,15 @@ class Rendered:
 
     @property
     def bind(self) -> Mapping[str, Any] | tuple[Any, ...] | None:
-        if self.positional:
-            return self.positional
-        return dict(self.params) or None
+        return bind_values(self.params, self.positional)
+
+
+def bind_values(params: Mapping[str, Any], positional: tuple[Any, ...]) -> Mapping[str, Any] | tuple[Any, ...] | None:
+    """What to pass to the driver: the values of the `?` markers in order (Trino), else the named
+    parameters, else None."""
+    if positional:
+        return positional
+    return dict(params) or None
 
 
 def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
