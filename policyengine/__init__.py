@@ -15,13 +15,24 @@ from typing import Any
 from policyengine.catalog.consumers import Consumer
 from policyengine.catalog.contracts import Catalog, Column, Product, load_catalog
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef, use_sql_renderer
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.formatter import format_file, format_text
 from policyengine.language.masks import MaskStrategy
 from policyengine.language.parser import parse_file, parse_policy
 
 __version__ = "0.1.0"
+
+
+def _render_sql(decision: Decision, source: Any, dialect: str = "duckdb", **options: Any) -> str:
+    """`Decision.to_sql`: the enforcement stage's renderer, imported on first use (sqlglot is not
+    needed by a gateway that only evaluates)."""
+    from policyengine.enforce.sql import to_sql
+
+    return to_sql(decision, source, dialect, **options)
+
+
+use_sql_renderer(_render_sql)
 
 _LAZY = {
     "Engine": "policyengine.engine.evaluator",

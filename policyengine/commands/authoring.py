@@ -8,7 +8,6 @@ import os
 import stat
 import sys
 import tempfile
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from policyengine.commands.common import (
     print_diagnostics,
     project_config,
 )
+from policyengine.commands.options import ConfigOpt, OutputFormat
 from policyengine.config import Config
 from policyengine.diagnostics import Diagnostic, render_all
 from policyengine.language.checker import CheckResult
@@ -30,14 +30,7 @@ from policyengine.language.files import check_paths, parse_paths
 from policyengine.language.formatter import format_file
 from policyengine.language.parser import policy_files
 
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
 
 
 def _unkeyed_hash_warning(result: CheckResult, cfg: Config) -> Diagnostic | None:
