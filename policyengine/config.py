@@ -7,16 +7,24 @@ POLICYENGINE_CONFIG environment variable). Paths in it are relative to the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
-if TYPE_CHECKING:
-    from policyengine.governance.ownership import Ownership
-
 CONFIG_NAME = "policyengine.yaml"
+
+_OWNERSHIP_READER: Callable[..., Any] | None = None
+
+
+def use_ownership_reader(reader: Callable[..., Any]) -> None:
+    """Install what reads the `ownership:` section: `reader(value, root, source, where, file name)`
+    returns the map or raises a located YamlError. `policyengine/__init__` wires in the governance
+    stage's `parse_ownership` (the configuration sits below that stage and may not import it)."""
+    global _OWNERSHIP_READER
+    _OWNERSHIP_READER = reader
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ class Config:
     samples: tuple[Path, ...] = ()
     hash_key_env: str = "POLICYENGINE_HASH_KEY"
     root: Path = Path(".")
-    ownership: Ownership | None = None  # the `ownership:` map binding scopes and contracts to paths
+    ownership: Any = None  # the `ownership:` map (governance.ownership.Ownership), binding scopes to paths
     source: Path | None = None  # the configuration file, when there is one
 
     @property
@@ -84,9 +92,10 @@ def load_config(path: str | Path | None = None) -> Config:
     consumers = _paths(root, data.get("consumers"), "consumers", source)
     ownership = None
     if "ownership" in data:
-        from policyengine.governance.ownership import parse_ownership
-
-        ownership = parse_ownership(data["ownership"], root, source, data.where("ownership"), found.name)
+        if _OWNERSHIP_READER is None:  # fail closed: a map nobody reads must not leave scopes unbound
+            line, col = data.where("ownership")
+            raise YamlError(f"{source}:{line}:{col}: error: no reader for 'ownership' is installed (import policyengine)")
+        ownership = _OWNERSHIP_READER(data["ownership"], root, source, data.where("ownership"), found.name)
     return Config(
         policies=_paths(root, data.get("policies", "policies"), "policies", source),
         catalog=_paths(root, data.get("catalog", "catalog"), "catalog", source),

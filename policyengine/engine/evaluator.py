@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from policyengine.catalog.consumers import AttributeSchema, Consumer, load_directory
 from policyengine.catalog.contracts import Catalog, load_catalog
@@ -35,14 +35,11 @@ from policyengine.engine.compiler import (
 from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
 from policyengine.language import ast
 from policyengine.language.checker import CheckResult
-from policyengine.language.files import check_paths
+from policyengine.language.files import ProjectCheck, check_paths
 from policyengine.language.masks import strictest
 from policyengine.language.parser import policy_files
 from policyengine.language.values import MISSING, Undefined, substitute, utc_instant
 from policyengine.yamlsource import YamlError
-
-if TYPE_CHECKING:
-    from policyengine.governance.ownership import Ownership
 
 log = logging.getLogger("policyengine")
 
@@ -367,7 +364,7 @@ def load(
     taxonomy: str | Path | Sequence[str | Path] | Taxonomy | None = None,
     cache_size: int = 65536,
     now: dt.datetime | None = None,
-    ownership: Ownership | None = None,
+    ownership: ProjectCheck | None = None,
 ) -> Engine:
     """Parse, check and compile policies against a catalog; raise PolicyError with diagnostics on errors.
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -118,6 +118,10 @@ class Ownership:
             if domain in self.teams and Owner(domain) not in found:
                 found.append(Owner(domain))
         return tuple(found)
+
+    def check(self, files: Sequence[ast.PolicyFile], catalog: Catalog) -> list[Diagnostic]:
+        """The map's errors for a project (language.files.ProjectCheck): see `check_ownership`."""
+        return check_ownership(self, files, catalog)
 
     def unnamed_domain(self, rel: str) -> str | None:
         """The domain a domain path would give `rel` if the map named it under `teams`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from policyengine.catalog.consumers import AttributeSchema
 from policyengine.catalog.contracts import Catalog
@@ -14,8 +14,12 @@ from policyengine.language import ast
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.parser import parse_policy, policy_files
 
-if TYPE_CHECKING:
-    from policyengine.governance.ownership import Ownership
+
+class ProjectCheck(Protocol):
+    """A check over the whole project, run after the language's own: the ownership map
+    (governance.ownership.Ownership) binding each scope and each contract's domain to paths."""
+
+    def check(self, files: Sequence[ast.PolicyFile], catalog: Catalog) -> Sequence[Diagnostic]: ...
 
 
 def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list[Diagnostic], dict[str, str]]:
@@ -43,7 +47,7 @@ def check_paths(
     catalog: Catalog,
     schema: AttributeSchema | None = None,
     now: dt.datetime | None = None,
-    ownership: Ownership | None = None,
+    ownership: ProjectCheck | None = None,
 ) -> CheckResult:
     """Parse and check a set of policy files; the result holds syntax and check diagnostics.
 
@@ -52,9 +56,5 @@ def check_paths(
     that check rejects does not load either."""
     files, syntax, sources = parse_paths(paths)
     result = check_policies(files, catalog, schema, now, sources)
-    owned: tuple[Diagnostic, ...] = ()
-    if ownership is not None:
-        from policyengine.governance.ownership import check_ownership
-
-        owned = tuple(check_ownership(ownership, files, catalog))
+    owned = tuple(ownership.check(files, catalog)) if ownership is not None else ()
     return CheckResult(result.files, result.rules, tuple(syntax) + result.diagnostics + owned, result.sources)

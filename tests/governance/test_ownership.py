@@ -384,3 +384,12 @@ def test_products_built_in_code_have_no_file_to_bind(project) -> None:
     in_code = Catalog({n: replace(p, source="", domain_span=None) for n, p in loaded.products.items()},
                       loaded.taxonomy)
     assert load(list(cfg.policies), in_code, ownership=cfg.ownership) is not None
+
+
+def test_a_map_nobody_can_read_fails_closed(project, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the configuration sits below the governance stage and reads the map through an installed reader
+    import policyengine.config as config
+
+    monkeypatch.setattr(config, "_OWNERSHIP_READER", None)
+    with pytest.raises(YamlError, match=r"policyengine.yaml:3:1: error: no reader for 'ownership'"):
+        load_config()
