@@ -20,13 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from policyengine.scan.entities import BUILTIN, NUMERIC_ENTITIES, Recognizer
 from policyengine.scan.names import STRONG, NameHint, name_hint
 from policyengine.scan.ner import NerCounts
 from policyengine.scan.recognizers import (
-    BUILTIN,
     EntityHits,
     MatchTable,
-    Recognizer,
     Shape,
     distinct_values,
 )
@@ -50,7 +49,6 @@ NER_MAX_VALUES = 48  # distinct values per column sent to the model
 _PERSON_LABELS = ("PERSON",)
 _PLACE_LABELS = ("GPE", "LOC", "FAC")
 _ORG_LABELS = ("ORG", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE")
-_NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "UK_NHS", "DE_TAX_ID", "NL_BSN", "FR_NIR"})
 _VERSION_WORDS = frozenset({"version", "ver", "build", "release", "firmware", "fw", "revision", "rev"})
 
 
@@ -98,7 +96,7 @@ def _skip_entities(sample: ColumnSample, recognizers: Sequence[Recognizer]) -> f
     """The data-type gate: entities that a column of this kind cannot hold."""
     every = frozenset(r.entity for r in recognizers)
     if sample.kind in ("integer", "float"):
-        return every - _NUMERIC_ENTITIES - _custom(recognizers)
+        return every - NUMERIC_ENTITIES - _custom(recognizers)
     if sample.kind != "string":
         return every
     return frozenset()

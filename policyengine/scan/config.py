@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from policyengine.scan.entities import BUILTIN, Recognizer
 from policyengine.scan.names import STRONG
-from policyengine.scan.recognizers import BUILTIN, Recognizer, check_pattern
+from policyengine.scan.recognizers import check_pattern
 from policyengine.scan.validators import VALIDATORS
 
 

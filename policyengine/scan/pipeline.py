@@ -26,6 +26,7 @@ from policyengine.scan.classify import (
     needs_ner,
     ner_values,
 )
+from policyengine.scan.entities import BUILTIN, Recognizer
 from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, ner_counts
 from policyengine.scan.reader import (
     BATCH_ROWS,
@@ -35,7 +36,7 @@ from policyengine.scan.reader import (
     iter_batches,
     short_error,
 )
-from policyengine.scan.recognizers import BUILTIN, MatchTable, Recognizer, distinct_values
+from policyengine.scan.recognizers import MatchTable, distinct_values
 from policyengine.scan.stats import ColumnPartial, ColumnSample, merge, merge_all, partial_stats
 
 PARALLEL_MIN_BYTES = 48 << 20  # below this, process start-up costs more than it saves
