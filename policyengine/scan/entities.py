@@ -91,7 +91,8 @@ _STREET_WORDS = (
     "rue|chemin|impasse|allée|quai|cours|"
     "calle|c/|avenida|avda|paseo|camino|carrer|ronda|travesía|"
     "viale|piazza|corso|vicolo|largo|strada|"
-    "straat|laan|plein|gracht|kade|singel|dijk|steeg|dreef|hof|baan"
+    "straat|laan|plein|gracht|kade|singel|dijk|steeg|dreef|hof|baan|"
+    "utca|ulica|cesta|trg|jalan|jl|jln"
 )
 # Street words that come first, the number after: Calle Mayor, 12 · Via Roma 12 · Rue de Rivoli 12
 _STREET_FIRST = (
@@ -101,19 +102,22 @@ _STREET_FIRST = (
     "via|viale|piazza|piazzale|corso|vicolo|largo|strada|contrada|borgo|rotonda|stretto|canale|incrocio|"
     "lungomare|salita|traversa|vico|"
     "rue|avenue|boulevard|bd|bvd|chemin|impasse|allée|allee|place|quai|cours|route|"
-    "rua|praça|praca|travessa|ulica|ul"
+    "rua|praça|praca|travessa|ulica|ul|jalan|jl|jln|gang|gg"
 )
 _COMPOUND = (
     "straße|strasse|str\\.|gasse|weg|allee|platz|straat|laan|plein|gracht|kade|singel|dijk|steeg|"
     "gatan|gata|gate|vägen|vagen|vej|veien|vei|katu|ring|hof|baan|boulevard|dreef|pad|markt|wal"
 )
 _UNIT = "(?:flat|apt|apartment|unit|suite|ste|studio|wohnung|appartement|piso)\\.?\\s*[\\w-]+,?\\s+"
-_HOUSE = r"\d{1,6}[a-z]?(?:[-/]\d{1,4})?,?\s+"
+# a house number: 12 · 12a · 12-14 · 6-3-249 (Indian door numbers) · D No 12-3 · A1 - 2820 (a unit first)
+_HOUSE = (r"(?:[a-z]{1,2}\d{0,4}\s*[-–]\s*)?(?:(?:d|h|door|house)\.?\s?no\.?\s*)?"
+          r"\d{1,6}[a-z]?(?:[-/]\d{1,4}){0,3},?\s+")
 
 _STREET_ADDRESS = (
     # the number first, a street word somewhere after it (965 Elliott Ways Apt. 617, 12 rue de Rivoli)
     # (a flat or studio may stand in for the number: Flat 3, Buckley Skyway · Studio 8\nKing Ferry)
-    r"(?is)^(?:" + _UNIT + r"(?:" + _HOUSE + r")?|" + _HOUSE + r")(?:\p{L}.*\s)?(?:" + _STREET_WORDS + r")s?\b.*$"
+    # (an ordinal street name may follow the number: 175 1ST STREET)
+    r"(?is)^(?:" + _UNIT + r"(?:" + _HOUSE + r")?|" + _HOUSE + r")(?:[\p{L}\d].*\s)?(?:" + _STREET_WORDS + r")s?\b.*$"
     # a street word, then the number (Main St. 5, Calle Mayor, 12, Piazza del Duomo, 5)
     r"|(?is)^.*\b(?:" + _STREET_WORDS + r")\b\.?\s*\d.*$"
     r"|(?is)^(?:" + _STREET_FIRST + r")\.?\s+\p{L}[\p{L}'’.\- ]*,?\s*(?:n[º°o.]?\s*)?\d{1,5}[a-z]?\b.*$"
@@ -121,6 +125,23 @@ _STREET_ADDRESS = (
     r"|(?is)^.*\p{L}{3,}(?:" + _COMPOUND + r")\s*\d.*$"
     # US military mail (Unit 8545 Box 6057, DPO AE 60995 · USNS Hall, FPO AE 97807)
     r"|(?i)^(?:unit|psc|usns|usnv|uss|uscgc)\b.*\b[adf]po\s+a[aep]\s+\d{5}$"
+    # Hungarian street types that are not ASCII words (Kossuth Lajos út 12, Széchenyi tér 3, Váci u. 5)
+    r"|(?is)^.*\p{L}\s+(?:út|tér|körút|krt|u)\.?\s*\d.*$"
+)
+# An address line as a column named for addresses holds it, with or without a house number:
+# a street or locality word anywhere (Beach Road, Banjara Hills, Lajpat Nagar), a post box
+# (P.O. Box 100, P.B. No. 21, Postfach), care of (C/o Hotel Amar), a landmark (Near Hitech
+# City), a door number. Only counted with such a column name (`classify`).
+ADDRESS_LINE = (
+    r"(?i)\b(?:" + _STREET_WORDS + r"|nagar|marg|bagh|ganj|gunj|colony|sector|phase|block|mandal|dist|taluk|"
+    r"tehsil|chowk|bazar|bazaar|market|layout|enclave|vihar|puram|floor|flr|building|bldg|tower|complex|house|"
+    r"bhavan|bhawan|mansion|apartments?|plot|estate|kampung|desa|kelurahan|kecamatan|quarter|quartier|barrio|"
+    r"colonia|bairro|sitio|purok)s?\b"
+    r"|(?i)\bp\.?\s?o\.?\s?box|\bp\.?\s?b\.?\s?no|\bpost\s?box|\bpo\s?box|\bbox\s+\d|postfach|apartado|casilla|\bpmb\b"
+    r"|(?i)^c/o\b|\bc/o\s"
+    r"|(?i)^(?:near|nr|opp|opposite|behind|beside)\.?\s"
+    r"|(?i)^(?:(?:d|h|door|house|plot|flat|shop)\.?\s?no\.?|no\.?)\s*\d"
+    r"|(?i)^\d{1,5}[a-z]?\s*[,/-]|^\d{1,5}[a-z]?\s+\p{L}"
 )
 _POSTAL_CODE = (
     r"(?i)^(?:\d{4,5}(?:-\d{4})?|[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}|\d{4} ?[a-z]{2}|[a-z]\d[a-z] ?\d[a-z]\d|"
@@ -212,7 +233,9 @@ ENTITIES: tuple[Entity, ...] = (
         numeric=True,
         hints="phone phones telephone tel tele telefon telefono telefone telefoon telephone_number mobile mobil mobiel "
               "movil cell cellphone cellular cellulare handy fax gsm msisdn portable phonenumber phone_no phone_number "
-              "tlf puhelin numero_telefono rufnummer telefonnummer",
+              "tlf puhelin numero_telefono rufnummer telefonnummer contact_no contact_number contactno "
+              "contact_phone contact_mobile mobile_no mobile_number whatsapp",
+        weak_hints="contact",
     ),
     Entity(
         "LOCATION", "addresses or places",
@@ -223,7 +246,9 @@ ENTITIES: tuple[Entity, ...] = (
               "city town stadt ort wohnort ville ciudad citta localidad municipio comune gemeente plaats woonplaats "
               "village locality suburb hometown birthplace residence "
               "zip zipcode zip_code postcode post_code postal_code postalcode plz postleitzahl cp codigo_postal "
-              "code_postal cap codice_postale postcode_nl",
+              "code_postal cap codice_postale postcode_nl "
+              # address lines abbreviated: ADD1, ADD2, ADDR1
+              "add1 add2 add3 addr1 addr2 addr3",
         weak_hints="location place county district region province state",
     ),
     # decided from NER (values) or from a date column's name, not from patterns
@@ -234,7 +259,10 @@ ENTITIES: tuple[Entity, ...] = (
               "nombre_completo nombres prenom nom_famille nom_complet cognome nome_completo achternaam voornaam "
               "tussenvoegsel person persona customer_name client_name employee_name contact_name account_holder holder "
               "cardholder card_holder titular inhaber beneficiary patient_name student_name author_name owner_name "
-              "user_full_name display_name",
+              "user_full_name display_name "
+              # reversed and plural forms (nameFirst, nameLast, Middle names), maiden names (MothersMaiden)
+              "name_first name_last name_given name_middle namefirst namelast namegiven namemiddle first_names "
+              "last_names given_names middle_names maiden mothers_maiden mothersmaiden mother_maiden",
         weak_hints="name names author owner fn ln nm fnm lnm",
     ),
     Entity(

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -226,11 +226,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
             if wanted:
                 columns = [ner_values(samples_by[(p, evidences[p][i].column)].values) for p, i in wanted]
                 for (p, i), counts in zip(wanted, ner_counts(nlp, columns), strict=True):
-                    ev = evidences[p][i]
-                    evidences[p][i] = ColumnEvidence(
-                        ev.source, ev.column, ev.kind, ev.arrow_type, ev.rows, ev.nulls, ev.shape, ev.hint,
-                        ev.hits, counts, ev.truncated,
-                    )
+                    evidences[p][i] = replace(evidences[p][i], ner=counts)
     else:
         notes.append("NER disabled: pattern recognizers only")
     results = []

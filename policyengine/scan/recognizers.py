@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from policyengine.scan import validators as v
-from policyengine.scan.entities import PRECEDENCE, Recognizer
+from policyengine.scan.entities import ADDRESS_LINE, PRECEDENCE, Recognizer
 from policyengine.scan.redact import redact
 
 MAX_CHECKS = 300  # validated candidates per recognizer and column (bounds the Python work)
@@ -66,6 +66,8 @@ _LOOKALIKES = {
     "short_code": r"^[A-Z]{1,3}$",
     "numeric": r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?$",
     "boolean": r"(?i)^(?:true|false|yes|no|y|n|t|f|0|1|ja|nein|si|sí|oui|non)$",
+    # a payment card's shape, whatever its check digit: 4×4 groups, Amex 4-6-5, 13-19 bare digits
+    "card_shape": r"^\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}$|^\d{4}[ -]\d{6}[ -]\d{4,5}$|^\d{13,19}$",
     # a legal form (Müller GmbH, Joly SA, Grupo Elorza S.L., Angeli e figli s.r.l., Kim and Sons) or a
     # list of surnames joined by a conjunction (Silva, Morris and Jackson): an organisation, not a person
     "company": r"(?i)(?:^|[\s,(])(?:gmbh|mbh|ag|kg|kgaa|ohg|gbr|ug|e\.\s?v|sa|s\.a|sarl|sas|sasu|eurl|snc|sl|s\.l|slu|"
@@ -80,9 +82,19 @@ def _np(mask: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+_INTEGRAL_FLOAT = re.compile(r"^[-+]?\d+\.0+$")
+
+
 def distinct_values(values: Sequence[str]) -> list[str]:
-    """Trimmed, non-empty, de-duplicated values in sample order."""
-    return list(dict.fromkeys(s for s in (x.strip() for x in values) if s))
+    """Trimmed, non-empty, de-duplicated values in sample order.
+
+    A column whose every value is an integral float written as text (`3614299200.0`: a CSV
+    exported from a float column) reads as integers, as a float column's values already do.
+    """
+    out = list(dict.fromkeys(s for s in (x.strip() for x in values) if s))
+    if out and all(_INTEGRAL_FLOAT.match(x) for x in out):
+        out = list(dict.fromkeys(x[: x.index(".")] for x in out))
+    return out
 
 
 class MatchTable:
@@ -109,6 +121,8 @@ class MatchTable:
         self.looks["small_quad"] = _np(pc.match_substring_regex(arr, r"^\d{1,2}\.\d{1,2}\.\d{1,2}\.\d{1,2}$"))
         self.looks["ipv4"] = _np(pc.match_substring_regex(arr, r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"))
         self.looks["hex"] &= _np(pc.match_substring_regex(arr, "(?i)[a-f]"))
+        web = _np(pc.match_substring_regex(arr, r"(?i)@|://|\bwww\."))
+        self.looks["address_line"] = _np(pc.match_substring_regex(arr, ADDRESS_LINE)) & ~web
         self.pure = _np(pc.match_substring_regex(arr, r"^\d+$"))
         self.looks["gtin"] = np.array([p and v.gtin_ok(x) for p, x in zip(self.pure, self.flat, strict=True)], dtype=bool)
         self.alpha = _np(pc.match_substring_regex(arr, r"^\p{L}[\p{L}\s'’.,&\-]*$"))
@@ -129,6 +143,10 @@ class MatchTable:
                 idx = np.flatnonzero(np.asarray(found.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
                 texts = pc.take(found, pa.array(idx, pa.int64())).to_pylist() if len(idx) else []
             self.matches[rec.name] = (idx, texts)
+
+    def values(self, ci: int) -> list[str]:
+        """The distinct values of column `ci`."""
+        return self.flat[int(self.bounds[ci]) : int(self.bounds[ci + 1])]
 
     def shape(self, ci: int, sampled: int) -> Shape:
         """Shape statistics and look-alike shares (UUIDs, hashes, dates, versions, amounts, codes…)."""

@@ -127,6 +127,8 @@ def build_report(outcome: ScanOutcome, taxonomy: Taxonomy | None = None,
                 example = f", e.g. {d.examples[0]}" if d.examples else ""
                 where = "sampled values contain" if d.embedded else "sampled values matched"
                 summary = f"{d.matched}/{d.checked} distinct {where} {d.entity}{example}"
+                if d.note:
+                    summary = f"{d.matched}/{d.checked} distinct sampled values: {d.note}"
                 if d.method == "name+type":
                     summary = f"column name and {ev.arrow_type} values suggest {d.entity}"
                 evidence = {
@@ -142,6 +144,8 @@ def build_report(outcome: ScanOutcome, taxonomy: Taxonomy | None = None,
                     "data_type": ev.arrow_type,
                     "other_matches": others,
                 }
+                if d.note:
+                    evidence["note"] = d.note
                 findings.append(Finding(f.source, ev.column, d.entity, tag, d.score, evidence))
             columns.append({
                 "source": f.source, "column": ev.column, "type": ev.arrow_type, "rows": ev.rows,
