@@ -142,7 +142,9 @@ def evidence(
     hits = table.hits(index, hinted=hinted, skip=skip)
     names = NameStats()
     if kind == "string" and shape.distinct and shape.median_tokens <= 6 and not any(h.whole / h.checked >= WHOLE_SHARE for h in hits):
-        names = name_stats(table.values(index))
+        values = table.values(index)
+        if shape.alpha >= 0.5 or any(v[:1] == "[" for v in values[:50]):  # words, or JSON lists
+            names = name_stats(values)
     return ColumnEvidence(
         source, sample.name, sample.kind, sample.arrow_type, sample.rows, sample.nulls, shape, hint, hits,
         truncated=sample.truncated, names=names,

@@ -43,7 +43,10 @@ class Gazetteer:
 
 def fold(word: str) -> str:
     """Lower case, accents stripped, surrounding punctuation removed: `Zoë,` → `zoe`."""
-    text = unicodedata.normalize("NFKD", word.strip(" .,;:()\"'"))
+    text = word.strip(" .,;:()\"'")
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from policyengine.scan.gazetteer import gazetteer
 
-MAX_VALUES = 300  # distinct values examined per column (the sample order is random)
+MAX_VALUES = 200  # distinct values examined per column (the sample order is random)
 
 _TITLE = re.compile(r"(?i)^(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|shri|smt|sri|herr|frau|mme|mlle|m|sr|sra|srta)\.?\s+")
 _U, _L = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # upper / lower case letters (Latin-1: Müller, ZOË)

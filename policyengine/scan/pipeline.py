@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +28,7 @@ from policyengine.scan.classify import (
     ner_values,
 )
 from policyengine.scan.entities import BUILTIN, Recognizer
+from policyengine.scan.gazetteer import gazetteer
 from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, ner_counts
 from policyengine.scan.reader import (
     BATCH_ROWS,
@@ -192,6 +194,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
     settings = settings or ScanSettings()
     started = time.perf_counter()
     loader = ModelLoader(settings.model) if settings.model else None
+    threading.Thread(target=gazetteer, name="gazetteer-loader", daemon=True).start()  # while files are read
     files = discover(paths)
     phase1 = _phase1(files, settings) if files else {}
     extra = {w: (e, s) for w, e, s in settings.extra_hints}

@@ -213,9 +213,13 @@ class MatchTable:
             whole = len(text) >= len(value) - 1  # allow one trailing punctuation mark
             if i in tally.claimed:
                 continue  # a value that is wholly an IBAN holds no card or phone inside
-            start = 0 if whole else _standalone_start(value, text)
-            if start < 0:
-                continue
+            start = 0
+            if not whole:  # an in-text match glued to other characters (a digit run in a code, an e-mail host) is none
+                start = value.find(text)
+                before = value[start - 1] if start > 0 else " "
+                after = value[start + len(text)] if start + len(text) < len(value) else " "
+                if before.isalnum() or after.isalnum() or before in "@./" or after in "@":
+                    continue
             checks += 1
             if checks > MAX_CHECKS or (checks > EARLY_STOP and not found):
                 limit = i  # the share is taken over the values before this one
@@ -240,17 +244,6 @@ class MatchTable:
             for i, text in national.items():
                 tally.add(rec.entity, i, text, True, 2)
         tally.limits[rec.entity] = min(tally.limits.get(rec.entity, n), max(limit, 1))
-
-
-def _standalone_start(value: str, text: str) -> int:
-    """Where an in-text match starts in `value`, or -1 when it is glued to other characters
-    (a digit run inside a longer code, the host part of an e-mail address)."""
-    start = value.find(text)
-    before = value[start - 1] if start > 0 else " "
-    after = value[start + len(text)] if start + len(text) < len(value) else " "
-    if before.isalnum() or after.isalnum() or before in "@./" or after in "@":
-        return -1
-    return start
 
 
 class _ColumnTally:
