@@ -310,6 +310,7 @@ CARD_SHAPE_SHARE = 0.8  # card-shaped values under a card-number header that fai
 ADDRESS_LINE_SHARE = 0.3  # address lines (with or without house number) under an address header
 NAME_FORM_SHARE = 0.5  # "Last, First" / "SURNAME Given" / lists of names, each with a known given name
 FIRST_NAME_SHARE = 0.7  # single words that are known given names
+ALL_KNOWN_SHARE = 0.9  # single words nearly all known names: surnames alone, or given names NER took for towns
 HINTED_NAME_SHARE = 0.1  # values holding a known name, with a strong person header and name-shaped values
 
 
@@ -334,6 +335,19 @@ def _address_line_decision(ev: ColumnEvidence) -> Decision | None:
     return Decision("LOCATION", _score(share, False, True), "name+pattern", round(share * n), n, round(share, 3))
 
 
+def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
+    """A text column named for passwords (password, passwd, pwd, passwort, contraseña, mot de passe,
+    wachtwoord) holds credentials, however its values look (hashed, masked or plain); not a
+    yes/no column (`password_reset: yes`) and not one named `password_hash`/`_changed_at` (a
+    negative cue cancels the name)."""
+    s = ev.shape
+    if ev.kind != "string" or ev.hint.strength("CREDENTIAL") < STRONG or s.distinct < 2:
+        return None
+    if s.lookalikes.get("boolean", 0.0) >= 0.5 or s.lookalikes.get("temporal", 0.0) >= 0.5:
+        return None
+    return Decision("CREDENTIAL", 0.8, "name+type", s.distinct, s.distinct, 1.0)
+
+
 def _looks_like_names(ev: ColumnEvidence) -> bool:
     s = ev.shape
     return s.median_tokens <= 4 and s.alpha >= 0.8 and s.capitalized >= 0.8
@@ -349,15 +363,18 @@ def _person_from_names(ev: ColumnEvidence) -> Decision | None:
         return None
     if not (s.distinct >= 20 or s.distinct >= 0.3 * s.sampled) or s.lookalikes.get("company", 0.0) >= COMPANY_SHARE:
         return None
+    place = person = 0
     if ev.ner is not None and ev.ner.checked:
         place, person = ev.ner.count(*_PLACE_LABELS), ev.ner.count(*_PERSON_LABELS)
-        if place > max(person, 0.3 * ev.ner.checked):
-            return None
+        if place > max(person, 0.3 * ev.ner.checked) and st.known_first < ALL_KNOWN_SHARE:
+            return None  # read as places, and not (nearly) all given names
     forms = max(st.comma_form, st.caps_form, st.name_lists)
     if forms >= NAME_FORM_SHARE:
         share, method = forms, "gazetteer"
     elif st.single >= 0.8 and st.known_first >= FIRST_NAME_SHARE and s.distinct >= 20:
         share, method = st.known_first, "gazetteer"
+    elif st.single >= 0.9 and st.known_any >= ALL_KNOWN_SHARE and s.distinct >= 20 and person >= place:
+        share, method = st.known_any, "gazetteer"  # surnames alone: nearly all known, not places to NER
     elif ev.hint.strength("PERSON") >= STRONG and _looks_like_names(ev) and st.known_any >= HINTED_NAME_SHARE:
         share, method = max(st.known_any, 0.5), "name+gazetteer"
     else:
@@ -376,7 +393,7 @@ def decide(ev: ColumnEvidence) -> ColumnDecision:
         return ColumnDecision(ev)
     decisions, other = _pattern_decisions(ev)
     decided = {d.entity for d in decisions}
-    for rule in (_card_shape_decision, _address_line_decision):
+    for rule in (_card_shape_decision, _address_line_decision, _password_column_decision):
         found = rule(ev)
         if found is not None and found.entity not in decided:
             decisions.append(found)
@@ -387,6 +404,10 @@ def decide(ev: ColumnEvidence) -> ColumnDecision:
         ner_dec, ner_other = _ner_decisions(ev, taken)
         decisions += ner_dec
         other += ner_other
+        # NER alone read (nearly) all-known given names as towns: the gazetteer overrules it
+        overrule = ev.names.single >= 0.8 and ev.names.known_first >= ALL_KNOWN_SHARE and ev.hint.strength("LOCATION") == 0
+        if overrule and all(d.method == "ner" and d.entity == "LOCATION" for d in decisions if not d.embedded):
+            decisions = [d for d in decisions if d.embedded]
         if not any(not d.embedded for d in decisions):
             person = _person_from_names(ev)
             if person is not None:

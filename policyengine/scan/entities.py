@@ -151,6 +151,30 @@ _POSTAL_CODE = (
 # In precedence order (see the module docstring).
 ENTITIES: tuple[Entity, ...] = (
     Entity(
+        "CREDENTIAL", "credentials or secrets (access keys, tokens, private keys, passwords)",
+        (Pattern("cloud_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b", "secret"),
+         Pattern("api_token", r"\bAIza[0-9A-Za-z_-]{35}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{59,}\b"
+                              r"|\bxox[abprs]-[A-Za-z0-9-]{10,}\b|\b[sr]k_live_[A-Za-z0-9]{20,}\b|\bglpat-[A-Za-z0-9_-]{20}\b", "secret"),
+         Pattern("private_key_block", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",
+                 "secret")),
+        # a column named for passwords holds credentials whatever its values look like (`classify`)
+        hints="password passwd passwort pwd user_password contrasena contrasenya mot_de_passe motdepasse wachtwoord "
+              "passcode passphrase",
+    ),
+    Entity(
+        "CRYPTO", "cryptocurrency wallet addresses",
+        (Pattern("btc_address", r"\b[13][1-9A-HJ-NP-Za-km-z]{24,33}\b|(?i)\bbc1[02-9ac-hj-np-z]{11,71}\b", "btc"),
+         Pattern("eth_address", r"^0x[0-9a-fA-F]{40}$", None, whole_only=True, needs_hint=True)),
+        hints="wallet wallet_address crypto_address btc_address bitcoin_address eth_address ethereum_address "
+              "bitcoin ethereum",
+    ),
+    Entity(
+        "IMEI", "device identifiers (IMEI)",
+        (Pattern("imei", r"^\d{2}[- ]?\d{6}[- ]?\d{6}[- ]?\d$", "imei", whole_only=True, needs_hint=True),),
+        numeric=True,
+        hints="imei imei_number imeisv device_imei imei1 imei2",
+    ),
+    Entity(
         "IBAN_CODE", "IBANs",
         (Pattern("iban", r"(?i)\b[a-z]{2}\d{2}(?:[ -]?[a-z0-9]{4}){2,7}(?:[ -]?[a-z0-9]{1,4})?\b", "iban"),),
         hints="iban bank_account bankaccount account_number accountnumber konto kontonummer cuenta cuenta_bancaria "
@@ -201,6 +225,13 @@ ENTITIES: tuple[Entity, ...] = (
                        r"|(?:[0-9a-f]{1,4}|:)(?::[0-9a-f]{0,4}){2,7}", "ip"),),
         hints="ip ipv4 ipv6 ip_address ipaddress ip_addr client_ip remote_ip remote_addr source_ip src_ip dst_ip "
               "dest_ip host_ip server_ip ipv4_address ipv6_address ip_addresses",
+    ),
+    Entity(
+        "PASSPORT", "passport numbers",
+        (Pattern("passport", r"(?i)^[a-z0-9]{1,3}[ -]?[a-z0-9]{3,8}$", "passport", whole_only=True, needs_hint=True),),
+        numeric=True,
+        hints="passport passport_no passport_number passportnumber passport_num reisepass reisepassnummer pasaporte "
+              "passeport passaporto paspoort paspoortnummer",
     ),
     Entity(
         "DE_TAX_ID", "German tax identification numbers",

@@ -13,9 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from policyengine.scan import scan_paths
+from policyengine.scan.classify import ColumnEvidence, decide
 from policyengine.scan.gazetteer import fold, gazetteer
 from policyengine.scan.names import STRONG, name_hint
-from policyengine.scan.personnames import name_stats
+from policyengine.scan.ner import NerCounts
+from policyengine.scan.personnames import NameStats, name_stats
+from policyengine.scan.recognizers import Shape
 
 rng = random.Random(12)
 N = 120
@@ -194,3 +197,31 @@ def test_test_cards_that_fail_luhn_are_reported_weaker_with_a_reason(tmp_path: P
         assert f["entity"] == "CREDIT_CARD" and f["score"] == 0.5 and f["evidence"]["method"] == "name+shape"
         assert "Luhn" in f["evidence"]["summary"] and "Luhn" in f["evidence"]["note"]
         assert not any(c in f["evidence"]["summary"] for c in cards)  # no value in the report
+
+
+# the gazetteer against NER -------------------------------------------------------------------
+
+def _ev(column: str, names: NameStats, labels: dict[str, int]) -> ColumnEvidence:
+    shape = Shape(sampled=200, distinct=150, median_tokens=1.0, alpha=1.0, capitalized=1.0)
+    return ColumnEvidence("t.parquet", column, "string", "string", 200, 0, shape, name_hint(column),
+                          ner=NerCounts(48, tuple(sorted(labels.items()))), names=names)
+
+
+def test_given_names_the_model_took_for_towns() -> None:
+    names = NameStats(checked=150, single=1.0, known_first=1.0, known_any=1.0)
+    towns_to_ner = {"GPE": 15, "PERSON": 8, "ORG": 6}
+    assert {d.entity for d in decide(_ev("c10", names, towns_to_ner)).decisions} == {"PERSON"}
+    # a column named for towns stays a place, and towns that are only partly given names too
+    assert {d.entity for d in decide(_ev("city", names, towns_to_ner)).decisions} == {"LOCATION"}
+    partly = NameStats(checked=150, single=1.0, known_first=0.4, known_any=0.5)
+    assert {d.entity for d in decide(_ev("c10", partly, towns_to_ner)).decisions} == {"LOCATION"}
+
+
+def test_surnames_alone_without_a_header(tmp_path: Path) -> None:
+    real = ["Novak", "Svoboda", "Dvorak", "Keller", "Fischer", "Garcia", "Rossi", "Moreau", "Jansen", "Nowak",
+            "Weber", "Horvat", "Nagy", "Santos", "Silva", "Andersen", "Larsen", "Wagner", "Murphy", "Walsh",
+            "Bianchi", "Romano", "Becker", "Ricci", "Marino", "Greco", "Bruno", "Gallo", "Conti", "Costa"]
+    assert scan_table(tmp_path, {"c08": pick(real)}) == {"c08": {"PERSON"}}
+    # …but not when the model reads them as places
+    names = NameStats(checked=150, single=1.0, known_first=0.1, known_any=1.0)
+    assert {d.entity for d in decide(_ev("c09", names, {"GPE": 20, "PERSON": 5})).decisions} != {"PERSON"}
