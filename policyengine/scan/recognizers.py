@@ -139,9 +139,10 @@ class MatchTable:
                 idx = np.flatnonzero(_np(pc.match_substring_regex(arr, rec.pattern)))
                 texts = [self.flat[i] for i in idx]
             else:
-                found = pc.extract_regex(arr, f"(?P<m>{rec.pattern})").field("m") if len(arr) else pa.array([], pa.string())
-                idx = np.flatnonzero(np.asarray(found.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
-                texts = pc.take(found, pa.array(idx, pa.int64())).to_pylist() if len(idx) else []
+                # a value without a match is a null *struct*; its child field is not null (it reads "")
+                result = pc.extract_regex(arr, f"(?P<m>{rec.pattern})") if len(arr) else None
+                idx = _np(result.is_valid()).nonzero()[0] if result is not None else np.zeros(0, dtype=np.int64)
+                texts = pc.take(result.field("m"), pa.array(idx, pa.int64())).to_pylist() if len(idx) else []
             self.matches[rec.name] = (idx, texts)
 
     def values(self, ci: int) -> list[str]:
