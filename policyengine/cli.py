@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from policyengine.commands import authoring, evaluate, governance, query
-from policyengine.scan import command as scan_command
+from policyengine.commands import scan as scan_command
 
 app = typer.Typer(
     name="policyengine",

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from policyengine.scan.engine import ScanSettings, scan
+from policyengine.scan.pipeline import ScanSettings, scan
 from policyengine.scan.report import (
     DriftItem,
     Finding,

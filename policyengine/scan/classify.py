@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from policyengine.scan.entities import BUILTIN, NUMERIC_ENTITIES, Recognizer
 from policyengine.scan.names import STRONG, NameHint, name_hint
 from policyengine.scan.ner import NerCounts
+from policyengine.scan.personnames import NameStats, name_stats
 from policyengine.scan.recognizers import (
-    BUILTIN,
     EntityHits,
     MatchTable,
-    Recognizer,
     Shape,
     distinct_values,
 )
@@ -50,7 +50,6 @@ NER_MAX_VALUES = 48  # distinct values per column sent to the model
 _PERSON_LABELS = ("PERSON",)
 _PLACE_LABELS = ("GPE", "LOC", "FAC")
 _ORG_LABELS = ("ORG", "NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE")
-_NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "UK_NHS", "DE_TAX_ID", "NL_BSN", "FR_NIR"})
 _VERSION_WORDS = frozenset({"version", "ver", "build", "release", "firmware", "fw", "revision", "rev"})
 
 
@@ -69,6 +68,7 @@ class ColumnEvidence:
     hits: tuple[EntityHits, ...] = ()
     ner: NerCounts | None = None
     truncated: int = 0
+    names: NameStats = field(default_factory=NameStats)
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,13 @@ class Decision:
 
     entity: str
     score: float
-    method: str  # pattern | validated-pattern | ner | name+ner | name+type
+    method: str  # pattern | validated-pattern | ner | name+ner | name+type | name+shape | gazetteer | name+gazetteer
     matched: int
     checked: int
     prevalence: float
     examples: tuple[str, ...] = ()
     embedded: bool = False
+    note: str = ""  # why a weaker finding is reported (e.g. card-shaped values that fail Luhn)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _skip_entities(sample: ColumnSample, recognizers: Sequence[Recognizer]) -> f
     """The data-type gate: entities that a column of this kind cannot hold."""
     every = frozenset(r.entity for r in recognizers)
     if sample.kind in ("integer", "float"):
-        return every - _NUMERIC_ENTITIES - _custom(recognizers)
+        return every - NUMERIC_ENTITIES - _custom(recognizers)
     if sample.kind != "string":
         return every
     return frozenset()
@@ -139,9 +140,14 @@ def evidence(
         skip = skip | {"PHONE_NUMBER"}  # customer_id, order_no, created_ts, epoch: numbers, not phones
     hinted = frozenset(e for e, _ in hint.entities) if not hint.negative else frozenset()
     hits = table.hits(index, hinted=hinted, skip=skip)
+    names = NameStats()
+    if kind == "string" and shape.distinct and shape.median_tokens <= 6 and not any(h.whole / h.checked >= WHOLE_SHARE for h in hits):
+        values = table.values(index)
+        if shape.alpha >= 0.5 or any(v[:1] == "[" for v in values[:50]):  # words, or JSON lists
+            names = name_stats(values)
     return ColumnEvidence(
         source, sample.name, sample.kind, sample.arrow_type, sample.rows, sample.nulls, shape, hint, hits,
-        truncated=sample.truncated,
+        truncated=sample.truncated, names=names,
     )
 
 
@@ -288,7 +294,9 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
         else:
             need = NER_SINGLE_SHARE if ev.shape.median_tokens <= 1 else NER_SHARE
             need = need if prior == 0 else need * 0.8
-            ok = c >= max(NER_MIN_VALUES, need * n) and c >= NER_DOMINANCE * rivals[entity]
+            # a short column (fewer than NER_MIN_VALUES distinct values) counts when every value is tagged
+            least = NER_MIN_VALUES if n >= NER_MIN_VALUES or c < n else n
+            ok = c >= max(least, need * n) and c >= NER_DOMINANCE * rivals[entity]
             method = "ner" if prior == 0 else "name+ner"
         ex = tuple(x for lab in labels for x in examples.get(lab, ()))[:2]
         if ok:
@@ -296,6 +304,83 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
         elif c:
             other.append((entity, round(share, 3)))
     return out, other
+
+
+CARD_SHAPE_SHARE = 0.8  # card-shaped values under a card-number header that fail Luhn (test cards)
+ADDRESS_LINE_SHARE = 0.3  # address lines (with or without house number) under an address header
+NAME_FORM_SHARE = 0.5  # "Last, First" / "SURNAME Given" / lists of names, each with a known given name
+FIRST_NAME_SHARE = 0.7  # single words that are known given names
+ALL_KNOWN_SHARE = 0.9  # single words nearly all known names: surnames alone, or given names NER took for towns
+HINTED_NAME_SHARE = 0.1  # values holding a known name, with a strong person header and name-shaped values
+
+
+def _card_shape_decision(ev: ColumnEvidence) -> Decision | None:
+    """A column named for card numbers whose values have a card's shape but fail the Luhn check:
+    reported, with a lower score and the reason, because test data shows where real cards go."""
+    share = ev.shape.lookalikes.get("card_shape", 0.0)
+    if ev.hint.strength("CREDIT_CARD") < STRONG or share < CARD_SHAPE_SHARE:
+        return None
+    n = ev.shape.distinct
+    return Decision("CREDIT_CARD", 0.5, "name+shape", round(share * n), n, round(share, 3),
+                    note="card-shaped values under a card-number column name; they fail the Luhn check (test numbers?)")
+
+
+def _address_line_decision(ev: ColumnEvidence) -> Decision | None:
+    """Address lines without the house number + street word the street pattern needs (landmarks,
+    C/o, P.O. boxes, localities), in a column whose name says address."""
+    share = ev.shape.lookalikes.get("address_line", 0.0)
+    if ev.kind != "string" or ev.hint.strength("LOCATION") < STRONG or share < ADDRESS_LINE_SHARE or ev.shape.median_tokens < 2:
+        return None
+    n = ev.shape.distinct
+    return Decision("LOCATION", _score(share, False, True), "name+pattern", round(share * n), n, round(share, 3))
+
+
+def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
+    """A text column named for passwords (password, passwd, pwd, passwort, contraseña, mot de passe,
+    wachtwoord) holds credentials, however its values look (hashed, masked or plain); not a
+    yes/no column (`password_reset: yes`) and not one named `password_hash`/`_changed_at` (a
+    negative cue cancels the name)."""
+    s = ev.shape
+    if ev.kind != "string" or ev.hint.strength("CREDENTIAL") < STRONG or s.distinct < 2:
+        return None
+    if s.lookalikes.get("boolean", 0.0) >= 0.5 or s.lookalikes.get("temporal", 0.0) >= 0.5:
+        return None
+    return Decision("CREDENTIAL", 0.8, "name+type", s.distinct, s.distinct, 1.0)
+
+
+def _looks_like_names(ev: ColumnEvidence) -> bool:
+    s = ev.shape
+    return s.median_tokens <= 4 and s.alpha >= 0.8 and s.capitalized >= 0.8
+
+
+def _person_from_names(ev: ColumnEvidence) -> Decision | None:
+    """PERSON from the form of the values and the name gazetteer (see `personnames`), for what NER
+    misses: "Last, First M", "SURNAME Given", lists of names, lone given names, and surnames
+    alone under a person header. Not for a column named for places, not for categories, not when
+    the model reads the values as places."""
+    st, s = ev.names, ev.shape
+    if st.checked == 0 or ev.hint.negative or ev.hint.strength("LOCATION") >= STRONG:
+        return None
+    if not (s.distinct >= 20 or s.distinct >= 0.3 * s.sampled) or s.lookalikes.get("company", 0.0) >= COMPANY_SHARE:
+        return None
+    place = person = 0
+    if ev.ner is not None and ev.ner.checked:
+        place, person = ev.ner.count(*_PLACE_LABELS), ev.ner.count(*_PERSON_LABELS)
+        if place > max(person, 0.3 * ev.ner.checked) and st.known_first < ALL_KNOWN_SHARE:
+            return None  # read as places, and not (nearly) all given names
+    forms = max(st.comma_form, st.caps_form, st.name_lists)
+    if forms >= NAME_FORM_SHARE:
+        share, method = forms, "gazetteer"
+    elif st.single >= 0.8 and st.known_first >= FIRST_NAME_SHARE and s.distinct >= 20:
+        share, method = st.known_first, "gazetteer"
+    elif st.single >= 0.9 and st.known_any >= ALL_KNOWN_SHARE and s.distinct >= 20 and person >= place:
+        share, method = st.known_any, "gazetteer"  # surnames alone: nearly all known, not places to NER
+    elif ev.hint.strength("PERSON") >= STRONG and _looks_like_names(ev) and st.known_any >= HINTED_NAME_SHARE:
+        share, method = max(st.known_any, 0.5), "name+gazetteer"
+    else:
+        return None
+    n = st.checked
+    return Decision("PERSON", round(min(0.9, 0.4 + 0.5 * share), 3), method, round(share * n), n, round(share, 3))
 
 
 def decide(ev: ColumnEvidence) -> ColumnDecision:
@@ -307,10 +392,26 @@ def decide(ev: ColumnEvidence) -> ColumnDecision:
             return ColumnDecision(ev, (Decision("DATE_OF_BIRTH", 0.8, "name+type", ev.shape.distinct, ev.shape.distinct, 1.0),))
         return ColumnDecision(ev)
     decisions, other = _pattern_decisions(ev)
+    decided = {d.entity for d in decisions}
+    for rule in (_card_shape_decision, _address_line_decision, _password_column_decision):
+        found = rule(ev)
+        if found is not None and found.entity not in decided:
+            decisions.append(found)
+            decided.add(found.entity)
+    other = [o for o in other if o[0] not in decided]
     taken = {d.entity for d in decisions if not d.embedded}
     if ev.kind == "string" and not any(not d.embedded for d in decisions):
         ner_dec, ner_other = _ner_decisions(ev, taken)
         decisions += ner_dec
         other += ner_other
+        # NER alone read (nearly) all-known given names as towns: the gazetteer overrules it
+        overrule = ev.names.single >= 0.8 and ev.names.known_first >= ALL_KNOWN_SHARE and ev.hint.strength("LOCATION") == 0
+        if overrule and all(d.method == "ner" and d.entity == "LOCATION" for d in decisions if not d.embedded):
+            decisions = [d for d in decisions if d.embedded]
+        if not any(not d.embedded for d in decisions):
+            person = _person_from_names(ev)
+            if person is not None:
+                decisions.append(person)
+                other = [o for o in other if o[0] != "PERSON"]
     decisions.sort(key=lambda d: -d.score)
     return ColumnDecision(ev, tuple(decisions), tuple(sorted(other, key=lambda x: -x[1])))

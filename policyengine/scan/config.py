@@ -6,7 +6,7 @@
         tag: pii.employee_id           # optional; else the taxonomy's tag for the entity
         regex: 'EMP-\\d{6}'            # RE2 syntax, run by pyarrow.compute: cannot hang
         names: [emp_no, personalnummer] # column-name hints (lower-case words)
-        validator: luhn                # optional: luhn card iban ssn ip email phone gtin nino nhs nif it_fiscal_code
+        validator: luhn                # optional: luhn card iban ssn ip email phone gtin nino nhs nif it_fiscal_code de_tax_id nl_bsn fr_nir imei btc secret passport
         whole_value: true              # only whole-value matches count (default true)
         min_share: 0.5                 # share of distinct values that must match (default 0.5)
 
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from policyengine.scan.entities import BUILTIN, Recognizer
 from policyengine.scan.names import STRONG
-from policyengine.scan.recognizers import BUILTIN, Recognizer, check_pattern
+from policyengine.scan.recognizers import check_pattern
 from policyengine.scan.validators import VALIDATORS
 
 

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from policyengine.scan.entities import ENTITIES
+
 STRONG, WEAK = 1.0, 0.5
 
 # token (or joined token pair) → (entity, strength)
@@ -23,42 +25,11 @@ def _add(entity: str, strength: float, words: str) -> None:
         _HINTS[w] = (entity, strength)
 
 
-_add("EMAIL_ADDRESS", STRONG, "email emails e_mail mail mailaddress emailaddress correo courriel emailadresse "
-     "emailadres epost eposta sahkoposti posta_elettronica correo_electronico adresse_mail mailadresse")
-_add("PHONE_NUMBER", STRONG, "phone phones telephone tel tele telefon telefono telefone telefoon telephone_number "
-     "mobile mobil mobiel movil cell cellphone cellular cellulare handy fax gsm msisdn portable "
-     "phonenumber phone_no phone_number tlf puhelin numero_telefono rufnummer telefonnummer")
-_add("PERSON", STRONG, "firstname first_name given_name givenname forename fname lastname last_name lname surname "
-     "surnames fullname full_name middle_name middlename maiden_name nachname vorname familienname "
-     "apellido apellidos nombre_completo nombres prenom nom_famille nom_complet cognome nome_completo "
-     "achternaam voornaam tussenvoegsel person persona customer_name client_name employee_name "
-     "contact_name account_holder holder cardholder card_holder titular inhaber beneficiary "
-     "patient_name student_name author_name owner_name user_full_name display_name")
-_add("PERSON", WEAK, "name names author owner fn ln nm fnm lnm")
+for _entity in ENTITIES:
+    _add(_entity.name, STRONG, _entity.hints)
+    _add(_entity.name, WEAK, _entity.weak_hints)
 # "name" in another language: a person's name unless a thing is named next to it (nombre_producto)
 _GENERIC_PERSON = frozenset(["nombre", "nom", "nome", "naam", "navn", "nimi"])
-_add("LOCATION", STRONG, "address addresses addr street street_address streetaddress address_line address1 "
-     "address2 addressline strasse str straat calle direccion domicilio adresse indirizzo via_indirizzo "
-     "adres morada endereco rue city town stadt ort wohnort ville ciudad citta localidad municipio "
-     "comune gemeente plaats woonplaats village locality suburb hometown birthplace residence")
-_add("LOCATION", STRONG, "zip zipcode zip_code postcode post_code postal_code postalcode plz postleitzahl cp "
-     "codigo_postal code_postal cap codice_postale postcode_nl")
-_add("LOCATION", WEAK, "location place county district region province state")
-_add("CREDIT_CARD", STRONG, "card card_number cardnumber card_no cc cc_number ccnum credit_card creditcard "
-     "kreditkarte tarjeta carte carta kaart pan kartennummer numero_tarjeta")
-_add("US_SSN", STRONG, "ssn social_security social_security_number socialsecurity ss_number")
-_add("IBAN_CODE", STRONG, "iban bank_account bankaccount account_number accountnumber konto kontonummer "
-     "cuenta cuenta_bancaria compte compte_bancaire conto conto_corrente rekening rekeningnummer rib bban")
-_add("IP_ADDRESS", STRONG, "ip ipv4 ipv6 ip_address ipaddress ip_addr client_ip remote_ip remote_addr "
-     "source_ip src_ip dst_ip dest_ip host_ip server_ip ipv4_address ipv6_address ip_addresses")
-_add("DATE_OF_BIRTH", STRONG, "dob birth birthday birthdate birth_date date_of_birth geburtsdatum geburtstag "
-     "fecha_nacimiento nacimiento date_naissance naissance data_nascita nascita geboortedatum")
-_add("UK_NHS", STRONG, "nhs nhs_number")
-_add("DE_TAX_ID", STRONG, "steuer_id steuerid steueridentifikationsnummer steuer_identifikationsnummer idnr "
-     "steuer_idnr tax_id_de")
-_add("NL_BSN", STRONG, "bsn burgerservicenummer sofinummer sofi_nummer")
-_add("FR_NIR", STRONG, "nir insee numero_securite_sociale securite_sociale num_secu numero_secu")
-_add("URL", STRONG, "url website homepage profile_url link")
 
 # Words that mean "not a person" even next to `name`: product_name, company_name, file_name …
 _NOT_PERSON = frozenset(

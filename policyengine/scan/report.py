@@ -10,17 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.catalog.taxonomy import Taxonomy, builtin_taxonomy
-from policyengine.scan.engine import ScanOutcome
+from policyengine.scan.entities import display_text
+from policyengine.scan.pipeline import ScanOutcome
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "policyengine-scan"
-_ENTITY_TEXT = {
-    "PERSON": "a person's name", "EMAIL_ADDRESS": "e-mail addresses", "PHONE_NUMBER": "phone numbers",
-    "LOCATION": "addresses or places", "CREDIT_CARD": "payment card numbers", "US_SSN": "US social security numbers",
-    "IBAN_CODE": "IBANs", "IP_ADDRESS": "IP addresses", "URL": "URLs", "DATE_OF_BIRTH": "dates of birth",
-    "UK_NINO": "UK National Insurance numbers", "UK_NHS": "NHS numbers", "ES_NIF": "Spanish NIF/NIE numbers",
-    "IT_FISCAL_CODE": "Italian fiscal codes",
-}
 
 
 @dataclass(frozen=True)
@@ -133,6 +127,8 @@ def build_report(outcome: ScanOutcome, taxonomy: Taxonomy | None = None,
                 example = f", e.g. {d.examples[0]}" if d.examples else ""
                 where = "sampled values contain" if d.embedded else "sampled values matched"
                 summary = f"{d.matched}/{d.checked} distinct {where} {d.entity}{example}"
+                if d.note:
+                    summary = f"{d.matched}/{d.checked} distinct sampled values: {d.note}"
                 if d.method == "name+type":
                     summary = f"column name and {ev.arrow_type} values suggest {d.entity}"
                 evidence = {
@@ -148,6 +144,8 @@ def build_report(outcome: ScanOutcome, taxonomy: Taxonomy | None = None,
                     "data_type": ev.arrow_type,
                     "other_matches": others,
                 }
+                if d.note:
+                    evidence["note"] = d.note
                 findings.append(Finding(f.source, ev.column, d.entity, tag, d.score, evidence))
             columns.append({
                 "source": f.source, "column": ev.column, "type": ev.arrow_type, "rows": ev.rows,
@@ -173,6 +171,59 @@ def _uri(path: str) -> str:
         return p.as_posix()
 
 
+class _SarifRules:
+    """The run's rule table: each rule id once, in first-use order, referenced by index."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, dict[str, Any]] = {}
+
+    def index(self, rid: str, text: str, tags: list[str]) -> int:
+        if rid not in self.rules:
+            self.rules[rid] = {"id": rid, "name": rid.replace("_", " ").title().replace(" ", ""),
+                               "shortDescription": {"text": text}, "properties": {"tags": tags}}
+        return list(self.rules).index(rid)
+
+
+def _finding_result(f: Finding, d: DriftItem | None, rules: _SarifRules) -> dict[str, Any]:
+    """A finding: an `error` at the contract's column line when it is undeclared (`d`), else a
+    `note` on the data file; the column is the logical location."""
+    idx = rules.index(f.entity, f"Column holds {display_text(f.entity)}", [t for t in [f.tag] if t])
+    text = f"Column '{f.column}' holds {f.entity}" + (f" ({f.tag})" if f.tag else "") + f": {f.evidence.get('summary', '')}"
+    if d:
+        text += f". Not declared in the contract of {d.product}."
+    loc: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": {"uri": _uri(d.contract if d and d.contract else f.source)}},
+        "logicalLocations": [{"name": f.column, "fullyQualifiedName": f"{Path(f.source).name}:{f.column}", "kind": "member"}],
+    }
+    if d and d.contract and d.line:
+        loc["physicalLocation"]["region"] = {"startLine": d.line}
+    return {
+        "ruleId": f.entity, "ruleIndex": idx, "level": "error" if d else "note", "message": {"text": text},
+        "locations": [loc],
+        "partialFingerprints": {"column/v1": f"{Path(f.source).name}:{f.column}:{f.entity}"},
+        "properties": {"score": f.score, "tag": f.tag, "undeclared": bool(d)},
+    }
+
+
+def _drift_result(d: DriftItem, rules: _SarifRules) -> dict[str, Any]:
+    """Declared-but-not-found (a `warning`) and other contract/data differences (`note`s)."""
+    idx = rules.index(f"drift/{d.kind}", "Contract and data disagree", ["drift"])
+    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(d.contract or d.source)}}}
+    if d.line:
+        loc["physicalLocation"]["region"] = {"startLine": d.line}
+    return {"ruleId": f"drift/{d.kind}", "ruleIndex": idx, "level": "warning" if d.severity == "warning" else "note",
+            "message": {"text": d.message}, "locations": [loc]}
+
+
+def _issue_result(i: Issue, rules: _SarifRules) -> dict[str, Any]:
+    """A file that could not be read (`error`) or a column that was skipped (`warning`)."""
+    rid = "scan/unreadable" if i.severity == "error" else "scan/skipped"
+    idx = rules.index(rid, "File or column could not be scanned", ["scan"])
+    return {"ruleId": rid, "ruleIndex": idx, "level": "error" if i.severity == "error" else "warning",
+            "message": {"text": i.message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(i.source)}}}]}
+
+
 def to_sarif(report: ScanReport, version: str = "0.1.0") -> str:
     """SARIF 2.1.0: one rule per entity plus drift and read-error rules; one result per finding.
 
@@ -180,57 +231,18 @@ def to_sarif(report: ScanReport, version: str = "0.1.0") -> str:
     scanning can annotate the contract); plain findings are `note`s on the data file with the
     column as a logical location; declared-but-not-found is a `warning`.
     """
-    rules: dict[str, dict[str, Any]] = {}
-
-    def rule(rid: str, text: str, tags: list[str]) -> int:
-        if rid not in rules:
-            rules[rid] = {"id": rid, "name": rid.replace("_", " ").title().replace(" ", ""),
-                          "shortDescription": {"text": text}, "properties": {"tags": tags}}
-        return list(rules).index(rid)
-
+    rules = _SarifRules()
     undeclared = {(d.source, d.column, d.tag): d for d in report.drift if d.kind == "undeclared"}
-    results: list[dict[str, Any]] = []
-    for f in report.findings:
-        idx = rule(f.entity, f"Column holds {_ENTITY_TEXT.get(f.entity, f.entity)}", [t for t in [f.tag] if t])
-        d = undeclared.get((f.source, f.column, f.tag))
-        level = "error" if d else "note"
-        text = f"Column '{f.column}' holds {f.entity}" + (f" ({f.tag})" if f.tag else "") + f": {f.evidence.get('summary', '')}"
-        if d:
-            text += f". Not declared in the contract of {d.product}."
-        loc: dict[str, Any] = {
-            "physicalLocation": {"artifactLocation": {"uri": _uri(d.contract if d and d.contract else f.source)}},
-            "logicalLocations": [{"name": f.column, "fullyQualifiedName": f"{Path(f.source).name}:{f.column}", "kind": "member"}],
-        }
-        if d and d.contract and d.line:
-            loc["physicalLocation"]["region"] = {"startLine": d.line}
-        results.append({
-            "ruleId": f.entity, "ruleIndex": idx, "level": level, "message": {"text": text},
-            "locations": [loc],
-            "partialFingerprints": {"column/v1": f"{Path(f.source).name}:{f.column}:{f.entity}"},
-            "properties": {"score": f.score, "tag": f.tag, "undeclared": bool(d)},
-        })
-    for d in report.drift:
-        if d.kind == "undeclared":
-            continue
-        idx = rule(f"drift/{d.kind}", "Contract and data disagree", ["drift"])
-        loc = {"physicalLocation": {"artifactLocation": {"uri": _uri(d.contract or d.source)}}}
-        if d.line:
-            loc["physicalLocation"]["region"] = {"startLine": d.line}
-        results.append({"ruleId": f"drift/{d.kind}", "ruleIndex": idx,
-                        "level": "warning" if d.severity == "warning" else "note",
-                        "message": {"text": d.message}, "locations": [loc]})
-    for i in report.issues:
-        idx = rule("scan/unreadable" if i.severity == "error" else "scan/skipped", "File or column could not be scanned", ["scan"])
-        results.append({"ruleId": list(rules)[idx], "ruleIndex": idx, "level": "error" if i.severity == "error" else "warning",
-                        "message": {"text": i.message},
-                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(i.source)}}}]})
+    results = [_finding_result(f, undeclared.get((f.source, f.column, f.tag)), rules) for f in report.findings]
+    results += [_drift_result(d, rules) for d in report.drift if d.kind != "undeclared"]
+    results += [_issue_result(i, rules) for i in report.issues]
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": TOOL_NAME, "version": version,
                                 "informationUri": "https://github.com/policyengine/policyengine",
-                                "rules": list(rules.values())}},
+                                "rules": list(rules.rules.values())}},
             "results": results,
             "invocations": [{"executionSuccessful": report.failed_files == 0}],
             "properties": {"columns_scanned": report.columns_scanned, "seconds": round(report.seconds, 3)},

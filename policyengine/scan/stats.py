@@ -52,7 +52,12 @@ class ColumnSample:
 
 
 def kind_of(t: pa.DataType) -> str:
-    """The scanner's coarse kind of an Arrow type (what recognizers may apply to it)."""
+    """The scanner's coarse kind of an Arrow type (what recognizers may apply to it).
+
+    Not `enforce.arrow.arrow_logical_type`: that one maps to the catalog's logical types (and
+    None for what masks cannot handle); this one must also name binary, nested, null and other
+    columns (to report them as skipped) and reads string views as text.
+    """
     if pa.types.is_dictionary(t):
         return kind_of(t.value_type)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):

@@ -307,6 +307,74 @@ def phone_form(text: str) -> str:
     return "other"
 
 
+def imei_ok(text: str) -> bool:
+    """IMEI: 15 digits (or 14 + check digit), Luhn-valid, not one repeated digit."""
+    d = digits(text)
+    return len(d) == 15 and len(set(d)) > 2 and luhn_ok(d)
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def btc_ok(text: str) -> bool:
+    """A Bitcoin address with a valid checksum: Base58Check (double SHA-256; P2PKH `1…`, P2SH `3…`)
+    or bech32/bech32m (BIP 173/350; `bc1…`)."""
+    import hashlib
+
+    s = text.strip()
+    if s[:3].lower() == "bc1":
+        if s != s.lower() and s != s.upper():
+            return False
+        s = s.lower()
+        hrp, _, data = s.rpartition("1")
+        if hrp != "bc" or len(data) < 6 or any(c not in _BECH32 for c in data):
+            return False
+        values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + [_BECH32.index(c) for c in data]
+        return _bech32_polymod(values) in (1, 0x2BC830A3)
+    if not 25 <= len(s) <= 35 or s[0] not in "13" or any(c not in _B58 for c in s):
+        return False
+    n = 0
+    for c in s:
+        n = n * 58 + _B58.index(c)
+    raw = n.to_bytes(25, "big") if n.bit_length() <= 200 else b""
+    if len(raw) != 25 or raw[0] not in (0, 5):
+        return False
+    return hashlib.sha256(hashlib.sha256(raw[:21]).digest()).digest()[:4] == raw[21:]
+
+
+def secret_ok(text: str) -> bool:
+    """A credential with a vendor prefix (cloud access key, API token) whose random part is not a
+    placeholder: at least 8 distinct characters after the prefix (`AKIAXXXXXXXXXXXXXXXX` is not
+    a key). Private-key block headers are always kept."""
+    s = text.strip()
+    if s.startswith("-----BEGIN"):
+        return True
+    body = re.sub(r"^(?:AKIA|ASIA|ABIA|ACCA|AIza|gh[pousr]_|github_pat_|xox[abprs]-|sk_live_|rk_live_|glpat-)", "", s)
+    return len(set(body)) >= 8 and "EXAMPLE" not in s.upper()
+
+
+_PASSPORT = re.compile(r"^(?=.*\d.*\d.*\d.*\d.*\d)[A-Z0-9]{6,9}$")
+
+
+def passport_ok(text: str) -> bool:
+    """A passport number's shape (ICAO 9303 document numbers: 6-9 letters and digits, at least five
+    digits), not one repeated character: the column name has to say passport (`needs_hint`)."""
+    s = re.sub(r"[\s-]", "", text).upper()
+    return bool(_PASSPORT.match(s)) and len(set(s)) > 2
+
+
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "luhn": lambda t: len(digits(t)) >= 8 and luhn_ok(digits(t)),
     "card": card_ok,
@@ -323,4 +391,8 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "de_tax_id": de_tax_ok,
     "nl_bsn": nl_bsn_ok,
     "fr_nir": fr_nir_ok,
+    "imei": imei_ok,
+    "btc": btc_ok,
+    "secret": secret_ok,
+    "passport": passport_ok,
 }

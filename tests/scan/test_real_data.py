@@ -16,8 +16,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from policyengine.commands.scan import register
 from policyengine.scan import scan_paths, to_json, to_sarif
-from policyengine.scan.command import register
 from policyengine.scan.reader import short_error, sniff_delimiter
 from policyengine.scan.validators import de_tax_ok, fr_nir_ok, nl_bsn_ok, phone_form
 

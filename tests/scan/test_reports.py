@@ -13,8 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from policyengine.catalog.contracts import load_catalog
+from policyengine.commands.scan import register
 from policyengine.scan import report_tags, scan_paths, to_json, to_sarif, to_text
-from policyengine.scan.command import register
 from policyengine.scan.redact import redact
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text("utf-8"))

