@@ -17,11 +17,11 @@ import pyarrow as pa
 import pytest
 
 import policyengine
-from policyengine import ast
-from policyengine.decision import ColumnDecision, Decision, RuleRef
+from policyengine import ColumnDecision, Decision, RuleRef
 from policyengine.enforce import RenderError, render
 from policyengine.enforce.arrow import render_type
-from policyengine.gateway import rewrite_query
+from policyengine.enforce.gateway import rewrite_query
+from policyengine.language import ast
 from tests.engines.conftest import ZONES, differences, source_name
 
 MESH = "examples/mesh"

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 import policyengine
-from policyengine.gateway import Gateway, _column_types
+from policyengine.enforce.gateway import Gateway, _column_types
 from tests.engines import conftest
 
 MISSING = "pe_no_such_engine_package"
