@@ -391,8 +391,9 @@ def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: s
 
 def _round_number(col: exp.Expression, digits: int, dialect: str, logical_type: str | None) -> exp.Expression:
     """Round half away from zero. Integers: exact everywhere. Floats: DuckDB rounds the value's
-    shortest decimal text (as the reference does) through DECIMAL(38, 20); other dialects use
-    their native ROUND (Postgres through NUMERIC, where ROUND(double, n) does not exist)."""
+    shortest decimal text (as the reference does) through DECIMAL(38, 20); Postgres rounds the
+    exact NUMERIC of that text and casts back to the column's type (so it needs the type); other
+    dialects use their native ROUND."""
     n = _lit(digits)
     if logical_type == "integer" and digits >= 0:
         return col

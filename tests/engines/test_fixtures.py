@@ -8,6 +8,8 @@ import dataclasses
 import pytest
 
 import policyengine
+from policyengine import ColumnDecision, Decision, RuleRef
+from policyengine.enforce import RenderError, render
 from policyengine.enforce.gateway import Gateway, _column_types
 from tests.engines import conftest
 
@@ -48,3 +50,14 @@ def test_column_types_from_physical_type_and_overrides(mesh) -> None:
             dataclasses.replace(c, physical_type=physical) if c.name == "created_at" else c for c in meta.columns))
         assert _column_types(zoned, "sales.orders", None)["created_at"] == "timestamptz"
         assert _column_types(zoned, "sales.orders", None)["shipped_on"] == "date"
+
+
+def test_postgres_round_keeps_the_column_type_or_refuses() -> None:
+    """`round` on Postgres returns the column's own type (NUMERIC was returned without `types`)."""
+    d = Decision("t.p", "c", {"v": ColumnDecision("v", "mask", "round", {"digits": 2}, RuleRef("r", "f", 1, "mask"))})
+    with pytest.raises(RenderError, match="needs the column's type"):
+        render(d, "t", "postgres", hash_key=None)
+    assert "AS DOUBLE PRECISION" in render(d, "t", "postgres", types={"v": "number"}, hash_key=None).sql
+    tens = Decision("t.p", "c", {"v": ColumnDecision("v", "mask", "round", {"digits": -1},
+                                                     RuleRef("r", "f", 1, "mask"))})
+    assert "AS BIGINT" in render(tens, "t", "postgres", types={"v": "integer"}, hash_key=None).sql
