@@ -103,6 +103,8 @@ class Rewritten:
 
 
 SourceMap = Mapping[str, "str | Sequence[str] | exp.Expression"] | Callable[[str], Any] | None
+# per product: column -> the type to render it as (e.g. "timestamptz"); or a function of the product
+TypeMap = Mapping[str, Mapping[str, str]] | Callable[[str], "Mapping[str, str] | None"] | None
 
 
 # ---------------------------------------------------------------- checks
@@ -426,12 +428,17 @@ def rewrite_query(
     sources: SourceMap = None,
     hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
     at: dt.datetime | None = None,
+    types: TypeMap = None,
 ) -> Rewritten:
     """Rewrite `sql` (read as `read`, default `dialect`) for `consumer`: every product reference
     becomes its enforced subquery; the result is SQL in `dialect` with parameters to bind.
 
     `sources` maps a product to its physical table (name parts, dotted name or sqlglot node) in
-    the target engine; by default `domain.product`. Raises GatewayError subclasses on refusal.
+    the target engine; by default `domain.product`. `types` gives, per product, the physical
+    tables' column types where they say more than the contract (`{"sales.orders": {"created_at":
+    "timestamptz"}}`): a timestamp with a time zone must be rendered as `timestamptz`, or its
+    text, `year` and date comparisons follow the engine's session time zone (see
+    `column_types`). Raises GatewayError subclasses on refusal.
     """
     check_dialect(dialect)
     read = read or dialect
@@ -456,7 +463,8 @@ def rewrite_query(
         decisions[product] = decision
     # the physical source of each product, asked for on every call (a resolver may change)
     physical = {product: _source_for(product, sources) for product in known}
-    source_keys = tuple(_source_key(physical[p]) for p in known)
+    column_types = {product: _column_types(products[product], product, types) for product in known}
+    source_keys = tuple(_source_key(physical[p]) + _types_key(column_types[p]) for p in known)
 
     key = resolve_key(hash_key)
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash"
@@ -478,8 +486,8 @@ def rewrite_query(
     enforced: list[tuple[str, str, tuple[str, ...]]] = []
     for table in tables:
         product = table_products[id(table)]
-        sub_sql, sub_markers = _enforced_sql(decisions[product], product, products[product], physical[product],
-                                             dialect, keyed)
+        sub_sql, sub_markers = _enforced_sql(decisions[product], product, column_types[product],
+                                             physical[product], dialect, keyed)
         placeholder = exp.to_identifier(f"{_PLACEHOLDER}{len(enforced)}", quoted=True)
         alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
         table.replace(exp.Table(this=placeholder, alias=alias.copy()))
@@ -522,15 +530,33 @@ _PLACEHOLDER = f"__pe_enforced_{secrets.token_hex(8)}_"
 _CTE_PREFIX = f"__pe_cte_{secrets.token_hex(8)}_"
 
 
-def _enforced_sql(decision: Decision, product: str, meta: Product, source: Any, dialect: str,
+# physical types that are timestamps with a time zone (instants), in the dialects' spellings
+_ZONED_PHYSICAL = frozenset({"timestamptz", "timestamp with time zone", "timestamp_tz", "timestamp_ltz",
+                             "timestamp with local time zone"})
+
+
+def _column_types(meta: Product, product: str, types: TypeMap) -> dict[str, str]:
+    """The type each column is rendered as: the contract's logical type, `timestamptz` where its
+    physicalType names a zone, overridden by `types[product]` (the physical table's real types)."""
+    result = {c.name: "timestamptz" if c.logical_type == "timestamp"
+              and c.physical_type.strip().lower() in _ZONED_PHYSICAL else c.logical_type for c in meta.columns}
+    given = (types(product) if callable(types) else types.get(product)) if types is not None else None
+    result.update(given or {})
+    return result
+
+
+def _types_key(types: Mapping[str, str]) -> str:
+    return "\x1e" + "\x1f".join(f"{k}={v}" for k, v in sorted(types.items()))
+
+
+def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], source: Any, dialect: str,
                   keyed: bool) -> tuple[str, tuple[str, ...]]:
     """The enforced SELECT of `decision` over `source` as SQL text in `dialect`, and the parameter
     name behind each of its `?` markers (Trino + hash key); cached per decision (see RewriteCache)."""
-    key = REWRITE_CACHE.subquery_key(decision, product, _source_key(source), dialect, keyed)
+    key = REWRITE_CACHE.subquery_key(decision, product, _source_key(source) + _types_key(types), dialect, keyed)
     hit = REWRITE_CACHE.get_subquery(key, decision)
     if hit is not None:
         return hit
-    types = {c.name: c.logical_type for c in meta.columns}
     try:
         select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
         names = positional_parameters(select, {n: n for n in hash_parameters(b"k", dialect)}) if keyed else ()
@@ -585,6 +611,7 @@ class Gateway:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
         self.loaded: list[str] = []
+        self.types: dict[str, dict[str, str]] = {}
         for name, product in sorted(engine.catalog.products.items()):
             if not product.samples:
                 continue
@@ -592,6 +619,9 @@ class Gateway:
             create = exp.Create(this=target, kind="TABLE", expression=_read_sample(product))
             self.con.execute(create.sql(dialect="duckdb"))
             self.loaded.append(name)
+            # timestamps with a time zone are instants: rendered as such whatever the contract says
+            self.types[name] = {column: "timestamptz" for column, kind, *_ in self.con.execute(
+                f"DESCRIBE {target.sql(dialect='duckdb')}").fetchall() if kind == "TIMESTAMP WITH TIME ZONE"}
         lock_down(self.con)
 
     def source(self, product: str) -> exp.Expression:
@@ -601,7 +631,7 @@ class Gateway:
 
     def rewrite(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> Rewritten:
         return rewrite_query(sql, consumer, self.engine, purpose, "duckdb", sources=self.source,
-                             hash_key=self.hash_key, at=at)
+                             hash_key=self.hash_key, at=at, types=self.types)
 
     def query(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> pa.Table:
         """Rewrite and run `sql` for `consumer`; the result as an Arrow table."""

@@ -18,6 +18,7 @@ for such a column (enforce() does, from the Arrow type) so dialects that need it
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 import os
@@ -166,14 +167,78 @@ def _utc_wall_clock(col: exp.Expression, dialect: str, logical_type: str | None)
                         exp.DataType.build("TIMESTAMP_NTZ", dialect="snowflake"))
     if dialect == "bigquery":  # a BigQuery TIMESTAMP is an instant: its DATETIME in UTC
         return exp.Anonymous(this="DATETIME", expressions=[col, utc])
-    return col  # spark: TIMESTAMP is rendered in the session time zone (run with it set to UTC)
+    # spark: a TIMESTAMP is an instant shown in the session time zone; its UTC wall clock is the
+    # TIMESTAMP_NTZ that many microseconds after the epoch (plain arithmetic, no zone involved)
+    return _template(_SPARK_UTC_WALL_CLOCK, "spark", v=col)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(sql: str, dialect: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read=dialect)
+
+
+def _template(sql: str, dialect: str, **columns: exp.Expression) -> exp.Expression:
+    """A constant SQL template of ours (parsed once) with its columns `v`, ... replaced by the given
+    expressions: for forms too long to spell as sqlglot nodes. Never holds user text."""
+    tree = _parsed(sql, dialect).copy()
+    for node in list(tree.find_all(exp.Column)):
+        if node.name in columns and not node.table:
+            node.replace(columns[node.name].copy())
+    return tree
+
+
+_SPARK_UTC_WALL_CLOCK = "TIMESTAMPADD(MICROSECOND, UNIX_MICROS(v), TIMESTAMP_NTZ '1970-01-01 00:00:00')"
+# A double's text as Python's repr (what `masks.value_text` and DuckDB give: shortest digits, fixed
+# notation for decimal exponents -4..15 with at least one decimal, else `1e-07` / `1.5e+16`).
+# Postgres prints the shortest digits (extra_float_digits >= 1, the default) but in fixed notation
+# only for exponents -4..14 and without `.0`: the fixed range goes through NUMERIC (exact).
+_POSTGRES_FLOAT_TEXT = """CASE
+  WHEN v = CAST('NaN' AS DOUBLE PRECISION) THEN 'nan'
+  WHEN v = CAST('Infinity' AS DOUBLE PRECISION) THEN 'inf'
+  WHEN v = CAST('-Infinity' AS DOUBLE PRECISION) THEN '-inf'
+  WHEN CAST(v AS TEXT) = '-0' THEN '-0.0'
+  WHEN v = 0 OR (ABS(v) >= 1e-4 AND ABS(v) < 1e16) THEN
+    CASE WHEN STRPOS(CAST(CAST(CAST(v AS TEXT) AS NUMERIC) AS TEXT), '.') > 0
+         THEN CAST(CAST(CAST(v AS TEXT) AS NUMERIC) AS TEXT)
+         ELSE CAST(CAST(CAST(v AS TEXT) AS NUMERIC) AS TEXT) || '.0' END
+  ELSE CAST(v AS TEXT) END"""
+# Spark prints Java's Double.toString (shortest digits on Java 19+): fixed `107000.0` for
+# 1e-3 <= |v| < 1e7 (as Python), else `1.0E-7`; that form is rebuilt from its digits and exponent.
+_SPARK_FLOAT_TEXT = """CASE
+  WHEN ISNAN(v) THEN 'nan'
+  WHEN v = CAST('Infinity' AS DOUBLE) THEN 'inf'
+  WHEN v = CAST('-Infinity' AS DOUBLE) THEN '-inf'
+  WHEN INSTR(CAST(v AS STRING), 'E') = 0 THEN CAST(v AS STRING)
+  WHEN {e} >= 16 OR {e} < -4 THEN
+    {sign} || SUBSTRING({d}, 1, 1) || CASE WHEN LENGTH({d}) > 1 THEN '.' || SUBSTRING({d}, 2) ELSE '' END
+    || 'e' || CASE WHEN {e} < 0 THEN '-' ELSE '+' END || CASE WHEN ABS({e}) < 10 THEN '0' ELSE '' END
+    || CAST(ABS({e}) AS STRING)
+  WHEN {e} >= 0 THEN {sign} || RPAD({d}, {e} + 1, '0') || '.' || COALESCE(NULLIF(SUBSTRING({d}, {e} + 2), ''), '0')
+  ELSE {sign} || '0.' || LPAD({d}, LENGTH({d}) - {e} - 1, '0') END""".format(
+    sign="CASE WHEN v < 0 THEN '-' ELSE '' END",  # the digits, without sign, point or trailing zeros:
+    d="TRIM(TRAILING '0' FROM REPLACE(REPLACE(SUBSTRING_INDEX(CAST(v AS STRING), 'E', 1), '-', ''), '.', ''))",
+    e="CAST(SUBSTRING_INDEX(CAST(v AS STRING), 'E', -1) AS INT)")  # the decimal exponent
+
+
+def _float_text(col: exp.Expression, dialect: str) -> exp.Expression | None:
+    """A double's canonical text (Python's repr) where the dialect's own cast prints otherwise."""
+    if dialect == "postgres":
+        return _template(_POSTGRES_FLOAT_TEXT, "postgres", v=col)
+    if dialect == "spark":
+        return _template(_SPARK_FLOAT_TEXT, "spark", v=col)
+    return None  # duckdb prints Python's repr; trino, snowflake, bigquery: not verified on an engine
 
 
 def _text(col: exp.Expression, dialect: str = "duckdb", logical_type: str | None = None) -> exp.Expression:
-    """The value's text (what `masks.value_text` gives): timestamps as their UTC wall clock."""
+    """The value's text (what `masks.value_text` gives): timestamps as their UTC wall clock,
+    floating-point numbers as Python's repr (`107000.0`, `1e-07`) in every verified dialect."""
     value = col.copy()
     if logical_type in _TIMESTAMPS:
         value = _utc_wall_clock(value, dialect, logical_type)
+    if logical_type == "number":
+        text = _float_text(value, dialect)
+        if text is not None:
+            return text
     return exp.cast(value, exp.DataType.Type.VARCHAR, copy=False)
 
 
@@ -292,6 +357,10 @@ def _hmac_hex(col: exp.Expression, dialect: str, logical_type: str | None) -> ex
     raise RenderError(f"keyed hash has no SQL form in {dialect}")  # the registry refuses it before here
 
 
+_SPARK_YEAR_INSTANT = "MAKE_TIMESTAMP(YEAR(v), 1, 1, 0, 0, 0, 'UTC')"
+_SPARK_YEAR_WALL_CLOCK = "MAKE_TIMESTAMP_NTZ(YEAR(v), 1, 1, 0, 0, 0)"
+
+
 def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: str) -> exp.Expression:
     if logical_type not in ("date", "timestamp", "timestamptz"):
         if dialect in _TRUNC_KEEPS_TYPE and logical_type is None:
@@ -307,7 +376,11 @@ def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: s
             return exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var("YEAR"))
         if dialect == "snowflake":
             return exp.TimestampTrunc(this=exp.ConvertTimezone(target_tz=utc, timestamp=col), unit=exp.var("YEAR"))
-        # bigquery TIMESTAMP_TRUNC works in UTC by default; spark in its session time zone
+        if dialect == "spark":  # DATE_TRUNC works in the session time zone: build the UTC instant
+            return _template(_SPARK_YEAR_INSTANT, "spark", v=_utc_wall_clock(col, dialect, logical_type))
+        # bigquery TIMESTAMP_TRUNC works in UTC by default
+    if logical_type == "timestamp" and dialect == "spark":  # DATE_TRUNC would return a TIMESTAMP (LTZ)
+        return _template(_SPARK_YEAR_WALL_CLOCK, "spark", v=col)
     if logical_type in _TIMESTAMPS:
         return exp.TimestampTrunc(this=col, unit=exp.var("YEAR"))
     trunc = exp.DateTrunc(this=col, unit=exp.var("YEAR"))
@@ -318,15 +391,21 @@ def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: s
 
 def _round_number(col: exp.Expression, digits: int, dialect: str, logical_type: str | None) -> exp.Expression:
     """Round half away from zero. Integers: exact everywhere. Floats: DuckDB rounds the value's
-    shortest decimal text (as the reference does) through DECIMAL(38, 20); other dialects use
-    their native ROUND (Postgres through NUMERIC, where ROUND(double, n) does not exist)."""
+    shortest decimal text (as the reference does) through DECIMAL(38, 20); Postgres rounds the
+    exact NUMERIC of that text and casts back to the column's type (so it needs the type); other
+    dialects use their native ROUND."""
     n = _lit(digits)
     if logical_type == "integer" and digits >= 0:
         return col
     if dialect == "postgres":
-        rounded = exp.Round(this=exp.cast(col, exp.DataType.Type.DECIMAL), decimals=n)
+        # ROUND(double, n) does not exist: round the exact NUMERIC of the value's shortest text (a
+        # double's direct cast keeps only 15 digits), then back to the column's own type
         target = {"integer": exp.DataType.Type.BIGINT, "number": exp.DataType.Type.DOUBLE}.get(logical_type or "")
-        return exp.cast(rounded, target) if target else rounded
+        if target is None:
+            raise RenderError("mask 'round' needs the column's type (integer or number) in postgres: pass types=...")
+        exact = exp.cast(exp.cast(col, exp.DataType.Type.TEXT) if logical_type == "number" else col,
+                         exp.DataType.Type.DECIMAL)
+        return exp.cast(exp.Round(this=exact, decimals=n), target)
     if dialect != "duckdb" or logical_type == "integer":
         return exp.Round(this=col, decimals=n)
     if logical_type is None:

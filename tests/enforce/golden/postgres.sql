@@ -119,7 +119,7 @@ FROM sales.orders AS "pe_src";
 -- round_number
 SELECT
   "pe_src"."id" AS "id",
-  CAST(ROUND(CAST("pe_src"."amount" AS DECIMAL), 2) AS DOUBLE PRECISION) AS "amount"
+  CAST(ROUND(CAST(CAST("pe_src"."amount" AS TEXT) AS DECIMAL), 2) AS DOUBLE PRECISION) AS "amount"
 FROM sales.orders AS "pe_src";
 
 -- round_integer

@@ -83,13 +83,27 @@ FROM sales.orders AS `pe_src`;
 -- year_timestamp
 SELECT
   `pe_src`.`id` AS `id`,
-  DATE_TRUNC('YEAR', `pe_src`.`when_ts`) AS `when_ts`
+  MAKE_TIMESTAMP_NTZ(YEAR(`pe_src`.`when_ts`), 1, 1, 0, 0, 0) AS `when_ts`
 FROM sales.orders AS `pe_src`;
 
 -- year_timestamptz
 SELECT
   `pe_src`.`id` AS `id`,
-  DATE_TRUNC('YEAR', `pe_src`.`when_tz`) AS `when_tz`
+  MAKE_TIMESTAMP(
+    YEAR(
+      DATE_ADD(
+        MICROSECOND,
+        UNIX_MICROS(`pe_src`.`when_tz`),
+        CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)
+      )
+    ),
+    1,
+    1,
+    0,
+    0,
+    0,
+    'UTC'
+  ) AS `when_tz`
 FROM sales.orders AS `pe_src`;
 
 -- hash_timestamp
@@ -105,11 +119,47 @@ SELECT
     WHEN `pe_src`.`when_tz` IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) <= 4
-      THEN LPAD('', CAST(LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) AS INT), '*')
-      ELSE LPAD('', CAST(LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) - 4 AS INT), '*') || SUBSTRING(
-        CAST(`pe_src`.`when_tz` AS STRING),
-        LENGTH(CAST(`pe_src`.`when_tz` AS STRING)) - 4 + 1
+      WHEN LENGTH(
+        CAST(DATE_ADD(
+          MICROSECOND,
+          UNIX_MICROS(`pe_src`.`when_tz`),
+          CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)
+        ) AS STRING)
+      ) <= 4
+      THEN LPAD(
+        '',
+        CAST(LENGTH(
+          CAST(DATE_ADD(
+            MICROSECOND,
+            UNIX_MICROS(`pe_src`.`when_tz`),
+            CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)
+          ) AS STRING)
+        ) AS INT),
+        '*'
+      )
+      ELSE LPAD(
+        '',
+        CAST(LENGTH(
+          CAST(DATE_ADD(
+            MICROSECOND,
+            UNIX_MICROS(`pe_src`.`when_tz`),
+            CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)
+          ) AS STRING)
+        ) - 4 AS INT),
+        '*'
+      ) || SUBSTRING(
+        CAST(DATE_ADD(
+          MICROSECOND,
+          UNIX_MICROS(`pe_src`.`when_tz`),
+          CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)
+        ) AS STRING),
+        LENGTH(
+          CAST(DATE_ADD(
+            MICROSECOND,
+            UNIX_MICROS(`pe_src`.`when_tz`),
+            CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)
+          ) AS STRING)
+        ) - 4 + 1
       )
     END
   END AS `when_tz`
