@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -290,10 +290,14 @@ class CoverageReport:
 def check_coverage(engine: Any, *, privileged: Iterable[Any] = (),
                    scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
                    tags: Sequence[str] | None = None, products: Iterable[str] | None = None,
-                   now: dt.datetime | None = None) -> CoverageReport:
+                   now: dt.datetime | None = None,
+                   on_hit: Callable[[str, str, SubjectClass, AttributeClass, PurposeClass, Interval, RuleRef],
+                                    None] | None = None) -> CoverageReport:
     """Search every request class of every product with a sensitive column for a consumer that
     reads it unmasked. `scan` adds tags found by a scan (`engine.scan_tags(report, catalog)`);
-    `tags` replaces the taxonomy's `sensitive` marks; `products` limits the products checked."""
+    `tags` replaces the taxonomy's `sensitive` marks; `products` limits the products checked.
+    `on_hit(product, column, subject, attributes, purpose, interval, allowing rule)` sees every
+    class that is a gap, before gaps are grouped (the brute-force comparison uses it)."""
     started = time.perf_counter()
     privs = privileges(privileged)
     columns = sensitive_columns(engine.catalog, scan, tags)
@@ -328,6 +332,8 @@ def check_coverage(engine: Any, *, privileged: Iterable[Any] = (),
                 open_tags = tuple(t for t in c.tags if not any(p.covers(t) for p in held))
                 if not open_tags:
                     continue
+                if on_hit is not None:
+                    on_hit(product, c.column, subject, attrs, purpose, interval, cd.rule)
                 full_attrs = dict(attrs.values)
                 full_attrs["id"], full_attrs["groups"] = subject.user, tuple(sorted(subject.groups))
                 misses = tuple(Miss(r.ref, why_rule_missed(r, cond_text.get(r.index), subject.user, subject.groups,
