@@ -210,6 +210,14 @@ class Engine:
             return _all_deny(consumer, product, columns, purpose, at, self.policy_version,
                              f"internal error: {exc.__class__.__name__}: {exc}")
 
+    def why_not(self, consumer: Any, product: str, column: str, purpose: str | None = None,
+                at: dt.datetime | dt.date | None = None) -> Any:
+        """The smallest changes that would make a denied or masked column more visible (or why
+        none exists): `policyengine.governance.whynot.why_not` over this engine."""
+        from policyengine.governance.whynot import why_not
+
+        return why_not(self, consumer, product, column, purpose, at)
+
     # ---------------------------------------------------------------- internals
 
     def _column_types(self, product: str) -> Mapping[str, str]:

@@ -7,5 +7,6 @@ equivalence classes (`governance.classes`) and evaluates the classes through `En
 from __future__ import annotations
 
 from policyengine.governance.coverage import CoverageReport, Gap, Privilege, check_coverage
+from policyengine.governance.whynot import Suggestion, WhyNot, why_not
 
-__all__ = ["CoverageReport", "Gap", "Privilege", "check_coverage"]
+__all__ = ["CoverageReport", "Gap", "Privilege", "Suggestion", "WhyNot", "check_coverage", "why_not"]
