@@ -41,6 +41,7 @@ _BUILTIN = frozenset({"id", "groups"})
 ANY_USER = "any-other-user"  # the id of "a user no rule names" (made unique against named ones)
 OTHER_PURPOSE = "any-other-purpose"
 MAX_ATTRIBUTE_COMBINATIONS = 100_000
+MAX_EXCEPTED_GROUPS = 16  # 2**16 subsets of the groups rules except, per product
 
 
 class ClassesError(ValueError):
@@ -152,6 +153,10 @@ def subject_classes(rules: Sequence[CompiledRule], conditions: Iterable[ast.Expr
     allow_groups = sorted({g for r in rules if r.kind == "allow" for g in r.groups} & reps)
     except_groups = sorted(({g for r in rules for g in r.except_groups} | group_literals
                             | (set(extra_groups) & reps)) & reps)
+    if len(except_groups) > MAX_EXCEPTED_GROUPS:
+        raise ClassesError(f"the rules of one product except {len(except_groups)} different groups "
+                           f"(more than {MAX_EXCEPTED_GROUPS}): too many group combinations to check "
+                           "exhaustively; list the ones that may read sensitive columns as privileged")
     subsets = [frozenset(c) for k in range(len(except_groups) + 1)
                for c in itertools.combinations(except_groups, k)]
     group_sets: list[frozenset[str]] = []
@@ -563,11 +568,12 @@ class RequestSpace:
 def request_space(engine: Any, product: str, columns: Iterable[str] | None = None, *,
                   excluded_users: Iterable[str] = (), excluded_groups: Iterable[str] = (),
                   extra_groups: Iterable[str] = (), distinct: Iterable[str] = (),
-                  now: dt.datetime | None = None) -> RequestSpace:
+                  now: dt.datetime | None = None, asts: Mapping[int, ast.Rule] | None = None) -> RequestSpace:
     """The request classes for reading `columns` of `product` (rules covering none of them are
-    left out: they cannot change those columns)."""
+    left out: they cannot change those columns). `asts`: `rule_asts(engine)`, when the caller
+    already has it (computing it is linear in the number of rules)."""
     rules = product_rules(engine, product, columns)
-    asts = rule_asts(engine)
+    asts = rule_asts(engine) if asts is None else asts
     conditions = {r.index: asts[r.index].condition for r in rules
                   if r.index in asts and asts[r.index].condition is not None}
     subjects = subject_classes(rules, conditions.values(), excluded_users, excluded_groups, extra_groups,

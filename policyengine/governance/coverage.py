@@ -317,7 +317,7 @@ def check_coverage(engine: Any, *, privileged: Iterable[Any] = (),
     for product, cols in by_product.items():
         names = [c.column for c in cols]
         space = request_space(engine, product, names, excluded_users=full_users,
-                              excluded_groups=full_groups, distinct=partial, now=now)
+                              excluded_groups=full_groups, distinct=partial, now=now, asts=asts)
         classes += space.size
         protective = {c.column: [r for r in space.rules if r.kind in ("deny", "mask")
                                  and c.column in r.columns.get(product, ())] for c in cols}

@@ -152,3 +152,17 @@ def test_instant_classes_are_the_stretches_between_boundaries() -> None:
     assert [i.label for i in intervals] == [
         "before 2026-07-01T00:00:00Z", "from 2026-07-01T00:00:00Z until 2027-01-01T00:00:00Z",
         "from 2027-01-01T00:00:00Z on"]
+
+
+def test_too_many_excepted_groups_is_a_usage_error_not_a_hang() -> None:
+    import pytest
+
+    from policyengine.governance.classes import ClassesError
+
+    # one mask per group: groups with the same role in every rule would be one class
+    engine = _engine(["allow read shop.orders to everyone;",
+                      *(f"mask tagged pii using hash to everyone except group:x{i};" for i in range(17))])
+    with pytest.raises(ClassesError, match="except 17 different groups"):
+        check_coverage(engine)
+    privileged_ones = [(f"group:x{i}", ()) for i in range(17)]
+    assert check_coverage(engine, privileged=privileged_ones).ok
