@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workload import make_workload, write_policyengine  # noqa: E402
 
-from policyengine.consumers import Consumer  # noqa: E402
+from policyengine.catalog.consumers import Consumer  # noqa: E402
 from policyengine.engine import load  # noqa: E402
 from policyengine.governance.classes import instant_classes, product_rules, purpose_classes  # noqa: E402
 from policyengine.governance.coverage import check_coverage, privileges, sensitive_columns  # noqa: E402

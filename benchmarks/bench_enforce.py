@@ -25,10 +25,10 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from policyengine import ast  # noqa: E402
-from policyengine.decision import ColumnDecision, Decision, RuleRef  # noqa: E402
 from policyengine.enforce import enforce  # noqa: E402
-from policyengine.masks import apply_mask  # noqa: E402
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef  # noqa: E402
+from policyengine.language import ast  # noqa: E402
+from policyengine.language.masks import apply_mask  # noqa: E402
 
 RULE = RuleRef("bench", "bench.policy", 1, "mask")
 REGIONS = ["eu", "uk"]
@@ -87,7 +87,7 @@ def best_of(runs: int, fn) -> float:
 
 def bench_rewrite(iterations: int) -> dict:
     import policyengine
-    from policyengine.gateway import _REWRITE_CACHE, rewrite_query
+    from policyengine.enforce.gateway import REWRITE_CACHE, rewrite_query
 
     engine = policyengine.load(["policies"], ["examples/mesh/products"], consumers="examples/mesh/consumers.yaml")
     sql = ("SELECT o.order_id, c.email, l.score FROM sales.orders o "
@@ -100,9 +100,9 @@ def bench_rewrite(iterations: int) -> dict:
         samples = []
         for _ in range(iterations):
             if forget == "all":  # nothing seen: parse, check, render every subquery, generate SQL
-                _REWRITE_CACHE.clear()
+                REWRITE_CACHE.clear()
             elif forget == "queries":  # a new query text over decisions seen before
-                _REWRITE_CACHE.forget_queries()
+                REWRITE_CACHE.forget_queries()
             start = time.perf_counter()
             rewrite_query(sql, "bob", engine, hash_key=None)
             samples.append(time.perf_counter() - start)

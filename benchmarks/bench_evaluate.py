@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workload as wl  # noqa: E402
 
-from policyengine.engine import Engine, load  # noqa: E402
+from policyengine.engine.evaluator import Engine, load  # noqa: E402
 
 PURPOSE = "analytics"
 

@@ -11,7 +11,7 @@ masks by tag and by column with arguments, row filters. The same texts are then
   1. parsed by a bare Lark LALR parser built from our grammar (tree building, no transformer),
      as is and with the garbage collector paused as our parser does: the floor any Lark-based
      parser of this grammar pays;
-  2. parsed by `policyengine.parser.parse_policy` (AST built inside the parse), in-memory and
+  2. parsed by `policyengine.language.parser.parse_policy` (AST built inside the parse), in-memory and
      on-disk caches off;
   3. parsed and checked (`parse_policy` + `check_policies`) — the figure issue 4 targets: <= 3 s;
   4. parsed again with the in-memory cache warm (an unchanged file is not parsed again);
@@ -34,10 +34,10 @@ from pathlib import Path
 
 from lark import Lark
 
-from policyengine import parser as pe_parser
-from policyengine.catalog import load_catalog
-from policyengine.checker import check_policies
-from policyengine.parser import grammar_text, parse_policy
+from policyengine.catalog.contracts import load_catalog
+from policyengine.language import parser as pe_parser
+from policyengine.language.checker import check_policies
+from policyengine.language.parser import grammar_text, parse_policy
 
 TARGET_SECONDS = 3.0
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         script = (
             "import sys, time; t0 = time.perf_counter()\n"
             "from pathlib import Path\n"
-            "from policyengine.parser import parse_file\n"
+            "from policyengine.language.parser import parse_file\n"
             "t1 = time.perf_counter()\n"
             "[parse_file(p) for p in sys.argv[1:]]\n"
             "print(time.perf_counter() - t1, t1 - t0)\n"

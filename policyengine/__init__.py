@@ -12,24 +12,37 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from policyengine.catalog import Catalog, Column, Product, load_catalog
-from policyengine.checker import CheckResult, check_policies
-from policyengine.consumers import Consumer
-from policyengine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.catalog.consumers import Consumer
+from policyengine.catalog.contracts import Catalog, Column, Product, load_catalog
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.formatter import format_file, format_text
-from policyengine.masks import MaskStrategy
-from policyengine.parser import parse_file, parse_policy
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef, use_sql_renderer
+from policyengine.language.checker import CheckResult, check_policies
+from policyengine.language.formatter import format_file, format_text
+from policyengine.language.masks import MaskStrategy
+from policyengine.language.parser import parse_file, parse_policy
 
 __version__ = "0.1.0"
 
+
+def _render_sql(decision: Decision, source: Any, dialect: str = "duckdb", **options: Any) -> str:
+    """`Decision.to_sql`: the enforcement stage's renderer, imported on first use (sqlglot is not
+    needed by a gateway that only evaluates)."""
+    from policyengine.enforce.sql import to_sql
+
+    return to_sql(decision, source, dialect, **options)
+
+
+use_sql_renderer(_render_sql)
+
 _LAZY = {
-    "Engine": "policyengine.engine",
-    "load": "policyengine.engine",
-    "evaluate": "policyengine.engine",
+    "Engine": "policyengine.engine.evaluator",
+    "load": "policyengine.engine.evaluator",
+    "evaluate": "policyengine.engine.evaluator",
     "enforce": "policyengine.enforce",
-    "rewrite": "policyengine.gateway",
+    "rewrite": "policyengine.enforce.gateway",
     "scan_paths": "policyengine.scan",
+    "check_coverage": "policyengine.governance.coverage",
+    "why_not": "policyengine.governance.whynot",
 }
 
 
@@ -44,7 +57,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Catalog", "CheckResult", "Column", "ColumnDecision", "Consumer", "Decision", "Diagnostic",
-    "Engine", "MaskStrategy", "PolicyError", "Product", "RuleRef", "Span", "check_policies",
-    "enforce", "evaluate", "format_file", "format_text", "load", "load_catalog", "parse_file",
-    "parse_policy", "rewrite", "scan_paths",
+    "Engine", "MaskStrategy", "PolicyError", "Product", "RuleRef", "Span", "check_coverage",
+    "check_policies", "enforce", "evaluate", "format_file", "format_text", "load", "load_catalog",
+    "parse_file", "parse_policy", "rewrite", "scan_paths", "why_not",
 ]

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from policyengine.catalog import Catalog, load_catalog
+from policyengine.catalog.contracts import Catalog, load_catalog
 
 MESH = Path(__file__).resolve().parent.parent / "examples" / "mesh"
 PRODUCTS = ("sales.orders", "sales.customers", "hr.employees", "hr.payroll",

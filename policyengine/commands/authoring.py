@@ -8,13 +8,11 @@ import os
 import stat
 import sys
 import tempfile
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from policyengine.checker import CheckResult
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -24,20 +22,15 @@ from policyengine.commands.common import (
     print_diagnostics,
     project_config,
 )
+from policyengine.commands.options import ConfigOpt, OutputFormat
 from policyengine.config import Config
 from policyengine.diagnostics import Diagnostic, render_all
-from policyengine.formatter import format_file
-from policyengine.parser import policy_files
-from policyengine.project import check_paths, parse_paths
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-
+from policyengine.language.checker import CheckResult
+from policyengine.language.files import check_paths, parse_paths
+from policyengine.language.formatter import format_file
+from policyengine.language.parser import policy_files
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
 
 
 def _unkeyed_hash_warning(result: CheckResult, cfg: Config) -> Diagnostic | None:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import typer
 
-from policyengine.catalog import Catalog, CatalogError, load_catalog
+from policyengine.catalog.consumers import Directory, load_directory
+from policyengine.catalog.contracts import Catalog, CatalogError, load_catalog
+from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.config import Config, load_config
-from policyengine.consumers import Directory, load_directory
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, render_all
-from policyengine.taxonomy import load_taxonomy
 from policyengine.yamlsource import YamlError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

@@ -33,9 +33,10 @@ def coverage_command(
     """Fail when a sensitive column is readable unmasked by a consumer that is not privileged.
 
     Exit codes: 0 covered, 1 a gap (or a policy error), 2 usage or input errors."""
+    from policyengine.catalog.scan_tags import scan_tags
     from policyengine.config import load_config
     from policyengine.diagnostics import PolicyError
-    from policyengine.engine import load, scan_tags
+    from policyengine.engine.evaluator import load
     from policyengine.governance.classes import ClassesError
     from policyengine.governance.coverage import check_coverage, to_json, to_sarif, to_text
     from policyengine.yamlsource import YamlError
@@ -75,10 +76,8 @@ def coverage_command(
                                 products=product or None)
     except ClassesError as exc:
         raise fail(f"error: {exc}", EXIT_USAGE) from None
-    from policyengine import __version__
-
     render = {CoverageFormat.text: to_text, CoverageFormat.json: to_json,
-              CoverageFormat.sarif: lambda r: to_sarif(r, __version__)}[output_format]
+              CoverageFormat.sarif: to_sarif}[output_format]
     text = render(report)
     text = text if text.endswith("\n") else text + "\n"
     if output is not None:

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_config
+from policyengine.commands.options import ConfigOpt, OutputFormat, consumer_from_options, parse_at
 from policyengine.config import Config
-from policyengine.consumers import Consumer
 from policyengine.diagnostics import PolicyError
-from policyengine.engine import Engine, load
+from policyengine.engine.evaluator import Engine, load
 from policyengine.yamlsource import YamlError
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
 
 
 def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path | None = None,
@@ -39,42 +28,6 @@ def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path |
         raise fail(exc.render()) from None
     except YamlError as exc:
         raise fail(str(exc)) from None
-
-
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def _attr_value(text: str) -> Any:
-    """An --attr value: true/false, a number, an ISO date, a [list], else the text as it is.
-
-    Deliberately not YAML: YAML 1.1 reads `no`, `on` or `y` as booleans, and a region called
-    `no` (Norway) must stay a string."""
-    value = text.strip()
-    if value in ("true", "false"):
-        return value == "true"
-    if _NUMBER.fullmatch(value):
-        return int(value) if value.lstrip("+-").isdigit() else float(value)
-    if len(value) == 10 and value[4] == "-" and value[7] == "-":
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    if value.startswith("[") and value.endswith("]"):
-        inner = value[1:-1].strip()
-        return [_attr_value(item.strip().strip("'\"")) for item in inner.split(",")] if inner else []
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return text
-
-
-def _parse_at(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise fail(f"error: --at must be an ISO date or timestamp, found {text!r}", 2) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def eval_command(
@@ -106,17 +59,9 @@ def eval_command(
         typer.echo(f"warning: consumer '{consumer}' is not in the consumers file and no --group or --attr "
                    f"was given: evaluated as a consumer with no groups and no attributes"
                    f"{did_you_mean(consumer, engine.consumers)}", err=True)
-    groups = set(known.groups) if known else set()
-    attrs: dict[str, Any] = dict(known.attributes) if known else {}
-    groups.update(group or ())
-    for item in attr or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise fail(f"error: --attr takes key=value, found {item!r}", 2)
-        attrs[key] = _attr_value(value)
-    who = Consumer(consumer, frozenset(groups), attrs)
+    who = consumer_from_options(consumer, known, group, attr)
     cols = [c.strip() for item in columns for c in item.split(",") if c.strip()] if columns else None
-    when = _parse_at(at)
+    when = parse_at(at)
     product_columns = engine.catalog.products[product].column_names
     if why_not is not None and why_not not in product_columns:
         raise fail(f"error: {product} has no column '{why_not}'{did_you_mean(why_not, product_columns)}", 2)
@@ -165,7 +110,7 @@ def test_command(
 
     The tests run against the configured project's policies and catalog, or those given
     with --policies / --catalog."""
-    from policyengine.policytest import load_cases, run_tests, test_files
+    from policyengine.engine.policytest import load_cases, run_tests, test_files
 
     cfg = project_config(config)
     default_dirs = list(policies) if policies else list(cfg.policies)

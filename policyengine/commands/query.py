@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from policyengine.commands.common import EXIT_OK, fail, project_config
-from policyengine.commands.evaluate import ConfigOpt, _attr_value, _parse_at, project_engine
-from policyengine.consumers import Consumer
+from policyengine.commands.evaluate import project_engine
+from policyengine.commands.options import ConfigOpt, consumer_from_options, parse_at
 
 
 class QueryFormat(str, Enum):
@@ -46,26 +46,18 @@ def query_command(
     config: ConfigOpt = None,
 ) -> None:
     """Run a query as a consumer: every product it reads is replaced by its policy-enforced view."""
-    from policyengine.gateway import Gateway, GatewayError
+    from policyengine.enforce.gateway import Gateway, GatewayError
 
     cfg = project_config(config)
     engine = project_engine(cfg)
     known = engine.consumers.get(consumer)
-    groups = set(known.groups) if known else set()
-    attrs: dict[str, Any] = dict(known.attributes) if known else {}
-    groups.update(group or ())
-    for item in attr or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise fail(f"error: --attr takes key=value, found {item!r}", 2)
-        attrs[key] = _attr_value(value)
-    who = Consumer(consumer, frozenset(groups), attrs)
+    who = consumer_from_options(consumer, known, group, attr)
     try:
         gateway = Gateway(engine, hash_key=cfg.hash_key)
         if show_sql:
-            typer.echo(gateway.rewrite(sql, who, purpose, _parse_at(at)).sql)
+            typer.echo(gateway.rewrite(sql, who, purpose, parse_at(at)).sql)
             raise typer.Exit(EXIT_OK)
-        result = gateway.query(sql, who, purpose, _parse_at(at))
+        result = gateway.query(sql, who, purpose, parse_at(at))
     except GatewayError as exc:
         raise fail(f"error: {exc}") from None
     except Exception as exc:  # an engine error (e.g. a type mismatch) after the rewrite: nothing shown

@@ -1,6 +1,6 @@
 """Enforcement: apply a Decision as SQL (`to_sql`, six dialects) or to Arrow data (`enforce`).
 
-Both paths compute each mask exactly as `policyengine.masks.apply_mask` defines it.
+Both paths compute each mask exactly as `policyengine.language.masks.apply_mask` defines it.
 """
 
 from __future__ import annotations

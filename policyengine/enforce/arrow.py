@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from policyengine.decision import Decision
-from policyengine.enforce.sql import CONFIGURED, RenderError, _Configured, render
+from policyengine.enforce.sql import CONFIGURED, ConfiguredKey, RenderError, render
+from policyengine.engine.decision import Decision
+from policyengine.language.masks import STRATEGIES
 
 _SOURCE = "__pe_input"
 
@@ -50,14 +51,22 @@ def render_type(t: pa.DataType) -> str | None:
     return arrow_logical_type(t)
 
 
+# Run once a connection holds what it may read: no files, no extensions, no setting changes after.
+LOCK_DOWN = ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
+             "SET autoload_known_extensions = false", "SET lock_configuration = true")
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Disable external access and extension loading, then lock the configuration."""
+    for statement in LOCK_DOWN:
+        con.execute(statement)
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection for enforcement: UTC, no external access, locked."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
+    lock_down(con)
     return con
 
 
@@ -77,7 +86,7 @@ def _check_masks_fit(decision: Decision, schema: pa.Schema) -> None:
             continue
         arrow_type = schema.field(name).type
         logical = arrow_logical_type(arrow_type)
-        if cd.strategy in ("null", "redact"):
+        if not STRATEGIES[cd.strategy].reads_value:
             continue
         if logical is None:
             raise RenderError(f"mask '{cd.strategy}' does not fit column '{name}' of type {arrow_type} in the "
@@ -85,7 +94,7 @@ def _check_masks_fit(decision: Decision, schema: pa.Schema) -> None:
 
 
 def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
-            hash_key: bytes | str | None | _Configured = CONFIGURED,
+            hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
             types: Mapping[str, str] | None = None) -> pa.Table | pa.RecordBatchReader:
     """`table` with `decision` applied: masked columns, denied ones dropped, rows filtered.
 

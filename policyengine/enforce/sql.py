@@ -2,7 +2,7 @@
 
 Every expression is built as a sqlglot tree (never by string concatenation), so identifiers and
 literals are quoted by sqlglot for the target dialect. Each mask strategy has one SQL form per
-dialect that yields what `policyengine.masks.apply_mask` yields (verified value by value against
+dialect that yields what `policyengine.language.masks.apply_mask` yields (verified value by value against
 DuckDB in tests/enforce); where a dialect has no way to compute a strategy, rendering raises
 `RenderError` instead of emitting SQL that would compute something else.
 
@@ -28,16 +28,14 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from policyengine import ast
-from policyengine.compiler import Undefined, compare, constant_value
-from policyengine.decision import Decision
-from policyengine.masks import MaskStrategy
+from policyengine.engine.decision import Decision
+from policyengine.language import ast
+from policyengine.language.masks import STRATEGIES, MaskStrategy
+from policyengine.language.values import Undefined, fold, utc_instant
 
 DIALECTS: tuple[str, ...] = ("duckdb", "trino", "spark", "snowflake", "bigquery", "postgres")
 # dialects that keep a DATE a DATE under DATE_TRUNC (others need the column's type for `year`)
 _TRUNC_KEEPS_TYPE = frozenset({"trino", "snowflake"})
-# HMAC-SHA-256 needs either a native function or SHA-256 over bytes we can concatenate
-_HMAC_DIALECTS = frozenset({"duckdb", "trino", "postgres"})
 # DuckDB parameter names carrying the HMAC pads (derived from the key, never the key itself)
 IPAD_PARAM, OPAD_PARAM, KEY_PARAM = "pe_hmac_ipad", "pe_hmac_opad", "pe_hash_key"
 # dialects whose SQL takes positional `?` markers only (no named parameters)
@@ -54,14 +52,14 @@ class RenderError(ValueError):
     """A decision cannot be rendered faithfully in this dialect (missing function, unknown type...)."""
 
 
-class _Configured:
+class ConfiguredKey:
     """Sentinel: use the hash key configured for the project (policyengine.yaml / environment)."""
 
     def __repr__(self) -> str:
         return "CONFIGURED"
 
 
-CONFIGURED: Any = _Configured()
+CONFIGURED: Any = ConfiguredKey()
 
 
 def configured_hash_key() -> bytes | None:
@@ -76,9 +74,9 @@ def configured_hash_key() -> bytes | None:
         return value.encode("utf-8") if value else None
 
 
-def resolve_key(hash_key: bytes | str | None | _Configured) -> bytes | None:
+def resolve_key(hash_key: bytes | str | None | ConfiguredKey) -> bytes | None:
     """Normalise a `hash_key` argument (CONFIGURED, bytes, text or None) to bytes or None."""
-    if isinstance(hash_key, _Configured):
+    if isinstance(hash_key, ConfiguredKey):
         return configured_hash_key()
     if isinstance(hash_key, str):
         return hash_key.encode("utf-8") or None
@@ -291,8 +289,7 @@ def _hmac_hex(col: exp.Expression, dialect: str, logical_type: str | None) -> ex
         mac = exp.Anonymous(this="HMAC", expressions=[data, _parameter(KEY_PARAM, dialect),
                                                       exp.Literal.string("sha256")])
         return exp.Anonymous(this="ENCODE", expressions=[mac, exp.Literal.string("hex")])
-    raise RenderError(f"keyed hash (HMAC-SHA-256) has no SQL form in {dialect}: it has no HMAC function; "
-                      f"enforce through DuckDB/Arrow, or unset the hash key to use plain SHA-256")
+    raise RenderError(f"keyed hash has no SQL form in {dialect}")  # the registry refuses it before here
 
 
 def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: str) -> exp.Expression:
@@ -349,33 +346,60 @@ def _round_number(col: exp.Expression, digits: int, dialect: str, logical_type: 
     ], default=col.copy() if digits >= 0 else exp.Round(this=col.copy(), decimals=n))
 
 
+@dataclass(frozen=True)
+class SqlMasks:
+    """The SQL building blocks of one dialect that mask strategies are written with
+    (`policyengine.language.masks.Strategy.sql`): each returns a sqlglot expression computing,
+    in `dialect`, what the reference computes, nulls staying null."""
+
+    dialect: str
+    logical_type: str | None = None
+    keyed: bool = False
+    column: str = "?"
+
+    def null(self) -> exp.Expression:
+        return exp.Null()
+
+    def constant(self, col: exp.Expression, text: str) -> exp.Expression:
+        return _null_safe(col, exp.Literal.string(text))
+
+    def sha256_hex(self, col: exp.Expression) -> exp.Expression:
+        return _sha256_hex(col, self.dialect, self.logical_type)  # SHA-256 of NULL is NULL everywhere
+
+    def hmac_hex(self, col: exp.Expression) -> exp.Expression:
+        return _hmac_hex(col, self.dialect, self.logical_type)
+
+    def keep(self, col: exp.Expression, first: int, last: int) -> exp.Expression:
+        return _keep(col, first, last, self.dialect, self.logical_type)
+
+    def email_domain(self, col: exp.Expression) -> exp.Expression:
+        return _email_domain(col, self.dialect)
+
+    def year(self, col: exp.Expression) -> exp.Expression:
+        return _year(col, self.dialect, self.logical_type, self.column)  # null in, null out
+
+    def round(self, col: exp.Expression, digits: int) -> exp.Expression:
+        return _round_number(col, digits, self.dialect, self.logical_type)
+
+
 def mask_expression(strategy: MaskStrategy, col: exp.Expression, dialect: str = "duckdb", *,
                     logical_type: str | None = None, keyed: bool = False, column: str = "?") -> exp.Expression:
-    """The SQL expression computing `strategy` on `col` in `dialect` (nulls stay null).
+    """The SQL expression computing `strategy` on `col` in `dialect` (nulls stay null), from the
+    strategy's declaration in the mask registry.
 
     `logical_type` (the catalog's type of the column, or `timestamptz` for a timestamp with a
     time zone) picks the right form where a dialect's functions depend on it (`year`, `round`,
-    the text of timestamps); `keyed` selects HMAC for `hash`.
+    the text of timestamps); `keyed` selects HMAC for `hash`. A strategy the registry declares
+    unsupported in `dialect` raises RenderError saying why.
     """
     check_dialect(dialect)
-    name = strategy.name
-    if name == "null":
-        return exp.Null()
-    if name == "redact":
-        return _null_safe(col, exp.Literal.string(str(strategy.arg("text"))))
-    if name == "hash":  # SHA-256 / HMAC of NULL is NULL in every dialect: no IS NULL test needed
-        return _hmac_hex(col, dialect, logical_type) if keyed else _sha256_hex(col, dialect, logical_type)
-    if name in ("last4", "first4", "partial"):
-        first, last = {"last4": (0, 4), "first4": (4, 0)}.get(name) or (
-            int(strategy.arg("first")), int(strategy.arg("last")))
-        return _keep(col, first, last, dialect, logical_type)
-    if name == "email_domain":
-        return _email_domain(col, dialect)
-    if name == "year":
-        return _year(col, dialect, logical_type, column)  # null in, null out
-    if name == "round":
-        return _round_number(col, int(strategy.arg("digits")), dialect, logical_type)
-    raise RenderError(f"unknown mask strategy {name!r} on column '{column}'")
+    definition = STRATEGIES.get(strategy.name)
+    if definition is None:
+        raise RenderError(f"unknown mask strategy {strategy.name!r} on column '{column}'")
+    why = definition.sql_unsupported(dialect, keyed)
+    if why is not None:
+        raise RenderError(why)
+    return definition.sql(SqlMasks(dialect, logical_type, keyed, column), col, strategy)
 
 
 # ---------------------------------------------------------------- row filters
@@ -386,9 +410,7 @@ def _literal(value: Any, tz: bool = False) -> exp.Expression:
     (compared with a time-zone-aware column) a date or timestamp is an explicit UTC instant, so
     the comparison does not depend on the session's time zone."""
     if tz and isinstance(value, dt.date):
-        if not isinstance(value, dt.datetime):
-            value = dt.datetime(value.year, value.month, value.day)
-        instant = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        instant = utc_instant(value)
         return exp.cast(exp.Literal.string(instant.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMPTZ)
     if isinstance(value, bool):
         return exp.Boolean(this=value)
@@ -411,23 +433,6 @@ def _literal(value: Any, tz: bool = False) -> exp.Expression:
 
 def _has_column(e: ast.Expr) -> bool:
     return any(isinstance(n, ast.ColumnRef) for n in ast.walk(e))
-
-
-def _fold(e: ast.Expr) -> bool:
-    """A column-free filter part evaluated under the language's rules; raises Undefined where it
-    is undefined (the caller turns the whole filter into FALSE: `not` must never make an
-    undefined part TRUE)."""
-    if isinstance(e, ast.Compare):
-        return compare(e.op, constant_value(e.left), constant_value(e.right))
-    if isinstance(e, ast.And):
-        return all([_fold(o) for o in e.operands])
-    if isinstance(e, ast.Or):
-        return any([_fold(o) for o in e.operands])
-    if isinstance(e, ast.Not):
-        return not _fold(e.operand)
-    if isinstance(e, ast.Literal) and isinstance(e.value, bool):
-        return e.value
-    raise Undefined  # a ConsumerRef left unsubstituted, a non-boolean constant: fail closed
 
 
 _COMPARE = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -498,7 +503,7 @@ def filter_expression(e: ast.Expr, *, table: str | None = None,
 
 def _filter_expression(e: ast.Expr, *, table: str | None, types: Mapping[str, str]) -> exp.Expression:
     if not _has_column(e):
-        return exp.Boolean(this=_fold(e))
+        return exp.Boolean(this=fold(e))
     if isinstance(e, ast.And):
         return exp.and_(*(_filter_expression(o, table=table, types=types) for o in e.operands), copy=False)
     if isinstance(e, ast.Or):
@@ -558,9 +563,15 @@ class Rendered:
 
     @property
     def bind(self) -> Mapping[str, Any] | tuple[Any, ...] | None:
-        if self.positional:
-            return self.positional
-        return dict(self.params) or None
+        return bind_values(self.params, self.positional)
+
+
+def bind_values(params: Mapping[str, Any], positional: tuple[Any, ...]) -> Mapping[str, Any] | tuple[Any, ...] | None:
+    """What to pass to the driver: the values of the `?` markers in order (Trino), else the named
+    parameters, else None."""
+    if positional:
+        return positional
+    return dict(params) or None
 
 
 def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
@@ -603,7 +614,7 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
 
 
 def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
-           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | _Configured = CONFIGURED,
+           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
            pretty: bool = False) -> Rendered:
     """SQL text and parameters for `decision` on `source` in `dialect`."""
     key = resolve_key(hash_key)
@@ -630,7 +641,7 @@ def escape_pyformat(sql: str, dialect: str, params: Mapping[str, Any], *, marker
 
 
 def to_sql(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
-           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | _Configured = CONFIGURED,
+           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
            pretty: bool = False) -> str:
     """`SELECT <masked projection> FROM <source> WHERE <row filter>` in `dialect`.
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from policyengine import ast
-from policyengine.compiler import CompiledRule
-from policyengine.consumers import Consumer
-from policyengine.formatter import format_literal
+from policyengine.catalog.consumers import Consumer
+from policyengine.engine.compiler import CompiledRule
+from policyengine.language import ast
+from policyengine.language.ast import format_literal
 
 MISSING: Any = None  # an attribute left out of a class (the engine treats null as missing too)
 _BUILTIN = frozenset({"id", "groups"})
@@ -202,7 +202,7 @@ def _dedupe_subjects(classes: list[SubjectClass], rules: Sequence[CompiledRule],
 
 
 @dataclass
-class _Use:
+class AttributeUse:
     """How conditions use one attribute."""
 
     scalars: set[Any] = field(default_factory=set)
@@ -222,10 +222,10 @@ def _values(e: ast.Expr) -> list[Any]:
     return []
 
 
-def _collect(e: ast.Expr, uses: dict[str, _Use]) -> None:
+def collect_uses(e: ast.Expr, uses: dict[str, AttributeUse]) -> None:
     """Record how `e` uses consumer attributes (recursively)."""
-    def use(name: str) -> _Use | None:
-        return None if name in _BUILTIN else uses.setdefault(name, _Use())
+    def use(name: str) -> AttributeUse | None:
+        return None if name in _BUILTIN else uses.setdefault(name, AttributeUse())
 
     if isinstance(e, ast.ConsumerRef):  # used as a boolean (`when consumer.contractor`)
         u = use(e.attribute)
@@ -234,17 +234,17 @@ def _collect(e: ast.Expr, uses: dict[str, _Use]) -> None:
         return
     if isinstance(e, (ast.And, ast.Or)):
         for o in e.operands:
-            _collect(o, uses)
+            collect_uses(o, uses)
         return
     if isinstance(e, ast.Not):
-        _collect(e.operand, uses)
+        collect_uses(e.operand, uses)
         return
     if not isinstance(e, ast.Compare):
         return
     left, right, op = e.left, e.right, e.op
     for side in (left, right):
         if isinstance(side, (ast.Compare, ast.And, ast.Or, ast.Not)):
-            _collect(side, uses)
+            collect_uses(side, uses)
     if isinstance(left, ast.ConsumerRef) and isinstance(right, ast.ConsumerRef):
         a, b = use(left.attribute), use(right.attribute)
         if a is not None and b is not None:
@@ -332,7 +332,7 @@ def _schema_fits(value: Any, kind: str | None) -> bool:
     return _kind(value) == kind
 
 
-def attribute_candidates(name: str, use: _Use, pool: set[Any], schema_kind: str | None) -> list[Any]:
+def attribute_candidates(name: str, use: AttributeUse, pool: set[Any], schema_kind: str | None) -> list[Any]:
     """Values of one attribute that stand for all its values: missing, each literal conditions
     compare it with, one value in each gap between them (see `_gaps`), both booleans, and lists
     holding each combination of the items conditions look for."""
@@ -370,7 +370,7 @@ def attribute_candidates(name: str, use: _Use, pool: set[Any], schema_kind: str 
     return out
 
 
-def _value_text(v: Any) -> str:
+def value_text(v: Any) -> str:
     """A value as a policy would write it (`"eu"`, `2`, `true`, `["a", "b"]`)."""
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(format_literal(i) for i in v) + "]"
@@ -390,7 +390,7 @@ class AttributeClass:
 
     @property
     def label(self) -> str:
-        parts = [f"{k}={_value_text(v)}" for k, v in self.values.items()]
+        parts = [f"{k}={value_text(v)}" for k, v in self.values.items()]
         return ", ".join(parts)
 
 
@@ -398,9 +398,9 @@ def attribute_classes(conditions: Mapping[int, ast.Expr], rules: Sequence[Compil
                       schema: Any = None, limit: int = MAX_ATTRIBUTE_COMBINATIONS) -> list[AttributeClass]:
     """Attribute combinations, one per distinct truth vector of the rules' conditions (simplest
     first). Attributes that no condition reads together are combined only after reduction."""
-    uses: dict[str, _Use] = {}
+    uses: dict[str, AttributeUse] = {}
     for cond in conditions.values():
-        _collect(cond, uses)
+        collect_uses(cond, uses)
     names = tuple(sorted(uses))
     if not names:
         return [AttributeClass(MappingProxyType({}), ())]

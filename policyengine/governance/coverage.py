@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from policyengine.compiler import CompiledRule
-from policyengine.decision import RuleRef
+from policyengine.engine.compiler import CompiledRule
+from policyengine.engine.decision import RuleRef
 from policyengine.governance.classes import (
     AttributeClass,
     Interval,

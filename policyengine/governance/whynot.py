@@ -20,23 +20,23 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from policyengine import ast
-from policyengine.consumers import Consumer
-from policyengine.decision import ColumnDecision, RuleRef
+from policyengine.catalog.consumers import Consumer
+from policyengine.engine.decision import ColumnDecision, RuleRef
 from policyengine.governance.classes import (
     MISSING,
+    AttributeUse,
     Interval,
-    _collect,
-    _Use,
-    _value_text,
     attribute_candidates,
+    collect_uses,
     instant_classes,
     product_rules,
     purpose_classes,
     request_space,
     rule_asts,
+    value_text,
 )
-from policyengine.masks import reveals_no_more
+from policyengine.language import ast
+from policyengine.language.masks import reveals_no_more
 
 MAX_CHANGES = 3
 
@@ -161,9 +161,9 @@ def _atoms(engine: Any, product: str, column: str, req: _Request) -> list[tuple[
             out.append((f"group:{g}", Change("leave", f"leave group:{g}", g)))
         else:
             out.append((f"group:{g}", Change("join", f"join group:{g}", g)))
-    uses: dict[str, _Use] = {}
+    uses: dict[str, AttributeUse] = {}
     for cond in conditions:
-        _collect(cond, uses)
+        collect_uses(cond, uses)
     for name in sorted(uses):
         kind = engine.schema.type_of(name) if engine.schema is not None else None
         pool = set().union(*(uses[m].scalars for m in uses[name].linked)) if uses[name].linked else set()
@@ -172,7 +172,7 @@ def _atoms(engine: Any, product: str, column: str, req: _Request) -> list[tuple[
             if v is MISSING and current is MISSING or v is not MISSING and current is not MISSING \
                     and type(v) is type(current) and v == current:
                 continue
-            text = f"have no {name}" if v is MISSING else f"have {name} = {_value_text(v)}"
+            text = f"have no {name}" if v is MISSING else f"have {name} = {value_text(v)}"
             out.append((f"attribute:{name}", Change("attribute", text, name, v)))
     for iv in instant_classes(rules, req.at):
         if not iv.contains(req.at):

@@ -62,23 +62,8 @@ def scan_paths(
 
 
 def report_tags(report: ScanReport | Mapping[str, Any] | str | Path, catalog: Any) -> dict[str, dict[str, set[str]]]:
-    """{product name: {column: {tag, …}}} from a report (object, dict or JSON file path),
-    mapping each finding's data file to its product with `catalog.product_for_sample`."""
-    import json
+    """{product name: {column: {tag, …}}} from a report (object, dict or JSON file path): the
+    catalog stage's `scan_tags`, which maps each finding's data file to its product."""
+    from policyengine.catalog.scan_tags import scan_tags
 
-    if isinstance(report, ScanReport):
-        findings = [f.to_dict() for f in report.findings]
-    elif isinstance(report, Mapping):
-        findings = list(report.get("findings", []))
-    else:
-        findings = json.loads(Path(report).read_text("utf-8")).get("findings", [])
-    out: dict[str, dict[str, set[str]]] = {}
-    for f in findings:
-        tag = f.get("tag")
-        if not tag:
-            continue
-        product = catalog.product_for_sample(f["source"])
-        if product is None:
-            continue
-        out.setdefault(product.name, {}).setdefault(f["column"], set()).add(tag)
-    return out
+    return scan_tags(report, catalog)

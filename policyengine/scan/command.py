@@ -42,10 +42,10 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: 0 clean, 1 the --fail-on gate tripped, 2 a file could not be scanned or usage error.
         """
+        from policyengine.catalog.taxonomy import load_taxonomy
         from policyengine.scan import scan_paths
         from policyengine.scan.config import ConfigError
         from policyengine.scan.report import to_json, to_sarif, to_text
-        from policyengine.taxonomy import load_taxonomy
         from policyengine.yamlsource import YamlError
 
         config_taxonomy: list[Path] = []
@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         cat = None
         if catalog:
-            from policyengine.catalog import CatalogError, load_catalog
+            from policyengine.catalog.contracts import CatalogError, load_catalog
 
             try:
                 cat = load_catalog(catalog, tax)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from policyengine.catalog import Catalog
+from policyengine.catalog.contracts import Catalog
 from policyengine.scan.report import DriftItem, ScanReport
 
 

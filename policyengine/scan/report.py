@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policyengine.catalog.taxonomy import Taxonomy, builtin_taxonomy
 from policyengine.scan.engine import ScanOutcome
-from policyengine.taxonomy import Taxonomy, builtin_taxonomy
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "policyengine-scan"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policyengine import ast
-from policyengine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.language import ast
 
 RULE = RuleRef("test-rule", "tests/enforce.policy", 7, "mask")
 DENY_RULE = RuleRef("no-secrets", "tests/enforce.policy", 9, "deny")

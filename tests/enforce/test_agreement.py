@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from policyengine.enforce import enforce, render
 from policyengine.enforce.arrow import connect
-from policyengine.masks import MaskStrategy, apply_mask
+from policyengine.language.masks import MaskStrategy, apply_mask
 from tests.enforce.conftest import col, decision
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -222,8 +222,8 @@ def test_masks_refuse_types_they_do_not_know() -> None:
     import pyarrow as pa
     import pytest
 
-    from policyengine.decision import ColumnDecision, Decision, RuleRef
     from policyengine.enforce import RenderError, enforce
+    from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
 
     rule = RuleRef("r", "p.policy", 1, "mask")
     table = pa.table({"v": pa.array([{"e": "a@x.com", "n": 123456789}])})

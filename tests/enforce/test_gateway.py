@@ -9,8 +9,8 @@ import typer
 from typer.testing import CliRunner
 
 import policyengine
-from policyengine.consumers import Consumer
-from policyengine.gateway import (
+from policyengine.catalog.consumers import Consumer
+from policyengine.enforce.gateway import (
     DeniedColumn,
     Gateway,
     GatewayError,
@@ -265,12 +265,12 @@ def test_spliced_subqueries_give_valid_sql_in_every_dialect(engine, dialect: str
     done with every cache empty."""
     import sqlglot
 
-    from policyengine.gateway import _PLACEHOLDER, _REWRITE_CACHE
+    from policyengine.enforce.gateway import _PLACEHOLDER, REWRITE_CACHE
 
     sql = ("SELECT o.order_id, c.email FROM sales.orders o JOIN sales.customers c "
            "ON o.customer_id = c.customer_id WHERE c.email LIKE '%__pe_enforced_%'")
     warm = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb")
-    _REWRITE_CACHE.clear()
+    REWRITE_CACHE.clear()
     cold = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb")
     assert warm.sql == cold.sql and _PLACEHOLDER not in cold.sql
     tree = sqlglot.parse_one(cold.sql, read=dialect)

@@ -13,9 +13,9 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from policyengine import ast
 from policyengine.enforce import DIALECTS, RenderError, to_sql
 from policyengine.enforce.sql import enforced_select, positional_parameters, render
+from policyengine.language import ast
 from tests.enforce.conftest import col, decision
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -182,7 +182,7 @@ def test_dates_compared_with_timezone_aware_columns_are_utc_instants() -> None:
     import duckdb
 
     flt = ast.Compare(">=", ast.ColumnRef("ts"), ast.Literal(dt.date(2024, 1, 1)))
-    from policyengine.decision import ColumnDecision, Decision
+    from policyengine.engine.decision import ColumnDecision, Decision
 
     d = Decision("sales.orders", "alice", {"ts": ColumnDecision("ts", "allow")}, flt)
     for dialect in ("duckdb", "postgres", "trino", "snowflake"):

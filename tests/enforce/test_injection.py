@@ -13,10 +13,10 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from policyengine import ast
-from policyengine.catalog import Column, Product
+from policyengine.catalog.contracts import Column, Product
 from policyengine.enforce import DIALECTS, RenderError, enforce, to_sql
-from policyengine.gateway import Gateway, UnknownSource, rewrite_query
+from policyengine.enforce.gateway import Gateway, UnknownSource, rewrite_query
+from policyengine.language import ast
 from tests.enforce.conftest import col, decision
 
 HOSTILE = [
@@ -95,7 +95,7 @@ def test_hostile_attribute_through_the_gateway(tmp_path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"id": [1, 2, 3], "region": ["eu", "uk", HOSTILE[0]]}), path)
-    from policyengine.catalog import SampleSource
+    from policyengine.catalog.contracts import SampleSource
 
     product = Product("sales.orders", "sales", (Column("id", "integer"), Column("region", "string")),
                       samples=(SampleSource(path, "parquet"),))

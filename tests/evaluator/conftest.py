@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.engine import Engine, load
+from policyengine.engine.evaluator import Engine, load
 
 FIXTURE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog"
 

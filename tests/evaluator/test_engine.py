@@ -149,7 +149,7 @@ def test_decision_shapes(engine_from) -> None:
 
 
 def test_module_level_evaluate_uses_configuration(monkeypatch) -> None:
-    from policyengine import engine as engine_module
+    from policyengine.engine import evaluator as engine_module
 
     monkeypatch.chdir(ROOT)
     engine_module.reset_default_engine()
@@ -265,7 +265,7 @@ def test_a_false_row_filter_says_which_attribute_made_it_so(engine_from) -> None
 
 
 def test_a_broken_configuration_denies_and_is_not_reloaded_on_every_call(tmp_path: Path, monkeypatch) -> None:
-    from policyengine import engine as engine_module
+    from policyengine.engine import evaluator as engine_module
 
     monkeypatch.chdir(tmp_path)  # no policyengine.yaml, no policies: loading fails
     engine_module.reset_default_engine()

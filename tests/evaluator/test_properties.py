@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyengine.engine import Engine, load
-from policyengine.masks import MaskStrategy, reveals_no_more, strictest
+from policyengine.engine.evaluator import Engine, load
+from policyengine.language.masks import MaskStrategy, reveals_no_more, strictest
 
 CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog"
 AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policyengine.engine import Engine
-from policyengine.policytest import PolicyTestCase, _when, run_case
+from policyengine.engine.evaluator import Engine
+from policyengine.engine.policytest import PolicyTestCase, _when, run_case
 
 CASES = yaml.safe_load((Path(__file__).parent / "semantics.yaml").read_text(encoding="utf-8"))
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyengine.consumers import Consumer
-from policyengine.engine import load
+from policyengine.catalog.consumers import Consumer
+from policyengine.engine.evaluator import load
 from policyengine.governance.classes import (
-    _Use,
+    AttributeUse,
     attribute_candidates,
     instant_classes,
     product_rules,
@@ -137,12 +137,12 @@ def test_the_brute_force_universe_is_not_trivially_empty() -> None:
 
 
 def test_attribute_candidates_cover_every_region_between_literals() -> None:
-    use = _Use(scalars={2, 3}, ordered=True)
+    use = AttributeUse(scalars={2, 3}, ordered=True)
     assert attribute_candidates("level", use, set(), None) == [None, 2, 3, 1, 4, 2.5]
     assert attribute_candidates("level", use, set(), "integer") == [None, 2, 3, 1, 4]
-    text = attribute_candidates("region", _Use(scalars={"eu"}), set(), "string")
+    text = attribute_candidates("region", AttributeUse(scalars={"eu"}), set(), "string")
     assert text == [None, "eu", "other"]
-    lists = attribute_candidates("tags", _Use(items={"a", "b"}), set(), "list")
+    lists = attribute_candidates("tags", AttributeUse(items={"a", "b"}), set(), "list")
     assert lists == [None, [], ["a"], ["b"], ["a", "b"]]
 
 

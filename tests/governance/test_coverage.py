@@ -11,8 +11,9 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from policyengine.catalog.scan_tags import scan_tags
 from policyengine.cli import app
-from policyengine.engine import load, scan_tags
+from policyengine.engine.evaluator import load
 from policyengine.governance.coverage import check_coverage, to_json, to_sarif, to_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -285,7 +286,7 @@ def test_sarif_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_the_taxonomy_marks_pii_sensitive_and_an_extension_cannot_unmark_it(tmp_path: Path) -> None:
-    from policyengine.taxonomy import load_taxonomy
+    from policyengine.catalog.taxonomy import load_taxonomy
 
     ext = tmp_path / "taxonomy.yaml"
     ext.write_text("tags:\n  pii:\n    description: ours\n  confidential:\n    sensitive: true\n", "utf-8")

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from policyengine.cli import app
-from policyengine.engine import load
+from policyengine.engine.evaluator import load
 from policyengine.governance.whynot import why_not
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,9 +132,12 @@ def test_eval_why_not_on_the_example_mesh(monkeypatch: pytest.MonkeyPatch) -> No
     assert bad.exit_code == 2 and "has no column 'margn'" in bad.stderr
 
 
-def test_engine_why_not_is_the_same_answer(tmp_path: Path) -> None:
+
+def test_the_public_api_offers_why_not(tmp_path: Path) -> None:
+    import policyengine
+
     engine = _engine(tmp_path, 'allow read shop.orders to group:staff;\n'
                                'mask shop.orders.email using hash to everyone except group:dpo;\n')
     consumer = {"id": "x", "groups": ["staff"]}
-    assert engine.why_not(consumer, "shop.orders", "email", at=AT) == \
+    assert policyengine.why_not(engine, consumer, "shop.orders", "email", at=AT) == \
         why_not(engine, consumer, "shop.orders", "email", at=AT)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.catalog import Catalog, load_catalog
-from policyengine.consumers import AttributeSchema, load_directory
+from policyengine.catalog.consumers import AttributeSchema, load_directory
+from policyengine.catalog.contracts import Catalog, load_catalog
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"

@@ -11,8 +11,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from policyengine import ast
 from policyengine.diagnostics import Span
+from policyengine.language import ast
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 

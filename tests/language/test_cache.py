@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policyengine import parser
 from policyengine.diagnostics import PolicyError
+from policyengine.language import parser
 
 TEXT = "scope domain shop\n\n# kept\nallow read shop.orders to group:a;  # trailing\n"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.catalog import CatalogError, SampleSource, load_catalog, plain_name
-from policyengine.checker import check_policies
-from policyengine.parser import parse_policy
+from policyengine.catalog.contracts import CatalogError, SampleSource, load_catalog, plain_name
+from policyengine.language.checker import check_policies
+from policyengine.language.parser import parse_policy
 
 from .conftest import FIXTURES, PRODUCTS
 

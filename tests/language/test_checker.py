@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policyengine.checker import check_policies
-from policyengine.parser import parse_policy
+from policyengine.language.checker import check_policies
+from policyengine.language.parser import parse_policy
 
 CASES_DIR = Path(__file__).resolve().parent / "checker_cases"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -127,7 +127,7 @@ def test_100_levels_parse_and_check(catalog, schema) -> None:
 def test_an_expression_built_too_deep_in_code_is_a_check_error_not_a_crash(catalog, schema) -> None:
     import dataclasses
 
-    from policyengine import ast
+    from policyengine.language import ast
 
     parsed = parse_policy("scope domain shop\nallow read shop.orders to everyone when consumer.contractor;\n", "s.policy")
     rule = parsed.rules[0]
@@ -147,8 +147,8 @@ def test_a_date_against_a_timestamp_column_is_midnight_utc_when_enforced(catalog
 
     import pyarrow as pa
 
-    from policyengine.decision import ColumnDecision, Decision
     from policyengine.enforce import enforce
+    from policyengine.engine.decision import ColumnDecision, Decision
 
     text = "scope domain shop\nfilter shop.orders rows where shipped_at >= 2024-01-01 to everyone;\n"
     result = run({"s.policy": text}, catalog, schema)

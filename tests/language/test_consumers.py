@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.consumers import load_directory
+from policyengine.catalog.consumers import load_directory
 from policyengine.yamlsource import YamlError
 
 from .conftest import CONSUMERS

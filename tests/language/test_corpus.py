@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from policyengine.diagnostics import PolicyError
-from policyengine.parser import clear_cache, parse_policy
+from policyengine.language.parser import clear_cache, parse_policy
 
 from .golden import check_golden, dump_file
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.catalog import load_catalog
-from policyengine.checker import check_policies
-from policyengine.parser import parse_policy
+from policyengine.catalog.contracts import load_catalog
+from policyengine.language.checker import check_policies
+from policyengine.language.parser import parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")

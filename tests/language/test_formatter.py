@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.formatter import MAX_WIDTH, format_text
-from policyengine.parser import parse_policy
+from policyengine.language.formatter import MAX_WIDTH, format_text
+from policyengine.language.parser import parse_policy
 
 from .golden import check_golden
 
@@ -66,7 +66,7 @@ def test_project_policies_are_canonical() -> None:
 def test_a_name_ending_in_a_newline_stays_quoted() -> None:
     """Found by hypothesis: `$` in the plain-name pattern accepted a trailing newline, so
     `user:"A\\n"` was written unquoted and read back as user `A`."""
-    from policyengine.parser import parse_policy as parse
+    from policyengine.language.parser import parse_policy as parse
 
     text = 'scope platform\nallow read * to user:"A\\n";\n'
     formatted = format_text(text, "x.policy")

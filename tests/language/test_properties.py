@@ -18,9 +18,9 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyengine import ast
-from policyengine.formatter import format_file, format_text
-from policyengine.parser import parse_policy
+from policyengine.language import ast
+from policyengine.language.formatter import format_file, format_text
+from policyengine.language.parser import parse_policy
 
 # ---------------------------------------------------------------- comparing ASTs
 

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from policyengine.catalog import load_catalog
+from policyengine.catalog.contracts import load_catalog
 from policyengine.scan import report_tags, scan_paths, to_json, to_sarif, to_text
 from policyengine.scan.command import register
 from policyengine.scan.redact import redact

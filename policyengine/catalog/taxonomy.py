@@ -94,7 +94,7 @@ def _build(tags: Mapping[str, TagInfo]) -> Taxonomy:
 
 def builtin_taxonomy() -> Taxonomy:
     """The taxonomy that ships with policyengine."""
-    text = resources.files("policyengine.data").joinpath("taxonomy.yaml").read_text("utf-8")
+    text = resources.files("policyengine.catalog").joinpath("taxonomy.yaml").read_text("utf-8")
     return _build(_parse(load_yaml_text(text, "<builtin taxonomy>"), "<builtin taxonomy>"))
 
 

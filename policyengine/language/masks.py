@@ -37,11 +37,10 @@ import datetime as dt
 import decimal
 import hashlib
 import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from policyengine import ast
+from policyengine.language import ast
 
 ANY_TYPE = frozenset({"string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"})
 TEXTUAL = frozenset({"string", "integer"})
@@ -58,34 +57,57 @@ class ParamDef:
     minimum: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StrategyDef:
-    """What a strategy is: its strictness level, parameters and the logical types it fits."""
+class Strategy:
+    """One mask strategy, declared once: what the language accepts (name, parameters, the column
+    types it fits), how strict it is, what it computes (`reference`, the definition every
+    enforcement path must match), how SQL computes it (`sql`, written against the per-dialect
+    primitives of `policyengine.enforce.sql.SqlMasks`), where SQL cannot (`sql_unsupported`), and
+    the Iceberg read-restriction action it maps to (`iceberg`; None: no faithful action, refused).
 
-    name: str
-    level: int
-    params: tuple[ParamDef, ...]
-    fits: frozenset[str]
-    summary: str
+    Adding a strategy is one subclass decorated with `@register`, plus its tests; the registry
+    test checks every strategy has every implementation or an explicit "not supported" entry.
+    """
+
+    name: ClassVar[str]
+    level: ClassVar[int]
+    params: ClassVar[tuple[ParamDef, ...]] = ()
+    fits: ClassVar[frozenset[str]]
+    summary: ClassVar[str]
+    # False for strategies that never read the value (they apply to any Arrow type, even structs)
+    reads_value: ClassVar[bool] = True
+    iceberg: ClassVar[str | None] = None
+
+    def kept(self, strategy: MaskStrategy) -> tuple[int, int] | None:
+        """(first, last) characters a partial-family mask keeps; None for other strategies."""
+        return None
+
+    def reveals_no_more(self, a: MaskStrategy, b: MaskStrategy) -> bool:
+        """Within this strategy (same name), whether `a` shows no more than `b` (default: any
+        two are as strict, e.g. two `redact` constants)."""
+        return True
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
+        """The result on one non-null value (pure Python: slow, but the definition)."""
+        raise NotImplementedError
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        """The SQL expression (a sqlglot node) built from `masks`, the dialect's primitives."""
+        raise NotImplementedError
+
+    def sql_unsupported(self, dialect: str, keyed: bool) -> str | None:
+        """Why this strategy has no SQL form in `dialect` (None: it has one)."""
+        return None
 
 
-STRATEGIES: Mapping[str, StrategyDef] = {
-    s.name: s
-    for s in (
-        StrategyDef("null", 6, (), ANY_TYPE, "replace the value with null"),
-        StrategyDef("redact", 5, (ParamDef("text", str, "***"),), ANY_TYPE, "replace the value with a constant text"),
-        StrategyDef("hash", 4, (), ANY_TYPE, "SHA-256 hex (HMAC-SHA-256 with the configured key)"),
-        StrategyDef("partial", 3, (ParamDef("first", int, required=True, minimum=0),
-                                   ParamDef("last", int, required=True, minimum=0)), TEXTUAL,
-                    "keep the first N and last M characters"),
-        StrategyDef("last4", 3, (), TEXTUAL, "keep the last 4 characters"),
-        StrategyDef("first4", 3, (), TEXTUAL, "keep the first 4 characters"),
-        StrategyDef("email_domain", 3, (), frozenset({"string"}), "keep only the e-mail domain"),
-        StrategyDef("year", 2, (), frozenset({"date", "timestamp"}), "truncate a date to its year"),
-        StrategyDef("round", 2, (ParamDef("digits", int, 0),), frozenset({"integer", "number"}),
-                    "round a number to N decimals"),
-    )
-}
+STRATEGIES: dict[str, Strategy] = {}
+
+
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Add a strategy class to the registry (its one declaration)."""
+    if cls.name in STRATEGIES:
+        raise ValueError(f"mask strategy {cls.name!r} is declared twice")
+    STRATEGIES[cls.name] = cls()
+    return cls
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -98,6 +120,11 @@ class MaskStrategy:
     @property
     def level(self) -> int:
         return STRATEGIES[self.name].level
+
+    @property
+    def definition(self) -> Strategy:
+        """The strategy's declaration in the registry."""
+        return STRATEGIES[self.name]
 
     def arg(self, name: str) -> Any:
         for k, v in self.args:
@@ -116,9 +143,7 @@ class MaskStrategy:
     def __str__(self) -> str:
         if not self.args:
             return self.name
-        from policyengine.formatter import format_literal
-
-        inner = ", ".join(f"{k}={format_literal(v)}" for k, v in self.args)
+        inner = ", ".join(f"{k}={ast.format_literal(v)}" for k, v in self.args)
         return f"{self.name}({inner})"
 
 
@@ -176,28 +201,17 @@ def fits(strategy: MaskStrategy | str, logical_type: str) -> bool:
     return logical_type in STRATEGIES[name].fits
 
 
-_KEPT = {"last4": (0, 4), "first4": (4, 0)}
-
-
-def _kept(strategy: MaskStrategy) -> tuple[int, int] | None:
-    """(first, last) characters a partial-family mask keeps; None for other strategies."""
-    if strategy.name == "partial":
-        return strategy.arg("first"), strategy.arg("last")
-    return _KEPT.get(strategy.name)
-
-
 def reveals_no_more(a: MaskStrategy, b: MaskStrategy) -> bool:
     """Whether `a` shows no more of a value than `b` does (so `a` may stand in for both)."""
     if a.level != b.level:
         return a.level > b.level
-    if a == b or a.name in ("null", "hash", "redact") and a.name == b.name:
+    if a == b:
         return True
-    ka, kb = _kept(a), _kept(b)
+    sa, sb = STRATEGIES[a.name], STRATEGIES[b.name]
+    ka, kb = sa.kept(a), sb.kept(b)
     if ka is not None and kb is not None:
         return ka[0] <= kb[0] and ka[1] <= kb[1]
-    if a.name == b.name == "round":
-        return a.arg("digits") <= b.arg("digits")
-    return False
+    return a.name == b.name and sa.reveals_no_more(a, b)
 
 
 HASH = MaskStrategy("hash")
@@ -241,7 +255,9 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-def _keep(text: str, first: int, last: int) -> str:
+def keep_characters(text: str, first: int, last: int) -> str:
+    """`first` leading and `last` trailing characters kept, `*` between; all `*` when the text is
+    not longer than first + last (a short value is never shown whole)."""
     n = len(text)
     if first + last >= n:
         return "*" * n
@@ -252,37 +268,145 @@ def apply_mask(strategy: MaskStrategy, value: Any, key: bytes | None = None) -> 
     """The reference result of a mask on one value (pure Python; slow, but the definition)."""
     if value is None:
         return None
-    name = strategy.name
-    if name == "null":
+    definition = STRATEGIES.get(strategy.name)
+    if definition is None:
+        raise ValueError(f"unknown mask strategy {strategy.name!r}")
+    return definition.reference(strategy, value, key)
+
+
+# ---------------------------------------------------------------- the strategies
+
+
+@register
+class Null(Strategy):
+    name, level, fits, summary = "null", 6, ANY_TYPE, "replace the value with null"
+    reads_value = False
+    iceberg = "replace-with-null"
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         return None
-    if name == "redact":
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.null()
+
+
+@register
+class Redact(Strategy):
+    name, level, fits, summary = "redact", 5, ANY_TYPE, "replace the value with a constant text"
+    params = (ParamDef("text", str, "***"),)
+    reads_value = False
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         return strategy.arg("text")
-    if name == "hash":
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.constant(col, str(strategy.arg("text")))
+
+
+@register
+class Hash(Strategy):
+    name, level, fits, summary = "hash", 4, ANY_TYPE, "SHA-256 hex (HMAC-SHA-256 with the configured key)"
+    # HMAC needs a native function or SHA-256 over bytes SQL can concatenate
+    KEYED_DIALECTS: ClassVar[frozenset[str]] = frozenset({"duckdb", "trino", "postgres"})
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         data = value_text(value).encode("utf-8")
         if key:
             return hmac.new(key, data, hashlib.sha256).hexdigest()
         return hashlib.sha256(data).hexdigest()
-    if name == "last4":
-        return _keep(value_text(value), 0, 4)
-    if name == "first4":
-        return _keep(value_text(value), 4, 0)
-    if name == "partial":
-        return _keep(value_text(value), strategy.arg("first"), strategy.arg("last"))
-    if name == "email_domain":
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.hmac_hex(col) if masks.keyed else masks.sha256_hex(col)
+
+    def sql_unsupported(self, dialect: str, keyed: bool) -> str | None:
+        if keyed and dialect not in self.KEYED_DIALECTS:
+            return (f"keyed hash (HMAC-SHA-256) has no SQL form in {dialect}: it has no HMAC function; "
+                    "enforce through DuckDB/Arrow, or unset the hash key to use plain SHA-256")
+        return None
+
+
+class _Keep(Strategy):
+    """The partial family: keep some leading and trailing characters of the value's text."""
+
+    level, fits = 3, TEXTUAL
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
+        first, last = self.kept(strategy)  # type: ignore[misc]
+        return keep_characters(value_text(value), first, last)
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        first, last = self.kept(strategy)  # type: ignore[misc]
+        return masks.keep(col, first, last)
+
+
+@register
+class Partial(_Keep):
+    name, summary = "partial", "keep the first N and last M characters"
+    params = (ParamDef("first", int, required=True, minimum=0), ParamDef("last", int, required=True, minimum=0))
+
+    def kept(self, strategy: MaskStrategy) -> tuple[int, int]:
+        return int(strategy.arg("first")), int(strategy.arg("last"))
+
+
+@register
+class Last4(_Keep):
+    name, summary = "last4", "keep the last 4 characters"
+
+    def kept(self, strategy: MaskStrategy) -> tuple[int, int]:
+        return 0, 4
+
+
+@register
+class First4(_Keep):
+    name, summary = "first4", "keep the first 4 characters"
+
+    def kept(self, strategy: MaskStrategy) -> tuple[int, int]:
+        return 4, 0
+
+
+@register
+class EmailDomain(Strategy):
+    name, level, fits, summary = "email_domain", 3, frozenset({"string"}), "keep only the e-mail domain"
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         text = value_text(value)
         at = text.rfind("@")
         return "***" + text[at:] if at >= 0 else "***"
-    if name == "year":  # a timestamp with a time zone: the year of its UTC instant, in UTC
-        if isinstance(value, dt.datetime):
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.email_domain(col)
+
+
+@register
+class Year(Strategy):
+    name, level, fits, summary = "year", 2, frozenset({"date", "timestamp"}), "truncate a date to its year"
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
+        if isinstance(value, dt.datetime):  # with a time zone: the year of its UTC instant, in UTC
             return _utc(value).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         return value.replace(month=1, day=1)
-    if name == "round":
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.year(col)
+
+
+@register
+class Round(Strategy):
+    name, level, fits, summary = "round", 2, frozenset({"integer", "number"}), "round a number to N decimals"
+    params = (ParamDef("digits", int, 0),)
+
+    def reveals_no_more(self, a: MaskStrategy, b: MaskStrategy) -> bool:
+        return a.arg("digits") <= b.arg("digits")
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         digits = strategy.arg("digits")
         quant = decimal.Decimal(1).scaleb(-digits)
-        rounded = decimal.Decimal(str(value)).quantize(quant, rounding=decimal.ROUND_HALF_UP) \
-            if digits >= 0 else (decimal.Decimal(str(value)) / quant).quantize(
-                decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP) * quant
-        if isinstance(value, int):
-            return int(rounded)
-        return float(rounded)
-    raise ValueError(f"unknown mask strategy {name!r}")
+        number = decimal.Decimal(str(value))
+        if digits >= 0:
+            rounded = number.quantize(quant, rounding=decimal.ROUND_HALF_UP)
+        else:
+            rounded = (number / quant).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP) * quant
+        return int(rounded) if isinstance(value, int) else float(rounded)
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.round(col, int(strategy.arg("digits")))

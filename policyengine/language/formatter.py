@@ -8,81 +8,25 @@ Comments inside a rule move above it; a comment after a rule's `;` stays there.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-from policyengine import ast
+from policyengine.language import ast
+from policyengine.language.ast import (  # noqa: F401 - the canonical text of names and values
+    KEYWORDS,
+    PLAIN_NAME,
+    format_expr,
+    format_literal,
+    format_name,
+    quote_string,
+)
 
 MAX_WIDTH = 88
 INDENT = "    "
-KEYWORDS = frozenset(
-    ["scope", "platform", "domain", "allow", "deny", "mask", "filter", "everyone", "except", "for", "when", "from", "until", "and", "or", "not", "in", "contains", "true", "false", "read", "using", "rows", "where", "tagged", "to", "user", "group", "purpose", "purposes", "consumer"]
-)
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*\Z")  # \Z: `$` would accept a trailing newline
-
-# precedence: higher binds tighter
-_OR, _AND, _NOT, _CMP, _ATOM = 1, 2, 3, 4, 5
-
-
-def quote_string(value: str) -> str:
-    """A double-quoted string literal that the parser reads back as `value`."""
-    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-               .replace("\r", "\\r"))
-    return f'"{escaped}"'
-
-
-def format_name(name: str) -> str:
-    """A column name, back-quoted when it is not a plain name or is a keyword."""
-    return name if _PLAIN.match(name) and name not in KEYWORDS else f"`{name}`"
-
-
-def format_literal(value: ast.LiteralValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return quote_string(value)
-    if isinstance(value, dt.datetime):
-        v = value.astimezone(dt.UTC)  # not strftime: its %Y does not pad years before 1000
-        return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def format_expr(expr: ast.Expr, parent: int = 0) -> str:
-    """Render an expression with the fewest parentheses that keep its meaning."""
-    if isinstance(expr, ast.Literal):
-        return format_literal(expr.value)
-    if isinstance(expr, ast.ListExpr):
-        return "[" + ", ".join(format_literal(i.value) for i in expr.items) + "]"
-    if isinstance(expr, ast.ConsumerRef):
-        return f"consumer.{expr.attribute}"
-    if isinstance(expr, ast.ColumnRef):
-        return format_name(expr.name)
-    if isinstance(expr, ast.Compare):
-        text = f"{format_expr(expr.left, _ATOM)} {expr.op} {format_expr(expr.right, _ATOM)}"
-        prec = _CMP
-    elif isinstance(expr, ast.Not):
-        text = f"not {format_expr(expr.operand, _NOT)}"
-        prec = _NOT
-    elif isinstance(expr, ast.And):
-        text = " and ".join(format_expr(o, _AND + 1) for o in expr.operands)
-        prec = _AND
-    elif isinstance(expr, ast.Or):
-        text = " or ".join(format_expr(o, _OR + 1) for o in expr.operands)
-        prec = _OR
-    else:  # pragma: no cover - exhaustive
-        raise TypeError(f"not an expression: {expr!r}")
-    return f"({text})" if prec < parent else text
 
 
 def _subject(s: ast.Subject) -> str:
     if s.kind == "everyone":
         return "everyone"
     name = s.name or ""
-    return f"{s.kind}:{name if _PLAIN.match(name) else quote_string(name)}"
+    return f"{s.kind}:{name if PLAIN_NAME.match(name) else quote_string(name)}"
 
 
 def format_subjects(subjects: ast.Subjects) -> str:
@@ -201,6 +145,6 @@ def format_file(policy: ast.PolicyFile) -> str:
 
 def format_text(text: str, path: str = "<input>") -> str:
     """Parse and canonically format policy text (raises PolicyError on syntax errors)."""
-    from policyengine.parser import parse_policy
+    from policyengine.language.parser import parse_policy
 
     return format_file(parse_policy(text, path))

@@ -11,11 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from policyengine import ast
-from policyengine.catalog import Catalog, Product
-from policyengine.consumers import AttributeSchema
+from policyengine.catalog.consumers import AttributeSchema
+from policyengine.catalog.contracts import Catalog, Product
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, did_you_mean
-from policyengine.masks import MaskSpecError, MaskStrategy, fits, resolve_mask
+from policyengine.language import ast
+from policyengine.language.masks import MaskSpecError, MaskStrategy, fits, resolve_mask
+from policyengine.language.values import type_name
 
 KNOWN_ANNOTATIONS = frozenset({"name", "description", "owner", "ticket"})
 
@@ -72,20 +73,6 @@ def pattern_matches(pattern: str, product: str) -> bool:
     pd, _, pp = pattern.partition(".")
     d, _, p = product.partition(".")
     return (pd == "*" or pd == d) and (pp == "*" or pp == p)
-
-
-def _literal_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, dt.datetime):
-        return "timestamp"
-    if isinstance(value, dt.date):
-        return "date"
-    return "string"
 
 
 def _a(kind: str) -> str:
@@ -187,7 +174,7 @@ class _Checker:
     # ---- expressions
     def attribute_type(self, ref: ast.ConsumerRef) -> str:
         if self.schema is None:
-            from policyengine.consumers import BUILTIN_ATTRIBUTES
+            from policyengine.catalog.consumers import BUILTIN_ATTRIBUTES
 
             return BUILTIN_ATTRIBUTES.get(ref.attribute, "any")
         kind = self.schema.type_of(ref.attribute)
@@ -200,7 +187,7 @@ class _Checker:
 
     def expr_type(self, e: ast.Expr, product: Product | None, context: str) -> str:
         if isinstance(e, ast.Literal):
-            return _literal_type(e.value)
+            return type_name(e.value)
         if isinstance(e, ast.ListExpr):
             return "list"
         if isinstance(e, ast.ConsumerRef):
@@ -255,7 +242,7 @@ class _Checker:
             else:
                 continue
             for lit in literals:
-                if _literal_type(lit.value) == _literal_type(allowed[0]) and lit.value not in allowed:
+                if type_name(lit.value) == type_name(allowed[0]) and lit.value not in allowed:
                     listed = ", ".join(str(v) for v in allowed)
                     self.warn(f"{lit} is not a declared value of consumer.{ref.attribute} ({listed})",
                               lit.span, "attribute-value")
@@ -263,7 +250,7 @@ class _Checker:
     def check_compare(self, e: ast.Compare, lt: str, rt: str) -> None:
         def element_type(x: ast.Expr) -> str:
             if isinstance(x, ast.ListExpr):
-                kinds = {_literal_type(i.value) for i in x.items}
+                kinds = {type_name(i.value) for i in x.items}
                 return kinds.pop() if len(kinds) == 1 else "any"
             return "any"
 
@@ -384,10 +371,10 @@ def _date_against_timestamp(e: ast.Compare, lt: str, rt: str) -> bool:
     if e.op in ("in", "not in"):
         items = e.right.items if isinstance(e.right, ast.ListExpr) else ()
         return (lt == "timestamp" and isinstance(e.left, ast.ColumnRef) and bool(items)
-                and all(_literal_type(i.value) == "date" for i in items))
+                and all(type_name(i.value) == "date" for i in items))
     for col, other, kind in ((e.left, e.right, lt), (e.right, e.left, rt)):
         if kind == "timestamp" and isinstance(col, ast.ColumnRef) and isinstance(other, ast.Literal) \
-                and _literal_type(other.value) == "date":
+                and type_name(other.value) == "date":
             return True
     return False
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from policyengine import ast
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
+from policyengine.language import ast
 
 
 def grammar_text() -> str:
@@ -39,7 +39,7 @@ def grammar_text() -> str:
     try:
         return resources.files("policyengine").joinpath("_grammar/policy.lark").read_text("utf-8")
     except (FileNotFoundError, OSError):
-        return (Path(__file__).resolve().parent.parent / "grammar" / "policy.lark").read_text("utf-8")
+        return (Path(__file__).resolve().parent.parent.parent / "grammar" / "policy.lark").read_text("utf-8")
 
 
 GRAMMAR_HASH = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -21,26 +20,25 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from policyengine import ast
-from policyengine.catalog import Catalog, load_catalog
-from policyengine.checker import CheckResult
-from policyengine.compiler import (
-    MISSING,
+from policyengine.catalog.consumers import AttributeSchema, Consumer, load_directory
+from policyengine.catalog.contracts import Catalog, load_catalog
+from policyengine.catalog.scan_tags import scan_tags
+from policyengine.catalog.taxonomy import Taxonomy, load_taxonomy
+from policyengine.diagnostics import Diagnostic, PolicyError
+from policyengine.engine.compiler import (
     CompiledPolicy,
     CompiledRule,
     ProductRules,
-    Undefined,
     attributes_read,
     compile_policies,
-    substitute,
 )
-from policyengine.consumers import AttributeSchema, Consumer, load_directory
-from policyengine.decision import ColumnDecision, Decision, RuleRef
-from policyengine.diagnostics import Diagnostic, PolicyError
-from policyengine.masks import strictest
-from policyengine.parser import policy_files
-from policyengine.project import check_paths
-from policyengine.taxonomy import Taxonomy, load_taxonomy
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.language import ast
+from policyengine.language.checker import CheckResult
+from policyengine.language.files import check_paths
+from policyengine.language.masks import strictest
+from policyengine.language.parser import policy_files
+from policyengine.language.values import MISSING, Undefined, substitute, utc_instant
 from policyengine.yamlsource import YamlError
 
 log = logging.getLogger("policyengine")
@@ -51,11 +49,9 @@ _NO_ARGS: Mapping[str, Any] = MappingProxyType({})
 
 
 def _utc(at: dt.datetime | dt.date | None) -> dt.datetime:
-    if at is None:
-        return dt.datetime.now(dt.UTC)
-    if not isinstance(at, dt.datetime):
-        return dt.datetime(at.year, at.month, at.day, tzinfo=dt.UTC)
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    """The request's instant in UTC (now when not given): a decision carries it as given,
+    normalised to UTC, so a cache hit never reports another request's UTC offset."""
+    return dt.datetime.now(dt.UTC) if at is None else utc_instant(at)
 
 
 def _hashable(value: Any) -> Any:
@@ -66,57 +62,6 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
         raise TypeError("unhashable attribute")
     return (type(value).__name__, value)
-
-
-def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) -> dict[str, dict[str, set[str]]]:
-    """Column tags found by a scan report (JSON path, parsed dict, or a report object with
-    `to_dict()`), by product and column.
-
-    A finding maps to a product through the product's sample files (`servers` of its contract).
-    Kept here rather than calling the scanner package, so the evaluator does not depend on it.
-    """
-    if not isinstance(report, (Mapping, str, Path)) and callable(getattr(report, "to_dict", None)):
-        report = report.to_dict()
-    if not isinstance(report, (Mapping, str, Path)):
-        raise PolicyError([Diagnostic("error", f"scan must be a report path, dict or report object, "
-                                               f"not {type(report).__name__}", code="scan-report")])
-    if not isinstance(report, Mapping):
-        try:
-            report = json.loads(Path(report).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PolicyError([Diagnostic("error", f"cannot read scan report: {exc}", file=str(report),
-                                          code="scan-report")]) from None
-    where = str(report) if isinstance(report, (str, Path)) else "<scan report>"
-
-    def malformed(why: str) -> PolicyError:
-        return PolicyError([Diagnostic("error", f"malformed scan report: {why}", file=where, code="scan-report")])
-
-    if not isinstance(report, Mapping):
-        raise malformed("expected a JSON object with 'findings'")
-    findings = report.get("findings", [])
-    if not isinstance(findings, list):
-        raise malformed("'findings' must be a list")
-    out: dict[str, dict[str, set[str]]] = {}
-    unmatched = 0
-    for i, finding in enumerate(findings):
-        if not isinstance(finding, Mapping):
-            raise malformed(f"finding {i} is not an object")
-        tag, source, column = finding.get("tag"), finding.get("source"), finding.get("column")
-        if not (tag and source and column):
-            continue
-        if not all(isinstance(v, str) for v in (tag, source, column)):
-            raise malformed(f"finding {i}: 'tag', 'source' and 'column' must be strings")
-        if tag not in catalog.taxonomy:
-            raise malformed(f"finding {i}: unknown tag '{tag}' (not in the taxonomy)")
-        product = catalog.product_for_sample(source)
-        if product is None or product.column(column) is None:
-            unmatched += 1
-            continue
-        out.setdefault(product.name, {}).setdefault(column, set()).add(tag)
-    if unmatched:
-        log.warning("policyengine: %d scan finding(s) match no product's sample file and column; "
-                    "their tags were not added", unmatched)
-    return out
 
 
 @dataclass(frozen=True)
@@ -209,14 +154,6 @@ class Engine:
                 columns = known.column_names if known is not None else None
             return _all_deny(consumer, product, columns, purpose, at, self.policy_version,
                              f"internal error: {exc.__class__.__name__}: {exc}")
-
-    def why_not(self, consumer: Any, product: str, column: str, purpose: str | None = None,
-                at: dt.datetime | dt.date | None = None) -> Any:
-        """The smallest changes that would make a denied or masked column more visible (or why
-        none exists): `policyengine.governance.whynot.why_not` over this engine."""
-        from policyengine.governance.whynot import why_not
-
-        return why_not(self, consumer, product, column, purpose, at)
 
     # ---------------------------------------------------------------- internals
 

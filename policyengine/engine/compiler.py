@@ -13,109 +13,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from policyengine import ast
-from policyengine.checker import CheckedRule, CheckResult
-from policyengine.decision import RuleRef
-from policyengine.masks import MaskStrategy
+from policyengine.engine.decision import RuleRef
+from policyengine.language import ast
+from policyengine.language.checker import CheckedRule, CheckResult
+from policyengine.language.masks import MaskStrategy
+from policyengine.language.values import MISSING, Undefined, compare, utc_instant
 
 Attributes = Mapping[str, Any]
 Condition = Callable[[Attributes], bool]
-
-
-class Undefined(Exception):
-    """A condition read a missing attribute or compared values of different types."""
-
-
-MISSING = object()
-
-
-# ---------------------------------------------------------------- values and comparisons
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dt.datetime):
-        return "timestamp"
-    if isinstance(value, dt.date):
-        return "date"
-    if isinstance(value, (list, tuple, frozenset, set)):
-        return "list"
-    return "other"
-
-
-def _same_kind(a: Any, b: Any) -> bool:
-    ka = _kind(a)
-    return ka == _kind(b) and ka != "other"
-
-
-def _timestamp(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if not _same_kind(a, b):
-        raise Undefined
-    if isinstance(a, dt.datetime):
-        return _timestamp(a) == _timestamp(b)
-    return a == b
-
-
-def _order(op: str, a: Any, b: Any) -> bool:
-    if not _same_kind(a, b) or _kind(a) in ("boolean", "list"):
-        raise Undefined
-    if isinstance(a, dt.datetime):
-        a, b = _timestamp(a), _timestamp(b)
-    if op == "<":
-        return a < b
-    if op == "<=":
-        return a <= b
-    if op == ">":
-        return a > b
-    return a >= b
-
-
-def _member(item: Any, items: Any) -> bool:
-    if _kind(items) != "list":
-        raise Undefined
-    matched_kind = False
-    for candidate in items:
-        if _same_kind(item, candidate):
-            matched_kind = True
-            if _equal(item, candidate):
-                return True
-    if items and not matched_kind:
-        raise Undefined
-    return False
-
-
-def _contains(container: Any, item: Any) -> bool:
-    if isinstance(container, str):
-        if not isinstance(item, str):
-            raise Undefined
-        return item in container
-    return _member(item, container)
-
-
-def compare(op: str, a: Any, b: Any) -> bool:
-    """One comparison under the language's rules; raises Undefined where the result is undefined."""
-    if op == "==":
-        return _equal(a, b)
-    if op == "!=":
-        return not _equal(a, b)
-    if op in ("<", "<=", ">", ">="):
-        return _order(op, a, b)
-    if op == "in":
-        return _member(a, b)
-    if op == "not in":
-        return not _member(a, b)
-    if op == "contains":
-        return _contains(a, b)
-    raise Undefined
 
 
 # ---------------------------------------------------------------- compiling expressions
@@ -195,72 +100,6 @@ def attributes_read(e: ast.Expr | None) -> frozenset[str]:
     return frozenset(n.attribute for n in ast.walk(e) if isinstance(n, ast.ConsumerRef))
 
 
-_COLUMN_KIND = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
-                "date": "date", "timestamp": "timestamp"}
-
-
-def _check_substituted(op: str, column: ast.Expr, value: ast.Expr, column_types: Mapping[str, str]) -> None:
-    """Semantics line 2 for row filters: a consumer value compared with a column of another type
-    makes the filter undefined (so: no rows), instead of an engine's implicit cast or error."""
-    if not isinstance(column, ast.ColumnRef):
-        return
-    kind = _COLUMN_KIND.get(column_types.get(column.name, ""))
-    if kind is None or op == "contains":
-        return
-    if op in ("in", "not in"):
-        items = value.items if isinstance(value, ast.ListExpr) else None
-        if items is None or any(_kind(i.value) != kind for i in items):
-            raise Undefined
-    elif not isinstance(value, ast.Literal) or _kind(value.value) != kind:
-        raise Undefined
-
-
-def constant_value(e: ast.Expr) -> Any:
-    """The value of a literal or a list of literals; Undefined for anything else."""
-    if isinstance(e, ast.Literal):
-        return e.value
-    if isinstance(e, ast.ListExpr):
-        return tuple(i.value for i in e.items)
-    raise Undefined
-
-
-def substitute(e: ast.Expr, attrs: Attributes, column_types: Mapping[str, str] | None = None) -> ast.Expr:
-    """A row filter with consumer attributes replaced by literals; raises Undefined if one is
-    missing or (given the product's `column_types`) does not have the type of the column it is
-    compared with."""
-    if isinstance(e, ast.ConsumerRef):
-        value = attrs.get(e.attribute, MISSING)
-        if value is MISSING or value is None:
-            raise Undefined
-        kind = _kind(value)
-        if kind == "list":
-            items = tuple(ast.Literal(v) for v in value)
-            if not all(_kind(i.value) in ("string", "number", "boolean", "date", "timestamp") for i in items):
-                raise Undefined
-            return ast.ListExpr(items, e.span)
-        if kind == "other":
-            raise Undefined
-        return ast.Literal(value, e.span)
-    if isinstance(e, ast.Compare):
-        left, right = substitute(e.left, attrs, column_types), substitute(e.right, attrs, column_types)
-        if isinstance(left, (ast.Literal, ast.ListExpr)) and isinstance(right, (ast.Literal, ast.ListExpr)):
-            # a column-free comparison (`not (consumer.level < 3)`): undefined anywhere → no rows
-            compare(e.op, constant_value(left), constant_value(right))
-        if column_types:
-            if isinstance(e.right, ast.ConsumerRef):
-                _check_substituted(e.op, e.left, right, column_types)
-            if isinstance(e.left, ast.ConsumerRef) and e.op not in ("in", "not in"):
-                _check_substituted(e.op, e.right, left, column_types)
-        return ast.Compare(e.op, left, right, e.span)
-    if isinstance(e, ast.And):
-        return ast.And(tuple(substitute(o, attrs, column_types) for o in e.operands), e.span)
-    if isinstance(e, ast.Or):
-        return ast.Or(tuple(substitute(o, attrs, column_types) for o in e.operands), e.span)
-    if isinstance(e, ast.Not):
-        return ast.Not(substitute(e.operand, attrs, column_types), e.span)
-    return e
-
-
 # ---------------------------------------------------------------- compiled rules
 
 
@@ -268,11 +107,10 @@ def _instant(lit: ast.Literal | None, end: bool) -> dt.datetime | None:
     if lit is None:
         return None
     v = lit.value
-    if isinstance(v, dt.datetime):
-        return _timestamp(v)
-    assert isinstance(v, dt.date)
-    start = dt.datetime(v.year, v.month, v.day, tzinfo=dt.UTC)
-    return start + dt.timedelta(days=1) if end else start
+    start = utc_instant(v)
+    if end and not isinstance(v, dt.datetime):  # `until 2027-06-30` includes that whole day
+        return start + dt.timedelta(days=1)
+    return start
 
 
 @dataclass(frozen=True, slots=True, eq=False)

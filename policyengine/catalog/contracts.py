@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
+from policyengine.catalog.taxonomy import TagInfo, Taxonomy, builtin_taxonomy
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.taxonomy import TagInfo, Taxonomy, builtin_taxonomy
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 LOGICAL_TYPES = frozenset(

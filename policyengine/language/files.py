@@ -6,12 +6,12 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from policyengine import ast
-from policyengine.catalog import Catalog
-from policyengine.checker import CheckResult, check_policies
-from policyengine.consumers import AttributeSchema
+from policyengine.catalog.consumers import AttributeSchema
+from policyengine.catalog.contracts import Catalog
 from policyengine.diagnostics import Diagnostic, PolicyError
-from policyengine.parser import parse_policy, policy_files
+from policyengine.language import ast
+from policyengine.language.checker import CheckResult, check_policies
+from policyengine.language.parser import parse_policy, policy_files
 
 
 def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list[Diagnostic], dict[str, str]]:

@@ -8,15 +8,24 @@ already substituted, or None when rows are not filtered).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
-from policyengine import ast
-from policyengine.masks import MaskStrategy
+from policyengine.language import ast
+from policyengine.language.masks import MaskStrategy
 
 Effect = Literal["allow", "mask", "deny"]
+
+_SQL_RENDERER: Callable[..., str] | None = None
+
+
+def use_sql_renderer(renderer: Callable[..., str]) -> None:
+    """Install what `Decision.to_sql` calls (`policyengine/__init__` wires in the enforcement
+    stage's `to_sql`, imported on first call)."""
+    global _SQL_RENDERER
+    _SQL_RENDERER = renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +113,14 @@ class Decision:
     def denied_columns(self) -> tuple[str, ...]:
         return tuple(name for name, d in self.columns.items() if d.effect == "deny")
 
-    def to_sql(self, source, dialect="duckdb", **kw):
-        """`SELECT <masked projection> FROM <source> WHERE <row filter>` (see policyengine.enforce.sql)."""
-        from policyengine.enforce.sql import to_sql
+    def to_sql(self, source: Any, dialect: str = "duckdb", **kw: Any) -> str:
+        """`SELECT <masked projection> FROM <source> WHERE <row filter>` (see policyengine.enforce.sql).
 
-        return to_sql(self, source, dialect, **kw)
+        The renderer is the enforcement stage's, handed to this module by the package (`use_sql_renderer`),
+        so the decision stage does not depend on enforcement."""
+        if _SQL_RENDERER is None:
+            raise RuntimeError("no SQL renderer installed (import policyengine)")
+        return _SQL_RENDERER(self, source, dialect, **kw)
 
     @property
     def row_filter_text(self) -> str | None:

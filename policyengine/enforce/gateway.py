@@ -26,12 +26,12 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from policyengine.catalog import Product
-from policyengine.decision import Decision
+from policyengine.catalog.contracts import Product
 from policyengine.enforce.sql import (
     CONFIGURED,
+    ConfiguredKey,
     RenderError,
-    _Configured,
+    bind_values,
     check_dialect,
     enforced_select,
     escape_pyformat,
@@ -39,8 +39,9 @@ from policyengine.enforce.sql import (
     positional_parameters,
     resolve_key,
 )
+from policyengine.engine.decision import Decision
 
-log = logging.getLogger("policyengine.gateway")
+log = logging.getLogger("policyengine.enforce.gateway")
 
 RAW_SCHEMA = "pe_raw"
 # statement / clause node types a read-only query may never contain (sqlglot class names)
@@ -94,11 +95,8 @@ class Rewritten:
 
     @property
     def bind(self) -> Mapping[str, Any] | tuple[Any, ...] | None:
-        """What to pass to the driver: the values of the `?` markers in order (Trino), else the
-        named parameters, else None."""
-        if self.positional:
-            return self.positional
-        return dict(self.params) or None
+        """What to pass to the driver (see `policyengine.enforce.sql.bind_values`)."""
+        return bind_values(self.params, self.positional)
 
     def __str__(self) -> str:
         return self.sql
@@ -413,7 +411,8 @@ class RewriteCache:
         self._subqueries.clear()
 
 
-_REWRITE_CACHE = RewriteCache()
+# the process-wide rewrite cache (public so benchmarks and tests can clear it)
+REWRITE_CACHE = RewriteCache()
 
 
 def rewrite_query(
@@ -425,7 +424,7 @@ def rewrite_query(
     *,
     read: str | None = None,
     sources: SourceMap = None,
-    hash_key: bytes | str | None | _Configured = CONFIGURED,
+    hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
     at: dt.datetime | None = None,
 ) -> Rewritten:
     """Rewrite `sql` (read as `read`, default `dialect`) for `consumer`: every product reference
@@ -438,17 +437,17 @@ def rewrite_query(
     read = read or dialect
     check_dialect(read)
     if engine is None:
-        from policyengine.engine import default_engine
+        from policyengine.engine.evaluator import default_engine
 
         engine = default_engine()
     products = engine.catalog.products
-    known = _REWRITE_CACHE.products(engine, sql, read)
+    known = REWRITE_CACHE.products(engine, sql, read)
     tree: exp.Expression | None = None
     table_products: dict[int, str] = {}
     if known is None:
         tree, table_products = _analyse(sql, read, products)
         known = tuple(dict.fromkeys(table_products.values()))
-        _REWRITE_CACHE.remember_products(engine, sql, read, known)
+        REWRITE_CACHE.remember_products(engine, sql, read, known)
     decisions: dict[str, Decision] = {}
     for product in known:
         decision = engine.evaluate(consumer, product, None, purpose, at)
@@ -462,8 +461,8 @@ def rewrite_query(
     key = resolve_key(hash_key)
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash"
                                     for d in decisions.values() for cd in d.columns.values())
-    cache_key = _REWRITE_CACHE.key(engine, sql, read, dialect, keyed, source_keys, decisions)
-    hit = _REWRITE_CACHE.get(cache_key, decisions)
+    cache_key = REWRITE_CACHE.key(engine, sql, read, dialect, keyed, source_keys, decisions)
+    hit = REWRITE_CACHE.get(cache_key, decisions)
     if hit is not None:
         text, marker_names = hit
         params = hash_parameters(key, dialect) if keyed else {}
@@ -505,7 +504,7 @@ def rewrite_query(
     for placeholder_sql, sub_sql, _ in enforced:
         at = text.index(placeholder_sql)
         text = text[:at] + "(" + escape_pyformat(sub_sql, dialect, params) + ")" + text[at + len(placeholder_sql):]
-    _REWRITE_CACHE.put(cache_key, (text, marker_names), decisions)
+    REWRITE_CACHE.put(cache_key, (text, marker_names), decisions)
     return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
 
 
@@ -527,8 +526,8 @@ def _enforced_sql(decision: Decision, product: str, meta: Product, source: Any, 
                   keyed: bool) -> tuple[str, tuple[str, ...]]:
     """The enforced SELECT of `decision` over `source` as SQL text in `dialect`, and the parameter
     name behind each of its `?` markers (Trino + hash key); cached per decision (see RewriteCache)."""
-    key = _REWRITE_CACHE.subquery_key(decision, product, _source_key(source), dialect, keyed)
-    hit = _REWRITE_CACHE.get_subquery(key, decision)
+    key = REWRITE_CACHE.subquery_key(decision, product, _source_key(source), dialect, keyed)
+    hit = REWRITE_CACHE.get_subquery(key, decision)
     if hit is not None:
         return hit
     types = {c.name: c.logical_type for c in meta.columns}
@@ -538,7 +537,7 @@ def _enforced_sql(decision: Decision, product: str, meta: Product, source: Any, 
     except RenderError as exc:
         raise GatewayError(str(exc)) from None
     result = (select.sql(dialect=dialect, copy=False), names)
-    _REWRITE_CACHE.put_subquery(key, result, decision)
+    REWRITE_CACHE.put_subquery(key, result, decision)
     return result
 
 
@@ -574,8 +573,10 @@ class Gateway:
     slipped past the rewrite could read no file and change no setting.
     """
 
-    def __init__(self, engine: Any, *, hash_key: bytes | str | None | _Configured = CONFIGURED) -> None:
+    def __init__(self, engine: Any, *, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED) -> None:
         import duckdb
+
+        from policyengine.enforce.arrow import lock_down
 
         self.engine = engine
         self.hash_key = resolve_key(hash_key)
@@ -591,9 +592,7 @@ class Gateway:
             create = exp.Create(this=target, kind="TABLE", expression=_read_sample(product))
             self.con.execute(create.sql(dialect="duckdb"))
             self.loaded.append(name)
-        for statement in ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
-                          "SET autoload_known_extensions = false", "SET lock_configuration = true"):
-            self.con.execute(statement)
+        lock_down(self.con)
 
     def source(self, product: str) -> exp.Expression:
         if product not in self.loaded:

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policyengine.consumers import Consumer
-from policyengine.decision import Decision, RuleRef
-from policyengine.engine import Engine
-from policyengine.masks import MaskStrategy
+from policyengine.catalog.consumers import Consumer
+from policyengine.engine.decision import Decision, RuleRef
+from policyengine.engine.evaluator import Engine
+from policyengine.language.masks import MaskStrategy
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 _CASE_KEYS = frozenset({"name", "consumer", "product", "purpose", "at", "columns", "expect"})

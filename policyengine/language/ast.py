@@ -6,6 +6,7 @@ Spans never take part in equality, so `parse(fmt(x)) == parse(x)` compares meani
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Literal as TLiteral
 
@@ -43,8 +44,6 @@ class Literal:
     span: Span = _span()
 
     def __str__(self) -> str:
-        from policyengine.formatter import format_expr
-
         return format_expr(self)
 
 
@@ -56,8 +55,6 @@ class ListExpr:
     span: Span = _span()
 
     def __str__(self) -> str:
-        from policyengine.formatter import format_expr
-
         return format_expr(self)
 
 
@@ -80,8 +77,6 @@ class ColumnRef:
     span: Span = _span()
 
     def __str__(self) -> str:
-        from policyengine.formatter import format_expr
-
         return format_expr(self)
 
 
@@ -99,8 +94,6 @@ class Compare:
     span: Span = _span()
 
     def __str__(self) -> str:
-        from policyengine.formatter import format_expr
-
         return format_expr(self)
 
 
@@ -112,8 +105,6 @@ class And:
     span: Span = _span()
 
     def __str__(self) -> str:
-        from policyengine.formatter import format_expr
-
         return format_expr(self)
 
 
@@ -125,8 +116,6 @@ class Or:
     span: Span = _span()
 
     def __str__(self) -> str:
-        from policyengine.formatter import format_expr
-
         return format_expr(self)
 
 
@@ -138,8 +127,6 @@ class Not:
     span: Span = _span()
 
     def __str__(self) -> str:
-        from policyengine.formatter import format_expr
-
         return format_expr(self)
 
 
@@ -302,3 +289,70 @@ class PolicyFile:
     scope: Scope | None
     rules: tuple[Rule, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False)
+
+
+# ---------------------------------------------------------------- canonical text
+# Expressions print themselves (`__str__`) in the formatter's canonical form; the functions live
+# here, with the nodes, so the AST needs nothing above it.
+
+KEYWORDS = frozenset(
+    ["scope", "platform", "domain", "allow", "deny", "mask", "filter", "everyone", "except", "for", "when", "from", "until", "and", "or", "not", "in", "contains", "true", "false", "read", "using", "rows", "where", "tagged", "to", "user", "group", "purpose", "purposes", "consumer"]
+)
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*\Z")  # \Z: `$` would accept a trailing newline
+
+# precedence: higher binds tighter
+_OR, _AND, _NOT, _CMP, _ATOM = 1, 2, 3, 4, 5
+
+
+def quote_string(value: str) -> str:
+    """A double-quoted string literal that the parser reads back as `value`."""
+    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+               .replace("\r", "\\r"))
+    return f'"{escaped}"'
+
+
+def format_name(name: str) -> str:
+    """A column name, back-quoted when it is not a plain name or is a keyword."""
+    return name if PLAIN_NAME.match(name) and name not in KEYWORDS else f"`{name}`"
+
+
+def format_literal(value: LiteralValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return quote_string(value)
+    if isinstance(value, dt.datetime):
+        v = value.astimezone(dt.UTC)  # not strftime: its %Y does not pad years before 1000
+        return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def format_expr(expr: Expr, parent: int = 0) -> str:
+    """Render an expression with the fewest parentheses that keep its meaning."""
+    if isinstance(expr, Literal):
+        return format_literal(expr.value)
+    if isinstance(expr, ListExpr):
+        return "[" + ", ".join(format_literal(i.value) for i in expr.items) + "]"
+    if isinstance(expr, ConsumerRef):
+        return f"consumer.{expr.attribute}"
+    if isinstance(expr, ColumnRef):
+        return format_name(expr.name)
+    if isinstance(expr, Compare):
+        text = f"{format_expr(expr.left, _ATOM)} {expr.op} {format_expr(expr.right, _ATOM)}"
+        prec = _CMP
+    elif isinstance(expr, Not):
+        text = f"not {format_expr(expr.operand, _NOT)}"
+        prec = _NOT
+    elif isinstance(expr, And):
+        text = " and ".join(format_expr(o, _AND + 1) for o in expr.operands)
+        prec = _AND
+    elif isinstance(expr, Or):
+        text = " or ".join(format_expr(o, _OR + 1) for o in expr.operands)
+        prec = _OR
+    else:  # pragma: no cover - exhaustive
+        raise TypeError(f"not an expression: {expr!r}")
+    return f"({text})" if prec < parent else text

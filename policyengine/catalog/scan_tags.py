@@ -1,0 +1,68 @@
+"""Scan results → column tags: the findings of a scan report mapped to catalog products."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from policyengine.catalog.contracts import Catalog
+from policyengine.diagnostics import Diagnostic, PolicyError
+
+log = logging.getLogger("policyengine")
+
+
+def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) -> dict[str, dict[str, set[str]]]:
+    """Column tags found by a scan report (JSON path, parsed dict, or a report object with
+    `to_dict()`), by product and column.
+
+    A finding maps to a product through the product's sample files (`servers` of its contract).
+    Part of the catalog stage (contracts + scan results → tagged columns), so neither the evaluator
+    nor a gateway needs the scanner package to read a report.
+    """
+    if not isinstance(report, (Mapping, str, Path)) and callable(getattr(report, "to_dict", None)):
+        report = report.to_dict()
+    if not isinstance(report, (Mapping, str, Path)):
+        raise PolicyError([Diagnostic("error", f"scan must be a report path, dict or report object, "
+                                               f"not {type(report).__name__}", code="scan-report")])
+    if not isinstance(report, Mapping):
+        try:
+            report = json.loads(Path(report).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise PolicyError([Diagnostic("error", f"cannot read scan report: {exc}", file=str(report),
+                                          code="scan-report")]) from None
+    where = str(report) if isinstance(report, (str, Path)) else "<scan report>"
+
+    def malformed(why: str) -> PolicyError:
+        return PolicyError([Diagnostic("error", f"malformed scan report: {why}", file=where, code="scan-report")])
+
+    if not isinstance(report, Mapping):
+        raise malformed("expected a JSON object with 'findings'")
+    findings = report.get("findings", [])
+    if not isinstance(findings, list):
+        raise malformed("'findings' must be a list")
+    out: dict[str, dict[str, set[str]]] = {}
+    unmatched = 0
+    for i, finding in enumerate(findings):
+        if not isinstance(finding, Mapping):
+            raise malformed(f"finding {i} is not an object")
+        tag, source, column = finding.get("tag"), finding.get("source"), finding.get("column")
+        if not tag:  # an entity without a taxonomy tag adds nothing
+            continue
+        if not (source and column):  # a tag that says nowhere would be silently lost
+            raise malformed(f"finding {i} has a tag but no 'source' and 'column'")
+        if not all(isinstance(v, str) for v in (tag, source, column)):
+            raise malformed(f"finding {i}: 'tag', 'source' and 'column' must be strings")
+        if tag not in catalog.taxonomy:
+            raise malformed(f"finding {i}: unknown tag '{tag}' (not in the taxonomy)")
+        product = catalog.product_for_sample(source)
+        if product is None or product.column(column) is None:
+            unmatched += 1
+            continue
+        out.setdefault(product.name, {}).setdefault(column, set()).add(tag)
+    if unmatched:
+        log.warning("policyengine: %d scan finding(s) match no product's sample file and column; "
+                    "their tags were not added", unmatched)
+    return out
