@@ -118,7 +118,8 @@ def fresh_name(base: str, taken: Iterable[str]) -> str:
 
 def subject_classes(rules: Sequence[CompiledRule], conditions: Iterable[ast.Expr],
                     excluded_users: Iterable[str] = (), excluded_groups: Iterable[str] = (),
-                    extra_groups: Iterable[str] = (), distinct: Iterable[str] = ()) -> list[SubjectClass]:
+                    extra_groups: Iterable[str] = (), distinct: Iterable[str] = (),
+                    every_subset: bool = False) -> list[SubjectClass]:
     """Users × group sets that stand for every consumer, simplest first.
 
     Group sets are {} or {a} (a: a group an allow includes), each with any subset of X (groups a
@@ -128,6 +129,8 @@ def subject_classes(rules: Sequence[CompiledRule], conditions: Iterable[ast.Expr
     or masks: G sees at least as much. `excluded_*` (privileged subjects) never appear; groups
     with identical roles in every rule are one class, except those in `distinct` (subjects
     such as `group:x` that a caller tells apart, e.g. privileged for some tags only).
+    `every_subset`: every subset of the (representative) groups instead — exact outcomes for
+    every consumer, not just "at least as visible" (what comparing two policy versions needs).
     """
     conditions = list(conditions)
     id_literals, group_literals = _builtin_literals(conditions)
@@ -136,8 +139,8 @@ def subject_classes(rules: Sequence[CompiledRule], conditions: Iterable[ast.Expr
     names = set().union(*(r.groups | r.except_groups for r in rules)) if rules else set()
     names |= group_literals | set(extra_groups)
     for g in sorted(names - excluded_groups):
-        roles[g] = (frozenset(r.index for r in rules if g in r.groups),
-                    frozenset(r.index for r in rules if g in r.except_groups))
+        roles[g] = (frozenset(i for i, r in enumerate(rules) if g in r.groups),
+                    frozenset(i for i, r in enumerate(rules) if g in r.except_groups))
     # one representative per role profile (groups a condition names stay themselves)
     representative: dict[tuple, str] = {}
     distinct = set(distinct)
@@ -153,6 +156,8 @@ def subject_classes(rules: Sequence[CompiledRule], conditions: Iterable[ast.Expr
     allow_groups = sorted({g for r in rules if r.kind == "allow" for g in r.groups} & reps)
     except_groups = sorted(({g for r in rules for g in r.except_groups} | group_literals
                             | (set(extra_groups) & reps)) & reps)
+    if every_subset:
+        allow_groups, except_groups = [], sorted(reps)
     if len(except_groups) > MAX_EXCEPTED_GROUPS:
         raise ClassesError(f"the rules of one product except {len(except_groups)} different groups "
                            f"(more than {MAX_EXCEPTED_GROUPS}): too many group combinations to check "
@@ -394,10 +399,12 @@ class AttributeClass:
         return ", ".join(parts)
 
 
-def attribute_classes(conditions: Mapping[int, ast.Expr], rules: Sequence[CompiledRule],
+def attribute_classes(conditions: Mapping[int, ast.Expr],
+                      rules: Sequence[CompiledRule] | Mapping[int, CompiledRule],
                       schema: Any = None, limit: int = MAX_ATTRIBUTE_COMBINATIONS) -> list[AttributeClass]:
     """Attribute combinations, one per distinct truth vector of the rules' conditions (simplest
-    first). Attributes that no condition reads together are combined only after reduction."""
+    first). Attributes that no condition reads together are combined only after reduction.
+    `conditions` and `rules` share keys: rule indexes (a sequence of rules), or any keys (a mapping)."""
     uses: dict[str, AttributeUse] = {}
     for cond in conditions.values():
         collect_uses(cond, uses)
@@ -426,7 +433,7 @@ def attribute_classes(conditions: Mapping[int, ast.Expr], rules: Sequence[Compil
     components: dict[str, list[str]] = {}
     for n in names:
         components.setdefault(find(n), []).append(n)
-    compiled = {r.index: r for r in rules}
+    compiled = dict(rules) if isinstance(rules, Mapping) else {r.index: r for r in rules}
     pinned = {i for i, cond in conditions.items()
               if {n.attribute for n in ast.walk(cond) if isinstance(n, ast.ConsumerRef)} & _BUILTIN}
     per_component: list[list[dict[str, Any]]] = []
@@ -580,4 +587,29 @@ def request_space(engine: Any, product: str, columns: Iterable[str] | None = Non
                                distinct)
     attrs = attribute_classes(conditions, rules, engine.schema)
     return RequestSpace(product, rules, tuple(subjects), tuple(attrs), tuple(purpose_classes(rules)),
+                        tuple(instant_classes(rules, now)))
+
+
+def joint_space(engines: Sequence[Any], product: str, columns: Iterable[str] | None = None, *,
+                now: dt.datetime | None = None, filters: bool = True) -> RequestSpace:
+    """Request classes that no rule of *any* of `engines` can tell apart (for comparing policy
+    versions: each class is then one request to every engine), row filter rules included unless
+    `filters` is false. The product must exist in all."""
+    rules: list[CompiledRule] = []
+    conditions: dict[int, ast.Expr] = {}
+    by_key: dict[int, CompiledRule] = {}
+    for engine in engines:
+        asts = rule_asts(engine)
+        extra = engine.compiled.products[product].filters if filters else ()
+        for r in (*product_rules(engine, product, columns), *extra):
+            key = len(rules)
+            rules.append(r)
+            by_key[key] = r
+            cond = asts[r.index].condition if r.index in asts else None
+            if cond is not None:
+                conditions[key] = cond
+    schema = next((e.schema for e in engines if e.schema is not None), None)
+    subjects = subject_classes(rules, conditions.values(), every_subset=True)
+    attrs = attribute_classes(conditions, by_key, schema)
+    return RequestSpace(product, tuple(rules), tuple(subjects), tuple(attrs), tuple(purpose_classes(rules)),
                         tuple(instant_classes(rules, now)))
