@@ -296,3 +296,23 @@ def test_the_taxonomy_marks_pii_sensitive_and_an_extension_cannot_unmark_it(tmp_
     ext.write_text("tags:\n  x:\n    sensitive: maybe\n", "utf-8")
     with pytest.raises(ValueError, match="'sensitive' of tag 'x' must be true or false"):
         load_taxonomy([ext])
+
+
+def test_the_outputs_shown_in_docs_governance_are_what_the_tool_prints(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (ROOT / "docs" / "governance.md").read_text("utf-8")
+    root = _mesh(tmp_path)
+    config = root / "policyengine.yaml"
+    config.write_text(config.read_text("utf-8").replace("  - group:security: [pii.ip]\n", ""), "utf-8")
+    monkeypatch.chdir(root)
+    runner = CliRunner()
+    gaps = runner.invoke(app, ["coverage"]).stdout.splitlines()
+    start = next(i for i, line in enumerate(gaps) if line.startswith("policies/sales.policy:3: gap:"))
+    for line in gaps[start:start + 3]:
+        assert line in doc, line
+    assert gaps[-1].startswith("6 gap(s) in 23 sensitive column(s) of 6 product(s); 380 request classes")
+    monkeypatch.chdir(ROOT)
+    why = runner.invoke(app, ["eval", "--consumer", "alice", "--product", "hr.employees", "--purpose", "reporting",
+                              "--at", "2026-06-01T00:00:00Z", "--columns", "national_id", "--why-not", "national_id"])
+    for line in why.stdout.splitlines():
+        assert line in doc, line
