@@ -50,7 +50,7 @@ def coverage_command(
             raise fail(f"{path}: error: no such file or folder", EXIT_USAGE)
     try:
         engine = load(list(policies or cfg.policies), list(catalog or cfg.catalog), consumers=cfg.consumers,
-                      taxonomy=list(cfg.taxonomy))
+                      taxonomy=list(cfg.taxonomy), ownership=cfg.ownership)
     except PolicyError as exc:
         raise fail(exc.render()) from None
     except YamlError as exc:
