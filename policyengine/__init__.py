@@ -52,6 +52,8 @@ _LAZY = {
     "enforce": "policyengine.enforce",
     "rewrite": "policyengine.enforce.gateway",
     "scan_paths": "policyengine.scan",
+    "check_coverage": "policyengine.governance.coverage",
+    "why_not": "policyengine.governance.whynot",
 }
 
 
@@ -66,7 +68,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Catalog", "CheckResult", "Column", "ColumnDecision", "Consumer", "Decision", "Diagnostic",
-    "Engine", "MaskStrategy", "PolicyError", "Product", "RuleRef", "Span", "check_policies",
-    "enforce", "evaluate", "format_file", "format_text", "load", "load_catalog", "parse_file",
-    "parse_policy", "rewrite", "scan_paths",
+    "Engine", "MaskStrategy", "PolicyError", "Product", "RuleRef", "Span", "check_coverage",
+    "check_policies", "enforce", "evaluate", "format_file", "format_text", "load", "load_catalog",
+    "parse_file", "parse_policy", "rewrite", "scan_paths", "why_not",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, evaluate, governance, query
+from policyengine.commands import authoring, coverage, evaluate, governance, query
 from policyengine.commands import scan as scan_command
 
 app = typer.Typer(
@@ -14,6 +14,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
 def _version(value: bool) -> None:
     if value:
         from policyengine import __version__
@@ -35,6 +37,7 @@ governance.register(app)
 evaluate.register(app)
 scan_command.register(app)
 query.register(app)
+coverage.register(app)
 
 
 def main() -> None:

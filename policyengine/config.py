@@ -7,6 +7,7 @@ POLICYENGINE_CONFIG environment variable). Paths in it are relative to the file.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ class Config:
     root: Path = Path(".")
     ownership: Any = None  # the `ownership:` map (governance.ownership.Ownership), binding scopes to paths
     source: Path | None = None  # the configuration file, when there is one
+    # subjects the coverage gate does not check: (subject, tags); no tags = every sensitive tag
+    privileged: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def hash_key(self) -> bytes | None:
@@ -68,6 +71,32 @@ def _paths(root: Path, value: object, key: str, source: str) -> tuple[Path, ...]
     if not all(isinstance(i, str) for i in items):
         raise YamlError(f"{source}: error: '{key}' must be a path or a list of paths")
     return tuple(_display_path(root / i) for i in items)
+
+
+_SUBJECT = re.compile(r"^(group|user):\S+$")
+
+
+def _privileged(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`privileged: [group:a, {group:b: [pii.ip]}]` → ((group:a, ()), (group:b, (pii.ip,)))."""
+    if value is None:
+        return ()
+    bad = YamlError(f"{where}: error: 'privileged' must list subjects (group:NAME or user:ID), each "
+                    "alone or mapped to the sensitive tags it may read")
+    if not isinstance(value, list):
+        raise bad
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for item in value:
+        if isinstance(item, str):
+            subject, tags = item, []
+        elif isinstance(item, dict) and len(item) == 1:
+            subject, tags = next(iter(item.items()))
+        else:
+            raise bad
+        if not isinstance(subject, str) or not _SUBJECT.match(subject) or not isinstance(tags, list) \
+                or not all(isinstance(t, str) and t for t in tags):
+            raise bad
+        out.append((subject, tuple(tags)))
+    return tuple(out)
 
 
 def _display_path(path: Path) -> Path:
@@ -106,4 +135,5 @@ def load_config(path: str | Path | None = None) -> Config:
         root=root,
         ownership=ownership,
         source=Path(source),
+        privileged=_privileged(data.get("privileged"), "{}:{}:{}".format(source, *data.where("privileged"))),
     )

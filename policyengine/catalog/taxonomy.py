@@ -23,6 +23,7 @@ class TagInfo:
     name: str
     description: str = ""
     entities: tuple[str, ...] = ()
+    sensitive: bool = False  # `sensitive: true`: the coverage gate checks columns with this tag
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,18 @@ class Taxonomy:
         parts = tag.split(".")
         return tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
 
+    def is_sensitive(self, tag: str) -> bool:
+        """True when the tag or one of its ancestors is marked `sensitive` (`pii` marks `pii.email`)."""
+        return any(self.tags[t].sensitive for t in self.ancestors(tag) if t in self.tags)
+
     def extended(self, other: Taxonomy) -> Taxonomy:
-        """This taxonomy with `other`'s tags added (other wins on descriptions)."""
-        return _build({**self.tags, **other.tags})
+        """This taxonomy with `other`'s tags added (other wins on descriptions; a tag marked
+        sensitive stays sensitive, so an extension can never take a tag out of the coverage gate)."""
+        merged = {**self.tags, **other.tags}
+        for name, info in self.tags.items():
+            if info.sensitive and not merged[name].sensitive:
+                merged[name] = TagInfo(merged[name].name, merged[name].description, merged[name].entities, True)
+        return _build(merged)
 
 
 def _parse(data: object, source: str) -> dict[str, TagInfo]:
@@ -64,7 +74,11 @@ def _parse(data: object, source: str) -> dict[str, TagInfo]:
         entities = body.get("entities") or []
         if isinstance(entities, str):
             entities = [entities]
-        out[str(name)] = TagInfo(str(name), str(body.get("description", "")), tuple(map(str, entities)))
+        sensitive = body.get("sensitive", False)
+        if not isinstance(sensitive, bool):
+            raise YamlError(f"{source}: error: 'sensitive' of tag '{name}' must be true or false")
+        out[str(name)] = TagInfo(str(name), str(body.get("description", "")), tuple(map(str, entities)),
+                                 sensitive)
     return out
 
 

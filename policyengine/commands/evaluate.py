@@ -42,6 +42,8 @@ def eval_command(
     explain: Annotated[bool, typer.Option("--explain", help="Show every rule that applied per column.")] = False,
     scan: Annotated[Path | None, typer.Option("--scan", help="Scan report whose tags are added to the catalog.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    why_not: Annotated[str | None, typer.Option(
+        "--why-not", help="Also say the smallest changes that would make this column more visible.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Evaluate one request: per column allow / mask / deny, and the row filter."""
@@ -59,14 +61,25 @@ def eval_command(
                    f"{did_you_mean(consumer, engine.consumers)}", err=True)
     who = consumer_from_options(consumer, known, group, attr)
     cols = [c.strip() for item in columns for c in item.split(",") if c.strip()] if columns else None
-    decision = engine.evaluate(who, product, cols, purpose, parse_at(at), use_cache=False)
+    when = parse_at(at)
     product_columns = engine.catalog.products[product].column_names
+    if why_not is not None and why_not not in product_columns:
+        raise fail(f"error: {product} has no column '{why_not}'{did_you_mean(why_not, product_columns)}", 2)
+    decision = engine.evaluate(who, product, cols, purpose, when, use_cache=False)
+    answer = None
+    if why_not is not None:
+        from policyengine.governance.whynot import why_not as explain_why_not
+
+        answer = explain_why_not(engine, who, product, why_not, purpose, when or decision.at)
     for name in cols or ():
         if name not in product_columns:
             typer.echo(f"warning: {product} has no column '{name}'{did_you_mean(name, product_columns)} "
                        "(denied)", err=True)
     if output is OutputFormat.json:
-        json.dump(decision.to_dict(), sys.stdout, indent=2)
+        data = decision.to_dict()
+        if answer is not None:
+            data["why_not"] = answer.to_dict()
+        json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif explain:
         typer.echo(decision.explain())
@@ -80,6 +93,8 @@ def eval_command(
             effect = f"mask {d.mask}" if d.effect == "mask" else d.effect
             typer.echo(f"{name:<{width}}  {effect}")
         typer.echo(f"rows: {decision.row_filter_text or 'all'}")
+    if answer is not None and output is not OutputFormat.json:
+        typer.echo(answer.to_text())
     raise typer.Exit(EXIT_FAIL if decision.error else EXIT_OK)
 
 

@@ -1,0 +1,99 @@
+"""`policyengine coverage`: the PII coverage gate (every sensitive column masked or denied for
+every consumer that is not privileged, every purpose, every instant)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from policyengine.commands.common import EXIT_USAGE, fail
+
+
+class CoverageFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+def coverage_command(
+    scan: Annotated[Path | None, typer.Option(
+        "--scan", help="Scan report (JSON): columns it tags sensitive are checked too.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="Check columns with this tag (or below it) instead of the taxonomy's sensitive ones (repeatable).")] = None,
+    product: Annotated[list[str] | None, typer.Option("--product", help="Check only this product (repeatable).")] = None,
+    output_format: Annotated[CoverageFormat, typer.Option("--format", help="text, json or sarif.")] = CoverageFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    policies: Annotated[list[Path] | None, typer.Option("--policies", help="Policy files or folders (default: the configured policies).")] = None,
+    catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Contract folders (default: the configured catalog).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Project configuration file.")] = None,
+) -> None:
+    """Fail when a sensitive column is readable unmasked by a consumer that is not privileged.
+
+    Exit codes: 0 covered, 1 a gap (or a policy error), 2 usage or input errors."""
+    from policyengine.catalog.scan_tags import scan_tags
+    from policyengine.config import load_config
+    from policyengine.diagnostics import PolicyError
+    from policyengine.engine.evaluator import load
+    from policyengine.governance.classes import ClassesError
+    from policyengine.governance.coverage import check_coverage, to_json, to_sarif, to_text
+    from policyengine.yamlsource import YamlError
+
+    try:
+        cfg = load_config(config)
+    except YamlError as exc:
+        raise fail(str(exc).splitlines()[0], EXIT_USAGE) from None
+    for path in [*(policies or ()), *(catalog or ()), *([scan] if scan else ())]:
+        if not path.exists():
+            raise fail(f"{path}: error: no such file or folder", EXIT_USAGE)
+    try:
+        engine = load(list(policies or cfg.policies), list(catalog or cfg.catalog), consumers=cfg.consumers,
+                      taxonomy=list(cfg.taxonomy), ownership=cfg.ownership)
+    except PolicyError as exc:
+        raise fail(exc.render()) from None
+    except YamlError as exc:
+        raise fail(str(exc).splitlines()[0], EXIT_USAGE) from None
+    unknown = [p for p in product or () if p not in engine.catalog.products]
+    if unknown:
+        raise fail(f"error: unknown product '{unknown[0]}'", EXIT_USAGE)
+    for t in tag or ():
+        if t not in engine.catalog.taxonomy:
+            raise fail(f"error: unknown tag '{t}' (not in the taxonomy)", EXIT_USAGE)
+    for subject, tags in cfg.privileged:
+        for t in tags:
+            if t not in engine.catalog.taxonomy:
+                raise fail(f"error: privileged subject {subject} names unknown tag '{t}'", EXIT_USAGE)
+    found = None
+    if scan is not None:
+        try:  # the scan only adds columns to check: rules are evaluated as enforcement loads them
+            found = scan_tags(scan, engine.catalog)
+        except PolicyError as exc:
+            raise fail(exc.render().splitlines()[0], EXIT_USAGE) from None
+    try:
+        report = check_coverage(engine, privileged=cfg.privileged, scan=found, tags=tag or None,
+                                products=product or None)
+    except ClassesError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
+    render = {CoverageFormat.text: to_text, CoverageFormat.json: to_json,
+              CoverageFormat.sarif: to_sarif}[output_format]
+    text = render(report)
+    text = text if text.endswith("\n") else text + "\n"
+    if output is not None:
+        try:
+            output.write_text(text, "utf-8")
+        except OSError as exc:
+            raise fail(f"{output}: error: cannot write the report: {exc.strerror or exc}", EXIT_USAGE) from None
+    else:
+        typer.echo(text, nl=False)
+    if output is not None or output_format is not CoverageFormat.text:
+        # a CI log shows the outcome whatever the format
+        for g in report.gaps:
+            typer.echo(f"{g.allowed_by.file}:{g.allowed_by.line}: error: {g.headline()}", err=True)
+        typer.echo(f"{len(report.gaps)} gap(s) in {len(report.columns)} sensitive column(s)", err=True)
+    raise typer.Exit(report.exit_code())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("coverage")(coverage_command)

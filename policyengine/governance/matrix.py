@@ -1,0 +1,108 @@
+"""Access-matrix diff between two policy versions (a start of issue 11 items 2/3: library only).
+
+The matrix is consumers × products × columns × purposes × instants → (effect, mask, row filter).
+Both versions are evaluated on one set of request classes that no rule of *either* version can
+tell apart (`classes.joint_space`, every subset of the named groups), so a cell that changes for
+any consumer changes for its class. Each changed cell is classified:
+
+- *looser*: the column becomes more visible (deny → mask or allow, a mask → a weaker one or
+  allow) or a row filter goes away;
+- *tighter*: the reverse;
+- *changed*: different but not ordered (two masks neither of which reveals less, a different
+  row filter).
+
+Row filters are compared as written (the applicable filter rules' expressions, before consumer
+attributes are substituted), so a filter that reads an attribute the consumer lacks is not yet
+told apart. Not yet here: grouping by the rule change that causes a cell change, approvals, contract changes,
+a CLI, SARIF/markdown renderings and the benchmark against brute force the issue asks for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from policyengine.engine.decision import ColumnDecision
+from policyengine.governance.classes import (
+    AttributeClass,
+    Interval,
+    PurposeClass,
+    SubjectClass,
+    joint_space,
+)
+from policyengine.governance.whynot import more_visible
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One cell of the matrix that differs between the base and the head version."""
+
+    product: str
+    column: str | None  # None: the product's row filter
+    subject: SubjectClass
+    attributes: AttributeClass
+    purpose: PurposeClass
+    interval: Interval
+    direction: str  # looser | tighter | changed
+    before: str
+    after: str
+
+    @property
+    def consumer_label(self) -> str:
+        return self.subject.label + (f" with {self.attributes.label}" if self.attributes.label else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"product": self.product, "column": self.column, "direction": self.direction,
+                "before": self.before, "after": self.after, "consumer": self.consumer_label,
+                "purpose": self.purpose.value, "instants": self.interval.to_dict()}
+
+
+def _cell(cd: ColumnDecision) -> str:
+    rule = f" by {cd.rule.name}" if cd.rule else ""
+    return (f"mask {cd.mask}" if cd.effect == "mask" else cd.effect) + rule
+
+
+def cell_direction(before: ColumnDecision, after: ColumnDecision) -> str | None:
+    """looser, tighter, changed (not ordered), or None when the column's outcome is the same."""
+    if (before.effect, before.strategy, dict(before.args)) == (after.effect, after.strategy, dict(after.args)):
+        return None
+    if more_visible(after, before):
+        return "looser"
+    if more_visible(before, after):
+        return "tighter"
+    return "changed"
+
+
+def diff_engines(base: Any, head: Any, products: Iterable[str] | None = None,
+                 now: dt.datetime | None = None) -> list[CellChange]:
+    """Every matrix cell (per request class) whose column effect or row filter differs between
+    `base` and `head`. Products only one version's catalog has are skipped (contract diffs are
+    not covered yet)."""
+    names = sorted(set(base.catalog.products) & set(head.catalog.products)) if products is None else list(products)
+    out: list[CellChange] = []
+    for product in names:
+        columns = [c for c in head.catalog.products[product].column_names
+                   if c in set(base.catalog.products[product].column_names)]
+        space = joint_space([base, head], product, None, now=now)
+        base_filters = {r.ref: str(r.row_filter) for r in base.compiled.products[product].filters}
+        head_filters = {r.ref: str(r.row_filter) for r in head.compiled.products[product].filters}
+        for subject, attrs, consumer, purpose, interval in space.requests():
+            a = base.evaluate(consumer, product, columns, purpose.value, interval.at, use_cache=False)
+            b = head.evaluate(consumer, product, columns, purpose.value, interval.at, use_cache=False)
+            for col in columns:
+                d = cell_direction(a.columns[col], b.columns[col])
+                if d is not None:
+                    out.append(CellChange(product, col, subject, attrs, purpose, interval, d,
+                                          _cell(a.columns[col]), _cell(b.columns[col])))
+            # row filters compared as written (before consumer attributes are substituted)
+            fa = " and ".join(sorted(base_filters.get(r, "") for r in a.filter_rules)) or None
+            fb = " and ".join(sorted(head_filters.get(r, "") for r in b.filter_rules)) or None
+            if fa != fb:
+                d = "looser" if fb is None else "tighter" if fa is None else "changed"
+                out.append(CellChange(product, None, subject, attrs, purpose, interval, d,
+                                      f"rows where {fa}" if fa else "all rows",
+                                      f"rows where {fb}" if fb else "all rows"))
+    return out
+
