@@ -8,10 +8,13 @@ run them on the real engines.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import os
+import shutil
 import stat
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -190,22 +193,35 @@ def _started(name: str, start: float) -> None:
     STARTUP[name] = time.perf_counter() - start
 
 
-@pytest.fixture(scope="session")
-def postgres_engine(seed_tables, tmp_path_factory) -> Iterator[PostgresEngine]:
-    start = time.perf_counter()
-    engine = PostgresEngine(tmp_path_factory.mktemp("pgdata"), seed_tables)
-    _started("postgres", start)
-    yield engine
-    engine.close()
+@contextlib.contextmanager
+def _private_directory(prefix: str) -> Iterator[Path]:
+    """A folder of this session's own, removed after. Not pytest's tmp_path: pytest deletes all but
+    its three newest base folders, so a concurrent pytest run could delete a running server's data."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def spark_engine(seed_tables, tmp_path_factory) -> Iterator[SparkEngine]:
-    start = time.perf_counter()
-    engine = SparkEngine(tmp_path_factory.mktemp("spark"), seed_tables)
-    _started("spark", start)
-    yield engine
-    engine.close()
+def postgres_engine(seed_tables) -> Iterator[PostgresEngine]:
+    with _private_directory("policyengine-pg-") as folder:
+        start = time.perf_counter()
+        engine = PostgresEngine(folder, seed_tables)
+        _started("postgres", start)
+        yield engine
+        engine.close()
+
+
+@pytest.fixture(scope="session")
+def spark_engine(seed_tables) -> Iterator[SparkEngine]:
+    with _private_directory("policyengine-spark-") as folder:
+        start = time.perf_counter()
+        engine = SparkEngine(folder, seed_tables)
+        _started("spark", start)
+        yield engine
+        engine.close()
 
 
 @pytest.fixture(params=["duckdb", "postgres", "spark"])
