@@ -52,7 +52,7 @@ def _paths(root: Path, value: object, key: str, source: str) -> tuple[Path, ...]
         return ()
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(i, str) for i in items):
-        raise YamlError(f"{source}: error: '{key}' must be a path or a list of paths")
+        raise YamlError(f"'{key}' must be a path or a list of paths", source)
     return tuple(_display_path(root / i) for i in items)
 
 
@@ -72,7 +72,7 @@ def load_config(path: str | Path | None = None) -> Config:
         return Config(policies=(root / "policies",), catalog=(root / "catalog",), root=root)
     data = load_yaml_file(found) or LocatedDict()
     if not isinstance(data, dict):
-        raise YamlError(f"{found}:1:1: error: the configuration must be a mapping")
+        raise YamlError.at(found, (1, 1), "the configuration must be a mapping")
     root = found.resolve().parent
     source = str(found)
     consumers = _paths(root, data.get("consumers"), "consumers", source)

@@ -136,3 +136,15 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
         if d <= budget and d < len(word) and (best is None or (d, c) < best):
             best = (d, c)
     return f" (did you mean '{best[1]}'?)" if best else ""
+
+
+def located_diagnostic(exc: Exception, code: str, file: str | None = None) -> Diagnostic:
+    """An error diagnostic from an exception carrying `message`, `file`, `line` and `column`
+    fields (a YamlError): located at file:line:col when it has a line, else at its file (or
+    `file`). An exception without those fields gives its one-line text."""
+    text = str(exc).splitlines()
+    message = getattr(exc, "message", None) or (text[0] if text else type(exc).__name__)
+    where = getattr(exc, "file", None) or file
+    line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+    span = Span(where, line, column or 1, line, (column or 1) + 1) if where and line else None
+    return Diagnostic("error", message, span, file=where, code=code)

@@ -95,10 +95,10 @@ def load_directory(path: str | Path) -> Directory:
     """Read a consumers file; malformed content raises YamlError naming file:line:col."""
     data = load_yaml_file(path)
     if not isinstance(data, LocatedDict):
-        raise YamlError(f"{path}:1:1: error: a consumers file must be a mapping")
+        raise YamlError.at(path, (1, 1), "a consumers file must be a mapping")
 
     def fail(where: tuple[int, int], message: str) -> YamlError:
-        return YamlError(f"{path}:{where[0]}:{where[1]}: error: {message}")
+        return YamlError.at(path, where, message)
 
     schema = None
     raw_schema = data.get("attributes")

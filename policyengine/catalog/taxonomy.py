@@ -43,11 +43,6 @@ class Taxonomy:
         """The policy tag for a scanner entity type (e.g. EMAIL_ADDRESS → pii.email)."""
         return self.entity_tags.get(entity)
 
-    def ancestors(self, tag: str) -> tuple[str, ...]:
-        """`pii.email` → (`pii`, `pii.email`)."""
-        parts = tag.split(".")
-        return tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
-
     def extended(self, other: Taxonomy) -> Taxonomy:
         """This taxonomy with `other`'s tags added (other wins on descriptions)."""
         return _build({**self.tags, **other.tags})
@@ -55,12 +50,12 @@ class Taxonomy:
 
 def _parse(data: object, source: str) -> dict[str, TagInfo]:
     if not isinstance(data, Mapping) or not isinstance(data.get("tags"), Mapping):
-        raise YamlError(f"{source}: error: a taxonomy needs a 'tags' mapping")
+        raise YamlError("a taxonomy needs a 'tags' mapping", source)
     out: dict[str, TagInfo] = {}
     for name, body in data["tags"].items():
         body = body or {}
         if not isinstance(body, Mapping):
-            raise YamlError(f"{source}: error: tag '{name}' must map to a mapping")
+            raise YamlError(f"tag '{name}' must map to a mapping", source)
         entities = body.get("entities") or []
         if isinstance(entities, str):
             entities = [entities]

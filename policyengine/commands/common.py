@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +13,7 @@ from policyengine.catalog.consumers import Directory, load_directory
 from policyengine.catalog.contracts import Catalog, CatalogError, load_catalog
 from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.config import Config, load_config
-from policyengine.diagnostics import Diagnostic, PolicyError, Span, render_all
+from policyengine.diagnostics import Diagnostic, located_diagnostic, render_all
 from policyengine.yamlsource import YamlError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -50,14 +49,8 @@ def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: 
 
 
 def _yaml_diagnostic(exc: YamlError, code: str) -> Diagnostic:
-    """A YamlError's one line (`file:line:col: error: message`) as a located Diagnostic."""
-    message = str(exc)
-    m = re.match(r"^(.*?):(\d+):(\d+): error: (.*)$", message, re.S)
-    if m:
-        file, line, col = m.group(1), int(m.group(2)), int(m.group(3))
-        return Diagnostic("error", m.group(4), Span(file, line, col, line, col + 1), file=file, code=code)
-    file, _, rest = message.partition(": error: ")
-    return Diagnostic("error", rest or message, file=file if rest else None, code=code)
+    """A YamlError as a located Diagnostic."""
+    return located_diagnostic(exc, code)
 
 
 def _yaml_failure(exc: YamlError, output: str, code: str) -> typer.Exit:
@@ -98,6 +91,3 @@ def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt:
                     sources[name] = ""
         typer.echo(render_all(diags, sources))
 
-
-def policy_error_exit(exc: PolicyError) -> typer.Exit:
-    return fail(exc.render())
