@@ -10,9 +10,26 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from policyengine.diagnostics import did_you_mean
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 CONFIG_NAME = "policyengine.yaml"
+
+KNOWN_KEYS: dict[str, str] = {
+    "policies": "policy files or folders (every command that reads policies)",
+    "catalog": "data contract files or folders (check, evaluate, query, scan)",
+    "consumers": "the consumers file: known consumers and the attribute schema (check, evaluate, query)",
+    "taxonomy": "extra tag taxonomy files (check, evaluate, scan)",
+    "samples": "sample data files or folders (scan)",
+    "hash_key_env": "the environment variable holding the HMAC key of `hash` masks (check, enforcement)",
+    "ownership": "who owns which products and rules (read by the ownership check of `check`)",
+    "privileged": "consumers and groups whose grants need review (read by the `coverage` command)",
+    "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
+    "serve": "settings of the long-running server (read by `serve`)",
+}
+"""Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
+key is an error (with "did you mean"), so a typo such as `catalgo:` never passes silently. A new key
+is one line here."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +87,16 @@ def load_config(path: str | Path | None = None) -> Config:
     if found is None:
         root = Path.cwd()
         return Config(policies=(root / "policies",), catalog=(root / "catalog",), root=root)
+    found = _display_path(found)  # errors name it as the user would
     data = load_yaml_file(found) or LocatedDict()
     if not isinstance(data, dict):
         raise YamlError.at(found, (1, 1), "the configuration must be a mapping")
-    root = found.resolve().parent
     source = str(found)
+    for key in data:
+        if key not in KNOWN_KEYS:
+            raise YamlError.at(found, data.where(key), f"unknown key '{key}' in the configuration"
+                               f"{did_you_mean(key, KNOWN_KEYS)} (known keys: {', '.join(KNOWN_KEYS)})")
+    root = found.resolve().parent
     consumers = _paths(root, data.get("consumers"), "consumers", source)
     return Config(
         policies=_paths(root, data.get("policies", "policies"), "policies", source),

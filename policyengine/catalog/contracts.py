@@ -104,6 +104,7 @@ class SampleSource:
 
     path: Path
     format: str
+    span: Span | None = field(default=None, compare=False)  # the contract's `path` that names it
 
 
 @dataclass(frozen=True)
@@ -337,9 +338,9 @@ def _local_servers(data: LocatedDict, source: str, diags: list[Diagnostic]) -> l
     return out
 
 
-def _sample(source: str, path: str, fmt: str) -> SampleSource:
+def _sample(source: str, path: str, fmt: str, where: tuple[int, int] = (1, 1)) -> SampleSource:
     resolved = (Path(source).parent / path).resolve()
-    return SampleSource(resolved, fmt or resolved.suffix.lstrip(".").lower())
+    return SampleSource(resolved, fmt or resolved.suffix.lstrip(".").lower(), _span(source, where, len("path")))
 
 
 def _owner(team: object) -> str:
@@ -442,16 +443,17 @@ def _samples_by_object(data: LocatedDict, objects: list[LocatedDict], source: st
     """The sample files of each schema object (by `id()`), from the contract's local servers."""
     samples: dict[int, list[SampleSource]] = {id(obj): [] for obj in objects}
     for server, path, fmt in _local_servers(data, source, diags):
+        at = server.where("path")
         if "{model}" in path:  # datacontract-cli's placeholder: one file per schema object
             for obj in objects:
-                samples[id(obj)].append(_sample(source, path.replace("{model}", str(obj.get("name", ""))), fmt))
+                samples[id(obj)].append(_sample(source, path.replace("{model}", str(obj.get("name", ""))), fmt, at))
         elif len(objects) == 1:
-            samples[id(objects[0])].append(_sample(source, path, fmt))
+            samples[id(objects[0])].append(_sample(source, path, fmt, at))
         else:
             stem = Path(path).name.split(".")[0]
             matching = [o for o in objects if stem in (o.get("name"), o.get("physicalName"))]
             for obj in matching:
-                samples[id(obj)].append(_sample(source, path, fmt))
+                samples[id(obj)].append(_sample(source, path, fmt, at))
             if not matching:
                 _warn(diags, source, f"the path of local server '{server.get('server', '')}' names no schema "
                       f"object of this contract, so its file is no product's sample (name the file after a "

@@ -8,11 +8,13 @@ import os
 import stat
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from policyengine.catalog.sample_files import missing_samples
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -29,6 +31,7 @@ from policyengine.language.checker import CheckResult
 from policyengine.language.files import check_paths, parse_paths
 from policyengine.language.formatter import format_file
 from policyengine.language.parser import policy_files
+from policyengine.language.subjects import unknown_subjects
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
 
@@ -65,23 +68,35 @@ def check(
     if missing:
         typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
         raise typer.Exit(EXIT_USAGE)
+    n_files = _require_policy_files(targets)
     cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None)
-    diags = list(cat.warnings) + list(result.diagnostics)
+    diags = [*cat.warnings, *missing_samples(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
     unkeyed = _unkeyed_hash_warning(result, cfg)
     if unkeyed is not None:
         diags.append(unkeyed)
+    if strict:  # every warning counts: shown and counted as the error it is under --strict
+        diags = [replace(d, severity="error") if d.severity == "warning" else d for d in diags]
     print_diagnostics(diags, dict(result.sources), output.value)
+    errors = sum(d.severity == "error" for d in diags)
     if output is OutputFormat.text:
-        n_files = len(policy_files(targets))
-        errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings) + (unkeyed is not None)
+        warnings = len(diags) - errors
         n_rules = sum(len(f.rules) for f in result.files)  # every parsed rule, with or without errors
         typer.echo(f"checked {n_rules} rules in {n_files} files against "
                    f"{len(cat.products)} products: {errors} error(s), {warnings} warning(s)",
                    err=bool(errors))
-    failed = bool(result.errors) or (strict and bool(result.warnings or cat.warnings))
-    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+    raise typer.Exit(EXIT_FAIL if errors else EXIT_OK)
+
+
+def _require_policy_files(targets: list[Path]) -> int:
+    """How many policy files `targets` hold; none is an input error (exit 2), as it is for `load()`:
+    a gate that checked nothing must not pass."""
+    n_files = len(policy_files(targets))
+    if not n_files:
+        typer.echo(f"{', '.join(map(str, targets))}: error: no policy files (*.policy) found", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return n_files
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -112,6 +127,7 @@ def fmt(
     if missing:
         typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
         raise typer.Exit(EXIT_USAGE)
+    _require_policy_files(targets)
     files, errors, sources = parse_paths(targets)
     if errors:  # write nothing when any file does not parse
         typer.echo(render_all(errors, sources), err=True)

@@ -26,10 +26,12 @@ def fail(message: str, code: int = EXIT_FAIL) -> typer.Exit:
 
 
 def project_config(config: Path | None) -> Config:
+    """The project configuration (`--config`, else policyengine.yaml found from here); a missing,
+    unreadable or malformed file is an input error: exit 2 with its one located line."""
     try:
         return load_config(config)
     except YamlError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), EXIT_USAGE) from None
 
 
 def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: Sequence[Path] | None,
