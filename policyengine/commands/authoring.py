@@ -26,7 +26,7 @@ from policyengine.commands.common import (
 )
 from policyengine.commands.options import ConfigOpt, OutputFormat
 from policyengine.config import Config
-from policyengine.diagnostics import Diagnostic, render_all
+from policyengine.diagnostics import MAX_DIAGNOSTICS, Diagnostic, render_all
 from policyengine.language.checker import CheckResult
 from policyengine.language.files import check_paths, parse_paths
 from policyengine.language.formatter import format_file
@@ -57,6 +57,9 @@ def check(
     taxonomy: Annotated[list[Path] | None, typer.Option("--taxonomy", help="Extra tag taxonomy file.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    max_diagnostics: Annotated[int, typer.Option(
+        "--max-diagnostics", min=0, help="Show at most this many diagnostics, then '… and N more' (0: all; "
+        "JSON output always lists all).")] = MAX_DIAGNOSTICS,
     config: ConfigOpt = None,
 ) -> None:
     """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
@@ -78,7 +81,7 @@ def check(
         diags.append(unkeyed)
     if strict:  # every warning counts: shown and counted as the error it is under --strict
         diags = [replace(d, severity="error") if d.severity == "warning" else d for d in diags]
-    print_diagnostics(diags, dict(result.sources), output.value)
+    print_diagnostics(diags, dict(result.sources), output.value, max_diagnostics or None)
     errors = sum(d.severity == "error" for d in diags)
     if output is OutputFormat.text:
         warnings = len(diags) - errors
@@ -130,7 +133,7 @@ def fmt(
     _require_policy_files(targets)
     files, errors, sources = parse_paths(targets)
     if errors:  # write nothing when any file does not parse
-        typer.echo(render_all(errors, sources), err=True)
+        typer.echo(render_all(errors, sources, MAX_DIAGNOSTICS), err=True)
         raise typer.Exit(EXIT_FAIL)
     changed: list[tuple[Path, str, str]] = []
     for f in files:

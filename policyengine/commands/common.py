@@ -13,7 +13,7 @@ from policyengine.catalog.consumers import Directory, load_directory
 from policyengine.catalog.contracts import Catalog, CatalogError, load_catalog
 from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.config import Config, load_config
-from policyengine.diagnostics import Diagnostic, located_diagnostic, render_all
+from policyengine.diagnostics import MAX_DIAGNOSTICS, Diagnostic, located_diagnostic, render_all
 from policyengine.yamlsource import YamlError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -45,7 +45,7 @@ def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: 
         if output == "json":
             print_diagnostics(exc.diagnostics, exc.sources, "json")
             raise typer.Exit(EXIT_FAIL) from None
-        raise fail(exc.render()) from None
+        raise fail(exc.render(MAX_DIAGNOSTICS)) from None
     except YamlError as exc:
         raise _yaml_failure(exc, output, "yaml") from None
 
@@ -75,8 +75,10 @@ def load_project_directory(cfg: Config, consumers: Path | None, output: str = "t
         raise _yaml_failure(exc, output, "consumers") from None
 
 
-def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt: str) -> None:
-    """Diagnostics as text (with source lines and carets) or as one JSON document on stdout."""
+def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt: str,
+                      limit: int | None = MAX_DIAGNOSTICS) -> None:
+    """Diagnostics as text (with source lines and carets; the first `limit`, then "… and N more")
+    or as one JSON document on stdout (always every diagnostic)."""
     if fmt == "json":
         json.dump({"diagnostics": [d.to_dict() for d in diags],
                    "errors": sum(d.severity == "error" for d in diags),
@@ -91,5 +93,5 @@ def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt:
                     sources[name] = Path(name).read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     sources[name] = ""
-        typer.echo(render_all(diags, sources))
+        typer.echo(render_all(diags, sources, limit))
 
