@@ -141,7 +141,7 @@ def fmt(
         old = sources[f.path]
         if new != old:
             changed.append((Path(f.path), old, new))
-    if diff:
+    if diff:  # stdout is exactly a patch: every other line goes to stderr
         for path, old, new in changed:
             sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                                        f"a/{path}", f"b/{path}"))
@@ -150,16 +150,21 @@ def fmt(
         sys.stdout.write("\n")
     if check_only or diff:
         if output is OutputFormat.text:
-            for path, _, _ in changed:
-                typer.echo(f"would reformat {path}", err=True)
-            typer.echo(f"{len(changed)} of {len(files)} files would be reformatted", err=bool(changed))
+            for path, old, _ in changed:
+                typer.echo(f"would reformat {path}{_line_endings(old)}", err=True)
+            typer.echo(f"{len(changed)} of {len(files)} files would be reformatted", err=bool(changed) or diff)
         raise typer.Exit(EXIT_FAIL if changed and check_only else EXIT_OK)
     for path, _, new in changed:
         _write_atomically(path, new)
     if output is OutputFormat.text:
-        for path, _, _ in changed:
-            typer.echo(f"reformatted {path}")
+        for path, old, _ in changed:
+            typer.echo(f"reformatted {path}{_line_endings(old)}")
         typer.echo(f"{len(changed)} of {len(files)} files reformatted")
+
+
+def _line_endings(old: str) -> str:
+    """` (CRLF line endings → LF)` when formatting changes a file's line endings (canonical is LF)."""
+    return " (CRLF line endings → LF)" if "\r\n" in old else ""
 
 
 def register(app: typer.Typer) -> None:
