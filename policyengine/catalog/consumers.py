@@ -31,6 +31,9 @@ class Consumer:
         """Accept a Consumer, a mapping `{"id", "groups", "attributes"}`, or any object with those attributes."""
         if isinstance(value, Consumer):
             return value
+        if isinstance(value, str):
+            raise ValueError(f"consumer '{value}' is given by id, but no consumers file lists it (load one "
+                             "with consumers=..., or pass {id, groups, attributes})")
         if isinstance(value, Mapping):
             cid, groups, attrs = value.get("id"), value.get("groups") or (), value.get("attributes") or {}
         else:

@@ -326,7 +326,16 @@ def _all_deny(consumer: Any, product: Any, columns: Any, purpose: Any, at: Any, 
         names = []
     decided = {n: ColumnDecision(n, "deny", reason=error) for n in names}
     return Decision(str(product), cid, MappingProxyType(decided), _FALSE, purpose if isinstance(purpose, str) else None,
-                    at if isinstance(at, dt.datetime) else None, version, (), error)
+                    _error_instant(at), version, (), error)
+
+
+def _error_instant(at: Any) -> dt.datetime:
+    """An error decision's `at`: its request's instant in UTC when that can be read, else now
+    (every decision carries its instant, as documented)."""
+    try:
+        return _utc(at if isinstance(at, (dt.datetime, dt.date)) else None)
+    except Exception:
+        return dt.datetime.now(dt.UTC)
 
 
 def policy_version(paths: Iterable[Path]) -> str:
