@@ -12,6 +12,7 @@ from policyengine.diagnostics import Diagnostic, PolicyError, located_diagnostic
 from policyengine.language import ast
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.parser import parse_policy, policy_files
+from policyengine.language.recovery import syntax_errors
 from policyengine.yamlsource import YamlError, read_source
 
 
@@ -31,7 +32,8 @@ def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list
         try:
             files.append(parse_policy(text, name, disk_cache=True))
         except PolicyError as exc:
-            diags.extend(exc.diagnostics)
+            first = exc.diagnostics[0] if len(exc.diagnostics) == 1 else None
+            diags.extend(syntax_errors(text, name, first) if first is not None else exc.diagnostics)
     return files, diags, sources
 
 
