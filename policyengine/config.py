@@ -7,8 +7,10 @@ POLICYENGINE_CONFIG environment variable). Paths in it are relative to the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from policyengine.diagnostics import did_you_mean
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
@@ -32,6 +34,17 @@ key is an error (with "did you mean"), so a typo such as `catalgo:` never passes
 is one line here."""
 
 
+_OWNERSHIP_READER: Callable[..., Any] | None = None
+
+
+def use_ownership_reader(reader: Callable[..., Any]) -> None:
+    """Install what reads the `ownership:` section: `reader(value, root, source, where, file name)`
+    returns the map or raises a located YamlError. `policyengine/__init__` wires in the governance
+    stage's `parse_ownership` (the configuration sits below that stage and may not import it)."""
+    global _OWNERSHIP_READER
+    _OWNERSHIP_READER = reader
+
+
 @dataclass(frozen=True)
 class Config:
     """Resolved project paths and settings."""
@@ -43,6 +56,8 @@ class Config:
     samples: tuple[Path, ...] = ()
     hash_key_env: str = "POLICYENGINE_HASH_KEY"
     root: Path = Path(".")
+    ownership: Any = None  # the `ownership:` map (governance.ownership.Ownership), binding scopes to paths
+    source: Path | None = None  # the configuration file, when there is one
 
     @property
     def hash_key(self) -> bytes | None:
@@ -98,6 +113,12 @@ def load_config(path: str | Path | None = None) -> Config:
                                f"{did_you_mean(key, KNOWN_KEYS)} (known keys: {', '.join(KNOWN_KEYS)})")
     root = found.resolve().parent
     consumers = _paths(root, data.get("consumers"), "consumers", source)
+    ownership = None
+    if "ownership" in data:
+        if _OWNERSHIP_READER is None:  # fail closed: a map nobody reads must not leave scopes unbound
+            raise YamlError.at(source, data.where("ownership"),
+                               "no reader for 'ownership' is installed (import policyengine)")
+        ownership = _OWNERSHIP_READER(data["ownership"], root, source, data.where("ownership"), found.name)
     return Config(
         policies=_paths(root, data.get("policies", "policies"), "policies", source),
         catalog=_paths(root, data.get("catalog", "catalog"), "catalog", source),
@@ -106,4 +127,6 @@ def load_config(path: str | Path | None = None) -> Config:
         samples=_paths(root, data.get("samples"), "samples", source),
         hash_key_env=str(data.get("hash_key_env", "POLICYENGINE_HASH_KEY")),
         root=root,
+        ownership=ownership,
+        source=Path(source),
     )

@@ -50,6 +50,15 @@ def _unkeyed_hash_warning(result: CheckResult, cfg: Config) -> Diagnostic | None
                       "queries are enforced", span=span, code="unkeyed-hash")
 
 
+def _unbound_scopes_warning(cfg: Config) -> Diagnostic | None:
+    """One warning when no ownership map binds scopes to paths: any file may claim any scope."""
+    if cfg.ownership is not None:
+        return None
+    from policyengine.governance.ownership import unbound_warning
+
+    return unbound_warning(str(cfg.source) if cfg.source else None)
+
+
 def check(
     paths: PathsArg = None,
     catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Folder of product contracts.")] = None,
@@ -74,11 +83,9 @@ def check(
     n_files = _require_policy_files(targets)
     cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers, output.value)
-    result = check_paths(targets, cat, directory.schema if directory else None)
+    result = check_paths(targets, cat, directory.schema if directory else None, ownership=cfg.ownership)
     diags = [*cat.warnings, *missing_samples(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
-    unkeyed = _unkeyed_hash_warning(result, cfg)
-    if unkeyed is not None:
-        diags.append(unkeyed)
+    diags.extend(w for w in (_unkeyed_hash_warning(result, cfg), _unbound_scopes_warning(cfg)) if w is not None)
     if strict:  # every warning counts: shown and counted as the error it is under --strict
         diags = [replace(d, severity="error") if d.severity == "warning" else d for d in diags]
     print_diagnostics(diags, dict(result.sources), output.value, max_diagnostics or None)

@@ -45,6 +45,17 @@ consumers:
   groups: [sales-reps]
 """
 
+OWNERSHIP = """\
+ownership:
+  platform:
+    team: "@example/platform"
+    paths: [policies/platform.policy]
+  domains:
+    paths: ["policies/{domain}.policy", "products/{domain}.*.yaml"]
+    teams:
+      shop: "@example/shop"
+"""
+
 GOOD = "scope domain shop\n\nallow read shop.orders to group:analytics;\n"
 
 Run = Callable[..., Result]
@@ -63,11 +74,12 @@ def project(tmp_path: Path) -> Run:
     (tmp_path / "products").mkdir()
     (tmp_path / "samples").mkdir()
     (tmp_path / "samples" / "orders.csv").write_text("order_id,email\n1,a@example.org\n", encoding="utf-8")
-    (tmp_path / "products" / "orders.yaml").write_text(CONTRACT.format(sample="../samples/orders.csv"),
+    (tmp_path / "products" / "shop.orders.yaml").write_text(CONTRACT.format(sample="../samples/orders.csv"),
                                                        encoding="utf-8")
     (tmp_path / "consumers.yaml").write_text(CONSUMERS, encoding="utf-8")
     (tmp_path / "policyengine.yaml").write_text(
-        "policies: policies/\ncatalog: products/\nconsumers: consumers.yaml\nsamples: samples/\n", encoding="utf-8")
+        "policies: policies/\ncatalog: products/\nconsumers: consumers.yaml\nsamples: samples/\n" + OWNERSHIP,
+        encoding="utf-8")
     runner = CliRunner()
 
     def run(*args: str, files: dict[str, str | bytes] | None = None) -> Result:

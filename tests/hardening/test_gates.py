@@ -53,9 +53,9 @@ def test_empty_policy_folder_is_an_error_in_check_and_fmt(project: Run) -> None:
 
 def test_sample_path_matching_no_file_is_reported_by_check(project: Run) -> None:
     typo = CONTRACT.format(sample="../samples/order.csv")
-    result = project("check", files={"policies/shop.policy": GOOD, "products/orders.yaml": typo})
+    result = project("check", files={"policies/shop.policy": GOOD, "products/shop.orders.yaml": typo})
     assert result.exit_code == 0
-    assert "products/orders.yaml:11:3: warning: the sample path of shop.orders matches no file" in result.output
+    assert "products/shop.orders.yaml:11:3: warning: the sample path of shop.orders matches no file" in result.output
     assert project("check", "--strict").exit_code == 1
 
 
