@@ -99,8 +99,14 @@ def register(app: typer.Typer) -> None:
 
             try:
                 cat = load_catalog(catalog, tax)
-            except (CatalogError, YamlError, OSError) as exc:
-                typer.echo(f"{catalog}: error: cannot load catalog: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
+            except CatalogError as exc:  # every located error of the contracts, one line each
+                for d in exc.diagnostics:
+                    if d.severity == "error":
+                        typer.echo(d.one_line(), err=True)
+                raise typer.Exit(2) from None
+            except (YamlError, OSError) as exc:
+                typer.echo(f"{', '.join(map(str, catalog))}: error: cannot load catalog: "
+                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
                 raise typer.Exit(2) from None
         try:
             report = scan_paths(paths, sample_rows=sample_rows, seed=seed, model=model, jobs=jobs,

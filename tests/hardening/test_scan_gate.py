@@ -34,3 +34,11 @@ def test_scan_defaults_to_the_project_samples_and_config_means_the_project_file(
     assert result.exit_code == 0, result.output
     missing = project("scan", "--model", "none", "--config", "/nope.yaml")
     assert missing.exit_code == 2 and "/nope.yaml: error: cannot read file" in missing.stderr
+
+
+def test_a_contract_yaml_error_is_one_located_line_not_a_repr(project: Run) -> None:
+    result = project("scan", "--model", "none", files={"products/shop.orders.yaml": "kind: [\n"})
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("products/shop.orders.yaml:2:1: error: malformed YAML: "
+                                          "did not find expected node content")
+    assert "PosixPath" not in result.output
