@@ -13,9 +13,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policyengine.diagnostics import did_you_mean
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 CONFIG_NAME = "policyengine.yaml"
+
+KNOWN_KEYS: dict[str, str] = {
+    "policies": "policy files or folders (every command that reads policies)",
+    "catalog": "data contract files or folders (check, evaluate, query, scan)",
+    "consumers": "the consumers file: known consumers and the attribute schema (check, evaluate, query)",
+    "taxonomy": "extra tag taxonomy files (check, evaluate, scan)",
+    "samples": "sample data files or folders (scan)",
+    "hash_key_env": "the environment variable holding the HMAC key of `hash` masks (check, enforcement)",
+    "ownership": "who owns which products and rules (read by the ownership check of `check`)",
+    "privileged": "consumers and groups whose grants need review (read by the `coverage` command)",
+    "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
+    "serve": "settings of the long-running server (read by `serve`)",
+}
+"""Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
+key is an error (with "did you mean"), so a typo such as `catalgo:` never passes silently. A new key
+is one line here."""
+
 
 _OWNERSHIP_READER: Callable[..., Any] | None = None
 
@@ -69,7 +87,7 @@ def _paths(root: Path, value: object, key: str, source: str) -> tuple[Path, ...]
         return ()
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(i, str) for i in items):
-        raise YamlError(f"{source}: error: '{key}' must be a path or a list of paths")
+        raise YamlError(f"'{key}' must be a path or a list of paths", source)
     return tuple(_display_path(root / i) for i in items)
 
 
@@ -113,17 +131,22 @@ def load_config(path: str | Path | None = None) -> Config:
     if found is None:
         root = Path.cwd()
         return Config(policies=(root / "policies",), catalog=(root / "catalog",), root=root)
+    found = _display_path(found)  # errors name it as the user would
     data = load_yaml_file(found) or LocatedDict()
     if not isinstance(data, dict):
-        raise YamlError(f"{found}:1:1: error: the configuration must be a mapping")
+        raise YamlError.at(found, (1, 1), "the configuration must be a mapping")
+    source = str(found)
+    for key in data:
+        if key not in KNOWN_KEYS:
+            raise YamlError.at(found, data.where(key), f"unknown key '{key}' in the configuration"
+                               f"{did_you_mean(key, KNOWN_KEYS)} (known keys: {', '.join(KNOWN_KEYS)})")
     root = found.resolve().parent
-    source = str(_display_path(found))
     consumers = _paths(root, data.get("consumers"), "consumers", source)
     ownership = None
     if "ownership" in data:
         if _OWNERSHIP_READER is None:  # fail closed: a map nobody reads must not leave scopes unbound
-            line, col = data.where("ownership")
-            raise YamlError(f"{source}:{line}:{col}: error: no reader for 'ownership' is installed (import policyengine)")
+            raise YamlError.at(source, data.where("ownership"),
+                               "no reader for 'ownership' is installed (import policyengine)")
         ownership = _OWNERSHIP_READER(data["ownership"], root, source, data.where("ownership"), found.name)
     return Config(
         policies=_paths(root, data.get("policies", "policies"), "policies", source),

@@ -63,10 +63,10 @@ class Diagnostic:
                 gutter = str(self.span.line)
                 pad = " " * len(gutter)
                 end = self.span.end_column if self.span.end_line == self.span.line else len(text) + 1
-                width = max(1, end - self.span.column)
+                shown, column, width = excerpt(text, self.span.column, max(1, end - self.span.column))
                 out.append(f"{pad} |")
-                out.append(f"{gutter} | {text}")
-                out.append(f"{pad} | {' ' * (self.span.column - 1)}{'^' * width}")
+                out.append(f"{gutter} | {shown}")
+                out.append(f"{pad} | {' ' * (column - 1)}{'^' * width}")
         out.extend(f"  = note: {n}" for n in self.notes)
         return "\n".join(out)
 
@@ -81,6 +81,29 @@ class Diagnostic:
         }
 
 
+SOURCE_WIDTH = 100
+"""The most characters of a source line shown under a diagnostic; longer lines are cut around the caret."""
+
+MAX_DIAGNOSTICS = 50
+"""How many diagnostics text output shows before "… and N more" (JSON output lists every one)."""
+
+_INVISIBLE = {"\x00": "\u2400"}  # a NUL byte would print as nothing (or a space): show ␀
+
+
+def excerpt(text: str, column: int, width: int, limit: int = SOURCE_WIDTH) -> tuple[str, int, int]:
+    """`text` cut to at most about `limit` characters around columns [column, column + width), with
+    `…` where it was cut; returns the shown text and the caret's column and width in it. Control
+    characters are made visible, so the caret stays under what it points at."""
+    text = "".join(_INVISIBLE.get(ch, "\ufffd" if ord(ch) < 32 or ord(ch) == 127 else ch) for ch in text)
+    if len(text) <= limit:
+        return text, column, width
+    width = min(width, limit // 2)
+    start = max(0, min(column - 1 - limit // 4, len(text) - limit))
+    stop = min(len(text), start + limit)
+    prefix, suffix = ("…" if start > 0 else ""), ("…" if stop < len(text) else "")
+    return prefix + text[start:stop] + suffix, column - start + len(prefix), width
+
+
 class PolicyError(Exception):
     """Raised when policies, catalog or configuration have errors; carries every diagnostic."""
 
@@ -92,18 +115,31 @@ class PolicyError(Exception):
         more = len(errors) - 1
         super().__init__(head + (f" (and {more} more error{'s' * (more > 1)})" if more > 0 else ""))
 
-    def render(self) -> str:
-        return render_all(self.diagnostics, self.sources)
+    def render(self, limit: int | None = None) -> str:
+        """Every diagnostic with its source excerpt (the first `limit` of them, when given)."""
+        return render_all(self.diagnostics, self.sources, limit)
 
 
-def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None) -> str:
-    """Render diagnostics with their source excerpts, in file/line order."""
+def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None,
+               limit: int | None = None) -> str:
+    """Render diagnostics with their source excerpts, in file/line order; with `limit`, the first
+    `limit` of them then `… and N more` (errors first, so a flood of warnings hides no error)."""
     sources = sources or {}
     ordered = sorted(
         diagnostics,
         key=lambda d: (d.location.split(":")[0], d.span.line if d.span else 0, d.span.column if d.span else 0),
     )
-    return "\n\n".join(d.render(sources.get(d.span.file) if d.span else None) for d in ordered)
+    hidden = 0
+    if limit is not None and 0 < limit < len(ordered):
+        keep = sorted(ordered, key=lambda d: d.severity != "error")[:limit]
+        kept = {id(d) for d in keep}
+        hidden = len(ordered) - limit
+        ordered = [d for d in ordered if id(d) in kept]
+    out = "\n\n".join(d.render(sources.get(d.span.file) if d.span else None) for d in ordered)
+    if hidden:
+        out += f"\n\n… and {hidden} more diagnostic{'s' * (hidden > 1)} (--max-diagnostics 0 shows all; " \
+               "--format json lists all)"
+    return out
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -136,3 +172,15 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
         if d <= budget and d < len(word) and (best is None or (d, c) < best):
             best = (d, c)
     return f" (did you mean '{best[1]}'?)" if best else ""
+
+
+def located_diagnostic(exc: Exception, code: str, file: str | None = None) -> Diagnostic:
+    """An error diagnostic from an exception carrying `message`, `file`, `line` and `column`
+    fields (a YamlError): located at file:line:col when it has a line, else at its file (or
+    `file`). An exception without those fields gives its one-line text."""
+    text = str(exc).splitlines()
+    message = getattr(exc, "message", None) or (text[0] if text else type(exc).__name__)
+    where = getattr(exc, "file", None) or file
+    line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+    span = Span(where, line, column or 1, line, (column or 1) + 1) if where and line else None
+    return Diagnostic("error", message, span, file=where, code=code)

@@ -31,6 +31,9 @@ class Consumer:
         """Accept a Consumer, a mapping `{"id", "groups", "attributes"}`, or any object with those attributes."""
         if isinstance(value, Consumer):
             return value
+        if isinstance(value, str):
+            raise ValueError(f"consumer '{value}' is given by id, but no consumers file lists it (load one "
+                             "with consumers=..., or pass {id, groups, attributes})")
         if isinstance(value, Mapping):
             cid, groups, attrs = value.get("id"), value.get("groups") or (), value.get("attributes") or {}
         else:
@@ -95,10 +98,10 @@ def load_directory(path: str | Path) -> Directory:
     """Read a consumers file; malformed content raises YamlError naming file:line:col."""
     data = load_yaml_file(path)
     if not isinstance(data, LocatedDict):
-        raise YamlError(f"{path}:1:1: error: a consumers file must be a mapping")
+        raise YamlError.at(path, (1, 1), "a consumers file must be a mapping")
 
     def fail(where: tuple[int, int], message: str) -> YamlError:
-        return YamlError(f"{path}:{where[0]}:{where[1]}: error: {message}")
+        return YamlError.at(path, where, message)
 
     schema = None
     raw_schema = data.get("attributes")

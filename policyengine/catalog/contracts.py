@@ -30,8 +30,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from policyengine.catalog.taxonomy import TagInfo, Taxonomy, builtin_taxonomy
-from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
+from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
+from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file, read_source
 
 LOGICAL_TYPES = frozenset(
     {"string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"}
@@ -104,6 +104,7 @@ class SampleSource:
 
     path: Path
     format: str
+    span: Span | None = field(default=None, compare=False)  # the contract's `path` that names it
 
 
 @dataclass(frozen=True)
@@ -339,9 +340,9 @@ def _local_servers(data: LocatedDict, source: str, diags: list[Diagnostic]) -> l
     return out
 
 
-def _sample(source: str, path: str, fmt: str) -> SampleSource:
+def _sample(source: str, path: str, fmt: str, where: tuple[int, int] = (1, 1)) -> SampleSource:
     resolved = (Path(source).parent / path).resolve()
-    return SampleSource(resolved, fmt or resolved.suffix.lstrip(".").lower())
+    return SampleSource(resolved, fmt or resolved.suffix.lstrip(".").lower(), _span(source, where, len("path")))
 
 
 def _owners(team: object) -> tuple[str, ...]:
@@ -371,6 +372,120 @@ def _owner(team: object) -> str:
     return ""
 
 
+_Named = tuple[str, tuple[int, int], str, LocatedDict]
+"""(product part of the name, where it is written, the key it comes from, its schema object)."""
+
+
+def _err(diags: list[Diagnostic], source: str, msg: str, where: tuple[int, int] = (1, 1),
+         code: str = "catalog") -> None:
+    diags.append(Diagnostic("error", msg, _span(source, where), code=code))
+
+
+def _warn(diags: list[Diagnostic], source: str, msg: str, where: tuple[int, int] = (1, 1),
+          code: str = "catalog-unknown-field") -> None:
+    diags.append(Diagnostic("warning", msg, _span(source, where), code=code))
+
+
+def _check_header(data: LocatedDict, source: str, diags: list[Diagnostic]) -> None:
+    """Top-level fields: unknown ones and missing ODCS ones warn; `kind` and `apiVersion` must be ODCS v3."""
+    for key in data:
+        if key not in _KNOWN_TOP:
+            _warn(diags, source, f"unknown field '{key}' ignored", data.where(key))
+    for required in ("id", "version", "status"):
+        if required not in data:
+            _warn(diags, source, f"missing ODCS field '{required}' (required by the standard; not used here)",
+                  code="catalog-missing-field")
+    kind = data.get("kind")
+    if kind != "DataContract":
+        _err(diags, source, f"'kind' must be 'DataContract', found {kind!r}", data.where("kind"))
+    api = str(data.get("apiVersion", ""))
+    if not api.startswith("v3"):
+        _err(diags, source, f"'apiVersion' must be an ODCS v3 version (e.g. v3.0.2), found {api!r}",
+             data.where("apiVersion"))
+
+
+def _schema_objects(data: LocatedDict, source: str, diags: list[Diagnostic]) -> list[LocatedDict] | None:
+    """The contract's schema objects; None (with an error) when `schema` is not a list of mappings."""
+    schema = data.get("schema")
+    if not isinstance(schema, list) or not schema:
+        _err(diags, source, "'schema' must be a list of schema objects", data.where("schema"))
+        return None
+    objects = [o for o in schema if isinstance(o, LocatedDict)]
+    if len(objects) < len(schema):
+        _err(diags, source, "each schema object must be a mapping with 'name' and 'properties'", data.where("schema"))
+        return None
+    return objects
+
+
+def _domain(data: LocatedDict, source: str, diags: list[Diagnostic]) -> str:
+    """The contract's `domain` as policies name it ("" with an error when missing or unusable)."""
+    if data.get("domain") in (None, ""):
+        _err(diags, source, "missing 'domain': products are named domain.product, so a contract needs one",
+             data.where("domain"))
+        return ""
+    return _name_or_derived(data["domain"], "'domain'", data.where("domain"), source, diags,
+                            lambda d: f"{d}.<product> (and scope domain {d})")
+
+
+def _named_objects(data: LocatedDict, objects: list[LocatedDict], domain: str, source: str,
+                   diags: list[Diagnostic]) -> list[_Named]:
+    """The product name of each schema object: with one, `dataProduct`, else `name`, else the
+    schema object's name; with several, each schema object's name."""
+    named: list[_Named] = []
+    if len(objects) == 1:
+        key = next((k for k in ("dataProduct", "name") if data.get(k) not in (None, "")), None)
+        value, where = (data[key], data.where(key)) if key else (objects[0].get("name"), objects[0].where("name"))
+        if value in (None, ""):
+            _err(diags, source, "missing 'dataProduct' (or 'name'): nothing to name the product with", data.where())
+        else:
+            what = f"'{key}'" if key else "schema object name"
+            short = _name_or_derived(value, what, where, source, diags, lambda s: f"{domain or '<domain>'}.{s}")
+            named.append((short, where, key or "name", objects[0]))
+        return named
+    for obj in objects:
+        value = obj.get("name")
+        if value in (None, ""):
+            _err(diags, source, "schema object without a 'name' (with several schema objects, each one is a "
+                 "product named domain.<schema object name>)", obj.where())
+            continue
+        short = _name_or_derived(value, "schema object name", obj.where("name"), source, diags,
+                                 lambda s: f"{domain or '<domain>'}.{s}")
+        named.append((short, obj.where("name"), "name", obj))
+    return named
+
+
+def _samples_by_object(data: LocatedDict, objects: list[LocatedDict], source: str,
+                       diags: list[Diagnostic]) -> dict[int, list[SampleSource]]:
+    """The sample files of each schema object (by `id()`), from the contract's local servers."""
+    samples: dict[int, list[SampleSource]] = {id(obj): [] for obj in objects}
+    for server, path, fmt in _local_servers(data, source, diags):
+        at = server.where("path")
+        if "{model}" in path:  # datacontract-cli's placeholder: one file per schema object
+            for obj in objects:
+                samples[id(obj)].append(_sample(source, path.replace("{model}", str(obj.get("name", ""))), fmt, at))
+        elif len(objects) == 1:
+            samples[id(objects[0])].append(_sample(source, path, fmt, at))
+        else:
+            stem = Path(path).name.split(".")[0]
+            matching = [o for o in objects if stem in (o.get("name"), o.get("physicalName"))]
+            for obj in matching:
+                samples[id(obj)].append(_sample(source, path, fmt, at))
+            if not matching:
+                _warn(diags, source, f"the path of local server '{server.get('server', '')}' names no schema "
+                      f"object of this contract, so its file is no product's sample (name the file after a "
+                      f"schema object, e.g. {objects[0].get('name', 'tbl')}.{fmt or 'csv'}, or write {{model}} "
+                      "in the path)", server.where("path"), code="catalog-sample")
+    return samples
+
+
+def _description(data: LocatedDict) -> str:
+    """The contract's description text (ODCS v3 allows a mapping: its purpose, else its usage)."""
+    desc = data.get("description")
+    if isinstance(desc, Mapping):
+        desc = desc.get("purpose") or desc.get("usage") or ""
+    return str(desc or "")
+
+
 def parse_contract_products(data: object, source: str,
                             taxonomy: Taxonomy) -> tuple[list[Product], list[Diagnostic]]:
     """Turn one parsed ODCS contract into its products, with errors and warnings located in `source`.
@@ -380,93 +495,20 @@ def parse_contract_products(data: object, source: str,
     the contract's other fields. No products when there is any error.
     """
     diags: list[Diagnostic] = []
-
-    def err(msg: str, where: tuple[int, int] = (1, 1), code: str = "catalog") -> None:
-        diags.append(Diagnostic("error", msg, _span(source, where), code=code))
-
-    def warn(msg: str, where: tuple[int, int] = (1, 1), code: str = "catalog-unknown-field") -> None:
-        diags.append(Diagnostic("warning", msg, _span(source, where), code=code))
-
     if not isinstance(data, LocatedDict):
-        err("a data contract must be a YAML mapping")
+        _err(diags, source, "a data contract must be a YAML mapping")
         return [], diags
-    for key in data:
-        if key not in _KNOWN_TOP:
-            warn(f"unknown field '{key}' ignored", data.where(key))
-    for required in ("id", "version", "status"):
-        if required not in data:
-            warn(f"missing ODCS field '{required}' (required by the standard; not used here)",
-                 code="catalog-missing-field")
-    kind = data.get("kind")
-    if kind != "DataContract":
-        err(f"'kind' must be 'DataContract', found {kind!r}", data.where("kind"))
-    api = str(data.get("apiVersion", ""))
-    if not api.startswith("v3"):
-        err(f"'apiVersion' must be an ODCS v3 version (e.g. v3.0.2), found {api!r}", data.where("apiVersion"))
-    schema = data.get("schema")
-    if not isinstance(schema, list) or not schema:
-        err("'schema' must be a list of schema objects", data.where("schema"))
+    _check_header(data, source, diags)
+    objects = _schema_objects(data, source, diags)
+    if objects is None:
         return [], diags
-    objects = [o for o in schema if isinstance(o, LocatedDict)]
-    if len(objects) < len(schema):
-        err("each schema object must be a mapping with 'name' and 'properties'", data.where("schema"))
-        return [], diags
-
-    domain = ""
-    if data.get("domain") in (None, ""):
-        err("missing 'domain': products are named domain.product, so a contract needs one", data.where("domain"))
-    else:
-        domain = _name_or_derived(data["domain"], "'domain'", data.where("domain"), source, diags,
-                                  lambda d: f"{d}.<product> (and scope domain {d})")
-
-    # (product part of the name, where it comes from, that key, schema object)
-    named: list[tuple[str, tuple[int, int], str, LocatedDict]] = []
-    if len(objects) == 1:
-        key = next((k for k in ("dataProduct", "name") if data.get(k) not in (None, "")), None)
-        value, where = (data[key], data.where(key)) if key else (objects[0].get("name"), objects[0].where("name"))
-        if value in (None, ""):
-            err("missing 'dataProduct' (or 'name'): nothing to name the product with", data.where())
-        else:
-            what = f"'{key}'" if key else "schema object name"
-            short = _name_or_derived(value, what, where, source, diags, lambda s: f"{domain or '<domain>'}.{s}")
-            named.append((short, where, key or "name", objects[0]))
-    else:
-        for obj in objects:
-            value = obj.get("name")
-            if value in (None, ""):
-                err("schema object without a 'name' (with several schema objects, each one is a product "
-                    "named domain.<schema object name>)", obj.where())
-                continue
-            short = _name_or_derived(value, "schema object name", obj.where("name"), source, diags,
-                                     lambda s: f"{domain or '<domain>'}.{s}")
-            named.append((short, obj.where("name"), "name", obj))
-
+    domain = _domain(data, source, diags)
+    named = _named_objects(data, objects, domain, source, diags)
     columns = {id(obj): _columns(obj, source, taxonomy, diags) for obj in objects}
-
-    servers = _local_servers(data, source, diags)
-    samples: dict[int, list[SampleSource]] = {id(obj): [] for obj in objects}
-    for server, path, fmt in servers:
-        if "{model}" in path:  # datacontract-cli's placeholder: one file per schema object
-            for obj in objects:
-                samples[id(obj)].append(_sample(source, path.replace("{model}", str(obj.get("name", ""))), fmt))
-        elif len(objects) == 1:
-            samples[id(objects[0])].append(_sample(source, path, fmt))
-        else:
-            stem = Path(path).name.split(".")[0]
-            matching = [o for o in objects if stem in (o.get("name"), o.get("physicalName"))]
-            for obj in matching:
-                samples[id(obj)].append(_sample(source, path, fmt))
-            if not matching:
-                warn(f"the path of local server '{server.get('server', '')}' names no schema object of this "
-                     f"contract, so its file is no product's sample (name the file after a schema object, "
-                     f"e.g. {objects[0].get('name', 'tbl')}.{fmt or 'csv'}, or write {{model}} in the path)",
-                     server.where("path"), code="catalog-sample")
-
-    desc = data.get("description")
-    if isinstance(desc, Mapping):
-        desc = desc.get("purpose") or desc.get("usage") or ""
+    samples = _samples_by_object(data, objects, source, diags)
     if any(d.severity == "error" for d in diags):
         return [], diags
+    description = _description(data)
     products = [
         Product(
             name=f"{domain}.{short}",
@@ -475,7 +517,7 @@ def parse_contract_products(data: object, source: str,
             version=str(data.get("version", "")),
             status=str(data.get("status", "")),
             owner=_owner(data.get("team")),
-            description=str(desc or obj.get("description") or ""),
+            description=description or str(obj.get("description") or ""),
             samples=tuple(samples[id(obj)]),
             source=source,
             span=_span(source, where, len(key_name)),
@@ -485,12 +527,6 @@ def parse_contract_products(data: object, source: str,
         for short, where, key_name, obj in named
     ]
     return products, diags
-
-
-def parse_contract(data: object, source: str, taxonomy: Taxonomy) -> tuple[Product | None, list[Diagnostic]]:
-    """The first product of one contract (see `parse_contract_products`), with its diagnostics."""
-    products, diags = parse_contract_products(data, source, taxonomy)
-    return (products[0] if products else None), diags
 
 
 def _contract_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -520,12 +556,11 @@ def load_catalog(paths: str | Path | Iterable[str | Path], taxonomy: Taxonomy | 
         try:
             data = load_yaml_file(f)
         except YamlError as exc:
-            diags.append(Diagnostic("error", str(exc).split(": error: ", 1)[-1], _yaml_span(str(exc), source),
-                                    file=source, code="catalog-yaml"))
+            diags.append(located_diagnostic(exc, "catalog-yaml", source))
             continue
         try:
-            sources[source] = f.read_text(encoding="utf-8")
-        except OSError:
+            sources[source] = read_source(f)
+        except YamlError:
             pass
         found_products, found = parse_contract_products(data, source, taxonomy)
         diags.extend(found)
@@ -555,10 +590,3 @@ def _with_free_form_tags(taxonomy: Taxonomy, products: Iterable[Product]) -> Tax
         return taxonomy
     return taxonomy.extended(Taxonomy(MappingProxyType(free)))
 
-
-def _yaml_span(message: str, source: str) -> Span | None:
-    m = re.match(re.escape(source) + r":(\d+):(\d+):", message)
-    if not m:
-        return None
-    line, col = int(m.group(1)), int(m.group(2))
-    return Span(source, line, col, line, col + 1)

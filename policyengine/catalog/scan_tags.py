@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.catalog.contracts import Catalog
-from policyengine.diagnostics import Diagnostic, PolicyError
+from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
+from policyengine.yamlsource import YamlError, read_source
 
 log = logging.getLogger("policyengine")
 
@@ -28,11 +29,7 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
         raise PolicyError([Diagnostic("error", f"scan must be a report path, dict or report object, "
                                                f"not {type(report).__name__}", code="scan-report")])
     if not isinstance(report, Mapping):
-        try:
-            report = json.loads(Path(report).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PolicyError([Diagnostic("error", f"cannot read scan report: {exc}", file=str(report),
-                                          code="scan-report")]) from None
+        report = _read_report(Path(report))
     where = str(report) if isinstance(report, (str, Path)) else "<scan report>"
 
     def malformed(why: str) -> PolicyError:
@@ -66,3 +63,19 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
         log.warning("policyengine: %d scan finding(s) match no product's sample file and column; "
                     "their tags were not added", unmatched)
     return out
+
+
+def _read_report(path: Path) -> Any:
+    """The parsed JSON of a report file; unreadable, oversized, not JSON or nested past what the
+    parser takes: a located PolicyError (the file's content is never quoted)."""
+    try:
+        return json.loads(read_source(path))
+    except YamlError as exc:
+        raise PolicyError([located_diagnostic(exc, "scan-report", str(path))]) from None
+    except json.JSONDecodeError as exc:
+        span = Span(str(path), exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
+        raise PolicyError([Diagnostic("error", f"malformed scan report: not JSON ({exc.msg})", span,
+                                      file=str(path), code="scan-report")]) from None
+    except RecursionError:
+        raise PolicyError([Diagnostic("error", "malformed scan report: nested too deeply", file=str(path),
+                                      code="scan-report")]) from None

@@ -65,12 +65,12 @@ class Taxonomy:
 
 def _parse(data: object, source: str) -> dict[str, TagInfo]:
     if not isinstance(data, Mapping) or not isinstance(data.get("tags"), Mapping):
-        raise YamlError(f"{source}: error: a taxonomy needs a 'tags' mapping")
+        raise YamlError("a taxonomy needs a 'tags' mapping", source)
     out: dict[str, TagInfo] = {}
     for name, body in data["tags"].items():
         body = body or {}
         if not isinstance(body, Mapping):
-            raise YamlError(f"{source}: error: tag '{name}' must map to a mapping")
+            raise YamlError(f"tag '{name}' must map to a mapping", source)
         entities = body.get("entities") or []
         if isinstance(entities, str):
             entities = [entities]

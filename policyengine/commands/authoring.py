@@ -8,11 +8,13 @@ import os
 import stat
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from policyengine.catalog.sample_files import missing_samples
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -24,11 +26,12 @@ from policyengine.commands.common import (
 )
 from policyengine.commands.options import ConfigOpt, OutputFormat
 from policyengine.config import Config
-from policyengine.diagnostics import Diagnostic, render_all
+from policyengine.diagnostics import MAX_DIAGNOSTICS, Diagnostic, render_all
 from policyengine.language.checker import CheckResult
 from policyengine.language.files import check_paths, parse_paths
 from policyengine.language.formatter import format_file
 from policyengine.language.parser import policy_files
+from policyengine.language.subjects import unknown_subjects
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
 
@@ -63,6 +66,9 @@ def check(
     taxonomy: Annotated[list[Path] | None, typer.Option("--taxonomy", help="Extra tag taxonomy file.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    max_diagnostics: Annotated[int, typer.Option(
+        "--max-diagnostics", min=0, help="Show at most this many diagnostics, then '… and N more' (0: all; "
+        "JSON output always lists all).")] = MAX_DIAGNOSTICS,
     config: ConfigOpt = None,
 ) -> None:
     """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
@@ -74,23 +80,33 @@ def check(
     if missing:
         typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
         raise typer.Exit(EXIT_USAGE)
+    n_files = _require_policy_files(targets)
     cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None, ownership=cfg.ownership)
-    diags = list(cat.warnings) + list(result.diagnostics)
-    unbound = _unbound_scopes_warning(cfg)
-    extra = [w for w in (_unkeyed_hash_warning(result, cfg), unbound) if w is not None]
-    diags.extend(extra)
-    print_diagnostics(diags, dict(result.sources), output.value)
+    diags = [*cat.warnings, *missing_samples(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
+    diags.extend(w for w in (_unkeyed_hash_warning(result, cfg), _unbound_scopes_warning(cfg)) if w is not None)
+    if strict:  # every warning counts: shown and counted as the error it is under --strict
+        diags = [replace(d, severity="error") if d.severity == "warning" else d for d in diags]
+    print_diagnostics(diags, dict(result.sources), output.value, max_diagnostics or None)
+    errors = sum(d.severity == "error" for d in diags)
     if output is OutputFormat.text:
-        n_files = len(policy_files(targets))
-        errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings) + len(extra)
+        warnings = len(diags) - errors
         n_rules = sum(len(f.rules) for f in result.files)  # every parsed rule, with or without errors
         typer.echo(f"checked {n_rules} rules in {n_files} files against "
                    f"{len(cat.products)} products: {errors} error(s), {warnings} warning(s)",
                    err=bool(errors))
-    failed = bool(result.errors) or (strict and bool(result.warnings or cat.warnings or unbound))
-    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+    raise typer.Exit(EXIT_FAIL if errors else EXIT_OK)
+
+
+def _require_policy_files(targets: list[Path]) -> int:
+    """How many policy files `targets` hold; none is an input error (exit 2), as it is for `load()`:
+    a gate that checked nothing must not pass."""
+    n_files = len(policy_files(targets))
+    if not n_files:
+        typer.echo(f"{', '.join(map(str, targets))}: error: no policy files (*.policy) found", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return n_files
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -121,9 +137,10 @@ def fmt(
     if missing:
         typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
         raise typer.Exit(EXIT_USAGE)
+    _require_policy_files(targets)
     files, errors, sources = parse_paths(targets)
     if errors:  # write nothing when any file does not parse
-        typer.echo(render_all(errors, sources), err=True)
+        typer.echo(render_all(errors, sources, MAX_DIAGNOSTICS), err=True)
         raise typer.Exit(EXIT_FAIL)
     changed: list[tuple[Path, str, str]] = []
     for f in files:
@@ -131,7 +148,7 @@ def fmt(
         old = sources[f.path]
         if new != old:
             changed.append((Path(f.path), old, new))
-    if diff:
+    if diff:  # stdout is exactly a patch: every other line goes to stderr
         for path, old, new in changed:
             sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                                        f"a/{path}", f"b/{path}"))
@@ -140,16 +157,21 @@ def fmt(
         sys.stdout.write("\n")
     if check_only or diff:
         if output is OutputFormat.text:
-            for path, _, _ in changed:
-                typer.echo(f"would reformat {path}", err=True)
-            typer.echo(f"{len(changed)} of {len(files)} files would be reformatted", err=bool(changed))
+            for path, old, _ in changed:
+                typer.echo(f"would reformat {path}{_line_endings(old)}", err=True)
+            typer.echo(f"{len(changed)} of {len(files)} files would be reformatted", err=bool(changed) or diff)
         raise typer.Exit(EXIT_FAIL if changed and check_only else EXIT_OK)
     for path, _, new in changed:
         _write_atomically(path, new)
     if output is OutputFormat.text:
-        for path, _, _ in changed:
-            typer.echo(f"reformatted {path}")
+        for path, old, _ in changed:
+            typer.echo(f"reformatted {path}{_line_endings(old)}")
         typer.echo(f"{len(changed)} of {len(files)} files reformatted")
+
+
+def _line_endings(old: str) -> str:
+    """` (CRLF line endings → LF)` when formatting changes a file's line endings (canonical is LF)."""
+    return " (CRLF line endings → LF)" if "\r\n" in old else ""
 
 
 def register(app: typer.Typer) -> None:

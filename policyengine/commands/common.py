@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +13,7 @@ from policyengine.catalog.consumers import Directory, load_directory
 from policyengine.catalog.contracts import Catalog, CatalogError, load_catalog
 from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.config import Config, load_config
-from policyengine.diagnostics import Diagnostic, PolicyError, Span, render_all
+from policyengine.diagnostics import MAX_DIAGNOSTICS, Diagnostic, located_diagnostic, render_all
 from policyengine.yamlsource import YamlError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -27,10 +26,12 @@ def fail(message: str, code: int = EXIT_FAIL) -> typer.Exit:
 
 
 def project_config(config: Path | None) -> Config:
+    """The project configuration (`--config`, else policyengine.yaml found from here); a missing,
+    unreadable or malformed file is an input error: exit 2 with its one located line."""
     try:
         return load_config(config)
     except YamlError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), EXIT_USAGE) from None
 
 
 def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: Sequence[Path] | None,
@@ -44,20 +45,14 @@ def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: 
         if output == "json":
             print_diagnostics(exc.diagnostics, exc.sources, "json")
             raise typer.Exit(EXIT_FAIL) from None
-        raise fail(exc.render()) from None
+        raise fail(exc.render(MAX_DIAGNOSTICS)) from None
     except YamlError as exc:
         raise _yaml_failure(exc, output, "yaml") from None
 
 
 def _yaml_diagnostic(exc: YamlError, code: str) -> Diagnostic:
-    """A YamlError's one line (`file:line:col: error: message`) as a located Diagnostic."""
-    message = str(exc)
-    m = re.match(r"^(.*?):(\d+):(\d+): error: (.*)$", message, re.S)
-    if m:
-        file, line, col = m.group(1), int(m.group(2)), int(m.group(3))
-        return Diagnostic("error", m.group(4), Span(file, line, col, line, col + 1), file=file, code=code)
-    file, _, rest = message.partition(": error: ")
-    return Diagnostic("error", rest or message, file=file if rest else None, code=code)
+    """A YamlError as a located Diagnostic."""
+    return located_diagnostic(exc, code)
 
 
 def _yaml_failure(exc: YamlError, output: str, code: str) -> typer.Exit:
@@ -80,8 +75,10 @@ def load_project_directory(cfg: Config, consumers: Path | None, output: str = "t
         raise _yaml_failure(exc, output, "consumers") from None
 
 
-def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt: str) -> None:
-    """Diagnostics as text (with source lines and carets) or as one JSON document on stdout."""
+def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt: str,
+                      limit: int | None = MAX_DIAGNOSTICS) -> None:
+    """Diagnostics as text (with source lines and carets; the first `limit`, then "… and N more")
+    or as one JSON document on stdout (always every diagnostic)."""
     if fmt == "json":
         json.dump({"diagnostics": [d.to_dict() for d in diags],
                    "errors": sum(d.severity == "error" for d in diags),
@@ -96,8 +93,5 @@ def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str], fmt:
                     sources[name] = Path(name).read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     sources[name] = ""
-        typer.echo(render_all(diags, sources))
+        typer.echo(render_all(diags, sources, limit))
 
-
-def policy_error_exit(exc: PolicyError) -> typer.Exit:
-    return fail(exc.render())

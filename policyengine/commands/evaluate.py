@@ -12,7 +12,7 @@ import typer
 from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_config
 from policyengine.commands.options import ConfigOpt, OutputFormat, consumer_from_options, parse_at
 from policyengine.config import Config
-from policyengine.diagnostics import PolicyError
+from policyengine.diagnostics import MAX_DIAGNOSTICS, PolicyError
 from policyengine.engine.evaluator import Engine, load
 from policyengine.yamlsource import YamlError
 
@@ -25,7 +25,7 @@ def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path |
         return load(list(policies or cfg.policies), list(catalog or cfg.catalog), consumers=cfg.consumers,
                     taxonomy=list(cfg.taxonomy), scan=scan, ownership=cfg.ownership)
     except PolicyError as exc:
-        raise fail(exc.render()) from None
+        raise fail(exc.render(MAX_DIAGNOSTICS)) from None
     except YamlError as exc:
         raise fail(str(exc)) from None
 

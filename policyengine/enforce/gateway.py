@@ -612,12 +612,19 @@ class Gateway:
         self.con.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
         self.loaded: list[str] = []
         self.types: dict[str, dict[str, str]] = {}
+        self.unreadable: dict[str, str] = {}  # product → why its sample could not be loaded
         for name, product in sorted(engine.catalog.products.items()):
             if not product.samples:
                 continue
             target = exp.Table(this=exp.to_identifier(name, quoted=True), db=exp.to_identifier(RAW_SCHEMA))
             create = exp.Create(this=target, kind="TABLE", expression=_read_sample(product))
-            self.con.execute(create.sql(dialect="duckdb"))
+            try:  # one bad sample fails only its product; DuckDB's text can quote rows, so it is not shown
+                self.con.execute(create.sql(dialect="duckdb"))
+            except duckdb.Error as exc:
+                sample = product.samples[0]
+                self.unreadable[name] = (f"{sample.span or product.source}: error: the sample of {name} "
+                                         f"({sample.path.name}) cannot be read ({type(exc).__name__})")
+                continue
             self.loaded.append(name)
             # timestamps with a time zone are instants: rendered as such whatever the contract says
             self.types[name] = {column: "timestamptz" for column, kind, *_ in self.con.execute(
@@ -625,6 +632,8 @@ class Gateway:
         lock_down(self.con)
 
     def source(self, product: str) -> exp.Expression:
+        if product in self.unreadable:
+            raise UnknownSource(self.unreadable[product])
         if product not in self.loaded:
             raise UnknownSource(f"product {product} has no sample data in this gateway")
         return exp.Table(this=exp.to_identifier(product, quoted=True), db=exp.to_identifier(RAW_SCHEMA))

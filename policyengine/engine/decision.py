@@ -48,7 +48,8 @@ class RuleRef:
         return {"name": self.name, "file": self.file, "line": self.line, "kind": self.kind}
 
 
-_NO_ARGS: Mapping[str, Any] = MappingProxyType({})
+NO_ARGS: Mapping[str, Any] = MappingProxyType({})
+"""The arguments of a column decision without mask arguments (one shared empty mapping)."""
 
 
 class ColumnDecision(NamedTuple):
@@ -61,7 +62,7 @@ class ColumnDecision(NamedTuple):
     column: str
     effect: Effect
     strategy: str | None = None
-    args: Mapping[str, Any] = _NO_ARGS
+    args: Mapping[str, Any] = NO_ARGS
     rule: RuleRef | None = None
     reason: str = ""
     applied: tuple[RuleRef, ...] = ()
@@ -72,10 +73,6 @@ class ColumnDecision(NamedTuple):
         if self.effect != "mask" or self.strategy is None:
             return None
         return MaskStrategy(self.strategy, tuple(self.args.items()))
-
-    @property
-    def readable(self) -> bool:
-        return self.effect != "deny"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -24,7 +23,7 @@ from policyengine.catalog.consumers import AttributeSchema, Consumer, load_direc
 from policyengine.catalog.contracts import Catalog, load_catalog
 from policyengine.catalog.scan_tags import scan_tags
 from policyengine.catalog.taxonomy import Taxonomy, load_taxonomy
-from policyengine.diagnostics import Diagnostic, PolicyError
+from policyengine.diagnostics import Diagnostic, PolicyError, located_diagnostic
 from policyengine.engine.compiler import (
     CompiledPolicy,
     CompiledRule,
@@ -32,7 +31,7 @@ from policyengine.engine.compiler import (
     attributes_read,
     compile_policies,
 )
-from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
+from policyengine.engine.decision import NO_ARGS, ColumnDecision, Decision, RuleRef
 from policyengine.language import ast
 from policyengine.language.checker import CheckResult
 from policyengine.language.files import ProjectCheck, check_paths
@@ -43,9 +42,7 @@ from policyengine.yamlsource import YamlError
 
 log = logging.getLogger("policyengine")
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 _FALSE = ast.Literal(False)
-_NO_ARGS: Mapping[str, Any] = MappingProxyType({})
 
 
 def _utc(at: dt.datetime | dt.date | None) -> dt.datetime:
@@ -62,13 +59,6 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
         raise TypeError("unhashable attribute")
     return (type(value).__name__, value)
-
-
-@dataclass(frozen=True)
-class _Request:
-    user: str
-    groups: frozenset[str]
-    attrs: Mapping[str, Any]
 
 
 class Engine:
@@ -232,7 +222,7 @@ _DEFAULT_DENY = "no rule allows it (default deny)"
 
 # A column's outcome without its name: effect, strategy, args, deciding rule, reason, applied rules.
 _Outcome = tuple[str, str | None, Mapping[str, Any], RuleRef | None, str, tuple[RuleRef, ...]]
-_NO_RULE: _Outcome = ("deny", None, _NO_ARGS, None, _DEFAULT_DENY, ())
+_NO_RULE: _Outcome = ("deny", None, NO_ARGS, None, _DEFAULT_DENY, ())
 
 
 def _outcome(rules: Sequence[CompiledRule]) -> _Outcome:
@@ -257,9 +247,9 @@ def _outcome(rules: Sequence[CompiledRule]) -> _Outcome:
             masks.append(r)
     applied = tuple(r.ref for r in rules)
     if deny is not None:
-        return "deny", None, _NO_ARGS, deny.ref, f"denied by {deny.ref.name}", applied
+        return "deny", None, NO_ARGS, deny.ref, f"denied by {deny.ref.name}", applied
     if allow is None:
-        return "deny", None, _NO_ARGS, None, _DEFAULT_DENY, applied
+        return "deny", None, NO_ARGS, None, _DEFAULT_DENY, applied
     if masks:
         strategy = strictest([r.mask for r in masks if r.mask is not None])
         winner = next((r for r in masks if r.mask == strategy), None)
@@ -271,12 +261,7 @@ def _outcome(rules: Sequence[CompiledRule]) -> _Outcome:
                     f"masked ({strategy}): {names} apply and none hides more than the others", applied)
         return ("mask", strategy.name, MappingProxyType(dict(strategy.args)), winner.ref,
                 f"masked ({strategy}) by {winner.ref.name}", applied)
-    return "allow", None, _NO_ARGS, allow.ref, f"allowed by {allow.ref.name}", applied
-
-
-def _column_decision(col: str, rules: Sequence[CompiledRule]) -> ColumnDecision:
-    """The decision for one column given the rules that apply to it (see `_outcome`)."""
-    return ColumnDecision(col, *_outcome(rules))
+    return "allow", None, NO_ARGS, allow.ref, f"allowed by {allow.ref.name}", applied
 
 
 def _restamped(decision: Decision, when: dt.datetime) -> Decision:
@@ -341,7 +326,16 @@ def _all_deny(consumer: Any, product: Any, columns: Any, purpose: Any, at: Any, 
         names = []
     decided = {n: ColumnDecision(n, "deny", reason=error) for n in names}
     return Decision(str(product), cid, MappingProxyType(decided), _FALSE, purpose if isinstance(purpose, str) else None,
-                    at if isinstance(at, dt.datetime) else None, version, (), error)
+                    _error_instant(at), version, (), error)
+
+
+def _error_instant(at: Any) -> dt.datetime:
+    """An error decision's `at`: its request's instant in UTC when that can be read, else now
+    (every decision carries its instant, as documented)."""
+    try:
+        return _utc(at if isinstance(at, (dt.datetime, dt.date)) else None)
+    except Exception:
+        return dt.datetime.now(dt.UTC)
 
 
 def policy_version(paths: Iterable[Path]) -> str:
@@ -388,7 +382,7 @@ def load(
     try:
         directory = load_directory(consumers) if consumers is not None else None
     except YamlError as exc:
-        raise PolicyError([Diagnostic("error", str(exc), file=str(consumers), code="consumers")]) from None
+        raise PolicyError([located_diagnostic(exc, "consumers", str(consumers))]) from None
     paths = [policies] if isinstance(policies, (str, Path)) else list(policies)
     files = policy_files(paths)
     if not files:

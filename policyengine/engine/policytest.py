@@ -96,7 +96,7 @@ class TestReport:
         }
 
 
-def _when(value: Any, where: str) -> dt.datetime | None:
+def _when(value: Any, path: str | Path, where: tuple[int, int] = (1, 1)) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -106,7 +106,7 @@ def _when(value: Any, where: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise YamlError(f"{where}: error: 'at' must be a date or timestamp, found {value!r}") from None
+        raise YamlError.at(path, where, f"'at' must be a date or timestamp, found {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -114,28 +114,27 @@ def load_cases(path: str | Path) -> list[PolicyTestCase]:
     """Read one test file; malformed content raises YamlError with file:line:col."""
     data = load_yaml_file(path)
     if not isinstance(data, LocatedDict) or not isinstance(data.get("tests"), list):
-        raise YamlError(f"{path}:1:1: error: a policy test file needs a 'tests' list")
+        raise YamlError.at(path, (1, 1), "a policy test file needs a 'tests' list")
     cases = []
     for i, raw in enumerate(data["tests"]):
         if not isinstance(raw, LocatedDict):
-            line, col = data.where("tests")
-            raise YamlError(f"{path}:{line}:{col}: error: test #{i + 1} must be a mapping")
-        line, col = raw.where()
-        where = f"{path}:{line}:{col}"
+            raise YamlError.at(path, data.where("tests"), f"test #{i + 1} must be a mapping")
+        where = raw.where()
+        line = where[0]
         unknown = set(raw) - _CASE_KEYS
         if unknown:
-            raise YamlError(f"{where}: error: unknown key(s) {', '.join(sorted(unknown))} in a test "
+            raise YamlError.at(path, where, f"unknown key(s) {', '.join(sorted(unknown))} in a test "
                             f"(expected {', '.join(sorted(_CASE_KEYS))})")
         for key in ("consumer", "product", "expect"):
             if key not in raw:
-                raise YamlError(f"{where}: error: test needs '{key}'")
+                raise YamlError.at(path, where, f"test needs '{key}'")
         expect = raw["expect"]
         if not isinstance(expect, Mapping) or set(expect) - _EXPECT_KEYS:
-            raise YamlError(f"{where}: error: 'expect' takes {', '.join(sorted(_EXPECT_KEYS))}")
+            raise YamlError.at(path, where, f"'expect' takes {', '.join(sorted(_EXPECT_KEYS))}")
         exp_cols = {str(k): str(v) for k, v in (expect.get("columns") or {}).items()}
         for col, effect in exp_cols.items():
             if not (effect in ("allow", "deny", "mask") or (effect.startswith("mask(") and effect.endswith(")"))):
-                raise YamlError(f"{where}: error: expected effect of '{col}' must be allow, deny, mask or "
+                raise YamlError.at(path, where, f"expected effect of '{col}' must be allow, deny, mask or "
                                 f"mask(<strategy>), found {effect!r}")
         readable = expect.get("readable")
         cases.append(PolicyTestCase(
@@ -144,7 +143,7 @@ def load_cases(path: str | Path) -> list[PolicyTestCase]:
             consumer=raw["consumer"],
             product=str(raw["product"]),
             purpose=None if raw.get("purpose") is None else str(raw["purpose"]),
-            at=_when(raw.get("at"), where),
+            at=_when(raw.get("at"), path, raw.where("at")),
             columns=tuple(map(str, raw["columns"])) if raw.get("columns") is not None else None,
             expect_columns=exp_cols,
             expect_readable=tuple(map(str, readable)) if readable is not None else None,

@@ -135,7 +135,7 @@ class Ownership:
 # ---- parsing the map (errors are YamlErrors located in policyengine.yaml)
 
 def _error(source: str, where: tuple[int, int], message: str) -> YamlError:
-    return YamlError(f"{source}:{where[0]}:{where[1]}: error: {message}")
+    return YamlError.at(source, where, message)
 
 
 def _mapping(value: object, what: str, known: tuple[str, ...], source: str, where: tuple[int, int]) -> LocatedDict:

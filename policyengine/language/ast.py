@@ -80,7 +80,6 @@ class ColumnRef:
         return format_expr(self)
 
 
-CompareOp = TLiteral["==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains"]
 COMPARE_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains")
 
 

@@ -9,10 +9,12 @@ from typing import Protocol
 
 from policyengine.catalog.consumers import AttributeSchema
 from policyengine.catalog.contracts import Catalog
-from policyengine.diagnostics import Diagnostic, PolicyError
+from policyengine.diagnostics import Diagnostic, PolicyError, located_diagnostic
 from policyengine.language import ast
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.parser import parse_policy, policy_files
+from policyengine.language.recovery import syntax_errors
+from policyengine.yamlsource import YamlError, read_source
 
 
 class ProjectCheck(Protocol):
@@ -30,15 +32,16 @@ def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list
     for path in policy_files(list(paths)):
         name = str(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is no token
-        except (OSError, UnicodeDecodeError) as exc:
-            diags.append(Diagnostic("error", f"cannot read file: {exc.__class__.__name__}", file=name, code="io"))
+            text = read_source(path)
+        except YamlError as exc:
+            diags.append(located_diagnostic(exc, "io", name))
             continue
         sources[name] = text
         try:
             files.append(parse_policy(text, name, disk_cache=True))
         except PolicyError as exc:
-            diags.extend(exc.diagnostics)
+            first = exc.diagnostics[0] if len(exc.diagnostics) == 1 else None
+            diags.extend(syntax_errors(text, name, first) if first is not None else exc.diagnostics)
     return files, diags, sources
 
 

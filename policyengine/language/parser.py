@@ -30,8 +30,9 @@ from pathlib import Path
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from policyengine.diagnostics import Diagnostic, PolicyError, Span
+from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
 from policyengine.language import ast
+from policyengine.yamlsource import YamlError, read_source
 
 
 def grammar_text() -> str:
@@ -703,9 +704,9 @@ def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) 
 def parse_file(path: str | Path) -> ast.PolicyFile:
     """Read and parse one policy file (cached in memory and on disk by content hash)."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is no token
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError([Diagnostic("error", f"cannot read file: {exc}", file=str(path), code="io")]) from None
+        text = read_source(path)
+    except YamlError as exc:
+        raise PolicyError([located_diagnostic(exc, "io", str(path))]) from None
     return parse_policy(text, str(path), disk_cache=True)
 
 

@@ -21,6 +21,7 @@ from policyengine.scan.entities import BUILTIN, Recognizer
 from policyengine.scan.names import STRONG
 from policyengine.scan.recognizers import check_pattern
 from policyengine.scan.validators import VALIDATORS
+from policyengine.yamlsource import YamlError, load_yaml_file
 
 
 class ConfigError(ValueError):
@@ -31,13 +32,11 @@ def load_config(path: str | Path | None) -> tuple[tuple[Recognizer, ...], tuple[
     """(recognizers = built-ins + custom, extra name hints, entity → tag overrides)."""
     if path is None:
         return BUILTIN, (), {}
-    import yaml
-
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read recognizer config: {str(exc).splitlines()[0]}") from None
+    try:  # the project's YAML reader: bounded size, aliases and nesting; duplicate keys are errors
+        data = load_yaml_file(p) or {}
+    except YamlError as exc:
+        raise ConfigError(f"{p}: cannot read recognizer config: {exc.message}") from None
     items = data.get("recognizers") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ConfigError(f"{p}: expected a 'recognizers' list")
@@ -64,8 +63,16 @@ def load_config(path: str | Path | None) -> tuple[tuple[Recognizer, ...], tuple[
             pattern = f"^(?:{pattern})$"
         names = tuple(str(n).lower() for n in item.get("names") or ())
         recs.append(Recognizer(name, str(entity), pattern, validator, whole_only=whole, names=names,
-                               tag=item.get("tag"), min_share=float(item.get("min_share", 0.5)), builtin=False))
+                               tag=item.get("tag"), min_share=_share(p, name, item.get("min_share", 0.5)),
+                               builtin=False))
         hints.extend((n, str(entity), STRONG) for n in names)
         if item.get("tag"):
             tags[str(entity)] = str(item["tag"])
     return tuple(recs), tuple(hints), tags
+
+
+def _share(path: Path, name: str, value: object) -> float:
+    """`min_share` as a number in [0, 1]; anything else is a ConfigError naming the recognizer."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    raise ConfigError(f"{path}: recognizer '{name}': 'min_share' must be a number from 0 to 1")

@@ -1,32 +1,30 @@
 """Redaction of sampled values: the only form in which a value may leave the scanner.
 
-Letters keep the first character of each run (`john` → `j***`), digits are all masked (`#`),
-separators stay, and the last dot-label of an e-mail or host keeps its suffix so the shape is
-recognisable: `john@example.com` → `j***@e******.com`, `(601)546-2016` → `(###)###-####`.
+No letter or digit of a value is ever shown: every letter becomes `*`, every digit `#`;
+ASCII punctuation stays (but `*` and `#`, which stand for masked characters) and any other character (spaces, controls, invisible marks) becomes one space,
+so only the value's shape is left: `john@example.com` → `****@*******.***`, `(601)546-2016` →
+`(###)###-####`. No part of a value with a letter or digit in it can be read back from its
+redaction (tests/hardening/test_redaction.py checks this with hypothesis).
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
-_RUN = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _MAX = 48
+
+
+def _shape(ch: str) -> str:
+    if ch.isdecimal():
+        return "#"
+    if ch.isalnum():
+        return "*"
+    if ch in "*#" or not ch.isascii() or not unicodedata.category(ch).startswith(("P", "S")):
+        return " "  # `*` and `#` only ever stand for a letter or digit
+    return ch
 
 
 def redact(value: str) -> str:
     """A shape-preserving, non-reversible rendering of `value` (at most 48 characters)."""
-    text = value.strip()
-    suffix = ""
-    at = text.rfind("@")
-    if at > 0 and "." in text[at:]:
-        text, dot, tld = text.rpartition(".")
-        suffix = dot + ("*" * len(tld) if not tld.isalpha() or len(tld) > 6 else tld)
-
-    def mask(m: re.Match[str]) -> str:
-        run = m.group(0)
-        if run.isdigit():
-            return "#" * len(run)
-        return run[0] + "*" * (len(run) - 1)
-
-    out = _RUN.sub(mask, text) + suffix
+    out = "".join(map(_shape, value.strip()))
     return out if len(out) <= _MAX else out[: _MAX - 1] + "…"

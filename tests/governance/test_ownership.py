@@ -245,7 +245,7 @@ def test_a_malformed_ownership_map_is_one_located_error(project, section: str, m
         load_config()
     assert str(err.value) == message
     result = project.run("check")
-    assert result.exit_code == 1 and result.output.strip() == message
+    assert result.exit_code == 2 and result.output.strip() == message  # a configuration error is an input error
 
 
 @pytest.mark.parametrize(("pattern", "path", "domain"), [

@@ -107,7 +107,7 @@ def test_text_report_is_a_table(mesh: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("john@example.com", "j***@e******.com"), ("(601)546-2016", "(###)###-####"), ("Jane Doe", "J*** D**")],
+    [("john@example.com", "****@*******.***"), ("(601)546-2016", "(###)###-####"), ("Jane Doe", "**** ***")],
 )
 def test_redaction(value: str, expected: str) -> None:
     assert redact(value) == expected
@@ -122,7 +122,7 @@ def test_cli_exit_codes_and_formats(mesh: Path, tmp_path: Path) -> None:
         pass
 
     runner = CliRunner()
-    base = ["scan", str(mesh / "samples"), "--model", "none"]
+    base = ["scan", str(mesh / "samples"), "--model", "none", "--no-catalog"]  # not the repository's own project
     assert runner.invoke(app, base).exit_code == 0
     assert runner.invoke(app, [*base, "--catalog", str(mesh / "products")]).exit_code == 1
     assert runner.invoke(app, [*base, "--catalog", str(mesh / "products"), "--fail-on", "never"]).exit_code == 0
