@@ -26,6 +26,8 @@ class Config:
     samples: tuple[Path, ...] = ()
     hash_key_env: str = "POLICYENGINE_HASH_KEY"
     root: Path = Path(".")
+    # the gateway refuses `hash` masks without an HMAC key unless this is set (see docs/enforcement.md)
+    allow_unkeyed_hash: bool = False
 
     @property
     def hash_key(self) -> bytes | None:
@@ -64,6 +66,12 @@ def _display_path(path: Path) -> Path:
         return path
 
 
+def _flag(value: object, key: str, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise YamlError(f"{source}: error: '{key}' must be true or false")
+    return value
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Load the project configuration; with no file, defaults to ./policies and ./catalog."""
     found = Path(path) if path else find_config()
@@ -84,4 +92,5 @@ def load_config(path: str | Path | None = None) -> Config:
         samples=_paths(root, data.get("samples"), "samples", source),
         hash_key_env=str(data.get("hash_key_env", "POLICYENGINE_HASH_KEY")),
         root=root,
+        allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
     )
