@@ -607,7 +607,7 @@ def _enforced_sql(decision: Decision, product: str, meta: Product, source: Any, 
         names = positional_parameters(select, {n: n for n in hash_parameters(b"k", dialect)}) if keyed else ()
     except RenderError as exc:
         raise GatewayError(str(exc)) from None
-    result = _Enforced(select.sql(dialect=dialect, copy=False), names, placed_markers(select))
+    result = _Enforced(select.sql(dialect=dialect, copy=False), names, placed_markers(select) if keyed else 0)
     REWRITE_CACHE.put_subquery(key, result, decision)
     return result
 

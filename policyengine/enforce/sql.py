@@ -650,7 +650,8 @@ def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dia
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash" for cd in decision.columns.values())
     select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
     params = hash_parameters(key, dialect) if keyed else {}
-    text = escape_pyformat(select.sql(dialect=dialect, pretty=pretty), dialect, params, placed=placed_markers(select))
+    placed = placed_markers(select) if params else 0
+    text = escape_pyformat(select.sql(dialect=dialect, pretty=pretty), dialect, params, placed=placed)
     return Rendered(text, params, dialect, positional_parameters(select, params))
 
 
