@@ -94,7 +94,7 @@ def bench_rewrite(iterations: int) -> dict:
            "JOIN sales.customers c ON o.customer_id = c.customer_id "
            "JOIN marketing.leads l ON l.country = c.country WHERE o.amount > 10 ORDER BY o.order_id")
     for _ in range(50):  # warm the decision cache and imports
-        rewrite_query(sql, "bob", engine, hash_key=None)
+        rewrite_query(sql, "bob", engine, hash_key=None, allow_unkeyed_hash=True)
 
     def timed(forget: str) -> dict:
         samples = []
@@ -104,13 +104,61 @@ def bench_rewrite(iterations: int) -> dict:
             elif forget == "queries":  # a new query text over decisions seen before
                 REWRITE_CACHE.forget_queries()
             start = time.perf_counter()
-            rewrite_query(sql, "bob", engine, hash_key=None)
+            rewrite_query(sql, "bob", engine, hash_key=None, allow_unkeyed_hash=True)
             samples.append(time.perf_counter() - start)
         samples.sort()
         return {"p50_ms": samples[len(samples) // 2] * 1e3, "p99_ms": samples[int(len(samples) * 0.99)] * 1e3,
                 "mean_ms": statistics.fmean(samples) * 1e3}
 
-    return {"query": sql, **timed("all"), "new_text": timed("queries"), "repeated": timed("nothing")}
+    return {"query": sql, **timed("all"), "new_text": timed("queries"), "repeated": timed("nothing"),
+            "allowlist": allowlist_overhead(engine, sql, iterations)}
+
+
+def allowlist_overhead(engine, sql: str, iterations: int) -> dict:
+    """A new text over known decisions with and without the allow-list check, interleaved in one
+    run (the check replaced by one that allows everything): its cost as a ratio."""
+    from policyengine.enforce import gateway
+    from policyengine.enforce.gateway import REWRITE_CACHE, rewrite_query
+
+    real = gateway.refusal
+    with_check, without = [], []
+    for i in range(2 * iterations):
+        gateway.refusal = real if i % 2 == 0 else (lambda node, dialect: None)
+        REWRITE_CACHE.forget_queries()
+        start = time.perf_counter()
+        rewrite_query(sql, "bob", engine, hash_key=None, allow_unkeyed_hash=True)
+        (with_check if i % 2 == 0 else without).append(time.perf_counter() - start)
+    gateway.refusal = real
+    a, b = statistics.median(with_check), statistics.median(without)
+    return {"with_ms": a * 1e3, "without_ms": b * 1e3, "ratio": a / b}
+
+
+def bench_scan(table: pa.Table, decision: Decision, runs: int) -> dict:
+    """An enforced scan (the gateway's fenced subquery) vs the same query without masks (the same
+    columns and row filter, raw values) on one DuckDB connection, interleaved: the ratio."""
+    import duckdb
+
+    from policyengine.enforce.sql import enforced_select, filter_expression
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("raw_arrow", table)
+    con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
+    types = {"id": "integer", "birth_date": "date"}
+    fenced = enforced_select(decision, "raw", "duckdb", types=types, fence=True).sql(dialect="duckdb")
+    plain = enforced_select(decision, "raw", "duckdb", types=types).sql(dialect="duckdb")
+    where = filter_expression(decision.row_filter).sql(dialect="duckdb")
+    columns = ", ".join(f'"{c}"' for c in decision.readable_columns)
+    queries = {"masked_fenced": f"SELECT * FROM ({fenced}) AS s", "masked_unfenced": f"SELECT * FROM ({plain}) AS s",
+               "unmasked": f"SELECT {columns} FROM raw WHERE {where}"}
+    best = {name: float("inf") for name in queries}
+    for _ in range(runs):
+        for name, q in queries.items():
+            start = time.perf_counter()
+            con.sql(q).to_arrow_table()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {**{f"{k}_ms": v * 1e3 for k, v in best.items()}, "ratio": best["masked_fenced"] / best["unmasked"],
+            "fence_ratio": best["masked_fenced"] / best["masked_unfenced"]}
 
 
 def main() -> int:
@@ -147,6 +195,7 @@ def main() -> int:
         "python_rows": args.python_rows, "python_rows_per_s": py_rps, "speedup": duck_rps / py_rps,
         "python_arrow_rows_per_s": py_e2e_rps, "speedup_arrow": duck_rps / py_e2e_rps,
         "rewrite": bench_rewrite(args.rewrite_iterations),
+        "scan": bench_scan(table, decision, max(args.runs, 5)),
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -166,6 +215,12 @@ def main() -> int:
               "(parse + check + outer SQL; enforced subqueries reused)")
         print(f"  same text again:        p50 {rep['p50_ms']:.3f} ms, p99 {rep['p99_ms']:.3f} ms   "
               "(rewrite cache: decisions evaluated, parse and SQL generation reused)")
+        al = rw["allowlist"]
+        print(f"  allow-list check:       {al['with_ms']:.3f} ms with vs {al['without_ms']:.3f} ms without "
+              f"(x{al['ratio']:.3f})   target <= x1.10")
+        sc = report["scan"]
+        print(f"enforced scan vs no masks: {sc['masked_fenced_ms']:.0f} ms vs {sc['unmasked_ms']:.0f} ms "
+              f"(x{sc['ratio']:.2f})   target <= x2; fence OFFSET 0 vs none: x{sc['fence_ratio']:.2f}")
     return 0
 
 

@@ -61,6 +61,8 @@ class Config:
     source: Path | None = None  # the configuration file, when there is one
     # subjects the coverage gate does not check: (subject, tags); no tags = every sensitive tag
     privileged: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # the gateway refuses `hash` masks without an HMAC key unless this is set (see docs/enforcement.md)
+    allow_unkeyed_hash: bool = False
 
     @property
     def hash_key(self) -> bytes | None:
@@ -125,6 +127,12 @@ def _display_path(path: Path) -> Path:
         return path
 
 
+def _flag(value: object, key: str, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise YamlError(f"{source}: error: '{key}' must be true or false")
+    return value
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Load the project configuration; with no file, defaults to ./policies and ./catalog."""
     found = Path(path) if path else find_config()
@@ -159,4 +167,5 @@ def load_config(path: str | Path | None = None) -> Config:
         ownership=ownership,
         source=Path(source),
         privileged=_privileged(data.get("privileged"), "{}:{}:{}".format(source, *data.where("privileged"))),
+        allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
     )

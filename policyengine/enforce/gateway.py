@@ -27,6 +27,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from policyengine.catalog.contracts import Product
+from policyengine.enforce.allowlist import refusal
 from policyengine.enforce.sql import (
     CONFIGURED,
     ConfiguredKey,
@@ -36,7 +37,9 @@ from policyengine.enforce.sql import (
     enforced_select,
     escape_pyformat,
     hash_parameters,
+    placed_markers,
     positional_parameters,
+    postgres_safe_strings,
     resolve_key,
 )
 from policyengine.engine.decision import Decision
@@ -44,25 +47,6 @@ from policyengine.engine.decision import Decision
 log = logging.getLogger("policyengine.enforce.gateway")
 
 RAW_SCHEMA = "pe_raw"
-# statement / clause node types a read-only query may never contain (sqlglot class names)
-_FORBIDDEN_NODES = frozenset({
-    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "AlterColumn", "Command", "Copy",
-    "Pragma", "Attach", "Detach", "Install", "Use", "Set", "SetItem", "Transaction", "Commit", "Rollback",
-    "Describe", "Show", "Into", "LoadData", "Export", "Analyze", "Summarize", "Cache", "Uncache",
-    "Refresh", "Grant", "Revoke", "TruncateTable", "Kill", "Comment", "Declare", "Execute",
-    "ReadCSV", "ReadParquet", "TableFromRows", "Lateral",
-})
-# functions that read files, settings or the environment, or run nested SQL, in any engine
-_FORBIDDEN_FUNCTIONS = frozenset({
-    "getenv", "current_setting", "set_config", "query", "query_table", "glob", "sniff_csv", "load",
-    "install", "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import",
-    "lo_export", "dblink", "dblink_exec", "system", "shell", "sql_auto_complete", "which_secret",
-    "reflect", "java_method", "getvariable", "current_query",
-})
-_FORBIDDEN_PREFIXES = ("read_", "pg_", "duckdb_", "pragma_", "parquet_", "iceberg_", "delta_", "sqlite_",
-                       "postgres_", "mysql_", "http", "s3_", "file_")
-
-
 class GatewayError(ValueError):
     """A query the gateway refuses (the message says why); nothing was run."""
 
@@ -110,8 +94,10 @@ TypeMap = Mapping[str, Mapping[str, str]] | Callable[[str], "Mapping[str, str] |
 # ---------------------------------------------------------------- checks
 
 
-def parse_select(sql: str, dialect: str) -> exp.Expression:
-    """The one SELECT statement in `sql`, or RejectedStatement."""
+def parse_select(sql: str, dialect: str, *, ours: bool = False) -> exp.Expression:
+    """The one SELECT statement in `sql`, or RejectedStatement: every node must be on the
+    dialect's allow-list (`policyengine.enforce.allowlist`), and no name may contain the marker
+    of the gateway's own relations (unless `ours`: SQL the gateway generated)."""
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
     except (ParseError, TokenError) as exc:
@@ -122,17 +108,20 @@ def parse_select(sql: str, dialect: str) -> exp.Expression:
     if not isinstance(tree, (exp.Select, exp.SetOperation, exp.Subquery)):
         raise RejectedStatement(f"only SELECT queries are allowed, found {tree.key.upper()}")
     for node in tree.walk():
-        kind = type(node).__name__
-        if kind in _FORBIDDEN_NODES:
-            raise RejectedStatement(f"{kind.upper()} is not allowed in a query through the gateway")
         if isinstance(node, (exp.Placeholder, exp.Parameter, exp.SessionParameter)):
             # the gateway binds its own parameters (the HMAC key): a user placeholder would read them
             raise RejectedStatement(f"parameters and placeholders ({node.sql(dialect=dialect)}) are not allowed "
                                     "in a query through the gateway; write the values inline")
-        if isinstance(node, exp.Func):
-            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if name in _FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
-                raise RejectedStatement(f"function {name}() is not allowed through the gateway")
+        found = refusal(node, dialect)
+        if found is not None:
+            raise RejectedStatement(found.message())
+        if not ours and isinstance(node, exp.Identifier):
+            if _RESERVED in node.name.lower():
+                raise RejectedStatement(f"the name {node.name!r} is reserved for the gateway's own relations")
+            if not node.quoted and any(c in node.name for c in _PARAMETER_SIGILS):
+                raise RejectedStatement(f"the name {node.name} looks like a parameter in some engine; "
+                                        "parameters are not allowed (quote it if it is a name)")
+        node.comments = None  # a comment is never passed on to the engine
     return tree
 
 
@@ -201,7 +190,7 @@ def _check_output(outer_sql: str, dialect: str, placeholders: Sequence[str]) -> 
     tables are our placeholders (each once) and our renamed CTEs, with no parameters. Needed
     when the query was read in another dialect: a text that one dialect reads as a name can be
     a parameter, a string or a comment in another (`$name`, `$$ ... $$`)."""
-    tree = parse_select(outer_sql, dialect)
+    tree = parse_select(outer_sql, dialect, ours=True)
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     seen: list[str] = []
     for table in tree.find_all(exp.Table):
@@ -397,10 +386,10 @@ class RewriteCache:
     def subquery_key(decision: Decision, product: str, source_key: str, dialect: str, keyed: bool) -> tuple:
         return (product, id(decision.columns), id(decision.row_filter), source_key, dialect, keyed)
 
-    def get_subquery(self, key: tuple, decision: Decision) -> tuple[str, tuple[str, ...]] | None:
+    def get_subquery(self, key: tuple, decision: Decision) -> Any:
         return self._subqueries.get(key, _decision_parts([decision]))
 
-    def put_subquery(self, key: tuple, result: tuple[str, tuple[str, ...]], decision: Decision) -> None:
+    def put_subquery(self, key: tuple, result: Any, decision: Decision) -> None:
         self._subqueries.put(key, result, _decision_parts([decision]))
 
     def forget_queries(self) -> None:
@@ -417,6 +406,27 @@ class RewriteCache:
 REWRITE_CACHE = RewriteCache()
 
 
+class UnkeyedHash(GatewayError):
+    """A decision masks with `hash` and no HMAC key is configured: plain SHA-256 of a guessable
+    value (a name, an IP address) is confirmed by hashing a guess, so the gateway refuses unless
+    the caller explicitly allows it (`allow_unkeyed_hash=True`)."""
+
+
+class EngineError(GatewayError):
+    """The engine failed running a rewritten query; the message names the error class and the
+    position, never the engine's text (which may quote a value)."""
+
+
+@dataclass(frozen=True)
+class _Enforced:
+    """One enforced subquery as SQL text: the parameter name behind each `?` marker (Trino) and
+    how many markers the renderer placed (what the Postgres %-escaping must find)."""
+
+    sql: str
+    markers: tuple[str, ...]
+    placed: int
+
+
 def rewrite_query(
     sql: str,
     consumer: Any,
@@ -429,6 +439,7 @@ def rewrite_query(
     hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
     at: dt.datetime | None = None,
     types: TypeMap = None,
+    allow_unkeyed_hash: bool = False,
 ) -> Rewritten:
     """Rewrite `sql` (read as `read`, default `dialect`) for `consumer`: every product reference
     becomes its enforced subquery; the result is SQL in `dialect` with parameters to bind.
@@ -438,7 +449,8 @@ def rewrite_query(
     tables' column types where they say more than the contract (`{"sales.orders": {"created_at":
     "timestamptz"}}`): a timestamp with a time zone must be rendered as `timestamptz`, or its
     text, `year` and date comparisons follow the engine's session time zone (see
-    `column_types`). Raises GatewayError subclasses on refusal.
+    `column_types`). A `hash` mask without an HMAC key is refused (UnkeyedHash) unless
+    `allow_unkeyed_hash`. Raises GatewayError subclasses on refusal.
     """
     check_dialect(dialect)
     read = read or dialect
@@ -447,73 +459,125 @@ def rewrite_query(
         from policyengine.engine.evaluator import default_engine
 
         engine = default_engine()
-    products = engine.catalog.products
+    known, analysed = _products_read(sql, read, engine)
+    decisions = _decide(known, consumer, engine, purpose, at)
+    key = resolve_key(hash_key)
+    keyed = _check_hash_key(decisions, key, allow_unkeyed_hash)
+    # the physical source of each product, asked for on every call (a resolver may change)
+    physical = {product: _source_for(product, sources) for product in known}
+    column_types = {product: _column_types(engine.catalog.products[product], product, types) for product in known}
+    source_keys = tuple(_source_key(physical[p]) + _types_key(column_types[p]) for p in known)
+    params = hash_parameters(key, dialect) if keyed else {}
+    cache_key = REWRITE_CACHE.key(engine, sql, read, dialect, keyed, source_keys, decisions)
+    hit = REWRITE_CACHE.get(cache_key, decisions)
+    if hit is None:
+        tree, table_products = analysed if analysed is not None else _analyse(sql, read, engine.catalog.products)
+        hit = _rewrite_tree(tree, table_products, decisions, column_types, physical, dialect, read, keyed, params)
+        REWRITE_CACHE.put(cache_key, hit, decisions)
+    text, marker_names = hit
+    return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
+
+
+def _products_read(sql: str, read: str, engine: Any) -> tuple[tuple[str, ...], tuple[exp.Expression, dict[int, str]] | None]:
+    """The products `sql` reads (remembered per query text), and the analysed tree when this call
+    had to parse it (so a new text is parsed once)."""
     known = REWRITE_CACHE.products(engine, sql, read)
-    tree: exp.Expression | None = None
-    table_products: dict[int, str] = {}
-    if known is None:
-        tree, table_products = _analyse(sql, read, products)
-        known = tuple(dict.fromkeys(table_products.values()))
-        REWRITE_CACHE.remember_products(engine, sql, read, known)
+    if known is not None:
+        return known, None
+    tree, table_products = _analyse(sql, read, engine.catalog.products)
+    known = tuple(dict.fromkeys(table_products.values()))
+    REWRITE_CACHE.remember_products(engine, sql, read, known)
+    return known, (tree, table_products)
+
+
+def _decide(known: Sequence[str], consumer: Any, engine: Any, purpose: str | None,
+            at: dt.datetime | None) -> dict[str, Decision]:
+    """The consumer's decision on each product read; an error decision refuses the query."""
     decisions: dict[str, Decision] = {}
     for product in known:
         decision = engine.evaluate(consumer, product, None, purpose, at)
         if decision.error:
             raise GatewayError(f"no access to {product}: {decision.error}")
         decisions[product] = decision
-    # the physical source of each product, asked for on every call (a resolver may change)
-    physical = {product: _source_for(product, sources) for product in known}
-    column_types = {product: _column_types(products[product], product, types) for product in known}
-    source_keys = tuple(_source_key(physical[p]) + _types_key(column_types[p]) for p in known)
+    return decisions
 
-    key = resolve_key(hash_key)
-    keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash"
-                                    for d in decisions.values() for cd in d.columns.values())
-    cache_key = REWRITE_CACHE.key(engine, sql, read, dialect, keyed, source_keys, decisions)
-    hit = REWRITE_CACHE.get(cache_key, decisions)
-    if hit is not None:
-        text, marker_names = hit
-        params = hash_parameters(key, dialect) if keyed else {}
-        return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
-    if tree is None:  # the products were known, but this decision set is new: rewrite afresh
-        tree, table_products = _analyse(sql, read, products)
+
+def _check_hash_key(decisions: Mapping[str, Decision], key: bytes | None, allow_unkeyed: bool) -> bool:
+    """Whether the rewrite binds an HMAC key; UnkeyedHash when a `hash` mask has none to use."""
+    hashed = [f"{p}.{c}" for p, d in decisions.items() for c, cd in d.columns.items()
+              if cd.effect == "mask" and cd.strategy == "hash"]
+    if hashed and key is None and not allow_unkeyed:
+        raise UnkeyedHash(f"{', '.join(hashed)} {'is' if len(hashed) == 1 else 'are'} masked with 'hash' but no HMAC "
+                          "key is configured (plain SHA-256 of a guessable value can be confirmed by hashing a "
+                          "guess); set the key (POLICYENGINE_HASH_KEY) or allow unkeyed hashing explicitly "
+                          "(allow_unkeyed_hash: true in policyengine.yaml, --allow-unkeyed-hash)")
+    return bool(hashed) and key is not None
+
+
+def _rewrite_tree(tree: exp.Expression, table_products: dict[int, str], decisions: Mapping[str, Decision],
+                  column_types: Mapping[str, Mapping[str, str]], physical: Mapping[str, Any], dialect: str, read: str,
+                  keyed: bool, params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The final SQL text of an analysed query, and the parameter name behind each `?` marker."""
     _check_columns(tree, table_products, decisions)
     tables = [t for t in tree.find_all(exp.Table) if id(t) in table_products]
     replaced = {(t.db.lower(), t.name.lower()): (t.alias or t.name) for t in tables}
     _strip_product_qualifiers(tree, replaced)
-    # Each product reference becomes a placeholder table; the enforced subquery's SQL (generated
-    # once per decision and kept while that decision is) is put in its place in the final text.
-    enforced: list[tuple[str, str, tuple[str, ...]]] = []
+    enforced = _place_subqueries(tree, tables, table_products, decisions, column_types, physical, dialect, keyed)
+    text = _generate(tree, dialect)
+    if read != dialect:
+        _check_output(text, dialect, [f"{_PLACEHOLDER}{i}" for i in range(len(enforced))])
+    return _splice(text, enforced, dialect, params)
+
+
+def _place_subqueries(tree: exp.Expression, tables: list[exp.Table], table_products: dict[int, str],
+                      decisions: Mapping[str, Decision], column_types: Mapping[str, Mapping[str, str]],
+                      physical: Mapping[str, Any], dialect: str, keyed: bool) -> list[tuple[str, _Enforced]]:
+    """Each product reference becomes a placeholder table; the enforced subquery's SQL (generated
+    once per decision and kept while that decision is) goes in its place in the final text."""
+    enforced: list[tuple[str, _Enforced]] = []
     for table in tables:
         product = table_products[id(table)]
-        sub_sql, sub_markers = _enforced_sql(decisions[product], product, column_types[product],
-                                             physical[product], dialect, keyed)
+        sub = _enforced_sql(decisions[product], product, column_types[product], physical[product], dialect, keyed)
         placeholder = exp.to_identifier(f"{_PLACEHOLDER}{len(enforced)}", quoted=True)
         alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
         table.replace(exp.Table(this=placeholder, alias=alias.copy()))
-        enforced.append((placeholder.sql(dialect=dialect), sub_sql, sub_markers))
-    params = hash_parameters(key, dialect) if keyed else {}
-    try:  # the tree is ours alone: no defensive copy; nothing the dialect lacks is silently dropped
-        text = tree.sql(dialect=dialect, copy=False, unsupported_level=ErrorLevel.RAISE)
+        enforced.append((placeholder.sql(dialect=dialect), sub))
+    return enforced
+
+
+def _generate(tree: exp.Expression, dialect: str) -> str:
+    """The user's (checked, rewritten) query as SQL in `dialect`; nothing the dialect lacks is
+    silently dropped. The tree is ours alone: no defensive copy."""
+    if dialect == "postgres":
+        postgres_safe_strings(tree)
+    try:
+        return tree.sql(dialect=dialect, copy=False, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
         raise RejectedStatement(f"the query cannot be written in {dialect}: {exc}") from None
-    if read != dialect:
-        _check_output(text, dialect, [f"{_PLACEHOLDER}{i}" for i in range(len(enforced))])
-    # Postgres + key: the user's `%` must not reach psycopg's %-substitution (escape_pyformat);
-    # the subqueries were generated with their markers, escaped the same way
-    user_text = escape_pyformat(text, dialect, params, markers=False)
-    for placeholder_sql, _, _ in enforced:
-        if user_text.count(placeholder_sql) != 1:  # never guess: the placeholder must stand exactly once
+
+
+def _splice(text: str, enforced: list[tuple[str, _Enforced]], dialect: str,
+            params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """Put each enforced subquery in place of its placeholder. Postgres + key: the user's `%`
+    must not reach psycopg's %-substitution, and only the markers the renderer placed become
+    markers (escape_pyformat); a user text holding a marker is refused there."""
+    try:
+        user_text = escape_pyformat(text, dialect, params)
+        subs = [(placeholder, escape_pyformat(sub.sql, dialect, params, placed=sub.placed), sub.markers)
+                for placeholder, sub in enforced]
+    except RenderError as exc:
+        raise RejectedStatement(str(exc)) from None
+    for placeholder, _, _ in subs:
+        if user_text.count(placeholder) != 1:  # never guess: the placeholder must stand exactly once
             raise GatewayError("internal error: cannot place an enforced subquery (nothing was run)")
     # the parameter name behind each `?` marker (Trino), in the order the subqueries stand in the text
-    order = sorted(enforced, key=lambda item: user_text.index(item[0]))
+    order = sorted(subs, key=lambda item: user_text.index(item[0]))
     marker_names = tuple(name for _, _, names in order for name in names)
-    text = user_text
-    for placeholder_sql, sub_sql, _ in enforced:
-        at = text.index(placeholder_sql)
-        text = text[:at] + "(" + escape_pyformat(sub_sql, dialect, params) + ")" + text[at + len(placeholder_sql):]
-    REWRITE_CACHE.put(cache_key, (text, marker_names), decisions)
-    return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
+    out = user_text
+    for placeholder, sub_sql, _ in subs:
+        at = out.index(placeholder)
+        out = out[:at] + "(" + sub_sql + ")" + out[at + len(placeholder):]
+    return out, marker_names
 
 
 def _source_key(source: Any) -> str:
@@ -526,8 +590,13 @@ def _source_key(source: Any) -> str:
     return "parts:" + "\x1f".join(str(part) for part in source)
 
 
-_PLACEHOLDER = f"__pe_enforced_{secrets.token_hex(8)}_"
-_CTE_PREFIX = f"__pe_cte_{secrets.token_hex(8)}_"
+# The gateway's own names: a user query may not contain `_RESERVED` in any name, and the random
+# part (per process) is never in a user's reach, so no user relation can capture a filter column.
+_RESERVED = "__pe_"
+_PARAMETER_SIGILS = frozenset("$@:?%")
+_PLACEHOLDER = f"{_RESERVED}enforced_{secrets.token_hex(8)}_"
+_CTE_PREFIX = f"{_RESERVED}cte_{secrets.token_hex(8)}_"
+_SOURCE_ALIAS = f"{_RESERVED}src_{secrets.token_hex(8)}"
 
 
 # physical types that are timestamps with a time zone (instants), in the dialects' spellings
@@ -550,19 +619,20 @@ def _types_key(types: Mapping[str, str]) -> str:
 
 
 def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], source: Any, dialect: str,
-                  keyed: bool) -> tuple[str, tuple[str, ...]]:
-    """The enforced SELECT of `decision` over `source` as SQL text in `dialect`, and the parameter
-    name behind each of its `?` markers (Trino + hash key); cached per decision (see RewriteCache)."""
+                  keyed: bool) -> _Enforced:
+    """The enforced SELECT of `decision` over `source` as SQL text in `dialect` (under a generated
+    source alias, with the dialect's evaluation fence); cached per decision (see RewriteCache)."""
     key = REWRITE_CACHE.subquery_key(decision, product, _source_key(source) + _types_key(types), dialect, keyed)
     hit = REWRITE_CACHE.get_subquery(key, decision)
     if hit is not None:
         return hit
     try:
-        select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
+        select = enforced_select(decision, source, dialect, types=types, keyed=keyed, alias=_SOURCE_ALIAS,
+                                 fence=True)
         names = positional_parameters(select, {n: n for n in hash_parameters(b"k", dialect)}) if keyed else ()
     except RenderError as exc:
         raise GatewayError(str(exc)) from None
-    result = (select.sql(dialect=dialect, copy=False), names)
+    result = _Enforced(select.sql(dialect=dialect, copy=False), names, placed_markers(select) if keyed else 0)
     REWRITE_CACHE.put_subquery(key, result, decision)
     return result
 
@@ -599,13 +669,15 @@ class Gateway:
     slipped past the rewrite could read no file and change no setting.
     """
 
-    def __init__(self, engine: Any, *, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED) -> None:
+    def __init__(self, engine: Any, *, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+                 allow_unkeyed_hash: bool = False) -> None:
         import duckdb
 
         from policyengine.enforce.arrow import lock_down
 
         self.engine = engine
         self.hash_key = resolve_key(hash_key)
+        self.allow_unkeyed_hash = allow_unkeyed_hash
         self._lock = threading.Lock()
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
@@ -640,14 +712,49 @@ class Gateway:
 
     def rewrite(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> Rewritten:
         return rewrite_query(sql, consumer, self.engine, purpose, "duckdb", sources=self.source,
-                             hash_key=self.hash_key, at=at, types=self.types)
+                             hash_key=self.hash_key, at=at, types=self.types,
+                             allow_unkeyed_hash=self.allow_unkeyed_hash)
 
     def query(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> pa.Table:
-        """Rewrite and run `sql` for `consumer`; the result as an Arrow table."""
+        """Rewrite and run `sql` for `consumer`; the result as an Arrow table. An engine failure is
+        an EngineError naming the error class and position only (see `engine_error`)."""
+        import duckdb
+
         rewritten = self.rewrite(sql, consumer, purpose, at)
         with self._lock:
             cursor = self.con.cursor()
         try:
             return cursor.sql(rewritten.sql, params=dict(rewritten.params) or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise engine_error(exc, rewritten.sql) from None
         finally:
             cursor.close()
+
+
+def engine_error(exc: BaseException, sql: str) -> EngineError:
+    """The engine's failure without its text: DuckDB messages quote values (`Could not convert
+    string 'alice@x.com'`), so only the error class and, where the message points at one, the
+    position in the rewritten query (as `--show-sql` prints it) are kept. Logged the same way."""
+    kind = type(exc).__name__
+    position = _error_position(str(exc), sql)
+    where = f" at character {position} of the rewritten query" if position is not None else ""
+    log.info("engine error %s%s", kind, where)
+    return EngineError(f"the query failed in the engine: {kind}{where} (the engine message is not shown: "
+                       "it may quote a value)")
+
+
+def _error_position(message: str, sql: str) -> int | None:
+    """The 1-based character of `sql` that DuckDB's `LINE n: …` excerpt and caret point at."""
+    lines = message.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        head, sep, excerpt = line.partition(": ")
+        if not (sep and head.startswith("LINE ") and "^" in lines[i + 1]):
+            continue
+        caret = lines[i + 1].index("^") - len(head) - len(sep)
+        lead = 3 if excerpt.startswith("...") else 0
+        body = excerpt[lead:].removesuffix("...")
+        start = sql.find(body)
+        if start < 0 or sql.find(body, start + 1) >= 0:
+            return None  # not found once: no position rather than a wrong one
+        return start + caret - lead + 1
+    return None

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import math
 import os
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +42,12 @@ _TRUNC_KEEPS_TYPE = frozenset({"trino", "snowflake"})
 IPAD_PARAM, OPAD_PARAM, KEY_PARAM = "pe_hmac_ipad", "pe_hmac_opad", "pe_hash_key"
 # dialects whose SQL takes positional `?` markers only (no named parameters)
 _POSITIONAL_DIALECTS = frozenset({"trino"})
-# meta key on an anonymous `?` placeholder naming the parameter whose value it takes
+# meta key on a placeholder the renderer placed, naming the parameter whose value it takes
 _PARAM_META = "pe_param"
+# Postgres markers are generated under this random name first and renamed to `%(name)s` only
+# where the renderer placed them (see `escape_pyformat`): a literal holding `%(pe_hash_key)s`
+# stays a literal, and a text holding the random name is refused (it cannot be told apart)
+_MARKER_TOKEN = f"pe_marker_{secrets.token_hex(12)}_"
 # logical types of timestamps; "timestamptz" is a timestamp with a time zone (masked in UTC)
 _TIMESTAMPS = frozenset({"timestamp", "timestamptz"})
 # |x| below this: exact decimal rounding through DECIMAL(38, 20); see `_round_number`
@@ -121,11 +126,19 @@ def hash_parameters(key: bytes | str | None, dialect: str = "duckdb") -> dict[st
 def _parameter(name: str, dialect: str) -> exp.Placeholder:
     """A parameter marker: named (`$name`, `:name`, `%(name)s`) where the dialect has named
     parameters, else an anonymous `?` that remembers `name` for `positional_parameters`."""
-    if dialect not in _POSITIONAL_DIALECTS:
-        return exp.Placeholder(this=name)
-    marker = exp.Placeholder()
+    if dialect == "postgres":
+        marker = exp.Placeholder(this=_MARKER_TOKEN + name)
+    elif dialect not in _POSITIONAL_DIALECTS:
+        marker = exp.Placeholder(this=name)
+    else:
+        marker = exp.Placeholder()
     marker.meta[_PARAM_META] = name
     return marker
+
+
+def placed_markers(tree: exp.Expression) -> int:
+    """How many parameter markers the renderer placed in `tree` (what `escape_pyformat` expects)."""
+    return sum(1 for node in tree.walk() if isinstance(node, exp.Placeholder) and _PARAM_META in node.meta)
 
 
 def positional_parameters(tree: exp.Expression, params: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -599,7 +612,13 @@ def _filter_expression(e: ast.Expr, *, table: str | None, types: Mapping[str, st
 # ---------------------------------------------------------------- the SELECT
 
 
-SOURCE_ALIAS = "pe_src"  # the alias of the physical source inside an enforced SELECT
+SOURCE_ALIAS = "pe_src"  # the default alias of the physical source inside an enforced SELECT
+# The evaluation fence per dialect (docs/enforcement.md, "evaluation fences"): "offset" is
+# `OFFSET 0`, which Postgres never flattens into the outer query nor pushes quals through, and
+# which DuckDB keeps as a limit operator filters are not pushed through (measured in tests).
+# None: the dialect has no fence this renderer can rely on (documented as not guaranteed).
+FENCES: dict[str, str | None] = {"duckdb": "offset", "postgres": "offset", "trino": None, "spark": None,
+                                 "snowflake": None, "bigquery": None}
 
 
 def source_table(source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb") -> exp.Expression:
@@ -654,17 +673,23 @@ def bind_values(params: Mapping[str, Any], positional: tuple[Any, ...]) -> Mappi
 
 
 def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
-                    types: Mapping[str, str] | None = None, keyed: bool = False) -> exp.Select:
+                    types: Mapping[str, str] | None = None, keyed: bool = False, alias: str = SOURCE_ALIAS,
+                    fence: bool = False) -> exp.Select:
     """The sqlglot SELECT applying `decision` to `source` (masked columns keep their names,
     denied ones are left out, the row filter is the WHERE). Fails closed: a decision with an
-    error or without readable columns raises instead of selecting anything."""
+    error or without readable columns raises instead of selecting anything.
+
+    `alias` names the source inside the SELECT (the gateway passes a generated one, so no user
+    relation can be named like it). `fence` adds the dialect's evaluation fence (see `FENCES`):
+    where there is one, the planner cannot move an outer query's predicate below the row filter
+    and the masks, so a user expression never runs on a raw value or a hidden row."""
     check_dialect(dialect)
     if decision.error:
         raise RenderError(f"decision for {decision.consumer} on {decision.product} is an error "
                           f"(everything denied): {decision.error}")
     types = types or {}
     projections: list[exp.Expression] = []
-    source_alias = exp.to_identifier(SOURCE_ALIAS, quoted=True)
+    source_alias = exp.to_identifier(alias, quoted=True)
     for name, cd in decision.columns.items():
         if cd.effect == "deny":
             continue
@@ -688,7 +713,11 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
     table.set("alias", exp.TableAlias(this=source_alias))
     select = exp.Select(expressions=projections).from_(table, copy=False)
     if decision.row_filter is not None:
-        select = select.where(filter_expression(decision.row_filter, table=SOURCE_ALIAS, types=types), copy=False)
+        select = select.where(filter_expression(decision.row_filter, table=alias, types=types), copy=False)
+    if fence and FENCES.get(dialect) == "offset":
+        select.set("offset", exp.Offset(expression=exp.Literal.number(0)))
+    if dialect == "postgres":
+        postgres_safe_strings(select)
     return select
 
 
@@ -700,23 +729,44 @@ def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dia
     keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash" for cd in decision.columns.values())
     select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
     params = hash_parameters(key, dialect) if keyed else {}
-    text = escape_pyformat(select.sql(dialect=dialect, pretty=pretty), dialect, params)
+    placed = placed_markers(select) if params else 0
+    text = escape_pyformat(select.sql(dialect=dialect, pretty=pretty), dialect, params, placed=placed)
     return Rendered(text, params, dialect, positional_parameters(select, params))
 
 
-def escape_pyformat(sql: str, dialect: str, params: Mapping[str, Any], *, markers: bool = True) -> str:
+def escape_pyformat(sql: str, dialect: str, params: Mapping[str, Any], *, placed: int = 0) -> str:
     """Postgres SQL with `%(name)s` markers is run through psycopg's %-substitution, which also
-    acts on every other `%` in the text — in a literal (`LIKE 'a%'`) or in an identifier
-    (`AS "%(pe_hash_key)s"` would print the key). So with parameters bound, every `%` is doubled
-    (`%%`: one literal `%` after substitution), then our own markers are restored — only in SQL we
-    generated (`markers=True`); a query user's text (`markers=False`) keeps every `%` doubled."""
+    acts on every other `%` in the text — in a literal (`LIKE 'a%'`) or in an identifier. So with
+    parameters bound, every `%` is doubled (`%%`: one literal `%` after substitution), and only the
+    markers the renderer placed — generated under a random name no literal can hold — become
+    `%(name)s`. `placed` is how many it placed (`placed_markers`); finding another number refuses
+    (RenderError): the key is never bound at a marker that was not ours. Never re-scans for
+    `%(name)s` itself, so a consumer attribute `%(pe_hash_key)s` stays a literal."""
     if dialect != "postgres" or not params:
+        if _MARKER_TOKEN in sql:
+            raise RenderError("the SQL holds the renderer's marker name outside a marker; refusing to bind")
         return sql
     escaped = sql.replace("%", "%%")
-    if markers:
-        for name in params:
-            escaped = escaped.replace(f"%%({name})s", f"%({name})s")
+    found = 0
+    for name in params:
+        marker = f"%%({_MARKER_TOKEN}{name})s"
+        found += escaped.count(marker)
+        escaped = escaped.replace(marker, f"%({name})s")
+    if found != placed or _MARKER_TOKEN in escaped:
+        raise RenderError("the SQL does not hold exactly the parameter markers enforcement placed; "
+                          "refusing to bind the hash key")
     return escaped
+
+
+def postgres_safe_strings(tree: exp.Expression) -> exp.Expression:
+    """Render every Postgres string literal holding a backslash as an escape string `E'…'` with
+    the backslash doubled: the same value whatever `standard_conforming_strings` is (a plain
+    `'a\\'` ends differently when it is off, which would let a value close its quote)."""
+    for node in list(tree.find_all(exp.Literal)):
+        if node.is_string and "\\" in node.this:
+            body = node.this.replace("\\", "\\\\").replace("'", "''")
+            node.replace(exp.Var(this=f"E'{body}'"))
+    return tree
 
 
 def to_sql(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,

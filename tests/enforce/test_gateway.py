@@ -30,7 +30,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def gateway(engine):
-    return Gateway(engine, hash_key=None)
+    return Gateway(engine, hash_key=None, allow_unkeyed_hash=True)
 
 
 def test_masked_output_and_row_filter(gateway) -> None:
@@ -99,7 +99,7 @@ def test_join_decisions_differ_per_product_and_consumer(gateway, engine) -> None
     assert carol.num_rows > 0 and carol.column("margin").null_count < carol.num_rows
     with pytest.raises(DeniedColumn, match="margin"):
         gateway.query(sql, "bob")
-    decisions = rewrite_query(sql, "carol", engine, hash_key=None).decisions
+    decisions = rewrite_query(sql, "carol", engine, hash_key=None, allow_unkeyed_hash=True).decisions
     assert set(decisions) == {"sales.orders", "sales.customers"}
     assert decisions["sales.customers"].columns["email"].effect == "mask"
 
@@ -180,7 +180,7 @@ def test_no_readable_column_is_a_clear_error(gateway) -> None:
 @pytest.mark.parametrize("dialect", ["trino", "spark", "snowflake", "bigquery", "postgres"])
 def test_rewrite_for_other_dialects(engine, dialect: str) -> None:
     sql = rewrite("SELECT customer_email FROM sales.orders WHERE amount > 10", Consumer("bob", frozenset({"sales-reps"}),
-                  {"region": "uk"}), engine, dialect=dialect, hash_key=None)
+                  {"region": "uk"}), engine, dialect=dialect, hash_key=None, allow_unkeyed_hash=True)
     assert "orders" in sql and "'uk'" in sql and "margin" not in sql
     import sqlglot
 
@@ -194,15 +194,21 @@ def test_rewrite_with_source_map_and_params(engine) -> None:
     assert out.params == {"pe_hash_key": b"secret"}
 
 
-def test_query_command() -> None:
+def test_query_command(monkeypatch) -> None:
     from policyengine.commands import query
 
     app = typer.Typer()
     query.register(app)
     app.command("noop")(lambda: None)  # more than one command keeps the sub-command name
     runner = CliRunner()
-    ok = runner.invoke(app, ["query", "--consumer", "bob",
-                             "SELECT customer_email, amount FROM sales.orders WHERE amount > 10 LIMIT 3"])
+    sql = "SELECT customer_email, amount FROM sales.orders WHERE amount > 10 LIMIT 3"
+    monkeypatch.delenv("POLICYENGINE_HASH_KEY", raising=False)
+    unkeyed = runner.invoke(app, ["query", "--consumer", "bob", sql])
+    assert unkeyed.exit_code == 1 and "no HMAC key" in unkeyed.output and "Traceback" not in unkeyed.output
+    allowed = runner.invoke(app, ["query", "--consumer", "bob", "--allow-unkeyed-hash", sql])
+    assert allowed.exit_code == 0 and "(3 rows)" in allowed.output, allowed.output
+    monkeypatch.setenv("POLICYENGINE_HASH_KEY", "test-key")
+    ok = runner.invoke(app, ["query", "--consumer", "bob", sql])
     assert ok.exit_code == 0, ok.output
     assert "***@" in ok.output and "(3 rows)" in ok.output
     denied = runner.invoke(app, ["query", "--consumer", "bob", "SELECT margin FROM sales.orders"])
@@ -234,18 +240,18 @@ def test_user_placeholders_cannot_read_the_gateways_parameters(engine, placehold
 def test_rewrite_cache_follows_the_decisions(engine) -> None:
     """A repeated query text reuses its rewrite only while every product's decision is the same."""
     sql = "SELECT customer_email, region FROM sales.orders"
-    bob = rewrite_query(sql, "bob", engine)
-    again = rewrite_query(sql, "bob", engine)
+    bob = rewrite_query(sql, "bob", engine, allow_unkeyed_hash=True)
+    again = rewrite_query(sql, "bob", engine, allow_unkeyed_hash=True)
     assert again.sql == bob.sql
-    carol = rewrite_query(sql, "carol", engine)  # another consumer: another row filter
+    carol = rewrite_query(sql, "carol", engine, allow_unkeyed_hash=True)  # another consumer: another row filter
     assert "'uk'" in bob.sql and "'uk'" not in carol.sql and "'us'" in carol.sql
-    fresh = rewrite_query(sql, "bob", engine, hash_key=None)
+    fresh = rewrite_query(sql, "bob", engine, hash_key=None, allow_unkeyed_hash=True)
     assert fresh.sql == bob.sql
     with pytest.raises(DeniedColumn):  # a denied column is refused on every call, cached or not
-        rewrite_query("SELECT margin FROM sales.orders", "bob", engine)
+        rewrite_query("SELECT margin FROM sales.orders", "bob", engine, allow_unkeyed_hash=True)
     with pytest.raises(DeniedColumn):
-        rewrite_query("SELECT margin FROM sales.orders", "bob", engine)
-    assert "margin" in rewrite_query("SELECT margin FROM sales.orders", "carol", engine).sql
+        rewrite_query("SELECT margin FROM sales.orders", "bob", engine, allow_unkeyed_hash=True)
+    assert "margin" in rewrite_query("SELECT margin FROM sales.orders", "carol", engine, allow_unkeyed_hash=True).sql
 
 
 def test_trino_rewrite_with_a_hash_key_binds_positional_markers(engine) -> None:
@@ -269,9 +275,9 @@ def test_spliced_subqueries_give_valid_sql_in_every_dialect(engine, dialect: str
 
     sql = ("SELECT o.order_id, c.email FROM sales.orders o JOIN sales.customers c "
            "ON o.customer_id = c.customer_id WHERE c.email LIKE '%__pe_enforced_%'")
-    warm = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb")
+    warm = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb", allow_unkeyed_hash=True)
     REWRITE_CACHE.clear()
-    cold = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb")
+    cold = rewrite_query(sql, "bob", engine, dialect=dialect, read="duckdb", allow_unkeyed_hash=True)
     assert warm.sql == cold.sql and _PLACEHOLDER not in cold.sql
     tree = sqlglot.parse_one(cold.sql, read=dialect)
     assert len(list(tree.find_all(sqlglot.exp.Subquery))) == 2
@@ -283,7 +289,7 @@ def test_cte_names_resolve_the_same_in_the_engine(gateway, engine) -> None:
     every reference resolved to it get one generated name."""
     kelvin = "WITH \"duc\u212adb_columns\" AS (SELECT 1 AS x) SELECT * FROM duckdb_columns"
     assert gateway.query(kelvin, "bob").column_names == ["x"]
-    pg = rewrite_query('WITH "Orders" AS (SELECT 1 AS x) SELECT * FROM orders', "bob", engine, dialect="postgres")
+    pg = rewrite_query('WITH "Orders" AS (SELECT 1 AS x) SELECT * FROM orders', "bob", engine, dialect="postgres", allow_unkeyed_hash=True)
     assert "FROM orders" not in pg.sql and "__pe_cte_" in pg.sql
 
 
@@ -300,9 +306,9 @@ def test_a_source_resolver_is_asked_on_every_call(engine) -> None:
     tenant = {"name": "acme"}
     resolve = lambda product: ["tenant_" + tenant["name"], product.split(".")[1]]  # noqa: E731
     sql = "SELECT order_id FROM sales.orders"
-    assert '"tenant_acme"' in rewrite_query(sql, "bob", engine, sources=resolve).sql
+    assert '"tenant_acme"' in rewrite_query(sql, "bob", engine, sources=resolve, allow_unkeyed_hash=True).sql
     tenant["name"] = "globex"
-    again = rewrite_query(sql, "bob", engine, sources=resolve).sql
+    again = rewrite_query(sql, "bob", engine, sources=resolve, allow_unkeyed_hash=True).sql
     assert '"tenant_globex"' in again and "tenant_acme" not in again
 
 

@@ -131,11 +131,19 @@ FROM sales.orders AS "pe_src";
 -- hash_keyed (parameters: pe_hash_key; positional: 0)
 SELECT
   ENCODE(
-    HMAC(CONVERT_TO(CAST("pe_src"."v" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'),
+    HMAC(
+      CONVERT_TO(CAST("pe_src"."v" AS VARCHAR), 'UTF8'),
+      %(pe_hash_key)s,
+      'sha256'
+    ),
     'hex'
   ) AS "v",
   ENCODE(
-    HMAC(CONVERT_TO(CAST("pe_src"."w" AS VARCHAR), 'UTF8'), %(pe_hash_key)s, 'sha256'),
+    HMAC(
+      CONVERT_TO(CAST("pe_src"."w" AS VARCHAR), 'UTF8'),
+      %(pe_hash_key)s,
+      'sha256'
+    ),
     'hex'
   ) AS "w"
 FROM sales.orders AS "pe_src";
