@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, evaluate, query
+from policyengine.commands import authoring, evaluate, query, serve
 from policyengine.scan import command as scan_command
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ authoring.register(app)
 evaluate.register(app)
 scan_command.register(app)
 query.register(app)
+serve.register(app)
 
 
 def main() -> None:

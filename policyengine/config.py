@@ -7,12 +7,16 @@ POLICYENGINE_CONFIG environment variable). Paths in it are relative to the file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 CONFIG_NAME = "policyengine.yaml"
+# every top-level key policyengine.yaml may hold (`serve` is read by policyengine/serve/settings.py)
+KNOWN_KEYS = frozenset({"policies", "catalog", "consumers", "taxonomy", "samples", "hash_key_env", "serve"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Config:
     samples: tuple[Path, ...] = ()
     hash_key_env: str = "POLICYENGINE_HASH_KEY"
     root: Path = Path(".")
+    serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
 
     @property
     def hash_key(self) -> bytes | None:
@@ -84,4 +89,13 @@ def load_config(path: str | Path | None = None) -> Config:
         samples=_paths(root, data.get("samples"), "samples", source),
         hash_key_env=str(data.get("hash_key_env", "POLICYENGINE_HASH_KEY")),
         root=root,
+        serve=_serve_section(data.get("serve"), source),
     )
+
+
+def _serve_section(value: object, source: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise YamlError(f"{source}: error: 'serve' must be a mapping")
+    return value
