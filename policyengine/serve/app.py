@@ -231,6 +231,13 @@ def _request(doc: Any) -> tuple[Any, str, list[str] | None, str | None, dt.datet
     elif isinstance(consumer, Mapping):
         if not isinstance(consumer.get("id"), str) or not consumer["id"]:
             raise BadRequest("'consumer.id' must be a non-empty string")
+        if set(consumer) - {"id", "groups", "attributes"}:
+            raise BadRequest("a consumer is {id, groups, attributes}")
+        groups = consumer.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise BadRequest("'consumer.groups' must be a list of group names")
+        if not isinstance(consumer.get("attributes", {}), Mapping):
+            raise BadRequest("'consumer.attributes' must be an object")
     else:
         raise BadRequest("'consumer' must be a consumer id or {id, groups, attributes}")
     product = doc.get("product")

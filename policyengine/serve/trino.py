@@ -419,7 +419,7 @@ class TrinoPolicy:
             return []
         product = self.names.product(catalog, schema, table)
         if req.consumer is None or product is None:
-            return [{"expression": "false"}]
+            return [{"expression": "FALSE"}]
         d = self.decide(req, product)
         if d.error is not None:
             raise Refused(f"evaluation failed for {product}")
