@@ -255,6 +255,10 @@ class TrinoPolicy:
         self.names = Names(settings, list(engine.catalog.products))
         self._types = {name: {c.name: c.logical_type for c in p.columns}
                        for name, p in engine.catalog.products.items()}
+        # rendered SQL by outcome (sqlglot rendering costs far more than a decision); bounded,
+        # per engine (a reload builds a new TrinoPolicy), holding results and refusals alike
+        self._sql: dict[tuple, str | None | Refused] = {}
+        self._filters: dict[tuple, str | Refused] = {}
 
     # -- helpers
 
@@ -270,6 +274,25 @@ class TrinoPolicy:
         Raises Refused when the mask has no safe Trino form (a keyed hash without the option)."""
         if cd.effect == "allow":
             return None
+        try:
+            key = (product, cd.column, cd.effect, cd.strategy, tuple(cd.args.items()), column_type)
+            hash(key)
+        except TypeError:
+            return self._render_mask(product, cd, column_type)
+        found = self._sql.get(key, self)
+        if found is self:
+            try:
+                found = self._render_mask(product, cd, column_type)
+            except Refused as exc:
+                found = exc
+            if len(self._sql) >= 65536:
+                self._sql.clear()
+            self._sql[key] = found
+        if isinstance(found, Refused):
+            raise Refused(str(found))
+        return found  # type: ignore[return-value]
+
+    def _render_mask(self, product: str, cd: ColumnDecision, column_type: str | None) -> str | None:
         col = exp.column(cd.column, quoted=True)
         if cd.effect == "deny" or cd.mask is None:
             target = exp.DataType.build(column_type, dialect="trino") if column_type else None
@@ -425,11 +448,26 @@ class TrinoPolicy:
             raise Refused(f"evaluation failed for {product}")
         if d.row_filter is None:
             return []
+        return [{"expression": self._filter_sql(product, d.row_filter)}]
+
+    def _filter_sql(self, product: str, row_filter: Any) -> str:
+        key = (product, row_filter)
         try:
-            sql = filter_expression(d.row_filter, types=self._types.get(product)).sql("trino")
-        except RenderError as exc:
-            raise Refused(str(exc)) from None
-        return [{"expression": sql}]
+            found = self._filters.get(key)
+        except TypeError:  # an unhashable literal: render without the cache
+            key, found = None, None
+        if found is None:
+            try:
+                found = filter_expression(row_filter, types=self._types.get(product)).sql("trino")
+            except RenderError as exc:
+                found = Refused(str(exc))
+            if key is not None:
+                if len(self._filters) >= 65536:
+                    self._filters.clear()
+                self._filters[key] = found
+        if isinstance(found, Refused):
+            raise Refused(str(found))
+        return found
 
     # -- opa.policy.column-masking-uri and batch-column-masking-uri
 
