@@ -23,6 +23,7 @@ statement. Denied columns fail `SelectFromColumns`; were a mask asked for one an
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,8 +249,10 @@ METADATA_SCHEMA = "information_schema"
 class TrinoPolicy:
     """The plugin's five endpoints over one engine (a new one per bundle: cheap to build)."""
 
-    def __init__(self, engine: Any, settings: TrinoSettings, hash_key: bytes | None = None) -> None:
+    def __init__(self, engine: Any, settings: TrinoSettings, hash_key: bytes | None = None,
+                 decision_log: Any = None) -> None:
         self.engine = engine
+        self.decision_log = decision_log
         self.settings = settings
         self.hash_key = hash_key
         self.names = Names(settings, list(engine.catalog.products))
@@ -266,8 +269,14 @@ class TrinoPolicy:
         return parse(document, self.settings, self.engine.consumers)
 
     def decide(self, req: Request, product: str, columns: Sequence[str] | None = None) -> Decision:
+        """The engine's decision (recorded in the decision log when there is one)."""
         assert req.consumer is not None
-        return self.engine.evaluate(req.consumer, product, columns, req.purpose)
+        if self.decision_log is None:
+            return self.engine.evaluate(req.consumer, product, columns, req.purpose)
+        t0 = time.perf_counter()
+        decision = self.engine.evaluate(req.consumer, product, columns, req.purpose)
+        self.decision_log.record(decision, time.perf_counter() - t0)
+        return decision
 
     def _mask_sql(self, product: str, cd: ColumnDecision, column_type: str | None = None) -> str | None:
         """The Trino SQL of a column's outcome: None (allowed as is), the mask, or NULL (denied).

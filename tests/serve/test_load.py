@@ -91,4 +91,8 @@ def test_a_few_hundred_requests_then_a_graceful_shutdown(server) -> None:
     output = proc.stdout.read().decode()
     assert "Application shutdown complete" in output, output[-2000:]
     lines = log_path.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 200 and all(json.loads(line)["product"] == "sales.orders" for line in lines)
+    entries = [json.loads(line) for line in lines]
+    # 200 JSON API decisions and 200 Trino mask requests (one decision per table: customers)
+    assert len(entries) == 400
+    assert sum(e["product"] == "sales.orders" for e in entries) == 200
+    assert sum(e["product"] == "sales.customers" for e in entries) == 200
