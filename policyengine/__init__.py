@@ -14,6 +14,7 @@ from typing import Any
 
 from policyengine.catalog.consumers import Consumer
 from policyengine.catalog.contracts import Catalog, Column, Product, load_catalog
+from policyengine.config import use_ownership_reader
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
 from policyengine.engine.decision import ColumnDecision, Decision, RuleRef, use_sql_renderer
 from policyengine.language.checker import CheckResult, check_policies
@@ -33,6 +34,16 @@ def _render_sql(decision: Decision, source: Any, dialect: str = "duckdb", **opti
 
 
 use_sql_renderer(_render_sql)
+
+
+def _read_ownership(*args: Any) -> Any:
+    """The `ownership:` section of policyengine.yaml, read by the governance stage."""
+    from policyengine.governance.ownership import parse_ownership
+
+    return parse_ownership(*args)
+
+
+use_ownership_reader(_read_ownership)
 
 _LAZY = {
     "Engine": "policyengine.engine.evaluator",

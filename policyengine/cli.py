@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, evaluate, query, serve
+from policyengine.commands import authoring, evaluate, governance, query, serve
 from policyengine.scan import command as scan_command
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ def _main(
 
 
 authoring.register(app)
+governance.register(app)
 evaluate.register(app)
 scan_command.register(app)
 query.register(app)

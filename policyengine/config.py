@@ -7,7 +7,7 @@ POLICYENGINE_CONFIG environment variable). Paths in it are relative to the file.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,19 @@ from typing import Any
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 CONFIG_NAME = "policyengine.yaml"
-# every top-level key policyengine.yaml may hold (`serve` is read by policyengine/serve/settings.py)
-KNOWN_KEYS = frozenset({"policies", "catalog", "consumers", "taxonomy", "samples", "hash_key_env", "serve"})
+# every top-level key policyengine.yaml may hold (`serve` is read by policyengine/serve/server.py)
+KNOWN_KEYS = frozenset({"policies", "catalog", "consumers", "taxonomy", "samples", "hash_key_env", "ownership",
+                        "serve"})
+
+_OWNERSHIP_READER: Callable[..., Any] | None = None
+
+
+def use_ownership_reader(reader: Callable[..., Any]) -> None:
+    """Install what reads the `ownership:` section: `reader(value, root, source, where, file name)`
+    returns the map or raises a located YamlError. `policyengine/__init__` wires in the governance
+    stage's `parse_ownership` (the configuration sits below that stage and may not import it)."""
+    global _OWNERSHIP_READER
+    _OWNERSHIP_READER = reader
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,8 @@ class Config:
     samples: tuple[Path, ...] = ()
     hash_key_env: str = "POLICYENGINE_HASH_KEY"
     root: Path = Path(".")
+    ownership: Any = None  # the `ownership:` map (governance.ownership.Ownership), binding scopes to paths
+    source: Path | None = None  # the configuration file, when there is one
     serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
 
     @property
@@ -79,8 +92,14 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(data, dict):
         raise YamlError(f"{found}:1:1: error: the configuration must be a mapping")
     root = found.resolve().parent
-    source = str(found)
+    source = str(_display_path(found))
     consumers = _paths(root, data.get("consumers"), "consumers", source)
+    ownership = None
+    if "ownership" in data:
+        if _OWNERSHIP_READER is None:  # fail closed: a map nobody reads must not leave scopes unbound
+            line, col = data.where("ownership")
+            raise YamlError(f"{source}:{line}:{col}: error: no reader for 'ownership' is installed (import policyengine)")
+        ownership = _OWNERSHIP_READER(data["ownership"], root, source, data.where("ownership"), found.name)
     return Config(
         policies=_paths(root, data.get("policies", "policies"), "policies", source),
         catalog=_paths(root, data.get("catalog", "catalog"), "catalog", source),
@@ -89,6 +108,8 @@ def load_config(path: str | Path | None = None) -> Config:
         samples=_paths(root, data.get("samples"), "samples", source),
         hash_key_env=str(data.get("hash_key_env", "POLICYENGINE_HASH_KEY")),
         root=root,
+        ownership=ownership,
+        source=Path(source),
         serve=_serve_section(data.get("serve"), source),
     )
 

@@ -4,3 +4,7 @@
 file and its attribute schema), `scan_tags` (tags a scan report adds to columns).
 Depends on nothing above the shared leaves (diagnostics, yamlsource).
 """
+
+from policyengine.catalog.contracts import Catalog, CatalogError, Column, Product, load_catalog
+
+__all__ = ["Catalog", "CatalogError", "Column", "Product", "load_catalog"]

@@ -120,6 +120,8 @@ class Product:
     samples: tuple[SampleSource, ...] = ()
     source: str = ""
     span: Span | None = field(default=None, compare=False)  # where the contract names the product
+    domain_span: Span | None = field(default=None, compare=False)  # where the contract names its domain
+    owners: tuple[str, ...] = ()  # the ODCS team's name and its owners' usernames (see _owners)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -342,6 +344,20 @@ def _sample(source: str, path: str, fmt: str) -> SampleSource:
     return SampleSource(resolved, fmt or resolved.suffix.lstrip(".").lower())
 
 
+def _owners(team: object) -> tuple[str, ...]:
+    """Who owns the contract by its ODCS `team`: the team's name (v3.1 `{name, members}`) and the
+    usernames of members with the role `owner`; the ownership map binds a domain to them."""
+    out: list[str] = []
+    members = team.get("members") if isinstance(team, Mapping) else team
+    if isinstance(team, Mapping) and isinstance(team.get("name"), str) and team["name"]:
+        out.append(team["name"])
+    if isinstance(members, list):
+        out.extend(m["username"] for m in members
+                   if isinstance(m, Mapping) and str(m.get("role", "")).lower() == "owner"
+                   and isinstance(m.get("username"), str) and m["username"])
+    return tuple(dict.fromkeys(out))
+
+
 def _owner(team: object) -> str:
     """The owner's username from `team` (a list of members, or ODCS v3.1's {name, members})."""
     members = team.get("members") if isinstance(team, Mapping) else team
@@ -463,6 +479,8 @@ def parse_contract_products(data: object, source: str,
             samples=tuple(samples[id(obj)]),
             source=source,
             span=_span(source, where, len(key_name)),
+            domain_span=_span(source, data.where("domain"), len("domain")),
+            owners=_owners(data.get("team")),
         )
         for short, where, key_name, obj in named
     ]

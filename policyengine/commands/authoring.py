@@ -47,6 +47,15 @@ def _unkeyed_hash_warning(result: CheckResult, cfg: Config) -> Diagnostic | None
                       "queries are enforced", span=span, code="unkeyed-hash")
 
 
+def _unbound_scopes_warning(cfg: Config) -> Diagnostic | None:
+    """One warning when no ownership map binds scopes to paths: any file may claim any scope."""
+    if cfg.ownership is not None:
+        return None
+    from policyengine.governance.ownership import unbound_warning
+
+    return unbound_warning(str(cfg.source) if cfg.source else None)
+
+
 def check(
     paths: PathsArg = None,
     catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Folder of product contracts.")] = None,
@@ -67,20 +76,20 @@ def check(
         raise typer.Exit(EXIT_USAGE)
     cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers, output.value)
-    result = check_paths(targets, cat, directory.schema if directory else None)
+    result = check_paths(targets, cat, directory.schema if directory else None, ownership=cfg.ownership)
     diags = list(cat.warnings) + list(result.diagnostics)
-    unkeyed = _unkeyed_hash_warning(result, cfg)
-    if unkeyed is not None:
-        diags.append(unkeyed)
+    unbound = _unbound_scopes_warning(cfg)
+    extra = [w for w in (_unkeyed_hash_warning(result, cfg), unbound) if w is not None]
+    diags.extend(extra)
     print_diagnostics(diags, dict(result.sources), output.value)
     if output is OutputFormat.text:
         n_files = len(policy_files(targets))
-        errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings) + (unkeyed is not None)
+        errors, warnings = len(result.errors), len(result.warnings) + len(cat.warnings) + len(extra)
         n_rules = sum(len(f.rules) for f in result.files)  # every parsed rule, with or without errors
         typer.echo(f"checked {n_rules} rules in {n_files} files against "
                    f"{len(cat.products)} products: {errors} error(s), {warnings} warning(s)",
                    err=bool(errors))
-    failed = bool(result.errors) or (strict and bool(result.warnings or cat.warnings))
+    failed = bool(result.errors) or (strict and bool(result.warnings or cat.warnings or unbound))
     raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
 
 

@@ -23,7 +23,7 @@ def project_engine(cfg: Config, policies: list[Path] | None = None, scan: Path |
     rendered diagnostics on errors."""
     try:
         return load(list(policies or cfg.policies), list(catalog or cfg.catalog), consumers=cfg.consumers,
-                    taxonomy=list(cfg.taxonomy), scan=scan)
+                    taxonomy=list(cfg.taxonomy), scan=scan, ownership=cfg.ownership)
     except PolicyError as exc:
         raise fail(exc.render()) from None
     except YamlError as exc:

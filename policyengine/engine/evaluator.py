@@ -36,7 +36,7 @@ from policyengine.engine.compiler import (
 from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
 from policyengine.language import ast
 from policyengine.language.checker import CheckResult
-from policyengine.language.files import check_paths
+from policyengine.language.files import ProjectCheck, check_paths
 from policyengine.language.masks import strictest
 from policyengine.language.parser import policy_files
 from policyengine.language.values import MISSING, Undefined, substitute, utc_instant
@@ -367,8 +367,12 @@ def load(
     taxonomy: str | Path | Sequence[str | Path] | Taxonomy | None = None,
     cache_size: int = 65536,
     now: dt.datetime | None = None,
+    ownership: ProjectCheck | None = None,
 ) -> Engine:
-    """Parse, check and compile policies against a catalog; raise PolicyError with diagnostics on errors."""
+    """Parse, check and compile policies against a catalog; raise PolicyError with diagnostics on errors.
+
+    `ownership` (the project's map, `load_config().ownership`) makes a scope its file's path does not
+    allow, or a contract outside its domain's paths, an error, as `policyengine check` reports it."""
     if catalog is None:
         raise PolicyError([Diagnostic("error", "load() needs catalog=: a folder of ODCS contracts, a list of "
                                       "them, or a Catalog", code="usage")])
@@ -393,7 +397,7 @@ def load(
     if not files:
         raise PolicyError([Diagnostic("error", "no policy files found", file=", ".join(map(str, paths)),
                                       code="io")])
-    result = check_paths(paths, cat, directory.schema if directory else None, now)
+    result = check_paths(paths, cat, directory.schema if directory else None, now, ownership)
     result.raise_for_errors()
     for w in result.warnings:
         log.info("%s", w.one_line())
@@ -427,7 +431,7 @@ def default_engine() -> Engine:
                 try:
                     cfg = load_config()
                     _DEFAULT = load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers,
-                                    taxonomy=list(cfg.taxonomy))
+                                    taxonomy=list(cfg.taxonomy), ownership=cfg.ownership)
                 except Exception as exc:
                     _FAILED = (time.monotonic(), exc)
                     raise

@@ -69,7 +69,7 @@ class ReloadingEngine:
         its watch paths are the configuration's policies, catalog, consumers and taxonomy."""
         def loader() -> Engine:
             return load(list(config.policies), list(config.catalog), consumers=config.consumers,
-                        taxonomy=list(config.taxonomy))
+                        taxonomy=list(config.taxonomy), ownership=getattr(config, "ownership", None))
 
         paths = [*config.policies, *config.catalog, *config.taxonomy,
                  *([config.consumers] if config.consumers else [])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from policyengine.catalog.consumers import AttributeSchema
 from policyengine.catalog.contracts import Catalog
@@ -12,6 +13,13 @@ from policyengine.diagnostics import Diagnostic, PolicyError
 from policyengine.language import ast
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.parser import parse_policy, policy_files
+
+
+class ProjectCheck(Protocol):
+    """A check over the whole project, run after the language's own: the ownership map
+    (governance.ownership.Ownership) binding each scope and each contract's domain to paths."""
+
+    def check(self, files: Sequence[ast.PolicyFile], catalog: Catalog) -> Sequence[Diagnostic]: ...
 
 
 def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list[Diagnostic], dict[str, str]]:
@@ -39,8 +47,14 @@ def check_paths(
     catalog: Catalog,
     schema: AttributeSchema | None = None,
     now: dt.datetime | None = None,
+    ownership: ProjectCheck | None = None,
 ) -> CheckResult:
-    """Parse and check a set of policy files; the result holds syntax and check diagnostics."""
+    """Parse and check a set of policy files; the result holds syntax and check diagnostics.
+
+    With an ownership map, a file whose path does not allow its scope and a contract whose path
+    does not bind its domain are errors too: `check` and `load()` both call this, so a project
+    that check rejects does not load either."""
     files, syntax, sources = parse_paths(paths)
     result = check_policies(files, catalog, schema, now, sources)
-    return CheckResult(result.files, result.rules, tuple(syntax) + result.diagnostics, result.sources)
+    owned = tuple(ownership.check(files, catalog)) if ownership is not None else ()
+    return CheckResult(result.files, result.rules, tuple(syntax) + result.diagnostics + owned, result.sources)

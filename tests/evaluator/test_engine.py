@@ -231,6 +231,11 @@ def test_test_command_runs_against_other_policies(tmp_path: Path, monkeypatch) -
         "    columns: [order_id, margin]\n    expect:\n      columns: {order_id: allow, margin: deny}\n",
         encoding="utf-8")
     out = CliRunner().invoke(app, ["test", "--policies", str(tmp_path)])
+    # the repository's ownership map owns no file outside it: what check rejects does not load
+    assert out.exit_code == 1 and "is outside the folder of policyengine.yaml" in out.output
+    config = tmp_path / "policyengine.yaml"  # a project of its own, without an ownership map
+    config.write_text(f"catalog: {ROOT / 'examples/mesh/products'}\n", encoding="utf-8")
+    out = CliRunner().invoke(app, ["test", "--policies", str(tmp_path), "--config", str(config)])
     assert out.exit_code == 0, out.output
     assert "1 passed, 0 failed" in out.output and "rules no test exercises" not in out.output
 

@@ -48,7 +48,9 @@ def project(tmp_path: Path):
 def test_check_clean_exits_0(project) -> None:
     result = project("check", files={"shop.policy": GOOD})
     assert result.exit_code == 0, result.output
-    assert "checked 1 rules in 1 files against 3 products: 0 error(s), 0 warning(s)" in result.output
+    # the one warning: this project has no ownership map (tests/governance covers it)
+    assert "checked 1 rules in 1 files against 3 products: 0 error(s), 1 warning(s)" in result.output
+    assert result.output.startswith("policyengine.yaml: warning: scopes are not bound to paths")
 
 
 def test_check_error_exits_1_with_located_diagnostic_and_caret(project) -> None:
@@ -79,8 +81,9 @@ def test_check_json_shape(project) -> None:
     result = project("check", "--format", "json", files={"shop.policy": UNKNOWN_COLUMN})
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert set(doc) == {"diagnostics", "errors", "warnings"} and doc["errors"] == 1 and doc["warnings"] == 0
-    (d,) = doc["diagnostics"]
+    assert set(doc) == {"diagnostics", "errors", "warnings"} and doc["errors"] == 1 and doc["warnings"] == 1
+    d, unbound = doc["diagnostics"]
+    assert unbound["code"] == "ownership-unbound" and unbound["location"] == "policyengine.yaml"
     assert d == {
         "severity": "error", "code": "unknown-column",
         "message": "unknown column 'emial' in shop.orders (did you mean 'email'?)",
@@ -224,7 +227,7 @@ def test_check_missing_option_paths_are_usage_errors(project) -> None:
 def test_check_summary_counts_rules_with_errors_too(project) -> None:
     result = project("check", files={"shop.policy": UNKNOWN_COLUMN + "allow read shop.customers to everyone;\n"})
     assert result.exit_code == 1
-    assert "checked 2 rules in 1 files against 3 products: 1 error(s), 0 warning(s)" in result.output
+    assert "checked 2 rules in 1 files against 3 products: 1 error(s), 1 warning(s)" in result.output
 
 
 def test_check_warns_about_hash_masks_without_a_key(monkeypatch) -> None:
@@ -245,6 +248,8 @@ def test_one_mistake_through_a_glob_is_reported_once(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     (tmp_path / "p.policy").write_text("scope platform\nfilter sales.* rows where region == consumer.regoin "
                                        "to everyone;\n", encoding="utf-8")
+    config = tmp_path / "policyengine.yaml"  # not the repository's: its ownership map does not cover tmp_path
+    config.write_text("policies: .\n", encoding="utf-8")
     out = CliRunner().invoke(cli, ["check", str(tmp_path), "--catalog", str(root / "examples/mesh/products"),
-                                   "--consumers", str(root / "examples/mesh/consumers.yaml")])
+                                   "--consumers", str(root / "examples/mesh/consumers.yaml"), "--config", str(config)])
     assert out.exit_code == 1 and "1 error(s)" in out.output

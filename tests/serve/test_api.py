@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import ROOT, call, make_app
+from serve_helpers import ROOT, call, make_app
 
 from policyengine.engine.evaluator import load
 from policyengine.engine.reload import ReloadingEngine

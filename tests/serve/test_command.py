@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import ROOT
+from serve_helpers import ROOT
 from typer.testing import CliRunner
 
 from policyengine.cli import app

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT
+from serve_helpers import ROOT
 
 pytest.importorskip("uvicorn")
 

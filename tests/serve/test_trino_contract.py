@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import call, make_app
+from serve_helpers import call, make_app
 
 from policyengine.serve.trino import TrinoSettings
 
