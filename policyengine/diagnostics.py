@@ -184,3 +184,15 @@ def located_diagnostic(exc: Exception, code: str, file: str | None = None) -> Di
     line, column = getattr(exc, "line", None), getattr(exc, "column", None)
     span = Span(where, line, column or 1, line, (column or 1) + 1) if where and line else None
     return Diagnostic("error", message, span, file=where, code=code)
+
+
+def relative_uri(path: str) -> str:
+    """A file path as SARIF reports name it: relative to the working folder where it lies below it,
+    with forward slashes (code scanning resolves it against the checkout)."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()

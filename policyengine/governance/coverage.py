@@ -20,9 +20,9 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
+from policyengine.diagnostics import relative_uri
 from policyengine.engine.compiler import CompiledRule
 from policyengine.engine.decision import RuleRef
 from policyengine.governance.classes import (
@@ -398,14 +398,6 @@ def to_json(report: CoverageReport) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
 
 
-def _uri(path: str) -> str:
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
-
-
 def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
     """SARIF 2.1.0: one `error` per gap, located at the allowing rule (so code scanning annotates
     the policy line), with the contract column and the rules that did not protect it as related
@@ -420,14 +412,14 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
     for g in report.gaps:
         related = []
         if g.contract:
-            loc: dict[str, Any] = {"artifactLocation": {"uri": _uri(g.contract)}}
+            loc: dict[str, Any] = {"artifactLocation": {"uri": relative_uri(g.contract)}}
             if g.line:
                 loc["region"] = {"startLine": g.line}
             related.append({"id": len(related), "physicalLocation": loc,
                             "message": {"text": f"{g.product}.{g.column} is tagged {', '.join(g.tags)}"}})
         for m in g.unprotected:
             related.append({"id": len(related),
-                            "physicalLocation": {"artifactLocation": {"uri": _uri(m.rule.file)},
+                            "physicalLocation": {"artifactLocation": {"uri": relative_uri(m.rule.file)},
                                                  "region": {"startLine": m.rule.line}},
                             "message": {"text": f"{m.rule.name} did not apply: {m.text}"}})
         text = g.headline() + "."
@@ -437,7 +429,7 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
             text += " No deny or mask rule covers this column."
         results.append({
             "ruleId": GAP_RULE, "ruleIndex": 0, "level": "error", "message": {"text": text},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(g.allowed_by.file)},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": relative_uri(g.allowed_by.file)},
                                                 "region": {"startLine": g.allowed_by.line}},
                            "logicalLocations": [{"name": g.column, "fullyQualifiedName": f"{g.product}.{g.column}",
                                                  "kind": "member"}]}],

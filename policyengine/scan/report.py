@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.catalog.taxonomy import Taxonomy, builtin_taxonomy
+from policyengine.diagnostics import relative_uri
 from policyengine.scan.entities import display_text
 from policyengine.scan.pipeline import ScanOutcome
 
@@ -163,14 +164,6 @@ def to_json(report: ScanReport) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
 
 
-def _uri(path: str) -> str:
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
-
-
 class _SarifRules:
     """The run's rule table: each rule id once, in first-use order, referenced by index."""
 
@@ -192,7 +185,7 @@ def _finding_result(f: Finding, d: DriftItem | None, rules: _SarifRules) -> dict
     if d:
         text += f". Not declared in the contract of {d.product}."
     loc: dict[str, Any] = {
-        "physicalLocation": {"artifactLocation": {"uri": _uri(d.contract if d and d.contract else f.source)}},
+        "physicalLocation": {"artifactLocation": {"uri": relative_uri(d.contract if d and d.contract else f.source)}},
         "logicalLocations": [{"name": f.column, "fullyQualifiedName": f"{Path(f.source).name}:{f.column}", "kind": "member"}],
     }
     if d and d.contract and d.line:
@@ -208,7 +201,7 @@ def _finding_result(f: Finding, d: DriftItem | None, rules: _SarifRules) -> dict
 def _drift_result(d: DriftItem, rules: _SarifRules) -> dict[str, Any]:
     """Declared-but-not-found (a `warning`) and other contract/data differences (`note`s)."""
     idx = rules.index(f"drift/{d.kind}", "Contract and data disagree", ["drift"])
-    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(d.contract or d.source)}}}
+    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": relative_uri(d.contract or d.source)}}}
     if d.line:
         loc["physicalLocation"]["region"] = {"startLine": d.line}
     return {"ruleId": f"drift/{d.kind}", "ruleIndex": idx, "level": "warning" if d.severity == "warning" else "note",
@@ -221,7 +214,7 @@ def _issue_result(i: Issue, rules: _SarifRules) -> dict[str, Any]:
     idx = rules.index(rid, "File or column could not be scanned", ["scan"])
     return {"ruleId": rid, "ruleIndex": idx, "level": "error" if i.severity == "error" else "warning",
             "message": {"text": i.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(i.source)}}}]}
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": relative_uri(i.source)}}}]}
 
 
 def to_sarif(report: ScanReport, version: str = "0.1.0") -> str:
