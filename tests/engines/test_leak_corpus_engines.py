@@ -13,8 +13,10 @@ The hash key: Spark has no HMAC function and pgserver's PostgreSQL has no pgcryp
 with an unkeyed hash (`allow_unkeyed_hash=True`); Postgres runs keyed when pgcrypto is there.
 
 Error-based probes on hidden rows: a cast that fails on every hidden row (quoting its value) must
-run only above the row filter — on Postgres thanks to the `OFFSET 0` fence; on Spark, where there
-is no fence, the result is measured (docs/enforcement.md, "Evaluation fences").
+run only above the row filter — on Postgres thanks to the `OFFSET 0` fence; on Spark, which has no
+fence, because Catalyst merges the user's predicate after the row filter into one short-circuit
+`Filter` (measured here on in-memory views and on Parquet files, not a documented guarantee:
+docs/enforcement.md, "Evaluation fences"). A failing probe on Spark is a real finding.
 """
 
 from __future__ import annotations
