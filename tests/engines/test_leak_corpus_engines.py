@@ -22,6 +22,8 @@ docs/enforcement.md, "Evaluation fences"). A failing probe on Spark is a real fi
 from __future__ import annotations
 
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,8 +201,11 @@ class SparkFiles:
 
 
 @pytest.fixture(scope="module")
-def spark_files(spark_engine, seed_tables, tmp_path_factory) -> SparkFiles:
-    return SparkFiles(spark_engine, seed_tables, tmp_path_factory.mktemp("parquet"))
+def spark_files(spark_engine, seed_tables) -> Iterator[SparkFiles]:
+    # a folder of its own, not pytest's tmp_path (a concurrent pytest run may delete that while
+    # Spark still reads the files lazily)
+    with tempfile.TemporaryDirectory(prefix="policyengine-parquet-") as folder:
+        yield SparkFiles(spark_engine, seed_tables, Path(folder))
 
 
 @pytest.fixture(params=["postgres", "spark", "spark-parquet"])
