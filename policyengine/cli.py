@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, coverage, evaluate, governance, query
+from policyengine.commands import authoring, coverage, evaluate, governance, query, serve
 from policyengine.commands import scan as scan_command
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ evaluate.register(app)
 scan_command.register(app)
 query.register(app)
 coverage.register(app)
+serve.register(app)
 
 
 def main() -> None:

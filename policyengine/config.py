@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,9 @@ from policyengine.diagnostics import did_you_mean
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 CONFIG_NAME = "policyengine.yaml"
+# every top-level key policyengine.yaml may hold (`serve` is read by policyengine/serve/server.py)
+KNOWN_KEYS = frozenset({"policies", "catalog", "consumers", "taxonomy", "samples", "hash_key_env", "ownership",
+                        "serve"})
 
 KNOWN_KEYS: dict[str, str] = {
     "policies": "policy files or folders (every command that reads policies)",
@@ -29,6 +32,7 @@ KNOWN_KEYS: dict[str, str] = {
     "privileged": "consumers and groups whose grants need review (read by the `coverage` command)",
     "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
     "serve": "settings of the long-running server (read by `serve`)",
+    "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key (read by `query` and the gateway)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
 key is an error (with "did you mean"), so a typo such as `catalgo:` never passes silently. A new key
@@ -63,6 +67,7 @@ class Config:
     privileged: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # the gateway refuses `hash` masks without an HMAC key unless this is set (see docs/enforcement.md)
     allow_unkeyed_hash: bool = False
+    serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
 
     @property
     def hash_key(self) -> bytes | None:
@@ -168,4 +173,13 @@ def load_config(path: str | Path | None = None) -> Config:
         source=Path(source),
         privileged=_privileged(data.get("privileged"), "{}:{}:{}".format(source, *data.where("privileged"))),
         allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
+        serve=_serve_section(data.get("serve"), source),
     )
+
+
+def _serve_section(value: object, source: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise YamlError(f"{source}: error: 'serve' must be a mapping")
+    return value

@@ -100,6 +100,7 @@ class Decision:
     filter_rules: tuple[RuleRef, ...] = ()
     error: str | None = None
     reason: str = ""
+    bundle_version: str = ""  # content hash of policies, catalog, consumers, scan tags (engine/bundle.py)
 
     @property
     def readable_columns(self) -> tuple[str, ...]:
@@ -131,6 +132,7 @@ class Decision:
             "purpose": self.purpose,
             "at": self.at.isoformat() if self.at else None,
             "policy_version": self.policy_version,
+            "bundle_version": self.bundle_version,
             "columns": {name: d.to_dict() for name, d in self.columns.items()},
             "readable_columns": list(self.readable_columns),
             "row_filter": self.row_filter_text,

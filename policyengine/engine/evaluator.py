@@ -24,6 +24,7 @@ from policyengine.catalog.contracts import Catalog, load_catalog
 from policyengine.catalog.scan_tags import scan_tags
 from policyengine.catalog.taxonomy import Taxonomy, load_taxonomy
 from policyengine.diagnostics import Diagnostic, PolicyError, located_diagnostic
+from policyengine.engine.bundle import bundle_version
 from policyengine.engine.compiler import (
     CompiledPolicy,
     CompiledRule,
@@ -73,10 +74,12 @@ class Engine:
         cache_size: int = 65536,
         schema: AttributeSchema | None = None,
         consumers: Mapping[str, Consumer] | None = None,
+        bundle_version: str = "",
     ) -> None:
         self.catalog = catalog
         self.check_result = check
         self.policy_version = policy_version
+        self.bundle_version = bundle_version or policy_version
         self.schema = schema
         self.consumers: Mapping[str, Consumer] = consumers or MappingProxyType({})
         product_columns = {name: p.column_names for name, p in catalog.products.items()}
@@ -143,7 +146,7 @@ class Engine:
                 known = self.catalog.products.get(product) if isinstance(product, str) else None
                 columns = known.column_names if known is not None else None
             return _all_deny(consumer, product, columns, purpose, at, self.policy_version,
-                             f"internal error: {exc.__class__.__name__}: {exc}")
+                             f"internal error: {exc.__class__.__name__}: {exc}", self.bundle_version)
 
     # ---------------------------------------------------------------- internals
 
@@ -175,7 +178,7 @@ class Engine:
             reason = f"unknown product '{product}'"
             decided = {name: ColumnDecision(name, "deny", reason=reason) for name in requested}
             return Decision(product, c.id, MappingProxyType(decided), _FALSE, purpose, when, self.policy_version,
-                            reason=reason + ": everything is denied")
+                            reason=reason + ": everything is denied", bundle_version=self.bundle_version)
         attrs = dict(c.attributes)
         # `consumer.id` and `consumer.groups` are the consumer's own, whatever its attributes say.
         attrs["id"] = c.id
@@ -215,7 +218,7 @@ class Engine:
                                                    self._column_types(product)) \
             if rules.filters else (None, (), "")
         return Decision(product, c.id, MappingProxyType(decided), row_filter, purpose, when,
-                        self.policy_version, filter_refs, reason=why)
+                        self.policy_version, filter_refs, reason=why, bundle_version=self.bundle_version)
 
 
 _DEFAULT_DENY = "no rule allows it (default deny)"
@@ -314,7 +317,7 @@ def _window(bounds: Sequence[dt.datetime], when: dt.datetime) -> tuple[dt.dateti
 
 
 def _all_deny(consumer: Any, product: Any, columns: Any, purpose: Any, at: Any, version: str,
-              error: str) -> Decision:
+              error: str, bundle: str = "") -> Decision:
     try:
         cid = consumer.id if isinstance(consumer, Consumer) else str(
             consumer.get("id") if isinstance(consumer, Mapping) else getattr(consumer, "id", consumer))
@@ -326,7 +329,7 @@ def _all_deny(consumer: Any, product: Any, columns: Any, purpose: Any, at: Any, 
         names = []
     decided = {n: ColumnDecision(n, "deny", reason=error) for n in names}
     return Decision(str(product), cid, MappingProxyType(decided), _FALSE, purpose if isinstance(purpose, str) else None,
-                    _error_instant(at), version, (), error)
+                    _error_instant(at), version, (), error, bundle_version=bundle)
 
 
 def _error_instant(at: Any) -> dt.datetime:
@@ -392,9 +395,10 @@ def load(
     result.raise_for_errors()
     for w in result.warnings:
         log.info("%s", w.one_line())
+    bundle = bundle_version(files, catalog, consumers, scan, taxonomy if taxonomy is not None else ())
     return Engine(cat, result, policy_version=policy_version(files), cache_size=cache_size,
                   schema=directory.schema if directory else None,
-                  consumers=directory.consumers if directory else None)
+                  consumers=directory.consumers if directory else None, bundle_version=bundle)
 
 
 _DEFAULT: Engine | None = None

@@ -202,6 +202,10 @@ def sniff_encoding(path: Path) -> str:
         return "latin-1"
 
 
+_CSV_BLOCK = 1 << 22  # 4 MiB blocks; a longer row makes the reader retry with 4x larger ones
+_CSV_MAX_BLOCK = 1 << 28  # up to 256 MiB: a row longer than that is an error
+
+
 def _csv(path: Path, default_delimiter: str) -> Iterator[pa.RecordBatch]:
     """CSV cells are read as text: a streaming reader infers types from the first block only and
     would fail on a later block, and the scanner infers numbers from the values anyway. The
@@ -214,12 +218,26 @@ def _csv(path: Path, default_delimiter: str) -> Iterator[pa.RecordBatch]:
         head = fh.read(_SNIFF_BYTES).decode(encoding, errors="replace").lstrip("\ufeff")
     delimiter = sniff_delimiter(head, default_delimiter)
     parse = csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    read = csv.ReadOptions(block_size=1 << 22, encoding="utf8" if encoding == "utf-8" else encoding)
-    probe = csv.open_csv(path, read_options=read, parse_options=parse)
-    names = probe.schema.names
-    probe.close()
-    convert = csv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
-    yield from csv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    pa_encoding = "utf8" if encoding == "utf-8" else encoding
+    block, done = _CSV_BLOCK, 0
+    while True:  # a row longer than a block fails ("straddles two block boundaries"): larger blocks
+        read = csv.ReadOptions(block_size=block, encoding=pa_encoding)
+        try:
+            probe = csv.open_csv(path, read_options=read, parse_options=parse)
+            names = probe.schema.names
+            probe.close()
+            convert = csv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
+            seen = 0
+            for batch in csv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert):
+                if seen + batch.num_rows > done:  # rows an earlier, smaller-block pass did not yield
+                    yield batch.slice(max(0, done - seen))
+                    done = seen + batch.num_rows
+                seen += batch.num_rows
+            return
+        except pa.ArrowInvalid as exc:
+            if "straddle" not in str(exc) or block >= _CSV_MAX_BLOCK:
+                raise
+            block *= 4
 
 
 def _jsonl(path: Path) -> Iterator[pa.RecordBatch]:

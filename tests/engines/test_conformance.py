@@ -215,8 +215,9 @@ SOURCES = {p: source_name(p) for p in PRODUCTS}
 
 def _gateway_rows(engine_runner, mesh_engine, consumer: str, sql: str, dialect: str, zone: str,
                   types: dict[str, dict[str, str]]) -> tuple[list[str], list[tuple], str]:
+    # unkeyed on purpose: the same plain SHA-256 on every engine (pgserver has no pgcrypto for HMAC)
     rewritten = rewrite_query(sql, consumer, mesh_engine, dialect=dialect, read="duckdb", sources=SOURCES,
-                              hash_key=None, types=types)
+                              hash_key=None, types=types, allow_unkeyed_hash=True)
     cols, rows = engine_runner.run(rewritten.sql, rewritten.bind, zone)
     return cols, rows, rewritten.sql
 

@@ -81,3 +81,16 @@ def test_no_network_and_quiet_stderr(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
+
+
+def test_a_csv_cell_longer_than_a_read_block_is_read(tmp_path) -> None:
+    """A 12 MB cell (longer than two of the reader's 4 MiB blocks) used to fail with pyarrow's 'straddles
+    two block boundaries'; the reader retries with larger blocks and yields every row once."""
+    from policyengine.scan.reader import iter_batches
+
+    path = tmp_path / "wide.csv"
+    long_cell = "x" * 12_000_000  # longer than two of the reader's 4 MiB blocks
+    rows = ["id,note", *(f"{i},short" for i in range(3)), "3," + long_cell, *(f"{i},short" for i in range(4, 9))]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ids = [v for batch in iter_batches(path) for v in batch.column("id").to_pylist()]
+    assert ids == [str(i) for i in range(9)]

@@ -1,0 +1,61 @@
+"""`policyengine serve`: the decision service over HTTP (docs/serve.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from policyengine.commands.common import EXIT_FAIL, EXIT_USAGE, fail, project_config
+from policyengine.commands.options import ConfigOpt
+from policyengine.diagnostics import PolicyError
+from policyengine.yamlsource import YamlError
+
+
+def serve_command(
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8181).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default 1).")] = None,
+    watch: Annotated[bool | None, typer.Option("--watch/--no-watch",
+                                               help="Reload when policies, contracts or consumers change.")] = None,
+    decision_log: Annotated[str | None, typer.Option("--decision-log",
+                                                     help="Write a JSON Lines decision log to this file.")] = None,
+    insecure: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="Serve a non-loopback address without a bearer token (identity is then "
+        "whatever any client on the network claims).")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve decisions over HTTP: our JSON API and Trino's OPA access-control plugin API."""
+    import os
+
+    from policyengine.serve.server import ServeSettings, is_loopback, run
+
+    cfg = project_config(config)
+    try:
+        settings = ServeSettings.from_config(cfg)
+    except ValueError as exc:
+        raise fail(f"{cfg.root / 'policyengine.yaml'}: error: {exc}", EXIT_USAGE) from None
+    bind = host or settings.host
+    if not is_loopback(bind) and not os.environ.get(settings.token_env) and not insecure:
+        raise fail(f"error: refusing to serve {bind} without authentication: set {settings.token_env} to a "
+                   "bearer token, bind 127.0.0.1, or pass --insecure-no-auth", EXIT_USAGE)
+    try:
+        from policyengine.engine.reload import ReloadingEngine
+
+        ReloadingEngine.from_config(cfg)  # fail fast, with diagnostics, before binding
+    except PolicyError as exc:
+        raise fail(exc.render()) from None
+    except YamlError as exc:
+        raise fail(str(exc)) from None
+    n = workers or settings.workers
+    if n < 1:
+        raise fail("error: --workers must be at least 1", EXIT_USAGE)
+    try:
+        run(str(config) if config else None, settings, host=bind, port=port if port is not None else settings.port,
+            workers=n, watch=watch, decision_log=decision_log)
+    except OSError as exc:
+        raise fail(f"error: cannot serve on {bind}: {exc.strerror or exc}", EXIT_FAIL) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

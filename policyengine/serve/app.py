@@ -1,0 +1,275 @@
+"""The decision service: a bare ASGI application (no framework) over a ReloadingEngine.
+
+Routes: `GET /health`, `GET /metrics` (Prometheus text), `GET /openapi.json`, our JSON API
+(`POST /v1/evaluate`, `POST /v1/evaluate/batch`) and Trino's OPA plugin endpoints under
+`/v1/trino/` (see serve/trino.py). Fails closed everywhere: a malformed request is a 400, a body
+too large a 413, a slow body a 408, an internal error a 500, an overrun batch a 503 — never an
+allow, and never the plugin's `{}` where a filter or mask applies. Each JSON API decision is the
+engine's own (`Decision.to_dict()`), an error decision denying every column.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from policyengine.engine.reload import ReloadingEngine
+from policyengine.serve.metrics import Metrics
+from policyengine.serve.openapi import OPENAPI
+from policyengine.serve.trino import BadRequest, Refused, TrinoPolicy, TrinoSettings
+
+log = logging.getLogger("policyengine")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_JSON = [(b"content-type", b"application/json")]
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Request limits and authentication for the app."""
+
+    token: str | None = None  # a bearer token required on every route but /health
+    max_body: int = 1 << 20  # bytes
+    body_timeout: float = 5.0  # seconds to receive a request body
+    batch_timeout: float = 2.0  # seconds for one batch of evaluations
+    max_batch: int = 1000
+
+
+class App:
+    """The ASGI callable. `holder` owns the engine (hot reload swaps it between requests)."""
+
+    def __init__(self, holder: ReloadingEngine, trino: TrinoSettings | None = None,
+                 options: ServeOptions | None = None, hash_key: bytes | None = None) -> None:
+        self.holder = holder
+        self.trino_settings = trino or TrinoSettings()
+        self.options = options or ServeOptions()
+        self.hash_key = hash_key
+        self.metrics = Metrics()
+        self._trino: tuple[Any, TrinoPolicy] | None = None
+        self._token = self.options.token.encode() if self.options.token else None
+        self._routes: dict[tuple[str, str], Callable[[Any], Any]] = {
+            ("POST", "/v1/evaluate"): self._evaluate,
+            ("POST", "/v1/evaluate/batch"): self._evaluate_batch,
+            ("POST", "/v1/trino/allow"): lambda doc: {"result": self._policy().allow(doc)},
+            ("POST", "/v1/trino/batch"): lambda doc: {"result": self._policy().batch(doc)},
+            ("POST", "/v1/trino/row-filters"): lambda doc: {"result": self._policy().row_filters(doc)},
+            ("POST", "/v1/trino/column-mask"): lambda doc: {"result": self._policy().column_mask(doc)},
+            ("POST", "/v1/trino/batch-column-masks"): lambda doc: {"result": self._policy().batch_column_masks(doc)},
+        }
+
+    # ---------------------------------------------------------------- ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        t0 = time.perf_counter()
+        path, method = scope["path"], scope["method"]
+        status = 500
+        try:
+            if method == "GET" and path == "/health":
+                status, body = 200, orjson.dumps({"status": "ok", "bundle_version": self.holder.bundle_version,
+                                                  "reload_errors": self.holder.reload_errors})
+                await _reply(send, status, body)
+                return
+            self._authenticate(scope)
+            if method == "GET" and path == "/metrics":
+                status = 200
+                await _reply(send, 200, self.metrics.render(self.holder).encode(),
+                             [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
+                return
+            if method == "GET" and path == "/openapi.json":
+                status = 200
+                await _reply(send, 200, orjson.dumps(OPENAPI))
+                return
+            handler = self._routes.get((method, path))
+            if handler is None:
+                known = any(p == path for _, p in self._routes)
+                raise HttpError(405 if known else 404, "method not allowed" if known else "no such route")
+            body = await self._body(scope, receive)
+            try:
+                document = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise HttpError(400, "the body is not JSON") from None
+            try:
+                reply = handler(document)
+            except (BadRequest, ValueError, TypeError, KeyError) as exc:
+                raise HttpError(400, _safe(exc)) from None
+            except Refused as exc:
+                raise HttpError(500, _safe(exc)) from None
+            status = 200
+            await _reply(send, 200, orjson.dumps(reply))
+        except HttpError as exc:
+            status = exc.status
+            await _reply(send, status, orjson.dumps({"error": exc.message}),
+                         [(b"www-authenticate", b"Bearer")] if status == 401 else None)
+        except Exception as exc:  # fail closed: an internal error is an HTTP error, never an allow
+            log.exception("policyengine serve: internal error on %s", path)
+            status = 500
+            await _reply(send, 500, orjson.dumps({"error": f"internal error: {exc.__class__.__name__}"}))
+        finally:
+            self.metrics.observe_request(path if (method, path) in self._routes else "other", status,
+                                         time.perf_counter() - t0)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.holder.decision_log is not None and hasattr(self.holder.decision_log, "close"):
+                    self.holder.decision_log.close()  # flush on graceful shutdown
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _authenticate(self, scope: Scope) -> None:
+        if self._token is None:
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._token):
+                    return
+                break
+        raise HttpError(401, "a valid bearer token is required")
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self.options.max_body
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                raise HttpError(413, f"the body exceeds {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+
+        async def read() -> None:
+            nonlocal size
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise HttpError(400, "the client went away")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise HttpError(413, f"the body exceeds {limit} bytes")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return
+
+        try:
+            await asyncio.wait_for(read(), self.options.body_timeout)
+        except TimeoutError:
+            raise HttpError(408, "the request body did not arrive in time") from None
+        return b"".join(chunks)
+
+    # ---------------------------------------------------------------- handlers
+
+    def _policy(self) -> TrinoPolicy:
+        engine = self.holder.engine
+        cached = self._trino
+        if cached is None or cached[0] is not engine:  # a reload: names are rebuilt for the new bundle
+            cached = (engine, TrinoPolicy(engine, self.trino_settings, self.hash_key, self.holder.decision_log))
+            self._trino = cached
+        self.metrics.decisions += 1
+        return cached[1]
+
+    def _one(self, request: Any) -> dict[str, Any]:
+        request = _request(request)
+        decision = self.holder.evaluate(*request)
+        self.metrics.decisions += 1
+        return decision.to_dict()
+
+    def _evaluate(self, document: Any) -> dict[str, Any]:
+        return self._one(document)
+
+    def _evaluate_batch(self, document: Any) -> dict[str, Any]:
+        if not isinstance(document, Mapping) or not isinstance(document.get("requests"), list):
+            raise BadRequest("a batch is {\"requests\": [request, ...]}")
+        requests = document["requests"]
+        if len(requests) > self.options.max_batch:
+            raise HttpError(413, f"a batch holds at most {self.options.max_batch} requests")
+        deadline = time.perf_counter() + self.options.batch_timeout
+        out = []
+        for r in requests:
+            if time.perf_counter() > deadline:
+                raise HttpError(503, "the batch took too long; nothing is allowed")
+            out.append(self._one(r))
+        return {"decisions": out}
+
+
+def _request(doc: Any) -> tuple[Any, str, list[str] | None, str | None, dt.datetime | None]:
+    """Validate one evaluate request: {consumer, product, columns?, purpose?, at?}."""
+    if not isinstance(doc, Mapping):
+        raise BadRequest("a request is a JSON object")
+    unknown = sorted(set(doc) - {"consumer", "product", "columns", "purpose", "at"})
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}")
+    consumer = doc.get("consumer")
+    if isinstance(consumer, str):
+        if not consumer:
+            raise BadRequest("'consumer' must not be empty")
+    elif isinstance(consumer, Mapping):
+        if not isinstance(consumer.get("id"), str) or not consumer["id"]:
+            raise BadRequest("'consumer.id' must be a non-empty string")
+        if set(consumer) - {"id", "groups", "attributes"}:
+            raise BadRequest("a consumer is {id, groups, attributes}")
+        groups = consumer.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise BadRequest("'consumer.groups' must be a list of group names")
+        if not isinstance(consumer.get("attributes", {}), Mapping):
+            raise BadRequest("'consumer.attributes' must be an object")
+    else:
+        raise BadRequest("'consumer' must be a consumer id or {id, groups, attributes}")
+    product = doc.get("product")
+    if not isinstance(product, str) or not product:
+        raise BadRequest("'product' must be a non-empty string")
+    columns = doc.get("columns")
+    if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
+        raise BadRequest("'columns' must be a list of column names")
+    purpose = doc.get("purpose")
+    if purpose is not None and not isinstance(purpose, str):
+        raise BadRequest("'purpose' must be a string")
+    at = doc.get("at")
+    if at is not None:
+        if not isinstance(at, str):
+            raise BadRequest("'at' must be an ISO 8601 timestamp")
+        try:
+            at = dt.datetime.fromisoformat(at)
+        except ValueError:
+            raise BadRequest("'at' must be an ISO 8601 timestamp") from None
+        if at.tzinfo is None:
+            raise BadRequest("'at' needs a UTC offset")
+    return consumer, product, columns, purpose, at
+
+
+def _safe(exc: BaseException) -> str:
+    """An error message for a reply: one line, bounded (never a traceback)."""
+    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return text[:300]
+
+
+async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": (headers if headers and headers[0][0] == b"content-type" else _JSON + (headers or []))
+                + [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,98 @@
+"""The OpenAPI 3.1 document served at `/openapi.json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_RULE = {"type": ["object", "null"], "properties": {
+    "name": {"type": "string"}, "file": {"type": "string"}, "line": {"type": "integer"}, "kind": {"type": "string"}}}
+
+_CONSUMER = {"oneOf": [
+    {"type": "string", "description": "a consumer id from the consumers file"},
+    {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "string"}, "groups": {"type": "array", "items": {"type": "string"}},
+        "attributes": {"type": "object"}}},
+]}
+
+_REQUEST = {"type": "object", "required": ["consumer", "product"], "additionalProperties": False, "properties": {
+    "consumer": _CONSUMER,
+    "product": {"type": "string"},
+    "columns": {"type": "array", "items": {"type": "string"}, "description": "default: every column"},
+    "purpose": {"type": "string"},
+    "at": {"type": "string", "format": "date-time", "description": "the request's instant (default: now)"},
+}}
+
+_DECISION = {"type": "object", "properties": {
+    "product": {"type": "string"}, "consumer": {"type": "string"}, "purpose": {"type": ["string", "null"]},
+    "at": {"type": ["string", "null"]}, "policy_version": {"type": "string"}, "bundle_version": {"type": "string"},
+    "columns": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+        "column": {"type": "string"}, "effect": {"enum": ["allow", "mask", "deny"]},
+        "strategy": {"type": ["string", "null"]}, "args": {"type": "object"}, "rule": _RULE,
+        "reason": {"type": "string"}, "applied": {"type": "array", "items": _RULE}}}},
+    "readable_columns": {"type": "array", "items": {"type": "string"}},
+    "row_filter": {"type": ["string", "null"]},
+    "filter_rules": {"type": "array", "items": _RULE},
+    "error": {"type": ["string", "null"]}, "reason": {"type": "string"},
+}}
+
+_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            for c, d in ((400, "malformed request"), (401, "missing or wrong bearer token"),
+                         (408, "the body did not arrive in time"), (413, "the body or batch is too large"),
+                         (500, "internal error or a mask/filter that cannot be expressed (fail closed)"),
+                         (503, "the batch took too long (fail closed)")) if c in codes}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _opa(summary: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"post": {"summary": summary, "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/OpaInput"})},
+                     "responses": {"200": {"description": "the decision", **_json(
+                         {"type": "object", "required": ["result"], "properties": {"result": result}})},
+                         **_errors(400, 401, 408, 413, 500)}}}
+
+
+_VIEW = {"type": "object", "required": ["expression"], "properties": {"expression": {"type": "string"}}}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "policyengine decision service", "version": "1"},
+    "paths": {
+        "/health": {"get": {"summary": "liveness and the bundle in force", "responses": {"200": {"description": "ok"}}}},
+        "/metrics": {"get": {"summary": "Prometheus text metrics", "responses": {"200": {"description": "metrics"}}}},
+        "/v1/evaluate": {"post": {
+            "summary": "decide one request", "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/Request"})},
+            "responses": {"200": {"description": "Decision.to_dict()", **_json({"$ref": "#/components/schemas/Decision"})},
+                          **_errors(400, 401, 408, 413, 500)}}},
+        "/v1/evaluate/batch": {"post": {
+            "summary": "decide several requests", "requestBody": {"required": True, **_json(
+                {"type": "object", "required": ["requests"], "properties": {
+                    "requests": {"type": "array", "items": {"$ref": "#/components/schemas/Request"}}}})},
+            "responses": {"200": {"description": "one decision per request, in order", **_json(
+                {"type": "object", "properties": {"decisions": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}})},
+                **_errors(400, 401, 408, 413, 500, 503)}}},
+        "/v1/trino/allow": _opa("Trino opa.policy.uri", {"type": "boolean"}),
+        "/v1/trino/batch": _opa("Trino opa.policy.batched-uri", {"type": "array", "items": {"type": "integer"}}),
+        "/v1/trino/row-filters": _opa("Trino opa.policy.row-filters-uri", {"type": "array", "items": _VIEW}),
+        "/v1/trino/column-mask": _opa("Trino opa.policy.column-masking-uri", {"oneOf": [_VIEW, {"type": "null"}]}),
+        "/v1/trino/batch-column-masks": _opa("Trino opa.policy.batch-column-masking-uri", {"type": "array", "items": {
+            "type": "object", "required": ["index", "viewExpression"],
+            "properties": {"index": {"type": "integer"}, "viewExpression": _VIEW}}}),
+    },
+    "components": {
+        "schemas": {
+            "Request": _REQUEST, "Decision": _DECISION, "Error": _ERROR,
+            "OpaInput": {"type": "object", "required": ["input"], "properties": {"input": {
+                "type": "object", "required": ["context", "action"], "properties": {
+                    "context": {"type": "object"}, "action": {"type": "object"}}}}},
+        },
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
+    "security": [{}, {"bearer": []}],
+}

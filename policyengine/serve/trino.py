@@ -1,0 +1,524 @@
+"""Trino's OPA access-control plugin, answered by the engine.
+
+The request and reply shapes follow Trino's `plugin/trino-opa` (OpaHighLevelClient,
+OpaBatchAccessControl, OpaHttpClient and the `schema/` records): every request is
+`{"input": {"context": {...}, "action": {"operation": ..., "resource" | "filterResources": ...}}}`.
+
+* allow (`opa.policy.uri`): `{"result": true|false}` — always an explicit boolean, never `{}`;
+* batch (`opa.policy.batched-uri`): `{"result": [indices into filterResources]}`; for
+  `FilterColumns` one table per request, the indices pointing into that table's `columns`;
+* row filters (`opa.policy.row-filters-uri`): `{"result": [{"expression": "<Trino SQL>"}]}`;
+* one column mask (`opa.policy.column-masking-uri`): `{"result": {"expression": ...}}` or
+  `{"result": null}` for an allowed column;
+* batch column masks (`opa.policy.batch-column-masking-uri`):
+  `{"result": [{"index": i, "viewExpression": {"expression": ...}}]}`.
+
+The plugin reads an undefined result (`{}` or a missing list) as *deny* for allow requests but as
+*no filter* / *no mask* for the others, so this module never answers that way where a filter or
+mask applies: an error there raises, and the server answers with an HTTP error, which fails the
+statement. Denied columns fail `SelectFromColumns`; were a mask asked for one anyway, it is
+`CAST(NULL AS <type>)`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from policyengine.catalog.consumers import Consumer
+from policyengine.enforce.sql import RenderError, filter_expression, mask_expression
+from policyengine.engine.decision import ColumnDecision, Decision
+
+
+class BadRequest(ValueError):
+    """The request does not have the plugin's shape (answered with HTTP 400)."""
+
+
+class Refused(RuntimeError):
+    """A filter or mask applies but cannot be expressed safely (answered with HTTP 500)."""
+
+
+@dataclass(frozen=True)
+class TrinoSettings:
+    """How Trino names map to ours (the `serve: trino:` section of policyengine.yaml).
+
+    users: Trino user → consumer id (default: the same name). groups: Trino group → group name
+    in policies (default: the same name). tables: `catalog.schema.table` → product. product:
+    a template (`{catalog}`, `{schema}`, `{table}`) naming the product of any other table of the
+    governed `catalogs` (empty: none by template). open_catalogs: catalogs every known consumer
+    may see and read without masks (e.g. `system` for JDBC metadata). purpose_credential: the
+    extra credential carrying the purpose (Trino ≥ 484, forwarded through
+    `opa.identity.extra-credentials-keys`); default_purpose otherwise. require_known_consumer:
+    a Trino user who is not in the consumers file is denied everything. accept_key_in_query_text:
+    allow a keyed `hash` mask to carry the HMAC key inside the mask's SQL text (it then appears in
+    query plans and history); off by default, so such masks are refused.
+    """
+
+    users: Mapping[str, str] = field(default_factory=dict)
+    groups: Mapping[str, str] = field(default_factory=dict)
+    tables: Mapping[str, str] = field(default_factory=dict)
+    product: str | None = "{schema}.{table}"
+    catalogs: tuple[str, ...] = ()
+    open_catalogs: tuple[str, ...] = ()
+    purpose_credential: str | None = "purpose"
+    default_purpose: str | None = None
+    require_known_consumer: bool = True
+    accept_key_in_query_text: bool = False
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "serve.trino") -> TrinoSettings:
+        """Validate the configuration section; raise ValueError with a one-line message."""
+        data = dict(data or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+        def mapping(key: str) -> dict[str, str]:
+            value = data.get(key) or {}
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                         for k, v in value.items()):
+                raise ValueError(f"{where}.{key} must map names to names")
+            return {k.lower() if key == "tables" else k: v for k, v in value.items()}
+
+        def names(key: str) -> tuple[str, ...]:
+            value = data.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{where}.{key} must be a list of names")
+            return tuple(value)
+
+        def optional_text(key: str, default: str | None) -> str | None:
+            value = data.get(key, default)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{where}.{key} must be a string")
+            return value
+
+        def flag(key: str, default: bool) -> bool:
+            value = data.get(key, default)
+            if not isinstance(value, bool):
+                raise ValueError(f"{where}.{key} must be true or false")
+            return value
+
+        template = optional_text("product", "{schema}.{table}")
+        if template is not None and "{table}" not in template:
+            raise ValueError(f"{where}.product must contain {{table}}")
+        return cls(mapping("users"), mapping("groups"), mapping("tables"), template, names("catalogs"),
+                   names("open_catalogs"), optional_text("purpose_credential", "purpose"),
+                   optional_text("default_purpose", None), flag("require_known_consumer", True),
+                   flag("accept_key_in_query_text", False))
+
+
+# ---------------------------------------------------------------- request parsing
+
+
+def _obj(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise BadRequest(f"{what} must be an object")
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} must be a string")
+    return value
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f"{what} must be a list of strings")
+    return value
+
+
+@dataclass(frozen=True)
+class Request:
+    """One plugin request: who asks (already mapped to a consumer, or None when unknown), the
+    purpose, the operation and its resource(s)."""
+
+    user: str
+    consumer: Consumer | None
+    purpose: str | None
+    operation: str
+    resource: Mapping[str, Any] | None
+    filter_resources: tuple[Mapping[str, Any], ...] | None
+
+
+def parse(document: Any, settings: TrinoSettings, consumers: Mapping[str, Consumer]) -> Request:
+    """The plugin's `{"input": {"context", "action"}}` document → a Request (BadRequest if malformed)."""
+    doc = _obj(document, "the request")
+    inp = _obj(doc.get("input"), "'input'")
+    context = _obj(inp.get("context"), "'input.context'")
+    identity = _obj(context.get("identity"), "'input.context.identity'")
+    user = _text(identity.get("user"), "'identity.user'")
+    groups = _names(identity.get("groups", []), "'identity.groups'")
+    extra = identity.get("extraCredentials") or {}
+    if not isinstance(extra, Mapping):
+        raise BadRequest("'identity.extraCredentials' must be an object")
+    action = _obj(inp.get("action"), "'input.action'")
+    operation = _text(action.get("operation"), "'action.operation'")
+    resource = action.get("resource")
+    if resource is not None:
+        resource = _obj(resource, "'action.resource'")
+    filter_resources = action.get("filterResources")
+    if filter_resources is not None:
+        if not isinstance(filter_resources, list):
+            raise BadRequest("'action.filterResources' must be a list")
+        filter_resources = tuple(_obj(r, "each of 'action.filterResources'") for r in filter_resources)
+    purpose = settings.default_purpose
+    if settings.purpose_credential and isinstance(extra.get(settings.purpose_credential), str):
+        purpose = extra[settings.purpose_credential]
+    return Request(user, _consumer(user, groups, settings, consumers), purpose, operation, resource,
+                   filter_resources)
+
+
+def _consumer(user: str, groups: Sequence[str], settings: TrinoSettings,
+              consumers: Mapping[str, Consumer]) -> Consumer | None:
+    """The consumer a Trino identity maps to: attributes and groups from the consumers file, plus
+    Trino's groups (mapped); None when the user is unknown and known consumers are required."""
+    cid = settings.users.get(user, user)
+    known = consumers.get(cid)
+    mapped = frozenset(settings.groups.get(g, g) for g in groups)
+    if known is None:
+        return None if settings.require_known_consumer or not cid else Consumer(cid, mapped)
+    return Consumer(known.id, known.groups | mapped, known.attributes)
+
+
+# ---------------------------------------------------------------- names → products
+
+
+class Names:
+    """Trino's catalog.schema.table → product, for one engine's catalog (built once per bundle)."""
+
+    def __init__(self, settings: TrinoSettings, products: Sequence[str]) -> None:
+        self.settings = settings
+        known = set(products)
+        self.explicit: dict[tuple[str, str, str], str] = {}
+        for key, product in settings.tables.items():
+            parts = key.split(".")
+            if len(parts) == 3 and product in known:
+                self.explicit[(parts[0], parts[1], parts[2])] = product
+        self.templated: dict[tuple[str | None, str, str], str] = {}
+        if settings.product and settings.catalogs:
+            rx = _template_regex(settings.product)
+            for product in products:
+                m = rx.fullmatch(product)
+                if m is not None:
+                    g = m.groupdict()
+                    self.templated[(g.get("catalog"), g.get("schema") or "", g["table"])] = product
+        self.templated_has_catalog = bool(settings.product and "{catalog}" in settings.product)
+        self.governed = frozenset(settings.catalogs) | {k[0] for k in self.explicit}
+
+    def product(self, catalog: str, schema: str, table: str) -> str | None:
+        catalog, schema, table = catalog.lower(), schema.lower(), table.lower()
+        found = self.explicit.get((catalog, schema, table))
+        if found is not None or catalog not in self.settings.catalogs:
+            return found
+        return self.templated.get((catalog if self.templated_has_catalog else None, schema, table))
+
+    def tables(self, catalog: str) -> list[tuple[str, str, str]]:
+        """Every (schema, table, product) of a catalog."""
+        catalog = catalog.lower()
+        out = [(s, t, p) for (c, s, t), p in self.explicit.items() if c == catalog]
+        if catalog in self.settings.catalogs:
+            out += [(s, t, p) for (c, s, t), p in self.templated.items()
+                    if (c == catalog if self.templated_has_catalog else True)
+                    and (catalog, s, t) not in self.explicit]
+        return out
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    out, pos = [], 0
+    for m in re.finditer(r"\{(catalog|schema|table)\}", template):
+        out.append(re.escape(template[pos:m.start()]))
+        out.append(f"(?P<{m.group(1)}>[^.]+)" if m.group(1) != "table" else "(?P<table>.+)")
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("".join(out))
+
+
+# ---------------------------------------------------------------- answers
+
+
+METADATA_SCHEMA = "information_schema"
+
+
+class TrinoPolicy:
+    """The plugin's five endpoints over one engine (a new one per bundle: cheap to build)."""
+
+    def __init__(self, engine: Any, settings: TrinoSettings, hash_key: bytes | None = None,
+                 decision_log: Any = None) -> None:
+        self.engine = engine
+        self.decision_log = decision_log
+        self.settings = settings
+        self.hash_key = hash_key
+        self.names = Names(settings, list(engine.catalog.products))
+        self._types = {name: {c.name: c.logical_type for c in p.columns}
+                       for name, p in engine.catalog.products.items()}
+        # rendered SQL by outcome (sqlglot rendering costs far more than a decision); bounded,
+        # per engine (a reload builds a new TrinoPolicy), holding results and refusals alike
+        self._sql: dict[tuple, str | None | Refused] = {}
+        self._filters: dict[tuple, str | Refused] = {}
+
+    # -- helpers
+
+    def parse(self, document: Any) -> Request:
+        return parse(document, self.settings, self.engine.consumers)
+
+    def decide(self, req: Request, product: str, columns: Sequence[str] | None = None) -> Decision:
+        """The engine's decision (recorded in the decision log when there is one)."""
+        assert req.consumer is not None
+        if self.decision_log is None:
+            return self.engine.evaluate(req.consumer, product, columns, req.purpose)
+        t0 = time.perf_counter()
+        decision = self.engine.evaluate(req.consumer, product, columns, req.purpose)
+        self.decision_log.record(decision, time.perf_counter() - t0)
+        return decision
+
+    def _mask_sql(self, product: str, cd: ColumnDecision, column_type: str | None = None) -> str | None:
+        """The Trino SQL of a column's outcome: None (allowed as is), the mask, or NULL (denied).
+        Raises Refused when the mask has no safe Trino form (a keyed hash without the option)."""
+        if cd.effect == "allow":
+            return None
+        try:
+            key = (product, cd.column, cd.effect, cd.strategy, tuple(cd.args.items()), column_type)
+            hash(key)
+        except TypeError:
+            return self._render_mask(product, cd, column_type)
+        found = self._sql.get(key, self)
+        if found is self:
+            try:
+                found = self._render_mask(product, cd, column_type)
+            except Refused as exc:
+                found = exc
+            if len(self._sql) >= 65536:
+                self._sql.clear()
+            self._sql[key] = found
+        if isinstance(found, Refused):
+            raise Refused(str(found))
+        return found  # type: ignore[return-value]
+
+    def _render_mask(self, product: str, cd: ColumnDecision, column_type: str | None) -> str | None:
+        col = exp.column(cd.column, quoted=True)
+        if cd.effect == "deny" or cd.mask is None:
+            target = exp.DataType.build(column_type, dialect="trino") if column_type else None
+            return exp.cast(exp.null(), target).sql("trino") if target is not None else "NULL"
+        keyed = cd.strategy == "hash" and self.hash_key is not None
+        if keyed and not self.settings.accept_key_in_query_text:
+            raise Refused(f"column '{cd.column}' of {product} is masked with a keyed hash, which over Trino "
+                          "would put the key into query text and history; set serve.trino."
+                          "accept_key_in_query_text: true to accept that, or unset the hash key")
+        try:
+            tree = mask_expression(cd.mask, col, "trino", logical_type=self._types.get(product, {}).get(cd.column),
+                                   keyed=keyed, column=cd.column)
+        except RenderError as exc:
+            raise Refused(str(exc)) from None
+        if keyed:
+            key_literal = exp.Anonymous(this="FROM_HEX", expressions=[exp.Literal.string(self.hash_key.hex())])
+            tree = tree.transform(lambda n: key_literal.copy() if isinstance(n, exp.Placeholder) else n)
+        return tree.sql("trino")
+
+    def _readable(self, product: str, cd: ColumnDecision) -> bool:
+        if cd.effect == "deny":
+            return False
+        if cd.effect == "mask":
+            try:
+                self._mask_sql(product, cd)
+            except Refused:
+                return False
+        return True
+
+    def _product_readable(self, req: Request, product: str) -> bool:
+        d = self.decide(req, product)
+        return d.error is None and any(self._readable(product, cd) for cd in d.columns.values())
+
+    def _catalog_visible(self, req: Request, catalog: str) -> bool:
+        if catalog in self.settings.open_catalogs:
+            return True
+        return any(self._product_readable(req, p) for _, _, p in self.names.tables(catalog))
+
+    def _schema_visible(self, req: Request, catalog: str, schema: str) -> bool:
+        if catalog in self.settings.open_catalogs:
+            return True
+        if schema == METADATA_SCHEMA:
+            return self._catalog_visible(req, catalog)
+        return any(self._product_readable(req, p) for s, _, p in self.names.tables(catalog) if s == schema)
+
+    def _table(self, resource: Mapping[str, Any] | None, key: str = "table") -> tuple[str, str, str, Any]:
+        table = _obj((resource or {}).get(key), f"'resource.{key}'")
+        return (_text(table.get("catalogName"), "'catalogName'"), _text(table.get("schemaName"), "'schemaName'"),
+                _text(table.get("tableName"), "'tableName'"), table)
+
+    def _columns_readable(self, req: Request, catalog: str, schema: str, table: str,
+                          columns: Sequence[str]) -> list[bool]:
+        """Per requested column: may the consumer read it (allowed, or masked with a Trino form)?"""
+        if catalog in self.settings.open_catalogs or (schema == METADATA_SCHEMA
+                                                      and self._catalog_visible(req, catalog)):
+            return [True] * len(columns)
+        product = self.names.product(catalog, schema, table)
+        if product is None:
+            return [False] * len(columns)
+        d = self.decide(req, product, list(columns))
+        if d.error is not None:
+            return [False] * len(columns)
+        return [self._readable(product, d.columns[c]) if c in d.columns else False for c in columns]
+
+    # -- opa.policy.uri
+
+    def allow(self, document: Any) -> bool:
+        """One allow request → a boolean (False for anything not explicitly allowed)."""
+        return self._allow(self.parse(document))
+
+    def _allow(self, req: Request) -> bool:
+        if req.consumer is None:
+            return False
+        op, res = req.operation, req.resource or {}
+        if op == "ExecuteQuery":
+            return True
+        if op in ("AccessCatalog", "FilterCatalogs", "ShowSchemas"):
+            return self._catalog_visible(req, _text(_obj(res.get("catalog"), "'resource.catalog'").get("name"),
+                                                    "'catalog.name'"))
+        if op in ("FilterSchemas", "ShowTables"):
+            schema = _obj(res.get("schema"), "'resource.schema'")
+            return self._schema_visible(req, _text(schema.get("catalogName"), "'catalogName'"),
+                                        _text(schema.get("schemaName"), "'schemaName'"))
+        if op in ("FilterTables", "ShowColumns"):
+            catalog, schema, table, _ = self._table(res)
+            return self._table_visible(req, catalog, schema, table)
+        if op in ("FilterColumns", "SelectFromColumns"):
+            catalog, schema, table, t = self._table(res)
+            columns = _names(t.get("columns", []), "'table.columns'")
+            if op == "FilterColumns" and len(columns) != 1:
+                raise BadRequest("FilterColumns sends one column per request in the single form")
+            if not self._table_visible(req, catalog, schema, table):
+                return False
+            return all(self._columns_readable(req, catalog, schema, table, columns))
+        if op in ("ViewQueryOwnedBy", "KillQueryOwnedBy", "FilterViewQueryOwnedBy"):
+            owner = _obj(res.get("user"), "'resource.user'")
+            return owner.get("user") == req.user
+        if op == "ExecuteFunction":  # the built-in functions masks and filters call
+            fn = _obj(res.get("function"), "'resource.function'")
+            return fn.get("catalogName") == "system" and fn.get("schemaName") == "builtin"
+        return False  # DDL, DML, grants, session properties, impersonation...: not granted here
+
+    def _table_visible(self, req: Request, catalog: str, schema: str, table: str) -> bool:
+        if catalog in self.settings.open_catalogs:
+            return True
+        if schema == METADATA_SCHEMA:
+            return self._catalog_visible(req, catalog)
+        product = self.names.product(catalog, schema, table)
+        return product is not None and self._product_readable(req, product)
+
+    # -- opa.policy.batched-uri
+
+    def batch(self, document: Any) -> list[int]:
+        """A batched filter request → the indices of the resources the consumer may see."""
+        req = self.parse(document)
+        items = req.filter_resources
+        if items is None:
+            raise BadRequest("a batch request needs 'action.filterResources'")
+        if req.consumer is None:
+            return []
+        op = req.operation
+        if op == "FilterColumns":
+            if len(items) != 1:
+                raise BadRequest("batched FilterColumns sends exactly one table per request")
+            catalog, schema, table, t = self._table(items[0])
+            columns = _names(t.get("columns", []), "'table.columns'")
+            if not self._table_visible(req, catalog, schema, table):
+                return []
+            flags = self._columns_readable(req, catalog, schema, table, columns)
+            return [i for i, ok in enumerate(flags) if ok]
+        if op not in ("FilterCatalogs", "FilterSchemas", "FilterTables", "FilterViewQueryOwnedBy",
+                      "FilterFunctions"):
+            raise BadRequest(f"operation {op!r} is not a batched filter")
+        return [i for i, resource in enumerate(items)
+                if self._allow(Request(req.user, req.consumer, req.purpose, op, resource, None))]
+
+    # -- opa.policy.row-filters-uri
+
+    def row_filters(self, document: Any) -> list[dict[str, str]]:
+        """GetRowFilters → `[{"expression": ...}]`: the product's row filter, `false` when the table
+        is not ours or the consumer is unknown (never `[]` where a filter could apply)."""
+        req = self.parse(document)
+        if req.operation != "GetRowFilters":
+            raise BadRequest(f"the row-filters endpoint answers GetRowFilters, not {req.operation!r}")
+        catalog, schema, table, _ = self._table(req.resource)
+        if catalog in self.settings.open_catalogs or schema == METADATA_SCHEMA:
+            return []
+        product = self.names.product(catalog, schema, table)
+        if req.consumer is None or product is None:
+            return [{"expression": "FALSE"}]
+        d = self.decide(req, product)
+        if d.error is not None:
+            raise Refused(f"evaluation failed for {product}")
+        if d.row_filter is None:
+            return []
+        return [{"expression": self._filter_sql(product, d.row_filter)}]
+
+    def _filter_sql(self, product: str, row_filter: Any) -> str:
+        key = (product, row_filter)
+        try:
+            found = self._filters.get(key)
+        except TypeError:  # an unhashable literal: render without the cache
+            key, found = None, None
+        if found is None:
+            try:
+                found = filter_expression(row_filter, types=self._types.get(product)).sql("trino")
+            except RenderError as exc:
+                found = Refused(str(exc))
+            if key is not None:
+                if len(self._filters) >= 65536:
+                    self._filters.clear()
+                self._filters[key] = found
+        if isinstance(found, Refused):
+            raise Refused(str(found))
+        return found
+
+    # -- opa.policy.column-masking-uri and batch-column-masking-uri
+
+    def _masks(self, req: Request, resources: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        cols = []
+        for r in resources:
+            c = _obj(r.get("column"), "'resource.column'")
+            cols.append((_text(c.get("catalogName"), "'catalogName'"), _text(c.get("schemaName"), "'schemaName'"),
+                         _text(c.get("tableName"), "'tableName'"), _text(c.get("columnName"), "'columnName'"),
+                         _text(c.get("columnType"), "'columnType'")))
+        out: list[str | None] = []
+        decisions: dict[tuple[str, str, str], Decision | None] = {}
+        for catalog, schema, table, column, ctype in cols:
+            if catalog in self.settings.open_catalogs or schema == METADATA_SCHEMA:
+                out.append(None)
+                continue
+            product = self.names.product(catalog, schema, table)
+            if req.consumer is None or product is None:
+                out.append(self._mask_sql("?", ColumnDecision(column, "deny"), ctype))
+                continue
+            key = (catalog, schema, table)
+            if key not in decisions:
+                decisions[key] = self.decide(req, product)
+            d = decisions[key]
+            if d is None or d.error is not None:
+                raise Refused(f"evaluation failed for {product}")
+            cd = d.columns.get(column) or ColumnDecision(column, "deny")
+            out.append(self._mask_sql(product, cd, ctype))
+        return out
+
+    def column_mask(self, document: Any) -> dict[str, str] | None:
+        """GetColumnMask (one column) → `{"expression": ...}` or None (no mask: allowed as is)."""
+        req = self.parse(document)
+        if req.operation != "GetColumnMask" or req.resource is None:
+            raise BadRequest("the column-masking endpoint answers GetColumnMask with a 'resource'")
+        sql = self._masks(req, [req.resource])[0]
+        return None if sql is None else {"expression": sql}
+
+    def batch_column_masks(self, document: Any) -> list[dict[str, Any]]:
+        """GetColumnMask (batched) → `[{"index", "viewExpression": {"expression"}}]` for masked columns."""
+        req = self.parse(document)
+        if req.operation != "GetColumnMask" or req.filter_resources is None:
+            raise BadRequest("the batch column-masking endpoint answers GetColumnMask with 'filterResources'")
+        masks = self._masks(req, req.filter_resources)
+        return [{"index": i, "viewExpression": {"expression": sql}} for i, sql in enumerate(masks) if sql is not None]

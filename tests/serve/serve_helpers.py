@@ -1,0 +1,53 @@
+"""Helpers for the decision-service tests: the app over the example mesh, called in-process
+(a uniquely named module: `conftest` names collide across test folders)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from policyengine.config import load_config
+from policyengine.engine.reload import ReloadingEngine
+from policyengine.serve.app import App, ServeOptions
+from policyengine.serve.trino import TrinoSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Reply:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+def call(app: App, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+         headers: dict[str, str] | None = None) -> Reply:
+    """One HTTP request through the ASGI interface (what uvicorn does, without a socket)."""
+    data = raw if raw is not None else (b"" if body is None else orjson.dumps(body))
+    scope = {"type": "http", "method": method, "path": path,
+             "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": data, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    hdrs = {k.decode(): v.decode() for k, v in start["headers"]}
+    return Reply(start["status"], hdrs, b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+def make_app(*, trino: TrinoSettings | None = None, token: str | None = None,
+             hash_key: bytes | None = None, **options: Any) -> App:
+    cfg = load_config(ROOT / "policyengine.yaml")
+    holder = ReloadingEngine.from_config(cfg)
+    return App(holder, trino or TrinoSettings(catalogs=("lakehouse",)), ServeOptions(token=token, **options),
+               hash_key=hash_key)
