@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from policyengine.commands import authoring, coverage, evaluate, governance, query, serve
+from policyengine.commands import diff as diff_command
 from policyengine.commands import scan as scan_command
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ evaluate.register(app)
 scan_command.register(app)
 query.register(app)
 coverage.register(app)
+diff_command.register(app)
 serve.register(app)
 
 

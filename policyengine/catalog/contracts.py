@@ -91,6 +91,7 @@ class Column:
     classification: str = ""
     tags: frozenset[str] = frozenset()
     span: Span | None = field(default=None, compare=False)
+    approvals: tuple[str, ...] = field(default=(), compare=False)  # `policyengine-approved` custom properties (see approvals())
 
     def has_tag(self, tag: str) -> bool:
         """True when the column carries `tag` or a tag below it (`pii` matches `pii.email`)."""
@@ -123,6 +124,7 @@ class Product:
     span: Span | None = field(default=None, compare=False)  # where the contract names the product
     domain_span: Span | None = field(default=None, compare=False)  # where the contract names its domain
     owners: tuple[str, ...] = ()  # the ODCS team's name and its owners' usernames (see _owners)
+    approvals: tuple[str, ...] = field(default=(), compare=False)  # `policyengine-approved` custom properties (see approvals())
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -313,9 +315,30 @@ def _columns(obj: LocatedDict, source: str, taxonomy: Taxonomy, diags: list[Diag
                 classification=str(prop.get("classification") or ""),
                 tags=frozenset(tags),
                 span=_span(source, prop.where("name"), len(name)),
+                approvals=approvals(prop),
             )
         )
     return columns
+
+
+APPROVAL_PROPERTY = "policyengine-approved"
+
+
+def approvals(node: object) -> tuple[str, ...]:
+    """The approvals (ticket ids such as `GOV-123`) an ODCS `customProperties` list records, as
+    `{property: policyengine-approved, value: GOV-123}` entries; `policyengine diff` accepts a
+    privacy-breaking contract change of a column or product that carries one. Entries of another
+    shape, or with an empty value, record none."""
+    items = node.get("customProperties") if isinstance(node, Mapping) else None
+    if not isinstance(items, list):
+        return ()
+    out = []
+    for item in items:
+        if isinstance(item, Mapping) and item.get("property") == APPROVAL_PROPERTY:
+            value = item.get("value")
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+                out.append(str(value).strip())
+    return tuple(out)
 
 
 def _local_servers(data: LocatedDict, source: str, diags: list[Diagnostic]) -> list[tuple[LocatedDict, str, str]]:
@@ -523,6 +546,7 @@ def parse_contract_products(data: object, source: str,
             span=_span(source, where, len(key_name)),
             domain_span=_span(source, data.where("domain"), len("domain")),
             owners=_owners(data.get("team")),
+            approvals=approvals(data) + approvals(obj),
         )
         for short, where, key_name, obj in named
     ]

@@ -19,6 +19,7 @@ from typing import Any
 _LAZY = {
     "check_coverage": "coverage", "CoverageReport": "coverage", "Gap": "coverage", "Privilege": "coverage",
     "why_not": "whynot", "WhyNot": "whynot", "Suggestion": "whynot", "diff_engines": "matrix",
+    "diff_versions": "diff", "DiffReport": "diff", "contract_changes": "contract_diff",
 }
 
 

@@ -13,18 +13,18 @@ any consumer changes for its class. Each changed cell is classified:
 
 Row filters are compared as written (the applicable filter rules' expressions, before consumer
 attributes are substituted), so a filter that reads an attribute the consumer lacks is not yet
-told apart. Not yet here: grouping by the rule change that causes a cell change, approvals, contract changes,
-a CLI, SARIF/markdown renderings and the benchmark against brute force the issue asks for.
+told apart. `governance.diff` groups the changed cells by the rule or contract change that causes
+them and decides which loosenings are approved; `policyengine diff` is its command.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from policyengine.engine.decision import ColumnDecision
+from policyengine.engine.decision import ColumnDecision, RuleRef
 from policyengine.governance.classes import (
     AttributeClass,
     Interval,
@@ -75,16 +75,26 @@ def cell_direction(before: ColumnDecision, after: ColumnDecision) -> str | None:
     return "changed"
 
 
-def diff_engines(base: Any, head: Any, products: Iterable[str] | None = None,
-                 now: dt.datetime | None = None) -> list[CellChange]:
+@dataclass(frozen=True)
+class ChangedCell:
+    """A changed cell with the decisions that made it: the rules each version applied to it
+    (what `governance.diff` attributes the change to)."""
+
+    change: CellChange
+    base_rules: tuple[RuleRef, ...]  # the column's applicable rules (or filter rules) in the base
+    head_rules: tuple[RuleRef, ...]
+
+
+def changed_cells(base: Any, head: Any, products: Iterable[str] | None = None,
+                  now: dt.datetime | None = None) -> Iterator[ChangedCell]:
     """Every matrix cell (per request class) whose column effect or row filter differs between
-    `base` and `head`. Products only one version's catalog has are skipped (contract diffs are
-    not covered yet)."""
+    `base` and `head`, with the rules behind it. Products only one version's catalog has, and
+    columns only one version's product has, are skipped (`governance.contract_diff` reports
+    those changes)."""
     names = sorted(set(base.catalog.products) & set(head.catalog.products)) if products is None else list(products)
-    out: list[CellChange] = []
     for product in names:
-        columns = [c for c in head.catalog.products[product].column_names
-                   if c in set(base.catalog.products[product].column_names)]
+        base_columns = set(base.catalog.products[product].column_names)
+        columns = [c for c in head.catalog.products[product].column_names if c in base_columns]
         space = joint_space([base, head], product, None, now=now)
         base_filters = {r.ref: str(r.row_filter) for r in base.compiled.products[product].filters}
         head_filters = {r.ref: str(r.row_filter) for r in head.compiled.products[product].filters}
@@ -92,17 +102,24 @@ def diff_engines(base: Any, head: Any, products: Iterable[str] | None = None,
             a = base.evaluate(consumer, product, columns, purpose.value, interval.at, use_cache=False)
             b = head.evaluate(consumer, product, columns, purpose.value, interval.at, use_cache=False)
             for col in columns:
-                d = cell_direction(a.columns[col], b.columns[col])
+                ca, cb = a.columns[col], b.columns[col]
+                d = cell_direction(ca, cb)
                 if d is not None:
-                    out.append(CellChange(product, col, subject, attrs, purpose, interval, d,
-                                          _cell(a.columns[col]), _cell(b.columns[col])))
+                    yield ChangedCell(CellChange(product, col, subject, attrs, purpose, interval, d,
+                                                 _cell(ca), _cell(cb)), ca.applied, cb.applied)
             # row filters compared as written (before consumer attributes are substituted)
             fa = " and ".join(sorted(base_filters.get(r, "") for r in a.filter_rules)) or None
             fb = " and ".join(sorted(head_filters.get(r, "") for r in b.filter_rules)) or None
             if fa != fb:
                 d = "looser" if fb is None else "tighter" if fa is None else "changed"
-                out.append(CellChange(product, None, subject, attrs, purpose, interval, d,
-                                      f"rows where {fa}" if fa else "all rows",
-                                      f"rows where {fb}" if fb else "all rows"))
-    return out
+                yield ChangedCell(CellChange(product, None, subject, attrs, purpose, interval, d,
+                                             f"rows where {fa}" if fa else "all rows",
+                                             f"rows where {fb}" if fb else "all rows"),
+                                  a.filter_rules, b.filter_rules)
 
+
+def diff_engines(base: Any, head: Any, products: Iterable[str] | None = None,
+                 now: dt.datetime | None = None) -> list[CellChange]:
+    """Every matrix cell (per request class) whose column effect or row filter differs between
+    `base` and `head` (see `changed_cells`)."""
+    return [c.change for c in changed_cells(base, head, products, now)]

@@ -18,7 +18,10 @@ from policyengine.language import ast
 from policyengine.language.masks import MaskSpecError, MaskStrategy, fits, resolve_mask
 from policyengine.language.values import type_name
 
-KNOWN_ANNOTATIONS = frozenset({"name", "description", "owner", "ticket"})
+KNOWN_ANNOTATIONS = frozenset({"name", "description", "owner", "ticket", "id", "approved"})
+# `@id` identifies a rule across revisions and `@approved` records the approval of a loosening
+# (both read by `policyengine diff`): an empty value would identify or approve nothing
+_NON_EMPTY = {"name": "a rule name", "id": "a rule id", "approved": "an approval"}
 
 
 @dataclass(frozen=True)
@@ -318,8 +321,8 @@ class _Checker:
                 self.error(f"duplicate annotation '@{a.key}' on one rule (first at line {first.line})", a.span,
                            "duplicate-annotation")
             seen.setdefault(a.key, a)
-            if a.key == "name" and not a.value.strip():
-                self.error("a rule name cannot be empty", a.span, "name")
+            if a.key in _NON_EMPTY and not a.value.strip():
+                self.error(f"{_NON_EMPTY[a.key]} cannot be empty", a.span, "name" if a.key == "name" else "annotation")
             if a.key not in KNOWN_ANNOTATIONS:
                 known = ["@" + k for k in sorted(KNOWN_ANNOTATIONS)]
                 self.warn(f"unknown annotation '@{a.key}'{did_you_mean('@' + a.key, known)}", a.span,

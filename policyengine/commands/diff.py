@@ -1,0 +1,226 @@
+"""`policyengine diff BASE [HEAD]`: the access-matrix diff between two revisions, grouped by the
+rule or contract change that causes each changed cell (see `governance.diff`).
+
+BASE and HEAD are each a folder (a project root holding policyengine.yaml, or a policies folder
+read with the current project's catalog) or a git revision, read with `git archive` into a
+private temporary folder (the user's checkout is never touched). HEAD defaults to the working
+tree."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from policyengine.commands.common import EXIT_USAGE, fail
+from policyengine.config import CONFIG_NAME, Config
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    markdown = "markdown"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One side of the diff: its label, its configuration and the root its paths are relative to."""
+
+    label: str
+    config: Config
+    root: Path
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+
+
+def _config_at(path: Path) -> Config:
+    from policyengine.config import load_config
+    from policyengine.yamlsource import YamlError
+
+    try:
+        return load_config(path)
+    except YamlError as exc:
+        raise fail(str(exc).splitlines()[0], EXIT_USAGE) from None
+
+
+def _working_config(config: Path | None) -> Config:
+    from policyengine.config import load_config
+    from policyengine.yamlsource import YamlError
+
+    try:
+        return load_config(config)
+    except YamlError as exc:
+        raise fail(str(exc).splitlines()[0], EXIT_USAGE) from None
+
+
+def _project_root(cfg: Config) -> Path:
+    return cfg.source.resolve().parent if cfg.source is not None else Path.cwd().resolve()
+
+
+def _from_folder(spec: str, folder: Path, current: Config) -> Version:
+    if (folder / CONFIG_NAME).is_file():
+        cfg = _config_at(folder / CONFIG_NAME)
+        return Version(spec, cfg, folder.resolve())
+    # a policies folder: read with the current project's catalog, consumers and taxonomy
+    return Version(spec, replace(current, policies=(folder,)), folder.resolve().parent)
+
+
+def _extract(rev: str, top: Path, into: Path) -> None:
+    """The revision's tree, written below `into` (members that would escape it are refused)."""
+    done = _git(["archive", "--format=tar", rev], top)
+    if done.returncode != 0:
+        raise fail(f"error: cannot read git revision '{rev}'", EXIT_USAGE)
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+        tar.extractall(into, filter="data")
+
+
+def _from_revision(spec: str, current: Config, tmp: Path) -> Version:
+    here = Path.cwd().resolve()
+    top_run = _git(["rev-parse", "--show-toplevel"], here)
+    if top_run.returncode != 0:
+        raise fail(f"error: '{spec}' is neither a folder nor a git revision (not in a git repository)", EXIT_USAGE)
+    top = Path(top_run.stdout.decode("utf-8", "replace").strip()).resolve()
+    check = _git(["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], top)
+    if check.returncode != 0:
+        raise fail(f"error: '{spec}' is neither a folder nor a git revision", EXIT_USAGE)
+    commit = check.stdout.decode().strip()
+    into = tmp / commit[:12]
+    into.mkdir(parents=True)
+    _extract(commit, top, into)
+    project = _project_root(current)
+    try:
+        inside = project.relative_to(top)
+    except ValueError:
+        raise fail(f"error: the project ({project}) is not inside the git repository", EXIT_USAGE) from None
+    config_name = current.source.name if current.source is not None else CONFIG_NAME
+    found = into / inside / config_name
+    if not found.is_file():
+        raise fail(f"error: revision '{spec}' has no {(inside / config_name).as_posix()}", EXIT_USAGE)
+    return Version(spec, _config_at(found), (into / inside).resolve())
+
+
+def resolve_version(spec: str | None, current: Config, tmp: Path) -> Version:
+    """A folder, a git revision, or (None) the working tree, as a Version; exit 2 when it is none."""
+    if spec is None:
+        return Version("working tree", current, _project_root(current))
+    if not spec.strip() or spec.startswith("-"):
+        raise fail(f"error: '{spec}' is neither a folder nor a git revision", EXIT_USAGE)
+    folder = Path(spec)
+    if folder.is_dir():
+        return _from_folder(spec, folder, current)
+    if folder.exists():
+        raise fail(f"{spec}: error: not a folder (give a project folder, a policies folder or a git revision)",
+                   EXIT_USAGE)
+    return _from_revision(spec, current, tmp)
+
+
+def _load(version: Version) -> Any:
+    from policyengine.diagnostics import PolicyError
+    from policyengine.engine.evaluator import load
+    from policyengine.yamlsource import YamlError
+
+    cfg = version.config
+    for path in [*cfg.policies, *cfg.catalog]:
+        if not Path(path).exists():
+            raise fail(f"{version.label}: {path}: error: no such file or folder", EXIT_USAGE)
+    try:
+        return load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers, taxonomy=list(cfg.taxonomy),
+                    ownership=cfg.ownership)
+    except PolicyError as exc:
+        raise fail(f"in {version.label}:\n{exc.render()}") from None
+    except YamlError as exc:
+        raise fail(f"in {version.label}: {str(exc).splitlines()[0]}", EXIT_USAGE) from None
+
+
+@contextmanager
+def _private_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="policyengine-diff-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def diff_command(
+    base: Annotated[str, typer.Argument(help="The base: a git revision, a project folder or a policies folder.")],
+    head: Annotated[str | None, typer.Argument(
+        help="The head (same forms as BASE; default: the working tree).")] = None,
+    scan: Annotated[Path | None, typer.Option(
+        "--scan", help="The head's scan report (JSON): new columns it tags sensitive must declare the tag.")] = None,
+    output_format: Annotated[DiffFormat, typer.Option(
+        "--format", help="text, json, sarif or markdown (a pull-request comment).")] = DiffFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Project configuration file.")] = None,
+) -> None:
+    """Every access-matrix cell that changes between two versions, grouped by the rule or contract
+    change causing it; fails on a loosening or privacy-breaking contract change without approval.
+
+    Exit codes: 0 no unapproved loosening, 1 one (or the policies do not load), 2 usage or input errors."""
+    from policyengine.catalog.scan_tags import scan_tags
+    from policyengine.diagnostics import PolicyError
+    from policyengine.governance.classes import ClassesError
+    from policyengine.governance.diff import diff_versions
+    from policyengine.governance.diff_render import (
+        headline,
+        to_json,
+        to_markdown,
+        to_sarif,
+        to_text,
+    )
+
+    current = _working_config(config)
+    if scan is not None and not scan.is_file():
+        raise fail(f"{scan}: error: no such file", EXIT_USAGE)
+    with _private_dir() as tmp:
+        base_version = resolve_version(base, current, tmp)
+        head_version = resolve_version(head, current, tmp)
+        base_engine, head_engine = _load(base_version), _load(head_version)
+        found = None
+        if scan is not None:
+            try:
+                found = scan_tags(scan, head_engine.catalog)
+            except PolicyError as exc:
+                raise fail(exc.render().splitlines()[0], EXIT_USAGE) from None
+        try:
+            report = diff_versions(base_engine, head_engine, base_root=base_version.root,
+                                   head_root=head_version.root, base_label=base_version.label,
+                                   head_label=head_version.label, scan=found)
+        except ClassesError as exc:
+            raise fail(f"error: {exc}", EXIT_USAGE) from None
+    render = {DiffFormat.text: to_text, DiffFormat.json: to_json, DiffFormat.sarif: to_sarif,
+              DiffFormat.markdown: to_markdown}[output_format]
+    text = render(report)
+    text = text if text.endswith("\n") else text + "\n"
+    if output is not None:
+        try:
+            output.write_text(text, "utf-8")
+        except OSError as exc:
+            raise fail(f"{output}: error: cannot write the report: {exc.strerror or exc}", EXIT_USAGE) from None
+    else:
+        typer.echo(text, nl=False)
+    if output is not None or output_format is not DiffFormat.text:
+        for g in report.unapproved:  # a CI log shows the outcome whatever the format
+            file, line = g.location
+            typer.echo(f"{file}:{line}: error: {g.label} makes {len(g.loosened)} cell(s) more visible "
+                       "without approval", err=True)
+        for c in report.breaking:
+            typer.echo(f"{c.file}:{c.line}: error: {c.message} (not approved)", err=True)
+        typer.echo(headline(report), err=True)
+    raise typer.Exit(report.exit_code())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff_command)

@@ -1,0 +1,145 @@
+"""Privacy-breaking contract changes between two versions of the catalog (issue 11 item 3).
+
+Four kinds, each an error located at the head contract's file:line unless approved:
+
+- **tag removed**: a column keeps its name but loses a sensitive tag (a more specific tag below
+  it, `pii` → `pii.email`, is no removal);
+- **undeclared finding**: a column new in the head (or in a new product) where the scan report
+  finds a sensitive tag its contract does not declare;
+- **column renamed**: a column is gone and a new one of the same type takes its position, while
+  a base rule names the old column and no head rule names the new one (its column rule no longer
+  covers it);
+- **domain changed**: a product of the same contract file and name moves to another domain (its
+  `domain.product` name, and with it every rule written for it, changes).
+
+The approval is the ODCS way of recording extra facts: a `customProperties` entry
+`{property: policyengine-approved, value: GOV-123}` on the column (or on the contract, for the
+product's changes; see `catalog.contracts.approvals`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policyengine.language import ast
+
+
+@dataclass(frozen=True)
+class ContractChange:
+    """One privacy-breaking change of a contract."""
+
+    kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed
+    product: str
+    column: str | None
+    message: str
+    file: str | None
+    line: int | None
+    approved: str | None
+
+    @property
+    def key(self) -> str:
+        return f"contract {self.kind}: {self.product}" + (f".{self.column}" if self.column else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "product": self.product, "column": self.column, "message": self.message,
+                "file": self.file, "line": self.line, "approved": self.approved}
+
+
+def _rel(root: Path | None, file: str | None) -> str | None:
+    if not file:
+        return None
+    if root is None:
+        return Path(file).as_posix()
+    try:
+        return Path(file).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(file).as_posix()
+
+
+def _removed(tag: str, head_tags: Iterable[str]) -> bool:
+    return not any(h == tag or h.startswith(tag + ".") for h in head_tags)
+
+
+def naming_rules(engine: Any, product: str, column: str, root: Path | None = None) -> list[str]:
+    """Rules that name `column` of `product` explicitly (`product.{column}`), as `name (file:line)`."""
+    out = []
+    for checked in engine.check_result.rules:
+        target = checked.rule.target
+        if isinstance(target, ast.ProductTarget) and target.columns is not None \
+                and column in {c.text for c in target.columns} and column in checked.columns.get(product, ()):
+            r = checked.rule
+            out.append(f"{r.name} ({_rel(root, r.span.file)}:{r.span.line})")
+    return out
+
+
+def _approval(*sources: tuple[str, ...]) -> str | None:
+    return next((a for s in sources for a in s), None)
+
+
+def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
+                     scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> list[ContractChange]:
+    """Every privacy-breaking contract change from `base` to `head` (engines, or anything with a
+    `catalog`; rules are read for renames). `scan`: the head's scan tags by product and column."""
+    out: list[ContractChange] = []
+    tax = head.catalog.taxonomy
+    old, new = base.catalog.products, head.catalog.products
+    for name in sorted(set(old) & set(new)):
+        b, h = old[name], new[name]
+        for col in h.columns:
+            before = b.column(col.name)
+            if before is None:
+                continue
+            lost = sorted(t for t in before.tags if tax.is_sensitive(t) and _removed(t, col.tags))
+            if lost:
+                span = col.span
+                out.append(ContractChange(
+                    "tag-removed", name, col.name,
+                    f"{name}.{col.name} loses sensitive tag{'s' * (len(lost) > 1)} {', '.join(lost)}",
+                    _rel(head_root, span.file if span else h.source), span.line if span else None,
+                    _approval(col.approvals, h.approvals)))
+        gone = [(i, c) for i, c in enumerate(b.columns) if h.column(c.name) is None]
+        added = {i: c for i, c in enumerate(h.columns) if b.column(c.name) is None}
+        for i, c in gone:
+            successor = added.get(i)
+            if successor is None or successor.logical_type != c.logical_type:
+                continue
+            named = naming_rules(base, name, c.name, base_root)
+            if not named or naming_rules(head, name, successor.name):
+                continue
+            span = successor.span
+            out.append(ContractChange(
+                "column-renamed", name, successor.name,
+                f"{name}.{c.name} is renamed {successor.name}: {', '.join(named)} no longer cover{'s' * (len(named) == 1)} it",
+                _rel(head_root, span.file if span else h.source), span.line if span else None,
+                _approval(successor.approvals, h.approvals)))
+    # a product of the same contract file and short name under another domain
+    old_by_source = {(_rel(base_root, p.source), n.split(".", 1)[1]): p for n, p in old.items() if n not in new}
+    for name in sorted(set(new) - set(old)):
+        h = new[name]
+        b = old_by_source.get((_rel(head_root, h.source), name.split(".", 1)[1]))
+        if b is None or b.domain == h.domain:
+            continue
+        span = h.domain_span
+        out.append(ContractChange(
+            "domain-changed", name, None,
+            f"{b.name} moves from domain {b.domain} to {h.domain}: rules written for {b.name} no longer apply",
+            _rel(head_root, span.file if span else h.source), span.line if span else None, _approval(h.approvals)))
+    for name, h in sorted(new.items()):
+        found = (scan or {}).get(name, {})
+        b = old.get(name)
+        for col in h.columns:
+            if b is not None and b.column(col.name) is not None:
+                continue
+            undeclared = sorted(t for t in found.get(col.name, ()) if tax.is_sensitive(t) and not col.has_tag(t))
+            if undeclared:
+                span = col.span
+                out.append(ContractChange(
+                    "undeclared-finding", name, col.name,
+                    f"new column {name}.{col.name}: the scan finds {', '.join(undeclared)}, which its contract "
+                    "does not declare",
+                    _rel(head_root, span.file if span else h.source), span.line if span else None,
+                    _approval(col.approvals, h.approvals)))
+    return sorted(out, key=lambda c: (c.file or "", c.line or 0, c.kind))

@@ -1,0 +1,347 @@
+"""`policyengine diff`: the access matrix of two policy versions, grouped by the change that causes it.
+
+The matrix is consumers × products × columns × purposes × instants → (effect, mask, row filter),
+computed on request classes no rule of either version can tell apart (`matrix.changed_cells`), so
+it is exhaustive. Products whose rules and contract are the same in both versions are skipped
+without evaluating: their cells cannot differ (`product_fingerprint` holds everything a decision
+on the product depends on). Each changed cell is attributed to the rule changes among the rules
+that applied to it in either version (an added, removed or modified rule), else to the contract
+change of its product (a tag changed). Rules are matched across versions by `@id` when they have
+one, else by file and content (a rule moved within its file, or to another file unchanged, is no
+change); an unmatched base and head rule of the same file, kind and target are one modified rule.
+
+A loosening (a cell more visible: deny → mask or allow, a weaker mask, a row filter removed) and
+a change that is not ordered (two incomparable masks, another row filter: it may widen) need an
+approval: the changed rule in the head carries `@approved("GOV-123")`, or, for a contract cause,
+the column or product records `policyengine-approved` in its ODCS `customProperties`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policyengine.engine.decision import RuleRef
+from policyengine.governance.classes import rule_asts
+from policyengine.governance.contract_diff import ContractChange, contract_changes
+from policyengine.governance.matrix import CellChange, changed_cells
+from policyengine.language import ast
+from policyengine.language.formatter import format_rule
+
+NEEDS_APPROVAL = frozenset({"looser", "changed"})
+
+
+# ---------------------------------------------------------------- rule identity and changes
+
+
+@dataclass(frozen=True)
+class RuleSide:
+    """One rule as one version writes it."""
+
+    ref: RuleRef
+    path: str  # the policy file relative to the version's project root
+    text: str  # the rule canonically formatted, annotations left out
+    ident: str | None  # its @id
+    approved: str | None  # its @approved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.ref.name, "file": self.path, "line": self.ref.line, "rule": self.text,
+                "approved": self.approved}
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """A rule added, removed or modified between the base and the head."""
+
+    kind: str  # added | removed | modified
+    base: RuleSide | None
+    head: RuleSide | None
+
+    @property
+    def key(self) -> str:
+        side = self.head or self.base
+        assert side is not None
+        return f"rule {self.kind}: {side.ref.name} ({side.path}:{side.ref.line})"
+
+    @property
+    def approved(self) -> str | None:
+        """The head's `@approved` (a removed rule has no head to carry one)."""
+        return self.head.approved if self.head else None
+
+    @property
+    def location(self) -> tuple[str, int]:
+        side = self.head or self.base
+        assert side is not None
+        return side.path, side.ref.line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "base": self.base.to_dict() if self.base else None,
+                "head": self.head.to_dict() if self.head else None, "approved": self.approved}
+
+
+def relative_to(root: Path | None, file: str) -> str:
+    """`file` relative to `root` (forward slashes) when it lies below it, else as given."""
+    if root is None:
+        return Path(file).as_posix()
+    try:
+        return Path(file).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(file).as_posix()
+
+
+def _annotation(rule: ast.Rule, key: str) -> str | None:
+    return next((a.value.strip() for a in rule.annotations if a.key == key and a.value.strip()), None)
+
+
+def rule_sides(engine: Any, root: Path | None) -> list[RuleSide]:
+    """Every rule of `engine` as a RuleSide, in (file, line) order."""
+    out = []
+    for checked in engine.check_result.rules:
+        r = checked.rule
+        text = format_rule(dataclasses.replace(r, annotations=()))
+        out.append(RuleSide(RuleRef.of(r), relative_to(root, r.span.file), text, _annotation(r, "id"),
+                            _annotation(r, "approved")))
+    return out
+
+
+def _target(text: str) -> str:
+    """The rule's head up to its subjects (`mask shop.orders.email`, `allow read sales.*`)."""
+    words = text.split(" to ", 1)[0].split(" using ", 1)[0].split(" rows where ", 1)[0]
+    return words
+
+
+def rule_changes(base: Sequence[RuleSide], head: Sequence[RuleSide]) -> list[RuleChange]:
+    """Rules added, removed and modified: matched by `@id`, then by file and content, then by
+    content alone (moved to another file), then an unmatched pair of one file, kind and target
+    (in order) is one modified rule."""
+    out: list[RuleChange] = []
+    left, right = list(base), list(head)
+    by_id = {s.ident: s for s in right if s.ident}
+    rest: list[RuleSide] = []
+    for s in left:
+        other = by_id.pop(s.ident, None) if s.ident else None
+        if other is None:
+            rest.append(s)
+        elif other.text != s.text:
+            out.append(RuleChange("modified", s, other))
+    right = [s for s in right if not s.ident or s.ident in by_id]
+    left = rest
+    for key in (lambda s: (s.path, s.text), lambda s: s.text):
+        pool: dict[Any, list[RuleSide]] = {}
+        for s in right:
+            pool.setdefault(key(s), []).append(s)
+        unmatched = []
+        for s in left:
+            found = pool.get(key(s))
+            if found:
+                right.remove(found.pop(0))
+            else:
+                unmatched.append(s)
+        left = unmatched
+    pairs: dict[tuple[str, str], list[RuleSide]] = {}
+    for s in right:
+        pairs.setdefault((s.path, _target(s.text)), []).append(s)
+    for s in left:
+        found = pairs.get((s.path, _target(s.text)))
+        if found:
+            other = found.pop(0)
+            right.remove(other)
+            out.append(RuleChange("modified", s, other))
+        else:
+            out.append(RuleChange("removed", s, None))
+    out.extend(RuleChange("added", None, s) for s in right)
+    return sorted(out, key=lambda c: c.location)
+
+
+# ---------------------------------------------------------------- what can change a product's cells
+
+
+def product_fingerprint(engine: Any, product: str, asts: Mapping[int, ast.Rule] | None = None) -> tuple:
+    """Everything a decision on `product` depends on, rule positions and names left out: its
+    columns (type, tags) and, for each rule covering it, the subjects, purposes, window,
+    condition, the columns covered, the mask or row filter. Equal fingerprints: equal cells.
+    `asts`: `classes.rule_asts(engine)` when the caller has it."""
+    p = engine.catalog.products[product]
+    cols = tuple((c.name, c.logical_type, tuple(sorted(c.tags))) for c in p.columns)
+    asts = rule_asts(engine) if asts is None else asts
+    compiled = engine.compiled.products.get(product)
+    rules = () if compiled is None else (*compiled.rules, *compiled.filters)
+    return cols, tuple(sorted((  # order only changes which rule a decision cites, never its outcome
+        (r.kind, r.everyone, tuple(sorted(r.users)), tuple(sorted(r.groups)), tuple(sorted(r.except_users)),
+         tuple(sorted(r.except_groups)), tuple(sorted(r.purposes)), r.valid_from, r.valid_until,
+         str(asts[r.index].condition) if r.index in asts and asts[r.index].condition is not None else None,
+         r.columns.get(product, ()), str(r.mask) if r.mask else None, str(r.row_filter) if r.row_filter else None)
+        for r in rules), key=repr))
+
+
+def changed_products(base: Any, head: Any) -> list[str]:
+    """Products in both versions whose fingerprints differ (the only ones whose cells can)."""
+    both = sorted(set(base.catalog.products) & set(head.catalog.products))
+    base_asts, head_asts = rule_asts(base), rule_asts(head)
+    return [p for p in both if product_fingerprint(base, p, base_asts) != product_fingerprint(head, p, head_asts)]
+
+
+# ---------------------------------------------------------------- grouped cells
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What a cell change is attributed to: a rule change, or a product's contract change."""
+
+    key: str
+    kind: str  # rule | contract | unattributed
+    file: str | None
+    line: int | None
+    approved: str | None
+    rule: RuleChange | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cause": self.key, "kind": self.kind, "file": self.file, "line": self.line,
+                "approved": self.approved, "rule_change": self.rule.to_dict() if self.rule else None}
+
+
+@dataclass(frozen=True)
+class Group:
+    """The changed cells one set of causes explains."""
+
+    causes: tuple[Cause, ...]
+    cells: tuple[CellChange, ...]
+
+    @property
+    def label(self) -> str:
+        return "; ".join(c.key for c in self.causes)
+
+    @property
+    def approved(self) -> str | None:
+        """An approval of any cause approves the group's cells."""
+        return next((c.approved for c in self.causes if c.approved), None)
+
+    @property
+    def loosened(self) -> tuple[CellChange, ...]:
+        return tuple(c for c in self.cells if c.direction in NEEDS_APPROVAL)
+
+    @property
+    def location(self) -> tuple[str | None, int | None]:
+        first = self.causes[0]
+        return first.file, first.line
+
+    def summary(self) -> list[tuple[str, str, str, str, int]]:
+        """(cell, direction, before, after, classes) per distinct cell outcome, in order."""
+        out: dict[tuple[str, str, str, str], int] = {}
+        for c in self.cells:
+            cell = f"{c.product}.{c.column}" if c.column else f"{c.product} (rows)"
+            k = (cell, c.direction, c.before, c.after)
+            out[k] = out.get(k, 0) + 1
+        return [(*k, n) for k, n in out.items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"causes": [c.to_dict() for c in self.causes], "approved": self.approved,
+                "loosened": len(self.loosened), "cells": [c.to_dict() for c in self.cells]}
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    """The whole diff: rule changes, contract changes, and changed cells grouped by cause."""
+
+    base_label: str
+    head_label: str
+    rule_changes: tuple[RuleChange, ...]
+    contract_changes: tuple[ContractChange, ...]
+    groups: tuple[Group, ...]
+    products_compared: int
+    products_evaluated: int
+    seconds: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def cells(self) -> tuple[CellChange, ...]:
+        return tuple(c for g in self.groups for c in g.cells)
+
+    @property
+    def unapproved(self) -> tuple[Group, ...]:
+        """Groups with a loosening no cause approves."""
+        return tuple(g for g in self.groups if g.loosened and not g.approved)
+
+    @property
+    def breaking(self) -> tuple[ContractChange, ...]:
+        """Privacy-breaking contract changes without an approval."""
+        return tuple(c for c in self.contract_changes if not c.approved)
+
+    def exit_code(self) -> int:
+        return 1 if self.unapproved or self.breaking else 0
+
+    def counts(self) -> dict[str, int]:
+        cells = self.cells
+        return {"looser": sum(c.direction == "looser" for c in cells),
+                "tighter": sum(c.direction == "tighter" for c in cells),
+                "changed": sum(c.direction == "changed" for c in cells),
+                "unapproved_loosenings": sum(len(g.loosened) for g in self.unapproved),
+                "rule_changes": len(self.rule_changes), "contract_changes": len(self.contract_changes),
+                "unapproved_contract_changes": len(self.breaking)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base": self.base_label, "head": self.head_label, "summary": {
+                    **self.counts(), "products_compared": self.products_compared,
+                    "products_evaluated": self.products_evaluated, "seconds": round(self.seconds, 3)},
+                "rule_changes": [c.to_dict() for c in self.rule_changes],
+                "contract_changes": [c.to_dict() for c in self.contract_changes],
+                "groups": [g.to_dict() for g in self.groups], "notes": list(self.notes)}
+
+
+def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterable[RuleRef],
+            base_index: Mapping[tuple[str, int], RuleChange], head_index: Mapping[tuple[str, int], RuleChange],
+            base: Any, head: Any, head_root: Path | None) -> tuple[Cause, ...]:
+    """The changed rules among those applied to the cell in either version, else its contract."""
+    found: dict[str, Cause] = {}
+    for refs, index in ((base_rules, base_index), (head_rules, head_index)):
+        for ref in refs:
+            change = index.get((ref.file, ref.line))
+            if change is not None and change.key not in found:
+                path, line = change.location
+                found[change.key] = Cause(change.key, "rule", path, line, change.approved, change)
+    if found:
+        return tuple(sorted(found.values(), key=lambda c: c.key))
+    product = head.catalog.products[cell.product]
+    before = base.catalog.products[cell.product]
+    col = product.column(cell.column) if cell.column else None
+    old = before.column(cell.column) if cell.column else None
+    if col is not None and old is not None and (col.tags, col.logical_type) != (old.tags, old.logical_type):
+        span = col.span
+        return (Cause(f"contract changed: tags of {cell.product}.{cell.column}", "contract",
+                      relative_to(head_root, span.file) if span else product.source, span.line if span else None,
+                      next(iter(col.approvals + product.approvals), None)),)
+    where = relative_to(head_root, product.source) if product.source else None
+    return (Cause(f"contract changed: {cell.product}", "contract" if where else "unattributed", where,
+                  product.span.line if product.span else None, next(iter(product.approvals), None)),)
+
+
+def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
+                  base_label: str = "base", head_label: str = "head",
+                  scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+                  now: dt.datetime | None = None, prune: bool = True) -> DiffReport:
+    """Compare two loaded engines: rule changes, privacy-breaking contract changes (with `scan`,
+    the head's scan tags, for new columns), and every changed cell grouped by its causes.
+    `prune` false evaluates every product (the unpruned search the tests compare with)."""
+    started = time.perf_counter()
+    base_sides, head_sides = rule_sides(base, base_root), rule_sides(head, head_root)
+    changes = rule_changes(base_sides, head_sides)
+    base_index = {(c.base.ref.file, c.base.ref.line): c for c in changes if c.base}
+    head_index = {(c.head.ref.file, c.head.ref.line): c for c in changes if c.head}
+    both = sorted(set(base.catalog.products) & set(head.catalog.products))
+    products = changed_products(base, head) if prune else both
+    grouped: dict[tuple[str, ...], tuple[tuple[Cause, ...], list[CellChange]]] = {}
+    for item in changed_cells(base, head, products, now):
+        causes = _causes(item.change, item.base_rules, item.head_rules, base_index, head_index, base, head,
+                         head_root)
+        key = tuple(c.key for c in causes)
+        grouped.setdefault(key, (causes, []))[1].append(item.change)
+    groups = tuple(Group(causes, tuple(cells)) for causes, cells in
+                   sorted(grouped.values(), key=lambda g: (g[0][0].file or "", g[0][0].line or 0, g[0][0].key)))
+    contracts = contract_changes(base, head, base_root=base_root, head_root=head_root, scan=scan)
+    return DiffReport(base_label, head_label, tuple(changes), tuple(contracts), groups, len(both), len(products),
+                      time.perf_counter() - started)
