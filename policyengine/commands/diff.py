@@ -74,8 +74,9 @@ def _from_folder(spec: str, folder: Path, current: Config) -> Version:
     if (folder / CONFIG_NAME).is_file():
         cfg = _config_at(folder / CONFIG_NAME)
         return Version(spec, cfg, folder.resolve())
-    # a policies folder: read with the current project's catalog, consumers and taxonomy
-    return Version(spec, replace(current, policies=(folder,)), folder.resolve().parent)
+    # a policies folder: read with the current project's catalog, consumers and taxonomy (not its
+    # ownership map, which binds scopes to the project's own paths and has nothing to say here)
+    return Version(spec, replace(current, policies=(folder,), ownership=None), folder.resolve().parent)
 
 
 def _extract(rev: str, top: Path, into: Path) -> None:

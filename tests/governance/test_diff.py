@@ -188,3 +188,88 @@ def test_the_brute_force_universe_sees_a_change() -> None:
     report = diff_versions(base, head, base_root=base_root, head_root=head_root)
     brute = _brute(base, head)
     assert brute and _classes(report) == brute and {d for _, _, d, _, _ in brute} == {"tighter"}
+
+
+# ---------------------------------------------------------------- privacy-breaking contract changes
+
+
+def _catalog_copy(root: Path, edit=None) -> Path:
+    catalog = root / "catalog"
+    catalog.mkdir(parents=True)
+    for f in CATALOG.glob("*.yaml"):
+        text = f.read_text("utf-8")
+        (catalog / f.name).write_text(edit(f.name, text) if edit else text, "utf-8")
+    return catalog
+
+
+def _contract_diff(edit, rules: list[str], scan=None):
+    from policyengine.catalog.scan_tags import scan_tags
+
+    base_root, head_root = Path(tempfile.mkdtemp(prefix="pe-diff-base-")), Path(tempfile.mkdtemp(prefix="pe-diff-"))
+    base_cat, head_cat = _catalog_copy(base_root), _catalog_copy(head_root, edit)
+    policies = _project(rules) / "policies"
+    base, head = load(policies, base_cat), load(policies, head_cat)
+    found = scan_tags({"findings": [{"source": str(head_root / "samples" / s), "column": c, "tag": t}
+                                    for s, c, t in scan]}, head.catalog) if scan else None
+    return diff_versions(base, head, base_root=base_root, head_root=head_root, scan=found)
+
+
+def _orders(edit):
+    return lambda name, text: edit(text) if name == "shop.orders.yaml" else text
+
+
+def test_a_new_column_with_an_undeclared_scan_finding_is_breaking() -> None:
+    add = _orders(lambda t: t.replace("  - name: notes\n", "  - name: contact\n    logicalType: string\n"
+                                                           "    tags: []\n  - name: notes\n"))
+    report = _contract_diff(add, [GRANT], scan=[("shop.orders.parquet", "contact", "pii.email")])
+    (change,) = report.contract_changes
+    assert change.kind == "undeclared-finding" and change.column == "contact"
+    assert (change.file, change.line) == ("catalog/shop.orders.yaml", 36) and "pii.email" in change.message
+    assert report.exit_code() == 1
+    # declared: no finding; and a finding on an old column is the scan gate's business, not the diff's
+    declared = _orders(lambda t: t.replace("  - name: notes\n", "  - name: contact\n    logicalType: string\n"
+                                                                "    tags: [pii.email]\n  - name: notes\n"))
+    assert _contract_diff(declared, [GRANT], scan=[("shop.orders.parquet", "contact", "pii.email")]).contract_changes == ()
+
+
+def test_a_renamed_column_a_rule_names_is_breaking_unless_approved() -> None:
+    # `shop.*.{email}` still loads after the rename (shop.users has an email column), so only the
+    # diff sees that shop.orders' renamed column is no longer masked
+    mask = '@name("mask-emails")\nmask shop.*.{email} using hash to everyone;'
+    rename = _orders(lambda t: t.replace("  - name: email\n", "  - name: contact_email\n"))
+    report = _contract_diff(rename, [GRANT, mask])
+    (change,) = report.contract_changes
+    assert change.kind == "column-renamed" and change.column == "contact_email"
+    assert (change.file, change.line) == ("catalog/shop.orders.yaml", 15)
+    assert "mask-emails (" in change.message and "shop.policy:3)" in change.message and report.exit_code() == 1
+    approved = _orders(lambda t: t.replace("  - name: email\n", "  - name: contact_email\n    customProperties:\n"
+                                                                "    - property: policyengine-approved\n"
+                                                                "      value: GOV-9\n"))
+    ok = _contract_diff(approved, [GRANT, mask])
+    assert [c.approved for c in ok.contract_changes] == ["GOV-9"] and ok.exit_code() == 0
+    # a rename no column rule names breaks no rule
+    assert _contract_diff(rename, [GRANT, "mask tagged pii.email using hash to everyone;"]).contract_changes == ()
+
+
+def test_a_changed_domain_and_a_removed_tag_are_breaking() -> None:
+    moved = _orders(lambda t: t.replace("domain: shop\n", "domain: retail\n"))
+    (change,) = _contract_diff(moved, ["allow read shop.* to group:g1;"]).contract_changes
+    assert change.kind == "domain-changed" and change.product == "retail.orders"
+    assert (change.file, change.line) == ("catalog/shop.orders.yaml", 7)
+    untagged = _orders(lambda t: t.replace("    - pii.national_id\n", ""))
+    (change,) = _contract_diff(untagged, [GRANT]).contract_changes
+    assert change.kind == "tag-removed" and change.column == "ssn" and "pii.national_id" in change.message
+    refined = _orders(lambda t: t.replace("    - pii.email\n", "    - pii.email.work\n"))
+    assert not [c for c in _contract_diff(refined, [GRANT]).contract_changes if c.kind == "tag-removed"]
+
+
+def test_approved_and_id_annotations_are_known_and_must_not_be_empty() -> None:
+    import pytest
+
+    from policyengine.diagnostics import PolicyError
+
+    engine = load(_project(['@id("r1")\n@approved("GOV-1")\n' + GRANT]) / "policies", CATALOG)
+    assert not [d for d in engine.check_result.diagnostics if "annotation" in d.message]
+    for key in ("approved", "id"):
+        with pytest.raises(PolicyError, match="cannot be empty"):
+            load(_project([f'@{key}("  ")\n' + GRANT]) / "policies", CATALOG)
