@@ -553,6 +553,11 @@ def parse_contract_products(data: object, source: str,
     return products, diags
 
 
+def contract_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The contract files `load_catalog` reads for these files and folders, in its order."""
+    return _contract_files(paths)
+
+
 def _contract_files(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):

@@ -128,7 +128,29 @@ def resolve_version(spec: str | None, current: Config, tmp: Path) -> Version:
     return _from_revision(spec, current, tmp)
 
 
-def _load(version: Version) -> Any:
+def _inputs(version: Version) -> list[tuple[str, bytes]] | None:
+    """The catalog's contract and taxonomy files, by path relative to the version's root, with
+    their bytes (None when one cannot be read: then nothing is shared)."""
+    from policyengine.catalog.contracts import contract_files
+    from policyengine.governance.diff import relative_to
+
+    out = []
+    for f in [*contract_files(version.config.catalog), *version.config.taxonomy]:
+        try:
+            out.append((relative_to(version.root, str(f)), Path(f).read_bytes()))
+        except OSError:
+            return None
+    return sorted(out)
+
+
+def _same_catalog(a: Version, b: Version) -> bool:
+    """Both versions read byte-identical contracts and taxonomy files at the same places: one
+    catalog serves both (on a large mesh, parsing the contracts is most of the loading)."""
+    left = _inputs(a)
+    return left is not None and left == _inputs(b)
+
+
+def _load(version: Version, catalog: Any = None, ownership: bool = True) -> Any:
     from policyengine.diagnostics import PolicyError
     from policyengine.engine.evaluator import load
     from policyengine.yamlsource import YamlError
@@ -138,8 +160,8 @@ def _load(version: Version) -> Any:
         if not Path(path).exists():
             raise fail(f"{version.label}: {path}: error: no such file or folder", EXIT_USAGE)
     try:
-        return load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers, taxonomy=list(cfg.taxonomy),
-                    ownership=cfg.ownership)
+        return load(list(cfg.policies), catalog if catalog is not None else list(cfg.catalog), consumers=cfg.consumers, taxonomy=list(cfg.taxonomy),
+                    ownership=cfg.ownership if ownership else None)
     except PolicyError as exc:
         raise fail(f"in {version.label}:\n{exc.render()}") from None
     except YamlError as exc:
@@ -188,7 +210,10 @@ def diff_command(
     with _private_dir() as tmp:
         base_version = resolve_version(base, current, tmp)
         head_version = resolve_version(head, current, tmp)
-        base_engine, head_engine = _load(base_version), _load(head_version)
+        head_engine = _load(head_version)
+        # the base is the version already accepted: only the head is checked against the ownership map
+        base_engine = _load(base_version, head_engine.catalog if _same_catalog(base_version, head_version) else None,
+                            ownership=False)
         found = None
         if scan is not None:
             try:

@@ -73,29 +73,40 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _outcomes(group: Group) -> list[tuple[tuple[str, str, str], int]]:
+    """The group's loosened cells by (cell, before, after), the deciding rules left out."""
+    out: dict[tuple[str, str, str], int] = {}
+    for cell, direction, before, after, classes in group.summary():
+        if direction in NEEDS_APPROVAL:
+            key = (cell, before.split(" by ")[0], after.split(" by ")[0])
+            out[key] = out.get(key, 0) + classes
+    return list(out.items())
+
+
 def to_markdown(report: DiffReport) -> str:
     """A concise pull-request comment: the verdict, counts, loosened cells by change, contract changes."""
     n = report.counts()
     ok = report.exit_code() == 0
     out = [f"### policyengine diff: `{report.base_label}` → `{report.head_label}`", "",
            ("**No unapproved loosening.**" if ok else
-            f"**{n['unapproved_loosenings']} unapproved loosening(s), {n['unapproved_contract_changes']} "
-            "unapproved privacy-breaking contract change(s).**"), "",
+            f"**{n['unapproved_loosenings']} cell(s) more visible without approval, "
+            f"{n['unapproved_contract_changes']} unapproved privacy-breaking contract change(s).**"), "",
+           "A cell is one column (or the row filter) for one class of consumers, purposes and instants.", "",
            "| cells more visible | less visible | changed otherwise | rule changes | contract changes |",
            "|---|---|---|---|---|",
            f"| {n['looser']} | {n['tighter']} | {n['changed']} | {n['rule_changes']} | {n['contract_changes']} |"]
     loose = [g for g in report.groups if g.loosened]
     if loose:
-        out += ["", "#### More visible, by change", "",
-                "| change | where | cell | before → after | request classes | approval |", "|---|---|---|---|---|---|"]
+        out += ["", "#### More visible, by change"]
         for g in loose:
-            file, line = g.location
-            rows = [r for r in g.summary() if r[1] in NEEDS_APPROVAL]
-            for cell, _direction, before, after, classes in rows[:MAX_CELLS_SHOWN]:
-                out.append(f"| {_md(g.label)} | `{_where(file, line)}` | `{_md(cell)}` | {_md(before)} → {_md(after)} "
-                           f"| {classes} | {('✅ ' + _md(g.approved)) if g.approved else '❌ none'} |")
+            verdict = f"✅ approved: {_md(g.approved)}" if g.approved else "❌ not approved"
+            out += ["", f"**{_md(g.label)}** — {verdict}", "",
+                    "| cell | before → after | request classes |", "|---|---|---|"]
+            rows = _outcomes(g)
+            for (cell, before, after), classes in rows[:MAX_CELLS_SHOWN]:
+                out.append(f"| `{_md(cell)}` | {_md(before)} → {_md(after)} | {classes} |")
             if len(rows) > MAX_CELLS_SHOWN:
-                out.append(f"| {_md(g.label)} | | … and {len(rows) - MAX_CELLS_SHOWN} more | | | |")
+                out.append(f"| … and {len(rows) - MAX_CELLS_SHOWN} more | | |")
     if report.contract_changes:
         out += ["", "#### Privacy-breaking contract changes", "", "| change | where | approval |", "|---|---|---|"]
         for c in report.contract_changes:

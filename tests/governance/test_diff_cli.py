@@ -89,7 +89,7 @@ def test_sarif_and_markdown(mesh: Path) -> None:
     md = CliRunner().invoke(app, ["diff", "HEAD", "--format", "markdown"])
     assert md.exit_code == 1
     assert md.stdout.startswith("### policyengine diff: `HEAD` → `working tree`")
-    assert "| rule removed: mask-phones" in md.stdout and "❌ none" in md.stdout
+    assert "**rule removed: mask-phones (policies/platform.policy:" in md.stdout and "❌ not approved" in md.stdout
 
 
 def test_two_folders_and_a_policies_folder(mesh: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
