@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from policyengine.cli import app
 
-COMMANDS = ("check", "fmt", "eval", "test", "scan", "query", "codeowners", "coverage")
+COMMANDS = ("check", "fmt", "eval", "test", "scan", "query", "codeowners", "coverage", "diff")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -138,3 +138,38 @@ def test_a_base_with_policy_errors_is_exit_1(mesh: Path) -> None:
     platform.write_text(platform.read_text("utf-8").replace("\nallow read nowhere.nothing to everyone;\n", ""), "utf-8")
     result = CliRunner().invoke(app, ["diff", "HEAD"])
     assert result.exit_code == 1 and result.stderr.startswith("in HEAD:")
+
+
+def _doc_example(root: Path) -> None:
+    """The change docs/governance.md shows: an approved exception to mask-phones, an unapproved
+    one to the margin deny."""
+    platform = root / "policies" / "platform.policy"
+    platform.write_text(platform.read_text("utf-8").replace(PHONES, PHONES.replace(
+        '@name("mask-phones")', '@approved("GOV-123")\n@name("mask-phones")').replace(
+        "except group:pii-cleared;", "except group:pii-cleared, group:support;")), "utf-8")
+    sales = root / "policies" / "sales.policy"
+    deny = "deny read sales.orders.margin to everyone except group:sales-leads, group:finance;"
+    text = sales.read_text("utf-8")
+    assert deny in text
+    sales.write_text(text.replace(deny, deny.replace("group:finance;", "group:finance, group:analytics;")), "utf-8")
+
+
+def test_the_documented_pr_comment_is_the_tools_output(mesh: Path) -> None:
+    """The markdown block in docs/governance.md is what the tool prints for the documented change
+    (POLICYENGINE_UPDATE_DOCS=1 rewrites it)."""
+    import os
+    import re
+
+    _doc_example(mesh)
+    result = CliRunner().invoke(app, ["diff", "main", "--format", "markdown"])
+    assert result.exit_code == 1
+    block = "<!-- diff-example:start -->\n" + result.stdout + "<!-- diff-example:end -->"
+    doc_path = ROOT / "docs" / "governance.md"
+    doc = doc_path.read_text("utf-8")
+    pattern = re.compile(r"<!-- diff-example:start -->\n.*?<!-- diff-example:end -->", re.S)
+    if os.environ.get("POLICYENGINE_UPDATE_DOCS") == "1":
+        doc_path.write_text(pattern.sub(lambda _: block, doc), "utf-8")
+        doc = doc_path.read_text("utf-8")
+    found = pattern.search(doc)
+    assert found is not None and found.group(0) == block
+    assert "✅ approved: GOV-123" in block and "❌ not approved" in block
