@@ -48,6 +48,7 @@ class RuleSide:
     text: str  # the rule canonically formatted, annotations left out
     ident: str | None  # its @id
     approved: str | None  # its @approved
+    named: str | None = None  # its @name
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.ref.name, "file": self.path, "line": self.ref.line, "rule": self.text,
@@ -105,7 +106,7 @@ def rule_sides(engine: Any, root: Path | None) -> list[RuleSide]:
         r = checked.rule
         text = format_rule(dataclasses.replace(r, annotations=()))
         out.append(RuleSide(RuleRef.of(r), relative_to(root, r.span.file), text, _annotation(r, "id"),
-                            _annotation(r, "approved")))
+                            _annotation(r, "approved"), r.explicit_name))
     return out
 
 
@@ -117,8 +118,8 @@ def _target(text: str) -> str:
 
 def rule_changes(base: Sequence[RuleSide], head: Sequence[RuleSide]) -> list[RuleChange]:
     """Rules added, removed and modified: matched by `@id`, then by file and content, then by
-    content alone (moved to another file), then an unmatched pair of one file, kind and target
-    (in order) is one modified rule."""
+    content alone (moved to another file); then an unmatched pair with one `@name`, or (unnamed)
+    of one file, kind and target (in order), is one modified rule."""
     out: list[RuleChange] = []
     left, right = list(base), list(head)
     by_id = {s.ident: s for s in right if s.ident}
@@ -145,9 +146,10 @@ def rule_changes(base: Sequence[RuleSide], head: Sequence[RuleSide]) -> list[Rul
         left = unmatched
     pairs: dict[tuple[str, str], list[RuleSide]] = {}
     for s in right:
-        pairs.setdefault((s.path, _target(s.text)), []).append(s)
+        pairs.setdefault(("name", s.named) if s.named else (s.path, _target(s.text)), []).append(s)
     for s in left:
-        found = pairs.get((s.path, _target(s.text)))
+        found = pairs.get(("name", s.named)) if s.named else None
+        found = found or pairs.get((s.path, _target(s.text)))
         if found:
             other = found.pop(0)
             right.remove(other)

@@ -51,15 +51,37 @@ def test_a_removed_mask_is_a_loosening_grouped_under_its_removal() -> None:
 
 
 def test_a_weaker_mask_is_looser_and_an_approved_one_passes() -> None:
-    weaker = '@name("mask-email")\nmask shop.orders.email using null to everyone;'
-    report = _diff([GRANT, '@name("mask-email")\nmask shop.orders.email using redact to everyone;'], [GRANT, weaker])
-    assert [c.kind for c in report.rule_changes] == ["modified"]
-    assert {c.direction for c in report.cells} <= {"looser", "changed", "tighter"}
-    approved = _diff([GRANT, MASK], [GRANT, '@approved("GOV-7")\n@name("mask-email")\n'
-                                           'mask shop.orders.email using last4 to everyone;'])
+    weaker = '@name("mask-email")\nmask shop.orders.email using last4 to everyone;'
+    report = _diff([GRANT, MASK], [GRANT, weaker])
+    (change,) = report.rule_changes
+    assert change.kind == "modified"
+    (group,) = report.groups
+    assert group.causes[0].rule == change and {c.direction for c in group.cells} == {"looser"}
+    assert group.cells[0].before.startswith("mask hash") and group.cells[0].after.startswith("mask last4")
+    assert report.exit_code() == 1
+    approved = _diff([GRANT, MASK], [GRANT, '@approved("GOV-7")\n' + weaker])
     (group,) = approved.groups
     assert group.loosened and group.approved == "GOV-7"
     assert approved.exit_code() == 0 and not approved.unapproved
+
+
+def test_a_deny_turned_into_a_mask_is_looser() -> None:
+    report = _diff([GRANT, '@name("ssn")\ndeny read shop.orders.ssn to everyone;'],
+                   [GRANT, '@name("ssn")\nmask shop.orders.ssn using hash to everyone;'])
+    (group,) = report.groups
+    assert group.label == "rule modified: ssn (policies/shop.policy:3)"  # matched by its @name
+    assert {(c.column, c.direction, c.before.split(" by ")[0], c.after.split(" by ")[0]) for c in group.cells} == \
+        {("ssn", "looser", "deny", "mask hash")}
+    assert report.exit_code() == 1
+
+
+def test_a_changed_row_filter_needs_approval() -> None:
+    eu = 'filter shop.orders rows where region == "eu" to group:g1;'
+    wider = 'filter shop.orders rows where region in ["eu", "uk"] to group:g1;'
+    report = _diff([GRANT, eu], [GRANT, wider])
+    rows = [c for c in report.cells if c.column is None]
+    assert rows and {c.direction for c in rows} == {"changed"} and report.exit_code() == 1
+    assert _diff([GRANT, eu], [GRANT, '@approved("GOV-8")\n' + wider]).exit_code() == 0
 
 
 def test_an_added_deny_is_tighter_and_passes() -> None:
