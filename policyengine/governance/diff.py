@@ -317,9 +317,13 @@ def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterabl
         return (Cause(f"contract changed: tags of {cell.product}.{cell.column}", "contract",
                       relative_to(head_root, span.file) if span else product.source, span.line if span else None,
                       next(iter(col.approvals + product.approvals), None)),)
-    where = relative_to(head_root, product.source) if product.source else None
-    return (Cause(f"contract changed: {cell.product}", "contract" if where else "unattributed", where,
-                  product.span.line if product.span else None, next(iter(product.approvals), None)),)
+    if product.columns != before.columns:  # another column's tags or type: the product's contract
+        where = relative_to(head_root, product.source) if product.source else None
+        return (Cause(f"contract changed: {cell.product}", "contract", where,
+                      product.span.line if product.span else None, next(iter(product.approvals), None)),)
+    # no changed rule applied and the contract is the same (a rule moved unchanged to a file of
+    # another scope, say): never approved, so a loosening fails
+    return (Cause(f"unattributed change of {cell.product}", "unattributed", None, None, None),)
 
 
 def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
