@@ -295,3 +295,14 @@ def test_approved_and_id_annotations_are_known_and_must_not_be_empty() -> None:
     for key in ("approved", "id"):
         with pytest.raises(PolicyError, match="cannot be empty"):
             load(_project([f'@{key}("  ")\n' + GRANT]) / "policies", CATALOG)
+
+
+def test_a_contract_cause_is_approved_by_the_columns_custom_property() -> None:
+    untag = _orders(lambda t: t.replace("    - pii.email\n", "    customProperties:\n"
+                                                            "    - property: policyengine-approved\n"
+                                                            "      value: GOV-5\n"))
+    report = _contract_diff(untag, [GRANT, "mask tagged pii.email using hash to everyone;"])
+    (group,) = report.groups
+    assert group.label == "contract changed: tags of shop.orders.email" and group.loosened
+    assert group.approved == "GOV-5" and [c.approved for c in report.contract_changes] == ["GOV-5"]
+    assert report.exit_code() == 0
