@@ -73,6 +73,13 @@ CASES: list[tuple[MaskStrategy, str]] = [
     (MaskStrategy("round", (("digits", -3),)), "number"),
     (MaskStrategy("round", (("digits", 0),)), "integer"),
     (MaskStrategy("round", (("digits", -2),)), "integer"),
+    (MaskStrategy("mask_alphanum"), "string"),
+    (MaskStrategy("show_first4"), "string"),
+    (MaskStrategy("show_last4"), "string"),
+    (MaskStrategy("month"), "date"),
+    (MaskStrategy("month"), "timestamp"),
+    (MaskStrategy("month"), "timestamptz"),
+    (MaskStrategy("month"), "timestamptz_ny"),
 ]
 HASH_TYPES = ["string", "integer", "number", "date", "timestamp", "boolean", "timestamptz", "timestamptz_ny"]
 
@@ -151,6 +158,13 @@ def _fixed_point(strategy: MaskStrategy, value: Any) -> bool:
     if name == "email_domain":
         return str(value).startswith("***") and str(value).count("@") <= 1 and (
             "@" not in str(value) and value == "***" or str(value)[3:4] == "@")
+    if name in ("mask_alphanum", "show_first4", "show_last4"):
+        points = list(value)  # unchanged: 4 or fewer kept, the masked part already x and ( ) , . - @
+        masked = points if name == "mask_alphanum" else [] if len(points) <= 4 else \
+            points[4:] if name == "show_first4" else points[:-4]
+        return set(masked) <= set("x(),.-@")
+    if name == "month":
+        return value.day == 1 and (not isinstance(value, dt.datetime) or value == apply_mask(strategy, value))
     if name == "year":
         return value == apply_mask(strategy, value)
     if name == "round":
