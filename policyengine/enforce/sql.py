@@ -429,6 +429,30 @@ def _mask_alphanum(col: exp.Expression, dialect: str) -> exp.Expression:
     return _regexp_replace_all(_regexp_replace_all(col, _NOT_KEPT, "x", dialect), _DIGIT, "n", dialect)
 
 
+def _fixed_value(dialect: str, logical_type: str | None, column: str) -> exp.Expression:
+    """Iceberg's mask-to-fixed-value: the constant of the column's type, whatever the value."""
+    t = exp.DataType.Type
+    if logical_type == "string":
+        return exp.Literal.string("XXXXXXXX")
+    if logical_type == "integer":
+        return exp.cast(exp.Literal.number(0), t.BIGINT)
+    if logical_type == "number":
+        return exp.cast(exp.Literal.number("0.0"), t.DOUBLE)
+    if logical_type == "boolean":
+        return exp.Boolean(this=False)
+    if logical_type == "date":
+        return exp.cast(exp.Literal.string("1970-01-01"), t.DATE)
+    if logical_type == "timestamp":  # a naive timestamp: Spark's is TIMESTAMP_NTZ
+        naive = exp.DataType.build("TIMESTAMP_NTZ", dialect="spark") if dialect == "spark" else t.TIMESTAMP
+        return exp.cast(exp.Literal.string("1970-01-01 00:00:00"), naive)
+    if logical_type == "timestamptz":
+        if dialect == "spark":  # Spark's TIMESTAMP is an instant (BigQuery's TIMESTAMPTZ renders as TIMESTAMP)
+            return exp.cast(exp.Literal.string("1970-01-01 00:00:00+00:00"), t.TIMESTAMP)
+        return exp.cast(exp.Literal.string("1970-01-01 00:00:00+00:00"), t.TIMESTAMPTZ)
+    raise RenderError(f"mask 'fixed_value' on column '{column}' needs its type (string, integer, number, boolean, "
+                      f"date or timestamp) in {dialect}, found {logical_type or 'unknown'}")
+
+
 def _show4(col: exp.Expression, dialect: str, first: bool) -> exp.Expression:
     """Iceberg's show-first-4 (`first`) or show-last-4: values of 4 or fewer code points unchanged,
     else the kept 4 code points and mask-alphanum of the rest. LENGTH and SUBSTRING count code
@@ -519,6 +543,9 @@ class SqlMasks:
     def _string(self, col: exp.Expression) -> exp.Expression:
         """A string column as it is; any other as its text (what `masks.value_text` gives)."""
         return col if self.logical_type == "string" else _text(col, self.dialect, self.logical_type)
+
+    def fixed_value(self, col: exp.Expression) -> exp.Expression:
+        return _fixed_value(self.dialect, self.logical_type, self.column)  # nulls too: not NULL on NULL
 
     def month(self, col: exp.Expression) -> exp.Expression:
         return _year(col, self.dialect, self.logical_type, self.column, "MONTH")  # null in, null out

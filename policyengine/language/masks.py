@@ -1,7 +1,7 @@
 """Mask strategies: their one definition, arguments, the column types they fit, and strictness.
 
 Every enforcement path (SQL dialects, Arrow) must produce exactly what `apply_mask` here produces;
-this module is the reference. Nulls always stay null.
+this module is the reference. Nulls always stay null, except under `fixed_value` (below).
 
 | strategy | fits | result | example |
 |---|---|---|---|
@@ -21,8 +21,8 @@ the value already has the masked shape: `year` on 1 January, `round` on an alrea
 number, `last4` on a text made of `*`, `redact` on a value equal to its constant.
 
 Strictness decides between masks that apply to the same column (strictest wins):
-null > redact > hash > partial, last4, first4, email_domain, mask_alphanum, show_first4,
-show_last4 > year, month, round. Within a level a mask
+null > redact, fixed_value > hash > partial, last4, first4, email_domain, mask_alphanum,
+show_first4, show_last4 > year, month, round. Within a level a mask
 wins when it reveals no more than every other one: `partial(first=a, last=b)` (and `last4` =
 partial(0, 4), `first4` = partial(4, 0)) wins over one that keeps at least a first and b last
 characters; `round(N)` wins over `round(M)` when N <= M; any `redact` is as strict as another
@@ -40,10 +40,13 @@ point; nulls stay null):
 | `show_first4` | string | the first 4 code points stay, the rest as `mask_alphanum`; 4 or fewer: unchanged | `"prashant010696@gmail.com"` → `"prasxxxxnnnnnn@xxxxx.xxx"` |
 | `show_last4` | string | the last 4 code points stay, the rest as `mask_alphanum`; 4 or fewer: unchanged | `"4111-1111-1111-4444"` → `"nnnn-nnnn-nnnn-4444"` |
 | `month` | date, timestamp | truncated to the 1st of its month (same type; UTC for a timestamp with a time zone) | `1990-07-14` → `1990-07-01` |
+| `fixed_value` | string, integer, number, boolean, date, timestamp | every value **and every null** becomes its type's fixed value: `XXXXXXXX`, 0, 0.0, false, 1970-01-01, 1970-01-01 00:00:00 (UTC) | `null` → `"XXXXXXXX"` |
 
 Unlike `first4`/`last4`, `show_first4`/`show_last4` show a value of 4 or fewer characters whole
 (Iceberg's definition), and they reveal the value's shape (digits, punctuation): they are level 3
-but never stand in for `first4`/`last4` (two of them on one column give `hash`).
+but never stand in for `first4`/`last4` (two of them on one column give `hash`). `fixed_value`
+is the one mask that does not keep nulls (Iceberg's mask-to-fixed-value does not): it reveals
+nothing, not even nullness, so it is level 5 with `redact` and wins over any `redact`.
 """
 
 from __future__ import annotations
@@ -94,6 +97,10 @@ class Strategy:
     # the Iceberg types on which `reference` equals the `iceberg` action's output (None: every
     # type the action applies to); on any other type the action is refused (enforce/iceberg.py)
     iceberg_types: ClassVar[frozenset[str] | None] = None
+    # False for a strategy that replaces nulls too (`fixed_value`, as Iceberg's mask-to-fixed-value)
+    keeps_null: ClassVar[bool] = True
+    # True for a strategy whose output does not depend on the value at all (not even on null)
+    reveals_nothing: ClassVar[bool] = False
 
     def kept(self, strategy: MaskStrategy) -> tuple[int, int] | None:
         """(first, last) characters a partial-family mask keeps; None for other strategies."""
@@ -114,6 +121,10 @@ class Strategy:
 
     def sql_unsupported(self, dialect: str, keyed: bool) -> str | None:
         """Why this strategy has no SQL form in `dialect` (None: it has one)."""
+        return None
+
+    def reference_null(self, strategy: MaskStrategy, logical_type: str | None) -> Any:
+        """The result on a null of a column of `logical_type` (None unless `keeps_null` is False)."""
         return None
 
 
@@ -226,6 +237,8 @@ def reveals_no_more(a: MaskStrategy, b: MaskStrategy) -> bool:
     if a == b:
         return True
     sa, sb = STRATEGIES[a.name], STRATEGIES[b.name]
+    if sa.reveals_nothing:
+        return True
     ka, kb = sa.kept(a), sb.kept(b)
     if ka is not None and kb is not None:
         return ka[0] <= kb[0] and ka[1] <= kb[1]
@@ -282,13 +295,16 @@ def keep_characters(text: str, first: int, last: int) -> str:
     return text[:first] + "*" * (n - first - last) + (text[n - last:] if last else "")
 
 
-def apply_mask(strategy: MaskStrategy, value: Any, key: bytes | None = None) -> Any:
-    """The reference result of a mask on one value (pure Python; slow, but the definition)."""
-    if value is None:
-        return None
+def apply_mask(strategy: MaskStrategy, value: Any, key: bytes | None = None,
+               logical_type: str | None = None) -> Any:
+    """The reference result of a mask on one value (pure Python; slow, but the definition).
+    Nulls stay null, except for a strategy that replaces them (`fixed_value`), which needs the
+    column's `logical_type` (`timestamptz` for a timestamp with a time zone) to know its value."""
     definition = STRATEGIES.get(strategy.name)
     if definition is None:
         raise ValueError(f"unknown mask strategy {strategy.name!r}")
+    if value is None:
+        return None if definition.keeps_null else definition.reference_null(strategy, logical_type)
     return definition.reference(strategy, value, key)
 
 
@@ -533,3 +549,51 @@ class Month(Strategy):
 
     def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
         return masks.month(col)
+
+
+FIXED_VALUES: dict[str, Any] = {  # Iceberg's MaskToFixedValue, per logical type of ours
+    "string": "XXXXXXXX", "integer": 0, "number": 0.0, "boolean": False, "date": dt.date(1970, 1, 1),
+    "timestamp": dt.datetime(1970, 1, 1), "timestamptz": dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+}
+
+
+def _logical_type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dt.datetime):
+        return "timestamptz" if value.tzinfo is not None and value.utcoffset() is not None else "timestamp"
+    if isinstance(value, dt.date):
+        return "date"
+    raise ValueError(f"mask 'fixed_value' has no fixed value for a {type(value).__name__}")
+
+
+@register
+class FixedValue(Strategy):
+    """Iceberg's mask-to-fixed-value (MaskToFixedValue): every value, null included, becomes its
+    type's fixed value: `XXXXXXXX`, 0, 0.0, false, 1970-01-01, 1970-01-01 00:00:00 (UTC)."""
+
+    name, level, summary = "fixed_value", 5, "replace every value, null included, with its type's fixed value"
+    fits = frozenset(FIXED_VALUES) - {"timestamptz"}
+    iceberg = "mask-to-fixed-value"
+    # decimal, time, uuid, binary, fixed, nested: our SQL would change the column's type there
+    iceberg_types = frozenset({"string", "int", "long", "float", "double", "boolean", "date", "timestamp",
+                               "timestamptz", "timestamp_ns", "timestamptz_ns"})
+    keeps_null = False
+    reveals_nothing = True
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
+        return FIXED_VALUES[_logical_type_of(value)]
+
+    def reference_null(self, strategy: MaskStrategy, logical_type: str | None) -> Any:
+        if logical_type not in FIXED_VALUES:
+            raise ValueError(f"mask 'fixed_value' needs the column's type to replace a null, got {logical_type}")
+        return FIXED_VALUES[logical_type]
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.fixed_value(col)

@@ -59,8 +59,8 @@ _ICEBERG_REPLY = {"type": "object", "required": ["read-restrictions"], "properti
     "read-restrictions": {"type": "object", "description": "Iceberg REST ReadRestrictions", "properties": {
         "required-column-projections": {"type": "array", "items": {
             "type": "object", "required": ["action", "field-id"], "properties": {
-                "action": {"enum": ["mask-alphanum", "replace-with-null", "show-first-4", "show-last-4",
-                                    "truncate-to-year", "truncate-to-month", "sha-256-global"]},
+                "action": {"enum": ["mask-alphanum", "mask-to-fixed-value", "replace-with-null", "show-first-4",
+                                    "show-last-4", "truncate-to-year", "truncate-to-month", "sha-256-global"]},
                 "field-id": {"type": "integer"}}}},
         "required-row-filter": {"description": "an Iceberg expression over IdReference {type: reference, id}",
                                 "oneOf": [{"type": "boolean"}, {"type": "object"}]}}},

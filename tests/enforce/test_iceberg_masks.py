@@ -25,7 +25,8 @@ from tests.enforce.conftest import col, decision
 GOLDEN = json.loads((Path(__file__).parent / "iceberg_golden.json").read_text(encoding="utf-8"))["vectors"]
 # Iceberg type of a vector -> (the catalog's logical type, the Arrow type data of it arrives as)
 TYPES: dict[str, tuple[str, pa.DataType]] = {
-    "string": ("string", pa.string()), "int": ("integer", pa.int32()), "date": ("date", pa.date32()),
+    "string": ("string", pa.string()), "int": ("integer", pa.int32()), "long": ("integer", pa.int64()),
+    "double": ("number", pa.float64()), "boolean": ("boolean", pa.bool_()), "date": ("date", pa.date32()),
     "timestamp": ("timestamp", pa.timestamp("us")), "timestamptz": ("timestamp", pa.timestamp("us", tz="UTC")),
 }
 ICEBERG_TYPES = ("string", "int", "long", "float", "double", "decimal", "boolean", "date", "time", "timestamp",
@@ -80,7 +81,9 @@ def test_every_mapped_strategy_has_golden_vectors_for_every_type_it_maps(name: s
 @pytest.mark.parametrize(("name", "index"), CASES, ids=[f"{n}-{i}" for n, i in CASES])
 def test_reference_equals_iceberg(name: str, index: int) -> None:
     case = GOLDEN[STRATEGIES[name].iceberg][index]
-    got = apply_mask(_default(name), _value(case["type"], case["in"]), None)
+    kind = case["type"]
+    render = "timestamptz" if kind == "timestamptz" else TYPES[kind][0]  # what a null needs (fixed_value)
+    got = apply_mask(_default(name), _value(kind, case["in"]), None, render)
     want = _value(case["type"], case["out"])
     assert got == want and type(got) is type(want), f"{name} on {case['in']!r}: {got!r}, Iceberg {want!r}"
     if isinstance(want, dt.datetime):  # the same instant and, with a time zone, in UTC as Iceberg's
@@ -150,3 +153,15 @@ def test_keyed_hash_and_required_null_are_refused() -> None:
         column_action(col("v", "mask", "null"), IcebergField("v", 1, "string", required=True), keyed=False)
     with pytest.raises(IcebergRefused, match="type is needed"):
         column_action(col("v", "mask", "hash"), IcebergField("v", 1, None), keyed=False)
+
+
+def test_fixed_value_reveals_nothing_so_it_wins_over_redact_but_not_null() -> None:
+    """It replaces nulls too (Iceberg's mask-to-fixed-value): not even nullness shows."""
+    from policyengine.language.masks import strictest
+
+    fixed, redact, null = MaskStrategy("fixed_value"), MaskStrategy("redact", (("text", "***"),)), MaskStrategy("null")
+    assert strictest([redact, fixed]) == strictest([fixed, redact]) == fixed
+    assert strictest([fixed, null]) == null
+    assert apply_mask(fixed, None, None, "integer") == 0 and apply_mask(redact, None) is None
+    with pytest.raises(ValueError, match="needs the column's type"):
+        apply_mask(fixed, None)
