@@ -122,13 +122,45 @@ def _field(doc: Any, index: int) -> IcebergField:
     return IcebergField(name, fid, kind, required, precision, scale)
 
 
+def _nested_ids(type_doc: Any, depth: int = 0) -> list[int]:
+    """Every field id inside a nested type (struct fields, list elements, map keys and values),
+    so an id cannot be both a top-level column and a nested field; IcebergSchemaError on a
+    malformed nested type."""
+    if not isinstance(type_doc, Mapping):
+        return []
+    if depth > 64:
+        raise IcebergSchemaError("the schema nests types too deeply")
+    kind = type_doc.get("type")
+    keys = {"struct": (), "list": ("element-id",), "map": ("key-id", "value-id")}.get(kind)
+    if keys is None:
+        raise IcebergSchemaError(f"unknown nested Iceberg type {str(kind)[:40]!r}")
+    ids = [type_doc.get(k) for k in keys]
+    children: list[Any] = [type_doc.get(k) for k in ("element", "key", "value") if k in type_doc]
+    if kind == "struct":
+        fields = type_doc.get("fields")
+        if not isinstance(fields, list) or not all(isinstance(f, Mapping) for f in fields):
+            raise IcebergSchemaError("a nested struct needs a list of fields")
+        ids += [f.get("id") for f in fields]
+        children += [f.get("type") for f in fields]
+    if any(isinstance(i, bool) or not isinstance(i, int) or i <= 0 for i in ids):
+        raise IcebergSchemaError(f"a nested {kind} has a field id that is not a positive integer")
+    return ids + [i for child in children for i in _nested_ids(child, depth + 1)]
+
+
 def parse_schema(doc: Any) -> tuple[IcebergField, ...]:
     """The top-level fields of an Iceberg schema JSON (`{"type": "struct", "fields": [...]}`).
-    Raises IcebergSchemaError on a malformed schema or a repeated name or field id."""
+    Raises IcebergSchemaError on a malformed schema or a repeated name or field id (at any depth:
+    Iceberg's field ids are unique in a schema)."""
     if not isinstance(doc, Mapping) or doc.get("type") != "struct" or not isinstance(doc.get("fields"), list):
         raise IcebergSchemaError("an Iceberg schema is {\"type\": \"struct\", \"fields\": [...]}")
     fields = tuple(_field(f, i) for i, f in enumerate(doc["fields"]))
     _check_unique(fields)
+    seen = {f.field_id for f in fields}
+    for f in doc["fields"]:
+        for fid in _nested_ids(f.get("type")):
+            if fid in seen:
+                raise IcebergSchemaError(f"the schema gives field id {fid} twice")
+            seen.add(fid)
     return fields
 
 

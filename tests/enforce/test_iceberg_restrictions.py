@@ -86,6 +86,28 @@ def test_two_columns_on_one_field_id_are_refused() -> None:
         _customers().to_read_restrictions({"id": 1, "email": 2, "region": 2, "born": 4, "ssn": 5})
 
 
+def test_a_top_level_id_reused_inside_a_nested_type_is_refused() -> None:
+    """A projection on id 2 would be ambiguous between `email` and the struct's subfield."""
+    nested = {"id": 6, "name": "meta", "required": False, "type": {"type": "struct", "fields": [
+        {"id": 2, "name": "inner", "type": "string", "required": False}]}}
+    with pytest.raises(IcebergSchemaError, match="field id 2 twice"):
+        parse_schema(_schema(extra=nested))
+    listed = {"id": 6, "name": "tags", "required": False, "type": {
+        "type": "list", "element-id": 3, "element": "string", "element-required": False}}
+    with pytest.raises(IcebergSchemaError, match="field id 3 twice"):
+        parse_schema(_schema(extra=listed))
+    mapped = {"id": 6, "name": "attrs", "required": False, "type": {
+        "type": "map", "key-id": 7, "key": "string", "value-id": 1, "value": "string", "value-required": False}}
+    with pytest.raises(IcebergSchemaError, match="field id 1 twice"):
+        parse_schema(_schema(extra=mapped))
+    good = {"id": 6, "name": "meta", "required": False, "type": {"type": "struct", "fields": [
+        {"id": 7, "name": "inner", "type": {"type": "list", "element-id": 8, "element": "int",
+                                            "element-required": True}, "required": False}]}}
+    assert [f.name for f in parse_schema(_schema(extra=good))][-1] == "meta"
+    with pytest.raises(IcebergSchemaError, match="not a positive integer"):
+        parse_schema(_schema(extra={"id": 6, "name": "m", "type": {"type": "list", "element": "int"}}))
+
+
 def test_a_denied_column_refuses_the_whole_answer() -> None:
     with pytest.raises(IcebergRefused, match="column 'ssn' is denied.*cannot hide a column"):
         read_restrictions(_customers(ssn=col("ssn", "deny")), parse_schema(SCHEMA), hash_key=None)
