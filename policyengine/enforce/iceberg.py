@@ -195,9 +195,12 @@ def _check_unique(fields: Sequence[IcebergField]) -> None:
 # ---------------------------------------------------------------- column projections
 
 
-def column_action(cd: ColumnDecision, field: IcebergField, *, keyed: bool) -> str | None:
+def column_action(cd: ColumnDecision, field: IcebergField, *, keyed: bool,
+                  allow_unkeyed_hash: bool = False) -> str | None:
     """The Iceberg action for one column decision (None: allowed, no projection); raises
-    IcebergRefused where the decision has no faithful action on this field."""
+    IcebergRefused where the decision has no faithful action on this field. `hash` maps to the
+    unkeyed sha-256-global only when unkeyed hashing is explicitly allowed, as in the gateway
+    (a plain SHA-256 of a guessable value can be confirmed by hashing a guess)."""
     if cd.effect == "allow":
         return None
     if cd.effect != "mask" or cd.strategy is None:
@@ -227,6 +230,10 @@ def column_action(cd: ColumnDecision, field: IcebergField, *, keyed: bool) -> st
     if cd.strategy == "hash" and keyed:
         raise IcebergRefused(f"mask 'hash' on column '{cd.column}' is HMAC-SHA-256 with the configured key; "
                              "Iceberg's sha-256-global is unkeyed: refused")
+    if cd.strategy == "hash" and not allow_unkeyed_hash:
+        raise IcebergRefused(f"mask 'hash' on column '{cd.column}' would be Iceberg's unkeyed sha-256-global, whose "
+                             "value can be confirmed by hashing a guess: refused unless unkeyed hashing is allowed "
+                             "(allow_unkeyed_hash: true in policyengine.yaml)")
     return action
 
 
@@ -383,12 +390,14 @@ def row_filter(e: ast.Expr, fields: Mapping[str, IcebergField]) -> Any:
 
 
 def read_restrictions(decision: Decision, fields: Sequence[IcebergField] | Mapping[str, int], *,
-                      hash_key: bytes | str | None | ConfiguredKey = CONFIGURED) -> dict[str, Any]:
+                      hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+                      allow_unkeyed_hash: bool = False) -> dict[str, Any]:
     """`decision` as an Iceberg `ReadRestrictions` object (JSON-able dict).
 
     `fields` are the table's top-level fields (`parse_schema`), or a column → field id mapping.
     Every column of the decision needs a field id and every field must be a column of the
     decision (a schema that omits or renames a column is refused, never read unrestricted).
+    `hash` masks map only with `allow_unkeyed_hash` and no hash key (see `column_action`).
     Raises IcebergRefused for anything that has no faithful Iceberg form, IcebergSchemaError for
     malformed fields."""
     if isinstance(fields, Mapping):
@@ -411,7 +420,7 @@ def read_restrictions(decision: Decision, fields: Sequence[IcebergField] | Mappi
     keyed = resolve_key(hash_key) is not None
     projections = []
     for name, cd in decision.columns.items():
-        action = column_action(cd, by_name[name], keyed=keyed)
+        action = column_action(cd, by_name[name], keyed=keyed, allow_unkeyed_hash=allow_unkeyed_hash)
         if action is not None:
             projections.append({"action": action, "field-id": by_name[name].field_id})
     out: dict[str, Any] = {}

@@ -60,8 +60,10 @@ class App:
     """The ASGI callable. `holder` owns the engine (hot reload swaps it between requests)."""
 
     def __init__(self, holder: ReloadingEngine, trino: TrinoSettings | None = None,
-                 options: ServeOptions | None = None, hash_key: bytes | None = None) -> None:
+                 options: ServeOptions | None = None, hash_key: bytes | None = None,
+                 allow_unkeyed_hash: bool = False) -> None:
         self.holder = holder
+        self.allow_unkeyed_hash = allow_unkeyed_hash  # Iceberg's sha-256-global for `hash` (serve/iceberg.py)
         self.trino_settings = trino or TrinoSettings()
         self.options = options or ServeOptions()
         self.hash_key = hash_key
@@ -218,7 +220,7 @@ class App:
         self.metrics.decisions += 1
         if decision.error:
             raise HttpError(500, "evaluation failed: everything is denied")
-        return iceberg.reply(decision, fields, self.hash_key)
+        return iceberg.reply(decision, fields, self.hash_key, self.allow_unkeyed_hash)
 
     def _evaluate_batch(self, document: Any) -> dict[str, Any]:
         if not isinstance(document, Mapping) or not isinstance(document.get("requests"), list):

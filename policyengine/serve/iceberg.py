@@ -54,7 +54,9 @@ def split_request(doc: Any) -> tuple[dict[str, Any], tuple[IcebergField, ...]]:
     return evaluate, parse_schema(doc["schema"])
 
 
-def reply(decision: Decision, fields: tuple[IcebergField, ...], hash_key: bytes | None) -> dict[str, Any]:
+def reply(decision: Decision, fields: tuple[IcebergField, ...], hash_key: bytes | None,
+          allow_unkeyed_hash: bool = False) -> dict[str, Any]:
     """The 200 body; raises IcebergRefused where the decision has no faithful Iceberg form."""
-    return {"read-restrictions": read_restrictions(decision, fields, hash_key=hash_key),
+    restrictions = read_restrictions(decision, fields, hash_key=hash_key, allow_unkeyed_hash=allow_unkeyed_hash)
+    return {"read-restrictions": restrictions,
             "product": decision.product, "consumer": decision.consumer, "bundle_version": decision.bundle_version}

@@ -131,10 +131,11 @@ def test_a_mapped_strategy_is_refused_on_types_outside_its_action(name: str) -> 
             definition.iceberg_types is None or kind in definition.iceberg_types)
         field = IcebergField("v", 1, kind)
         if maps:
-            assert column_action(col("v", "mask", name), field, keyed=False) == definition.iceberg
+            assert column_action(col("v", "mask", name), field, keyed=False,
+                                 allow_unkeyed_hash=True) == definition.iceberg
         else:
             with pytest.raises(IcebergRefused, match="refused"):
-                column_action(col("v", "mask", name), field, keyed=False)
+                column_action(col("v", "mask", name), field, keyed=False, allow_unkeyed_hash=True)
 
 
 def test_last4_is_not_show_last4() -> None:
@@ -147,12 +148,15 @@ def test_last4_is_not_show_last4() -> None:
 
 def test_keyed_hash_and_required_null_are_refused() -> None:
     with pytest.raises(IcebergRefused, match="HMAC-SHA-256"):
-        column_action(col("v", "mask", "hash"), IcebergField("v", 1, "string"), keyed=True)
-    assert column_action(col("v", "mask", "hash"), IcebergField("v", 1, "string"), keyed=False) == "sha-256-global"
+        column_action(col("v", "mask", "hash"), IcebergField("v", 1, "string"), keyed=True, allow_unkeyed_hash=True)
+    with pytest.raises(IcebergRefused, match="confirmed by hashing a guess"):
+        column_action(col("v", "mask", "hash"), IcebergField("v", 1, "string"), keyed=False)
+    assert column_action(col("v", "mask", "hash"), IcebergField("v", 1, "string"), keyed=False,
+                         allow_unkeyed_hash=True) == "sha-256-global"
     with pytest.raises(IcebergRefused, match="required"):
         column_action(col("v", "mask", "null"), IcebergField("v", 1, "string", required=True), keyed=False)
     with pytest.raises(IcebergRefused, match="type is needed"):
-        column_action(col("v", "mask", "hash"), IcebergField("v", 1, None), keyed=False)
+        column_action(col("v", "mask", "hash"), IcebergField("v", 1, None), keyed=False, allow_unkeyed_hash=True)
 
 
 def test_fixed_value_reveals_nothing_so_it_wins_over_redact_but_not_null() -> None:

@@ -124,11 +124,13 @@ def test_a_mask_without_a_faithful_action_is_refused() -> None:
         read_restrictions(_customers(email=col("email", "mask", "last4")), parse_schema(SCHEMA), hash_key=None)
 
 
-def test_a_keyed_hash_is_refused_and_a_plain_one_maps() -> None:
+def test_a_keyed_hash_is_refused_and_a_plain_one_maps_only_when_allowed() -> None:
     d = _customers(email=col("email", "mask", "hash"))
     with pytest.raises(IcebergRefused, match="HMAC"):
-        read_restrictions(d, parse_schema(SCHEMA), hash_key=b"k3y")
-    got = read_restrictions(d, parse_schema(SCHEMA), hash_key=None)
+        read_restrictions(d, parse_schema(SCHEMA), hash_key=b"k3y", allow_unkeyed_hash=True)
+    with pytest.raises(IcebergRefused, match="unkeyed sha-256-global"):
+        read_restrictions(d, parse_schema(SCHEMA), hash_key=None)
+    got = read_restrictions(d, parse_schema(SCHEMA), hash_key=None, allow_unkeyed_hash=True)
     assert {"action": "sha-256-global", "field-id": 2} in got["required-column-projections"]
 
 

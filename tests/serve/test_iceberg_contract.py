@@ -31,10 +31,13 @@ def schema(fields: list[tuple[str, str, bool]] = FIELDS, first_id: int = 1) -> d
         {"id": first_id + i, "name": n, "type": t, "required": r} for i, (n, t, r) in enumerate(fields)]}
 
 
+def _holder() -> ReloadingEngine:
+    return ReloadingEngine(lambda: load(MESH / "policies", MESH / "products", consumers=MESH / "consumers.yaml"))
+
+
 @pytest.fixture(scope="module")
 def shop() -> App:
-    holder = ReloadingEngine(lambda: load(MESH / "policies", MESH / "products", consumers=MESH / "consumers.yaml"))
-    return App(holder)
+    return App(_holder(), allow_unkeyed_hash=True)  # `name` is hashed: sha-256-global needs the opt-in
 
 
 def ask(app: App, consumer: Any = "sam", **extra: Any) -> Any:
@@ -135,7 +138,7 @@ def test_a_denied_column_is_refused_not_nulled(shop: App) -> None:
 
 def test_a_mask_without_a_faithful_action_is_refused() -> None:
     """The example mesh: bob's `email_domain`, `partial`, `redact` have no Iceberg action."""
-    app = make_app()
+    app = App(make_app().holder, allow_unkeyed_hash=True)  # past full_name's `hash`: to email's email_domain
     fields = [{"id": i + 1, "name": c.name, "type": "string"}
               for i, c in enumerate(app.holder.engine.catalog.get("sales.customers").columns)]
     r = call(app, "POST", PATH, {"consumer": "bob", "product": "sales.customers",
@@ -144,9 +147,14 @@ def test_a_mask_without_a_faithful_action_is_refused() -> None:
 
 
 def test_a_keyed_hash_is_refused() -> None:
-    holder = ReloadingEngine(lambda: load(MESH / "policies", MESH / "products", consumers=MESH / "consumers.yaml"))
-    r = ask(App(holder, hash_key=b"a key"))
+    r = ask(App(_holder(), hash_key=b"a key", allow_unkeyed_hash=True))
     assert r.status == 403 and "HMAC" in r.json()["error"]
+
+
+def test_an_unkeyed_hash_is_refused_without_the_opt_in() -> None:
+    """As the gateway: a plain SHA-256 of a guessable value can be confirmed by hashing a guess."""
+    r = ask(App(_holder()))
+    assert r.status == 403 and "allow_unkeyed_hash" in r.json()["error"]
 
 
 @pytest.mark.parametrize("body", [
