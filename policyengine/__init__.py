@@ -16,7 +16,13 @@ from policyengine.catalog.consumers import Consumer
 from policyengine.catalog.contracts import Catalog, Column, Product, load_catalog
 from policyengine.config import use_ownership_reader
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.engine.decision import ColumnDecision, Decision, RuleRef, use_sql_renderer
+from policyengine.engine.decision import (
+    ColumnDecision,
+    Decision,
+    RuleRef,
+    use_iceberg_renderer,
+    use_sql_renderer,
+)
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.formatter import format_file, format_text
 from policyengine.language.masks import MaskStrategy
@@ -34,6 +40,16 @@ def _render_sql(decision: Decision, source: Any, dialect: str = "duckdb", **opti
 
 
 use_sql_renderer(_render_sql)
+
+
+def _render_read_restrictions(decision: Decision, fields: Any, **options: Any) -> dict[str, Any]:
+    """`Decision.to_read_restrictions`: the enforcement stage's Iceberg renderer, imported on first use."""
+    from policyengine.enforce.iceberg import read_restrictions
+
+    return read_restrictions(decision, fields, **options)
+
+
+use_iceberg_renderer(_render_read_restrictions)
 
 
 def _read_ownership(*args: Any) -> Any:

@@ -370,36 +370,106 @@ def _hmac_hex(col: exp.Expression, dialect: str, logical_type: str | None) -> ex
     raise RenderError(f"keyed hash has no SQL form in {dialect}")  # the registry refuses it before here
 
 
-_SPARK_YEAR_INSTANT = "MAKE_TIMESTAMP(YEAR(v), 1, 1, 0, 0, 0, 'UTC')"
-_SPARK_YEAR_WALL_CLOCK = "MAKE_TIMESTAMP_NTZ(YEAR(v), 1, 1, 0, 0, 0)"
+_SPARK_TRUNC_INSTANT = {"YEAR": "MAKE_TIMESTAMP(YEAR(v), 1, 1, 0, 0, 0, 'UTC')",
+                        "MONTH": "MAKE_TIMESTAMP(YEAR(v), MONTH(v), 1, 0, 0, 0, 'UTC')"}
+_SPARK_TRUNC_WALL_CLOCK = {"YEAR": "MAKE_TIMESTAMP_NTZ(YEAR(v), 1, 1, 0, 0, 0)",
+                           "MONTH": "MAKE_TIMESTAMP_NTZ(YEAR(v), MONTH(v), 1, 0, 0, 0)"}
 
 
-def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: str) -> exp.Expression:
+def _year(col: exp.Expression, dialect: str, logical_type: str | None, column: str,
+          unit: str = "YEAR") -> exp.Expression:
+    """Truncate a date or timestamp to its year (`unit` YEAR) or month (MONTH), same type; a
+    timestamp with a time zone in UTC."""
+    mask = unit.lower()
     if logical_type not in ("date", "timestamp", "timestamptz"):
         if dialect in _TRUNC_KEEPS_TYPE and logical_type is None:
-            return exp.DateTrunc(this=col, unit=exp.var("YEAR"))
-        raise RenderError(f"mask 'year' on column '{column}' needs its type (date or timestamp) in {dialect}, "
+            return exp.DateTrunc(this=col, unit=exp.var(unit))
+        raise RenderError(f"mask '{mask}' on column '{column}' needs its type (date or timestamp) in {dialect}, "
                           f"found {logical_type or 'unknown'}: pass types={{'{column}': 'date'}}")
     if logical_type == "timestamptz":  # the year of the UTC instant, still with a time zone
         utc = exp.Literal.string("UTC")
         if dialect in ("duckdb", "postgres"):  # AT TIME ZONE 'UTC' turns TIMESTAMPTZ into UTC and back
-            trunc = exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var("YEAR"))
+            trunc = exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var(unit))
             return exp.AtTimeZone(this=trunc, zone=utc.copy())
         if dialect == "trino":
-            return exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var("YEAR"))
+            return exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var(unit))
         if dialect == "snowflake":
-            return exp.TimestampTrunc(this=exp.ConvertTimezone(target_tz=utc, timestamp=col), unit=exp.var("YEAR"))
+            return exp.TimestampTrunc(this=exp.ConvertTimezone(target_tz=utc, timestamp=col), unit=exp.var(unit))
         if dialect == "spark":  # DATE_TRUNC works in the session time zone: build the UTC instant
-            return _template(_SPARK_YEAR_INSTANT, "spark", v=_utc_wall_clock(col, dialect, logical_type))
+            return _template(_SPARK_TRUNC_INSTANT[unit], "spark", v=_utc_wall_clock(col, dialect, logical_type))
         # bigquery TIMESTAMP_TRUNC works in UTC by default
     if logical_type == "timestamp" and dialect == "spark":  # DATE_TRUNC would return a TIMESTAMP (LTZ)
-        return _template(_SPARK_YEAR_WALL_CLOCK, "spark", v=col)
+        return _template(_SPARK_TRUNC_WALL_CLOCK[unit], "spark", v=col)
     if logical_type in _TIMESTAMPS:
-        return exp.TimestampTrunc(this=col, unit=exp.var("YEAR"))
-    trunc = exp.DateTrunc(this=col, unit=exp.var("YEAR"))
+        return exp.TimestampTrunc(this=col, unit=exp.var(unit))
+    trunc = exp.DateTrunc(this=col, unit=exp.var(unit))
     if dialect in ("duckdb", "postgres"):  # DATE_TRUNC returns a timestamp there
         return exp.cast(trunc, exp.DataType.Type.DATE)
     return trunc
+
+
+# Iceberg's mask-alphanum as two regular-expression replacements over code points (every
+# dialect's engine matches a character class against one code point, newlines included): first
+# every code point that is neither an ASCII digit nor kept punctuation becomes `x`, then digits `n`
+# (in the other order, the `n` a digit became would then become `x`).
+_NOT_KEPT = "[^0-9(),.@-]"
+_DIGIT = "[0-9]"
+_GLOBAL_FLAG = frozenset({"duckdb", "postgres"})  # REGEXP_REPLACE replaces the first match without 'g'
+
+
+def _regexp_replace_all(text: exp.Expression, pattern: str, replacement: str, dialect: str) -> exp.Expression:
+    args = [text, exp.Literal.string(pattern), exp.Literal.string(replacement)]
+    if dialect in _GLOBAL_FLAG:
+        args.append(exp.Literal.string("g"))
+    return exp.Anonymous(this="REGEXP_REPLACE", expressions=args)
+
+
+def _mask_alphanum(col: exp.Expression, dialect: str) -> exp.Expression:
+    """Iceberg's mask-alphanum (NULL on NULL: REGEXP_REPLACE of NULL is NULL everywhere)."""
+    return _regexp_replace_all(_regexp_replace_all(col, _NOT_KEPT, "x", dialect), _DIGIT, "n", dialect)
+
+
+def _fixed_value(dialect: str, logical_type: str | None, column: str) -> exp.Expression:
+    """Iceberg's mask-to-fixed-value: the constant of the column's type, whatever the value."""
+    t = exp.DataType.Type
+    if logical_type == "string":
+        return exp.Literal.string("XXXXXXXX")
+    if logical_type == "integer":
+        return exp.cast(exp.Literal.number(0), t.BIGINT)
+    if logical_type == "number":
+        return exp.cast(exp.Literal.number("0.0"), t.DOUBLE)
+    if logical_type == "boolean":
+        return exp.Boolean(this=False)
+    if logical_type == "date":
+        return exp.cast(exp.Literal.string("1970-01-01"), t.DATE)
+    if logical_type == "timestamp":  # a naive timestamp: Spark's is TIMESTAMP_NTZ
+        naive = exp.DataType.build("TIMESTAMP_NTZ", dialect="spark") if dialect == "spark" else t.TIMESTAMP
+        return exp.cast(exp.Literal.string("1970-01-01 00:00:00"), naive)
+    if logical_type == "timestamptz":
+        if dialect == "spark":  # Spark's TIMESTAMP is an instant (BigQuery's TIMESTAMPTZ renders as TIMESTAMP)
+            return exp.cast(exp.Literal.string("1970-01-01 00:00:00+00:00"), t.TIMESTAMP)
+        return exp.cast(exp.Literal.string("1970-01-01 00:00:00+00:00"), t.TIMESTAMPTZ)
+    raise RenderError(f"mask 'fixed_value' on column '{column}' needs its type (string, integer, number, boolean, "
+                      f"date or timestamp) in {dialect}, found {logical_type or 'unknown'}")
+
+
+def _show4(col: exp.Expression, dialect: str, first: bool) -> exp.Expression:
+    """Iceberg's show-first-4 (`first`) or show-last-4: values of 4 or fewer code points unchanged,
+    else the kept 4 code points and mask-alphanum of the rest. LENGTH and SUBSTRING count code
+    points in every dialect here; NULL stays NULL (every branch is NULL on NULL)."""
+    def n() -> exp.Expression:
+        return exp.Length(this=col.copy())
+
+    if first:
+        kept = exp.Substring(this=col.copy(), start=_lit(1), length=_lit(4))
+        rest = _mask_alphanum(exp.Substring(this=col.copy(), start=_lit(5)), dialect)
+        body: exp.Expression = exp.DPipe(this=kept, expression=rest, safe=True)
+    else:
+        head = exp.Substring(this=col.copy(), start=_lit(1), length=exp.Sub(this=n(), expression=_lit(4)))
+        tail = exp.Substring(this=col.copy(), start=exp.Sub(this=n(), expression=_lit(3)))
+        body = exp.DPipe(this=_mask_alphanum(head, dialect), expression=tail, safe=True)
+    short = exp.If(this=exp.LTE(this=n(), expression=_lit(4)), true=col.copy())
+    return exp.Case(ifs=[short], default=body)
 
 
 def _round_number(col: exp.Expression, digits: int, dialect: str, logical_type: str | None) -> exp.Expression:
@@ -469,6 +539,25 @@ class SqlMasks:
 
     def year(self, col: exp.Expression) -> exp.Expression:
         return _year(col, self.dialect, self.logical_type, self.column)  # null in, null out
+
+    def _string(self, col: exp.Expression) -> exp.Expression:
+        """A string column as it is; any other as its text (what `masks.value_text` gives)."""
+        return col if self.logical_type == "string" else _text(col, self.dialect, self.logical_type)
+
+    def fixed_value(self, col: exp.Expression) -> exp.Expression:
+        return _fixed_value(self.dialect, self.logical_type, self.column)  # nulls too: not NULL on NULL
+
+    def month(self, col: exp.Expression) -> exp.Expression:
+        return _year(col, self.dialect, self.logical_type, self.column, "MONTH")  # null in, null out
+
+    def mask_alphanum(self, col: exp.Expression) -> exp.Expression:
+        return _mask_alphanum(self._string(col), self.dialect)
+
+    def show_first4(self, col: exp.Expression) -> exp.Expression:
+        return _show4(self._string(col), self.dialect, first=True)
+
+    def show_last4(self, col: exp.Expression) -> exp.Expression:
+        return _show4(self._string(col), self.dialect, first=False)
 
     def round(self, col: exp.Expression, digits: int) -> exp.Expression:
         return _round_number(col, digits, self.dialect, self.logical_type)

@@ -19,6 +19,7 @@ from policyengine.language.masks import MaskStrategy
 Effect = Literal["allow", "mask", "deny"]
 
 _SQL_RENDERER: Callable[..., str] | None = None
+_ICEBERG_RENDERER: Callable[..., dict[str, Any]] | None = None
 
 
 def use_sql_renderer(renderer: Callable[..., str]) -> None:
@@ -26,6 +27,13 @@ def use_sql_renderer(renderer: Callable[..., str]) -> None:
     stage's `to_sql`, imported on first call)."""
     global _SQL_RENDERER
     _SQL_RENDERER = renderer
+
+
+def use_iceberg_renderer(renderer: Callable[..., dict[str, Any]]) -> None:
+    """Install what `Decision.to_read_restrictions` calls (`policyengine/__init__` wires in
+    `policyengine.enforce.iceberg.read_restrictions`, imported on first call)."""
+    global _ICEBERG_RENDERER
+    _ICEBERG_RENDERER = renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,15 @@ class Decision:
         if _SQL_RENDERER is None:
             raise RuntimeError("no SQL renderer installed (import policyengine)")
         return _SQL_RENDERER(self, source, dialect, **kw)
+
+    def to_read_restrictions(self, field_ids: Mapping[str, int] | Any, **kw: Any) -> dict[str, Any]:
+        """This decision as Iceberg REST `read-restrictions` (policyengine.enforce.iceberg): `field_ids`
+        maps each column to its Iceberg field id (or is the table's parsed fields). Raises
+        IcebergRefused where the decision has no faithful Iceberg form (a denied column, a mask
+        without an equal action, a filter that does not translate)."""
+        if _ICEBERG_RENDERER is None:
+            raise RuntimeError("no Iceberg renderer installed (import policyengine)")
+        return _ICEBERG_RENDERER(self, field_ids, **kw)
 
     @property
     def row_filter_text(self) -> str | None:

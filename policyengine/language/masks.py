@@ -1,7 +1,7 @@
 """Mask strategies: their one definition, arguments, the column types they fit, and strictness.
 
 Every enforcement path (SQL dialects, Arrow) must produce exactly what `apply_mask` here produces;
-this module is the reference. Nulls always stay null.
+this module is the reference. Nulls always stay null, except under `fixed_value` (below).
 
 | strategy | fits | result | example |
 |---|---|---|---|
@@ -21,7 +21,8 @@ the value already has the masked shape: `year` on 1 January, `round` on an alrea
 number, `last4` on a text made of `*`, `redact` on a value equal to its constant.
 
 Strictness decides between masks that apply to the same column (strictest wins):
-null > redact > hash > partial, last4, first4, email_domain > year, round. Within a level a mask
+null > redact, fixed_value > hash > partial, last4, first4, email_domain, mask_alphanum,
+show_first4, show_last4 > year, month, round. Within a level a mask
 wins when it reveals no more than every other one: `partial(first=a, last=b)` (and `last4` =
 partial(0, 4), `first4` = partial(4, 0)) wins over one that keeps at least a first and b last
 characters; `round(N)` wins over `round(M)` when N <= M; any `redact` is as strict as another
@@ -29,6 +30,23 @@ characters; `round(N)` wins over `round(M)` when N <= M; any `redact` is as stri
 (`last4` with `first4`, `email_domain` with `last4`), the column gets `hash`, which reveals no
 characters: two masks together never show more than either alone, so a domain's looser mask can
 never loosen a platform's. The result never depends on rule order.
+
+The Iceberg read-restriction masks (same output as Apache Iceberg's actions, code point by code
+point; nulls stay null):
+
+| strategy | fits | result | example |
+|---|---|---|---|
+| `mask_alphanum` | string | each digit 0-9 becomes `n`, `( ) , . - @` stay, every other code point becomes `x` | `"(555) 123-4567"` → `"(nnn)xnnn-nnnn"` |
+| `show_first4` | string | the first 4 code points stay, the rest as `mask_alphanum`; 4 or fewer: unchanged | `"prashant010696@gmail.com"` → `"prasxxxxnnnnnn@xxxxx.xxx"` |
+| `show_last4` | string | the last 4 code points stay, the rest as `mask_alphanum`; 4 or fewer: unchanged | `"4111-1111-1111-4444"` → `"nnnn-nnnn-nnnn-4444"` |
+| `month` | date, timestamp | truncated to the 1st of its month (same type; UTC for a timestamp with a time zone) | `1990-07-14` → `1990-07-01` |
+| `fixed_value` | string, integer, number, boolean, date, timestamp | every value **and every null** becomes its type's fixed value: `XXXXXXXX`, 0, 0.0, false, 1970-01-01, 1970-01-01 00:00:00 (UTC) | `null` → `"XXXXXXXX"` |
+
+Unlike `first4`/`last4`, `show_first4`/`show_last4` show a value of 4 or fewer characters whole
+(Iceberg's definition), and they reveal the value's shape (digits, punctuation): they are level 3
+but never stand in for `first4`/`last4` (two of them on one column give `hash`). `fixed_value`
+is the one mask that does not keep nulls (Iceberg's mask-to-fixed-value does not): it reveals
+nothing, not even nullness, so it is level 5 with `redact` and wins over any `redact`.
 """
 
 from __future__ import annotations
@@ -76,6 +94,13 @@ class Strategy:
     # False for strategies that never read the value (they apply to any Arrow type, even structs)
     reads_value: ClassVar[bool] = True
     iceberg: ClassVar[str | None] = None
+    # the Iceberg types on which `reference` equals the `iceberg` action's output (None: every
+    # type the action applies to); on any other type the action is refused (enforce/iceberg.py)
+    iceberg_types: ClassVar[frozenset[str] | None] = None
+    # False for a strategy that replaces nulls too (`fixed_value`, as Iceberg's mask-to-fixed-value)
+    keeps_null: ClassVar[bool] = True
+    # True for a strategy whose output does not depend on the value at all (not even on null)
+    reveals_nothing: ClassVar[bool] = False
 
     def kept(self, strategy: MaskStrategy) -> tuple[int, int] | None:
         """(first, last) characters a partial-family mask keeps; None for other strategies."""
@@ -96,6 +121,10 @@ class Strategy:
 
     def sql_unsupported(self, dialect: str, keyed: bool) -> str | None:
         """Why this strategy has no SQL form in `dialect` (None: it has one)."""
+        return None
+
+    def reference_null(self, strategy: MaskStrategy, logical_type: str | None) -> Any:
+        """The result on a null of a column of `logical_type` (None unless `keeps_null` is False)."""
         return None
 
 
@@ -208,6 +237,8 @@ def reveals_no_more(a: MaskStrategy, b: MaskStrategy) -> bool:
     if a == b:
         return True
     sa, sb = STRATEGIES[a.name], STRATEGIES[b.name]
+    if sa.reveals_nothing:
+        return True
     ka, kb = sa.kept(a), sb.kept(b)
     if ka is not None and kb is not None:
         return ka[0] <= kb[0] and ka[1] <= kb[1]
@@ -264,13 +295,16 @@ def keep_characters(text: str, first: int, last: int) -> str:
     return text[:first] + "*" * (n - first - last) + (text[n - last:] if last else "")
 
 
-def apply_mask(strategy: MaskStrategy, value: Any, key: bytes | None = None) -> Any:
-    """The reference result of a mask on one value (pure Python; slow, but the definition)."""
-    if value is None:
-        return None
+def apply_mask(strategy: MaskStrategy, value: Any, key: bytes | None = None,
+               logical_type: str | None = None) -> Any:
+    """The reference result of a mask on one value (pure Python; slow, but the definition).
+    Nulls stay null, except for a strategy that replaces them (`fixed_value`), which needs the
+    column's `logical_type` (`timestamptz` for a timestamp with a time zone) to know its value."""
     definition = STRATEGIES.get(strategy.name)
     if definition is None:
         raise ValueError(f"unknown mask strategy {strategy.name!r}")
+    if value is None:
+        return None if definition.keeps_null else definition.reference_null(strategy, logical_type)
     return definition.reference(strategy, value, key)
 
 
@@ -306,6 +340,9 @@ class Redact(Strategy):
 @register
 class Hash(Strategy):
     name, level, fits, summary = "hash", 4, ANY_TYPE, "SHA-256 hex (HMAC-SHA-256 with the configured key)"
+    # Iceberg's sha-256-global is the lowercase hex SHA-256 of the UTF-8 text on strings only (on
+    # int/long/binary it returns an int/long/bytes); with a hash key this is HMAC: refused then
+    iceberg, iceberg_types = "sha-256-global", frozenset({"string"})
     # HMAC needs a native function or SHA-256 over bytes SQL can concatenate
     KEYED_DIALECTS: ClassVar[frozenset[str]] = frozenset({"duckdb", "trino", "postgres"})
 
@@ -380,6 +417,7 @@ class EmailDomain(Strategy):
 @register
 class Year(Strategy):
     name, level, fits, summary = "year", 2, frozenset({"date", "timestamp"}), "truncate a date to its year"
+    iceberg = "truncate-to-year"
 
     def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         if isinstance(value, dt.datetime):  # with a time zone: the year of its UTC instant, in UTC
@@ -410,3 +448,152 @@ class Round(Strategy):
 
     def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
         return masks.round(col, int(strategy.arg("digits")))
+
+
+# ---------------------------------------------------------------- Iceberg's masks
+# Apache Iceberg's read-restriction actions (org.apache.iceberg.functions, apache/iceberg PR 16082:
+# MaskAlphanum, ShowFirst4, ShowLast4, TruncateToMonth), matched code point by code point. Java
+# walks a String's code points: a surrogate pair is one code point, a lone surrogate one too.
+
+ALPHANUM_KEPT = frozenset("(),.-@")
+
+
+def java_code_points(text: str) -> list[str]:
+    """The code points Java's `String.codePointAt` walk sees: a surrogate pair left as two
+    Python characters (only possible in text that did not come from UTF-8) joins into one, as a
+    Java String holds it; a lone surrogate stays one code point."""
+    if text.isascii() or not any("\ud800" <= c <= "\udfff" for c in text):
+        return list(text)
+    return list(text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass"))
+
+
+def mask_code_point(c: str) -> str:
+    """Iceberg's `MaskAlphanum.maskCodePoint`: ASCII digits → `n`, `( ) , . - @` kept, all else `x`."""
+    if "0" <= c <= "9":
+        return "n"
+    return c if c in ALPHANUM_KEPT else "x"
+
+
+def mask_alphanum(text: str) -> str:
+    """Iceberg's mask-alphanum on one string."""
+    return "".join(mask_code_point(c) for c in java_code_points(text))
+
+
+def show_first4(text: str) -> str:
+    """Iceberg's show-first-4: the first 4 code points kept, the rest mask-alphanum'd; a value of
+    4 or fewer code points unchanged."""
+    points = java_code_points(text)
+    if len(points) <= 4:
+        return text
+    return "".join(points[:4]) + "".join(mask_code_point(c) for c in points[4:])
+
+
+def show_last4(text: str) -> str:
+    """Iceberg's show-last-4: the last 4 code points kept, the rest mask-alphanum'd; a value of
+    4 or fewer code points unchanged."""
+    points = java_code_points(text)
+    if len(points) <= 4:
+        return text
+    return "".join(mask_code_point(c) for c in points[:-4]) + "".join(points[-4:])
+
+
+class _Alphanum(Strategy):
+    """The mask-alphanum family (strings only, as Iceberg's actions)."""
+
+    level, fits = 3, frozenset({"string"})
+    function: ClassVar[Any]
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
+        return type(self).function(value_text(value))
+
+
+@register
+class MaskAlphanum(_Alphanum):
+    name, summary = "mask_alphanum", "digits become n, ( ) , . - @ stay, everything else becomes x"
+    iceberg = "mask-alphanum"
+    function = staticmethod(mask_alphanum)
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.mask_alphanum(col)
+
+
+@register
+class ShowFirst4(_Alphanum):
+    name, summary = "show_first4", "keep the first 4 characters, mask_alphanum the rest"
+    iceberg = "show-first-4"
+    function = staticmethod(show_first4)
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.show_first4(col)
+
+
+@register
+class ShowLast4(_Alphanum):
+    name, summary = "show_last4", "keep the last 4 characters, mask_alphanum the rest"
+    iceberg = "show-last-4"
+    function = staticmethod(show_last4)
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.show_last4(col)
+
+
+@register
+class Month(Strategy):
+    name, level, fits, summary = "month", 2, frozenset({"date", "timestamp"}), "truncate a date to its month"
+    iceberg = "truncate-to-month"
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
+        if isinstance(value, dt.datetime):  # with a time zone: the month of its UTC instant, in UTC
+            return _utc(value).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return value.replace(day=1)
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.month(col)
+
+
+FIXED_VALUES: dict[str, Any] = {  # Iceberg's MaskToFixedValue, per logical type of ours
+    "string": "XXXXXXXX", "integer": 0, "number": 0.0, "boolean": False, "date": dt.date(1970, 1, 1),
+    "timestamp": dt.datetime(1970, 1, 1), "timestamptz": dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+}
+
+
+def _logical_type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dt.datetime):
+        return "timestamptz" if value.tzinfo is not None and value.utcoffset() is not None else "timestamp"
+    if isinstance(value, dt.date):
+        return "date"
+    raise ValueError(f"mask 'fixed_value' has no fixed value for a {type(value).__name__}")
+
+
+@register
+class FixedValue(Strategy):
+    """Iceberg's mask-to-fixed-value (MaskToFixedValue): every value, null included, becomes its
+    type's fixed value: `XXXXXXXX`, 0, 0.0, false, 1970-01-01, 1970-01-01 00:00:00 (UTC)."""
+
+    name, level, summary = "fixed_value", 5, "replace every value, null included, with its type's fixed value"
+    fits = frozenset(FIXED_VALUES) - {"timestamptz"}
+    iceberg = "mask-to-fixed-value"
+    # decimal, time, uuid, binary, fixed, nested: our SQL would change the column's type there
+    iceberg_types = frozenset({"string", "int", "long", "float", "double", "boolean", "date", "timestamp",
+                               "timestamptz", "timestamp_ns", "timestamptz_ns"})
+    keeps_null = False
+    reveals_nothing = True
+
+    def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
+        return FIXED_VALUES[_logical_type_of(value)]
+
+    def reference_null(self, strategy: MaskStrategy, logical_type: str | None) -> Any:
+        if logical_type not in FIXED_VALUES:
+            raise ValueError(f"mask 'fixed_value' needs the column's type to replace a null, got {logical_type}")
+        return FIXED_VALUES[logical_type]
+
+    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+        return masks.fixed_value(col)

@@ -1,7 +1,8 @@
 """The decision service: a bare ASGI application (no framework) over a ReloadingEngine.
 
 Routes: `GET /health`, `GET /metrics` (Prometheus text), `GET /openapi.json`, our JSON API
-(`POST /v1/evaluate`, `POST /v1/evaluate/batch`) and Trino's OPA plugin endpoints under
+(`POST /v1/evaluate`, `POST /v1/evaluate/batch`), Iceberg REST read restrictions
+(`POST /v1/iceberg/read-restrictions`, see serve/iceberg.py) and Trino's OPA plugin endpoints under
 `/v1/trino/` (see serve/trino.py). Fails closed everywhere: a malformed request is a 400, a body
 too large a 413, a slow body a 408, an internal error a 500, an overrun batch a 503 — never an
 allow, and never the plugin's `{}` where a filter or mask applies. Each JSON API decision is the
@@ -21,7 +22,9 @@ from typing import Any
 
 import orjson
 
+from policyengine.enforce.iceberg import IcebergRefused
 from policyengine.engine.reload import ReloadingEngine
+from policyengine.serve import iceberg
 from policyengine.serve.metrics import Metrics
 from policyengine.serve.openapi import OPENAPI
 from policyengine.serve.trino import BadRequest, Refused, TrinoPolicy, TrinoSettings
@@ -57,8 +60,10 @@ class App:
     """The ASGI callable. `holder` owns the engine (hot reload swaps it between requests)."""
 
     def __init__(self, holder: ReloadingEngine, trino: TrinoSettings | None = None,
-                 options: ServeOptions | None = None, hash_key: bytes | None = None) -> None:
+                 options: ServeOptions | None = None, hash_key: bytes | None = None,
+                 allow_unkeyed_hash: bool = False) -> None:
         self.holder = holder
+        self.allow_unkeyed_hash = allow_unkeyed_hash  # Iceberg's sha-256-global for `hash` (serve/iceberg.py)
         self.trino_settings = trino or TrinoSettings()
         self.options = options or ServeOptions()
         self.hash_key = hash_key
@@ -68,6 +73,7 @@ class App:
         self._routes: dict[tuple[str, str], Callable[[Any], Any]] = {
             ("POST", "/v1/evaluate"): self._evaluate,
             ("POST", "/v1/evaluate/batch"): self._evaluate_batch,
+            ("POST", "/v1/iceberg/read-restrictions"): self._read_restrictions,
             ("POST", "/v1/trino/allow"): lambda doc: {"result": self._policy().allow(doc)},
             ("POST", "/v1/trino/batch"): lambda doc: {"result": self._policy().batch(doc)},
             ("POST", "/v1/trino/row-filters"): lambda doc: {"result": self._policy().row_filters(doc)},
@@ -114,6 +120,8 @@ class App:
                 raise HttpError(400, "the body is not JSON") from None
             try:
                 reply = handler(document)
+            except IcebergRefused as exc:  # no faithful Iceberg form: refused, never weakened
+                raise HttpError(403, _safe(exc)) from None
             except (BadRequest, ValueError, TypeError, KeyError) as exc:
                 raise HttpError(400, _safe(exc)) from None
             except Refused as exc:
@@ -201,6 +209,18 @@ class App:
 
     def _evaluate(self, document: Any) -> dict[str, Any]:
         return self._one(document)
+
+    def _read_restrictions(self, document: Any) -> dict[str, Any]:
+        """Iceberg read restrictions for one consumer reading one table (serve/iceberg.py)."""
+        evaluate, fields = iceberg.split_request(document)
+        consumer, product, _, purpose, at = _request(evaluate)
+        if self.holder.engine.catalog.get(product) is None:
+            raise HttpError(404, f"unknown product '{product}'")
+        decision = self.holder.evaluate(consumer, product, None, purpose, at)
+        self.metrics.decisions += 1
+        if decision.error:
+            raise HttpError(500, "evaluation failed: everything is denied")
+        return iceberg.reply(decision, fields, self.hash_key, self.allow_unkeyed_hash)
 
     def _evaluate_batch(self, document: Any) -> dict[str, Any]:
         if not isinstance(document, Mapping) or not isinstance(document.get("requests"), list):

@@ -37,10 +37,41 @@ _DECISION = {"type": "object", "properties": {
 
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
+_ICEBERG_FIELD = {"type": "object", "required": ["id", "name", "type"], "properties": {
+    "id": {"type": "integer", "minimum": 1}, "name": {"type": "string"},
+    "type": {"oneOf": [{"type": "string"}, {"type": "object"}]}, "required": {"type": "boolean"}}}
+
+_ICEBERG_REQUEST = {
+    "type": "object", "required": ["consumer", "schema"], "additionalProperties": False, "properties": {
+        "consumer": _CONSUMER,
+        "product": {"type": "string", "description": "or 'namespace' and 'table'"},
+        "namespace": {"type": "array", "items": {"type": "string"}, "description": "with 'table': the product "
+                      "<namespace joined by '.'>.<table>"},
+        "table": {"type": "string"},
+        "schema": {"type": "object", "description": "the table's Iceberg schema (its field ids and types)",
+                   "required": ["type", "fields"], "properties": {
+                       "type": {"const": "struct"}, "fields": {"type": "array", "items": _ICEBERG_FIELD}}},
+        "purpose": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+    }}
+
+_ICEBERG_REPLY = {"type": "object", "required": ["read-restrictions"], "properties": {
+    "read-restrictions": {"type": "object", "description": "Iceberg REST ReadRestrictions", "properties": {
+        "required-column-projections": {"type": "array", "items": {
+            "type": "object", "required": ["action", "field-id"], "properties": {
+                "action": {"enum": ["mask-alphanum", "mask-to-fixed-value", "replace-with-null", "show-first-4",
+                                    "show-last-4", "truncate-to-year", "truncate-to-month", "sha-256-global"]},
+                "field-id": {"type": "integer"}}}},
+        "required-row-filter": {"description": "an Iceberg expression over IdReference {type: reference, id}",
+                                "oneOf": [{"type": "boolean"}, {"type": "object"}]}}},
+    "product": {"type": "string"}, "consumer": {"type": "string"}, "bundle_version": {"type": "string"}}}
+
 
 def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): {"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for c, d in ((400, "malformed request"), (401, "missing or wrong bearer token"),
+                         (403, "the decision has no faithful Iceberg form (refused, never weakened)"),
+                         (404, "unknown product"),
                          (408, "the body did not arrive in time"), (413, "the body or batch is too large"),
                          (500, "internal error or a mask/filter that cannot be expressed (fail closed)"),
                          (503, "the batch took too long (fail closed)")) if c in codes}
@@ -77,6 +108,12 @@ OPENAPI: dict[str, Any] = {
                 {"type": "object", "properties": {"decisions": {
                     "type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}})},
                 **_errors(400, 401, 408, 413, 500, 503)}}},
+        "/v1/iceberg/read-restrictions": {"post": {
+            "summary": "Iceberg REST read-restrictions for one consumer reading one table",
+            "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/IcebergRequest"})},
+            "responses": {"200": {"description": "the read restrictions", **_json(
+                {"$ref": "#/components/schemas/IcebergReadRestrictions"})},
+                **_errors(400, 401, 403, 404, 408, 413, 500)}}},
         "/v1/trino/allow": _opa("Trino opa.policy.uri", {"type": "boolean"}),
         "/v1/trino/batch": _opa("Trino opa.policy.batched-uri", {"type": "array", "items": {"type": "integer"}}),
         "/v1/trino/row-filters": _opa("Trino opa.policy.row-filters-uri", {"type": "array", "items": _VIEW}),
@@ -88,6 +125,7 @@ OPENAPI: dict[str, Any] = {
     "components": {
         "schemas": {
             "Request": _REQUEST, "Decision": _DECISION, "Error": _ERROR,
+            "IcebergRequest": _ICEBERG_REQUEST, "IcebergReadRestrictions": _ICEBERG_REPLY,
             "OpaInput": {"type": "object", "required": ["input"], "properties": {"input": {
                 "type": "object", "required": ["context", "action"], "properties": {
                     "context": {"type": "object"}, "action": {"type": "object"}}}}},

@@ -103,7 +103,7 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
                            body_timeout=float(limits.get("body_timeout", 5.0)),
                            batch_timeout=float(limits.get("batch_timeout", 2.0)),
                            max_batch=int(limits.get("max_batch", 1000)))
-    return App(holder, settings.trino, options, hash_key=config.hash_key)
+    return App(holder, settings.trino, options, hash_key=config.hash_key, allow_unkeyed_hash=config.allow_unkeyed_hash)
 
 
 def create_app() -> App:

@@ -73,6 +73,15 @@ CASES: list[tuple[MaskStrategy, str]] = [
     (MaskStrategy("round", (("digits", -3),)), "number"),
     (MaskStrategy("round", (("digits", 0),)), "integer"),
     (MaskStrategy("round", (("digits", -2),)), "integer"),
+    (MaskStrategy("mask_alphanum"), "string"),
+    (MaskStrategy("show_first4"), "string"),
+    (MaskStrategy("show_last4"), "string"),
+    (MaskStrategy("month"), "date"),
+    (MaskStrategy("month"), "timestamp"),
+    (MaskStrategy("month"), "timestamptz"),
+    (MaskStrategy("month"), "timestamptz_ny"),
+    *((MaskStrategy("fixed_value"), kind) for kind in ("string", "integer", "number", "boolean", "date", "timestamp",
+                                                        "timestamptz", "timestamptz_ny")),
 ]
 HASH_TYPES = ["string", "integer", "number", "date", "timestamp", "boolean", "timestamptz", "timestamptz_ny"]
 
@@ -93,14 +102,17 @@ def _run_three_ways(strategy: MaskStrategy, kind: str, values: list[Any], key: b
     args = dict(strategy.args)
     d = decision([col("id"), col("v", "mask", strategy.name, **args)])
     table = pa.table({"id": pa.array(range(len(values)), pa.int64()), "v": pa.array(values, ARROW_TYPES[kind])})
-    expected = [apply_mask(strategy, v, key) for v in values]
+    expected = [apply_mask(strategy, v, key, RENDER_TYPES.get(kind, kind)) for v in values]
 
     through_arrow = enforce(table, d, hash_key=key).sort_by("id").column("v").to_pylist()
     con = connect()
     con.register("input_rows", table)
     # the SQL as rendered from the precise type, and from the catalog's type (the gateway's case:
     # a catalog says `timestamp` for a timestamp with a time zone too)
-    for render_type in dict.fromkeys([RENDER_TYPES.get(kind, kind), kind.removesuffix("_ny").removesuffix("tz")]):
+    catalog_type = kind.removesuffix("_ny").removesuffix("tz")
+    if strategy.name == "fixed_value":  # a constant: its type is the one rendering is told (docs/enforcement.md)
+        catalog_type = RENDER_TYPES.get(kind, kind)
+    for render_type in dict.fromkeys([RENDER_TYPES.get(kind, kind), catalog_type]):
         rendered = render(d, "input_rows", "duckdb", types={"v": render_type}, hash_key=key)
         through_sql = [r[1] for r in sorted(con.execute(rendered.sql, rendered.bind).fetchall())]
         for raw, want, s in zip(values, expected, through_sql, strict=True):
@@ -151,6 +163,15 @@ def _fixed_point(strategy: MaskStrategy, value: Any) -> bool:
     if name == "email_domain":
         return str(value).startswith("***") and str(value).count("@") <= 1 and (
             "@" not in str(value) and value == "***" or str(value)[3:4] == "@")
+    if name in ("mask_alphanum", "show_first4", "show_last4"):
+        points = list(value)  # unchanged: 4 or fewer kept, the masked part already x and ( ) , . - @
+        masked = points if name == "mask_alphanum" else [] if len(points) <= 4 else \
+            points[4:] if name == "show_first4" else points[:-4]
+        return set(masked) <= set("x(),.-@")
+    if name == "fixed_value":
+        return value == apply_mask(strategy, value)  # already the type's fixed value
+    if name == "month":
+        return value.day == 1 and (not isinstance(value, dt.datetime) or value == apply_mask(strategy, value))
     if name == "year":
         return value == apply_mask(strategy, value)
     if name == "round":

@@ -84,6 +84,11 @@ STRATEGY_CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     ("round", {"digits": 2}, ("f", "i")),
     ("round", {"digits": -2}, ("f", "i")),
     ("round", {"digits": 7}, ("f",)),
+    ("mask_alphanum", {}, ("s", "email")),
+    ("show_first4", {}, ("s", "email")),
+    ("show_last4", {}, ("s", "email")),
+    ("month", {}, ("d", "ts", "tsz", "tsny")),
+    ("fixed_value", {}, ("s", "i", "f", "b", "d", "ts", "tsz", "tsny")),
 ]
 MASK_CASES = [(s, a, c) for s, a, cols in STRATEGY_CASES for c in cols]
 
