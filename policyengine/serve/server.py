@@ -94,7 +94,7 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
     if log_cfg:
         sink = DecisionLog(Path(log_cfg["path"] + worker_suffix), max_bytes=int(log_cfg.get("max_bytes", 64 << 20)),
                            backups=int(log_cfg.get("backups", 5)))
-    holder = ReloadingEngine.from_config(config, decision_log=sink)
+    holder = ReloadingEngine.from_config(config, decision_log=sink, freeze_gc=True)
     if watch if watch is not None else settings.watch:
         holder.watch()
     token = os.environ.get(settings.token_env) or None
