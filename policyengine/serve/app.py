@@ -24,6 +24,7 @@ import orjson
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve.metrics import Metrics
 from policyengine.serve.openapi import OPENAPI
+from policyengine.serve.replies import DecisionDocuments
 from policyengine.serve.trino import BadRequest, Refused, TrinoPolicy, TrinoSettings
 
 log = logging.getLogger("policyengine")
@@ -63,6 +64,7 @@ class App:
         self.options = options or ServeOptions()
         self.hash_key = hash_key
         self.metrics = Metrics()
+        self._documents = DecisionDocuments()
         self._trino: tuple[Any, TrinoPolicy] | None = None
         self._token = self.options.token.encode() if self.options.token else None
         self._routes: dict[tuple[str, str], Callable[[Any], Any]] = {
@@ -197,7 +199,7 @@ class App:
         request = _request(request)
         decision = self.holder.evaluate(*request)
         self.metrics.decisions += 1
-        return decision.to_dict()
+        return self._documents.document(decision)  # Decision.to_dict(), its bulk encoded once
 
     def _evaluate(self, document: Any) -> dict[str, Any]:
         return self._one(document)
