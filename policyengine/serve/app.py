@@ -179,7 +179,8 @@ class App:
                     return
 
         try:
-            await asyncio.wait_for(read(), self.options.body_timeout)
+            async with asyncio.timeout(self.options.body_timeout):  # a timer, not a task per request
+                await read()
         except TimeoutError:
             raise HttpError(408, "the request body did not arrive in time") from None
         return b"".join(chunks)

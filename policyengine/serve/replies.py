@@ -26,6 +26,8 @@ class DecisionDocuments:
         self.size = size
         # id(mapping) -> (the mapping, kept alive so its id is not reused; columns JSON; readable JSON)
         self._encoded: dict[int, tuple[Mapping[str, ColumnDecision], orjson.Fragment, orjson.Fragment]] = {}
+        # id(row filter) -> (the expression, kept alive; its text): filters are shared too
+        self._filters: dict[int, tuple[Any, str]] = {}
 
     def document(self, d: Decision) -> dict[str, Any]:
         """`d.to_dict()`, its `columns` and `readable_columns` as pre-encoded JSON fragments."""
@@ -46,8 +48,20 @@ class DecisionDocuments:
             "bundle_version": d.bundle_version,
             "columns": found[1],
             "readable_columns": found[2],
-            "row_filter": d.row_filter_text,
+            "row_filter": self._filter_text(d.row_filter),
             "filter_rules": [r.to_dict() for r in d.filter_rules],
             "error": d.error,
             "reason": d.reason,
         }
+
+    def _filter_text(self, expr: Any) -> str | None:
+        """`Decision.row_filter_text`, rendered once per shared filter expression."""
+        if expr is None:
+            return None
+        found = self._filters.get(id(expr))
+        if found is None or found[0] is not expr:
+            found = (expr, str(expr))
+            if len(self._filters) >= self.size:
+                self._filters.clear()
+            self._filters[id(expr)] = found
+        return found[1]
