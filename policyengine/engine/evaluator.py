@@ -95,7 +95,7 @@ class Engine:
         self.shared_size = max(16384, self.cache_size // 4)
         self._columns = _Interned(self.shared_size)  # (product, columns, applicable rules) -> mapping
         self._filters = _Interned(self.shared_size)  # (product, applicable filters, values read) -> filter
-        self._parts = _Parts(self.shared_size)
+        self._parts = _Parts(4 * self.shared_size)  # a cell per column and outcome: more of them
         self._lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
