@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -167,6 +167,12 @@ class ProductRules:
     reads: tuple[str, ...]
     boundaries: tuple[dt.datetime, ...]
     column_set: frozenset[str] = frozenset()
+    # each rule's columns of this product, as a set (evaluation splits columns by rule with them)
+    column_sets: Mapping[CompiledRule, frozenset[str]] = field(default_factory=dict)
+
+    def rule_columns(self, rule: CompiledRule) -> frozenset[str]:
+        """The columns of this product that `rule` covers."""
+        return self.column_sets[rule]
 
 
 @dataclass(frozen=True)
@@ -225,5 +231,6 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
         filters = tuple(r for r in candidates if r.kind == "filter")
         reads = sorted(set().union(*(r.reads for r in rules + filters)) if rules or filters else set())
         bounds = sorted({b for r in rules + filters for b in (r.valid_from, r.valid_until) if b is not None})
-        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds), frozenset(columns))
+        sets = MappingProxyType({r: frozenset(r.columns[name]) for r in rules})
+        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds), frozenset(columns), sets)
     return CompiledPolicy(MappingProxyType(products), compiled)

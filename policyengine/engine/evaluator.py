@@ -11,10 +11,11 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import hashlib
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -85,7 +86,16 @@ class Engine:
         product_columns = {name: p.column_names for name, p in catalog.products.items()}
         self.compiled: CompiledPolicy = compile_policies(check, product_columns)
         self.cache_size = max(0, cache_size)
-        self._cache: dict[tuple, tuple[Decision, dt.datetime | None, dt.datetime | None]] = {}
+        # The decision cache holds compact entries: request key -> (columns serial, filter serial,
+        # window start, window end), atoms only, which the garbage collector stops tracking (a
+        # cache of Decision objects held ~40 tracked objects per entry, and full collections
+        # stalled evaluations for hundreds of ms). The parts those serials name are immutable and
+        # shared by every decision with the same outcome: see _Interned and _Parts.
+        self._cache: dict[tuple, tuple[int, int, dt.datetime | None, dt.datetime | None]] = {}
+        self.shared_size = max(16384, self.cache_size // 4)
+        self._columns = _Interned(self.shared_size)  # (product, columns, applicable rules) -> mapping
+        self._filters = _Interned(self.shared_size)  # (product, applicable filters, values read) -> filter
+        self._parts = _Parts(4 * self.shared_size)  # a cell per column and outcome: more of them
         self._lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
@@ -100,6 +110,9 @@ class Engine:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._columns.clear()
+            self._filters.clear()
+            self._parts.clear()
 
     def evaluate(
         self,
@@ -123,23 +136,26 @@ class Engine:
             cols = None if columns is None else (columns,) if isinstance(columns, str) else tuple(columns)
             if rules is None or not use_cache or self.cache_size == 0:
                 return self._decide(c, product, rules, cols, purpose, when)
-            key = self._key(c, product, rules, cols, purpose)
+            groups = tuple(sorted(c.groups))
+            key = self._key(c, product, rules, cols, purpose, groups)
             if key is not None:
                 hit = self._cache.get(key)
                 if hit is not None:
-                    decision, lo, hi = hit
+                    col_serial, filter_serial, lo, hi = hit
                     if (lo is None or when >= lo) and (hi is None or when < hi):
-                        self.cache_hits += 1
-                        return decision if decision.at == when else _restamped(decision, when)
+                        decided = self._columns.by_serial.get(col_serial)
+                        found = self._filters.by_serial.get(filter_serial) if filter_serial else _NO_FILTER
+                        if decided is not None and found is not None:  # else a part was evicted: a miss
+                            self.cache_hits += 1
+                            return self._decision(product, c.id, decided, found, purpose, when)
             self.cache_misses += 1
-            decision = self._decide(c, product, rules, cols, purpose, when)
-            if key is not None and decision.error is None:
+            col_serial, decided, filter_serial, found = self._parts_of(c, product, rules, cols, purpose, when,
+                                                                       groups)
+            if key is not None and filter_serial is not None:
                 lo, hi = _window(rules.boundaries, when)
                 with self._lock:
-                    if len(self._cache) >= self.cache_size:
-                        self._cache.pop(next(iter(self._cache)))
-                    self._cache[key] = (decision, lo, hi)
-            return decision
+                    _bounded_put(self._cache, key, (col_serial, filter_serial, lo, hi), self.cache_size)
+            return self._decision(product, c.id, decided, found, purpose, when)
         except Exception as exc:  # fail closed: never allow on an internal error
             log.exception("policyengine: evaluation failed; denying everything")
             if columns is None:  # name every column of a known product, so a caller sees each denied
@@ -161,11 +177,26 @@ class Engine:
 
     @staticmethod
     def _key(c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
-             purpose: str | None) -> tuple | None:
+             purpose: str | None, groups: tuple[str, ...]) -> tuple | None:
+        """The cache key: one flat tuple of atoms (the collector stops tracking it at its first
+        collection; a nested tuple takes a collection per level, and a frozenset never leaves).
+        Unambiguous: the groups and the columns are each preceded by their count (-1: all
+        columns); then per attribute the rules read: None when absent, one hashable tuple or
+        frozenset for a collection, else its type name (a str) and its value."""
+        attrs = c.attributes
         try:
-            attrs = tuple(_hashable(c.attributes.get(a, MISSING)) if a in c.attributes else None
-                          for a in rules.reads)
-            key = (c.id, c.groups, attrs, product, cols, purpose)
+            read: list[Any] = []
+            for a in rules.reads:
+                if a not in attrs:
+                    read.append(None)
+                    continue
+                value = attrs[a]
+                if isinstance(value, (list, tuple, set, frozenset, dict)):
+                    read.append(_hashable(value))
+                else:
+                    read += (type(value).__name__, value)
+            key = (c.id, product, purpose, len(groups), *groups, -1 if cols is None else len(cols), *(cols or ()),
+                   *read)
             hash(key)  # an unhashable attribute value (a bytearray, a dict) skips the cache
         except TypeError:
             return None
@@ -179,46 +210,177 @@ class Engine:
             decided = {name: ColumnDecision(name, "deny", reason=reason) for name in requested}
             return Decision(product, c.id, MappingProxyType(decided), _FALSE, purpose, when, self.policy_version,
                             reason=reason + ": everything is denied", bundle_version=self.bundle_version)
+        _, decided, _, found = self._parts_of(c, product, rules, cols, purpose, when)
+        return self._decision(product, c.id, decided, found, purpose, when)
+
+    def _decision(self, product: str, consumer: str, columns: Mapping[str, ColumnDecision], found: _Filter,
+                  purpose: str | None, when: dt.datetime) -> Decision:
+        """A Decision from its shared parts (what a cache hit returns: a new object, stamped with
+        this request's instant, everything else shared)."""
+        d = object.__new__(Decision)
+        d.__dict__.update(product=product, consumer=consumer, columns=columns, row_filter=found[0],
+                          purpose=purpose, at=when, policy_version=self.policy_version, filter_rules=found[1],
+                          error=None, reason=found[2], bundle_version=self.bundle_version)
+        return d
+
+    def _parts_of(self, c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
+                  purpose: str | None, when: dt.datetime, sorted_groups: tuple[str, ...] | None = None,
+                  ) -> tuple[int, Mapping[str, ColumnDecision], int | None, _Filter]:
+        """Semantics lines 2-4 as shared parts: (serial, per-column decisions, serial, row filter);
+        the filter's serial is 0 when no filter applies, None when it cannot be shared (then the
+        decision is not cached)."""
         attrs = dict(c.attributes)
         # `consumer.id` and `consumer.groups` are the consumer's own, whatever its attributes say.
         attrs["id"] = c.id
-        attrs["groups"] = tuple(sorted(c.groups))
+        attrs["groups"] = sorted_groups if sorted_groups is not None else tuple(sorted(c.groups))
         user, groups = c.id, c.groups
-        # Rules are in (file, line) order, so each column's list below is too.
-        by_column: dict[str, list[CompiledRule]] = {}
-        for r in rules.rules:
-            if r.applies(user, groups, attrs, purpose, when):
-                for col in r.columns[product]:
-                    lst = by_column.get(col)
-                    if lst is None:
-                        by_column[col] = [r]
-                    else:
-                        lst.append(r)
-        if cols is None:
-            ordered: Sequence[str] = rules.columns
-            unknown: Sequence[str] = ()
-        else:
-            wanted = set(cols)
-            known = rules.column_set
-            ordered = [col for col in rules.columns if col in wanted]
-            unknown = [col for col in dict.fromkeys(cols) if col not in known]
-        decided: dict[str, ColumnDecision] = {}
-        # Columns covered by the same applicable rules share one outcome: work it out once.
-        outcomes: dict[tuple[CompiledRule, ...], _Outcome] = {}
-        for col in ordered:
-            lst = by_column.get(col)
-            signature = tuple(lst) if lst else ()
-            outcome = outcomes.get(signature)
-            if outcome is None:
-                outcome = outcomes[signature] = _outcome(signature)
-            decided[col] = ColumnDecision(col, *outcome)
-        for col in unknown:
-            decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
-        row_filter, filter_refs, why = _row_filter(rules.filters, c, attrs, purpose, when, product,
-                                                   self._column_types(product)) \
-            if rules.filters else (None, (), "")
-        return Decision(product, c.id, MappingProxyType(decided), row_filter, purpose, when,
-                        self.policy_version, filter_refs, reason=why, bundle_version=self.bundle_version)
+        # Rules are in (file, line) order, so the applicable ones are too.
+        applicable = tuple(r for r in rules.rules if r.applies(user, groups, attrs, purpose, when))
+        key = (product, cols, applicable)
+        shared = self._columns.by_key.get(key)
+        if shared is None:
+            with self._lock:
+                shared = self._columns.add(key, lambda: _column_decisions(product, rules, cols, applicable,
+                                                                           self._parts))
+        col_serial, decided = shared
+        if not rules.filters:
+            return col_serial, decided, 0, _NO_FILTER
+        filters = tuple(r for r in rules.filters if r.row_filter is not None
+                        and r.applies(user, groups, attrs, purpose, when))
+        if not filters:
+            return col_serial, decided, 0, _NO_FILTER
+        try:
+            fkey = (product, filters, tuple(_hashable(attrs.get(n, MISSING)) for r in filters for n in r.reads))
+            hash(fkey)
+        except TypeError:  # an unhashable attribute value: worked out for this request alone
+            return col_serial, decided, None, _row_filter(filters, c, attrs, purpose, when, product,
+                                                          self._column_types(product))
+        found = self._filters.by_key.get(fkey)
+        if found is None:
+            with self._lock:
+                found = self._filters.add(fkey, lambda: _row_filter(filters, c, attrs, purpose, when, product,
+                                                                    self._column_types(product)))
+        return col_serial, decided, found[0], found[1]
+
+
+# A decision's row filter part: (expression or None, the filter rules cited, why it is false).
+_Filter = tuple[ast.Expr | None, tuple[RuleRef, ...], str]
+_NO_FILTER: _Filter = (None, (), "")
+
+
+class _Interned:
+    """A bounded table of immutable decision parts, found by what determines them (`by_key`) and by
+    a serial number (`by_serial`, what compact cache entries hold). FIFO: when full, the oldest
+    1/64 go; a cache entry naming an evicted serial is then a miss. Callers hold the engine lock
+    to add; reads need none."""
+
+    __slots__ = ("by_key", "by_serial", "size", "_next")
+
+    def __init__(self, size: int) -> None:
+        self.by_key: dict[Any, tuple[int, Any]] = {}
+        self.by_serial: dict[int, Any] = {}
+        self.size = size
+        self._next = 1  # 0 means "no part" (no row filter)
+
+    def add(self, key: Any, build: Callable[[], Any]) -> tuple[int, Any]:
+        found = self.by_key.get(key)  # another thread may have added it meanwhile
+        if found is not None:
+            return found
+        if len(self.by_key) >= self.size:
+            for old in list(itertools.islice(self.by_key, max(1, self.size // 64))):
+                self.by_serial.pop(self.by_key.pop(old)[0], None)
+        value = build()
+        found = self.by_key[key] = (self._next, value)
+        self.by_serial[self._next] = value
+        self._next += 1
+        return found
+
+    def clear(self) -> None:
+        self.by_key.clear()
+        self.by_serial.clear()
+
+
+class _Parts:
+    """Immutable pieces decisions share, each table bounded (FIFO): a column group's outcome by the
+    rules that apply to it, and a ColumnDecision by column and outcome (one object however many
+    decisions hold it)."""
+
+    __slots__ = ("outcomes", "cells", "size")
+
+    def __init__(self, size: int) -> None:
+        self.outcomes: dict[tuple[CompiledRule, ...], _Outcome] = {}
+        self.cells: dict[tuple[str, int], tuple[ColumnDecision, _Outcome]] = {}
+        self.size = size
+
+    def outcome(self, signature: tuple[CompiledRule, ...]) -> _Outcome:
+        found = self.outcomes.get(signature)
+        if found is None:
+            found = _outcome(signature)
+            _bounded_put(self.outcomes, signature, found, self.size)
+        return found
+
+    def cell(self, col: str, outcome: _Outcome) -> ColumnDecision:
+        # keyed by the outcome's identity, kept alive by the entry itself (so the id is never reused)
+        found = self.cells.get((col, id(outcome)))
+        if found is None or found[1] is not outcome:
+            found = (_new_column(ColumnDecision, (col, *outcome)), outcome)
+            _bounded_put(self.cells, (col, id(outcome)), found, self.size)
+        return found[0]
+
+    def clear(self) -> None:
+        self.outcomes.clear()
+        self.cells.clear()
+
+
+def _column_decisions(product: str, rules: ProductRules, cols: tuple[str, ...] | None,
+                      applicable: Sequence[CompiledRule], parts: _Parts) -> Mapping[str, ColumnDecision]:
+    """Semantics lines 2-3 for every requested column, given the rules that apply (in (file, line) order).
+
+    The requested columns are split into groups covered by the same applicable rules (set
+    operations, a few groups for any number of columns); each group's outcome is worked out once."""
+    if cols is None:
+        ordered: Sequence[str] = rules.columns
+        unknown: Sequence[str] = ()
+    else:
+        wanted = set(cols)
+        known = rules.column_set
+        ordered = [col for col in rules.columns if col in wanted]
+        unknown = [col for col in dict.fromkeys(cols) if col not in known]
+    groups: list[tuple[set[str], tuple[CompiledRule, ...]]] = [(set(ordered), ())]
+    for r in applicable:
+        covered = rules.rule_columns(r)
+        refined = []
+        for members, signature in groups:
+            inside = members & covered
+            if not inside:
+                refined.append((members, signature))
+                continue
+            refined.append((inside, (*signature, r)))
+            if len(inside) < len(members):
+                refined.append((members - inside, signature))
+        groups = refined
+    outcome_of: dict[str, _Outcome] = {}
+    for members, signature in groups:
+        outcome = parts.outcome(signature)
+        for col in members:
+            outcome_of[col] = outcome
+    cell = parts.cell
+    decided = {col: cell(col, outcome_of[col]) for col in ordered}
+    for col in unknown:
+        decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
+    return MappingProxyType(decided)
+
+
+_new_column = tuple.__new__  # ColumnDecision(*fields) without the generated __new__'s frame
+
+
+def _bounded_put(table: dict, key: Any, value: Any, size: int) -> None:
+    """Insert into a FIFO-bounded dict: when full, the oldest 1/64 go at once (evicting one entry at
+    a time from the front of a dict rescans the deleted slots before it, which grows with each)."""
+    if len(table) >= size:
+        for old in list(itertools.islice(table, max(1, size // 64))):
+            del table[old]
+    table[key] = value
 
 
 _DEFAULT_DENY = "no rule allows it (default deny)"
@@ -265,15 +427,6 @@ def _outcome(rules: Sequence[CompiledRule]) -> _Outcome:
         return ("mask", strategy.name, MappingProxyType(dict(strategy.args)), winner.ref,
                 f"masked ({strategy}) by {winner.ref.name}", applied)
     return "allow", None, NO_ARGS, allow.ref, f"allowed by {allow.ref.name}", applied
-
-
-def _restamped(decision: Decision, when: dt.datetime) -> Decision:
-    """A cached decision carrying this request's instant (decision logs must show when a request
-    was decided, not when the cache entry was made); a shallow copy, everything else shared."""
-    stamped = object.__new__(Decision)
-    stamped.__dict__.update(decision.__dict__)
-    stamped.__dict__["at"] = when
-    return stamped
 
 
 def _row_filter(filters: Sequence[CompiledRule], c: Consumer, attrs: Mapping[str, Any], purpose: str | None,

@@ -10,6 +10,7 @@ counted and reported, and decisions keep naming the old bundle version.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -47,14 +48,33 @@ def _one_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}".splitlines()[0]
 
 
+def freeze_heap(thaw: bool = False) -> None:
+    """Collect, then move every object alive into the collector's permanent generation
+    (`gc.freeze()`), so later collections no longer scan the loaded engine (catalog, rules,
+    expressions: tens of thousands of objects for a large mesh, each full collection walking them).
+
+    The trade-off: frozen objects are never examined again, so a reference cycle among them that
+    becomes garbage later is never reclaimed (objects freed by reference counting, as the engine's
+    are, still go). It suits a long-running server after loading; `thaw` first returns the frozen
+    objects to the collector (`gc.unfreeze()`), so a reload's previous engine can be reclaimed
+    before the new heap is frozen. Process-wide: off unless asked for (`serve` asks)."""
+    if thaw:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class ReloadingEngine:
     """Owns the current Engine; `reload()` swaps in a new one atomically, keeping the last good one
     on error. Thread-safe: evaluations run concurrently with a reload; reloads are serialised."""
 
     def __init__(self, loader: Callable[[], Engine], *, decision_log: DecisionSink | None = None,
-                 watch_paths: Sequence[str | Path] = ()) -> None:
+                 watch_paths: Sequence[str | Path] = (), freeze_gc: bool = False) -> None:
         self._loader = loader
         self._engine: Engine = loader()  # the first load must succeed: there is no last good one
+        self.freeze_gc = freeze_gc
+        if freeze_gc:
+            freeze_heap()
         self.decision_log = decision_log
         self.watch_paths = tuple(Path(p) for p in watch_paths)
         self.reloads = 0
@@ -97,10 +117,14 @@ class ReloadingEngine:
                           self.last_error)
                 return ReloadResult(False, old.bundle_version, False, self.last_error)
             self._engine = new  # one reference store: atomic for every reader
+            old_version = old.bundle_version
+            if self.freeze_gc:
+                del old  # the old engine can go (once in-flight requests are done with it)
+                freeze_heap(thaw=True)
             self.reloads += 1
             self.last_error = None
             self.loaded_at = dt.datetime.now(dt.UTC)
-            changed = new.bundle_version != old.bundle_version
+            changed = new.bundle_version != old_version
             log.info("policyengine: reloaded bundle %s%s", new.bundle_version, "" if changed else " (unchanged)")
             return ReloadResult(True, new.bundle_version, changed)
 

@@ -27,6 +27,7 @@ from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve import iceberg
 from policyengine.serve.metrics import Metrics
 from policyengine.serve.openapi import OPENAPI
+from policyengine.serve.replies import DecisionDocuments
 from policyengine.serve.trino import BadRequest, Refused, TrinoPolicy, TrinoSettings
 
 log = logging.getLogger("policyengine")
@@ -68,6 +69,7 @@ class App:
         self.options = options or ServeOptions()
         self.hash_key = hash_key
         self.metrics = Metrics()
+        self._documents = DecisionDocuments()
         self._trino: tuple[Any, TrinoPolicy] | None = None
         self._token = self.options.token.encode() if self.options.token else None
         self._routes: dict[tuple[str, str], Callable[[Any], Any]] = {
@@ -185,7 +187,8 @@ class App:
                     return
 
         try:
-            await asyncio.wait_for(read(), self.options.body_timeout)
+            async with asyncio.timeout(self.options.body_timeout):  # a timer, not a task per request
+                await read()
         except TimeoutError:
             raise HttpError(408, "the request body did not arrive in time") from None
         return b"".join(chunks)
@@ -205,7 +208,7 @@ class App:
         request = _request(request)
         decision = self.holder.evaluate(*request)
         self.metrics.decisions += 1
-        return decision.to_dict()
+        return self._documents.document(decision)  # Decision.to_dict(), its bulk encoded once
 
     def _evaluate(self, document: Any) -> dict[str, Any]:
         return self._one(document)

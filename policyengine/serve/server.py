@@ -85,8 +85,10 @@ def is_loopback(host: str) -> bool:
 
 
 def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = None,
-              decision_log: str | None = None, worker_suffix: str = "") -> App:
-    """The ASGI app for a configuration: engine holder, decision log, watcher, Trino settings."""
+              decision_log: str | None = None, worker_suffix: str = "", freeze_gc: bool = False) -> App:
+    """The ASGI app for a configuration: engine holder, decision log, watcher, Trino settings.
+    `freeze_gc`: gc.freeze() after loading and after each reload (a server process's choice:
+    see ReloadingEngine and docs/serve.md)."""
     log_cfg = dict(settings.decision_log or {})
     if decision_log is not None:
         log_cfg = {"path": decision_log}
@@ -94,7 +96,7 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
     if log_cfg:
         sink = DecisionLog(Path(log_cfg["path"] + worker_suffix), max_bytes=int(log_cfg.get("max_bytes", 64 << 20)),
                            backups=int(log_cfg.get("backups", 5)))
-    holder = ReloadingEngine.from_config(config, decision_log=sink)
+    holder = ReloadingEngine.from_config(config, decision_log=sink, freeze_gc=freeze_gc)
     if watch if watch is not None else settings.watch:
         holder.watch()
     token = os.environ.get(settings.token_env) or None
@@ -113,7 +115,7 @@ def create_app() -> App:
     settings = ServeSettings.from_config(config)
     suffix = f".{os.getpid()}" if opts.get("workers", 1) > 1 else ""
     return build_app(config, settings, watch=opts.get("watch"), decision_log=opts.get("decision_log"),
-                     worker_suffix=suffix)
+                     worker_suffix=suffix, freeze_gc=True)
 
 
 def run(config_path: str | None, settings: ServeSettings, *, host: str, port: int, workers: int,
@@ -141,4 +143,4 @@ def run(config_path: str | None, settings: ServeSettings, *, host: str, port: in
         uvicorn.run("policyengine.serve.server:create_app", factory=True, workers=workers, **kw)
         return
     config = load_config(config_path)
-    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log), **kw)
+    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True), **kw)

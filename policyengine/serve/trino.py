@@ -117,12 +117,16 @@ class TrinoSettings:
 
 
 def _obj(value: Any, what: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON gives: skip the abstract-class check
+        return value
     if not isinstance(value, Mapping):
         raise BadRequest(f"{what} must be an object")
     return value
 
 
 def _text(value: Any, what: str) -> str:
+    if type(value) is str:
+        return value
     if not isinstance(value, str):
         raise BadRequest(f"{what} must be a string")
     return value
@@ -488,23 +492,30 @@ class TrinoPolicy:
                          _text(c.get("tableName"), "'tableName'"), _text(c.get("columnName"), "'columnName'"),
                          _text(c.get("columnType"), "'columnType'")))
         out: list[str | None] = []
-        decisions: dict[tuple[str, str, str], Decision | None] = {}
+        # per table of the request (a batch names a few tables, many columns each): is it governed,
+        # its product, the decision (one evaluation per table)
+        tables: dict[tuple[str, str, str], tuple[bool, str | None, Decision | None]] = {}
         for catalog, schema, table, column, ctype in cols:
-            if catalog in self.settings.open_catalogs or schema == METADATA_SCHEMA:
-                out.append(None)
-                continue
-            product = self.names.product(catalog, schema, table)
-            if req.consumer is None or product is None:
-                out.append(self._mask_sql("?", ColumnDecision(column, "deny"), ctype))
-                continue
             key = (catalog, schema, table)
-            if key not in decisions:
-                decisions[key] = self.decide(req, product)
-            d = decisions[key]
-            if d is None or d.error is not None:
-                raise Refused(f"evaluation failed for {product}")
-            cd = d.columns.get(column) or ColumnDecision(column, "deny")
-            out.append(self._mask_sql(product, cd, ctype))
+            found = tables.get(key)
+            if found is None:
+                if catalog in self.settings.open_catalogs or schema == METADATA_SCHEMA:
+                    found = (False, None, None)
+                else:
+                    product = self.names.product(catalog, schema, table)
+                    decision = None if req.consumer is None or product is None else self.decide(req, product)
+                    if decision is not None and decision.error is not None:
+                        raise Refused(f"evaluation failed for {product}")
+                    found = (True, product, decision)
+                tables[key] = found
+            governed, product, d = found
+            if not governed:
+                out.append(None)
+            elif d is None or product is None:
+                out.append(self._mask_sql("?", ColumnDecision(column, "deny"), ctype))
+            else:
+                cd = d.columns.get(column) or ColumnDecision(column, "deny")
+                out.append(self._mask_sql(product, cd, ctype))
         return out
 
     def column_mask(self, document: Any) -> dict[str, str] | None:

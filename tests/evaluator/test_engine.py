@@ -99,7 +99,9 @@ def test_cache_returns_the_same_decision_and_respects_windows(engine_from) -> No
     assert engine.cache_hits == 1
     assert second.columns is first.columns and second.row_filter is first.row_filter  # shared
     assert first.at == AT and second.at == AT + dt.timedelta(days=1)  # each carries its own instant
-    assert engine.evaluate(who, "shop.orders", ["order_id"], at=AT) is first
+    # a hit is a new Decision built from the shared parts (the cache holds no Decision objects), equal
+    assert engine.evaluate(who, "shop.orders", ["order_id"], at=AT) == first
+    assert engine.cache_hits == 2
     after = engine.evaluate(who, "shop.orders", ["order_id"], at=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
     assert after.columns["order_id"].effect == "deny"
 

@@ -1,0 +1,82 @@
+"""The decision cache's compact entries (issue 14): the cache holds atoms and serial numbers of
+shared immutable parts, so the garbage collector stops tracking its entries; decisions with the
+same outcome share their per-column decisions; an evicted part turns a hit into a correct miss."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+
+AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+POLICY = {"shop.policy": "scope domain shop\n"
+                         "allow read shop.orders to group:g;\n"
+                         "mask shop.orders.email using redact to everyone except group:cleared;\n"
+                         "filter shop.orders rows where region == consumer.region to group:g;\n"}
+
+
+def test_cache_entries_are_untracked_by_the_collector(engine_from) -> None:
+    engine = engine_from(POLICY)
+    for i in range(200):
+        engine.evaluate({"id": f"u{i}", "groups": ["g", "staff"], "attributes": {"region": "eu"}},
+                        "shop.orders", ["order_id", "email", "amount"], at=AT)
+    assert len(engine._cache) == 200
+    gc.collect()
+    tracked = sum(gc.is_tracked(k) or gc.is_tracked(v) for k, v in engine._cache.items())
+    assert tracked == 0
+    assert not gc.is_tracked(engine._cache)
+
+
+def test_same_outcome_shares_the_column_decisions(engine_from) -> None:
+    engine = engine_from(POLICY)
+    a = engine.evaluate({"id": "a", "groups": ["g"], "attributes": {"region": "eu"}}, "shop.orders", at=AT)
+    b = engine.evaluate({"id": "b", "groups": ["g"], "attributes": {"region": "us"}}, "shop.orders", at=AT)
+    c = engine.evaluate({"id": "c", "groups": ["g", "cleared"], "attributes": {"region": "eu"}},
+                        "shop.orders", at=AT)
+    assert a.columns is b.columns  # same applicable rules: one mapping
+    assert a.row_filter != b.row_filter and a.consumer == "a" and b.consumer == "b"
+    assert c.columns is not a.columns and c.columns["email"].effect == "allow"
+    assert a.columns["email"].effect == "mask" and a.columns["order_id"] is c.columns["order_id"]
+    assert a.row_filter is engine.evaluate({"id": "d", "groups": ["g"], "attributes": {"region": "eu"}},
+                                           "shop.orders", at=AT).row_filter  # filters shared too
+
+
+def test_an_evicted_part_makes_a_correct_miss(engine_from) -> None:
+    engine = engine_from(POLICY)
+    who = {"id": "a", "groups": ["g"], "attributes": {"region": "eu"}}
+    first = engine.evaluate(who, "shop.orders", at=AT)
+    engine._columns.clear()  # as if evicted while the cache entry stays
+    engine._filters.clear()
+    again = engine.evaluate(who, "shop.orders", at=AT)
+    assert engine.cache_hits == 0 and engine.cache_misses == 2
+    assert again == first
+
+
+def test_shared_tables_are_bounded(engine_from) -> None:
+    engine = engine_from(POLICY)
+    engine._columns.size = engine._filters.size = 8
+    for i in range(100):
+        engine.evaluate({"id": "a", "groups": ["g"], "attributes": {"region": f"r{i}"}},
+                        "shop.orders", [f"x{i}", "email"], at=AT)
+    assert len(engine._columns.by_key) <= 8 and len(engine._columns.by_serial) <= 8
+    assert len(engine._filters.by_key) <= 8 and len(engine._filters.by_serial) <= 8
+    d = engine.evaluate({"id": "a", "groups": ["g"], "attributes": {"region": "r3"}}, "shop.orders",
+                        ["x3", "email"], at=AT)
+    assert d.columns["x3"].effect == "deny" and d.columns["email"].effect == "mask"
+    assert "r3" in str(d.row_filter)
+
+
+def test_flat_keys_keep_attribute_values_apart(engine_from) -> None:
+    engine = engine_from({"shop.policy": "scope domain shop\n"
+                                         "allow read shop.orders.order_id to everyone when consumer.level >= 2;\n"
+                                         "allow read shop.orders.amount to everyone when consumer.tier == 'gold';\n"})
+    seen = {}
+    for attrs in ({"level": 3}, {"level": 1}, {"level": 3.0}, {"level": True}, {"level": [3]},
+                  {"tier": "gold"}, {"tier": "level"}, {"level": "int", "tier": 3}, {}, {"level": None}):
+        cached = engine.evaluate({"id": "a", "attributes": attrs}, "shop.orders", ["order_id", "amount"], at=AT)
+        again = engine.evaluate({"id": "a", "attributes": attrs}, "shop.orders", ["order_id", "amount"], at=AT)
+        plain = engine.evaluate({"id": "a", "attributes": attrs}, "shop.orders", ["order_id", "amount"], at=AT,
+                                use_cache=False)
+        assert cached == again == plain, attrs
+        seen[repr(attrs)] = tuple(d.effect for d in cached.columns.values())
+    assert seen["{'level': 3}"] == ("allow", "deny") and seen["{'level': 1}"] == ("deny", "deny")
+    assert seen["{'tier': 'gold'}"] == ("deny", "allow")
