@@ -32,7 +32,7 @@ KNOWN_KEYS: dict[str, str] = {
     "privileged": "consumers and groups whose grants need review (read by the `coverage` command)",
     "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
     "serve": "settings of the long-running server (read by `serve`)",
-    "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
+    "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Trino as plain SHA-256 and to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
 key is an error (with "did you mean"), so a typo such as `catalgo:` never passes silently. A new key

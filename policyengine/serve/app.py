@@ -199,7 +199,8 @@ class App:
         engine = self.holder.engine
         cached = self._trino
         if cached is None or cached[0] is not engine:  # a reload: names are rebuilt for the new bundle
-            cached = (engine, TrinoPolicy(engine, self.trino_settings, self.hash_key, self.holder.decision_log))
+            cached = (engine, TrinoPolicy(engine, self.trino_settings, self.hash_key, self.holder.decision_log,
+                                          allow_unkeyed_hash=self.allow_unkeyed_hash))
             self._trino = cached
         self.metrics.decisions += 1
         return cached[1]

@@ -254,8 +254,9 @@ class TrinoPolicy:
     """The plugin's five endpoints over one engine (a new one per bundle: cheap to build)."""
 
     def __init__(self, engine: Any, settings: TrinoSettings, hash_key: bytes | None = None,
-                 decision_log: Any = None) -> None:
+                 decision_log: Any = None, allow_unkeyed_hash: bool = False) -> None:
         self.engine = engine
+        self.allow_unkeyed_hash = allow_unkeyed_hash  # plain SHA-256 for `hash` without a key
         self.decision_log = decision_log
         self.settings = settings
         self.hash_key = hash_key
@@ -284,7 +285,9 @@ class TrinoPolicy:
 
     def _mask_sql(self, product: str, cd: ColumnDecision, column_type: str | None = None) -> str | None:
         """The Trino SQL of a column's outcome: None (allowed as is), the mask, or NULL (denied).
-        Raises Refused when the mask has no safe Trino form (a keyed hash without the option)."""
+        Raises Refused when the mask has no safe Trino form: a keyed hash without
+        `accept_key_in_query_text`, or a hash with no key without `allow_unkeyed_hash` (a plain
+        SHA-256 of a guessable value is confirmed by hashing a guess, as the gateway refuses)."""
         if cd.effect == "allow":
             return None
         try:
@@ -311,6 +314,10 @@ class TrinoPolicy:
             target = exp.DataType.build(column_type, dialect="trino") if column_type else None
             return exp.cast(exp.null(), target).sql("trino") if target is not None else "NULL"
         keyed = cd.strategy == "hash" and self.hash_key is not None
+        if cd.strategy == "hash" and not keyed and not self.allow_unkeyed_hash:
+            raise Refused(f"column '{cd.column}' of {product} is masked with 'hash' but no HMAC key is set; "
+                          "a plain SHA-256 can be confirmed by hashing a guess: set the key "
+                          "(hash_key_env) or allow_unkeyed_hash: true in policyengine.yaml")
         if keyed and not self.settings.accept_key_in_query_text:
             raise Refused(f"column '{cd.column}' of {product} is masked with a keyed hash, which over Trino "
                           "would put the key into query text and history; set serve.trino."

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
 
 from policyengine.config import load_config
 from policyengine.engine.reload import ReloadingEngine
@@ -15,6 +16,22 @@ from policyengine.serve.app import App, ServeOptions
 from policyengine.serve.trino import TrinoSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+PATH_KEYS = ("policies", "catalog", "consumers", "samples", "taxonomy")
+
+
+def config_copy(directory: Path, **overrides: Any) -> Path:
+    """The example mesh's policyengine.yaml written into `directory` with absolute paths and
+    `overrides` (e.g. allow_unkeyed_hash=True), for a `serve` subprocess that needs a setting
+    the example does not make. The ownership map is left out (its paths are the project's)."""
+    data = yaml.safe_load((ROOT / "policyengine.yaml").read_text(encoding="utf-8"))
+    for key in PATH_KEYS:
+        if key in data:
+            data[key] = str((ROOT / data[key]).resolve())
+    data.pop("ownership", None)
+    data.update(overrides)
+    path = directory / "policyengine.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
 
 
 class Reply:
@@ -46,8 +63,8 @@ def call(app: App, method: str, path: str, body: Any = None, *, raw: bytes | Non
 
 
 def make_app(*, trino: TrinoSettings | None = None, token: str | None = None,
-             hash_key: bytes | None = None, **options: Any) -> App:
+             hash_key: bytes | None = None, allow_unkeyed_hash: bool = False, **options: Any) -> App:
     cfg = load_config(ROOT / "policyengine.yaml")
     holder = ReloadingEngine.from_config(cfg)
     return App(holder, trino or TrinoSettings(catalogs=("lakehouse",)), ServeOptions(token=token, **options),
-               hash_key=hash_key)
+               hash_key=hash_key, allow_unkeyed_hash=allow_unkeyed_hash)

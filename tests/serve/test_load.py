@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import ROOT
+from serve_helpers import ROOT, config_copy
 
 pytest.importorskip("uvicorn")
 
@@ -33,7 +33,7 @@ def server(tmp_path: Path):
     log_path = tmp_path / "decisions.jsonl"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-c", "from policyengine.cli import main; main()", "serve", "--port", str(port),
-           "--decision-log", str(log_path), "--config", str(ROOT / "policyengine.yaml")]
+           "--decision-log", str(log_path), "--config", str(config_copy(tmp_path, allow_unkeyed_hash=True))]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -199,7 +199,8 @@ def test_single_column_mask(app) -> None:
     assert mask("margin") == {"expression": "CAST(NULL AS VARCHAR)"}  # denied: never unmasked
 
 
-def test_batch_column_masks_for_20_columns(app) -> None:
+def test_batch_column_masks_for_20_columns() -> None:
+    app = make_app(allow_unkeyed_hash=True)  # full_name's `hash` over Trino needs the opt-in
     cols = [c.name for c in app.holder.engine.catalog.products["sales.customers"].columns]
     cols = (cols + [f"extra_{i}" for i in range(20)])[:20]
     resources = [column("sales", "customers", c) for c in cols]
@@ -232,6 +233,25 @@ def test_keyed_hash_is_refused_over_trino_unless_accepted() -> None:
     r = call(accepted, "POST", "/v1/trino/column-mask", res)
     assert r.status == 200 and "HMAC_SHA256" in r.json()["result"]["expression"].upper()
     assert (b"k" * 32).hex() in r.json()["result"]["expression"].lower()
+
+
+def test_unkeyed_hash_is_refused_over_trino_unless_allowed() -> None:
+    """Attack: with no HMAC key, `hash` is a plain SHA-256 of the value; a consumer hashes guesses
+    (names, emails) and matches them, so the mask reveals the value. The gateway refuses that
+    unless `allow_unkeyed_hash` is set, and so must the Trino endpoints."""
+    unkeyed = make_app()
+    res = doc(CTX_BOB, "GetColumnMask", column("sales", "customers", "full_name"))
+    r = call(unkeyed, "POST", "/v1/trino/column-mask", res)
+    assert r.status == 500 and "allow_unkeyed_hash" in r.json()["error"] and r.json().get("result") is None
+    r = call(unkeyed, "POST", "/v1/trino/batch-column-masks",
+             doc(CTX_BOB, "GetColumnMask", filter_resources=[column("sales", "customers", "full_name")]))
+    assert r.status == 500
+    assert allow(unkeyed, doc(CTX_BOB, "SelectFromColumns", table("sales", "customers", ["full_name"]))) is False
+    assert allow(unkeyed, doc(CTX_BOB, "SelectFromColumns", table("sales", "customers", ["customer_id"]))) is True
+    allowed = make_app(allow_unkeyed_hash=True)
+    r = call(allowed, "POST", "/v1/trino/column-mask", res)
+    assert r.status == 200 and "SHA256" in r.json()["result"]["expression"].upper()
+    assert "HMAC" not in r.json()["result"]["expression"].upper()
 
 
 # ---------------------------------------------------------------- fail closed
