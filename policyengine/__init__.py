@@ -22,6 +22,7 @@ from policyengine.engine.decision import (
     RuleRef,
     use_iceberg_renderer,
     use_sql_renderer,
+    use_why_not,
 )
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.formatter import format_file, format_text
@@ -60,6 +61,16 @@ def _read_ownership(*args: Any) -> Any:
 
 
 use_ownership_reader(_read_ownership)
+
+
+def _why_not(*args: Any, **kw: Any) -> Any:
+    """`Decision.why_not`: the governance stage's explainer, imported on first use."""
+    from policyengine.governance.whynot import why_not
+
+    return why_not(*args, **kw)
+
+
+use_why_not(_why_not)
 
 _LAZY = {
     "Engine": "policyengine.engine.evaluator",

@@ -20,6 +20,7 @@ Effect = Literal["allow", "mask", "deny"]
 
 _SQL_RENDERER: Callable[..., str] | None = None
 _ICEBERG_RENDERER: Callable[..., dict[str, Any]] | None = None
+_WHY_NOT: Callable[..., Any] | None = None
 
 
 def use_sql_renderer(renderer: Callable[..., str]) -> None:
@@ -34,6 +35,13 @@ def use_iceberg_renderer(renderer: Callable[..., dict[str, Any]]) -> None:
     `policyengine.enforce.iceberg.read_restrictions`, imported on first call)."""
     global _ICEBERG_RENDERER
     _ICEBERG_RENDERER = renderer
+
+
+def use_why_not(explainer: Callable[..., Any]) -> None:
+    """Install what `Decision.why_not` calls (`policyengine/__init__` wires in
+    `policyengine.governance.whynot.why_not`, imported on first call)."""
+    global _WHY_NOT
+    _WHY_NOT = explainer
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +144,29 @@ class Decision:
         if _ICEBERG_RENDERER is None:
             raise RuntimeError("no Iceberg renderer installed (import policyengine)")
         return _ICEBERG_RENDERER(self, field_ids, **kw)
+
+    def why_not(self, column: str, engine: Any, consumer: Any = None, **kw: Any) -> Any:
+        """The smallest changes to this request (purpose, groups, attributes, instant) that would
+        make `column` more visible, or the statement that none exists (governance.whynot.WhyNot).
+
+        A decision holds the consumer's name, not its groups and attributes, so the consumer is
+        looked up in `engine`'s consumers file unless given. `engine` must be the one that made the
+        decision (same bundle version): an explanation over other policies would mislead.
+        Raises ValueError when the column was not decided here, the engine differs or the consumer
+        is unknown."""
+        if _WHY_NOT is None:
+            raise RuntimeError("no why-not explainer installed (import policyengine)")
+        if column not in self.columns:
+            raise ValueError(f"column '{column}' is not part of this decision on {self.product}")
+        if self.bundle_version and getattr(engine, "bundle_version", self.bundle_version) != self.bundle_version:
+            raise ValueError("this decision was made under another bundle version than the engine's: "
+                             "evaluate again with this engine")
+        if consumer is None:
+            consumer = engine.consumers.get(self.consumer)
+            if consumer is None:
+                raise ValueError(f"consumer '{self.consumer}' is not in the consumers file: pass consumer= "
+                                 "with its groups and attributes")
+        return _WHY_NOT(engine, consumer, self.product, column, self.purpose, self.at, **kw)
 
     @property
     def row_filter_text(self) -> str | None:
