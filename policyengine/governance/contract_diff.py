@@ -75,8 +75,10 @@ def naming_rules(engine: Any, product: str, column: str, root: Path | None = Non
     return out
 
 
-def _approval(*sources: tuple[str, ...]) -> str | None:
-    return next((a for s in sources for a in s), None)
+def _approval(*pairs: tuple[tuple[str, ...], tuple[str, ...]]) -> str | None:
+    """The first approval the head records that the base did not: each pair is (head's, base's).
+    An approval already in the base was given for an earlier change, so it approves nothing new."""
+    return next((a for head, base in pairs for a in head if a not in base), None)
 
 
 def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
@@ -99,7 +101,7 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                     "tag-removed", name, col.name,
                     f"{name}.{col.name} loses sensitive tag{'s' * (len(lost) > 1)} {', '.join(lost)}",
                     _rel(head_root, span.file if span else h.source), span.line if span else None,
-                    _approval(col.approvals, h.approvals)))
+                    _approval((col.approvals, before.approvals), (h.approvals, b.approvals))))
         gone = [(i, c) for i, c in enumerate(b.columns) if h.column(c.name) is None]
         added = {i: c for i, c in enumerate(h.columns) if b.column(c.name) is None}
         for i, c in gone:
@@ -114,7 +116,7 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                 "column-renamed", name, successor.name,
                 f"{name}.{c.name} is renamed {successor.name}: {', '.join(named)} no longer cover{'s' * (len(named) == 1)} it",
                 _rel(head_root, span.file if span else h.source), span.line if span else None,
-                _approval(successor.approvals, h.approvals)))
+                _approval((successor.approvals, c.approvals), (h.approvals, b.approvals))))
     # a product of the same contract file and short name under another domain
     old_by_source = {(_rel(base_root, p.source), n.split(".", 1)[1]): p for n, p in old.items() if n not in new}
     for name in sorted(set(new) - set(old)):
@@ -126,7 +128,8 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
         out.append(ContractChange(
             "domain-changed", name, None,
             f"{b.name} moves from domain {b.domain} to {h.domain}: rules written for {b.name} no longer apply",
-            _rel(head_root, span.file if span else h.source), span.line if span else None, _approval(h.approvals)))
+            _rel(head_root, span.file if span else h.source), span.line if span else None,
+            _approval((h.approvals, b.approvals))))
     for name, h in sorted(new.items()):
         found = (scan or {}).get(name, {})
         b = old.get(name)
@@ -141,5 +144,5 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                     f"new column {name}.{col.name}: the scan finds {', '.join(undeclared)}, which its contract "
                     "does not declare",
                     _rel(head_root, span.file if span else h.source), span.line if span else None,
-                    _approval(col.approvals, h.approvals)))
+                    _approval((col.approvals, ()), (h.approvals, b.approvals if b is not None else ()))))
     return sorted(out, key=lambda c: (c.file or "", c.line or 0, c.kind))

@@ -71,8 +71,14 @@ class RuleChange:
 
     @property
     def approved(self) -> str | None:
-        """The head's `@approved` (a removed rule has no head to carry one)."""
-        return self.head.approved if self.head else None
+        """The head's `@approved`, when it is new: a modified rule still carrying the base's
+        approval was approved for an earlier change, not this one. (A removed rule has no head to
+        carry one.)"""
+        if self.head is None or self.head.approved is None:
+            return None
+        if self.base is not None and self.base.approved == self.head.approved:
+            return None
+        return self.head.approved
 
     @property
     def location(self) -> tuple[str, int]:
@@ -220,8 +226,11 @@ class Group:
 
     @property
     def approved(self) -> str | None:
-        """An approval of any cause approves the group's cells."""
-        return next((c.approved for c in self.causes if c.approved), None)
+        """The group's cells are approved when every cause is: one approved change beside an
+        unapproved one (a guardrail removed next to an approved grant) approves nothing."""
+        if not self.causes or any(c.approved is None for c in self.causes):
+            return None
+        return ", ".join(dict.fromkeys(c.approved for c in self.causes if c.approved))
 
     @property
     def loosened(self) -> tuple[CellChange, ...]:
@@ -295,6 +304,11 @@ class DiffReport:
                 "groups": [g.to_dict() for g in self.groups], "notes": list(self.notes)}
 
 
+def _new_approval(head: tuple[str, ...], base: tuple[str, ...]) -> str | None:
+    """The first approval the head records that the base did not (an old one approved an older change)."""
+    return next((a for a in head if a not in base), None)
+
+
 def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterable[RuleRef],
             base_index: Mapping[tuple[str, int], RuleChange], head_index: Mapping[tuple[str, int], RuleChange],
             base: Any, head: Any, head_root: Path | None) -> tuple[Cause, ...]:
@@ -316,11 +330,12 @@ def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterabl
         span = col.span
         return (Cause(f"contract changed: tags of {cell.product}.{cell.column}", "contract",
                       relative_to(head_root, span.file) if span else product.source, span.line if span else None,
-                      next(iter(col.approvals + product.approvals), None)),)
+                      _new_approval(col.approvals + product.approvals, old.approvals + before.approvals)),)
     if product.columns != before.columns:  # another column's tags or type: the product's contract
         where = relative_to(head_root, product.source) if product.source else None
         return (Cause(f"contract changed: {cell.product}", "contract", where,
-                      product.span.line if product.span else None, next(iter(product.approvals), None)),)
+                      product.span.line if product.span else None,
+                      _new_approval(product.approvals, before.approvals)),)
     # no changed rule applied and the contract is the same (a rule moved unchanged to a file of
     # another scope, say): never approved, so a loosening fails
     return (Cause(f"unattributed change of {cell.product}", "unattributed", None, None, None),)

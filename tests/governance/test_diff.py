@@ -306,3 +306,38 @@ def test_a_contract_cause_is_approved_by_the_columns_custom_property() -> None:
     assert group.label == "contract changed: tags of shop.orders.email" and group.loosened
     assert group.approved == "GOV-5" and [c.approved for c in report.contract_changes] == ["GOV-5"]
     assert report.exit_code() == 0
+
+
+def test_an_approval_carried_over_from_the_base_approves_nothing_new() -> None:
+    """Attack: a rule approved once (GOV-1) is loosened again, keeping its old annotation."""
+    approved_mask = '@name("mask-email")\n@approved("GOV-1")\nmask shop.orders.email using hash to everyone;'
+    weaker = '@name("mask-email")\n@approved("GOV-1")\nmask shop.orders.email using last4 to everyone;'
+    report = _diff([GRANT, approved_mask], [GRANT, weaker])
+    (group,) = report.groups
+    assert group.loosened and group.approved is None and report.exit_code() == 1
+    fresh = _diff([GRANT, approved_mask], [GRANT, weaker.replace("GOV-1", "GOV-2")])
+    assert fresh.groups[0].approved == "GOV-2" and fresh.exit_code() == 0
+
+
+def test_one_approved_cause_does_not_approve_an_unapproved_one_beside_it() -> None:
+    """Attack: remove a mask (unapprovable) and, in the same change, touch an approved grant that
+    applies to the same cells: the loosening has two causes and only one is approved."""
+    grant = '@name("grant")\nallow read shop.orders to group:g1;'
+    wider = '@name("grant")\n@approved("GOV-9")\nallow read shop.orders to group:g1, group:g2;'
+    report = _diff([grant, MASK], [wider])
+    email = [g for g in report.groups if any(c.column == "email" for c in g.cells)]
+    assert email and all(len(g.causes) == 1 or g.approved is None for g in email)
+    assert any(g.loosened and g.approved is None for g in email) and report.exit_code() == 1
+
+
+def test_a_contract_approval_already_in_the_base_approves_nothing_new() -> None:
+    approval = "    customProperties:\n    - property: policyengine-approved\n      value: GOV-5\n"
+    base_root, head_root = Path(tempfile.mkdtemp(prefix="pe-diff-base-")), Path(tempfile.mkdtemp(prefix="pe-diff-"))
+    both = _orders(lambda t: t.replace("    - pii.email\n", "    - pii.email\n" + approval))
+    untagged = _orders(lambda t: t.replace("    - pii.email\n", approval))
+    base_cat, head_cat = _catalog_copy(base_root, both), _catalog_copy(head_root, untagged)
+    policies = _project([GRANT, "mask tagged pii.email using hash to everyone;"]) / "policies"
+    report = diff_versions(load(policies, base_cat), load(policies, head_cat), base_root=base_root,
+                           head_root=head_root)
+    assert [c.approved for c in report.contract_changes if c.kind == "tag-removed"] == [None]
+    assert all(g.approved is None for g in report.groups) and report.exit_code() == 1
