@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlparse
 import pyarrow as pa
 
 from policyengine.scan.ner import NerCounts, cached_model, ner_counts
+from policyengine.scan.reader import BATCH_ROWS
 from policyengine.scan.stats import ColumnPartial, from_plain, merge, partial_stats_at, to_plain
 
 INSTALL_HINT = "scan --engine spark needs pyspark: pip install 'policyengine[spark]'"
@@ -253,13 +254,22 @@ def phase1(
     by_resolved = {str(Path(f).resolve()): str(f) for f in files}
     merged: dict[str, tuple[ColumnPartial, ...]] = {}
     sent = 0
-    before = spark.conf.get("spark.sql.caseSensitive", "false")
-    spark.conf.set("spark.sql.caseSensitive", "true")  # `Email` and `email` are two columns, as in the file
+    settings = {
+        "spark.sql.caseSensitive": "true",  # `Email` and `email` are two columns, as in the file
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),  # the local reader's batches
+    }
+    before = {k: spark.conf.get(k, None) for k in settings}
+    for k, v in settings.items():
+        spark.conf.set(k, v)
     try:
         for schema, group in groups.items():
             sent += _run_group(spark, schema, group, sample_rows, seed, by_resolved, merged, errors)
-    finally:
-        spark.conf.set("spark.sql.caseSensitive", before)
+    finally:  # the caller's session as it was
+        for k, v in before.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
     return merged, errors, sent
 
 
