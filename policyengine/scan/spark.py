@@ -226,6 +226,11 @@ def map_function(sample_rows: int, seed: int, types: dict[str, pa.DataType]) -> 
 # ------------------------------------------------------------------------------- the driver side
 
 
+def glob_escaped(path: str) -> str:
+    """A path Spark (Hadoop) reads literally: `orders[1].parquet` is not a character class."""
+    return re.sub(r"([\\{}\[\]*?])", r"\\\1", path)
+
+
 def local_path(uri: str) -> str:
     """`file:///a/b%20c.parquet` → `/a/b c.parquet` (resolved), to match the files the driver listed."""
     parsed = urlparse(uri)
@@ -279,7 +284,7 @@ def _run_group(spark: Any, schema: pa.Schema, group: Sequence[Path], sample_rows
     sent = 0
     types = {field.name: field.type for field in schema}
     try:
-        frame = spark.read.parquet(*[str(Path(f).resolve()) for f in group])
+        frame = spark.read.parquet(*[glob_escaped(str(Path(f).resolve())) for f in group])
         frame = frame.select(*[frame["`" + n.replace("`", "``") + "`"] for n in schema.names],
                              frame["_metadata.file_path"].alias(FILE_COLUMN),
                              frame["_metadata.row_index"].alias(ROW_COLUMN))

@@ -194,3 +194,13 @@ def test_cli_without_pyspark_is_a_usage_error(dataset: Path, monkeypatch) -> Non
 def test_cli_spark_master_needs_the_spark_engine(dataset: Path) -> None:
     result = CliRunner().invoke(app, ["scan", str(dataset), "--no-catalog", "--spark-master", "local[1]"])
     assert result.exit_code == 2 and "--spark-master needs --engine spark" in result.stderr
+
+
+def test_file_names_are_not_globs(tmp_path: Path, spark_session) -> None:
+    """Spark reads paths as Hadoop globs: `orders[1].parquet` would be `orders1.parquet`."""
+    odd = tmp_path / "orders[1] {eu}*.parquet"
+    pq.write_table(pa.table({"email": [f"user{i}@example.org" for i in range(300)]}), odd)
+    (tmp_path / "orders1 eu.parquet").write_bytes(b"")  # what the glob would match instead
+    report = json.loads(to_json(scan_paths([odd], model="none", engine="spark", spark=spark_session)))
+    assert not report["issues"]
+    assert [(f["column"], f["entity"]) for f in report["findings"]] == [("email", "EMAIL_ADDRESS")]
