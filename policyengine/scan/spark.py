@@ -96,21 +96,42 @@ def start_session(master: str | None, directory: Path, app_name: str = "policyen
     log4j = directory / "log4j2.properties"
     log4j.write_text(_LOG4J)  # Spark's own log lines and task stack traces stay off the terminal
     try:
-        spark = (SparkSession.builder.master(master).appName(app_name)
-                 .config("spark.ui.enabled", "false")
-                 .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-                 .config("spark.sql.session.timeZone", "UTC")
-                 .config("spark.sql.shuffle.partitions", "2")
-                 .config("spark.local.dir", str(directory / "scratch"))
-                 .config("spark.sql.warehouse.dir", str(directory / "warehouse"))
-                 .config("spark.ui.showConsoleProgress", "false")
-                 .config("spark.driver.extraJavaOptions",
-                         f"-Dderby.system.home={directory} -Dlog4j2.configurationFile=file:{log4j}")
-                 .getOrCreate())
+        with _stderr_to(directory / "spark.log"):  # the JVM keeps this stderr: its chatter and traces
+            spark = _build(SparkSession, master, app_name, directory, log4j)
     except Exception as exc:  # no Java, a bad master URL, a port in use: one line, no traceback
         raise SparkUnavailable(f"cannot start Spark ({master}): {_first_line(exc)}") from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """File descriptor 2 goes to `path` meanwhile: the JVM started then (and the Python workers it
+    forks) write their log lines and stack traces there, not on the user's terminal."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with path.open("ab") as fh:
+            os.dup2(fh.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _build(session_class: Any, master: str, app_name: str, directory: Path, log4j: Path) -> Any:
+    """The builder chain of `start_session` (no UI, loopback only, folders under `directory`)."""
+    return (session_class.builder.master(master).appName(app_name)
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.local.dir", str(directory / "scratch"))
+            .config("spark.sql.warehouse.dir", str(directory / "warehouse"))
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.extraJavaOptions",
+                    f"-Dderby.system.home={directory} -Dlog4j2.configurationFile=file:{log4j}")
+            .getOrCreate())
 
 
 @contextlib.contextmanager

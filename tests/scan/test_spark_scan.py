@@ -204,3 +204,21 @@ def test_file_names_are_not_globs(tmp_path: Path, spark_session) -> None:
     report = json.loads(to_json(scan_paths([odd], model="none", engine="spark", spark=spark_session)))
     assert not report["issues"]
     assert [(f["column"], f["entity"]) for f in report["findings"]] == [("email", "EMAIL_ADDRESS")]
+
+
+def test_spark_that_cannot_start_is_one_line(tmp_path: Path) -> None:
+    """A bad master (or no Java): exit 2, our one line, none of the JVM's stack trace. In a fresh
+    process: the test session's SparkSession would otherwise be reused."""
+    pytest.importorskip("pyspark")
+    import subprocess
+
+    data = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"email": ["a@example.org"] * 3}), data)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from policyengine.cli import main; main()", "scan", str(data), "--no-catalog",
+         "--engine", "spark", "--spark-master", "bogus://nowhere", "--model", "none"],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: cannot start Spark (bogus://nowhere): "), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "\tat " not in proc.stderr
