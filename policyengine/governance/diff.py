@@ -128,15 +128,24 @@ def rule_changes(base: Sequence[RuleSide], head: Sequence[RuleSide]) -> list[Rul
     of one file, kind and target (in order), is one modified rule."""
     out: list[RuleChange] = []
     left, right = list(base), list(head)
-    by_id = {s.ident: s for s in right if s.ident}
+    # by @id (unique in a checked version; should one repeat, each head rule is matched at most
+    # once and every unmatched one stays to be matched or reported as added)
+    by_id: dict[str, list[RuleSide]] = {}
+    for s in right:
+        if s.ident:
+            by_id.setdefault(s.ident, []).append(s)
     rest: list[RuleSide] = []
+    matched: set[int] = set()
     for s in left:
-        other = by_id.pop(s.ident, None) if s.ident else None
+        candidates = by_id.get(s.ident) if s.ident else None
+        other = candidates.pop(0) if candidates else None
         if other is None:
             rest.append(s)
-        elif other.text != s.text:
+            continue
+        matched.add(id(other))
+        if other.text != s.text:
             out.append(RuleChange("modified", s, other))
-    right = [s for s in right if not s.ident or s.ident in by_id]
+    right = [s for s in right if id(s) not in matched]
     left = rest
     for key in (lambda s: (s.path, s.text), lambda s: s.text):
         pool: dict[Any, list[RuleSide]] = {}
@@ -312,7 +321,12 @@ def _new_approval(head: tuple[str, ...], base: tuple[str, ...]) -> str | None:
 def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterable[RuleRef],
             base_index: Mapping[tuple[str, int], RuleChange], head_index: Mapping[tuple[str, int], RuleChange],
             base: Any, head: Any, head_root: Path | None) -> tuple[Cause, ...]:
-    """The changed rules among those applied to the cell in either version, else its contract."""
+    """Every cause of a cell change: the changed rules among those applied to the cell in either
+    version, and beside them the cell's contract change (its column's tags or type, or for the
+    row filter any column of the product) — a group is approved only when every cause is, so an
+    approved rule edit cannot carry an unapproved tag removal through with it. With neither, the
+    change is unattributed (a rule moved unchanged to a file of another scope, a taxonomy edit):
+    never approved, so a loosening fails."""
     found: dict[str, Cause] = {}
     for refs, index in ((base_rules, base_index), (head_rules, head_index)):
         for ref in refs:
@@ -320,25 +334,34 @@ def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterabl
             if change is not None and change.key not in found:
                 path, line = change.location
                 found[change.key] = Cause(change.key, "rule", path, line, change.approved, change)
-    if found:
-        return tuple(sorted(found.values(), key=lambda c: c.key))
+    causes = sorted(found.values(), key=lambda c: c.key)
+    contract = _contract_cause(cell, base, head, head_root, product_wide=not causes or cell.column is None)
+    if contract is not None:
+        causes.append(contract)
+    if not causes:
+        causes.append(Cause(f"unattributed change of {cell.product}", "unattributed", None, None, None))
+    return tuple(causes)
+
+
+def _contract_cause(cell: CellChange, base: Any, head: Any, head_root: Path | None,
+                    product_wide: bool) -> Cause | None:
+    """The contract change behind a cell: its column's tags or type changed; or, when
+    `product_wide` (the row filter, or no changed rule applied), any column of the product."""
     product = head.catalog.products[cell.product]
     before = base.catalog.products[cell.product]
     col = product.column(cell.column) if cell.column else None
     old = before.column(cell.column) if cell.column else None
     if col is not None and old is not None and (col.tags, col.logical_type) != (old.tags, old.logical_type):
         span = col.span
-        return (Cause(f"contract changed: tags of {cell.product}.{cell.column}", "contract",
-                      relative_to(head_root, span.file) if span else product.source, span.line if span else None,
-                      _new_approval(col.approvals + product.approvals, old.approvals + before.approvals)),)
-    if product.columns != before.columns:  # another column's tags or type: the product's contract
+        return Cause(f"contract changed: tags of {cell.product}.{cell.column}", "contract",
+                     relative_to(head_root, span.file) if span else product.source, span.line if span else None,
+                     _new_approval(col.approvals + product.approvals, old.approvals + before.approvals))
+    if product_wide and product.columns != before.columns:
         where = relative_to(head_root, product.source) if product.source else None
-        return (Cause(f"contract changed: {cell.product}", "contract", where,
-                      product.span.line if product.span else None,
-                      _new_approval(product.approvals, before.approvals)),)
-    # no changed rule applied and the contract is the same (a rule moved unchanged to a file of
-    # another scope, say): never approved, so a loosening fails
-    return (Cause(f"unattributed change of {cell.product}", "unattributed", None, None, None),)
+        return Cause(f"contract changed: {cell.product}", "contract", where,
+                     product.span.line if product.span else None,
+                     _new_approval(product.approvals, before.approvals))
+    return None
 
 
 def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,

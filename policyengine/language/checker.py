@@ -461,6 +461,7 @@ def check_policies(
     checker = _Checker(catalog, schema, now or dt.datetime.now(dt.UTC))
     checked: list[CheckedRule] = []
     names: dict[str, ast.Rule] = {}
+    ids: dict[str, ast.Rule] = {}
     index = 0
     for f in files:
         scope = f.scope
@@ -478,6 +479,12 @@ def check_policies(
                     checker.error(f"duplicate rule name '{explicit}' (also at {names[explicit].location})",
                                   rule.span, "duplicate-name")
                 names[explicit] = rule
+            ident = next((a.value.strip() for a in rule.annotations if a.key == "id" and a.value.strip()), None)
+            if ident:  # `policyengine diff` matches rules across versions by @id: it must be unique
+                if ident in ids:
+                    checker.error(f"duplicate rule id '{ident}' (also at {ids[ident].location})",
+                                  rule.span, "duplicate-id")
+                ids[ident] = rule
             result = checker.check_rule(rule, scope, index)
             index += 1
             if result is not None:

@@ -341,3 +341,46 @@ def test_a_contract_approval_already_in_the_base_approves_nothing_new() -> None:
                            head_root=head_root)
     assert [c.approved for c in report.contract_changes if c.kind == "tag-removed"] == [None]
     assert all(g.approved is None for g in report.groups) and report.exit_code() == 1
+
+
+def test_a_duplicate_id_cannot_hide_an_edited_rule() -> None:
+    """Attack (review): the edited rule keeps its @id and a harmless approved decoy reuses it, so
+    the base rule matched the decoy and the edit vanished. A repeated @id is a check error, and
+    rule matching never drops a head rule it did not match."""
+    import pytest
+
+    from policyengine.diagnostics import PolicyError
+
+    with pytest.raises(PolicyError, match="duplicate rule id 'm'"):
+        load(_project(['@id("m")\n' + MASK, '@id("m")\ndeny read shop.orders.ssn to group:g9;', GRANT])
+             / "policies", CATALOG)
+    base = [_side('@id("m")', "mask shop.orders.email using hash to everyone;")]
+    head = [_side('@id("m")', "mask shop.orders.email using hash to group:g2;"),
+            _side('@id("m")', "deny read shop.orders.ssn to group:g9;", line=9)]
+    changes = rule_changes(base, head)
+    assert sorted(c.kind for c in changes) == ["added", "modified"]
+    assert {c.head.text for c in changes} == {h.text for h in head}
+
+
+def _side(ident: str, text: str, line: int = 3):
+    from policyengine.engine.decision import RuleRef
+    from policyengine.governance.diff import RuleSide
+
+    return RuleSide(RuleRef("r", "policies/shop.policy", line, text.split()[0]), "policies/shop.policy", text,
+                    ident[5:-2], None)
+
+
+def test_an_approved_rule_edit_does_not_carry_a_contract_change_of_the_same_cells() -> None:
+    """Attack (review): untag a column and, in the same change, touch an approved grant that
+    applies to the same cells; the cells' causes are both, and the contract one is unapproved."""
+    base_root, head_root = Path(tempfile.mkdtemp(prefix="pe-diff-base-")), Path(tempfile.mkdtemp(prefix="pe-diff-"))
+    base_cat = _catalog_copy(base_root)
+    head_cat = _catalog_copy(head_root, _orders(lambda t: t.replace("    - pii.email\n", "")))
+    mask = "mask tagged pii.email using hash to everyone;"
+    base = load(_project(['@name("grant")\nallow read shop.orders to group:g1;', mask]) / "policies", base_cat)
+    head = load(_project(['@name("grant")\n@approved("GOV-7")\nallow read shop.orders to group:g1, group:g2;',
+                          mask]) / "policies", head_cat)
+    report = diff_versions(base, head, base_root=base_root, head_root=head_root)
+    email = [g for g in report.groups if any(c.column == "email" and c.direction == "looser" for c in g.cells)]
+    assert email and all(g.approved is None for g in email)
+    assert any({c.kind for c in g.causes} == {"rule", "contract"} for g in email)
