@@ -79,13 +79,21 @@ def _from_folder(spec: str, folder: Path, current: Config) -> Version:
     return Version(spec, replace(current, policies=(folder,), ownership=None), folder.resolve().parent)
 
 
-def _extract(rev: str, top: Path, into: Path) -> None:
+def _extract(rev: str, top: Path, into: Path, label: str | None = None) -> None:
     """The revision's tree, written below `into` (members that would escape it are refused)."""
     done = _git(["archive", "--format=tar", rev], top)
     if done.returncode != 0:
         raise fail(f"error: cannot read git revision '{rev}'", EXIT_USAGE)
-    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
-        tar.extractall(into, filter="data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
+            tar.extractall(into, filter="data")
+    except tarfile.FilterError as exc:  # a link or path that would leave the tree: refused, not followed
+        member = getattr(getattr(exc, "tarinfo", None), "name", "?")
+        raise fail(f"error: git revision '{label or rev}' has a link or path that leaves the tree ({member}): "
+                   "not read", EXIT_USAGE) from None
+    except (OSError, tarfile.TarError) as exc:
+        raise fail(f"error: cannot read git revision '{label or rev}' ({exc.__class__.__name__})",
+                   EXIT_USAGE) from None
 
 
 def _from_revision(spec: str, current: Config, tmp: Path) -> Version:
@@ -98,9 +106,9 @@ def _from_revision(spec: str, current: Config, tmp: Path) -> Version:
     if check.returncode != 0:
         raise fail(f"error: '{spec}' is neither a folder nor a git revision", EXIT_USAGE)
     commit = check.stdout.decode().strip()
-    into = tmp / commit[:12]
-    into.mkdir(parents=True)
-    _extract(commit, top, into)
+    tmp.mkdir(parents=True, exist_ok=True)
+    into = Path(tempfile.mkdtemp(prefix=commit[:12] + "-", dir=tmp))  # BASE and HEAD may be one commit
+    _extract(commit, top, into, spec)
     project = _project_root(current)
     try:
         inside = project.relative_to(top)

@@ -48,6 +48,8 @@ def split_request(doc: Any) -> tuple[dict[str, Any], tuple[IcebergField, ...]]:
             raise BadRequest("'namespace' must be a non-empty list of names")
         if not isinstance(table, str) or not table:
             raise BadRequest("'table' must be a non-empty string")
+        if any("." in name for name in (*namespace, table)):  # ["a"]+"b.c" and ["a", "b"]+"c" would be one name
+            raise BadRequest("a namespace level or table name containing '.' is ambiguous: give 'product'")
         product = ".".join([*namespace, table])
     evaluate = {k: doc[k] for k in ("consumer", "purpose", "at") if k in doc}
     evaluate["product"] = product

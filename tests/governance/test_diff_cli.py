@@ -173,3 +173,18 @@ def test_the_documented_pr_comment_is_the_tools_output(mesh: Path) -> None:
     found = pattern.search(doc)
     assert found is not None and found.group(0) == block
     assert "✅ approved: GOV-123" in block and "❌ not approved" in block
+
+
+def test_one_commit_twice_and_a_link_out_of_the_tree(mesh: Path) -> None:
+    """`diff HEAD HEAD` reads one commit twice (two folders, no clash); a revision holding a link
+    that leaves the tree is refused with one line and exit 2 (never followed, no traceback)."""
+    same = CliRunner().invoke(app, ["diff", "HEAD", "HEAD"])
+    assert same.exit_code == 0, same.output
+    (mesh / "outside").symlink_to("/etc/passwd")
+    _git(mesh, "add", "outside")
+    _git(mesh, "commit", "-q", "-m", "a link")
+    linked = CliRunner().invoke(app, ["diff", "HEAD"])
+    assert linked.exit_code == 2, linked.output
+    [line] = linked.output.strip().splitlines()
+    assert line.startswith("error: git revision 'HEAD' has a link or path that leaves the tree (outside)")
+    assert "Traceback" not in linked.output

@@ -164,6 +164,9 @@ def test_an_unkeyed_hash_is_refused_without_the_opt_in() -> None:
     {"consumer": "sam", "product": "shop.members", "schema": schema(), "columns": ["email"]},
     {"consumer": "sam", "product": "shop.members", "namespace": ["shop"], "table": "members", "schema": schema()},
     {"consumer": "sam", "namespace": "shop", "table": "members", "schema": schema()},
+    # attack (review): ["shop"]+"a.b", ["shop", "a"]+"b" and ["shop.a"]+"b" all joined to shop.a.b
+    {"consumer": "sam", "namespace": ["shop.members"], "table": "x", "schema": schema()},
+    {"consumer": "sam", "namespace": ["shop"], "table": "members.x", "schema": schema()},
     {"consumer": "", "product": "shop.members", "schema": schema()},
     {"consumer": "sam", "product": "shop.members", "schema": schema(), "at": "2026-01-01T00:00:00"},
 ])
