@@ -91,14 +91,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _require_pyspark() -> None:
-    """--engine spark without pyspark installed: one line naming the extra, exit 2."""
-    from policyengine.scan.spark import INSTALL_HINT
+    """--engine spark without pyspark (or the pandas its mapInArrow needs) installed: one line
+    naming the extra, exit 2 — before any Spark start, not as a failure per file."""
+    import importlib.util
 
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        typer.echo(f"error: {INSTALL_HINT}", err=True)
-        raise typer.Exit(2) from None
+    from policyengine.scan.spark import INSTALL_HINT, PANDAS_HINT
+
+    for module, hint in (("pyspark", INSTALL_HINT), ("pandas", PANDAS_HINT)):
+        if importlib.util.find_spec(module) is None:
+            typer.echo(f"error: {hint}", err=True)
+            raise typer.Exit(2) from None
 
 
 def _find_project() -> Path | None:

@@ -40,6 +40,7 @@ from policyengine.scan.reader import BATCH_ROWS
 from policyengine.scan.stats import ColumnPartial, from_plain, merge, partial_stats_at, to_plain
 
 INSTALL_HINT = "scan --engine spark needs pyspark: pip install 'policyengine[spark]'"
+PANDAS_HINT = "scan --engine spark needs pandas (pyspark's mapInArrow requires it): pip install 'policyengine[spark]'"
 DEFAULT_MASTER = "local[*]"
 MASTER_ENV = "POLICYENGINE_SPARK_MASTER"
 FILE_COLUMN = "__policyengine_file"

@@ -191,6 +191,14 @@ def test_cli_without_pyspark_is_a_usage_error(dataset: Path, monkeypatch) -> Non
     assert result.stderr.strip() == "error: scan --engine spark needs pyspark: pip install 'policyengine[spark]'"
 
 
+def test_cli_without_pandas_is_a_usage_error_before_spark_starts(dataset: Path, monkeypatch) -> None:
+    """pyspark's mapInArrow refuses to run without pandas: say so once, not once per file."""
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    result = CliRunner().invoke(app, ["scan", str(dataset), "--no-catalog", "--engine", "spark"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: scan --engine spark needs pandas")
+
+
 def test_cli_spark_master_needs_the_spark_engine(dataset: Path) -> None:
     result = CliRunner().invoke(app, ["scan", str(dataset), "--no-catalog", "--spark-master", "local[1]"])
     assert result.exit_code == 2 and "--spark-master needs --engine spark" in result.stderr
