@@ -1,6 +1,6 @@
 """Privacy-breaking contract changes between two versions of the catalog (issue 11 item 3).
 
-Four kinds, each an error located at the head contract's file:line unless approved:
+Five kinds, each an error located at the head contract's file:line unless approved:
 
 - **tag removed**: a column keeps its name but loses a sensitive tag (a more specific tag below
   it, `pii` → `pii.email`, is no removal);
@@ -10,7 +10,11 @@ Four kinds, each an error located at the head contract's file:line unless approv
   a base rule names the old column and no head rule names the new one (its column rule no longer
   covers it);
 - **domain changed**: a product of the same contract file and name moves to another domain (its
-  `domain.product` name, and with it every rule written for it, changes).
+  `domain.product` name, and with it every rule written for it, changes);
+- **product renamed**: a product of the same contract file takes another name (`dataProduct:
+  orders` → `orders_v2`), so rules written for the old name no longer apply and guardrails can
+  be dropped beside it (`renamed_products` pairs the two names; `governance.diff` compares the
+  pair's cells as one product's).
 
 The approval is the ODCS way of recording extra facts: a `customProperties` entry
 `{property: policyengine-approved, value: GOV-123}` on the column (or on the contract, for the
@@ -31,7 +35,7 @@ from policyengine.language import ast
 class ContractChange:
     """One privacy-breaking change of a contract."""
 
-    kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed
+    kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed | product-renamed
     product: str
     column: str | None
     message: str
@@ -81,6 +85,60 @@ def _approval(*pairs: tuple[tuple[str, ...], tuple[str, ...]]) -> str | None:
     return next((a for head, base in pairs for a in head if a not in base), None)
 
 
+def _line(product: Any) -> int:
+    return product.span.line if product.span else 0
+
+
+def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
+                     head_root: Path | None = None) -> list[tuple[str, str]]:
+    """(base name, head name) of each product renamed or moved to another domain: a product only
+    the base has and one only the head has, read from the same contract file (relative to each
+    version's root; the catalog keeps no ODCS `id` per product, and a file holds one contract).
+    In a file with several such products, those of one short name pair first, then the rest in
+    file order."""
+    old, new = base.catalog.products, head.catalog.products
+    gone: dict[str | None, list[Any]] = {}
+    for name in sorted(set(old) - set(new), key=lambda n: _line(old[n])):
+        gone.setdefault(_rel(base_root, old[name].source), []).append(old[name])
+    came: dict[str | None, list[Any]] = {}
+    for name in sorted(set(new) - set(old), key=lambda n: _line(new[n])):
+        came.setdefault(_rel(head_root, new[name].source), []).append(new[name])
+    out: list[tuple[str, str]] = []
+    for source, heads in came.items():
+        bases = gone.get(source, [])
+        if source is None or not bases:
+            continue
+        rest = []
+        for h in heads:
+            same = next((b for b in bases if b.name.split(".", 1)[1] == h.name.split(".", 1)[1]), None)
+            if same is None:
+                rest.append(h)
+            else:
+                bases.remove(same)
+                out.append((same.name, h.name))
+        out.extend((b.name, h.name) for b, h in zip(bases, rest, strict=False))
+    return sorted(out, key=lambda pair: pair[1])
+
+
+def renamed_changes(base: Any, head: Any, *, base_root: Path | None = None,
+                    head_root: Path | None = None) -> list[ContractChange]:
+    """A `product-renamed` change per product that keeps its contract file but not its short
+    name (a move to another domain alone is `domain-changed`), at the head's `dataProduct`
+    line; approved by a `policyengine-approved` the base contract did not record."""
+    out = []
+    for before, after in renamed_products(base, head, base_root=base_root, head_root=head_root):
+        b, h = base.catalog.products[before], head.catalog.products[after]
+        if before.split(".", 1)[1] == after.split(".", 1)[1]:
+            continue
+        span = h.span
+        out.append(ContractChange(
+            "product-renamed", after, None,
+            f"{before} is renamed {after}: rules written for {before} no longer apply",
+            _rel(head_root, span.file if span else h.source), span.line if span else None,
+            _approval((h.approvals, b.approvals))))
+    return out
+
+
 def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
                      scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> list[ContractChange]:
     """Every privacy-breaking contract change from `base` to `head` (engines, or anything with a
@@ -88,8 +146,9 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
     out: list[ContractChange] = []
     tax = head.catalog.taxonomy
     old, new = base.catalog.products, head.catalog.products
-    for name in sorted(set(old) & set(new)):
-        b, h = old[name], new[name]
+    renamed = renamed_products(base, head, base_root=base_root, head_root=head_root)
+    for was, name in sorted([(n, n) for n in set(old) & set(new)] + renamed, key=lambda pair: pair[1]):
+        b, h = old[was], new[name]
         for col in h.columns:
             before = b.column(col.name)
             if before is None:
@@ -108,7 +167,7 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
             successor = added.get(i)
             if successor is None or successor.logical_type != c.logical_type:
                 continue
-            named = naming_rules(base, name, c.name, base_root)
+            named = naming_rules(base, was, c.name, base_root)
             if not named or naming_rules(head, name, successor.name):
                 continue
             span = successor.span
@@ -130,9 +189,11 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
             f"{b.name} moves from domain {b.domain} to {h.domain}: rules written for {b.name} no longer apply",
             _rel(head_root, span.file if span else h.source), span.line if span else None,
             _approval((h.approvals, b.approvals))))
+    out.extend(renamed_changes(base, head, base_root=base_root, head_root=head_root))
+    was_named = {after: before for before, after in renamed}
     for name, h in sorted(new.items()):
         found = (scan or {}).get(name, {})
-        b = old.get(name)
+        b = old.get(was_named.get(name, name))
         for col in h.columns:
             if b is not None and b.column(col.name) is not None:
                 continue
