@@ -9,12 +9,15 @@ Five kinds, each an error located at the head contract's file:line unless approv
 - **column renamed**: a column is gone and a new one of the same type takes its position, while
   a base rule names the old column and no head rule names the new one (its column rule no longer
   covers it);
-- **domain changed**: a product of the same contract file and name moves to another domain (its
-  `domain.product` name, and with it every rule written for it, changes);
-- **product renamed**: a product of the same contract file takes another name (`dataProduct:
+- **domain changed**: a product of the same contract (see below) and short name moves to another
+  domain (its `domain.product` name, and with it every rule written for it, changes);
+- **product renamed**: a product of the same contract takes another name (`dataProduct:
   orders` → `orders_v2`), so rules written for the old name no longer apply and guardrails can
-  be dropped beside it (`renamed_products` pairs the two names; `governance.diff` compares the
-  pair's cells as one product's).
+  be dropped beside it.
+
+"The same contract" is the same ODCS contract `id`, or, for a contract without one, the same
+file relative to the version's root (`renamed_products` pairs the two names; `governance.diff`
+compares the pair's cells as one product's).
 
 The approval is the ODCS way of recording extra facts: a `customProperties` entry
 `{property: policyengine-approved, value: GOV-123}` on the column (or on the contract, for the
@@ -89,25 +92,35 @@ def _line(product: Any) -> int:
     return product.span.line if product.span else 0
 
 
+def _identity(root: Path | None, product: Any) -> str | None:
+    """What makes two products one contract across versions: its ODCS `id`, else its file."""
+    if product.contract_id:
+        return "id:" + product.contract_id
+    source = _rel(root, product.source)
+    return None if source is None else "file:" + source
+
+
 def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
                      head_root: Path | None = None) -> list[tuple[str, str]]:
     """(base name, head name) of each product renamed or moved to another domain: a product only
-    the base has and one only the head has, read from the same contract file (relative to each
-    version's root; the catalog keeps no ODCS `id` per product, and a file holds one contract).
-    In a file with several such products, those of one short name pair first, then the rest in
-    file order."""
+    the base has and one only the head has, of the same contract — the same ODCS contract `id`,
+    or, for contracts without one, the same contract file (relative to each version's root). Of
+    several such products of one contract, those of one short name pair first, then those
+    sharing the most column names, then file order."""
     old, new = base.catalog.products, head.catalog.products
-    gone: dict[str | None, list[Any]] = {}
-    for name in sorted(set(old) - set(new), key=lambda n: _line(old[n])):
-        gone.setdefault(_rel(base_root, old[name].source), []).append(old[name])
-    came: dict[str | None, list[Any]] = {}
-    for name in sorted(set(new) - set(old), key=lambda n: _line(new[n])):
-        came.setdefault(_rel(head_root, new[name].source), []).append(new[name])
+    gone: dict[str, list[Any]] = {}
+    for name in sorted(set(old) - set(new), key=lambda n: (_line(old[n]), n)):
+        key = _identity(base_root, old[name])
+        if key is not None:
+            gone.setdefault(key, []).append(old[name])
+    came: dict[str, list[Any]] = {}
+    for name in sorted(set(new) - set(old), key=lambda n: (_line(new[n]), n)):
+        key = _identity(head_root, new[name])
+        if key is not None:
+            came.setdefault(key, []).append(new[name])
     out: list[tuple[str, str]] = []
-    for source, heads in came.items():
-        bases = gone.get(source, [])
-        if source is None or not bases:
-            continue
+    for key, heads in came.items():
+        bases = list(gone.get(key, []))
         rest = []
         for h in heads:
             same = next((b for b in bases if b.name.split(".", 1)[1] == h.name.split(".", 1)[1]), None)
@@ -116,26 +129,30 @@ def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
             else:
                 bases.remove(same)
                 out.append((same.name, h.name))
-        out.extend((b.name, h.name) for b, h in zip(bases, rest, strict=False))
+        for h in rest:
+            if not bases:
+                break
+            shared = [len(set(b.column_names) & set(h.column_names)) for b in bases]
+            out.append((bases.pop(shared.index(max(shared))).name, h.name))
     return sorted(out, key=lambda pair: pair[1])
 
 
 def renamed_changes(base: Any, head: Any, *, base_root: Path | None = None,
                     head_root: Path | None = None) -> list[ContractChange]:
-    """A `product-renamed` change per product that keeps its contract file but not its short
-    name (a move to another domain alone is `domain-changed`), at the head's `dataProduct`
-    line; approved by a `policyengine-approved` the base contract did not record."""
+    """Per product of `renamed_products`: `domain-changed` when only its domain changed (at the
+    head's `domain` line), else `product-renamed` (at its `dataProduct` line); approved by a
+    `policyengine-approved` the base contract did not record."""
     out = []
     for before, after in renamed_products(base, head, base_root=base_root, head_root=head_root):
         b, h = base.catalog.products[before], head.catalog.products[after]
         if before.split(".", 1)[1] == after.split(".", 1)[1]:
-            continue
-        span = h.span
-        out.append(ContractChange(
-            "product-renamed", after, None,
-            f"{before} is renamed {after}: rules written for {before} no longer apply",
-            _rel(head_root, span.file if span else h.source), span.line if span else None,
-            _approval((h.approvals, b.approvals))))
+            kind, span = "domain-changed", h.domain_span
+            message = f"{b.name} moves from domain {b.domain} to {h.domain}: rules written for {b.name} no longer apply"
+        else:
+            kind, span = "product-renamed", h.span
+            message = f"{before} is renamed {after}: rules written for {before} no longer apply"
+        out.append(ContractChange(kind, after, None, message, _rel(head_root, span.file if span else h.source),
+                                  span.line if span else None, _approval((h.approvals, b.approvals))))
     return out
 
 
@@ -176,19 +193,6 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                 f"{name}.{c.name} is renamed {successor.name}: {', '.join(named)} no longer cover{'s' * (len(named) == 1)} it",
                 _rel(head_root, span.file if span else h.source), span.line if span else None,
                 _approval((successor.approvals, c.approvals), (h.approvals, b.approvals))))
-    # a product of the same contract file and short name under another domain
-    old_by_source = {(_rel(base_root, p.source), n.split(".", 1)[1]): p for n, p in old.items() if n not in new}
-    for name in sorted(set(new) - set(old)):
-        h = new[name]
-        b = old_by_source.get((_rel(head_root, h.source), name.split(".", 1)[1]))
-        if b is None or b.domain == h.domain:
-            continue
-        span = h.domain_span
-        out.append(ContractChange(
-            "domain-changed", name, None,
-            f"{b.name} moves from domain {b.domain} to {h.domain}: rules written for {b.name} no longer apply",
-            _rel(head_root, span.file if span else h.source), span.line if span else None,
-            _approval((h.approvals, b.approvals))))
     out.extend(renamed_changes(base, head, base_root=base_root, head_root=head_root))
     was_named = {after: before for before, after in renamed}
     for name, h in sorted(new.items()):

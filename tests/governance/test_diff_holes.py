@@ -50,7 +50,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def _diff(*args: str) -> tuple[int, dict]:
     result = CliRunner().invoke(app, ["diff", "main", "--format", "json", *args])
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code in (0, 1) and result.stdout.startswith("{"), result.output
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -98,6 +98,34 @@ def test_an_approved_rename_passes_but_not_the_guardrail_it_drops(mesh: Path) ->
     _edit(mesh / "policies/sales.policy", MARGIN.replace("sales.orders", "sales.orders_v2"), "")
     code, data = _diff()
     assert code == 1 and data["summary"]["unapproved_loosenings"] > 0
+
+
+def test_a_rename_that_also_moves_the_file_is_paired_by_the_contract_id(mesh: Path) -> None:
+    products = mesh / "examples/mesh/products"
+    _rename_orders(mesh)
+    (products / "sales.orders.yaml").rename(products / "sales.orders_v2.yaml")
+    code, data = _diff()
+    (change,) = data["contract_changes"]
+    assert change["kind"] == "product-renamed" and change["file"] == "examples/mesh/products/sales.orders_v2.yaml"
+    assert code == 1 and any(c["column"] == "margin" and c["direction"] == "looser"
+                             for g in data["groups"] for c in g["cells"])
+
+
+def test_a_domain_move_with_a_file_move_is_still_domain_changed(mesh: Path) -> None:
+    products = mesh / "examples/mesh/products"
+    _edit(products / "sales.orders.yaml", "\ndomain: sales\n", "\ndomain: marketing\n")
+    (products / "sales.orders.yaml").rename(products / "marketing.orders.yaml")
+    policy = mesh / "policies/sales.policy"
+    kept = [b for b in policy.read_text("utf-8").split("\n\n") if "sales.orders" not in b]
+    policy.write_text("\n\n".join(kept), "utf-8")
+    marketing = mesh / "policies/marketing.policy"
+    marketing.write_text(marketing.read_text("utf-8") + "\nallow read marketing.orders to group:sales-reps;\n", "utf-8")
+    code, data = _diff()
+    (change,) = data["contract_changes"]
+    assert change["kind"] == "domain-changed" and change["product"] == "marketing.orders"
+    assert change["file"] == "examples/mesh/products/marketing.orders.yaml"
+    assert code == 1 and any(c["product"] == "marketing.orders" and c["column"] == "margin"
+                             and c["direction"] == "looser" for g in data["groups"] for c in g["cells"])
 
 
 def test_a_product_only_in_the_head_that_is_no_rename_is_not_a_contract_change(mesh: Path) -> None:
@@ -183,7 +211,8 @@ def test_an_unchanged_or_reordered_consumers_file_is_no_change(mesh: Path) -> No
     text = path.read_text("utf-8")
     head, entries = text.split("consumers:\n", 1)
     blocks = ["  - id:" + b for b in entries.split("  - id:")[1:]]
-    blocks = [b.replace("groups: [sales-leads, sales-reps]", "groups: [sales-reps, sales-leads]") for b in blocks]
+    blocks = [b.replace("groups: [sales-leads, sales-reps]", "groups: [sales-reps, sales-leads]")
+              .replace("{region: eu, clearance: 2,", "{clearance: 2, region: eu,") for b in blocks]
     path.write_text(head + "consumers:\n" + "".join(reversed(blocks)).rstrip("\n") + "\n", "utf-8")
     assert path.read_text("utf-8") != text
     code, data = _diff()
@@ -195,3 +224,19 @@ def test_a_malformed_consumer_approval_fails_to_load_at_its_line(mesh: Path) -> 
     result = CliRunner().invoke(app, ["diff", "main"])
     assert result.exit_code == 1 and "Traceback" not in result.output  # the head does not load, as for any error
     assert f"{CONSUMERS}:15:5: error: 'approved' of consumer 'bob' must be a ticket id" in result.output
+
+
+def test_a_consumer_leaving_a_group_a_deny_names_is_a_loosening(mesh: Path) -> None:
+    platform = mesh / "policies/platform.policy"
+    platform.write_text(platform.read_text("utf-8") + '\n@name("no-amounts-for-auditors")\n'
+                        "deny read sales.orders.amount to group:auditors;\n", "utf-8")
+    path = mesh / CONSUMERS
+    kim = "  - id: kim\n    groups: [sales-ops]\n"
+    _edit(path, kim, kim.replace("[sales-ops]", "[sales-ops, auditors]"))
+    _git(mesh, "commit", "-q", "-am", "kim audits")
+    _edit(path, kim.replace("[sales-ops]", "[sales-ops, auditors]"), kim)
+    code, data = _diff()
+    assert code == 1
+    (group,) = data["groups"]
+    assert group["causes"][0]["cause"].startswith("consumer changed: kim (")
+    assert {(c["column"], c["direction"]) for c in group["cells"]} == {("amount", "looser")}
