@@ -15,8 +15,8 @@ Five kinds, each an error located at the head contract's file:line unless approv
   orders` → `orders_v2`), so rules written for the old name no longer apply and guardrails can
   be dropped beside it.
 
-"The same contract" is the same ODCS contract `id`, or, for a contract without one, the same
-file relative to the version's root (`renamed_products` pairs the two names; `governance.diff`
+"The same contract" is the same ODCS contract `id`, else the same file relative to the
+version's root (`renamed_products` pairs the two names; `governance.diff`
 compares the pair's cells as one product's).
 
 The approval is the ODCS way of recording extra facts: a `customProperties` entry
@@ -92,48 +92,51 @@ def _line(product: Any) -> int:
     return product.span.line if product.span else 0
 
 
-def _identity(root: Path | None, product: Any) -> str | None:
-    """What makes two products one contract across versions: its ODCS `id`, else its file."""
-    if product.contract_id:
-        return "id:" + product.contract_id
-    source = _rel(root, product.source)
-    return None if source is None else "file:" + source
+def _pair(bases: list[Any], heads: list[Any]) -> list[tuple[Any, Any]]:
+    """Pairs among the products of one contract: one short name first, then the most column
+    names shared (file order breaks ties)."""
+    bases, out, rest = list(bases), [], []
+    for h in heads:
+        same = next((b for b in bases if b.name.split(".", 1)[1] == h.name.split(".", 1)[1]), None)
+        if same is None:
+            rest.append(h)
+        else:
+            bases.remove(same)
+            out.append((same, h))
+    for h in rest:
+        if not bases:
+            break
+        shared = [len(set(b.column_names) & set(h.column_names)) for b in bases]
+        out.append((bases.pop(shared.index(max(shared))), h))
+    return out
 
 
 def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
                      head_root: Path | None = None) -> list[tuple[str, str]]:
     """(base name, head name) of each product renamed or moved to another domain: a product only
-    the base has and one only the head has, of the same contract — the same ODCS contract `id`,
-    or, for contracts without one, the same contract file (relative to each version's root). Of
-    several such products of one contract, those of one short name pair first, then those
-    sharing the most column names, then file order."""
+    the base has and one only the head has, of the same contract — first the same ODCS contract
+    `id` (a rename that also moves the file), then, among the rest, the same contract file
+    relative to each version's root (a rename that also changes the `id`). Of several such
+    products of one contract, those of one short name pair first, then those sharing the most
+    column names, then file order."""
     old, new = base.catalog.products, head.catalog.products
-    gone: dict[str, list[Any]] = {}
-    for name in sorted(set(old) - set(new), key=lambda n: (_line(old[n]), n)):
-        key = _identity(base_root, old[name])
-        if key is not None:
-            gone.setdefault(key, []).append(old[name])
-    came: dict[str, list[Any]] = {}
-    for name in sorted(set(new) - set(old), key=lambda n: (_line(new[n]), n)):
-        key = _identity(head_root, new[name])
-        if key is not None:
-            came.setdefault(key, []).append(new[name])
+    gone = sorted((old[n] for n in set(old) - set(new)), key=lambda p: (_line(p), p.name))
+    came = sorted((new[n] for n in set(new) - set(old)), key=lambda p: (_line(p), p.name))
     out: list[tuple[str, str]] = []
-    for key, heads in came.items():
-        bases = list(gone.get(key, []))
-        rest = []
-        for h in heads:
-            same = next((b for b in bases if b.name.split(".", 1)[1] == h.name.split(".", 1)[1]), None)
-            if same is None:
-                rest.append(h)
-            else:
-                bases.remove(same)
-                out.append((same.name, h.name))
-        for h in rest:
-            if not bases:
-                break
-            shared = [len(set(b.column_names) & set(h.column_names)) for b in bases]
-            out.append((bases.pop(shared.index(max(shared))).name, h.name))
+    for key_base, key_head in ((lambda p: p.contract_id or None, lambda p: p.contract_id or None),
+                               (lambda p: _rel(base_root, p.source), lambda p: _rel(head_root, p.source))):
+        by_key: dict[str, list[Any]] = {}
+        for b in gone:
+            if key_base(b) is not None:
+                by_key.setdefault(key_base(b), []).append(b)
+        heads: dict[str, list[Any]] = {}
+        for h in came:
+            if key_head(h) is not None:
+                heads.setdefault(key_head(h), []).append(h)
+        paired = [pair for key, hs in heads.items() for pair in _pair(by_key.get(key, []), hs)]
+        out.extend((b.name, h.name) for b, h in paired)
+        gone = [b for b in gone if all(b is not p for p, _ in paired)]
+        came = [h for h in came if all(h is not q for _, q in paired)]
     return sorted(out, key=lambda pair: pair[1])
 
 

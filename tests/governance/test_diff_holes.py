@@ -111,6 +111,16 @@ def test_a_rename_that_also_moves_the_file_is_paired_by_the_contract_id(mesh: Pa
                              for g in data["groups"] for c in g["cells"])
 
 
+def test_a_rename_that_also_changes_the_contract_id_is_paired_by_the_file(mesh: Path) -> None:
+    _rename_orders(mesh)
+    _edit(mesh / "examples/mesh/products/sales.orders.yaml", "id: 098c78c2-6875-55d9-9ae9-335e411a1e6f",
+          "id: 0ther-1d")
+    code, data = _diff()
+    assert [c["kind"] for c in data["contract_changes"]] == ["product-renamed"]
+    assert code == 1 and any(c["column"] == "margin" and c["direction"] == "looser"
+                             for g in data["groups"] for c in g["cells"])
+
+
 def test_a_domain_move_with_a_file_move_is_still_domain_changed(mesh: Path) -> None:
     products = mesh / "examples/mesh/products"
     _edit(products / "sales.orders.yaml", "\ndomain: sales\n", "\ndomain: marketing\n")
