@@ -400,17 +400,16 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
                          head_root)
         key = tuple(c.key for c in causes)
         grouped.setdefault(key, (causes, []))[1].append(item.change)
-    groups = tuple(Group(causes, tuple(cells)) for causes, cells in
-                   sorted(grouped.values(), key=lambda g: (g[0][0].file or "", g[0][0].line or 0, g[0][0].key)))
-    renamed = renamed_products(base, head, base_root=base_root, head_root=head_root)
+    # a product renamed (or moved to another domain) in its contract: compared under its two names
+    pairs = renamed_products(base, head, base_root=base_root, head_root=head_root)
     base_asts, head_asts = rule_asts(base), rule_asts(head)
-    renamed = [(b, h) for b, h in renamed if not prune
+    renamed = [(b, h) for b, h in pairs if not prune
                or product_fingerprint(base, b, base_asts) != product_fingerprint(head, h, head_asts)]
+    was_named = {h: b for b, h in renamed}
     rename_causes = {c.product: c for c in renamed_changes(base, head, base_root=base_root, head_root=head_root)}
     for item in changed_cells(base, head, renamed, now):
         name = item.change.product
-        was = next(b for b, h in renamed if h == name)
-        view = _Renamed(name, base.catalog.products[was])
+        view = _Renamed(name, base.catalog.products[was_named[name]])
         causes = _causes(item.change, item.base_rules, item.head_rules, base_index, head_index, view, head,
                          head_root)
         rename = rename_causes.get(name)
@@ -422,7 +421,7 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
                    sorted(grouped.values(), key=lambda g: (g[0][0].file or "", g[0][0].line or 0, g[0][0].key)))
     contracts = contract_changes(base, head, base_root=base_root, head_root=head_root, scan=scan)
     return DiffReport(base_label, head_label, tuple(changes), tuple(contracts), groups + consumer_groups,
-                      len(both) + len(renamed), len(products) + len(renamed), time.perf_counter() - started)
+                      len(both) + len(pairs), len(products) + len(renamed), time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
