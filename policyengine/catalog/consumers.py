@@ -69,6 +69,9 @@ class Directory:
 
     consumers: Mapping[str, Consumer]
     schema: AttributeSchema | None
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # each entry's line
+    # each entry's `approved:` ticket (GOV-123): what `policyengine diff` needs for a consumer change
+    approvals: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def _check_type(value: Any, kind: str) -> bool:
@@ -130,6 +133,8 @@ def load_directory(path: str | Path) -> Directory:
                     allowed[name] = tuple(values)
         schema = AttributeSchema(MappingProxyType(types), MappingProxyType(allowed))
     consumers: dict[str, Consumer] = {}
+    lines: dict[str, int] = {}
+    approvals: dict[str, str] = {}
     entries = data.get("consumers")
     if entries is None:
         entries = []
@@ -153,5 +158,12 @@ def load_directory(path: str | Path) -> Directory:
                     raise fail(at, f"attribute '{key}' of consumer '{consumer.id}' should be {kind}")
         if consumer.id in consumers:
             raise fail(where, f"duplicate consumer '{consumer.id}'")
+        approved = entry.get("approved")
+        if approved is not None:
+            if not isinstance(approved, str) or not approved.strip():
+                raise fail(entry.where("approved"), f"'approved' of consumer '{consumer.id}' must be a ticket id "
+                                                    "such as GOV-123")
+            approvals[consumer.id] = approved.strip()
         consumers[consumer.id] = consumer
-    return Directory(MappingProxyType(consumers), schema)
+        lines[consumer.id] = where[0]
+    return Directory(MappingProxyType(consumers), schema, MappingProxyType(lines), MappingProxyType(approvals))

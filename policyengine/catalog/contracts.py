@@ -125,6 +125,7 @@ class Product:
     domain_span: Span | None = field(default=None, compare=False)  # where the contract names its domain
     owners: tuple[str, ...] = ()  # the ODCS team's name and its owners' usernames (see _owners)
     approvals: tuple[str, ...] = field(default=(), compare=False)  # `policyengine-approved` custom properties (see approvals())
+    contract_id: str = field(default="", compare=False)  # the ODCS contract's `id` ("" when it has none)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -547,10 +548,19 @@ def parse_contract_products(data: object, source: str,
             domain_span=_span(source, data.where("domain"), len("domain")),
             owners=_owners(data.get("team")),
             approvals=approvals(data) + approvals(obj),
+            contract_id=_contract_id(data.get("id")),
         )
         for short, where, key_name, obj in named
     ]
     return products, diags
+
+
+def _contract_id(value: object) -> str:
+    """The contract's ODCS `id` as text ("" when missing or not a scalar): what identifies the
+    contract across versions when its file or product name changes."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    return str(value).strip()
 
 
 def contract_files(paths: Iterable[str | Path]) -> list[Path]:

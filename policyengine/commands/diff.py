@@ -231,7 +231,9 @@ def diff_command(
         try:
             report = diff_versions(base_engine, head_engine, base_root=base_version.root,
                                    head_root=head_version.root, base_label=base_version.label,
-                                   head_label=head_version.label, scan=found)
+                                   head_label=head_version.label, scan=found,
+                                   base_consumers=base_version.config.consumers,
+                                   head_consumers=head_version.config.consumers)
         except ClassesError as exc:
             raise fail(f"error: {exc}", EXIT_USAGE) from None
     render = {DiffFormat.text: to_text, DiffFormat.json: to_json, DiffFormat.sarif: to_sarif,

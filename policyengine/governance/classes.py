@@ -591,17 +591,19 @@ def request_space(engine: Any, product: str, columns: Iterable[str] | None = Non
 
 
 def joint_space(engines: Sequence[Any], product: str, columns: Iterable[str] | None = None, *,
-                now: dt.datetime | None = None, filters: bool = True) -> RequestSpace:
+                now: dt.datetime | None = None, filters: bool = True,
+                names: Sequence[str] | None = None) -> RequestSpace:
     """Request classes that no rule of *any* of `engines` can tell apart (for comparing policy
     versions: each class is then one request to every engine), row filter rules included unless
-    `filters` is false. The product must exist in all."""
+    `filters` is false. The product must exist in all; `names`, one per engine, when it goes by
+    another name in some (a product renamed between two versions)."""
     rules: list[CompiledRule] = []
     conditions: dict[int, ast.Expr] = {}
     by_key: dict[int, CompiledRule] = {}
-    for engine in engines:
+    for engine, name in zip(engines, names or [product] * len(engines), strict=True):
         asts = rule_asts(engine)
-        extra = engine.compiled.products[product].filters if filters else ()
-        for r in (*product_rules(engine, product, columns), *extra):
+        extra = engine.compiled.products[name].filters if filters else ()
+        for r in (*product_rules(engine, name, columns), *extra):
             key = len(rules)
             rules.append(r)
             by_key[key] = r

@@ -1,6 +1,6 @@
 """Privacy-breaking contract changes between two versions of the catalog (issue 11 item 3).
 
-Four kinds, each an error located at the head contract's file:line unless approved:
+Five kinds, each an error located at the head contract's file:line unless approved:
 
 - **tag removed**: a column keeps its name but loses a sensitive tag (a more specific tag below
   it, `pii` → `pii.email`, is no removal);
@@ -9,8 +9,15 @@ Four kinds, each an error located at the head contract's file:line unless approv
 - **column renamed**: a column is gone and a new one of the same type takes its position, while
   a base rule names the old column and no head rule names the new one (its column rule no longer
   covers it);
-- **domain changed**: a product of the same contract file and name moves to another domain (its
-  `domain.product` name, and with it every rule written for it, changes).
+- **domain changed**: a product of the same contract (see below) and short name moves to another
+  domain (its `domain.product` name, and with it every rule written for it, changes);
+- **product renamed**: a product of the same contract takes another name (`dataProduct:
+  orders` → `orders_v2`), so rules written for the old name no longer apply and guardrails can
+  be dropped beside it.
+
+"The same contract" is the same ODCS contract `id`, else the same file relative to the
+version's root (`renamed_products` pairs the two names; `governance.diff`
+compares the pair's cells as one product's).
 
 The approval is the ODCS way of recording extra facts: a `customProperties` entry
 `{property: policyengine-approved, value: GOV-123}` on the column (or on the contract, for the
@@ -31,7 +38,7 @@ from policyengine.language import ast
 class ContractChange:
     """One privacy-breaking change of a contract."""
 
-    kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed
+    kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed | product-renamed
     product: str
     column: str | None
     message: str
@@ -81,6 +88,77 @@ def _approval(*pairs: tuple[tuple[str, ...], tuple[str, ...]]) -> str | None:
     return next((a for head, base in pairs for a in head if a not in base), None)
 
 
+def _line(product: Any) -> int:
+    return product.span.line if product.span else 0
+
+
+def _pair(bases: list[Any], heads: list[Any]) -> list[tuple[Any, Any]]:
+    """Pairs among the products of one contract: one short name first, then the most column
+    names shared (file order breaks ties)."""
+    bases, out, rest = list(bases), [], []
+    for h in heads:
+        same = next((b for b in bases if b.name.split(".", 1)[1] == h.name.split(".", 1)[1]), None)
+        if same is None:
+            rest.append(h)
+        else:
+            bases.remove(same)
+            out.append((same, h))
+    for h in rest:
+        if not bases:
+            break
+        shared = [len(set(b.column_names) & set(h.column_names)) for b in bases]
+        out.append((bases.pop(shared.index(max(shared))), h))
+    return out
+
+
+def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
+                     head_root: Path | None = None) -> list[tuple[str, str]]:
+    """(base name, head name) of each product renamed or moved to another domain: a product only
+    the base has and one only the head has, of the same contract — first the same ODCS contract
+    `id` (a rename that also moves the file), then, among the rest, the same contract file
+    relative to each version's root (a rename that also changes the `id`). Of several such
+    products of one contract, those of one short name pair first, then those sharing the most
+    column names, then file order."""
+    old, new = base.catalog.products, head.catalog.products
+    gone = sorted((old[n] for n in set(old) - set(new)), key=lambda p: (_line(p), p.name))
+    came = sorted((new[n] for n in set(new) - set(old)), key=lambda p: (_line(p), p.name))
+    out: list[tuple[str, str]] = []
+    for key_base, key_head in ((lambda p: p.contract_id or None, lambda p: p.contract_id or None),
+                               (lambda p: _rel(base_root, p.source), lambda p: _rel(head_root, p.source))):
+        by_key: dict[str, list[Any]] = {}
+        for b in gone:
+            if key_base(b) is not None:
+                by_key.setdefault(key_base(b), []).append(b)
+        heads: dict[str, list[Any]] = {}
+        for h in came:
+            if key_head(h) is not None:
+                heads.setdefault(key_head(h), []).append(h)
+        paired = [pair for key, hs in heads.items() for pair in _pair(by_key.get(key, []), hs)]
+        out.extend((b.name, h.name) for b, h in paired)
+        gone = [b for b in gone if all(b is not p for p, _ in paired)]
+        came = [h for h in came if all(h is not q for _, q in paired)]
+    return sorted(out, key=lambda pair: pair[1])
+
+
+def renamed_changes(base: Any, head: Any, *, base_root: Path | None = None,
+                    head_root: Path | None = None) -> list[ContractChange]:
+    """Per product of `renamed_products`: `domain-changed` when only its domain changed (at the
+    head's `domain` line), else `product-renamed` (at its `dataProduct` line); approved by a
+    `policyengine-approved` the base contract did not record."""
+    out = []
+    for before, after in renamed_products(base, head, base_root=base_root, head_root=head_root):
+        b, h = base.catalog.products[before], head.catalog.products[after]
+        if before.split(".", 1)[1] == after.split(".", 1)[1]:
+            kind, span = "domain-changed", h.domain_span
+            message = f"{b.name} moves from domain {b.domain} to {h.domain}: rules written for {b.name} no longer apply"
+        else:
+            kind, span = "product-renamed", h.span
+            message = f"{before} is renamed {after}: rules written for {before} no longer apply"
+        out.append(ContractChange(kind, after, None, message, _rel(head_root, span.file if span else h.source),
+                                  span.line if span else None, _approval((h.approvals, b.approvals))))
+    return out
+
+
 def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
                      scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> list[ContractChange]:
     """Every privacy-breaking contract change from `base` to `head` (engines, or anything with a
@@ -88,8 +166,9 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
     out: list[ContractChange] = []
     tax = head.catalog.taxonomy
     old, new = base.catalog.products, head.catalog.products
-    for name in sorted(set(old) & set(new)):
-        b, h = old[name], new[name]
+    renamed = renamed_products(base, head, base_root=base_root, head_root=head_root)
+    for was, name in sorted([(n, n) for n in set(old) & set(new)] + renamed, key=lambda pair: pair[1]):
+        b, h = old[was], new[name]
         for col in h.columns:
             before = b.column(col.name)
             if before is None:
@@ -108,7 +187,7 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
             successor = added.get(i)
             if successor is None or successor.logical_type != c.logical_type:
                 continue
-            named = naming_rules(base, name, c.name, base_root)
+            named = naming_rules(base, was, c.name, base_root)
             if not named or naming_rules(head, name, successor.name):
                 continue
             span = successor.span
@@ -117,22 +196,11 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                 f"{name}.{c.name} is renamed {successor.name}: {', '.join(named)} no longer cover{'s' * (len(named) == 1)} it",
                 _rel(head_root, span.file if span else h.source), span.line if span else None,
                 _approval((successor.approvals, c.approvals), (h.approvals, b.approvals))))
-    # a product of the same contract file and short name under another domain
-    old_by_source = {(_rel(base_root, p.source), n.split(".", 1)[1]): p for n, p in old.items() if n not in new}
-    for name in sorted(set(new) - set(old)):
-        h = new[name]
-        b = old_by_source.get((_rel(head_root, h.source), name.split(".", 1)[1]))
-        if b is None or b.domain == h.domain:
-            continue
-        span = h.domain_span
-        out.append(ContractChange(
-            "domain-changed", name, None,
-            f"{b.name} moves from domain {b.domain} to {h.domain}: rules written for {b.name} no longer apply",
-            _rel(head_root, span.file if span else h.source), span.line if span else None,
-            _approval((h.approvals, b.approvals))))
+    out.extend(renamed_changes(base, head, base_root=base_root, head_root=head_root))
+    was_named = {after: before for before, after in renamed}
     for name, h in sorted(new.items()):
         found = (scan or {}).get(name, {})
-        b = old.get(name)
+        b = old.get(was_named.get(name, name))
         for col in h.columns:
             if b is not None and b.column(col.name) is not None:
                 continue

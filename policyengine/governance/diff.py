@@ -9,11 +9,16 @@ that applied to it in either version (an added, removed or modified rule), else 
 change of its product (a tag changed). Rules are matched across versions by `@id` when they have
 one, else by file and content (a rule moved within its file, or to another file unchanged, is no
 change); an unmatched base and head rule of the same file, kind and target are one modified rule.
+A product renamed in its contract file is compared under its two names
+(`contract_diff.renamed_products`), and each consumer the consumers file adds or changes is
+evaluated as before and after under the head's policies (`consumer_diff`), its cells grouped
+under that consumer change.
 
 A loosening (a cell more visible: deny → mask or allow, a weaker mask, a row filter removed) and
 a change that is not ordered (two incomparable masks, another row filter: it may widen) need an
 approval: the changed rule in the head carries `@approved("GOV-123")`, or, for a contract cause,
-the column or product records `policyengine-approved` in its ODCS `customProperties`.
+the column or product records `policyengine-approved` in its ODCS `customProperties`; for a
+consumer change, the head's entry carries `approved: GOV-123`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,13 @@ from typing import Any
 
 from policyengine.engine.decision import RuleRef
 from policyengine.governance.classes import rule_asts
-from policyengine.governance.contract_diff import ContractChange, contract_changes
+from policyengine.governance.consumer_diff import consumer_cells, consumer_changes, read_directory
+from policyengine.governance.contract_diff import (
+    ContractChange,
+    contract_changes,
+    renamed_changes,
+    renamed_products,
+)
 from policyengine.governance.matrix import CellChange, changed_cells
 from policyengine.language import ast
 from policyengine.language.formatter import format_rule
@@ -211,7 +222,7 @@ class Cause:
     """What a cell change is attributed to: a rule change, or a product's contract change."""
 
     key: str
-    kind: str  # rule | contract | unattributed
+    kind: str  # rule | contract | consumer | unattributed
     file: str | None
     line: int | None
     approved: str | None
@@ -367,9 +378,14 @@ def _contract_cause(cell: CellChange, base: Any, head: Any, head_root: Path | No
 def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
                   base_label: str = "base", head_label: str = "head",
                   scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
-                  now: dt.datetime | None = None, prune: bool = True) -> DiffReport:
+                  now: dt.datetime | None = None, prune: bool = True,
+                  base_consumers: Path | str | None = None, head_consumers: Path | str | None = None) -> DiffReport:
     """Compare two loaded engines: rule changes, privacy-breaking contract changes (with `scan`,
     the head's scan tags, for new columns), and every changed cell grouped by its causes.
+    A product renamed in its contract file is compared under its two names; the consumers files
+    (`base_consumers`, `head_consumers`: each version's) are compared entry by entry, and each
+    consumer added or changed is evaluated as in the base and as in the head under the head's
+    policies (`governance.consumer_diff`).
     `prune` false evaluates every product (the unpruned search the tests compare with)."""
     started = time.perf_counter()
     base_sides, head_sides = rule_sides(base, base_root), rule_sides(head, head_root)
@@ -384,8 +400,57 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
                          head_root)
         key = tuple(c.key for c in causes)
         grouped.setdefault(key, (causes, []))[1].append(item.change)
+    # a product renamed (or moved to another domain) in its contract: compared under its two names
+    pairs = renamed_products(base, head, base_root=base_root, head_root=head_root)
+    base_asts, head_asts = rule_asts(base), rule_asts(head)
+    renamed = [(b, h) for b, h in pairs if not prune
+               or product_fingerprint(base, b, base_asts) != product_fingerprint(head, h, head_asts)]
+    was_named = {h: b for b, h in renamed}
+    rename_causes = {c.product: c for c in renamed_changes(base, head, base_root=base_root, head_root=head_root)}
+    for item in changed_cells(base, head, renamed, now):
+        name = item.change.product
+        view = _Renamed(name, base.catalog.products[was_named[name]])
+        causes = _causes(item.change, item.base_rules, item.head_rules, base_index, head_index, view, head,
+                         head_root)
+        rename = rename_causes.get(name)
+        if rename is not None and all(c.kind == "unattributed" for c in causes):
+            causes = (Cause(rename.key, "contract", rename.file, rename.line, rename.approved),)
+        grouped.setdefault(tuple(c.key for c in causes), (causes, []))[1].append(item.change)
+    consumer_groups = _consumer_groups(base_consumers, head_consumers, head, head_root, now)
     groups = tuple(Group(causes, tuple(cells)) for causes, cells in
                    sorted(grouped.values(), key=lambda g: (g[0][0].file or "", g[0][0].line or 0, g[0][0].key)))
     contracts = contract_changes(base, head, base_root=base_root, head_root=head_root, scan=scan)
-    return DiffReport(base_label, head_label, tuple(changes), tuple(contracts), groups, len(both), len(products),
-                      time.perf_counter() - started)
+    return DiffReport(base_label, head_label, tuple(changes), tuple(contracts), groups + consumer_groups,
+                      len(both) + len(pairs), len(products) + len(renamed), time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class _Renamed:
+    """The base seen under a renamed product's head name (what `_causes` reads of the base)."""
+
+    name: str
+    product: Any
+
+    @property
+    def catalog(self) -> Any:
+        return _RenamedCatalog({self.name: self.product})
+
+
+@dataclass(frozen=True)
+class _RenamedCatalog:
+    products: Mapping[str, Any]
+
+
+def _consumer_groups(base_file: Path | str | None, head_file: Path | str | None, head: Any,
+                     head_root: Path | None, now: dt.datetime | None) -> tuple[Group, ...]:
+    """One group per consumer added or changed in the consumers file, with its changed cells."""
+    if base_file is None and head_file is None:
+        return ()
+    base_dir, head_dir = read_directory(base_file), read_directory(head_file)
+    out = []
+    for change in consumer_changes(base_dir, head_dir, head_file=head_file, head_root=head_root):
+        cells = tuple(c.change for c in consumer_cells(change, head, now))
+        if cells:
+            cause = Cause(change.key, "consumer", change.file, change.line, change.approved)
+            out.append(Group((cause,), cells))
+    return tuple(out)

@@ -85,21 +85,23 @@ class ChangedCell:
     head_rules: tuple[RuleRef, ...]
 
 
-def changed_cells(base: Any, head: Any, products: Iterable[str] | None = None,
+def changed_cells(base: Any, head: Any, products: Iterable[str | tuple[str, str]] | None = None,
                   now: dt.datetime | None = None) -> Iterator[ChangedCell]:
     """Every matrix cell (per request class) whose column effect or row filter differs between
-    `base` and `head`, with the rules behind it. Products only one version's catalog has, and
-    columns only one version's product has, are skipped (`governance.contract_diff` reports
-    those changes)."""
+    `base` and `head`, with the rules behind it. A product is a name both versions have, or a
+    (base name, head name) pair: one product renamed (its cells carry the head's name). Other
+    products only one version's catalog has, and columns only one version's product has, are
+    skipped (`governance.contract_diff` reports those changes)."""
     names = sorted(set(base.catalog.products) & set(head.catalog.products)) if products is None else list(products)
-    for product in names:
-        base_columns = set(base.catalog.products[product].column_names)
+    for item in names:
+        old, product = (item, item) if isinstance(item, str) else item
+        base_columns = set(base.catalog.products[old].column_names)
         columns = [c for c in head.catalog.products[product].column_names if c in base_columns]
-        space = joint_space([base, head], product, None, now=now)
-        base_filters = {r.ref: str(r.row_filter) for r in base.compiled.products[product].filters}
+        space = joint_space([base, head], product, None, now=now, names=(old, product))
+        base_filters = {r.ref: str(r.row_filter) for r in base.compiled.products[old].filters}
         head_filters = {r.ref: str(r.row_filter) for r in head.compiled.products[product].filters}
         for subject, attrs, consumer, purpose, interval in space.requests():
-            a = base.evaluate(consumer, product, columns, purpose.value, interval.at, use_cache=False)
+            a = base.evaluate(consumer, old, columns, purpose.value, interval.at, use_cache=False)
             b = head.evaluate(consumer, product, columns, purpose.value, interval.at, use_cache=False)
             for col in columns:
                 ca, cb = a.columns[col], b.columns[col]
