@@ -301,15 +301,17 @@ class _Interned:
 
 
 class _Parts:
-    """Immutable pieces decisions share, each table bounded (FIFO): a column group's outcome by the
-    rules that apply to it, and a ColumnDecision by column and outcome (one object however many
-    decisions hold it)."""
+    """Immutable pieces decisions share, each table bounded (FIFO): a column class's outcome by the
+    rules that apply to it, a class's ColumnDecisions by outcome (one object per column however
+    many decisions hold it; classes with the same columns share them across products), and how a
+    requested column list maps onto a product's classes."""
 
-    __slots__ = ("outcomes", "cells", "size")
+    __slots__ = ("outcomes", "cells", "layouts", "size")
 
     def __init__(self, size: int) -> None:
         self.outcomes: dict[tuple[CompiledRule, ...], _Outcome] = {}
-        self.cells: dict[tuple[str, int], tuple[ColumnDecision, _Outcome]] = {}
+        self.cells: dict[tuple[int, int], tuple[dict[str, ColumnDecision], _Outcome, tuple[str, ...]]] = {}
+        self.layouts: dict[tuple[str, tuple[str, ...]], _Layout] = {}
         self.size = size
 
     def outcome(self, signature: tuple[CompiledRule, ...]) -> _Outcome:
@@ -319,53 +321,64 @@ class _Parts:
             _bounded_put(self.outcomes, signature, found, self.size)
         return found
 
-    def cell(self, col: str, outcome: _Outcome) -> ColumnDecision:
-        # keyed by the outcome's identity, kept alive by the entry itself (so the id is never reused)
-        found = self.cells.get((col, id(outcome)))
-        if found is None or found[1] is not outcome:
-            found = (_new_column(ColumnDecision, (col, *outcome)), outcome)
-            _bounded_put(self.cells, (col, id(outcome)), found, self.size)
+    def class_cells(self, members: tuple[str, ...], outcome: _Outcome) -> dict[str, ColumnDecision]:
+        """The decisions of a column class's `members` with `outcome`. Keyed by both identities
+        (members are interned at compile time, so equal classes of different products share an
+        entry); the entry holds both objects, so neither id is reused while it exists."""
+        key = (id(members), id(outcome))
+        found = self.cells.get(key)
+        if found is None or found[1] is not outcome or found[2] is not members:
+            found = ({col: _new_column(ColumnDecision, (col, *outcome)) for col in members}, outcome, members)
+            _bounded_put(self.cells, key, found, self.size)
         return found[0]
+
+    def layout(self, product: str, rules: ProductRules, cols: tuple[str, ...]) -> _Layout:
+        """Where requested columns fall: (the known ones in product order, per class None when
+        all its columns are requested else the requested ones, the unknown ones in request order)."""
+        key = (product, cols)
+        found = self.layouts.get(key)
+        if found is None:
+            wanted = set(cols)
+            ordered = tuple(col for col in rules.columns if col in wanted)
+            picks = tuple(None if wanted.issuperset(members) else tuple(c for c in members if c in wanted)
+                          for members, _ in rules.classes)
+            unknown = tuple(col for col in dict.fromkeys(cols) if col not in rules.column_set)
+            found = (ordered, picks, unknown)
+            _bounded_put(self.layouts, key, found, self.size)
+        return found
 
     def clear(self) -> None:
         self.outcomes.clear()
         self.cells.clear()
+        self.layouts.clear()
+
+
+_Layout = tuple[tuple[str, ...], tuple[tuple[str, ...] | None, ...], tuple[str, ...]]
 
 
 def _column_decisions(product: str, rules: ProductRules, cols: tuple[str, ...] | None,
                       applicable: Sequence[CompiledRule], parts: _Parts) -> Mapping[str, ColumnDecision]:
     """Semantics lines 2-3 for every requested column, given the rules that apply (in (file, line) order).
 
-    The requested columns are split into groups covered by the same applicable rules (set
-    operations, a few groups for any number of columns); each group's outcome is worked out once."""
-    if cols is None:
-        ordered: Sequence[str] = rules.columns
-        unknown: Sequence[str] = ()
-    else:
-        wanted = set(cols)
-        known = rules.column_set
-        ordered = [col for col in rules.columns if col in wanted]
-        unknown = [col for col in dict.fromkeys(cols) if col not in known]
-    groups: list[tuple[set[str], tuple[CompiledRule, ...]]] = [(set(ordered), ())]
-    for r in applicable:
-        covered = rules.rule_columns(r)
-        refined = []
-        for members, signature in groups:
-            inside = members & covered
-            if not inside:
-                refined.append((members, signature))
-                continue
-            refined.append((inside, (*signature, r)))
-            if len(inside) < len(members):
-                refined.append((members - inside, signature))
-        groups = refined
-    outcome_of: dict[str, _Outcome] = {}
-    for members, signature in groups:
-        outcome = parts.outcome(signature)
-        for col in members:
-            outcome_of[col] = outcome
-    cell = parts.cell
-    decided = {col: cell(col, outcome_of[col]) for col in ordered}
+    The product's columns come split at compile time into classes covered by the same rules
+    (ProductRules.classes, a few for any number of columns): each class's outcome is worked out
+    once, from the applicable rules among those covering it, and its column decisions are shared
+    parts (`_Parts.class_cells`); the mapping is then filled class by class, in product order."""
+    live = set(applicable)
+    outcome, class_cells = parts.outcome, parts.class_cells
+    cells = [class_cells(members, outcome(tuple(r for r in cover if r in live))) for members, cover in rules.classes]
+    if cols is None or cols == rules.columns:
+        decided: dict[str, ColumnDecision] = dict.fromkeys(rules.columns)  # type: ignore[arg-type]
+        for found in cells:  # every column is in exactly one class: each slot is filled, in order
+            decided.update(found)
+        return MappingProxyType(decided)
+    ordered, picks, unknown = parts.layout(product, rules, cols)
+    decided = dict.fromkeys(ordered)  # type: ignore[arg-type]
+    for found, pick in zip(cells, picks, strict=True):
+        if pick is None:
+            decided.update(found)
+        elif pick:
+            decided.update({col: found[col] for col in pick})
     for col in unknown:
         decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
     return MappingProxyType(decided)
