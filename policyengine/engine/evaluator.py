@@ -218,22 +218,30 @@ class Engine:
         (`_cols_id`); then per attribute the rules read: None when absent, one hashable tuple or
         frozenset for a collection, else its type name (a str) and its value. Not hashed here: an
         unhashable value raises TypeError at the look-up."""
-        attrs = c.attributes
+        get = c.attributes.get
+        reads = rules.reads
         try:
+            if not reads:
+                return (c.id, product, purpose, len(groups), *groups, cols_id)
+            if len(reads) == 1:  # the common case, without the list
+                value = get(reads[0], _ABSENT)
+                if value is _ABSENT:
+                    return (c.id, product, purpose, len(groups), *groups, cols_id, None)
+                if isinstance(value, _COLLECTIONS):
+                    return (c.id, product, purpose, len(groups), *groups, cols_id, _hashable(value))
+                return (c.id, product, purpose, len(groups), *groups, cols_id, type(value).__name__, value)
             read: list[Any] = []
-            for a in rules.reads:
-                if a not in attrs:
+            for a in reads:
+                value = get(a, _ABSENT)
+                if value is _ABSENT:
                     read.append(None)
-                    continue
-                value = attrs[a]
-                if isinstance(value, (list, tuple, set, frozenset, dict)):
+                elif isinstance(value, _COLLECTIONS):
                     read.append(_hashable(value))
                 else:
                     read += (type(value).__name__, value)
-            key = (c.id, product, purpose, len(groups), *groups, cols_id, *read)
+            return (c.id, product, purpose, len(groups), *groups, cols_id, *read)
         except TypeError:  # a dict value
             return None
-        return key
 
     def _decide(self, c: Consumer, product: str, rules: ProductRules | None,
                 cols: tuple[str, ...] | None, purpose: str | None, when: dt.datetime) -> Decision:
@@ -298,6 +306,8 @@ class Engine:
 
 # A decision's row filter part: (expression or None, the filter rules cited, why it is false).
 _Filter = tuple[ast.Expr | None, tuple[RuleRef, ...], str]
+_ABSENT = object()  # an attribute the consumer lacks (a key holds None for it)
+_COLLECTIONS = (list, tuple, set, frozenset, dict)
 _LOW = (1 << 32) - 1  # a cache entry as one int: columns serial << 32 | filter serial
 _NO_FILTER: _Filter = (None, (), "")
 
