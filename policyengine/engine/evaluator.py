@@ -169,11 +169,11 @@ class Engine:
                 entry: int | tuple = (col_serial << 32 | filter_serial if not bounds and filter_serial <= _LOW
                                       else (col_serial, filter_serial, *_window(bounds, when)))
                 cache = self._cache
-                with self._lock:
-                    if len(cache) >= self.cache_size:
+                if len(cache) < self.cache_size:
+                    cache[key] = entry  # one dict store is atomic; evictions (which iterate) hold the lock
+                else:
+                    with self._lock:
                         _bounded_put(cache, key, entry, self.cache_size)
-                    else:
-                        cache[key] = entry
             return self._decision(product, c.id, decided, found, purpose, when)
         except Exception as exc:  # fail closed: never allow on an internal error
             log.exception("policyengine: evaluation failed; denying everything")
@@ -434,9 +434,9 @@ _new_column = tuple.__new__  # ColumnDecision(*fields) without the generated __n
 def _bounded_put(table: dict, key: Any, value: Any, size: int) -> None:
     """Insert into a FIFO-bounded dict: when full, the oldest 1/64 go at once (evicting one entry at
     a time from the front of a dict rescans the deleted slots before it, which grows with each)."""
-    if len(table) >= size:
+    if len(table) >= size:  # list(islice(...)) runs in C, no thread switch while it iterates
         for old in list(itertools.islice(table, max(1, size // 64))):
-            del table[old]
+            table.pop(old, None)
     table[key] = value
 
 

@@ -150,3 +150,32 @@ def test_an_entry_carries_its_window_when_a_rule_has_one(engine_from) -> None:
     assert isinstance(entry, tuple)
     after = windowed.evaluate(who, "shop.orders", ["order_id"], at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
     assert inside.columns["order_id"].effect == "allow" and after.columns["order_id"].effect == "deny"
+
+
+def test_threads_evicting_and_inserting_never_break_a_decision(engine_from) -> None:
+    """Inserts take no lock (one dict store); evictions do: under threads and a tiny cache that
+    evicts all the time, no request errs (an error would deny everything) or differs."""
+    import sys
+    import threading
+
+    engine = engine_from(POLICY, cache_size=64)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    errors: list[str] = []
+
+    def work(k: int) -> None:
+        for i in range(1500):
+            who = {"id": f"u{(i * 7 + k) % 300}", "groups": ["g"], "attributes": {"region": f"r{i % 5}"}}
+            d = engine.evaluate(who, "shop.orders", ["order_id", "email"], at=AT)
+            if d.error is not None or d.columns["email"].effect != "mask" or f"r{i % 5}" not in str(d.row_filter):
+                errors.append(str(d.error))
+
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == [] and len(engine._cache) <= 64
