@@ -169,6 +169,10 @@ class ProductRules:
     column_set: frozenset[str] = frozenset()
     # each rule's columns of this product, as a set (evaluation splits columns by rule with them)
     column_sets: Mapping[CompiledRule, frozenset[str]] = field(default_factory=dict)
+    # The product's columns split, at compile time, into classes covered by the same rules:
+    # (the class's columns in product order, the rules covering them in (file, line) order). A
+    # request's per-column outcomes then take one signature per class, not per column.
+    classes: tuple[tuple[tuple[str, ...], tuple[CompiledRule, ...]], ...] = ()
 
     def rule_columns(self, rule: CompiledRule) -> frozenset[str]:
         """The columns of this product that `rule` covers."""
@@ -207,6 +211,19 @@ def compile_rule(checked: CheckedRule) -> CompiledRule:
     )
 
 
+def column_classes(columns: tuple[str, ...], rules: tuple[CompiledRule, ...],
+                   sets: Mapping[CompiledRule, frozenset[str]], interned: dict[tuple[str, ...], tuple[str, ...]],
+                   ) -> tuple[tuple[tuple[str, ...], tuple[CompiledRule, ...]], ...]:
+    """A product's columns grouped by the exact tuple of rules covering them (classes in order of
+    their first column; columns in product order). Equal column tuples of different products are
+    one object (`interned`): evaluation shares column decisions by it."""
+    by_cover: dict[tuple[CompiledRule, ...], list[str]] = {}
+    for col in columns:
+        by_cover.setdefault(tuple(r for r in rules if col in sets[r]), []).append(col)
+    classes = tuple((interned.setdefault(tuple(cols), tuple(cols)), cover) for cover, cols in by_cover.items())
+    return classes
+
+
 def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[str, ...]]) -> CompiledPolicy:
     """Index checked rules by product. `product_columns` gives each catalog product's columns in order.
 
@@ -225,6 +242,7 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
         for name in r.columns:
             by_product.setdefault(name, []).append(r)
     products: dict[str, ProductRules] = {}
+    interned: dict[tuple[str, ...], tuple[str, ...]] = {}
     for name, columns in product_columns.items():
         candidates = by_product.get(name, ())
         rules = tuple(r for r in candidates if r.kind != "filter")
@@ -232,5 +250,7 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
         reads = sorted(set().union(*(r.reads for r in rules + filters)) if rules or filters else set())
         bounds = sorted({b for r in rules + filters for b in (r.valid_from, r.valid_until) if b is not None})
         sets = MappingProxyType({r: frozenset(r.columns[name]) for r in rules})
-        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds), frozenset(columns), sets)
+        classes = column_classes(columns, rules, sets, interned)
+        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds), frozenset(columns), sets,
+                                      classes)
     return CompiledPolicy(MappingProxyType(products), compiled)

@@ -86,16 +86,20 @@ class Engine:
         product_columns = {name: p.column_names for name, p in catalog.products.items()}
         self.compiled: CompiledPolicy = compile_policies(check, product_columns)
         self.cache_size = max(0, cache_size)
-        # The decision cache holds compact entries: request key -> (columns serial, filter serial,
-        # window start, window end), atoms only, which the garbage collector stops tracking (a
-        # cache of Decision objects held ~40 tracked objects per entry, and full collections
-        # stalled evaluations for hundreds of ms). The parts those serials name are immutable and
-        # shared by every decision with the same outcome: see _Interned and _Parts.
-        self._cache: dict[tuple, tuple[int, int, dt.datetime | None, dt.datetime | None]] = {}
+        # The decision cache holds compact entries: request key -> columns serial << 32 | filter
+        # serial, one int the collector never tracks, or (columns serial, filter serial, window
+        # start, window end) for a product whose rules start or end at some instant: atoms only,
+        # which the collector stops tracking (a cache of Decision objects held ~40 tracked objects
+        # per entry, and full collections stalled evaluations for hundreds of ms). The parts those
+        # serials name are immutable and shared by every decision with the same outcome: see
+        # _Interned and _Parts.
+        self._cache: dict[tuple, int | tuple[int, int, dt.datetime | None, dt.datetime | None]] = {}
         self.shared_size = max(16384, self.cache_size // 4)
         self._columns = _Interned(self.shared_size)  # (product, columns, applicable rules) -> mapping
         self._filters = _Interned(self.shared_size)  # (product, applicable filters, values read) -> filter
         self._parts = _Parts(4 * self.shared_size)  # a cell per column and outcome: more of them
+        self._colsets: dict[tuple[str, ...], int] = {}  # requested column tuples -> serial (see _cols_id)
+        self._next_cols = 1
         self._lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
@@ -113,6 +117,7 @@ class Engine:
             self._columns.clear()
             self._filters.clear()
             self._parts.clear()
+            self._colsets.clear()
 
     def evaluate(
         self,
@@ -137,24 +142,38 @@ class Engine:
             if rules is None or not use_cache or self.cache_size == 0:
                 return self._decide(c, product, rules, cols, purpose, when)
             groups = tuple(sorted(c.groups))
-            key = self._key(c, product, rules, cols, purpose, groups)
-            if key is not None:
-                hit = self._cache.get(key)
-                if hit is not None:
+            cols_id = self._cols_id(cols)
+            key = self._key(c, product, rules, cols_id, purpose, groups)
+            try:
+                hit = None if key is None else self._cache.get(key)
+            except TypeError:  # an unhashable attribute value (a bytearray): this request skips the cache
+                key = hit = None
+            if hit is not None:
+                if hit.__class__ is int:  # no rule of the product starts or ends: valid at any instant
+                    col_serial, filter_serial = hit >> 32, hit & _LOW
+                    valid = True
+                else:
                     col_serial, filter_serial, lo, hi = hit
-                    if (lo is None or when >= lo) and (hi is None or when < hi):
-                        decided = self._columns.by_serial.get(col_serial)
-                        found = self._filters.by_serial.get(filter_serial) if filter_serial else _NO_FILTER
-                        if decided is not None and found is not None:  # else a part was evicted: a miss
-                            self.cache_hits += 1
-                            return self._decision(product, c.id, decided, found, purpose, when)
+                    valid = (lo is None or when >= lo) and (hi is None or when < hi)
+                if valid:
+                    decided = self._columns.by_serial.get(col_serial)
+                    found = self._filters.by_serial.get(filter_serial) if filter_serial else _NO_FILTER
+                    if decided is not None and found is not None:  # else a part was evicted: a miss
+                        self.cache_hits += 1
+                        return self._decision(product, c.id, decided, found, purpose, when)
             self.cache_misses += 1
             col_serial, decided, filter_serial, found = self._parts_of(c, product, rules, cols, purpose, when,
-                                                                       groups)
+                                                                       groups, cols_id)
             if key is not None and filter_serial is not None:
-                lo, hi = _window(rules.boundaries, when)
-                with self._lock:
-                    _bounded_put(self._cache, key, (col_serial, filter_serial, lo, hi), self.cache_size)
+                bounds = rules.boundaries
+                entry: int | tuple = (col_serial << 32 | filter_serial if not bounds and filter_serial <= _LOW
+                                      else (col_serial, filter_serial, *_window(bounds, when)))
+                cache = self._cache
+                if len(cache) < self.cache_size:
+                    cache[key] = entry  # one dict store is atomic; evictions (which iterate) hold the lock
+                else:
+                    with self._lock:
+                        _bounded_put(cache, key, entry, self.cache_size)
             return self._decision(product, c.id, decided, found, purpose, when)
         except Exception as exc:  # fail closed: never allow on an internal error
             log.exception("policyengine: evaluation failed; denying everything")
@@ -175,32 +194,54 @@ class Engine:
             self._types[product] = types
         return types
 
+    def _cols_id(self, cols: tuple[str, ...] | None) -> int:
+        """A serial for a requested column tuple (0: all columns), never reused: keys hold it
+        instead of the columns, so a miss hashes the column list once, not at every table."""
+        if cols is None:
+            return 0
+        found = self._colsets.get(cols)
+        if found is None:
+            with self._lock:
+                found = self._colsets.get(cols)
+                if found is None:
+                    found = self._next_cols
+                    self._next_cols += 1
+                    _bounded_put(self._colsets, cols, found, self.shared_size)
+        return found
+
     @staticmethod
-    def _key(c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
+    def _key(c: Consumer, product: str, rules: ProductRules, cols_id: int,
              purpose: str | None, groups: tuple[str, ...]) -> tuple | None:
         """The cache key: one flat tuple of atoms (the collector stops tracking it at its first
         collection; a nested tuple takes a collection per level, and a frozenset never leaves).
-        Unambiguous: the groups and the columns are each preceded by their count (-1: all
-        columns); then per attribute the rules read: None when absent, one hashable tuple or
-        frozenset for a collection, else its type name (a str) and its value."""
-        attrs = c.attributes
+        Unambiguous: the groups are preceded by their count, then the columns' serial
+        (`_cols_id`); then per attribute the rules read: None when absent, one hashable tuple or
+        frozenset for a collection, else its type name (a str) and its value. Not hashed here: an
+        unhashable value raises TypeError at the look-up."""
+        get = c.attributes.get
+        reads = rules.reads
         try:
+            if not reads:
+                return (c.id, product, purpose, len(groups), *groups, cols_id)
+            if len(reads) == 1:  # the common case, without the list
+                value = get(reads[0], _ABSENT)
+                if value is _ABSENT:
+                    return (c.id, product, purpose, len(groups), *groups, cols_id, None)
+                if isinstance(value, _COLLECTIONS):
+                    return (c.id, product, purpose, len(groups), *groups, cols_id, _hashable(value))
+                return (c.id, product, purpose, len(groups), *groups, cols_id, type(value).__name__, value)
             read: list[Any] = []
-            for a in rules.reads:
-                if a not in attrs:
+            for a in reads:
+                value = get(a, _ABSENT)
+                if value is _ABSENT:
                     read.append(None)
-                    continue
-                value = attrs[a]
-                if isinstance(value, (list, tuple, set, frozenset, dict)):
+                elif isinstance(value, _COLLECTIONS):
                     read.append(_hashable(value))
                 else:
                     read += (type(value).__name__, value)
-            key = (c.id, product, purpose, len(groups), *groups, -1 if cols is None else len(cols), *(cols or ()),
-                   *read)
-            hash(key)  # an unhashable attribute value (a bytearray, a dict) skips the cache
-        except TypeError:
+            return (c.id, product, purpose, len(groups), *groups, cols_id, *read)
+        except TypeError:  # a dict value
             return None
-        return key
 
     def _decide(self, c: Consumer, product: str, rules: ProductRules | None,
                 cols: tuple[str, ...] | None, purpose: str | None, when: dt.datetime) -> Decision:
@@ -210,7 +251,7 @@ class Engine:
             decided = {name: ColumnDecision(name, "deny", reason=reason) for name in requested}
             return Decision(product, c.id, MappingProxyType(decided), _FALSE, purpose, when, self.policy_version,
                             reason=reason + ": everything is denied", bundle_version=self.bundle_version)
-        _, decided, _, found = self._parts_of(c, product, rules, cols, purpose, when)
+        _, decided, _, found = self._parts_of(c, product, rules, cols, purpose, when, None, self._cols_id(cols))
         return self._decision(product, c.id, decided, found, purpose, when)
 
     def _decision(self, product: str, consumer: str, columns: Mapping[str, ColumnDecision], found: _Filter,
@@ -224,8 +265,8 @@ class Engine:
         return d
 
     def _parts_of(self, c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
-                  purpose: str | None, when: dt.datetime, sorted_groups: tuple[str, ...] | None = None,
-                  ) -> tuple[int, Mapping[str, ColumnDecision], int | None, _Filter]:
+                  purpose: str | None, when: dt.datetime, sorted_groups: tuple[str, ...] | None,
+                  cols_id: int) -> tuple[int, Mapping[str, ColumnDecision], int | None, _Filter]:
         """Semantics lines 2-4 as shared parts: (serial, per-column decisions, serial, row filter);
         the filter's serial is 0 when no filter applies, None when it cannot be shared (then the
         decision is not cached)."""
@@ -236,11 +277,11 @@ class Engine:
         user, groups = c.id, c.groups
         # Rules are in (file, line) order, so the applicable ones are too.
         applicable = tuple(r for r in rules.rules if r.applies(user, groups, attrs, purpose, when))
-        key = (product, cols, applicable)
+        key = (product, cols_id, applicable)
         shared = self._columns.by_key.get(key)
         if shared is None:
             with self._lock:
-                shared = self._columns.add(key, lambda: _column_decisions(product, rules, cols, applicable,
+                shared = self._columns.add(key, lambda: _column_decisions(product, rules, cols, cols_id, applicable,
                                                                            self._parts))
         col_serial, decided = shared
         if not rules.filters:
@@ -265,6 +306,9 @@ class Engine:
 
 # A decision's row filter part: (expression or None, the filter rules cited, why it is false).
 _Filter = tuple[ast.Expr | None, tuple[RuleRef, ...], str]
+_ABSENT = object()  # an attribute the consumer lacks (a key holds None for it)
+_COLLECTIONS = (list, tuple, set, frozenset, dict)
+_LOW = (1 << 32) - 1  # a cache entry as one int: columns serial << 32 | filter serial
 _NO_FILTER: _Filter = (None, (), "")
 
 
@@ -301,15 +345,17 @@ class _Interned:
 
 
 class _Parts:
-    """Immutable pieces decisions share, each table bounded (FIFO): a column group's outcome by the
-    rules that apply to it, and a ColumnDecision by column and outcome (one object however many
-    decisions hold it)."""
+    """Immutable pieces decisions share, each table bounded (FIFO): a column class's outcome by the
+    rules that apply to it, a class's ColumnDecisions by outcome (one object per column however
+    many decisions hold it; classes with the same columns share them across products), and how a
+    requested column list maps onto a product's classes."""
 
-    __slots__ = ("outcomes", "cells", "size")
+    __slots__ = ("outcomes", "cells", "layouts", "size")
 
     def __init__(self, size: int) -> None:
         self.outcomes: dict[tuple[CompiledRule, ...], _Outcome] = {}
-        self.cells: dict[tuple[str, int], tuple[ColumnDecision, _Outcome]] = {}
+        self.cells: dict[tuple[int, int], tuple[dict[str, ColumnDecision], _Outcome, tuple[str, ...]]] = {}
+        self.layouts: dict[tuple[str, int], _Layout] = {}
         self.size = size
 
     def outcome(self, signature: tuple[CompiledRule, ...]) -> _Outcome:
@@ -319,53 +365,64 @@ class _Parts:
             _bounded_put(self.outcomes, signature, found, self.size)
         return found
 
-    def cell(self, col: str, outcome: _Outcome) -> ColumnDecision:
-        # keyed by the outcome's identity, kept alive by the entry itself (so the id is never reused)
-        found = self.cells.get((col, id(outcome)))
-        if found is None or found[1] is not outcome:
-            found = (_new_column(ColumnDecision, (col, *outcome)), outcome)
-            _bounded_put(self.cells, (col, id(outcome)), found, self.size)
+    def class_cells(self, members: tuple[str, ...], outcome: _Outcome) -> dict[str, ColumnDecision]:
+        """The decisions of a column class's `members` with `outcome`. Keyed by both identities
+        (members are interned at compile time, so equal classes of different products share an
+        entry); the entry holds both objects, so neither id is reused while it exists."""
+        key = (id(members), id(outcome))
+        found = self.cells.get(key)
+        if found is None or found[1] is not outcome or found[2] is not members:
+            found = ({col: _new_column(ColumnDecision, (col, *outcome)) for col in members}, outcome, members)
+            _bounded_put(self.cells, key, found, self.size)
         return found[0]
+
+    def layout(self, product: str, rules: ProductRules, cols: tuple[str, ...], cols_id: int) -> _Layout:
+        """Where requested columns fall: (the known ones in product order, per class None when
+        all its columns are requested else the requested ones, the unknown ones in request order)."""
+        key = (product, cols_id)
+        found = self.layouts.get(key)
+        if found is None:
+            wanted = set(cols)
+            ordered = tuple(col for col in rules.columns if col in wanted)
+            picks = tuple(None if wanted.issuperset(members) else tuple(c for c in members if c in wanted)
+                          for members, _ in rules.classes)
+            unknown = tuple(col for col in dict.fromkeys(cols) if col not in rules.column_set)
+            found = (ordered, picks, unknown)
+            _bounded_put(self.layouts, key, found, self.size)
+        return found
 
     def clear(self) -> None:
         self.outcomes.clear()
         self.cells.clear()
+        self.layouts.clear()
 
 
-def _column_decisions(product: str, rules: ProductRules, cols: tuple[str, ...] | None,
+_Layout = tuple[tuple[str, ...], tuple[tuple[str, ...] | None, ...], tuple[str, ...]]
+
+
+def _column_decisions(product: str, rules: ProductRules, cols: tuple[str, ...] | None, cols_id: int,
                       applicable: Sequence[CompiledRule], parts: _Parts) -> Mapping[str, ColumnDecision]:
     """Semantics lines 2-3 for every requested column, given the rules that apply (in (file, line) order).
 
-    The requested columns are split into groups covered by the same applicable rules (set
-    operations, a few groups for any number of columns); each group's outcome is worked out once."""
-    if cols is None:
-        ordered: Sequence[str] = rules.columns
-        unknown: Sequence[str] = ()
-    else:
-        wanted = set(cols)
-        known = rules.column_set
-        ordered = [col for col in rules.columns if col in wanted]
-        unknown = [col for col in dict.fromkeys(cols) if col not in known]
-    groups: list[tuple[set[str], tuple[CompiledRule, ...]]] = [(set(ordered), ())]
-    for r in applicable:
-        covered = rules.rule_columns(r)
-        refined = []
-        for members, signature in groups:
-            inside = members & covered
-            if not inside:
-                refined.append((members, signature))
-                continue
-            refined.append((inside, (*signature, r)))
-            if len(inside) < len(members):
-                refined.append((members - inside, signature))
-        groups = refined
-    outcome_of: dict[str, _Outcome] = {}
-    for members, signature in groups:
-        outcome = parts.outcome(signature)
-        for col in members:
-            outcome_of[col] = outcome
-    cell = parts.cell
-    decided = {col: cell(col, outcome_of[col]) for col in ordered}
+    The product's columns come split at compile time into classes covered by the same rules
+    (ProductRules.classes, a few for any number of columns): each class's outcome is worked out
+    once, from the applicable rules among those covering it, and its column decisions are shared
+    parts (`_Parts.class_cells`); the mapping is then filled class by class, in product order."""
+    live = set(applicable)
+    outcome, class_cells = parts.outcome, parts.class_cells
+    cells = [class_cells(members, outcome(tuple(r for r in cover if r in live))) for members, cover in rules.classes]
+    if cols is None or cols == rules.columns:
+        decided: dict[str, ColumnDecision] = dict.fromkeys(rules.columns)  # type: ignore[arg-type]
+        for found in cells:  # every column is in exactly one class: each slot is filled, in order
+            decided.update(found)
+        return MappingProxyType(decided)
+    ordered, picks, unknown = parts.layout(product, rules, cols, cols_id)
+    decided = dict.fromkeys(ordered)  # type: ignore[arg-type]
+    for found, pick in zip(cells, picks, strict=True):
+        if pick is None:
+            decided.update(found)
+        elif pick:
+            decided.update({col: found[col] for col in pick})
     for col in unknown:
         decided[col] = ColumnDecision(col, "deny", reason=f"unknown column '{col}' in {product}")
     return MappingProxyType(decided)
@@ -377,9 +434,9 @@ _new_column = tuple.__new__  # ColumnDecision(*fields) without the generated __n
 def _bounded_put(table: dict, key: Any, value: Any, size: int) -> None:
     """Insert into a FIFO-bounded dict: when full, the oldest 1/64 go at once (evicting one entry at
     a time from the front of a dict rescans the deleted slots before it, which grows with each)."""
-    if len(table) >= size:
+    if len(table) >= size:  # list(islice(...)) runs in C, no thread switch while it iterates
         for old in list(itertools.islice(table, max(1, size // 64))):
-            del table[old]
+            table.pop(old, None)
     table[key] = value
 
 

@@ -80,3 +80,103 @@ def test_flat_keys_keep_attribute_values_apart(engine_from) -> None:
         seen[repr(attrs)] = tuple(d.effect for d in cached.columns.values())
     assert seen["{'level': 3}"] == ("allow", "deny") and seen["{'level': 1}"] == ("deny", "deny")
     assert seen["{'tier': 'gold'}"] == ("deny", "allow")
+
+
+CLASSES = {"shop.policy": "scope domain shop\n"
+                          "allow read shop.orders to group:g;\n"
+                          "mask shop.orders.email using redact to everyone except group:cleared;\n"
+                          "mask shop.orders.name using redact to group:g;\n"
+                          "deny read shop.orders.ssn to everyone except group:cleared;\n"
+                          "allow read shop.orders.amount to group:fin for purpose audit;\n"}
+
+
+def test_columns_are_split_into_classes_at_compile_time(engine_from) -> None:
+    engine = engine_from(CLASSES)
+    rules = engine.compiled.products["shop.orders"]
+    assert sorted(c for members, _ in rules.classes for c in members) == sorted(rules.columns)
+    for members, cover in rules.classes:  # one class per distinct covering tuple, in rule order
+        assert all(tuple(r for r in rules.rules if c in rules.rule_columns(r)) == cover for c in members)
+    assert len({cover for _, cover in rules.classes}) == len(rules.classes)
+    plain = next(m for m, _ in rules.classes if "order_id" in m)
+    assert {"region", "created", "notes"} <= set(plain) and "email" not in plain
+
+
+def test_any_column_list_gives_the_uncached_decision(engine_from) -> None:
+    engine = engine_from(CLASSES)
+    lists = [None, ["order_id", "email", "name", "ssn", "amount", "region", "created", "notes"],
+             ["notes", "email", "order_id"], ["ssn"], ["amount", "nope", "email", "nope", "amount"], "email",
+             [], ["zz", "yy"], ["created", "region", "notes", "order_id"]]
+    people = [{"id": "a", "groups": ["g"]}, {"id": "b", "groups": ["g", "cleared"]},
+              {"id": "c", "groups": ["fin"]}, {"id": "d", "groups": ["g", "fin"]}, {"id": "e"}]
+    for _ in range(2):  # the second pass hits the cache
+        for who in people:
+            for cols in lists:
+                for purpose in (None, "audit"):
+                    cached = engine.evaluate(who, "shop.orders", cols, purpose, at=AT)
+                    plain = engine.evaluate(who, "shop.orders", cols, purpose, at=AT, use_cache=False)
+                    assert cached.to_dict() == plain.to_dict(), (who, cols, purpose)
+                    assert list(cached.columns) == list(plain.columns)
+    assert engine.cache_hits == len(people) * len(lists) * 2
+
+
+def test_column_serials_are_never_reused(engine_from) -> None:
+    engine = engine_from(CLASSES)
+    engine.shared_size = 4  # the column-tuple table evicts often
+    who = {"id": "a", "groups": ["g"]}
+    first = engine.evaluate(who, "shop.orders", ["email"], at=AT)
+    for i in range(50):
+        engine.evaluate(who, "shop.orders", ["order_id", f"x{i}"], at=AT)
+        if i == 25:
+            engine.clear_cache()
+    assert len(engine._colsets) <= 4
+    again = engine.evaluate(who, "shop.orders", ["email"], at=AT)
+    assert list(again.columns) == ["email"] and again.to_dict() == first.to_dict()
+    other = engine.evaluate(who, "shop.orders", ["order_id", "x3"], at=AT)
+    assert list(other.columns) == ["order_id", "x3"] and other.columns["x3"].effect == "deny"
+
+
+def test_an_entry_is_one_int_when_no_rule_has_a_window(engine_from) -> None:
+    plain = engine_from(POLICY)
+    plain.evaluate({"id": "a", "groups": ["g"], "attributes": {"region": "eu"}}, "shop.orders", at=AT)
+    assert [type(v) for v in plain._cache.values()] == [int]
+
+
+def test_an_entry_carries_its_window_when_a_rule_has_one(engine_from) -> None:
+    windowed = engine_from({"w.policy": "scope domain shop\n"
+                                        "allow read shop.orders to group:g until 2026-12-31;\n"})
+    who = {"id": "a", "groups": ["g"]}
+    inside = windowed.evaluate(who, "shop.orders", ["order_id"], at=AT)
+    (entry,) = windowed._cache.values()
+    assert isinstance(entry, tuple)
+    after = windowed.evaluate(who, "shop.orders", ["order_id"], at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert inside.columns["order_id"].effect == "allow" and after.columns["order_id"].effect == "deny"
+
+
+def test_threads_evicting_and_inserting_never_break_a_decision(engine_from) -> None:
+    """Inserts take no lock (one dict store); evictions do: under threads and a tiny cache that
+    evicts all the time, no request errs (an error would deny everything) or differs."""
+    import sys
+    import threading
+
+    engine = engine_from(POLICY, cache_size=64)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    errors: list[str] = []
+
+    def work(k: int) -> None:
+        for i in range(1500):
+            who = {"id": f"u{(i * 7 + k) % 300}", "groups": ["g"], "attributes": {"region": f"r{i % 5}"}}
+            d = engine.evaluate(who, "shop.orders", ["order_id", "email"], at=AT)
+            if d.error is not None or d.columns["email"].effect != "mask" or f"r{i % 5}" not in str(d.row_filter):
+                errors.append(str(d.error))
+
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    # the bound is soft by at most one entry per thread (a lock-free insert may pass a full check)
+    assert errors == [] and len(engine._cache) <= 64 + 4
