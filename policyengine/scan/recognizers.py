@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from policyengine.scan import validators as v
+from policyengine.scan.arrays import bool_numpy, int64_array, int_numpy, string_array
 from policyengine.scan.entities import ADDRESS_LINE, PRECEDENCE, Recognizer
 from policyengine.scan.redact import redact
 
@@ -79,7 +80,7 @@ _DATE_PREFIX = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[
 
 
 def _np(mask: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return bool_numpy(mask)
 
 
 _INTEGRAL_FLOAT = re.compile(r"^[-+]?\d+\.0+$")
@@ -109,7 +110,7 @@ class MatchTable:
         self.recognizers = tuple(recognizers)
         self.flat: list[str] = [x for col in columns for x in col]
         self.bounds = np.cumsum([0] + [len(c) for c in columns])
-        arr = pa.array(self.flat, type=pa.string())
+        arr = string_array(self.flat)
         self.looks = {name: _np(pc.match_substring_regex(arr, pat)) for name, pat in _LOOKALIKES.items()}
         has_digit = _np(pc.match_substring_regex(arr, r"\d"))
         has_alpha = _np(pc.match_substring_regex(arr, r"\p{L}"))
@@ -128,8 +129,8 @@ class MatchTable:
         self.alpha = _np(pc.match_substring_regex(arr, r"^\p{L}[\p{L}\s'’.,&\-]*$"))
         self.capital = _np(pc.match_substring_regex(arr, r"^\p{Lu}"))
         if len(arr):
-            self.tokens = pc.list_value_length(pc.utf8_split_whitespace(arr)).to_numpy(zero_copy_only=False)
-            self.ndigits = pc.utf8_length(pc.replace_substring_regex(arr, r"\D", "")).to_numpy(zero_copy_only=False)
+            self.tokens = int_numpy(pc.list_value_length(pc.utf8_split_whitespace(arr)))
+            self.ndigits = int_numpy(pc.utf8_length(pc.replace_substring_regex(arr, r"\D", "")))
         else:
             self.tokens = self.ndigits = np.zeros(0, dtype=np.int64)
         # recognizer name → (sorted flat indices of matches, matched texts)
@@ -142,7 +143,7 @@ class MatchTable:
                 # a value without a match is a null *struct*; its child field is not null (it reads "")
                 result = pc.extract_regex(arr, f"(?P<m>{rec.pattern})") if len(arr) else None
                 idx = _np(result.is_valid()).nonzero()[0] if result is not None else np.zeros(0, dtype=np.int64)
-                texts = pc.take(result.field("m"), pa.array(idx, pa.int64())).to_pylist() if len(idx) else []
+                texts = pc.take(result.field("m"), int64_array(idx)).to_pylist() if len(idx) else []
             self.matches[rec.name] = (idx, texts)
 
     def values(self, ci: int) -> list[str]:
@@ -351,7 +352,7 @@ def _validate(rec: Recognizer, text: str) -> int:
 def check_pattern(pattern: str) -> str | None:
     """None when `pattern` compiles under RE2, else the error (one line)."""
     try:
-        pc.match_substring_regex(pa.array(["x"]), pattern)
+        pc.match_substring_regex(string_array(["x"]), pattern)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         return str(exc).splitlines()[0]
     return None

@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from policyengine.scan.arrays import bool_numpy, int64_array, int64_scalar
+
 MAX_VALUE_CHARS = 1_000
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -143,7 +145,7 @@ def _partials(
             out.append(ColumnPartial(name, kind, str(t), n, nulls, (), ()))
             continue
         if nulls:
-            valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            valid = bool_numpy(arr.is_valid())
             idx = np.flatnonzero(valid)
             k = keys[idx]
         else:
@@ -155,11 +157,11 @@ def _partials(
         order = np.argsort(k, kind="stable")
         k = k[order]
         idx = order if idx is None else idx[order]
-        taken = _as_text(arr.take(pa.array(idx, type=pa.int64())), kind)
+        taken = _as_text(arr.take(int64_array(idx)), kind)
         truncated = 0
         if kind == "string":
             lengths = pc.utf8_length(taken)
-            truncated = int(pc.sum(pc.greater(lengths, MAX_VALUE_CHARS)).as_py() or 0)
+            truncated = int(pc.sum(pc.greater(lengths, int64_scalar(MAX_VALUE_CHARS))).as_py() or 0)
             if truncated:
                 taken = pc.utf8_slice_codeunits(taken, 0, MAX_VALUE_CHARS)
         out.append(

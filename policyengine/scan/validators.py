@@ -247,11 +247,24 @@ PHONE_REGIONS = (
 _EXT = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#|dw\.?|poste|durchwahl)\s*\d{1,6}$")
 
 
+@lru_cache(maxsize=1)
+def _phonenumbers():
+    """`phonenumbers`, imported on first use with its regex cache on: trying 27 regions compiles
+    more metadata patterns than the `re` module's bounded cache holds, and recompiling them
+    evicted was most of a phone check's time (a release without `enable_pattern_cache` simply
+    goes without)."""
+    import phonenumbers
+
+    enable = getattr(phonenumbers, "enable_pattern_cache", None)
+    if enable is not None:
+        enable()
+    return phonenumbers
+
+
 @lru_cache(maxsize=65536)
 def phone_kind(text: str) -> int:
     """2 = a valid number in some region, 1 = a possible one (right length), 0 = not a phone."""
-    import phonenumbers
-
+    phonenumbers = _phonenumbers()
     s = _EXT.sub("", text.strip())
     d = digits(s)
     if not 7 <= len(d) <= 15:
