@@ -40,9 +40,16 @@ from policyengine.scan.reader import (
     short_error,
 )
 from policyengine.scan.recognizers import MatchTable, distinct_values
-from policyengine.scan.stats import ColumnPartial, ColumnSample, merge, merge_all, partial_stats
+from policyengine.scan.stats import (
+    ColumnPartial,
+    ColumnSample,
+    merge_all,
+    merge_many,
+    partial_stats,
+)
 
 PARALLEL_MIN_BYTES = 48 << 20  # below this, process start-up costs more than it saves
+MERGE_EVERY = 32  # a column's batch partials are merged in one step once this many wait
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ class _Task:
 def _run_task(task: _Task, sample_rows: int, seed: int) -> tuple[tuple[ColumnPartial, ...], str | None]:
     """Phase 1 for one task: stream its batches, merging partial stats as they come."""
     path = Path(task.path)
-    acc: dict[str, ColumnPartial] = {}
+    pending: dict[str, list[ColumnPartial]] = {}  # per column, partials not merged yet
     row = task.start_row
     try:
         if task.row_groups is not None:
@@ -113,7 +120,10 @@ def _run_task(task: _Task, sample_rows: int, seed: int) -> tuple[tuple[ColumnPar
             batches = iter_batches(path)
         for batch in batches:
             for p in partial_stats(batch, row, sample_rows, seed):
-                acc[p.name] = merge(acc[p.name], p, sample_rows) if p.name in acc else p
+                parts = pending.setdefault(p.name, [])
+                parts.append(p)
+                if len(parts) >= MERGE_EVERY:  # bounded memory, however many batches
+                    pending[p.name] = [merge_many(parts, sample_rows)]
             row += batch.num_rows
     except ReadError as exc:
         return (), str(exc)
@@ -121,7 +131,7 @@ def _run_task(task: _Task, sample_rows: int, seed: int) -> tuple[tuple[ColumnPar
         return (), "out of memory while reading"
     except Exception as exc:  # corrupt data can raise from deep inside pyarrow
         return (), f"cannot read: {type(exc).__name__}: {short_error(exc)}"
-    return tuple(acc.values()), None
+    return tuple(merge_many(parts, sample_rows) for parts in pending.values()), None
 
 
 def _tasks(path: Path, jobs: int) -> list[_Task]:

@@ -13,7 +13,7 @@ long strings are cut to `MAX_VALUE_CHARS`, so a huge cell cannot blow up memory 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -183,6 +183,21 @@ def merge(a: ColumnPartial, b: ColumnPartial, sample_rows: int) -> ColumnPartial
         a.name, kind, a.arrow_type if a.arrow_type == b.arrow_type else f"{a.arrow_type}|{b.arrow_type}",
         a.rows + b.rows, a.nulls + b.nulls, keys, values, a.truncated + b.truncated,
     )
+
+
+def merge_many(parts: list[ColumnPartial], sample_rows: int) -> ColumnPartial:
+    """`merge` folded over `parts` (partials of one column of one file, whose row keys are
+    therefore distinct), with the sample chosen once, in NumPy, rather than re-sorted in Python
+    at every step: the same result, at a fraction of the cost for a file of many batches."""
+    if len(parts) == 1:
+        return parts[0]
+    meta = parts[0]
+    for p in parts[1:]:
+        meta = merge(replace(meta, keys=(), values=()), replace(p, keys=(), values=()), sample_rows)
+    keys = np.fromiter((k for p in parts for k in p.keys), dtype=np.uint64)
+    values = [x for p in parts for x in p.values]
+    order = np.argsort(keys, kind="stable")[:sample_rows]
+    return replace(meta, keys=tuple(keys[order].tolist()), values=tuple(values[i] for i in order.tolist()))
 
 
 def _wider(a: str, b: str) -> str:
