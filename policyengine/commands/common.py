@@ -25,6 +25,19 @@ def fail(message: str, code: int = EXIT_FAIL) -> typer.Exit:
     return typer.Exit(code)
 
 
+def emit_report(text: str, output: Path | None) -> None:
+    """A rendered report, newline-terminated, written to `output` or printed; an unwritable
+    `output` is one line, exit 2 (`coverage` and `diff`)."""
+    text = text if text.endswith("\n") else text + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, "utf-8")
+    except OSError as exc:
+        raise fail(f"{output}: error: cannot write the report: {exc.strerror or exc}", EXIT_USAGE) from None
+
+
 def project_config(config: Path | None) -> Config:
     """The project configuration (`--config`, else policyengine.yaml found from here); a missing,
     unreadable or malformed file is an input error: exit 2 with its one located line."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from policyengine.commands.common import EXIT_USAGE, fail
+from policyengine.commands.common import EXIT_USAGE, emit_report, fail
 
 
 class CoverageFormat(str, Enum):
@@ -78,15 +78,7 @@ def coverage_command(
         raise fail(f"error: {exc}", EXIT_USAGE) from None
     render = {CoverageFormat.text: to_text, CoverageFormat.json: to_json,
               CoverageFormat.sarif: to_sarif}[output_format]
-    text = render(report)
-    text = text if text.endswith("\n") else text + "\n"
-    if output is not None:
-        try:
-            output.write_text(text, "utf-8")
-        except OSError as exc:
-            raise fail(f"{output}: error: cannot write the report: {exc.strerror or exc}", EXIT_USAGE) from None
-    else:
-        typer.echo(text, nl=False)
+    emit_report(render(report), output)
     if output is not None or output_format is not CoverageFormat.text:
         # a CI log shows the outcome whatever the format
         for g in report.gaps:

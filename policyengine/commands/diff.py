@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from policyengine.commands.common import EXIT_USAGE, fail
+from policyengine.commands.common import EXIT_USAGE, emit_report, fail
 from policyengine.config import CONFIG_NAME, Config
 
 
@@ -238,15 +238,7 @@ def diff_command(
             raise fail(f"error: {exc}", EXIT_USAGE) from None
     render = {DiffFormat.text: to_text, DiffFormat.json: to_json, DiffFormat.sarif: to_sarif,
               DiffFormat.markdown: to_markdown}[output_format]
-    text = render(report)
-    text = text if text.endswith("\n") else text + "\n"
-    if output is not None:
-        try:
-            output.write_text(text, "utf-8")
-        except OSError as exc:
-            raise fail(f"{output}: error: cannot write the report: {exc.strerror or exc}", EXIT_USAGE) from None
-    else:
-        typer.echo(text, nl=False)
+    emit_report(render(report), output)
     if output is not None or output_format is not DiffFormat.text:
         for g in report.unapproved:  # a CI log shows the outcome whatever the format
             file, line = g.location

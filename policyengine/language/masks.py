@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from policyengine.language import ast
+from policyengine.language.values import type_name
 
 ANY_TYPE = frozenset({"string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"})
 TEXTUAL = frozenset({"string", "integer"})
@@ -558,19 +559,13 @@ FIXED_VALUES: dict[str, Any] = {  # Iceberg's MaskToFixedValue, per logical type
 
 
 def _logical_type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dt.datetime):
-        return "timestamptz" if value.tzinfo is not None and value.utcoffset() is not None else "timestamp"
-    if isinstance(value, dt.date):
-        return "date"
-    raise ValueError(f"mask 'fixed_value' has no fixed value for a {type(value).__name__}")
+    """The catalog type of a value (`values.type_name`), a tz-aware datetime as `timestamptz`."""
+    name = type_name(value)
+    if name == "timestamp" and value.tzinfo is not None and value.utcoffset() is not None:
+        return "timestamptz"
+    if name not in FIXED_VALUES:
+        raise ValueError(f"mask 'fixed_value' has no fixed value for a {type(value).__name__}")
+    return name
 
 
 @register

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,30 +12,11 @@ from typer.testing import CliRunner
 
 from policyengine.cli import app
 
+from .gitmesh import git as _git
+
 ROOT = Path(__file__).resolve().parents[2]
 PHONES = ('@name("mask-phones")\nmask tagged pii.phone using partial(first=3, last=2) to everyone except '
           'group:pii-cleared;\n')
-
-
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True,
-                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-                               "GIT_COMMITTER_EMAIL": "t@example.org", "HOME": str(root), "PATH": "/usr/bin:/bin"})
-    return done.stdout
-
-
-@pytest.fixture
-def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A git repository holding a copy of the example project, one commit, cwd in it."""
-    for part in ("policies", "examples/mesh/products", "examples/mesh/consumers.yaml", "policyengine.yaml"):
-        src, dst = ROOT / part, tmp_path / part
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
-    _git(tmp_path, "init", "-q", "-b", "main")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-q", "-m", "base")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def _drop_phone_mask(root: Path, approved: str | None = None) -> None:
