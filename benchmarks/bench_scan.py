@@ -91,8 +91,8 @@ def run(code: str, *args: str) -> tuple[float, int, str]:
     """(wall seconds, peak RSS in MB, stderr) of `python -c code args` in a fresh process.
 
     Peak RSS is the largest sum, sampled every 20 ms, of the resident memory of the process and
-    of all its worker processes at once (the scan's phase-1 workers and the NER process); where
-    /proc is missing, the process's own maximum plus its largest worker's."""
+    of all its child processes at once (for our scanner: its NER model process); where
+    /proc is missing, the process's own maximum plus its largest child's."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=ROOT)

@@ -3,17 +3,16 @@
 Data flows one way: product contracts (+ scan results) → catalog; policy files → parse → AST →
 check → compile → engine; request → evaluate() → Decision → enforcement and explanation.
 
-Heavy parts (the engine, DuckDB enforcement, the scanner) are imported on first use, so a gateway
-that only evaluates does not pay for the scanner's imports.
+Heavy parts (the engine, DuckDB enforcement, the scanner, the parser and the catalog reader) are
+imported on first use, so a gateway that only evaluates does not pay for the scanner's imports,
+and a scan does not pay for lark's.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policyengine.catalog.consumers import Consumer
-from policyengine.catalog.contracts import Catalog, Column, Product, load_catalog
 from policyengine.config import use_ownership_reader
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
 from policyengine.engine.decision import (
@@ -24,10 +23,14 @@ from policyengine.engine.decision import (
     use_sql_renderer,
     use_why_not,
 )
-from policyengine.language.checker import CheckResult, check_policies
-from policyengine.language.formatter import format_file, format_text
 from policyengine.language.masks import MaskStrategy
-from policyengine.language.parser import parse_file, parse_policy
+
+if TYPE_CHECKING:  # imported on first use (below): a scan or a gateway need not load lark or YAML
+    from policyengine.catalog.consumers import Consumer
+    from policyengine.catalog.contracts import Catalog, Column, Product, load_catalog
+    from policyengine.language.checker import CheckResult, check_policies
+    from policyengine.language.formatter import format_file, format_text
+    from policyengine.language.parser import parse_file, parse_policy
 
 __version__ = "0.1.0"
 
@@ -73,6 +76,17 @@ def _why_not(*args: Any, **kw: Any) -> Any:
 use_why_not(_why_not)
 
 _LAZY = {
+    "Consumer": "policyengine.catalog.consumers",
+    "Catalog": "policyengine.catalog.contracts",
+    "Column": "policyengine.catalog.contracts",
+    "Product": "policyengine.catalog.contracts",
+    "load_catalog": "policyengine.catalog.contracts",
+    "CheckResult": "policyengine.language.checker",
+    "check_policies": "policyengine.language.checker",
+    "format_file": "policyengine.language.formatter",
+    "format_text": "policyengine.language.formatter",
+    "parse_file": "policyengine.language.parser",
+    "parse_policy": "policyengine.language.parser",
     "Engine": "policyengine.engine.evaluator",
     "load": "policyengine.engine.evaluator",
     "evaluate": "policyengine.engine.evaluator",

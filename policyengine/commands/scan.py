@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         allow_unclaimed: bool = typer.Option(False, "--allow-unclaimed", help="Do not fail on sample files no contract claims."),
         suggest: bool = typer.Option(False, "--suggest", help="Print a patch to the contracts declaring the undeclared PII found (with redacted evidence)."),
         write: bool = typer.Option(False, "--write", help="With --suggest: apply the patch to the contracts."),
-        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: CPU count)."),
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Cores to use (default: CPU count): phase-1 threads, plus the NER model's own process when > 1; 1 keeps the scan in one process."),
         taxonomy: list[Path] | None = typer.Option(None, "--taxonomy", help="Extra taxonomy files (entity → tag)."),
         engine: ScanEngine = typer.Option(ScanEngine.local, "--engine", help="Where the per-batch stage runs: local processes, or Apache Spark (Parquet files and dataset folders; needs the spark extra)."),
         spark_master: str | None = typer.Option(None, "--spark-master", help="With --engine spark: the Spark master URL (default $POLICYENGINE_SPARK_MASTER, else local[*])."),

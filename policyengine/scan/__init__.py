@@ -6,25 +6,35 @@ products and columns. See docs/scanner.md for how a column is decided.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policyengine.scan.pipeline import ScanSettings, scan
-from policyengine.scan.report import (
-    DriftItem,
-    Finding,
-    ScanReport,
-    build_report,
-    to_json,
-    to_sarif,
-    to_text,
-)
+if TYPE_CHECKING:  # imported on first use: `scan_paths` starts the NER model's process first
+    from policyengine.scan.pipeline import ScanSettings
+    from policyengine.scan.report import DriftItem, Finding, ScanReport, to_json, to_sarif, to_text
 
 __all__ = [
     "DriftItem", "Finding", "ScanReport", "ScanSettings", "report_tags", "scan_paths",
     "to_json", "to_sarif", "to_text",
 ]
+
+_LAZY = {
+    "ScanSettings": "policyengine.scan.pipeline", "scan": "policyengine.scan.pipeline",
+    "DriftItem": "policyengine.scan.report", "Finding": "policyengine.scan.report",
+    "ScanReport": "policyengine.scan.report", "to_json": "policyengine.scan.report",
+    "to_sarif": "policyengine.scan.report", "to_text": "policyengine.scan.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'policyengine.scan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def scan_paths(
@@ -50,12 +60,19 @@ def scan_paths(
     Spark tasks on `spark`, a SparkSession, or on a session of `spark_master` started for the
     scan; same findings as local). Raises `scan.spark.SparkUnavailable` when Spark cannot run.
     """
-    from policyengine.scan.config import load_config
     from policyengine.scan.ner import DEFAULT_MODEL
+    from policyengine.scan.nerprocess import prestart
+
+    model_name = DEFAULT_MODEL if model is None else model
+    if engine == "local":
+        prestart(model_name, jobs)  # the model loads while the scanner's own modules import
+    from policyengine.scan.config import load_config
+    from policyengine.scan.pipeline import ScanSettings, scan
+    from policyengine.scan.report import build_report
 
     recognizers, hints, overrides = load_config(config)
     settings = ScanSettings(
-        sample_rows=sample_rows, seed=seed, model=DEFAULT_MODEL if model is None else model, jobs=jobs,
+        sample_rows=sample_rows, seed=seed, model=model_name, jobs=jobs,
         recognizers=recognizers, extra_hints=hints, progress=progress, engine=engine, spark_master=spark_master,
     )
     if engine not in ("local", "spark"):

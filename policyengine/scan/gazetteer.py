@@ -58,8 +58,18 @@ def _words(value: object) -> list[str]:
     return [x for x in value if isinstance(x, str)]
 
 
+@lru_cache(maxsize=4096)
+def _latin_char(c: str) -> bool:
+    return unicodedata.name(c, "").startswith("LATIN")
+
+
 def _latin(word: str) -> bool:
-    return all(c.isascii() or unicodedata.name(c, "").startswith("LATIN") for c in word)
+    return word.isascii() or all(c.isascii() or _latin_char(c) for c in word)
+
+
+def _folded(words: set[str]) -> set[str]:
+    """The Latin-script words of `words`, folded (each distinct word once: the locales repeat many)."""
+    return {fold(w) for w in words if _latin(w)}
 
 
 @lru_cache(maxsize=1)
@@ -69,8 +79,8 @@ def gazetteer() -> Gazetteer:
         import faker.providers.person as person
     except ImportError:  # pragma: no cover - Faker is a dependency
         return Gazetteer(frozenset(), frozenset())
-    first: set[str] = set()
-    last: set[str] = set()
+    raw_first: set[str] = set()
+    raw_last: set[str] = set()
     for info in pkgutil.iter_modules(person.__path__):
         try:
             provider = importlib.import_module(f"{person.__name__}.{info.name}").Provider
@@ -78,9 +88,10 @@ def gazetteer() -> Gazetteer:
             continue
         attrs = vars(provider)
         for attr in _FIRST_ATTRS:
-            first.update(fold(w) for w in _words(attrs.get(attr, ())) if _latin(w))
+            raw_first.update(_words(attrs.get(attr, ())))
         for attr in _LAST_ATTRS:
-            last.update(fold(w) for w in _words(attrs.get(attr, ())) if _latin(w))
+            raw_last.update(_words(attrs.get(attr, ())))
+    first, last = _folded(raw_first), _folded(raw_last)
     first.discard("")
     last.discard("")
     return Gazetteer(frozenset(first), frozenset(last))

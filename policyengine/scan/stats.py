@@ -137,6 +137,7 @@ def _partials(
 ) -> tuple[ColumnPartial, ...]:
     n = batch.num_rows
     out = []
+    dense: tuple[np.ndarray, pa.Array, tuple[int, ...]] | None = None  # the sample of a column without nulls
     for name, arr in zip(batch.schema.names, batch.columns, strict=True):
         t = types[name] if types is not None else arr.type
         kind = kind_of(t)
@@ -145,29 +146,35 @@ def _partials(
             out.append(ColumnPartial(name, kind, str(t), n, nulls, (), ()))
             continue
         if nulls:
-            valid = bool_numpy(arr.is_valid())
-            idx = np.flatnonzero(valid)
-            k = keys[idx]
-        else:
-            idx, k = None, keys
-        if len(k) > sample_rows:
-            part = np.argpartition(k, sample_rows - 1)[:sample_rows]
-            k = k[part]
-            idx = part if idx is None else idx[part]
-        order = np.argsort(k, kind="stable")
-        k = k[order]
-        idx = order if idx is None else idx[order]
-        taken = _as_text(arr.take(int64_array(idx)), kind)
+            idx, k = _bottom(keys, sample_rows, np.flatnonzero(bool_numpy(arr.is_valid())))
+            positions, sample_keys = int64_array(idx), tuple(k.tolist())
+        else:  # every column without nulls samples the same rows: chosen once per batch
+            if dense is None:
+                idx, k = _bottom(keys, sample_rows, None)
+                dense = (idx, int64_array(idx), tuple(k.tolist()))
+            _, positions, sample_keys = dense
+        taken = _as_text(arr.take(positions), kind)
         truncated = 0
         if kind == "string":
             lengths = pc.utf8_length(taken)
             truncated = int(pc.sum(pc.greater(lengths, int64_scalar(MAX_VALUE_CHARS))).as_py() or 0)
             if truncated:
                 taken = pc.utf8_slice_codeunits(taken, 0, MAX_VALUE_CHARS)
-        out.append(
-            ColumnPartial(name, kind, str(t), n, nulls, tuple(k.tolist()), tuple(taken.to_pylist()), truncated)
-        )
+        out.append(ColumnPartial(name, kind, str(t), n, nulls, sample_keys, tuple(taken.to_pylist()), truncated))
     return tuple(out)
+
+
+def _bottom(keys: np.ndarray, k: int, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in the batch, their keys) of the `k` smallest keys among `rows` (all rows if
+    None), in key order."""
+    cand = keys if rows is None else keys[rows]
+    idx = rows
+    if len(cand) > k:
+        part = np.argpartition(cand, k - 1)[:k]
+        cand = cand[part]
+        idx = part if idx is None else idx[part]
+    order = np.argsort(cand, kind="stable")
+    return (order if idx is None else idx[order]), cand[order]
 
 
 def merge(a: ColumnPartial, b: ColumnPartial, sample_rows: int) -> ColumnPartial:
