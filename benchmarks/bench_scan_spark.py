@@ -4,10 +4,10 @@
 
 Generates a Parquet dataset of `--rows` rows x 20 columns (bench_scan.make_large's columns: PII and
 look-alikes; `--files` files, deterministic seeds) in a temporary folder, then scans it twice, each
-in a fresh process: `scan_paths(DIR)` (local processes, one per CPU) and `scan_paths(DIR,
+in a fresh process: `scan_paths(DIR)` (local: phase-1 threads plus the NER model's process) and `scan_paths(DIR,
 engine="spark")` on Spark local mode (`--master`, default local[*]). For each: wall time (start-up,
 imports, JVM and model load included) and peak resident memory of the whole process tree (the
-scanning process, its worker processes, and for Spark the JVM and its Python workers), sampled with
+scanning process, its NER process, and for Spark the JVM and its Python workers), sampled with
 psutil every 50 ms. Both must report the same findings; the benchmark says so, or exits 1.
 """
 
