@@ -107,6 +107,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    """The module's names, the ones imported on first use included."""
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
     "Catalog", "CheckResult", "Column", "ColumnDecision", "Consumer", "Decision", "Diagnostic",
     "Engine", "MaskStrategy", "PolicyError", "Product", "RuleRef", "Span", "check_coverage",

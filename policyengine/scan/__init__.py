@@ -37,6 +37,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    """The module's names, the ones imported on first use included."""
+    return sorted({*globals(), *_LAZY})
+
+
 def scan_paths(
     paths: Iterable[str | Path],
     *,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -42,15 +43,23 @@ from policyengine.scan.ner import (
 
 Counter = Callable[[Sequence[Sequence[str]]], list[NerCounts]]
 
-# The child imports this module without running the packages' `__init__`s (the public API's
-# imports: pyarrow, lark, the catalog; ~0.3 s the child does not need): the two packages are
-# registered as bare packages over their own folders first.
+HELLO_SECONDS = 30.0  # from start to the child's first line (an interpreter start, no imports)
+READY_SECONDS = 600.0  # from start to the model loaded (spaCy's import and the weights; ~2 s idle)
+ANSWER_SECONDS = 1800.0  # for one request's NER (a few seconds for thousands of values)
+
+# Run as `python -I -c _BOOT`: isolated, so neither the current directory nor PYTHONPATH nor the
+# user site can put a module of their own (a `json.py` in the folder being scanned) before the
+# standard library. The first line it reads is the parent's `sys.path` (absolute) and the folders
+# of the parent's own `policyengine` and `policyengine.scan`: the two packages are registered as
+# bare packages over exactly those folders, so the child runs the parent's code (not whatever
+# `policyengine` its path finds first) without running the packages' `__init__`s (pyarrow, lark,
+# the catalog: ~0.3 s it does not need).
 _BOOT = (
-    "import sys, json, types, importlib.util\n"
-    "sys.path[:] = json.loads(sys.stdin.readline())\n"
-    "spec = importlib.util.find_spec('policyengine')\n"
-    "for name, where in (('policyengine', list(spec.submodule_search_locations)),\n"
-    "                    ('policyengine.scan', [p + '/scan' for p in spec.submodule_search_locations])):\n"
+    "import sys, json, types\n"
+    "sys.stdout.write('{\"hello\": true}\\n'); sys.stdout.flush()\n"
+    "boot = json.loads(sys.stdin.readline())\n"
+    "sys.path[:] = boot['path']\n"
+    "for name, where in boot['packages']:\n"
     "    package = types.ModuleType(name)\n"
     "    package.__path__ = where\n"
     "    sys.modules[name] = package\n"
@@ -76,7 +85,8 @@ def from_plain(d: dict[str, Any]) -> NerCounts:
 
 def serve(inp: IO[str], out: IO[str]) -> None:
     """The child's loop: the first line names the model, answered with {"why": reason or null};
-    then each line is a list of columns of values, answered with their counts, until EOF."""
+    then each line is {"id": n, "columns": [[value, ...], ...]}, answered with {"id": n,
+    "counts": [...]}, until EOF."""
 
     def reply(obj: object) -> None:
         out.write(json.dumps(obj) + "\n")
@@ -93,49 +103,98 @@ def serve(inp: IO[str], out: IO[str]) -> None:
         return
     for line in inp:
         try:
-            reply({"counts": [to_plain(c) for c in ner_counts(nlp, json.loads(line))]})
+            request = json.loads(line)
+            reply({"id": request["id"], "counts": [to_plain(c) for c in ner_counts(nlp, request["columns"])]})
         except Exception as exc:
             reply({"failed": True, "why": type(exc).__name__})
             return
 
 
 class ChildFailed(RuntimeError):
-    """The child process is gone or answered with a failure."""
+    """The child process is gone, too slow, or answered with a failure or something else."""
+
+
+def _absolute_path() -> list[str]:
+    """This process's `sys.path` with relative entries (`''` is the current folder) made absolute
+    now: the child must resolve them as this process does, not against a later folder."""
+    return [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+
+
+def _packages() -> list[tuple[str, list[str]]]:
+    """The folders this process imported `policyengine` and `policyengine.scan` from (both are
+    imported: this module is in them)."""
+    scan_package = __name__.rpartition(".")[0]
+    names = (scan_package.partition(".")[0], scan_package)
+    return [(name, [os.path.abspath(p) for p in sys.modules[name].__path__]) for name in names]
 
 
 class _Child:
-    """One child process holding model `name`; requests are serialised by a lock."""
+    """One child process holding model `name`. Requests are serialised by a lock and carry an id
+    the answer must echo; a line is read by a reader thread and written by a writer thread, so
+    every wait has a deadline and a child that hangs is killed rather than waited on forever."""
 
     def __init__(self, name: str) -> None:
-        if not sys.executable:
-            raise ChildFailed("no Python executable to start")
+        if not sys.executable or getattr(sys, "frozen", False):
+            raise ChildFailed("no Python interpreter to start (a frozen or embedded application)")
         self.name = name
+        self.pid = os.getpid()  # the process that owns it (a fork must not use it)
         self._lock = threading.Lock()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, encoding="utf-8", bufsize=1,
-        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._next_id = 0
         self._ready: dict[str, Any] | None = None
-        self._send(json.dumps(list(sys.path)))
-        self._send(json.dumps({"model": name}))
-
-    def _send(self, line: str) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
+        )
+        threading.Thread(target=self._read_lines, name="ner-child-reader", daemon=True).start()
         try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(line + "\n")
-            self._proc.stdin.flush()
-        except (OSError, ValueError) as exc:
-            raise ChildFailed("cannot write to the NER child") from exc
+            self._send(json.dumps({"path": _absolute_path(), "packages": _packages()}), HELLO_SECONDS)
+            self._send(json.dumps({"model": name}), HELLO_SECONDS)
+        except BaseException:
+            self.close()
+            raise
 
-    def _receive(self) -> dict[str, Any]:
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
+    def _read_lines(self) -> None:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        try:
+            for line in stdout:
+                self._lines.put(line)
+        except (OSError, ValueError):
+            pass
+        self._lines.put("")  # EOF
+
+    def _send(self, line: str, seconds: float) -> None:
+        """Write one line, or raise ChildFailed if the child does not take it in `seconds`."""
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                assert self._proc.stdin is not None
+                self._proc.stdin.write(line + "\n")
+                self._proc.stdin.flush()
+            except (OSError, ValueError) as exc:
+                failed.append(exc)
+
+        writer = threading.Thread(target=write, name="ner-child-writer", daemon=True)
+        writer.start()
+        writer.join(seconds)
+        if writer.is_alive() or failed:
+            raise ChildFailed("cannot write to the NER child")
+
+    def _receive(self, seconds: float) -> dict[str, Any]:
+        """The next answer, or ChildFailed on EOF, a deadline, a failure or a line that is not
+        an answer."""
+        try:
+            line = self._lines.get(timeout=seconds)
+        except queue.Empty:
+            raise ChildFailed("the NER child did not answer in time") from None
         if not line:
             raise ChildFailed("the NER child ended")
         try:
             answer = json.loads(line)
-        except ValueError as exc:
-            raise ChildFailed("the NER child answered garbage") from exc
+        except ValueError:
+            raise ChildFailed("the NER child answered garbage") from None
         if not isinstance(answer, dict) or answer.get("failed"):
             raise ChildFailed("the NER child failed")
         return answer
@@ -144,20 +203,42 @@ class _Child:
         """Wait for the load: None, or the reason the child has no model."""
         with self._lock:
             if self._ready is None:
-                self._ready = self._receive()
-            return self._ready.get("why")
+                if self._receive(HELLO_SECONDS).get("hello") is not True:
+                    raise ChildFailed("the NER child did not start")
+                self._ready = self._receive(READY_SECONDS)
+            why = self._ready.get("why")
+            return None if why is None else str(why)
 
     def count(self, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
+        """NER counts of `columns`, from the child. Any failure, and any interruption between
+        the request and its answer (Ctrl-C, a signal's exception), is raised after the child is
+        dropped: an answer left unread must never be taken for the next request's."""
         with self._lock:
-            self._send(json.dumps([list(c) for c in columns]))
-            counts = [from_plain(d) for d in self._receive()["counts"]]
+            self._next_id += 1
+            request_id = self._next_id
+            try:
+                self._send(json.dumps({"id": request_id, "columns": [list(c) for c in columns]}), ANSWER_SECONDS)
+                answer = self._receive(ANSWER_SECONDS)
+                if answer.get("id") != request_id:
+                    raise ChildFailed("the NER child answered another request")
+                counts = [from_plain(d) for d in answer["counts"]]
+            except ChildFailed:
+                raise
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise ChildFailed("the NER child answered in another shape") from exc
+            except BaseException:
+                _drop(self.name, self)
+                raise
         if len(counts) != len(columns):
             raise ChildFailed("the NER child answered for other columns")
         return counts
 
     def close(self) -> None:
         """End the child now: it holds nothing worth a graceful exit (tearing down spaCy
-        would cost this process a few hundred milliseconds of waiting)."""
+        would cost this process a few hundred milliseconds of waiting). Only the process that
+        started it may: a forked copy of this object leaves the child to its owner."""
+        if os.getpid() != self.pid:
+            return
         try:
             if self._proc.stdin is not None:
                 self._proc.stdin.close()
@@ -174,19 +255,37 @@ _CHILDREN: dict[str, _Child] = {}
 _LOCK = threading.Lock()
 
 
+def _model_key(name: str) -> str:
+    """The name a child is kept under and loads: a model given as a relative path is made
+    absolute now (the child starts elsewhere, and a later scan may run from another folder)."""
+    return os.path.abspath(name) if os.path.exists(name) else name
+
+
 def _child(name: str) -> _Child:
+    key = _model_key(name)
     with _LOCK:
-        child = _CHILDREN.get(name)
-        if child is None:
-            child = _CHILDREN[name] = _Child(name)
+        child = _CHILDREN.get(key)
+        if child is None or child.pid != os.getpid():
+            child = _CHILDREN[key] = _Child(key)
         return child
 
 
 def _drop(name: str, child: _Child) -> None:
     with _LOCK:
-        if _CHILDREN.get(name) is child:
-            del _CHILDREN[name]
+        if _CHILDREN.get(_model_key(name)) is child:
+            del _CHILDREN[_model_key(name)]
     child.close()
+
+
+def _forget_after_fork() -> None:
+    """In a forked process: the children (and their pipes, and the lock) belong to the parent."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    _CHILDREN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @atexit.register
@@ -254,7 +353,9 @@ def in_child(name: str | None, jobs: int | None) -> bool:
     """Whether model `name` runs in the child process: NER on, not already loaded here, and
     more than one core (`jobs`, default the CPU count; `jobs == 1` keeps the scan in one process)."""
     cores = jobs or os.cpu_count() or 1
-    return bool(name) and cores > 1 and not is_disabled(name) and not is_cached(name)
+    if not name or cores <= 1 or is_disabled(name) or is_cached(name):
+        return False
+    return bool(sys.executable) and not getattr(sys, "frozen", False)  # an interpreter to start
 
 
 def prestart(name: str | None, jobs: int | None) -> None:

@@ -40,6 +40,7 @@ from policyengine.scan.reader import (
     discover,
     format_of,
     iter_batches,
+    iter_row_groups,
     short_error,
 )
 from policyengine.scan.recognizers import MatchTable, distinct_values
@@ -115,11 +116,7 @@ def _run_task(task: _Task, sample_rows: int, seed: int, use_threads: bool = Fals
     row = task.start_row
     try:
         if task.row_groups is not None:
-            import pyarrow.parquet as pq
-
-            batches: Iterable = pq.ParquetFile(path, memory_map=True).iter_batches(
-                batch_size=BATCH_ROWS, row_groups=list(task.row_groups), use_threads=use_threads
-            )
+            batches: Iterable = iter_row_groups(path, list(task.row_groups), BATCH_ROWS, use_threads)
         else:
             batches = iter_batches(path, use_threads=use_threads)
         for batch in batches:
@@ -177,10 +174,15 @@ def _phase1(files: list[Path], settings: ScanSettings, workers: int) -> dict[str
     tasks = [t for f in files for t in _tasks(f, workers)]
     results: dict[str, list[tuple[tuple[ColumnPartial, ...], str | None]]] = {str(f): [] for f in files}
     if workers > 1 and len(tasks) > 1:
-        with ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="scan") as pool:
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="scan")
+        try:
             futures = [(t, pool.submit(_run_task, t, settings.sample_rows, settings.seed)) for t in tasks]
             for t, fut in _progress(futures, settings.progress, "scanning"):
                 results[t.path].append(fut.result())
+        except BaseException:  # Ctrl-C: the queued tasks are cancelled, not run to the end
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     else:
         for t in _progress(tasks, settings.progress, "scanning"):
             results[t.path].append(_run_task(t, settings.sample_rows, settings.seed, use_threads=workers > 1))

@@ -139,6 +139,20 @@ def _parquet(path: Path, batch_rows: int, use_threads: bool) -> Iterator[pa.Reco
     yield from pf.iter_batches(batch_size=batch_rows, use_threads=use_threads)
 
 
+def iter_row_groups(
+    path: Path, row_groups: list[int], batch_rows: int = BATCH_ROWS, use_threads: bool = False
+) -> Iterator[pa.RecordBatch]:
+    """The record batches of some row groups of a Parquet file, with `iter_batches`' errors (a
+    file cut into row-group tasks fails with the message it fails with whole)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path, memory_map=True)
+        yield from pf.iter_batches(batch_size=batch_rows, row_groups=row_groups, use_threads=use_threads)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ReadError(f"cannot read as parquet: {short_error(exc)}") from None
+
+
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 1 << 16
 _UTF8_CHECK_BYTES = 64 << 20  # how much of a CSV is checked to be UTF-8 before choosing a codec

@@ -48,11 +48,12 @@ def test_plain_round_trip() -> None:
 
 def test_serve_answers_like_ner_counts_in_process(nlp_model: str) -> None:
     nlp, _ = cached_model(nlp_model)
-    inp = io.StringIO(json.dumps({"model": nlp_model}) + "\n" + json.dumps(COLUMNS) + "\n")
+    inp = io.StringIO(json.dumps({"model": nlp_model}) + "\n" + json.dumps({"id": 7, "columns": COLUMNS}) + "\n")
     out = io.StringIO()
     nerprocess.serve(inp, out)
     ready, answer = (json.loads(line) for line in out.getvalue().splitlines())
     assert ready == {"why": None}
+    assert answer["id"] == 7
     assert [nerprocess.from_plain(d) for d in answer["counts"]] == ner_counts(nlp, COLUMNS)
 
 
@@ -94,29 +95,101 @@ def test_a_child_killed_mid_scan_falls_back_to_this_process(nlp_model: str, fres
     assert nlp_model not in fresh_children
 
 
-def test_a_child_answering_garbage_is_not_believed(nlp_model: str, fresh_children, monkeypatch) -> None:
-    boot = "import sys\nsys.stdin.readline(); sys.stdin.readline()\nprint('{\"why\": null}', flush=True)\n" \
-           "sys.stdin.readline(); print('{\"counts\": []}', flush=True)\n"
+_HELLO = "import sys\nprint('{\"hello\": true}', flush=True)\nsys.stdin.readline(); sys.stdin.readline()\n"
+
+
+@pytest.mark.parametrize("answer", [
+    '{"id": 1, "counts": []}',  # too few answers
+    'not json at all',
+    '["a list"]',
+    '{"failed": true}',
+    '{"id": 1, "counts": [{"checked": 1}, {"checked": 1}, {"checked": 1}, {"checked": 1}]}',  # another shape
+    '{"id": 99, "counts": [' + ",".join(['{"checked": 1, "labels": [], "examples": []}'] * 4) + ']}',  # another request
+])
+def test_a_child_answering_anything_but_its_answer_is_not_believed(answer, nlp_model: str, fresh_children, monkeypatch) -> None:
+    boot = _HELLO + f"print('{{\"why\": null}}', flush=True)\nsys.stdin.readline(); print({answer!r}, flush=True)\n"
     monkeypatch.setattr(nerprocess, "_BOOT", boot)
+    count, _ = nerprocess.NerInChild(nlp_model).get()
+    nlp, _ = cached_model(nlp_model)
+    assert count(COLUMNS) == ner_counts(nlp, COLUMNS)  # counted in process instead
+    assert nlp_model not in fresh_children
+
+
+def test_an_interrupted_request_drops_the_child(nlp_model: str, fresh_children, monkeypatch) -> None:
+    """Ctrl-C between a request and its answer must not leave the answer for the next request
+    (the next scan would read another scan's counts)."""
     runner = nerprocess.NerInChild(nlp_model)
     count, _ = runner.get()
+    child = fresh_children[nlp_model]
+    real_receive = child._receive
+
+    def interrupted(seconds: float):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(child, "_receive", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        count(COLUMNS[1:2])  # the places: their answer is left in the pipe
+    monkeypatch.setattr(child, "_receive", real_receive)
+    assert nlp_model not in fresh_children and child._proc.poll() is not None
     nlp, _ = cached_model(nlp_model)
-    assert count(COLUMNS) == ner_counts(nlp, COLUMNS)  # too few answers: counted in process
+    again, _ = nerprocess.NerInChild(nlp_model).get()
+    assert again(COLUMNS[:1]) == ner_counts(nlp, COLUMNS[:1])  # the names' counts, not the places'
 
 
-def test_the_childs_stderr_never_reaches_ours(fresh_children, monkeypatch, capfd) -> None:
-    boot = "import sys\nsys.stderr.write('4111111111111111 leaked\\n'); sys.stderr.flush(); sys.exit(1)\n"
-    monkeypatch.setattr(nerprocess, "_BOOT", boot)
-    child = nerprocess._Child(DEFAULT_MODEL)
-    with pytest.raises(nerprocess.ChildFailed):
-        child.ready()
-    child.close()
-    assert "4111" not in capfd.readouterr().err
+def test_a_child_that_never_answers_is_not_waited_for(nlp_model: str, fresh_children, monkeypatch, tmp_path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexec sleep 3600\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    monkeypatch.setattr(nerprocess, "HELLO_SECONDS", 1.0)
+    count, why = nerprocess.NerInChild(nlp_model).get()
+    nlp, _ = cached_model(nlp_model)
+    assert why is None and count(COLUMNS) == ner_counts(nlp, COLUMNS)
+    assert nlp_model not in fresh_children
+
+
+def test_a_frozen_application_keeps_the_model_in_process(monkeypatch) -> None:
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert not nerprocess.in_child("some_model_not_loaded_here", 4)
+
+
+def test_a_forked_process_does_not_share_the_child(nlp_model: str, fresh_children) -> None:
+    """A fork copies the table of children and their pipes; both processes reading one pipe
+    swap each other's answers. The forked process forgets them and never kills the parent's."""
+    child = nerprocess._child(nlp_model)
+    assert child.ready() is None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the forked process
+        try:
+            nerprocess._close_all()  # e.g. its atexit: must not end the parent's child
+            os.write(write, b"empty" if not nerprocess._CHILDREN else b"shared")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 16) == b"empty"
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child._proc.poll() is None  # still the parent's, alive
+    nlp, _ = cached_model(nlp_model)
+    assert child.count(COLUMNS) == ner_counts(nlp, COLUMNS)
+
+
+def test_prestart_starts_the_child_the_scan_then_uses(fresh_children) -> None:
+    name = "no_such_model_for_prestart"  # not loaded here; the child says why, the scan falls back
+    nerprocess.prestart(name, 2)
+    started = fresh_children[name]
+    runner = nerprocess.ner_runner(name, 2)
+    assert isinstance(runner, nerprocess.NerInChild) and runner._child is started
+    count, why = runner.get()
+    assert count is None and name in why
+    assert name not in fresh_children and started._proc.poll() is not None
 
 
 def test_one_job_or_no_model_keeps_the_scan_in_one_process(nlp_model: str) -> None:
     assert not nerprocess.in_child("none", None)
-    assert not nerprocess.in_child(nlp_model, 1)
+    assert not nerprocess.in_child("some_model_not_loaded_here", 1)
+    assert nerprocess.in_child("some_model_not_loaded_here", 2)
     assert not nerprocess.in_child(nlp_model, 4)  # already loaded here (the fixture): no second copy
 
 
@@ -141,8 +214,15 @@ def test_an_unguarded_script_scans_a_large_file_on_threads_with_the_child(tmp_pa
         import policyengine.scan.pipeline as pipeline
         import policyengine.scan.nerprocess as nerprocess
         pipeline.PARALLEL_MIN_BYTES = 0   # cut the file into row-group tasks, as for a large file
+        pools = []
+        class Recording(pipeline.ThreadPoolExecutor):
+            def __init__(self, *a, **k):
+                pools.append(k.get("max_workers"))
+                super().__init__(*a, **k)
+        pipeline.ThreadPoolExecutor = Recording
         from policyengine.scan import scan_paths
-        report = scan_paths([{str(tmp_path / 'big.parquet')!r}], jobs=2)
+        report = scan_paths([{str(tmp_path / 'big.parquet')!r}], jobs=3)  # 2 threads + the model's process
+        assert pools == [2], pools
         alone = scan_paths([{str(tmp_path / 'big.parquet')!r}], jobs=1)
         child = nerprocess._CHILDREN[{DEFAULT_MODEL!r}]._proc.pid
         print(json.dumps({{"found": sorted((f.column, f.entity) for f in report.findings),
@@ -189,3 +269,61 @@ def test_the_recognizer_alone_finds_what_the_analyzer_engine_finds(nlp_model: st
         )
         key = lambda r: (r.start, r.end, r.entity_type)  # noqa: E731
         assert sorted(map(key, alone)) == sorted(map(key, engine))
+
+
+def _people(folder: Path) -> Path:
+    first = ["James", "Mary", "Lukas", "Sofia", "Noah", "Emma", "Marco", "Anna", "Hugo", "Lea"]
+    last = ["Smith", "Jones", "Müller", "Rossi", "Berg", "Brown", "Novak", "Silva", "Dubois", "Jansen"]
+    rows = ["name,city"] + [f"{first[i % 10]} {last[i // 10]},{['Berlin', 'Paris', 'Madrid', 'Vienna', 'Lisbon'][i % 5]}"
+                            for i in range(100)]
+    path = folder / "people.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_module_in_the_scanned_folder_never_runs_in_the_child(tmp_path: Path) -> None:
+    """`python -c` puts the current folder first on sys.path: a `json.py` in the folder being
+    scanned ran in the child before it replaced its path. The child runs isolated (`-I`)."""
+    work, code = tmp_path / "untrusted", tmp_path / "code"
+    work.mkdir()
+    code.mkdir()
+    _people(work)
+    (work / "json.py").write_text("open(__file__ + '.ran', 'w').write('ran')\nfrom _json import *\n")
+    (code / "caller.py").write_text(
+        "from policyengine.scan import scan_paths\n"
+        "print(sorted((f.column, f.entity) for f in scan_paths(['people.csv'], jobs=2).findings))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(code / "caller.py")], capture_output=True, text=True, env=env,
+                          cwd=work, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (work / "json.py.ran").exists()
+    assert "PERSON" in done.stdout
+
+
+def test_the_child_runs_this_process_s_policyengine_not_one_found_later(tmp_path: Path) -> None:
+    """A caller that imported policyengine through '' (the current folder) and then changed
+    folder: the child must not import another `policyengine` found from the new folder."""
+    shadow = tmp_path / "shadow"
+    fake = shadow / "policyengine" / "scan"
+    fake.mkdir(parents=True)
+    (shadow / "policyengine" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "nerprocess.py").write_text(
+        "import json\n"
+        "def serve(inp, out):\n"
+        "    open({!r}, 'w').write('used')\n"
+        "    out.write(json.dumps({{'why': 'shadow'}}) + '\\n'); out.flush()\n".format(str(tmp_path / "SHADOW_USED"))
+    )
+    _people(shadow)
+    code = (
+        "import os\n"
+        "from policyengine.scan import scan_paths\n"
+        f"os.chdir({str(shadow)!r})\n"
+        "print(sorted((f.column, f.entity) for f in scan_paths(['people.csv'], jobs=2).findings))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (tmp_path / "SHADOW_USED").exists()
+    assert "'name', 'PERSON'" in done.stdout
