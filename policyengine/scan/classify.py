@@ -182,8 +182,8 @@ def needs_ner(ev: ColumnEvidence) -> bool:
     strong = any(ev.hint.strength(e) >= STRONG for e in ("PERSON", "LOCATION"))
     if looks.get("company", 0.0) >= COMPANY_SHARE and not strong:
         return False  # company names (Joly SA, Meyer AG, Kim and Sons): surnames, but not persons
-    if s.distinct < 0.1 * s.sampled and s.distinct < 20 and not strong:
-        return False  # a handful of categories repeated: statuses, genders, colours
+    if s.distinct < 0.1 * s.sampled and s.distinct < 20 and not strong and ev.names.given_full < GIVEN_FULL_SHARE:
+        return False  # a handful of categories repeated: statuses, genders, colours (not "Given Surname")
     hint_entities = {e for e, _ in ev.hint.entities}
     # product / company names are neither a person nor a place
     return not (ev.hint.not_person and not hint_entities & {"LOCATION"})
@@ -316,6 +316,7 @@ CARD_SHAPE_SHARE = 0.8  # card-shaped values under a card-number header that fai
 ADDRESS_LINE_SHARE = 0.3  # address lines (with or without house number) under an address header
 NAME_FORM_SHARE = 0.5  # "Last, First" / "SURNAME Given" / lists of names, each with a known given name
 FIRST_NAME_SHARE = 0.7  # single words that are known given names
+GIVEN_FULL_SHARE = 0.8  # "Given Surname" values with a known given name: people, however few distinct
 ALL_KNOWN_SHARE = 0.9  # single words nearly all known names: surnames alone, or given names NER took for towns
 HINTED_NAME_SHARE = 0.1  # values holding a known name, with a strong person header and name-shaped values
 
@@ -351,12 +352,17 @@ def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
         return None
     if s.lookalikes.get("boolean", 0.0) >= 0.5 or s.lookalikes.get("temporal", 0.0) >= 0.5:
         return None
+    if s.digits_only >= 0.9 and s.max_digits <= 3:
+        return None  # small counts (`password`: how often an e-mail says "password"), not secrets
     return Decision("CREDENTIAL", 0.8, "name+type", s.distinct, s.distinct, 1.0)
 
 
 def _looks_like_names(ev: ColumnEvidence) -> bool:
-    s = ev.shape
-    return s.median_tokens <= 4 and s.alpha >= 0.8 and s.capitalized >= 0.8
+    """Short letter values written as names: capitalised, or all in lower case (exports lose the
+    case) and name-shaped once capitalised (one word, or "Given Surname")."""
+    s, st = ev.shape, ev.names
+    written = s.capitalized >= 0.8 or st.single + st.given_full >= 0.8
+    return s.median_tokens <= 4 and s.alpha >= 0.8 and written
 
 
 def _person_from_names(ev: ColumnEvidence) -> Decision | None:

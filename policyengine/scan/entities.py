@@ -297,7 +297,7 @@ ENTITIES: tuple[Entity, ...] = (
     Entity(
         "PERSON", "a person's name",
         hints="firstname first_name given_name givenname forename fname lastname last_name lname surname surnames "
-              "fullname full_name middle_name middlename maiden_name nachname vorname familienname apellido apellidos "
+              "fullname full_name middle_name middlename maiden_name family_name familyname name_family family_names nachname vorname familienname apellido apellidos "
               "nombre_completo nombres prenom nom_famille nom_complet cognome nome_completo achternaam voornaam "
               "tussenvoegsel person persona customer_name client_name employee_name contact_name account_holder holder "
               "cardholder card_holder titular inhaber beneficiary patient_name student_name author_name owner_name "

@@ -26,6 +26,21 @@ _COMMA = re.compile(rf"^([{_U}][{_U}{_L}'’-]+(?:\s[{_U}][{_U}{_L}'’-]+)?),\s
 # "SVEJDOVA Viktorie" · "PESCIA Claudio" · "KOLOWRATOVA SAKOLOWRATOVA Samantha Ahn"
 _CAPS = re.compile(rf"^(?:[{_U}][{_U}'’-]+\s+){{1,3}}([{_U}][{_L}'’-]+)(?:\s+[{_U}][{_L}'’-]+)*$")
 _SINGLE = re.compile(rf"^[{_U}][{_L}'’-]+$|^[{_U}][{_U}'’-]+$")
+# "Braund, Mr. Owen Harris" · "Cumings, Mrs. John Bradley (Florence Briggs Thayer)": a title after
+# the comma and a name in brackets after it (a maiden name, a nickname) are not part of the form
+_TITLE_AFTER_COMMA = re.compile(r"(?i),\s+(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|master|rev|herr|frau|mme|mlle|sr|sra|srta)\.?\s+")
+_BRACKETED = re.compile(r'\s*[(\[][^()\[\]]*[)\]]\s*$|\s*"[^"]*"')
+
+
+def _as_written(value: str) -> str:
+    """A value with its titles and bracketed or quoted additions taken off, and an all-lower-case
+    value capitalised (`owen harris` → `Owen Harris`: exports lose the case; the forms below
+    need it)."""
+    text = _TITLE.sub("", value.strip())
+    text = _BRACKETED.sub("", _TITLE_AFTER_COMMA.sub(", ", text)).strip()
+    if text.islower():
+        text = text.title()
+    return text
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,7 @@ class NameStats:
     comma_form: float = 0.0  # "Last, First M" with a known given name
     caps_form: float = 0.0  # "SURNAME Given" with a known given name
     name_lists: float = 0.0  # JSON lists whose items are mostly names with a known given name
+    given_full: float = 0.0  # "Given [Middle] Surname" whose given name is known
 
 
 def _given_known(full: str) -> bool:
@@ -65,10 +81,11 @@ def name_stats(values: Sequence[str]) -> NameStats:
     if not vals:
         return NameStats()
     g = gazetteer()
-    single = known_first = known_any = comma = caps = lists = 0
+    single = known_first = known_any = comma = caps = lists = given = 0
     for value in vals:
-        text = _TITLE.sub("", value)
+        text = _as_written(value)
         words = text.replace(",", " ").split()
+        given += "," not in text and _given_known(text)
         if _SINGLE.match(text):
             single += 1
             known_first += g.is_first(text)
@@ -82,4 +99,4 @@ def name_stats(values: Sequence[str]) -> NameStats:
         if value[:1] == "[":
             lists += _name_list(value)
     n = len(vals)
-    return NameStats(n, single / n, known_first / n, known_any / n, comma / n, caps / n, lists / n)
+    return NameStats(n, single / n, known_first / n, known_any / n, comma / n, caps / n, lists / n, given / n)
