@@ -222,6 +222,8 @@ class MatchTable:
                 after = value[start + len(text)] if start + len(text) < len(value) else " "
                 if before.isalnum() or after.isalnum() or before in "@./" or after in "@":
                     continue
+                if _in_digit_groups(value, start, start + len(text)):
+                    continue  # "1Z 3A4 934 56 7890 123 4": a part of a longer grouped number
             checks += 1
             if checks > MAX_CHECKS or (checks > EARLY_STOP and not found):
                 limit = i  # the share is taken over the values before this one
@@ -246,6 +248,26 @@ class MatchTable:
             for i, text in national.items():
                 tally.add(rec.entity, i, text, True, 2)
         tally.limits[rec.entity] = min(tally.limits.get(rec.entity, n), max(limit, 1))
+
+
+def _in_digit_groups(value: str, start: int, end: int) -> bool:
+    """Whether the number at value[start:end] continues, across one space or hyphen, into a
+    neighbouring group that holds a digit (`1Z 3A4 934 56 7890 123 4`): then it is a piece of a
+    longer grouped number (a tracking, reference or account number), not a number of its own."""
+    if not (value[start:end][:1].isdigit() and value[start:end][-1:].isdigit()):
+        return False
+    if start >= 2 and value[start - 1] in " -":
+        left = _GROUP_SPLIT.split(value[: start - 1])[-1]
+        if any(c.isdigit() for c in left):
+            return True
+    if end + 1 < len(value) and value[end] in " -":
+        right = _GROUP_SPLIT.split(value[end + 1 :])[0]
+        if any(c.isdigit() for c in right):
+            return True
+    return False
+
+
+_GROUP_SPLIT = re.compile(r"[\s-]")
 
 
 class _ColumnTally:

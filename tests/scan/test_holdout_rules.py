@@ -70,3 +70,28 @@ def test_a_password_column_of_small_counts_is_not_a_credential(tmp_path: Path) -
     secrets = [f"{rng.randint(0, 10**6):06d}" for _ in range(200)]  # six-digit passcodes are
     assert scan_csv(tmp_path, {"password": counts}) == {"password": set()}
     assert scan_csv(tmp_path, {"password": secrets}) == {"password": {"CREDENTIAL"}}
+
+
+def _luhn(body: str) -> str:
+    total = 0
+    for j, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if j % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str((10 - total % 10) % 10)
+
+
+def test_digit_groups_of_a_tracking_number_hold_no_ssn_or_card(tmp_path: Path) -> None:
+    """`1Z 3A4 934 56 7890 123 4`: its groups read as an SSN and a card inside "text"; a number that
+    runs on into a neighbouring digit group is a piece of a longer number. The same SSN and card in
+    words are still found."""
+    def ups() -> str:
+        d = lambda n: "".join(str(rng.randint(0, 9)) for _ in range(n))  # noqa: E731
+        return f"{d(1)}Z {d(3)} {d(3)} {d(2)} {d(4)} {d(3)} {d(1)}"
+
+    ssns = [f"{rng.randint(101, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}" for _ in range(200)]
+    cards = [_luhn("4" + "".join(str(rng.randint(0, 9)) for _ in range(14))) for _ in range(200)]
+    notes = [f"customer {ssns[i]} called about card {cards[i][:4]} {cards[i][4:8]} {cards[i][8:12]} {cards[i][12:]}"
+             if i % 3 == 0 else "customer called about a late delivery" for i in range(200)]
+    found = scan_csv(tmp_path, {"UPS": [ups() for _ in range(200)], "notes": notes})
+    assert found["UPS"] == set()
+    assert {"US_SSN", "CREDIT_CARD"} <= found["notes"]
