@@ -256,6 +256,15 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
     return out, other
 
 
+_STREET_WORDS = frozenset(["street", "streetname", "strasse", "str", "straat", "calle", "rue", "ulica", "ul", "utca",
+                           "gata", "gade", "katu", "rua", "avenue", "avenida", "road"])
+
+
+def _street_header(ev: ColumnEvidence) -> bool:
+    """A column named for streets (street, street_name, ulica, rue, calle, Straße…)."""
+    return ev.hint.strength("LOCATION") >= STRONG and any(t in _STREET_WORDS for t in ev.hint.tokens)
+
+
 def _proper_nouns(ev: ColumnEvidence) -> bool:
     """Short capitalised words (Lyon, Sankt Augustin, NEW DELHI): names of something."""
     s = ev.shape
@@ -294,7 +303,9 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
             if entity == "PERSON":
                 rival = max(org, place / 2)
             else:
-                rival = org / 2 if _proper_nouns(ev) else rivals[entity]
+                # streets are named after people (ul. Jana Pawła II, Rue Victor Hugo): under a
+                # street header persons do not count against a place either
+                rival = org / 2 if _proper_nouns(ev) or _street_header(ev) else rivals[entity]
             ok = c >= max(2, NER_HINTED_SHARE * n) and c * NER_DOMINANCE >= rival
             method = "name+ner"
         else:

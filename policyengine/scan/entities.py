@@ -285,6 +285,7 @@ ENTITIES: tuple[Entity, ...] = (
          Pattern("street_address", _STREET_ADDRESS, None, whole_only=True)),
         hints="address addresses addr street street_address streetaddress address_line address1 address2 addressline "
               "strasse str straat calle direccion domicilio adresse indirizzo via_indirizzo adres morada endereco rue "
+              "ulica ulice utca gata gatan gade katu rua "
               "city town stadt ort wohnort ville ciudad citta localidad municipio comune gemeente plaats woonplaats "
               "village locality suburb hometown birthplace residence "
               "zip zipcode zip_code postcode post_code postal_code postalcode plz postleitzahl cp codigo_postal "

@@ -40,7 +40,14 @@ _NOT_PERSON = frozenset(
      "artikel", "produkt", "entreprise", "azienda", "ditta", "bedrijf", "unternehmen", "marca", "marque", "marke",
      "categoria", "categorie", "kategorie", "ciudad", "ciutat", "citta", "ville", "stadt", "pais", "pays", "paese",
      "provincia", "calle", "rue", "strasse", "straat", "localidad", "comune", "gemeente", "plaats", "tienda",
-     "magasin", "negozio", "winkel", "banco", "banque", "fichero", "fichier", "archivo", "servicio", "equipo"]
+     "magasin", "negozio", "winkel", "banco", "banque", "fichero", "fichier", "archivo", "servicio", "equipo",
+     # places and institutions named like people (hospital_name, site_name, NomGymnase, track Name)
+     "hospital", "hospitals", "clinic", "clinics", "klinik", "klinikum", "krankenhaus", "hopital", "ospedale",
+     "szpital", "sykehus", "ziekenhuis", "sjukhus", "sygehus", "site", "facility", "facilities", "venue",
+     "station", "building", "park", "gym", "gymnase", "gymnasium", "stadium", "airport", "museum", "church",
+     "university", "college", "institute", "institution", "campus", "warehouse", "agency", "office", "ward",
+     "track", "song", "album", "playlist", "genre", "movie", "film", "book", "course", "programme", "program",
+     "award", "prize", "ship", "vessel", "horse", "pet", "animal"]
 )
 _NEGATIVE_LAST = frozenset(
     ["id", "ids", "uuid", "guid", "key", "pk", "fk", "verified", "valid", "validated", "confirmed", "count", "cnt", "num_of", "total", "flag", "flags", "is", "has", "enabled", "opt", "optin", "opt_in", "consent", "year", "yr", "ts", "at", "on", "time", "timestamp", "date", "hash", "hashed", "checksum", "md5", "sha", "sha1", "sha256", "domain", "type", "status", "format", "length", "len", "code"]
@@ -79,7 +86,7 @@ class NameHint:
 
 def tokens_of(column: str) -> tuple[str, ...]:
     """`CustomerEMail_Addr2` → ('customer', 'e', 'mail', 'addr'); `ipv6` stays one token."""
-    text = unicodedata.normalize("NFKD", column)
+    text = unicodedata.normalize("NFKD", column.replace("ß", "ss").replace("ẞ", "SS"))  # Straße → Strasse
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"([a-z])([A-Z])", r"\1_\2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)

@@ -108,9 +108,12 @@ class _Task:
     start_row: int
 
 
-def _run_task(task: _Task, sample_rows: int, seed: int, use_threads: bool = False) -> tuple[tuple[ColumnPartial, ...], str | None]:
+def _run_task(
+    task: _Task, sample_rows: int, seed: int, use_threads: bool = False, skipped: list[int] | None = None
+) -> tuple[tuple[ColumnPartial, ...], str | None]:
     """Phase 1 for one task: stream its batches, merging partial stats as they come.
-    `use_threads`: let pyarrow decode a Parquet file's columns in parallel (for a lone task)."""
+    `use_threads`: let pyarrow decode a Parquet file's columns in parallel (for a lone task).
+    `skipped`: a one-item counter the CSV reader adds its skipped malformed rows to."""
     path = Path(task.path)
     pending: dict[str, list[ColumnPartial]] = {}  # per column, partials not merged yet
     row = task.start_row
@@ -118,7 +121,7 @@ def _run_task(task: _Task, sample_rows: int, seed: int, use_threads: bool = Fals
         if task.row_groups is not None:
             batches: Iterable = iter_row_groups(path, list(task.row_groups), BATCH_ROWS, use_threads)
         else:
-            batches = iter_batches(path, use_threads=use_threads)
+            batches = iter_batches(path, use_threads=use_threads, skipped=skipped)
         for batch in batches:
             for p in partial_stats(batch, row, sample_rows, seed):
                 parts = pending.setdefault(p.name, [])
@@ -168,15 +171,20 @@ def _progress(items: Sequence, enabled: bool, desc: str):
     return items
 
 
-def _phase1(files: list[Path], settings: ScanSettings, workers: int) -> dict[str, tuple[tuple[ColumnSample, ...], int, str | None]]:
+def _phase1(
+    files: list[Path], settings: ScanSettings, workers: int
+) -> tuple[dict[str, tuple[tuple[ColumnSample, ...], int, str | None]], dict[str, int]]:
     """Read and summarise `files` on `workers` threads (one task per thread; a lone task lets
-    pyarrow decode its columns in parallel instead)."""
+    pyarrow decode its columns in parallel instead). Also gives, per file, the malformed CSV rows
+    skipped (a file with more of them than good rows is an error instead)."""
     tasks = [t for f in files for t in _tasks(f, workers)]
     results: dict[str, list[tuple[tuple[ColumnPartial, ...], str | None]]] = {str(f): [] for f in files}
+    skipped: dict[str, list[int]] = {str(f): [0] for f in files}
     if workers > 1 and len(tasks) > 1:
         pool = ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="scan")
         try:
-            futures = [(t, pool.submit(_run_task, t, settings.sample_rows, settings.seed)) for t in tasks]
+            futures = [(t, pool.submit(_run_task, t, settings.sample_rows, settings.seed, False, skipped[t.path]))
+                       for t in tasks]
             for t, fut in _progress(futures, settings.progress, "scanning"):
                 results[t.path].append(fut.result())
         except BaseException:  # Ctrl-C: the queued tasks are cancelled, not run to the end
@@ -185,14 +193,18 @@ def _phase1(files: list[Path], settings: ScanSettings, workers: int) -> dict[str
         pool.shutdown()
     else:
         for t in _progress(tasks, settings.progress, "scanning"):
-            results[t.path].append(_run_task(t, settings.sample_rows, settings.seed, use_threads=workers > 1))
+            results[t.path].append(_run_task(t, settings.sample_rows, settings.seed, workers > 1, skipped[t.path]))
     out = {}
     for path, parts in results.items():
         error = next((e for _, e in parts if e), None)
         samples = merge_all([p for p, _ in parts], settings.sample_rows) if error is None else ()
         rows = sum(part[0].rows for part, _ in parts if part) if error is None else 0
+        bad = skipped[path][0]
+        if error is None and bad > rows:  # more malformed rows than good ones: not a CSV of this shape
+            error = f"cannot read as csv: {bad} of {bad + rows} rows have another number of fields than the header"
+            samples, rows = (), 0
         out[path] = (samples, rows, error)
-    return out
+    return out, {path: n[0] for path, n in skipped.items() if n[0] and out[path][2] is None}
 
 
 def _phase1_spark(files: list[Path], settings: ScanSettings, spark: Any) -> dict[str, tuple[tuple[ColumnSample, ...], int, str | None]]:
@@ -268,9 +280,9 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
     threading.Thread(target=gazetteer, name="gazetteer-loader", daemon=True).start()  # while files are read
     files = discover(paths)
     if on_spark:
-        phase1 = _phase1_spark(files, settings, spark) if files else {}
+        phase1, skipped_rows = (_phase1_spark(files, settings, spark) if files else {}), {}
     else:
-        phase1 = _phase1(files, settings, workers) if files else {}
+        phase1, skipped_rows = _phase1(files, settings, workers) if files else ({}, {})
     extra = {w: (e, s) for w, e, s in settings.extra_hints}
     evidences: dict[str, list[ColumnEvidence]] = {}
     issues: dict[str, list[FileIssue]] = {str(f): [] for f in files}
@@ -285,6 +297,11 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
             continue
         if not samples or rows == 0:
             issues[path].append(FileIssue(path, "warning", "empty table: no rows to scan"))
+        if skipped_rows.get(path):
+            n = skipped_rows[path]
+            what = "1 row" if n == 1 else f"{n} rows"
+            issues[path].append(FileIssue(
+                path, "warning", f"{what} with another number of fields than the header {'was' if n == 1 else 'were'} skipped"))
         evs = []
         for s in samples:
             issues[path].extend(_column_issues(path, s))

@@ -105,9 +105,13 @@ def short_error(exc: BaseException) -> str:
     return text[:160] or type(exc).__name__
 
 
-def iter_batches(path: Path, batch_rows: int = BATCH_ROWS, use_threads: bool = True) -> Iterator[pa.RecordBatch]:
+def iter_batches(
+    path: Path, batch_rows: int = BATCH_ROWS, use_threads: bool = True, skipped: list[int] | None = None
+) -> Iterator[pa.RecordBatch]:
     """Yield the record batches of one file; raise ReadError for missing, unknown or corrupt files.
-    `use_threads`: whether pyarrow decodes a Parquet file's columns on its own thread pool."""
+    `use_threads`: whether pyarrow decodes a Parquet file's columns on its own thread pool.
+    `skipped`: a one-item counter of CSV rows skipped for having another number of fields than
+    the header (real exports have a few: an unquoted comma in an address)."""
     if not path.exists():
         raise ReadError("no such file")
     if path.is_dir():
@@ -121,7 +125,7 @@ def iter_batches(path: Path, batch_rows: int = BATCH_ROWS, use_threads: bool = T
         if fmt == "parquet":
             yield from _parquet(path, batch_rows, use_threads)
         elif fmt in ("csv", "tsv"):
-            yield from _csv(path, "\t" if fmt == "tsv" else ",")
+            yield from _csv(path, "\t" if fmt == "tsv" else ",", skipped)
         elif fmt == "jsonl":
             yield from _jsonl(path)
         else:
@@ -221,7 +225,7 @@ _CSV_BLOCK = 1 << 22  # 4 MiB blocks; a longer row makes the reader retry with 4
 _CSV_MAX_BLOCK = 1 << 28  # up to 256 MiB: a row longer than that is an error
 
 
-def _csv(path: Path, default_delimiter: str) -> Iterator[pa.RecordBatch]:
+def _csv(path: Path, default_delimiter: str, skipped: list[int] | None = None) -> Iterator[pa.RecordBatch]:
     """CSV cells are read as text: a streaming reader infers types from the first block only and
     would fail on a later block, and the scanner infers numbers from the values anyway. The
     delimiter is sniffed from the first lines and the encoding falls back to cp1252 / latin-1
@@ -232,7 +236,13 @@ def _csv(path: Path, default_delimiter: str) -> Iterator[pa.RecordBatch]:
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES).decode(encoding, errors="replace").lstrip("\ufeff")
     delimiter = sniff_delimiter(head, default_delimiter)
-    parse = csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    bad = [0]
+
+    def skip_row(row: object) -> str:  # counted only: a row's text is data, never reported
+        bad[0] += 1
+        return "skip"
+
+    parse = csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=skip_row)
     pa_encoding = "utf8" if encoding == "utf-8" else encoding
     block, done = _CSV_BLOCK, 0
     while True:  # a row longer than a block fails ("straddles two block boundaries"): larger blocks
@@ -242,12 +252,14 @@ def _csv(path: Path, default_delimiter: str) -> Iterator[pa.RecordBatch]:
             names = probe.schema.names
             probe.close()
             convert = csv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
-            seen = 0
+            seen, bad[0] = 0, 0
             for batch in csv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert):
                 if seen + batch.num_rows > done:  # rows an earlier, smaller-block pass did not yield
                     yield batch.slice(max(0, done - seen))
                     done = seen + batch.num_rows
                 seen += batch.num_rows
+            if skipped is not None:
+                skipped[0] += bad[0]
             return
         except pa.ArrowInvalid as exc:
             if "straddle" not in str(exc) or block >= _CSV_MAX_BLOCK:

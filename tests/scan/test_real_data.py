@@ -139,7 +139,11 @@ def test_read_errors_never_echo_values(tmp_path: Path) -> None:
     report = scan_paths([path], model="none")
     text = to_json(report) + to_sarif(report)
     assert "secret.person" not in text and "Jonas" not in text
-    assert any("got 3" in i.message for i in report.issues)
+    assert any(i.message == "1 row with another number of fields than the header was skipped" for i in report.issues)
+    path.write_text("name,email\nJonas Müller,secret.person@example.com,extra\nMia,b@example.com,x\n")
+    report = scan_paths([path], model="none")  # more malformed rows than good: the file fails
+    assert "secret.person" not in to_json(report) + to_sarif(report)
+    assert any(i.severity == "error" and "2 of 2 rows" in i.message for i in report.issues)
     assert short_error(ValueError("CSV parse error: Expected 1 columns, got 2: Jonas Müller;mia@x.de")) == \
         "CSV parse error: Expected 1 columns, got 2"
     assert "abc" not in short_error(ValueError("CSV conversion error to int64: invalid value 'abc'"))
