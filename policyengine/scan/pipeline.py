@@ -298,10 +298,12 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
         if not samples or rows == 0:
             issues[path].append(FileIssue(path, "warning", "empty table: no rows to scan"))
         if skipped_rows.get(path):
+            # an error, not a warning: the other rows' findings are reported, but rows nobody
+            # scanned must not let the gate pass (exit 2), however clean the rest is
             n = skipped_rows[path]
             what = "1 row" if n == 1 else f"{n} rows"
             issues[path].append(FileIssue(
-                path, "warning", f"{what} with another number of fields than the header {'was' if n == 1 else 'were'} skipped"))
+                path, "error", f"{what} with another number of fields than the header {'was' if n == 1 else 'were'} not scanned"))
         evs = []
         for s in samples:
             issues[path].extend(_column_issues(path, s))

@@ -113,7 +113,8 @@ def test_a_ragged_csv_is_read_without_its_malformed_rows(tmp_path: Path) -> None
     (result,) = outcome.files
     assert result.rows == 58
     messages = [i.message for i in result.issues]
-    assert messages == ["2 rows with another number of fields than the header were skipped"]
+    assert messages == ["2 rows with another number of fields than the header were not scanned"]
+    assert [i.severity for i in result.issues] == ["error"]  # the gate must not pass on unscanned rows
     assert "Obere" not in " ".join(messages) and "Trujillo" not in " ".join(messages)
     assert {c.evidence.column for c in result.columns if c.decisions} >= {"email"}
 
