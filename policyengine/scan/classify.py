@@ -148,7 +148,7 @@ def evidence(
     if kind == "string" and shape.distinct and shape.median_tokens <= 6 and not any(h.whole / h.checked >= WHOLE_SHARE for h in hits):
         values = table.values(index)
         if shape.alpha >= 0.5 or any(v[:1] == "[" for v in values[:50]):  # words, or JSON lists
-            names = name_stats(values)
+            names = name_stats(values, person_header=hint.strength("PERSON") >= STRONG)
     return ColumnEvidence(
         source, sample.name, sample.kind, sample.arrow_type, sample.rows, sample.nulls, shape, hint, hits,
         truncated=sample.truncated, names=names,
@@ -182,11 +182,17 @@ def needs_ner(ev: ColumnEvidence) -> bool:
     strong = any(ev.hint.strength(e) >= STRONG for e in ("PERSON", "LOCATION"))
     if looks.get("company", 0.0) >= COMPANY_SHARE and not strong:
         return False  # company names (Joly SA, Meyer AG, Kim and Sons): surnames, but not persons
-    if s.distinct < 0.1 * s.sampled and s.distinct < 20 and not strong and ev.names.given_full < GIVEN_FULL_SHARE:
+    if _few_categories(ev) and not strong and ev.names.given_full < GIVEN_FULL_SHARE:
         return False  # a handful of categories repeated: statuses, genders, colours (not "Given Surname")
     hint_entities = {e for e, _ in ev.hint.entities}
     # product / company names are neither a person nor a place
     return not (ev.hint.not_person and not hint_entities & {"LOCATION"})
+
+
+def _few_categories(ev: ColumnEvidence) -> bool:
+    """A handful of distinct values repeated over the sample (fewer than 20, under 10 %)."""
+    s = ev.shape
+    return s.distinct < 0.1 * s.sampled and s.distinct < 20
 
 
 def ner_values(ev_values: Sequence[str]) -> list[str]:
@@ -311,6 +317,11 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
         else:
             need = NER_SINGLE_SHARE if ev.shape.median_tokens <= 1 else NER_SHARE
             need = need if prior == 0 else need * 0.8
+            if entity == "PERSON" and _few_categories(ev):
+                # a few "Given Surname" values repeated (presidents, sales reps) reached NER past
+                # the category gate: brands named after people (Wells Fargo, Jack Daniels) are
+                # among them, so the model must read (nearly) all of them as persons
+                need = max(need, FEW_PERSONS_SHARE)
             # a short column (fewer than NER_MIN_VALUES distinct values) counts when every value is tagged
             least = NER_MIN_VALUES if n >= NER_MIN_VALUES or c < n else n
             ok = c >= max(least, need * n) and c >= NER_DOMINANCE * rivals[entity]
@@ -328,6 +339,7 @@ ADDRESS_LINE_SHARE = 0.3  # address lines (with or without house number) under a
 NAME_FORM_SHARE = 0.5  # "Last, First" / "SURNAME Given" / lists of names, each with a known given name
 FIRST_NAME_SHARE = 0.7  # single words that are known given names
 GIVEN_FULL_SHARE = 0.8  # "Given Surname" values with a known given name: people, however few distinct
+FEW_PERSONS_SHARE = 0.8  # … if NER also reads (nearly) all of those few as persons
 ALL_KNOWN_SHARE = 0.9  # single words nearly all known names: surnames alone, or given names NER took for towns
 HINTED_NAME_SHARE = 0.1  # values holding a known name, with a strong person header and name-shaped values
 
@@ -363,8 +375,8 @@ def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
         return None
     if s.lookalikes.get("boolean", 0.0) >= 0.5 or s.lookalikes.get("temporal", 0.0) >= 0.5:
         return None
-    if s.digits_only >= 0.9 and s.max_digits <= 3:
-        return None  # small counts (`password`: how often an e-mail says "password"), not secrets
+    if ev.hint.tokens == ("password",) and s.digits_only == 1.0 and s.max_digits <= 2:
+        return None  # a bare `password` column of counts 0–99 (how often an e-mail says "password")
     return Decision("CREDENTIAL", 0.8, "name+type", s.distinct, s.distinct, 1.0)
 
 

@@ -41,14 +41,21 @@ _NOT_PERSON = frozenset(
      "categoria", "categorie", "kategorie", "ciudad", "ciutat", "citta", "ville", "stadt", "pais", "pays", "paese",
      "provincia", "calle", "rue", "strasse", "straat", "localidad", "comune", "gemeente", "plaats", "tienda",
      "magasin", "negozio", "winkel", "banco", "banque", "fichero", "fichier", "archivo", "servicio", "equipo",
-     # places and institutions named like people (hospital_name, site_name, NomGymnase, track Name)
-     "hospital", "hospitals", "clinic", "clinics", "klinik", "klinikum", "krankenhaus", "hopital", "ospedale",
-     "szpital", "sykehus", "ziekenhuis", "sjukhus", "sygehus", "site", "facility", "facilities", "venue",
-     "station", "building", "park", "gym", "gymnase", "gymnasium", "stadium", "airport", "museum", "church",
-     "university", "college", "institute", "institution", "campus", "warehouse", "agency", "office", "ward",
-     "track", "song", "album", "playlist", "genre", "movie", "film", "book", "course", "programme", "program",
-     "award", "prize", "ship", "vessel", "horse", "pet", "animal"]
+]
 )
+# Places, institutions and works often named after people: `hospital_name`, `site_name`,
+# `NomGymnase`, `track_name`. Only as the head of a name header (the thing next to `name`, and
+# nothing else): `ship_captain`, `award_winner`, `station_manager_name` are people.
+_NAMED_THINGS = frozenset(
+    ["hospital", "hospitals", "clinic", "clinics", "klinik", "klinikum", "krankenhaus", "hopital", "ospedale",
+     "szpital", "sykehus", "ziekenhuis", "sjukhus", "sygehus", "site", "facility", "venue", "station", "building",
+     "park", "gym", "gymnase", "gymnasium", "stadium", "airport", "museum", "church", "university", "college",
+     "institute", "institution", "campus", "warehouse", "agency", "office", "ward", "track", "song", "album",
+     "playlist", "genre", "movie", "film", "book", "course", "programme", "program", "award", "prize", "ship",
+     "vessel", "horse", "pet", "animal", "font", "genus"]
+)
+_NAME_WORDS = frozenset(["name", "names", "nom", "nombre", "nome", "naam", "navn", "nimi", "title"])
+_FAMILY_HEADERS = frozenset([("family", "name"), ("name", "family"), ("familyname",), ("family", "names")])
 _NEGATIVE_LAST = frozenset(
     ["id", "ids", "uuid", "guid", "key", "pk", "fk", "verified", "valid", "validated", "confirmed", "count", "cnt", "num_of", "total", "flag", "flags", "is", "has", "enabled", "opt", "optin", "opt_in", "consent", "year", "yr", "ts", "at", "on", "time", "timestamp", "date", "hash", "hashed", "checksum", "md5", "sha", "sha1", "sha256", "domain", "type", "status", "format", "length", "len", "code"]
 )
@@ -98,6 +105,18 @@ def tokens_of(column: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_PERSON_ROLES = frozenset(["patient", "customer", "client", "employee", "contact", "member", "person", "user",
+                           "student", "guest", "owner", "holder"])
+
+
+def _names_a_thing(toks: tuple[str, ...]) -> bool:
+    """`hospital_name`, `name_site`, `NomGymnase`: a header that is exactly a named thing and a
+    name word."""
+    return len(toks) == 2 and (
+        (toks[0] in _NAMED_THINGS and toks[1] in _NAME_WORDS) or (toks[1] in _NAMED_THINGS and toks[0] in _NAME_WORDS)
+    )
+
+
 def name_hint(column: str, extra: dict[str, tuple[str, float]] | None = None) -> NameHint:
     """The prior a column name gives. Longer matches win: in `ip_address` the pair `ip_address`
     is matched and `address` is not read again on its own; in `birth_date` the cue `date` is
@@ -126,7 +145,10 @@ def name_hint(column: str, extra: dict[str, tuple[str, float]] | None = None) ->
         strong_cue = last in _NEGATIVE_LAST and not used[-1] and (not solo or last in _NEGATIVE_SOLO)
         weak_cue = not found and last in _NEGATIVE_UNHINTED and (not solo or last in _NEGATIVE_UNHINTED_SOLO)
         negative = last if strong_cue or weak_cue else None
-    not_person = any(t in _NOT_PERSON for t in toks) or "".join(toks) in _NOT_PERSON
+    not_person = any(t in _NOT_PERSON for t in toks) or "".join(toks) in _NOT_PERSON or _names_a_thing(toks)
+    if "family" in toks and toks not in _FAMILY_HEADERS and found.get("PERSON", 0.0) >= STRONG and not any(
+            t in _PERSON_ROLES for t in toks):
+        found.pop("PERSON", None)  # font_family_name, product_family: families of things, not surnames
     if not not_person and any(t in _GENERIC_PERSON and not used[i] for i, t in enumerate(toks)):
         found["PERSON"] = STRONG
     if not_person and found.get("PERSON", 0.0) <= WEAK:

@@ -32,13 +32,14 @@ _TITLE_AFTER_COMMA = re.compile(r"(?i),\s+(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|
 _BRACKETED = re.compile(r'\s*[(\[][^()\[\]]*[)\]]\s*$|\s*"[^"]*"')
 
 
-def _as_written(value: str) -> str:
-    """A value with its titles and bracketed or quoted additions taken off, and an all-lower-case
-    value capitalised (`owen harris` → `Owen Harris`: exports lose the case; the forms below
-    need it)."""
+def _as_written(value: str, capitalise_lower: bool = False) -> str:
+    """A value with its titles and bracketed or quoted additions taken off; with
+    `capitalise_lower` (a person header: exports lose the case), an all-lower-case value
+    capitalised (`owen harris` → `Owen Harris`), since the forms below need capitals. Without a
+    person header, `rose`, `amber`, `grace` are words."""
     text = _TITLE.sub("", value.strip())
     text = _BRACKETED.sub("", _TITLE_AFTER_COMMA.sub(", ", text)).strip()
-    if text.islower():
+    if capitalise_lower and text.islower():
         text = text.title()
     return text
 
@@ -75,15 +76,16 @@ def _name_list(value: str) -> bool:
     return sum(_given_known(x) for x in items) >= 0.6 * len(items)
 
 
-def name_stats(values: Sequence[str]) -> NameStats:
-    """`NameStats` over the first `MAX_VALUES` of a column's distinct values."""
+def name_stats(values: Sequence[str], person_header: bool = False) -> NameStats:
+    """`NameStats` over the first `MAX_VALUES` of a column's distinct values (`person_header`:
+    the column is named for persons, so lower-case values are read capitalised)."""
     vals = list(values[:MAX_VALUES])
     if not vals:
         return NameStats()
     g = gazetteer()
     single = known_first = known_any = comma = caps = lists = given = 0
     for value in vals:
-        text = _as_written(value)
+        text = _as_written(value, person_header)
         words = text.replace(",", " ").split()
         given += "," not in text and _given_known(text)
         if _SINGLE.match(text):

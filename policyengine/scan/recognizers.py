@@ -251,16 +251,19 @@ class MatchTable:
 
 
 def _in_digit_groups(value: str, start: int, end: int) -> bool:
-    """Whether the number at value[start:end] continues, across one space or hyphen, into a
-    neighbouring group that holds a digit (`1Z 3A4 934 56 7890 123 4`): then it is a piece of a
-    longer grouped number (a tracking, reference or account number), not a number of its own."""
-    if not (value[start:end][:1].isdigit() and value[start:end][-1:].isdigit()):
+    """Whether the number at value[start:end] continues its own grouping into a neighbouring group
+    that holds a digit (`1Z 3A4 934 56 7890 123 4`: spaces inside, a space, then `3A4`): then it is
+    a piece of a longer grouped number (a tracking, reference or account number), not a number of
+    its own. Another separator (`123-45-6789 90210`, `123-45-6789 234-56-7890`) is a new number."""
+    text = value[start:end]
+    if not (text[:1].isdigit() and text[-1:].isdigit()):
         return False
-    if start >= 2 and value[start - 1] in " -":
+    inner = {c for c in text if c in " -"}
+    if start >= 2 and value[start - 1] in inner:
         left = _GROUP_SPLIT.split(value[: start - 1])[-1]
         if any(c.isdigit() for c in left):
             return True
-    if end + 1 < len(value) and value[end] in " -":
+    if end + 1 < len(value) and value[end] in inner:
         right = _GROUP_SPLIT.split(value[end + 1 :])[0]
         if any(c.isdigit() for c in right):
             return True

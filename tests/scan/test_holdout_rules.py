@@ -67,9 +67,15 @@ def test_family_name_headers_name_surnames(header: str, tmp_path: Path) -> None:
 
 def test_a_password_column_of_small_counts_is_not_a_credential(tmp_path: Path) -> None:
     counts = [str(rng.randint(0, 8)) for _ in range(200)]
-    secrets = [f"{rng.randint(0, 10**6):06d}" for _ in range(200)]  # six-digit passcodes are
     assert scan_csv(tmp_path, {"password": counts}) == {"password": set()}
-    assert scan_csv(tmp_path, {"password": secrets}) == {"password": {"CREDENTIAL"}}
+    secrets = {
+        "password": [f"{rng.randint(0, 10**6):06d}" for _ in range(200)],  # six-digit passcodes
+        "pin_password": [f"{rng.randint(0, 999):03d}" for _ in range(200)],  # 007, 042
+        "user_password": [str(rng.randint(0, 99)) if i % 12 else "hunter2" for i in range(200)],  # one real one
+    }
+    for header, values in secrets.items():
+        assert scan_csv(tmp_path, {header: values}) == {header: {"CREDENTIAL"}}, header
+    assert scan_csv(tmp_path, {"pwd": [str(rng.randint(0, 99)) for _ in range(200)]}) == {"pwd": {"CREDENTIAL"}}
 
 
 def _luhn(body: str) -> str:
@@ -115,7 +121,6 @@ def test_a_ragged_csv_is_read_without_its_malformed_rows(tmp_path: Path) -> None
     messages = [i.message for i in result.issues]
     assert messages == ["2 rows with another number of fields than the header were not scanned"]
     assert [i.severity for i in result.issues] == ["error"]  # the gate must not pass on unscanned rows
-    assert "Obere" not in " ".join(messages) and "Trujillo" not in " ".join(messages)
     assert {c.evidence.column for c in result.columns if c.decisions} >= {"email"}
 
 
@@ -156,3 +161,47 @@ def test_streets_named_after_people_under_a_street_header_are_places(header: str
     the model reads them as persons, which under a street header do not count against a place."""
     values = [rng.choice(STREETS) for _ in range(300)]
     assert scan_csv(tmp_path, {header: values}, model=nlp_model) == {header: {"LOCATION"}}
+
+
+# look-alikes from an independent review of the rules above --------------------------------------
+
+@pytest.mark.parametrize("header", ["ship_captain", "course_instructor", "award_winner", "station_manager"])
+def test_roles_of_named_things_are_still_people(header: str, nlp_model: str, tmp_path: Path) -> None:
+    """A named thing is not a person only as the head of a name header (`station_name`), not
+    in a role (`station_manager`)."""
+    people = [f"{rng.choice(GIVEN)} {rng.choice(SURNAMES)}" for _ in range(120)]
+    assert scan_csv(tmp_path, {header: people}, model=nlp_model) == {header: {"PERSON"}}
+
+
+def test_lower_case_words_that_are_also_given_names_are_words_without_a_person_header(
+        nlp_model: str, tmp_path: Path) -> None:
+    words = ["rose", "lily", "daisy", "amber", "ruby", "fern", "violet", "iris", "holly", "ivy", "jasmine", "poppy",
+             "hazel", "heather", "olive", "pearl", "summer", "hope", "grace", "faith", "willow", "autumn", "dawn", "skye"]
+    cols = {"flower": [rng.choice(words) for _ in range(200)], "tag": [rng.choice(words) for _ in range(200)]}
+    assert scan_csv(tmp_path, cols, model=nlp_model) == {"flower": set(), "tag": set()}
+
+
+def test_a_few_brands_named_after_people_are_not_people(nlp_model: str, tmp_path: Path) -> None:
+    brands = ["Charles Schwab", "Wells Fargo", "Johnson Controls", "Jack Daniels", "Georgia Pacific", "Ruby Tuesday",
+              "Victoria Secret", "Marks Spencer"]
+    assert scan_csv(tmp_path, {"sponsor": [rng.choice(brands) for _ in range(200)]}, model=nlp_model) == {"sponsor": set()}
+
+
+def test_an_ssn_next_to_another_number_is_still_an_ssn(tmp_path: Path) -> None:
+    """Only a number that continues its own grouping is a piece of a longer one."""
+    def ssn() -> str:
+        return f"{rng.randint(101, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
+
+    cols = {"note": [f"ssn {ssn()} {rng.randint(10000, 99999)}" for _ in range(120)],
+            "pairs": [f"{ssn()} {ssn()}" for _ in range(120)],
+            "order": [f"order #{rng.randint(1000, 9999)} {ssn()} verified" for _ in range(120)]}
+    found = scan_csv(tmp_path, cols)
+    assert all("US_SSN" in found[c] for c in cols), found
+
+
+@pytest.mark.parametrize("header", ["font_family_name", "product_family_name", "genus_name"])
+def test_families_of_things_are_not_surnames(header: str, tmp_path: Path) -> None:
+    values = [rng.choice(["Arial", "Georgia", "Helvetica", "Verdana", "Garamond", "Futura", "Baskerville", "Calibri",
+                          "Tahoma", "Palatino", "Rockwell", "Bodoni", "Didot", "Frutiger", "Gill", "Lucida",
+                          "Optima", "Univers", "Caslon", "Myriad", "Segoe", "Roboto"]) for _ in range(200)]
+    assert scan_csv(tmp_path, {header: values}) == {header: set()}
