@@ -10,7 +10,6 @@ and a scan does not pay for lark's.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from policyengine.config import use_ownership_reader
@@ -24,6 +23,7 @@ from policyengine.engine.decision import (
     use_why_not,
 )
 from policyengine.language.masks import MaskStrategy
+from policyengine.lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use (below): a scan or a gateway need not load lark or YAML
     from policyengine.catalog.consumers import Consumer
@@ -98,18 +98,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'policyengine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The module's names, the ones imported on first use included."""
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -6,10 +6,11 @@ products and columns. See docs/scanner.md for how a column is decided.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from policyengine.lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use: `scan_paths` starts the NER model's process first
     from policyengine.scan.pipeline import ScanSettings
@@ -28,18 +29,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'policyengine.scan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The module's names, the ones imported on first use included."""
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def scan_paths(
