@@ -212,7 +212,7 @@ class MatchTable:
             i = int(idx[j]) - lo
             text = texts[j]
             value = self.flat[lo + i]
-            whole = len(text) >= len(value) - 1  # allow one trailing punctuation mark
+            whole = _whole(text, value)
             if i in tally.claimed:
                 continue  # a value that is wholly an IBAN holds no card or phone inside
             start = 0
@@ -248,6 +248,17 @@ class MatchTable:
             for i, text in national.items():
                 tally.add(rec.entity, i, text, True, 2)
         tally.limits[rec.entity] = min(tally.limits.get(rec.entity, n), max(limit, 1))
+
+
+def _whole(text: str, value: str) -> bool:
+    """Whether a match is the whole value, give or take one mark that is not a letter or digit at
+    either end (`0301234567.`, `'0301234567`): `E09000033` (a code) holds the number `09000033`,
+    it is not one."""
+    if text == value:
+        return True
+    if len(text) != len(value) - 1:
+        return False
+    return (value.startswith(text) and not value[-1].isalnum()) or (value.endswith(text) and not value[0].isalnum())
 
 
 def _in_digit_groups(value: str, start: int, end: int) -> bool:
@@ -339,8 +350,8 @@ def _phone_grade(text: str, whole: bool, hinted: bool, before: str) -> tuple[int
     bare digits, trunk-less groups and two-part numbers (ids, years, tax numbers, `123 456 789`,
     `2019/2020`) need a phone-like column name or clear phones beside them; in free text a number needs '+', a trunk 0, NANP
     grouping or a cue word ("call", "tel", "mobile", …) just before it."""
-    if _DATE_PREFIX.match(text):
-        return 0, "other"
+    if _DATE_PREFIX.match(text) or ("." in text and "/" in text):
+        return 0, "other"  # a date, or a registry number written with dots and a slash (CNPJ 12.345.678/0001-95)
     form = v.phone_form(text)
     if not whole:
         if form in _STRONG_FORMS or _PHONE_CUE.search(before):
