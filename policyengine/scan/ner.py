@@ -14,6 +14,7 @@ covers (nearly) the whole value.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 import warnings
 from bisect import bisect_right
@@ -120,6 +121,16 @@ def cached_analyzer(nlp: Any) -> Any:
 
 _LOADED: dict[str, tuple[Any | None, str | None]] = {}
 _LOCK = threading.Lock()
+
+
+def _reset_lock_after_fork() -> None:
+    """In a forked process: a load another thread was running (holding the lock) never ends there."""
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_after_fork)
 
 
 def is_disabled(name: str | None) -> bool:

@@ -43,22 +43,26 @@ from policyengine.scan.ner import (
 
 Counter = Callable[[Sequence[Sequence[str]]], list[NerCounts]]
 
-HELLO_SECONDS = 30.0  # from start to the child's first line (an interpreter start, no imports)
-READY_SECONDS = 600.0  # from start to the model loaded (spaCy's import and the weights; ~2 s idle)
+HELLO_SECONDS = 30.0  # waited for the child's first line once the scan needs it (an interpreter start)
+READY_SECONDS = 600.0  # then for the model loaded (spaCy's import and the weights; ~2 s idle)
 ANSWER_SECONDS = 1800.0  # for one request's NER (a few seconds for thousands of values)
 
 # Run as `python -I -c _BOOT`: isolated, so neither the current directory nor PYTHONPATH nor the
 # user site can put a module of their own (a `json.py` in the folder being scanned) before the
-# standard library. The first line it reads is the parent's `sys.path` (absolute) and the folders
-# of the parent's own `policyengine` and `policyengine.scan`: the two packages are registered as
-# bare packages over exactly those folders, so the child runs the parent's code (not whatever
-# `policyengine` its path finds first) without running the packages' `__init__`s (pyarrow, lark,
-# the catalog: ~0.3 s it does not need).
+# standard library. The first line it reads is the parent's `sys.path` (absolute, without the
+# current folder), appended *after* the child's own isolated path, so the standard library and
+# site-packages are always found first (a `random.py` in the scanned folder never runs), and the
+# folders of the parent's own `policyengine` and `policyengine.scan`: the two packages are
+# registered as bare packages over exactly those folders, so the child runs the parent's code (not
+# whatever `policyengine` its path finds first) without running the packages' `__init__`s
+# (pyarrow, lark, the catalog: ~0.3 s it does not need). SIGINT is ignored in the child (it is in
+# its own session anyway): a Ctrl-C is the parent's to handle.
 _BOOT = (
-    "import sys, json, types\n"
+    "import sys, json, types, signal\n"
+    "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
     "sys.stdout.write('{\"hello\": true}\\n'); sys.stdout.flush()\n"
     "boot = json.loads(sys.stdin.readline())\n"
-    "sys.path[:] = boot['path']\n"
+    "sys.path.extend(p for p in boot['path'] if p not in sys.path)\n"
     "for name, where in boot['packages']:\n"
     "    package = types.ModuleType(name)\n"
     "    package.__path__ = where\n"
@@ -115,9 +119,11 @@ class ChildFailed(RuntimeError):
 
 
 def _absolute_path() -> list[str]:
-    """This process's `sys.path` with relative entries (`''` is the current folder) made absolute
-    now: the child must resolve them as this process does, not against a later folder."""
-    return [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+    """This process's `sys.path`, relative entries made absolute now (the child must resolve them
+    as this process does), without the current folder (`''`): the folder being scanned is no
+    place to import code from, and the packages the child needs are given by folder."""
+    cwd = os.getcwd()
+    return [a for a in (os.path.abspath(p) for p in sys.path if p) if a != cwd]
 
 
 def _packages() -> list[tuple[str, list[str]]]:
@@ -134,7 +140,7 @@ class _Child:
     every wait has a deadline and a child that hangs is killed rather than waited on forever."""
 
     def __init__(self, name: str) -> None:
-        if not sys.executable or getattr(sys, "frozen", False):
+        if _interpreter() is None:
             raise ChildFailed("no Python interpreter to start (a frozen or embedded application)")
         self.name = name
         self.pid = os.getpid()  # the process that owns it (a fork must not use it)
@@ -145,6 +151,7 @@ class _Child:
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
+            start_new_session=os.name == "posix",  # a terminal's Ctrl-C goes to the caller, not to it
         )
         threading.Thread(target=self._read_lines, name="ner-child-reader", daemon=True).start()
         try:
@@ -190,6 +197,7 @@ class _Child:
         except queue.Empty:
             raise ChildFailed("the NER child did not answer in time") from None
         if not line:
+            self._lines.put("")  # EOF stays EOF for whoever reads next
             raise ChildFailed("the NER child ended")
         try:
             answer = json.loads(line)
@@ -203,9 +211,15 @@ class _Child:
         """Wait for the load: None, or the reason the child has no model."""
         with self._lock:
             if self._ready is None:
-                if self._receive(HELLO_SECONDS).get("hello") is not True:
-                    raise ChildFailed("the NER child did not start")
-                self._ready = self._receive(READY_SECONDS)
+                try:
+                    if self._receive(HELLO_SECONDS).get("hello") is not True:
+                        raise ChildFailed("the NER child did not start")
+                    self._ready = self._receive(READY_SECONDS)
+                except ChildFailed:
+                    raise
+                except BaseException:  # Ctrl-C half-way through: its lines would be read out of turn
+                    _drop(self.name, self)
+                    raise
             why = self._ready.get("why")
             return None if why is None else str(why)
 
@@ -239,16 +253,26 @@ class _Child:
         started it may: a forked copy of this object leaves the child to its owner."""
         if os.getpid() != self.pid:
             return
-        try:
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
-        except OSError:
-            pass
-        self._proc.kill()
+        self._proc.kill()  # first: a writer blocked on a full pipe holds the pipe's lock until then
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - a killed process always ends
             pass
+        try:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+
+    def forget(self) -> None:
+        """In a forked process: close this process's copies of the pipes (raw, unflushed), so that
+        the child still ends when its owner does."""
+        for stream in (self._proc.stdin, self._proc.stdout):
+            try:
+                if stream is not None:
+                    os.close(stream.fileno())
+            except (OSError, ValueError):
+                pass
 
 
 _CHILDREN: dict[str, _Child] = {}
@@ -262,7 +286,7 @@ def _model_key(name: str) -> str:
 
 
 def _child(name: str) -> _Child:
-    key = _model_key(name)
+    key = _model_key(name)  # idempotent: an absolute path stays itself
     with _LOCK:
         child = _CHILDREN.get(key)
         if child is None or child.pid != os.getpid():
@@ -281,6 +305,8 @@ def _forget_after_fork() -> None:
     """In a forked process: the children (and their pipes, and the lock) belong to the parent."""
     global _LOCK
     _LOCK = threading.Lock()
+    for child in _CHILDREN.values():
+        child.forget()
     _CHILDREN.clear()
 
 
@@ -314,9 +340,9 @@ class NerInChild:
     """The model in the child process, with the model in process as the fallback."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = _model_key(name)  # once: a later chdir must not change which model this is
         try:
-            self._child: _Child | None = _child(name)
+            self._child: _Child | None = _child(self.name)
         except (OSError, ChildFailed):  # no process can be started here
             self._child = None
 
@@ -353,9 +379,18 @@ def in_child(name: str | None, jobs: int | None) -> bool:
     """Whether model `name` runs in the child process: NER on, not already loaded here, and
     more than one core (`jobs`, default the CPU count; `jobs == 1` keeps the scan in one process)."""
     cores = jobs or os.cpu_count() or 1
-    if not name or cores <= 1 or is_disabled(name) or is_cached(name):
+    if not name or cores <= 1 or is_disabled(name) or is_cached(name) or is_cached(_model_key(name)):
         return False
-    return bool(sys.executable) and not getattr(sys, "frozen", False)  # an interpreter to start
+    return _interpreter() is not None
+
+
+def _interpreter() -> str | None:
+    """The Python interpreter to start the child with: not in a frozen application, and not when
+    `sys.executable` is an embedding host (uWSGI, httpd) rather than Python."""
+    exe = sys.executable
+    if not exe or getattr(sys, "frozen", False):
+        return None
+    return exe if os.path.basename(exe).lower().startswith(("python", "pypy")) else None
 
 
 def prestart(name: str | None, jobs: int | None) -> None:

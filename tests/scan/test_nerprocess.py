@@ -327,3 +327,121 @@ def test_the_child_runs_this_process_s_policyengine_not_one_found_later(tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     assert not (tmp_path / "SHADOW_USED").exists()
     assert "'name', 'PERSON'" in done.stdout
+
+
+# a second review's attacks on the fixes ---------------------------------------------------------
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGSTOP"), reason="POSIX signals")
+def test_a_hung_child_with_a_full_pipe_is_killed_not_waited_on(nlp_model: str, fresh_children, monkeypatch) -> None:
+    """A stopped child never reads: a request over the pipe's 64 KiB blocks the writer, which
+    holds the pipe's lock; closing stdin first then hung forever. The child is killed first."""
+    import signal
+
+    runner = nerprocess.NerInChild(nlp_model)
+    count, _ = runner.get()
+    child = fresh_children[runner.name]
+    monkeypatch.setattr(nerprocess, "ANSWER_SECONDS", 1.0)
+    os.kill(child._proc.pid, signal.SIGSTOP)
+    big = [[f"Person Number{i}" for i in range(48)] for _ in range(400)]  # ~600 KB of JSON
+    started = time.monotonic()
+    nlp, _ = cached_model(nlp_model)
+    assert count(big) == ner_counts(nlp, big)
+    assert time.monotonic() - started < 120
+    assert child._proc.poll() is not None
+
+
+def test_a_module_in_the_folder_a_repl_moved_to_never_runs_in_the_child(tmp_path: Path) -> None:
+    """A caller with '' on its path (`python -c`, a REPL, Jupyter) that changes into a data
+    folder: '' then means that folder, and the child imported `random.py` from it."""
+    clean, data = tmp_path / "clean", tmp_path / "data"
+    clean.mkdir()
+    data.mkdir()
+    _people(data)
+    (data / "random.py").write_text("open(__file__ + '.ran', 'w').write('ran')\n")
+    code = (
+        "import os, random\n"
+        "from policyengine.scan import scan_paths\n"
+        f"os.chdir({str(data)!r})\n"
+        "print(sorted((f.column, f.entity) for f in scan_paths(['people.csv'], jobs=2).findings))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=clean, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (data / "random.py.ran").exists()
+    assert "'name', 'PERSON'" in done.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_fork_during_a_model_load_does_not_deadlock(fresh_children) -> None:
+    with ner._LOCK:  # as if another thread were loading the model right now
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ok = ner.is_cached("a_model_nobody_loaded") is False and not nerprocess.in_child("none", 2)
+            finally:
+                os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked process deadlocked on the model lock")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_process_closes_its_copies_of_the_childs_pipes(nlp_model: str, fresh_children) -> None:
+    """Else the child outlives its owner while any forked worker lives."""
+    child = nerprocess._child(nlp_model)
+    fds = [child._proc.stdin.fileno(), child._proc.stdout.fileno()]
+    pid = os.fork()
+    if pid == 0:
+        closed = 0
+        for fd in fds:
+            try:
+                os.fstat(fd)
+            except OSError:
+                closed += 1
+        os._exit(0 if closed == 2 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert child.ready() is None  # the parent's copies still work
+
+
+def test_eof_stays_eof_for_the_next_reader(fresh_children, monkeypatch) -> None:
+    monkeypatch.setattr(nerprocess, "_BOOT", "import sys")
+    child = nerprocess._Child("no_such_model_eof")
+    with pytest.raises(nerprocess.ChildFailed):
+        child.ready()
+    started = time.monotonic()
+    with pytest.raises(nerprocess.ChildFailed):
+        child._receive(20)
+    assert time.monotonic() - started < 5  # not a wait for a line that can never come
+    child.close()
+
+
+def test_an_interrupted_load_wait_drops_the_child(fresh_children, monkeypatch) -> None:
+    child = nerprocess._child("no_such_model_interrupted")
+
+    def interrupted(seconds: float):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(child, "_receive", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        child.ready()
+    assert "no_such_model_interrupted" not in fresh_children and child._proc.poll() is not None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sessions")
+def test_the_child_has_its_own_session(fresh_children) -> None:
+    """A terminal's Ctrl-C goes to the caller's process group, not to the model's process."""
+    child = nerprocess._child("no_such_model_session")
+    assert os.getsid(child._proc.pid) != os.getsid(0)
+
+
+def test_an_embedding_host_is_not_started_as_python(monkeypatch) -> None:
+    monkeypatch.setattr(sys, "executable", "/usr/sbin/uwsgi")
+    assert not nerprocess.in_child("some_model_not_loaded_here", 4)
