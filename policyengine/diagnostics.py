@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -184,6 +185,20 @@ def located_diagnostic(exc: Exception, code: str, file: str | None = None) -> Di
     line, column = getattr(exc, "line", None), getattr(exc, "column", None)
     span = Span(where, line, column or 1, line, (column or 1) + 1) if where and line else None
     return Diagnostic("error", message, span, file=where, code=code)
+
+
+def path_below(root: str | PathLike[str] | None, file: str | PathLike[str]) -> str:
+    """`file` relative to folder `root` (forward slashes) when it lies below it, else as given;
+    `root` None gives `file` as given (how reports name a file of a project or a revision)."""
+    from pathlib import Path
+
+    path = Path(file)
+    if root is None:
+        return path.as_posix()
+    try:
+        return path.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def relative_uri(path: str) -> str:

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from policyengine.catalog.consumers import Consumer, Directory, load_directory
+from policyengine.diagnostics import path_below
 from policyengine.engine.decision import ColumnDecision
 from policyengine.governance.classes import (
     AttributeClass,
@@ -55,14 +56,6 @@ class ConsumerChange:
         return f"consumer {self.kind}: {self.id}{where}"
 
 
-def _rel(root: Path | None, file: str | Path) -> str:
-    path = Path(file)
-    if root is None:
-        return path.as_posix()
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _empty() -> Directory:
@@ -81,7 +74,7 @@ def _same(a: Consumer, b: Consumer) -> bool:
 def consumer_changes(base: Directory, head: Directory, *, head_file: str | Path | None = None,
                      head_root: Path | None = None) -> list[ConsumerChange]:
     """Consumers the head adds or changes (groups or attributes), in head file order."""
-    file = _rel(head_root, head_file) if head_file is not None else None
+    file = path_below(head_root, head_file) if head_file is not None else None
     out = []
     for cid, after in head.consumers.items():
         before = base.consumers.get(cid)

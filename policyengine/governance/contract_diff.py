@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policyengine.diagnostics import path_below
 from policyengine.language import ast
 
 
@@ -56,14 +57,7 @@ class ContractChange:
 
 
 def _rel(root: Path | None, file: str | None) -> str | None:
-    if not file:
-        return None
-    if root is None:
-        return Path(file).as_posix()
-    try:
-        return Path(file).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return Path(file).as_posix()
+    return path_below(root, file) if file else None
 
 
 def _removed(tag: str, head_tags: Iterable[str]) -> bool:

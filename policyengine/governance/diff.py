@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policyengine.diagnostics import path_below
 from policyengine.engine.decision import RuleRef
 from policyengine.governance.classes import rule_asts
 from policyengine.governance.consumer_diff import consumer_cells, consumer_changes, read_directory
@@ -104,12 +105,7 @@ class RuleChange:
 
 def relative_to(root: Path | None, file: str) -> str:
     """`file` relative to `root` (forward slashes) when it lies below it, else as given."""
-    if root is None:
-        return Path(file).as_posix()
-    try:
-        return Path(file).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return Path(file).as_posix()
+    return path_below(root, file)
 
 
 def _annotation(rule: ast.Rule, key: str) -> str | None:
