@@ -32,6 +32,7 @@ KNOWN_KEYS: dict[str, str] = {
     "privileged": "consumers and groups whose grants need review (read by the `coverage` command)",
     "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
     "serve": "settings of the long-running server (read by `serve`)",
+    "scan": "settings of the scan gate: `waive_samples`, the products allowed to have no readable sample, each with a reason (read by `scan`)",
     "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Trino as plain SHA-256 and to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
@@ -48,6 +49,15 @@ def use_ownership_reader(reader: Callable[..., Any]) -> None:
     stage's `parse_ownership` (the configuration sits below that stage and may not import it)."""
     global _OWNERSHIP_READER
     _OWNERSHIP_READER = reader
+
+
+@dataclass(frozen=True)
+class SampleWaiver:
+    """A product the scan gate lets have no readable sample (`scan: waive_samples:`), and why."""
+
+    product: str
+    reason: str
+    where: str  # file:line:col of the entry, for messages
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ class Config:
     # the gateway refuses `hash` masks without an HMAC key unless this is set (see docs/enforcement.md)
     allow_unkeyed_hash: bool = False
     serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
+    sample_waivers: tuple[SampleWaiver, ...] = ()  # `scan: waive_samples:`
 
     @property
     def hash_key(self) -> bytes | None:
@@ -174,7 +185,40 @@ def load_config(path: str | Path | None = None) -> Config:
         privileged=_privileged(data.get("privileged"), "{}:{}:{}".format(source, *data.where("privileged"))),
         allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
         serve=_serve_section(data.get("serve"), source),
+        sample_waivers=_scan_section(data, source),
     )
+
+
+_SCAN_KEYS = ("waive_samples",)
+
+
+def _scan_section(data: LocatedDict, source: str) -> tuple[SampleWaiver, ...]:
+    """`scan: {waive_samples: [{product: shop.legacy, reason: "…"}]}`: each entry names one
+    product and gives a non-empty reason; anything else is a located error (a waiver that does
+    not parse must not waive, nor be silently dropped)."""
+    if "scan" not in data:
+        return ()
+    section = data["scan"]
+    if not isinstance(section, LocatedDict):
+        raise YamlError.at(source, data.where("scan"), "'scan' must be a mapping (waive_samples: …)")
+    for key in section:
+        if key not in _SCAN_KEYS:
+            raise YamlError.at(source, section.where(key), f"unknown key '{key}' in 'scan'"
+                               f"{did_you_mean(key, _SCAN_KEYS)} (known keys: {', '.join(_SCAN_KEYS)})")
+    entries = section.get("waive_samples") or []
+    if not isinstance(entries, list):
+        raise YamlError.at(source, section.where("waive_samples"), "'waive_samples' must be a list of "
+                           "{product: domain.product, reason: why it has no sample}")
+    out: list[SampleWaiver] = []
+    for entry in entries:
+        at = entry.where() if isinstance(entry, LocatedDict) else section.where("waive_samples")
+        if not isinstance(entry, LocatedDict) or set(entry) != {"product", "reason"} \
+                or not isinstance(entry["product"], str) or not entry["product"].strip() \
+                or not isinstance(entry["reason"], str) or not entry["reason"].strip():
+            raise YamlError.at(source, at, "each entry of 'waive_samples' must be {product: domain.product, "
+                               "reason: why it has no sample}, both non-empty text")
+        out.append(SampleWaiver(entry["product"].strip(), entry["reason"].strip(), "{}:{}:{}".format(source, *at)))
+    return tuple(out)
 
 
 def _serve_section(value: object, source: str) -> Mapping[str, Any]:

@@ -92,6 +92,9 @@ class Column:
     tags: frozenset[str] = frozenset()
     span: Span | None = field(default=None, compare=False)
     approvals: tuple[str, ...] = field(default=(), compare=False)  # `policyengine-approved` custom properties (see approvals())
+    # nested properties (ODCS `properties` of an `object`; an `array`'s `items` is the one named "[]");
+    # their tags are also in `tags`: policies and masks address the whole column
+    fields: tuple[Column, ...] = ()
 
     def has_tag(self, tag: str) -> bool:
         """True when the column carries `tag` or a tag below it (`pii` matches `pii.email`)."""
@@ -137,6 +140,17 @@ class Product:
                 return c
         return None
 
+    def column_path(self, path: str) -> tuple[Column, ...]:
+        """The properties a scanned column's path goes through, outermost first: `email` → (email,);
+        a nested leaf `contact.email`, `emails[]`, `orders[].sku`, `attrs{}` or `attrs{key}` → the
+        top-level column, then each nested property the contract describes along the path (as far
+        as it does). () when no top-level column is a prefix of the path. A column whose name
+        is the whole path wins over a nested reading (a column literally named `a.b`)."""
+        whole = self.column(path)
+        if whole is not None:
+            return (whole,)
+        return _descend(self.columns, path)
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -170,17 +184,48 @@ class Catalog:
         return replace(self, products=MappingProxyType(products))
 
     def product_for_sample(self, path: str | Path) -> Product | None:
-        """The product whose sample file is `path` (matched by resolved path, then by file name)."""
-        p = Path(path)
-        for product in self.products.values():
-            for s in product.samples:
-                if s.path.resolve() == p.resolve():
-                    return product
-        for product in self.products.values():
-            for s in product.samples:
-                if s.path.name == p.name:
-                    return product
-        return None
+        """The first product whose sample file is `path` (see `products_for_sample`)."""
+        found = self.products_for_sample(path)
+        return found[0] if found else None
+
+    def products_for_sample(self, path: str | Path) -> tuple[Product, ...]:
+        """Every product whose sample is `path`: a file claimed by two contracts is the sample of
+        both. Matched by resolved path (a sample that is a folder claims the files below it),
+        else, when no product claims it so, by file name."""
+        p = Path(path).resolve()
+        exact = tuple(product for product in self.products.values()
+                      if any(s.path.resolve() == p or s.path.resolve() in p.parents for s in product.samples))
+        if exact:
+            return exact
+        return tuple(product for product in self.products.values()
+                     if any(s.path.name == p.name for s in product.samples))
+
+
+_STEP = re.compile(r"\.|\[\]|\{\}|\{key\}")
+
+
+def _descend(columns: Iterable[Column], path: str) -> tuple[Column, ...]:
+    """The longest property name that prefixes `path` and ends where a step (`.`, `[]`, `{}`,
+    `{key}`) begins, then the same below it."""
+    best: Column | None = None
+    for c in columns:
+        if path.startswith(c.name) and (len(path) == len(c.name) or _STEP.match(path, len(c.name))):
+            if best is None or len(c.name) > len(best.name):
+                best = c
+    if best is None:
+        return ()
+    rest = path[len(best.name):]
+    if not rest:
+        return (best,)
+    if rest.startswith("[]"):  # an array's items
+        items = next((f for f in best.fields if f.name == "[]"), None)
+        if items is None:
+            return (best,)
+        below = rest[2:]
+        return (best, items) + (_descend(items.fields, below[1:]) if below.startswith(".") else ())
+    if rest.startswith("."):
+        return (best,) + _descend(best.fields, rest[1:])
+    return (best,)  # a map's keys or values: the map's own property describes them
 
 
 class CatalogError(PolicyError):
@@ -272,54 +317,101 @@ def _columns(obj: LocatedDict, source: str, taxonomy: Taxonomy, diags: list[Diag
     if not isinstance(props, list) or not props:
         err("the schema object needs a non-empty 'properties' list", obj.where("properties"))
         return []
+    return _properties(props, obj.where("properties"), source, taxonomy, diags, "")
+
+
+_MAX_NESTING = 32  # nested properties deeper than this are an error (YAML nesting is bounded too)
+
+
+def _properties(props: list, where: tuple[int, int], source: str, taxonomy: Taxonomy,
+                diags: list[Diagnostic], outer: str, depth: int = 0) -> list[Column]:
+    """The columns of a `properties` list (`outer`: the path of the property holding them, for
+    messages: `contact.`)."""
+
+    def err(msg: str, at: tuple[int, int], code: str = "catalog") -> None:
+        diags.append(Diagnostic("error", msg, _span(source, at), code=code))
+
+    if depth > _MAX_NESTING:
+        err(f"properties nested deeper than {_MAX_NESTING} levels", where)
+        return []
     columns: list[Column] = []
     seen: set[str] = set()
-    roots = frozenset(t.split(".")[0].lower() for t in taxonomy.tags)
-    by_lower = {t.lower(): t for t in taxonomy.tags}
+    index = (frozenset(t.split(".")[0].lower() for t in taxonomy.tags), {t.lower(): t for t in taxonomy.tags})
     for prop in props:
         if not isinstance(prop, LocatedDict):
-            err("each property must be a mapping with at least 'name'", obj.where("properties"))
+            err("each property must be a mapping with at least 'name'", where)
             continue
         name = prop.get("name")
         if not isinstance(name, str) or not name:
             err("property without a 'name'", prop.where())
             continue
         if name in seen:
-            err(f"duplicate column '{name}'", prop.where("name"), code="catalog-duplicate")
+            err(f"duplicate column '{outer}{name}'", prop.where("name"), code="catalog-duplicate")
             continue
         seen.add(name)
-        for key in prop:
-            if key not in _KNOWN_PROPERTY:
-                warn(f"unknown field '{key}' of column '{name}' ignored", prop.where(key))
-        raw_tags = prop.get("tags") or []
-        if isinstance(raw_tags, str):
-            raw_tags = [raw_tags]
-        if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
-            err(f"'tags' of column '{name}' must be a list of tag names", prop.where("tags"))
-            raw_tags = []
-        tags: set[str] = set()
-        for t in raw_tags:
-            if t not in taxonomy and t.lower() in by_lower:  # `PII.Email`: the taxonomy's tag, spelt otherwise
-                warn(f"tag '{t}' of column '{name}' is read as the taxonomy's '{by_lower[t.lower()]}'",
-                     prop.where("tags"), code="catalog-tag-case")
-                t = by_lower[t.lower()]
-            elif t not in taxonomy and not _is_free_form(t, taxonomy, roots):
-                warn(f"tag '{t}' of column '{name}' is not in the taxonomy", prop.where("tags"),
-                     code="catalog-unknown-tag")
-            tags.add(t)
-        columns.append(
-            Column(
-                name=name,
-                logical_type=_logical_type(prop, source, diags),
-                physical_type=str(prop.get("physicalType") or ""),
-                description=str(prop.get("description") or ""),
-                classification=str(prop.get("classification") or ""),
-                tags=frozenset(tags),
-                span=_span(source, prop.where("name"), len(name)),
-                approvals=approvals(prop),
-            )
-        )
+        columns.append(_property(prop, name, source, taxonomy, diags, outer, depth, index))
     return columns
+
+
+def _property(prop: LocatedDict, name: str, source: str, taxonomy: Taxonomy, diags: list[Diagnostic],
+              outer: str, depth: int, index: tuple[frozenset[str], dict[str, str]]) -> Column:
+    """One property, with its nested `properties` (an object) or `items` (an array) as `fields`;
+    the column's tags include those of every nested property."""
+
+    def err(msg: str, where: tuple[int, int], code: str = "catalog") -> None:
+        diags.append(Diagnostic("error", msg, _span(source, where), code=code))
+
+    def warn(msg: str, where: tuple[int, int], code: str = "catalog-unknown-field") -> None:
+        diags.append(Diagnostic("warning", msg, _span(source, where), code=code))
+
+    roots, by_lower = index
+    label = outer + name
+    for key in prop:
+        if key not in _KNOWN_PROPERTY:
+            warn(f"unknown field '{key}' of column '{label}' ignored", prop.where(key))
+    raw_tags = prop.get("tags") or []
+    if isinstance(raw_tags, str):
+        raw_tags = [raw_tags]
+    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+        err(f"'tags' of column '{label}' must be a list of tag names", prop.where("tags"))
+        raw_tags = []
+    tags: set[str] = set()
+    for t in raw_tags:
+        if t not in taxonomy and t.lower() in by_lower:  # `PII.Email`: the taxonomy's tag, spelt otherwise
+            warn(f"tag '{t}' of column '{label}' is read as the taxonomy's '{by_lower[t.lower()]}'",
+                 prop.where("tags"), code="catalog-tag-case")
+            t = by_lower[t.lower()]
+        elif t not in taxonomy and not _is_free_form(t, taxonomy, roots):
+            warn(f"tag '{t}' of column '{label}' is not in the taxonomy", prop.where("tags"),
+                 code="catalog-unknown-tag")
+        tags.add(t)
+    fields: list[Column] = []
+    nested = prop.get("properties")
+    if nested is not None:
+        if isinstance(nested, list):
+            fields.extend(_properties(nested, prop.where("properties"), source, taxonomy, diags,
+                                      label + ".", depth + 1))
+        else:
+            err(f"'properties' of column '{label}' must be a list of properties", prop.where("properties"))
+    items = prop.get("items")
+    if items is not None:
+        if isinstance(items, LocatedDict):
+            fields.append(_property(items, "[]", source, taxonomy, diags, label, depth + 1, index))
+        else:
+            err(f"'items' of column '{label}' must be a mapping (the array's element)", prop.where("items"))
+    for f in fields:
+        tags |= f.tags
+    return Column(
+        name=name,
+        logical_type=_logical_type(prop, source, diags),
+        physical_type=str(prop.get("physicalType") or ""),
+        description=str(prop.get("description") or ""),
+        classification=str(prop.get("classification") or ""),
+        tags=frozenset(tags),
+        span=_span(source, prop.where("name" if "name" in prop else None), len(name)),
+        approvals=approvals(prop),
+        fields=tuple(fields),
+    )
 
 
 APPROVAL_PROPERTY = "policyengine-approved"

@@ -19,7 +19,8 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
     """Column tags found by a scan report (JSON path, parsed dict, or a report object with
     `to_dict()`), by product and column.
 
-    A finding maps to a product through the product's sample files (`servers` of its contract).
+    A finding maps to every product whose sample file (`servers` of its contract) it was found
+    in, and a nested leaf's finding (`contact.email`) to its top-level column.
     Part of the catalog stage (contracts + scan results → tagged columns), so neither the evaluator
     nor a gateway needs the scanner package to read a report.
     """
@@ -54,11 +55,14 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
             raise malformed(f"finding {i}: 'tag', 'source' and 'column' must be strings")
         if tag not in catalog.taxonomy:
             raise malformed(f"finding {i}: unknown tag '{tag}' (not in the taxonomy)")
-        product = catalog.product_for_sample(source)
-        if product is None or product.column(column) is None:
+        matched = False
+        for product in catalog.products_for_sample(source):  # a file claimed twice tags both products
+            path = product.column_path(column)  # a nested leaf (`contact.email`) tags its column
+            if path:
+                out.setdefault(product.name, {}).setdefault(path[0].name, set()).add(tag)
+                matched = True
+        if not matched:
             unmatched += 1
-            continue
-        out.setdefault(product.name, {}).setdefault(column, set()).add(tag)
     if unmatched:
         log.warning("policyengine: %d scan finding(s) match no product's sample file and column; "
                     "their tags were not added", unmatched)

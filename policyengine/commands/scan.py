@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scan")
     def scan_command(
-        paths: list[Path] | None = typer.Argument(None, help="Data files or folders (Parquet, CSV, JSON Lines, Arrow IPC; default: the samples of policyengine.yaml)."),
+        paths: list[Path] | None = typer.Argument(None, help="Data files or folders (Parquet, Arrow IPC, JSON, JSON Lines, CSV; gzip/zstd; the format read from the content; default: the samples of policyengine.yaml). With contracts, every product's sample is scanned too."),
         catalog: list[Path] | None = typer.Option(None, "--catalog", help="Folder of ODCS contracts: report drift against declared tags (default: the catalog of policyengine.yaml, when there is one)."),
         no_catalog: bool = typer.Option(False, "--no-catalog", help="Do not compare with contracts, even if policyengine.yaml names a catalog."),
         fmt: Format = typer.Option(Format.text, "--format", help="Report format."),
@@ -63,10 +63,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
 
         project = config or _find_project()  # --config is the project file, as for every other command
-        paths = paths or _project_samples(project)
         config_taxonomy: list[Path] = []
         if not catalog and not no_catalog:  # the project's contracts, as every other command uses them
             catalog, config_taxonomy = _project_catalog(project)
+        paths = paths or _project_samples(project, bool(catalog))
         _check_exists(catalog)
         _warn_about_gate(fail_on, catalog, no_catalog)
         if (suggest or write) and not catalog:
@@ -75,12 +75,14 @@ def register(app: typer.Typer) -> None:
         gate = fail_on or FailOn.undeclared
         tax = _taxonomy([*config_taxonomy, *(taxonomy or ())])
         cat = _catalog(catalog, tax) if catalog else None
+        waivers = _waivers(project, cat)
         from policyengine.scan.spark import SparkUnavailable
 
         try:
             report = scan_paths(paths, sample_rows=sample_rows, seed=seed, model=model, jobs=jobs,
                                 config=recognizers, catalog=cat, taxonomy=tax, progress=True,
-                                engine=engine.value, spark_master=spark_master)
+                                engine=engine.value, spark_master=spark_master,
+                                boundary=_boundary(project), waivers=waivers)
         except (ConfigError, SparkUnavailable) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -109,8 +111,36 @@ def _find_project() -> Path | None:
     return find_config()
 
 
-def _project_samples(project: Path | None) -> list[Path]:
-    """The `samples:` of the project file, when no paths are given; none is a usage error."""
+def _boundary(project: Path | None) -> Path:
+    """The project's folder (that of policyengine.yaml, else the working folder): links met in a
+    walked folder are followed only to targets inside it."""
+    return (project.resolve().parent if project is not None else Path.cwd().resolve())
+
+
+def _waivers(project: Path | None, catalog) -> dict[str, str]:
+    """`scan: waive_samples:` of the project file as {product: reason}; a waiver naming no
+    product of the catalog is a usage error (a stale waiver would waive a future product)."""
+    from policyengine.config import load_config
+    from policyengine.yamlsource import YamlError
+
+    if project is None or catalog is None:
+        return {}
+    try:
+        waivers = load_config(project).sample_waivers
+    except YamlError as exc:
+        typer.echo(str(exc).splitlines()[0], err=True)
+        raise typer.Exit(2) from None
+    for w in waivers:
+        if w.product not in catalog:
+            typer.echo(f"{w.where}: error: scan.waive_samples names '{w.product}', which is no product of the "
+                       "catalog (remove the stale waiver)", err=True)
+            raise typer.Exit(2)
+    return {w.product: w.reason for w in waivers}
+
+
+def _project_samples(project: Path | None, with_catalog: bool = False) -> list[Path]:
+    """The `samples:` of the project file, when no paths are given; none is a usage error unless
+    there are contracts, whose samples are scanned anyway."""
     from policyengine.config import load_config
     from policyengine.yamlsource import YamlError
 
@@ -122,14 +152,19 @@ def _project_samples(project: Path | None) -> list[Path]:
             raise typer.Exit(2) from None
         if samples:
             return samples
+    if with_catalog:
+        return []
     typer.echo("error: no data files given, and no 'samples:' in policyengine.yaml", err=True)
     raise typer.Exit(2)
 
 
 def _exit_code(report, gate: FailOn, with_catalog: bool, allow_unclaimed: bool) -> int:
     """The gate's exit code; a sample no contract claims fails it too (a typo in a contract's
-    servers.path must not turn a gate green) unless --allow-unclaimed."""
+    servers.path must not turn a gate green) unless --allow-unclaimed; so does a product without
+    a sample that exists (unless waived), whatever the gate but `never`."""
     code = report.exit_code(gate.value)
+    if code == 0 and gate is not FailOn.never and any(d.severity == "error" for d in report.drift):
+        code = 1
     unclaimed = [d for d in report.drift if d.kind == "no-product"] if with_catalog else []
     for d in unclaimed:
         typer.echo(f"{d.source}: {'warning' if allow_unclaimed else 'error'}: no contract claims this "

@@ -46,6 +46,8 @@ def scan_paths(
     engine: str = "local",
     spark_master: str | None = None,
     spark: Any | None = None,
+    boundary: str | Path | None = None,
+    waivers: Mapping[str, str] | None = None,
 ) -> ScanReport:
     """Scan files and folders (Parquet, CSV, JSON Lines, Arrow IPC) and report PII columns.
 
@@ -54,6 +56,11 @@ def scan_paths(
     `engine`: "local" (processes on this machine) or "spark" (Parquet only: phase 1 and NER as
     Spark tasks on `spark`, a SparkSession, or on a session of `spark_master` started for the
     scan; same findings as local). Raises `scan.spark.SparkUnavailable` when Spark cannot run.
+
+    With a `catalog` the scan is contract-driven: every product's sample is read too, wherever
+    it lies, and a product without a sample that exists is an error in the report's drift unless
+    `waivers` (product name → reason) names it. `boundary`: links met in folders are followed
+    only to targets inside it (default: the folder walked); others are read errors.
     """
     from policyengine.scan.ner import DEFAULT_MODEL
     from policyengine.scan.nerprocess import prestart
@@ -73,11 +80,14 @@ def scan_paths(
     if engine not in ("local", "spark"):
         raise ValueError(f"unknown scan engine '{engine}' (local or spark)")
     tax = taxonomy or (catalog.taxonomy if catalog is not None else None)
-    report = build_report(scan(paths, settings, spark), tax, overrides)
+    paths = list(paths)
+    if catalog is not None:  # every claimed sample, wherever it lies (a missing one is drift, below)
+        paths += [s.path for p in catalog.products.values() for s in p.samples if s.path.exists()]
+    report = build_report(scan(paths, settings, spark, boundary), tax, overrides)
     if catalog is not None:
         from policyengine.scan.drift import check_drift
 
-        report = check_drift(report, catalog)
+        report = check_drift(report, catalog, waivers)
     return report
 
 

@@ -1,68 +1,145 @@
 """Compare scan findings with what each product's contract declares.
 
 - PII found in a column whose contract does not declare that tag (or a parent of it) is
-  *undeclared*: an error, the CI gate.
+  *undeclared*: an error, the CI gate. A file claimed by several products is compared with
+  every one of them (a copy of a contract with its tags dropped fails on its own).
+- A nested leaf (`contact.email`, `emails[]`, `attrs{}`) is declared when its top-level column
+  carries the tag: a column's tags include those of its nested properties, and policies and
+  masks address the whole column. The item is located at the deepest nested property the
+  contract describes along the path.
 - A declared tag the scanner can detect but found in no column sample is *not found*: a warning
   (the sample may simply not contain it, or the declaration is stale).
-- A data file no contract points at is reported as info.
+- Every product must have a sample that was read: a product whose contract names no sample,
+  names one that does not exist, or whose samples have no rows, is an error (`no-sample`,
+  `missing-sample`, `empty-sample`) unless waived in
+  `policyengine.yaml` (`scan: waive_samples:`, then an `info` item with the reason). A sample
+  that exists but cannot be read is already a file error of the scan (exit 2).
+- A data file no contract points at is reported as info (the CLI makes it an error).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from policyengine.catalog.contracts import Catalog
+from policyengine.catalog.contracts import Catalog, Column, Product
 from policyengine.scan.report import DriftItem, ScanReport
+
+EMPTY_TABLE = "empty table"  # the start of the pipeline's warning for a file without rows
 
 
 def _covers(catalog: Catalog, declared: frozenset[str], tag: str) -> bool:
     return any(catalog.taxonomy.covers(d, tag) for d in declared)
 
 
-def check_drift(report: ScanReport, catalog: Catalog) -> ScanReport:
-    """The report with `drift` filled in from the catalog's contracts."""
+def _where(columns: tuple[Column, ...], product: Product) -> tuple[str | None, int | None]:
+    """(contract file, line) of the deepest property along a column's path."""
+    col = columns[-1] if columns else None
+    line = col.span.line if col is not None and col.span is not None else None
+    contract = (col.span.file if col is not None and col.span is not None else None) or product.source or None
+    return contract, line
+
+
+def _undeclared(catalog: Catalog, product: Product, source: str, column: str, entity: str,
+                tag: str) -> DriftItem | None:
+    """The drift item of one finding against one product, None when declared."""
+    path = product.column_path(column)
+    declared = path[0].tags if path else frozenset()
+    if _covers(catalog, declared, tag):
+        return None
+    contract, line = _where(path, product)
+    if not path:
+        what = "the column is not in the contract at all"
+    elif len(path) == 1 and path[0].name != column:
+        what = f"its column '{path[0].name}' is not tagged {tag} (nor a nested property of it)"
+    else:
+        what = f"the contract does not tag it {tag}"
+    return DriftItem("error", "undeclared", source, product.name, column, tag,
+                     f"undeclared PII: column '{column}' of {product.name} holds {entity} ({tag}) but {what}",
+                     contract, line)
+
+
+def _sample_items(catalog: Catalog, attempted: set[Path], empty: set[Path],
+                  waivers: Mapping[str, str]) -> list[DriftItem]:
+    """Products without a sample that exists and has rows: errors, or infos when waived."""
+    items: list[DriftItem] = []
+    for product in catalog.products.values():
+        line = product.span.line if product.span is not None else None
+        missing = [s for s in product.samples if not s.path.exists()]
+        reason = waivers.get(product.name)
+        if not product.samples:
+            kind, msg = "no-sample", (f"{product.name} has no sample: its contract names none (a `type: local` "
+                                      "server with a `path`), so the scan cannot check it")
+        elif missing:
+            s = missing[0]
+            kind, msg = "missing-sample", (f"the sample of {product.name} does not exist ({s.path.name}): "
+                                           "the scan cannot check it")
+            line = s.span.line if s.span is not None else line
+        elif all(s.path.resolve() in empty for s in product.samples):
+            s = product.samples[0]
+            kind, msg = "empty-sample", (f"the sample of {product.name} has no rows ({s.path.name}): "
+                                         "the scan cannot check it")
+            line = s.span.line if s.span is not None else line
+        else:
+            continue
+        if reason is not None:
+            items.append(DriftItem("info", kind, product.source, product.name, None, None,
+                                   f"{msg}; waived in the configuration: {reason}", product.source, line))
+        else:
+            items.append(DriftItem("error", kind, product.source, product.name, None, None,
+                                   f"{msg} (give it a sample, or waive it under scan: waive_samples: in "
+                                   "policyengine.yaml with a reason)", product.source, line))
+    for product in catalog.products.values():  # a sample that exists but the scan was not given
+        for s in product.samples:
+            if s.path.is_file() and s.path.resolve() not in attempted:
+                items.append(DriftItem("error", "unscanned-sample", str(s.path), product.name, None, None,
+                                       f"the sample of {product.name} ({s.path.name}) was not scanned",
+                                       product.source, s.span.line if s.span is not None else None))
+    return items
+
+
+def check_drift(report: ScanReport, catalog: Catalog, waivers: Mapping[str, str] | None = None) -> ScanReport:
+    """The report with `drift` filled in from the catalog's contracts; `waivers`: products
+    (name → reason) allowed to have no sample."""
     items: list[DriftItem] = []
     detectable = set(catalog.taxonomy.entity_tags.values())
     found: dict[tuple[str, str], set[str]] = {}
-    sources = sorted({c["source"] for c in report.columns} | {f.source for f in report.findings})
-    product_of = {s: catalog.product_for_sample(s) for s in sources}
+    sources = sorted({c["source"] for c in report.columns} | {f.source for f in report.findings}
+                     | set(report.files))
+    products_of = {s: catalog.products_for_sample(s) for s in sources}
     for f in report.findings:
         if not f.tag:
             continue
-        product = product_of.get(f.source)
-        if product is None:
-            continue
-        found.setdefault((product.name, f.column), set()).add(f.tag)
-        col = product.column(f.column)
-        declared = col.tags if col is not None else frozenset()
-        if _covers(catalog, declared, f.tag):
-            continue
-        line = col.span.line if col is not None and col.span is not None else None
-        contract = (col.span.file if col is not None and col.span is not None else None) or product.source or None
-        what = (f"the contract does not tag it {f.tag}" if col is not None
-                else "the column is not in the contract at all")
-        items.append(DriftItem(
-            "error", "undeclared", f.source, product.name, f.column, f.tag,
-            f"undeclared PII: column '{f.column}' of {product.name} holds {f.entity} ({f.tag}) but {what}",
-            contract, line,
-        ))
+        for product in products_of.get(f.source, ()):
+            path = product.column_path(f.column)
+            found.setdefault((product.name, path[0].name if path else f.column), set()).add(f.tag)
+            item = _undeclared(catalog, product, f.source, f.column, f.entity, f.tag)
+            if item is not None:
+                items.append(item)
+    failed = {i.source for i in report.issues if i.severity == "error"}
     for source in sources:
-        product = product_of[source]
-        if product is None:
+        products = products_of[source]
+        if not products:
             items.append(DriftItem("info", "no-product", source, None, None, None,
                                    f"no contract declares {Path(source).name} as a sample"))
             continue
-        for col in product.columns:
-            got = found.get((product.name, col.name), set())
-            for tag in sorted(col.tags):
-                if tag not in detectable or any(catalog.taxonomy.covers(tag, g) for g in got):
-                    continue
-                line = col.span.line if col.span is not None else None
-                contract = (col.span.file if col.span is not None else None) or product.source or None
-                items.append(DriftItem(
-                    "warning", "not-found", source, product.name, col.name, tag,
-                    f"declared but not found: column '{col.name}' of {product.name} is tagged {tag} "
-                    f"but its sample shows none", contract, line,
-                ))
+        if source in failed:
+            continue
+        for product in products:
+            for col in product.columns:
+                got = found.get((product.name, col.name), set())
+                for tag in sorted(col.tags):
+                    if tag not in detectable or any(catalog.taxonomy.covers(tag, g) for g in got):
+                        continue
+                    line = col.span.line if col.span is not None else None
+                    contract = (col.span.file if col.span is not None else None) or product.source or None
+                    items.append(DriftItem(
+                        "warning", "not-found", source, product.name, col.name, tag,
+                        f"declared but not found: column '{col.name}' of {product.name} is tagged {tag} "
+                        f"but its sample shows none", contract, line,
+                    ))
+    attempted = {Path(s).resolve() for s in report.files}
+    empty = {Path(i.source).resolve() for i in report.issues if i.message.startswith(EMPTY_TABLE)}
+    items.extend(_sample_items(catalog, attempted, empty, waivers or {}))
     return replace(report, drift=tuple(items), settings={**report.settings, "contracts_checked": True})

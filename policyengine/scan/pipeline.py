@@ -32,16 +32,18 @@ from policyengine.scan.classify import (
 )
 from policyengine.scan.entities import BUILTIN, Recognizer
 from policyengine.scan.gazetteer import gazetteer
+from policyengine.scan.headers import redacted_name
 from policyengine.scan.ner import DEFAULT_MODEL, cached_model
 from policyengine.scan.nerprocess import NerInChild, ner_runner
 from policyengine.scan.reader import (
     BATCH_ROWS,
     ReadError,
-    discover,
     format_of,
+    header_row_is_data,
     iter_batches,
     iter_row_groups,
     short_error,
+    walk,
 )
 from policyengine.scan.recognizers import MatchTable, distinct_values
 from policyengine.scan.stats import (
@@ -248,21 +250,35 @@ def _parquet_rows(path: Path) -> int | None:
 
 
 def _column_issues(source: str, s: ColumnSample) -> list[FileIssue]:
+    """Skipped or partly read columns; a nested column whose leaves cannot be reached (a union)
+    is an error: what is not read cannot be said to hold no PII."""
     out = []
+    name = redacted_name(s.name)
     if s.kind == "binary":
-        out.append(FileIssue(source, "warning", f"column '{s.name}': binary data, not scanned"))
+        out.append(FileIssue(source, "warning", f"column '{name}': binary data, not scanned"))
     elif s.kind == "nested":
-        out.append(FileIssue(source, "warning", f"column '{s.name}': nested type {s.arrow_type.split('<')[0]}, not scanned"))
+        out.append(FileIssue(source, "error", f"column '{name}': nested type {s.arrow_type.split('<')[0]}, not scanned"))
     elif s.rows and s.nulls == s.rows:
-        out.append(FileIssue(source, "warning", f"column '{s.name}': all values are null, nothing to scan"))
+        out.append(FileIssue(source, "warning", f"column '{name}': all values are null, nothing to scan"))
     if s.truncated:
-        out.append(FileIssue(source, "warning", f"column '{s.name}': {s.truncated} sampled values longer than 1000 characters were cut"))
+        out.append(FileIssue(source, "warning", f"column '{name}': {s.truncated} sampled values longer than 1000 characters were cut"))
     return out
 
 
-def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spark: Any = None) -> ScanOutcome:
+def _headerless(path: str, samples: tuple[ColumnSample, ...]) -> list[FileIssue]:
+    """A warning for a CSV read without a header row (its first row looked like data)."""
+    if not samples or samples[0].name != "column_1" or not header_row_is_data(Path(path)):
+        return []
+    return [FileIssue(path, "warning", "the first row looks like data, not a header: read as data, the columns "
+                                       "named column_1, column_2, … (add a header row naming the contract's columns)")]
+
+
+def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spark: Any = None,
+         boundary: str | Path | None = None) -> ScanOutcome:
     """Scan files and folders; a file that fails is reported and the others go on.
 
+    Folders are walked whole (`reader.walk`): links are followed inside `boundary` (default: the
+    folder walked), and a link leaving it or a file that is not a regular file is an error.
     With `settings.engine == "spark"`, phase 1 and NER run on `spark` (a SparkSession), or on a
     session started for this scan and stopped after (`scan.spark.SparkUnavailable` if it cannot)."""
     settings = settings or ScanSettings()
@@ -270,7 +286,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
         from policyengine.scan.spark import session
 
         with session(settings.spark_master) as started_session:
-            return scan(paths, settings, started_session)
+            return scan(paths, settings, started_session, boundary)
     started = time.perf_counter()
     on_spark = settings.engine == "spark"
     jobs = settings.jobs or os.cpu_count() or 1
@@ -278,7 +294,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
     # the model's child process takes one core while it loads: phase 1 leaves it that core
     workers = max(1, jobs - 1) if isinstance(loader, NerInChild) else jobs
     threading.Thread(target=gazetteer, name="gazetteer-loader", daemon=True).start()  # while files are read
-    files = discover(paths)
+    files, walk_problems = walk(paths, boundary)
     if on_spark:
         phase1, skipped_rows = (_phase1_spark(files, settings, spark) if files else {}), {}
     else:
@@ -304,6 +320,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
             what = "1 row" if n == 1 else f"{n} rows"
             issues[path].append(FileIssue(
                 path, "error", f"{what} with another number of fields than the header {'was' if n == 1 else 'were'} not scanned"))
+        issues[path].extend(_headerless(path, samples))
         evs = []
         for s in samples:
             issues[path].extend(_column_issues(path, s))
@@ -343,4 +360,5 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
         p = str(f)
         cols = tuple(decide(ev) for ev in evidences.get(p, ()))
         results.append(FileResult(p, cols, rows_of.get(p, 0), tuple(issues[p])))
+    results.extend(FileResult(p, issues=(FileIssue(p, "error", why),)) for p, why in walk_problems)
     return ScanOutcome(tuple(results), time.perf_counter() - started, model_name, tuple(notes), settings)

@@ -12,6 +12,7 @@ from typing import Any
 from policyengine.catalog.taxonomy import Taxonomy, builtin_taxonomy
 from policyengine.diagnostics import relative_uri
 from policyengine.scan.entities import display_text
+from policyengine.scan.headers import redacted_name
 from policyengine.scan.pipeline import ScanOutcome
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -78,16 +79,18 @@ class ScanReport:
     notes: tuple[str, ...] = ()
     drift: tuple[DriftItem, ...] = field(default=())
     settings: Mapping[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # every file the scan tried to read (found in folders or named)
 
     @property
     def failed_files(self) -> int:
         return len({i.source for i in self.issues if i.severity == "error"})
 
     def exit_code(self, fail_on: str = "undeclared") -> int:
-        """0 clean; 1 the gate tripped (undeclared PII, or any PII with `any`); 2 a file failed."""
+        """0 clean; 1 the gate tripped (undeclared PII, or any PII with `any`; with either, a
+        product without a sample); 2 a file failed."""
         if self.failed_files:
             return 2
-        if fail_on == "any" and self.findings:
+        if fail_on == "any" and (self.findings or any(d.severity == "error" for d in self.drift)):
             return 1
         if fail_on == "undeclared" and any(d.severity == "error" for d in self.drift):
             return 1
@@ -105,6 +108,7 @@ class ScanReport:
             "issues": [i.to_dict() for i in self.issues],
             "columns": [dict(c) for c in self.columns],
             "settings": dict(self.settings),
+            "files": list(self.files),
         }
 
 
@@ -121,6 +125,7 @@ def build_report(outcome: ScanOutcome, taxonomy: Taxonomy | None = None,
         issues.extend(Issue(i.source, i.severity, i.message) for i in f.issues)
         for cd in f.columns:
             ev = cd.evidence
+            column = redacted_name(ev.column)  # a name that is a value (a CSV without a header) is redacted
             ncols += 1
             others = [{"entity": e, "prevalence": p} for e, p in cd.other_matches]
             for d in cd.decisions:
@@ -147,16 +152,17 @@ def build_report(outcome: ScanOutcome, taxonomy: Taxonomy | None = None,
                 }
                 if d.note:
                     evidence["note"] = d.note
-                findings.append(Finding(f.source, ev.column, d.entity, tag, d.score, evidence))
+                findings.append(Finding(f.source, column, d.entity, tag, d.score, evidence))
             columns.append({
-                "source": f.source, "column": ev.column, "type": ev.arrow_type, "rows": ev.rows,
+                "source": f.source, "column": column, "type": ev.arrow_type, "rows": ev.rows,
                 "nulls": ev.nulls, "sampled": ev.shape.sampled, "distinct": ev.shape.distinct,
                 "entities": [d.entity for d in cd.decisions], "other_matches": others,
             })
     s = outcome.settings
     settings = {"sample_rows": s.sample_rows, "seed": s.seed, "model": s.model, "jobs": s.jobs}
     return ScanReport(tuple(findings), tuple(columns), tuple(issues), len(outcome.files), ncols,
-                      outcome.seconds, outcome.model, outcome.notes, (), settings)
+                      outcome.seconds, outcome.model, outcome.notes, (), settings,
+                      tuple(f.source for f in outcome.files))
 
 
 def to_json(report: ScanReport) -> str:
@@ -178,8 +184,9 @@ class _SarifRules:
 
 
 def _finding_result(f: Finding, d: DriftItem | None, rules: _SarifRules) -> dict[str, Any]:
-    """A finding: an `error` at the contract's column line when it is undeclared (`d`), else a
-    `note` on the data file; the column is the logical location."""
+    """A finding: an `error` at the contract's column line when it is undeclared (`d`, one result
+    per product that does not declare it), else a `note` on the data file; the column is the
+    logical location."""
     idx = rules.index(f.entity, f"Column holds {display_text(f.entity)}", [t for t in [f.tag] if t])
     text = f"Column '{f.column}' holds {f.entity}" + (f" ({f.tag})" if f.tag else "") + f": {f.evidence.get('summary', '')}"
     if d:
@@ -193,18 +200,21 @@ def _finding_result(f: Finding, d: DriftItem | None, rules: _SarifRules) -> dict
     return {
         "ruleId": f.entity, "ruleIndex": idx, "level": "error" if d else "note", "message": {"text": text},
         "locations": [loc],
-        "partialFingerprints": {"column/v1": f"{Path(f.source).name}:{f.column}:{f.entity}"},
+        "partialFingerprints": {"column/v1": f"{Path(f.source).name}:{f.column}:{f.entity}"
+                                + (f":{d.product}" if d else "")},
         "properties": {"score": f.score, "tag": f.tag, "undeclared": bool(d)},
     }
 
 
 def _drift_result(d: DriftItem, rules: _SarifRules) -> dict[str, Any]:
-    """Declared-but-not-found (a `warning`) and other contract/data differences (`note`s)."""
+    """A product without a sample (an `error`), declared-but-not-found (a `warning`) and other
+    contract/data differences (`note`s)."""
     idx = rules.index(f"drift/{d.kind}", "Contract and data disagree", ["drift"])
     loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": relative_uri(d.contract or d.source)}}}
     if d.line:
         loc["physicalLocation"]["region"] = {"startLine": d.line}
-    return {"ruleId": f"drift/{d.kind}", "ruleIndex": idx, "level": "warning" if d.severity == "warning" else "note",
+    level = {"error": "error", "warning": "warning"}.get(d.severity, "note")
+    return {"ruleId": f"drift/{d.kind}", "ruleIndex": idx, "level": level,
             "message": {"text": d.message}, "locations": [loc]}
 
 
@@ -225,8 +235,12 @@ def to_sarif(report: ScanReport, version: str = "0.1.0") -> str:
     column as a logical location; declared-but-not-found is a `warning`.
     """
     rules = _SarifRules()
-    undeclared = {(d.source, d.column, d.tag): d for d in report.drift if d.kind == "undeclared"}
-    results = [_finding_result(f, undeclared.get((f.source, f.column, f.tag)), rules) for f in report.findings]
+    undeclared: dict[tuple[str, str | None, str | None], list[DriftItem]] = {}
+    for d in report.drift:
+        if d.kind == "undeclared":
+            undeclared.setdefault((d.source, d.column, d.tag), []).append(d)
+    results = [_finding_result(f, d, rules) for f in report.findings
+               for d in (undeclared.get((f.source, f.column, f.tag)) or [None])]
     results += [_drift_result(d, rules) for d in report.drift if d.kind != "undeclared"]
     results += [_issue_result(i, rules) for i in report.issues]
     sarif = {

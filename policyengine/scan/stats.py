@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from policyengine.scan.arrays import bool_numpy, int64_array, int64_scalar
+from policyengine.scan.arrays import bool_numpy, int64_array, int64_scalar, int_numpy
 
 MAX_VALUE_CHARS = 1_000
 _M1 = np.uint64(0x9E3779B97F4A7C15)
@@ -132,14 +132,74 @@ def partial_stats_at(
     return _partials(batch, keys_of_rows(seed, rows), sample_rows, types)
 
 
+def _is_container(t: pa.DataType) -> bool:
+    """A struct, list or map type: its leaves are scanned, not the container."""
+    return (pa.types.is_struct(t) or pa.types.is_map(t) or pa.types.is_list(t) or pa.types.is_large_list(t)
+            or pa.types.is_fixed_size_list(t) or pa.types.is_list_view(t) or pa.types.is_large_list_view(t))
+
+
+def _child_keys(keys: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """The sample keys of list elements: a splitmix64 mix of the parent row's key and the
+    element's position in its list, so an element's key does not depend on the batching."""
+    if not len(parents):
+        return np.empty(0, dtype=np.uint64)
+    first = np.searchsorted(parents, parents, side="left")  # parents ascend: the list's first element
+    pos = (np.arange(len(parents), dtype=np.int64) - first + 1).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = keys[parents] ^ (pos * _M3)
+        x = (x ^ (x >> np.uint64(30))) * _M2
+        x = (x ^ (x >> np.uint64(27))) * _M3
+        return x ^ (x >> np.uint64(31))
+
+
+def _elements(arr: pa.Array, keys: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """(the elements of a list or map array, their sample keys)."""
+    if pa.types.is_map(arr.type):  # a map is a list of key/value structs
+        arr = pa.ListArray.from_arrays(arr.offsets, arr.values)
+    elif pa.types.is_list_view(arr.type) or pa.types.is_large_list_view(arr.type):
+        arr = arr.cast(pa.large_list(arr.type.value_type))
+    values = arr.flatten()
+    parents = int_numpy(pc.cast(pc.list_parent_indices(arr), pa.int64())) if len(values) else np.zeros(0, np.int64)
+    return values, _child_keys(keys, parents)
+
+
+def leaves(name: str, arr: pa.Array, keys: np.ndarray) -> list[tuple[str, pa.Array, np.ndarray]]:
+    """The scalar leaves of a column as (path, values, sample keys): struct fields as
+    `contact.email`, list elements as `emails[]`, map values as `attrs{}` and map keys as
+    `attrs{key}`, nested to any depth (`orders[].items[].sku`). A column that is no container is
+    its own one leaf. A struct's null rows are null in its fields."""
+    t = arr.type
+    if not _is_container(t):
+        return [(name, arr, keys)]
+    out: list[tuple[str, pa.Array, np.ndarray]] = []
+    if pa.types.is_struct(t):
+        for i, child in enumerate(arr.flatten()):  # flatten(): the struct's nulls carried into its fields
+            out.extend(leaves(f"{name}.{t.field(i).name}", child, keys))
+        return out
+    values, child = _elements(arr, keys)
+    if pa.types.is_map(t):
+        out.extend(leaves(f"{name}{{key}}", values.field(0), child))
+        out.extend(leaves(f"{name}{{}}", values.field(1), child))
+        return out
+    return leaves(f"{name}[]", values, child)
+
+
 def _partials(
     batch: pa.RecordBatch, keys: np.ndarray, sample_rows: int, types: Mapping[str, pa.DataType] | None = None
 ) -> tuple[ColumnPartial, ...]:
-    n = batch.num_rows
     out = []
     dense: tuple[np.ndarray, pa.Array, tuple[int, ...]] | None = None  # the sample of a column without nulls
+    columns: list[tuple[str, pa.Array, np.ndarray, pa.DataType]] = []
     for name, arr in zip(batch.schema.names, batch.columns, strict=True):
-        t = types[name] if types is not None else arr.type
+        if _is_container(arr.type):
+            columns.extend((path, leaf, k, leaf.type) for path, leaf, k in leaves(name, arr, keys))
+        else:
+            columns.append((name, arr, keys, types[name] if types is not None else arr.type))
+    for name, arr, arr_keys, t in columns:
+        if arr_keys is not keys:  # a list's elements: their own rows and keys, no shared selection
+            out.append(_partial(name, arr, arr_keys, t, sample_rows))
+            continue
+        n = len(arr)
         kind = kind_of(t)
         nulls = arr.null_count
         if kind not in ("string", "integer", "float") or n == nulls:
@@ -162,6 +222,21 @@ def _partials(
                 taken = pc.utf8_slice_codeunits(taken, 0, MAX_VALUE_CHARS)
         out.append(ColumnPartial(name, kind, str(t), n, nulls, sample_keys, tuple(taken.to_pylist()), truncated))
     return tuple(out)
+
+
+def _partial(name: str, arr: pa.Array, keys: np.ndarray, t: pa.DataType, sample_rows: int) -> ColumnPartial:
+    """The partial of one leaf with its own rows and keys (the elements of a list or map)."""
+    kind, n, nulls = kind_of(t), len(arr), arr.null_count
+    if kind not in ("string", "integer", "float") or n == nulls:
+        return ColumnPartial(name, kind, str(t), n, nulls, (), ())
+    idx, k = _bottom(keys, sample_rows, np.flatnonzero(bool_numpy(arr.is_valid())) if nulls else None)
+    taken = _as_text(arr.take(int64_array(idx)), kind)
+    truncated = 0
+    if kind == "string":
+        truncated = int(pc.sum(pc.greater(pc.utf8_length(taken), int64_scalar(MAX_VALUE_CHARS))).as_py() or 0)
+        if truncated:
+            taken = pc.utf8_slice_codeunits(taken, 0, MAX_VALUE_CHARS)
+    return ColumnPartial(name, kind, str(t), n, nulls, tuple(k.tolist()), tuple(taken.to_pylist()), truncated)
 
 
 def _bottom(keys: np.ndarray, k: int, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

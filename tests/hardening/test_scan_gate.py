@@ -24,8 +24,10 @@ def test_an_unclaimed_sample_fails_the_gate_unless_allowed(project: Run) -> None
     assert result.exit_code == 1, result.output
     assert "orders.csv: error: no contract claims this file as a sample" in result.stderr
     allowed = _scan(project, "samples", "--allow-unclaimed")
-    assert allowed.exit_code == 0, allowed.output
     assert "warning: no contract claims this file" in allowed.stderr
+    # the unclaimed file is allowed, but the product whose sample path has the typo has no sample
+    assert allowed.exit_code == 1, allowed.output
+    assert "error: the sample of shop.orders does not exist (order.csv)" in allowed.output
 
 
 def test_scan_defaults_to_the_project_samples_and_config_means_the_project_file(project: Run) -> None:

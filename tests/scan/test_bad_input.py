@@ -25,7 +25,7 @@ def test_corrupt_unknown_missing_and_empty_files(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.parquet"
     corrupt.write_bytes(b"PAR1" + b"\x00garbage" * 50)
     unknown = tmp_path / "notes.docx"
-    unknown.write_bytes(b"hello")
+    unknown.write_bytes(b"PK\x03\x04hello")  # a .docx is a zip archive: no format the scanner reads
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     header_only = tmp_path / "header.csv"
