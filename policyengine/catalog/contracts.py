@@ -8,7 +8,9 @@ object, `domain.<schema object name>`, each with its own columns and the contrac
 turned into one (`my_quantum`, see `plain_name`) with a warning naming the product as policies
 must write it.
 
-Columns are the schema object's `properties`; column tags are the property's `tags`. Tags of the
+Columns are the schema object's `properties`; column tags are the property's `tags`, with the
+tags of its nested properties (`properties` of an object, `items` of an array: `Column.fields`),
+since policies and masks address the whole column. Tags of the
 taxonomy are dotted and hierarchical (`pii` covers `pii.email`); a tag under a taxonomy root that
 the taxonomy does not know (`pii.nmae`) is a warning. Other tags are ODCS free-form tags (`uid`,
 `finance`): the loaded catalog's taxonomy includes them, so policies can target them.
