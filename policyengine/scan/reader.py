@@ -1,9 +1,13 @@
 """Find data files and stream them as Arrow record batches.
 
-Every format is read in bounded record batches so a large file never has to fit in memory:
-Parquet row groups are streamed with `iter_batches`, CSV and JSON Lines with pyarrow's block
-readers, Arrow IPC batch by batch. Errors surface as `ReadError` with a one-line message that
-never contains cell values, so callers can report them per file and carry on with the rest.
+A folder is walked whole (`walk`: hidden and extension-less files too, links followed only inside
+a boundary), and a file's format is read from its content, never its name (`detect`): Parquet and
+Arrow IPC by their magic bytes, gzip and zstd seen through, JSON Lines, JSON documents and CSV by
+their text. Every format but a JSON document (parsed whole, up to 256 MiB) is read in bounded
+record batches so a large file never has to fit in memory: Parquet row groups are streamed with
+`iter_batches`, CSV and JSON Lines with pyarrow's block readers, Arrow IPC batch by batch. Errors
+surface as `ReadError` with a one-line message that never contains cell values, so callers can
+report them per file and carry on with the rest.
 """
 
 from __future__ import annotations
