@@ -300,3 +300,31 @@ def test_a_sample_without_rows_is_an_error_unless_waived(project: Run) -> None:
     waived = "policies: policies/\ncatalog: products/\nsamples: samples/\nscan:\n  waive_samples:\n" \
              "  - {product: shop.customers, reason: GOV-13 schema only until the first load}\n"
     assert _scan(project, files={"policyengine.yaml": waived}).exit_code == 0
+
+
+def test_the_waivers_live_in_a_file_the_platform_owns(project: Run) -> None:
+    """A waiver is reviewed: policyengine.yaml, where `scan: waive_samples:` lives, is a platform
+    file in the generated CODEOWNERS, whatever the map says."""
+    root: Path = project.root  # type: ignore[attr-defined]
+    result = project("codeowners", "--output", str(root / "CODEOWNERS"))
+    assert result.exit_code == 0, result.output
+    lines = (root / "CODEOWNERS").read_text("utf-8").splitlines()
+    assert any(line.split()[0].endswith("/policyengine.yaml") and line.split()[1:] == ["@example/platform"]
+               for line in lines if line and not line.startswith("#")), lines
+
+
+def test_a_claimed_sample_the_scan_was_not_given_is_drift(tmp_path: Path) -> None:
+    """A library caller's report that left a product's sample out fails the gate too."""
+    from policyengine.catalog.contracts import load_catalog
+    from policyengine.scan import scan_paths
+    from policyengine.scan.drift import check_drift
+
+    (tmp_path / "products").mkdir()
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "customers.csv").write_bytes(_csv())
+    (tmp_path / "products" / "c.yaml").write_text(CUSTOMERS.format(servers=_servers("../samples/customers.csv")))
+    catalog = load_catalog(tmp_path / "products")
+    partial = scan_paths([], model="none")  # scanned without the catalog: nothing read
+    drift = check_drift(partial, catalog).drift
+    assert [(d.severity, d.kind, d.product) for d in drift] == [("error", "unscanned-sample", "shop.customers")]
+    assert check_drift(partial, catalog).exit_code() == 1
