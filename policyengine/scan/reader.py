@@ -3,7 +3,7 @@
 A folder is walked whole (`walk`: hidden and extension-less files too, links followed only inside
 a boundary), and a file's format is read from its content, never its name (`detect`): Parquet and
 Arrow IPC by their magic bytes, gzip and zstd seen through, JSON Lines, JSON documents and CSV by
-their text. Every format but a JSON document (parsed whole, up to 256 MiB) is read in bounded
+their text. Every format but a JSON document (parsed whole, up to 64 MiB) is read in bounded
 record batches so a large file never has to fit in memory: Parquet row groups are streamed with
 `iter_batches`, CSV and JSON Lines with pyarrow's block readers, Arrow IPC batch by batch. Errors
 surface as `ReadError` with a one-line message that never contains cell values, so callers can
@@ -24,7 +24,7 @@ from policyengine.scan.headers import header_is_data
 
 BATCH_ROWS = 131_072  # rows per record batch: fewer per-batch selections; a 20-column batch stays in tens of MB
 _HEAD_BYTES = 4096  # what format detection reads of a file (after decompression)
-_MAX_JSON_DOCUMENT = 256 << 20  # a JSON document (not JSON Lines) is parsed whole: up to 256 MiB
+_MAX_JSON_DOCUMENT = 64 << 20  # a JSON document (not JSON Lines) is parsed whole: up to 64 MiB
 _SKIP_FOLDERS = frozenset({".git", ".hg", ".svn"})  # version-control internals, never data
 
 
@@ -400,10 +400,10 @@ def _jsonl(path: Path, compression: str | None = None) -> Iterator[pa.RecordBatc
         pass
     try:
         yield from _jsonl_as_text(path, skip=done, compression=compression)
-    except ReadError:
-        if done:
+    except ReadError as exc:
+        if done or not str(exc).startswith("cannot read as jsonl: line 1:"):
             raise
-        yield from _json_document(path, compression)  # one JSON document written over several lines
+        yield from _json_document(path, compression)  # one JSON object written over several lines
 
 
 def _json_cell(x: object) -> object:
@@ -451,13 +451,13 @@ def _jsonl_as_text(path: Path, skip: int = 0, compression: str | None = None) ->
 
 def _json_document(path: Path, compression: str | None = None) -> Iterator[pa.RecordBatch]:
     """A JSON document: an array of objects (one row each), or one object (one row); parsed whole,
-    up to 256 MiB (a larger one is an error: write it as JSON Lines)."""
+    up to 64 MiB (a larger one is an error: write it as JSON Lines)."""
     import json as pyjson
 
     with _open(path, compression) as fh:
         data = fh.read(_MAX_JSON_DOCUMENT + 1)
     if len(data) > _MAX_JSON_DOCUMENT:
-        raise ReadError("cannot read as json: a JSON document over 256 MiB (write it as JSON Lines)")
+        raise ReadError("cannot read as json: a JSON document over 64 MiB (write it as JSON Lines)")
     try:
         doc = pyjson.loads(data.decode("utf-8", errors="replace").lstrip("\ufeff"))
     except ValueError as exc:
