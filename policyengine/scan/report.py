@@ -280,10 +280,12 @@ def to_text(report: ScanReport) -> str:
         lines.append(f"{i.source}: {i.severity}: {i.message}")
     for n in report.notes:
         lines.append(f"note: {n}")
-    errors = sum(1 for d in report.drift if d.severity == "error")
+    errors = sum(1 for d in report.drift if d.severity == "error" and d.kind == "undeclared")
+    unsampled = len({d.product for d in report.drift if d.severity == "error" and d.kind.endswith("-sample")})
     lines.append(
         f"{len(report.findings)} finding(s) in {report.columns_scanned} column(s) of {report.files_scanned} file(s)"
         + (f", {errors} undeclared" if report.drift or report.settings.get("contracts_checked") else "")
+        + (f", {unsampled} product(s) without a scanned sample" if unsampled else "")
         + (f", {report.failed_files} file(s) failed" if report.failed_files else "")
         + f" in {report.seconds:.2f}s"
     )

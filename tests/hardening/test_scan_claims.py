@@ -112,6 +112,7 @@ def test_a_contract_without_servers_is_an_error_unless_waived(project: Run) -> N
     result = _scan(project, files={"products/shop.customers.yaml": CUSTOMERS.format(servers="")})
     assert result.exit_code == 1, result.output
     assert "error: shop.customers has no sample: its contract names none" in result.output
+    assert "0 undeclared, 1 product(s) without a scanned sample" in result.output
     waived = "policies: policies/\ncatalog: products/\nsamples: samples/\nscan:\n  waive_samples:\n" \
              "  - product: shop.customers\n    reason: GOV-12 the vendor feed has no test extract\n"
     ok = _scan(project, files={"policyengine.yaml": waived})
