@@ -67,6 +67,8 @@ def detect(path: Path) -> tuple[str | None, str | None]:
     seen through; Parquet and Arrow IPC (file or stream) by their magic bytes; JSON Lines when the
     text starts with `{`, a JSON document when it starts with `[`; other text is CSV. (None, …)
     for content of no known format, a missing or unreadable file."""
+    if not path.is_file():  # a FIFO or device would block or never end
+        return None, None
     try:
         with path.open("rb") as fh:
             raw = fh.read(_HEAD_BYTES)
@@ -197,8 +199,14 @@ def iter_batches(
         raise ReadError("no such file")
     if path.is_dir():
         raise ReadError("is a directory")
+    if not path.is_file():
+        raise ReadError("not a regular file")
     if path.stat().st_size == 0:
         raise ReadError("empty file")
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise ReadError(f"cannot open: {exc.strerror or type(exc).__name__}") from None
     fmt, compression = detect(path)
     if fmt is None:
         raise ReadError("unknown format: the content is not Parquet, Arrow IPC, JSON, JSON Lines or CSV text "

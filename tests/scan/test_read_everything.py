@@ -153,3 +153,14 @@ def test_what_looks_like_data_in_a_column_name(name: str, data: bool) -> None:
     assert looks_like_data(name) is data
     assert (redacted_name(name) != name) is data
     assert header_is_data(["id", name]) is (data and len(name) <= 64)  # a long header is a header
+
+
+def test_a_fifo_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    report = scan_paths([fifo], model="none")
+    assert [(i.severity, i.message) for i in report.issues] == [("error", "not a regular file")]
+    files, problems = walk([tmp_path])
+    assert files == [] and problems == [(str(fifo), "not a regular file: not scanned")]
