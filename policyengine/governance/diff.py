@@ -375,14 +375,17 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
                   base_label: str = "base", head_label: str = "head",
                   scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
                   now: dt.datetime | None = None, prune: bool = True,
-                  base_consumers: Path | str | None = None, head_consumers: Path | str | None = None) -> DiffReport:
+                  base_consumers: Path | str | None = None, head_consumers: Path | str | None = None,
+                  attributes: Sequence[ContractChange] = ()) -> DiffReport:
     """Compare two loaded engines: rule changes, privacy-breaking contract changes (with `scan`,
     the head's scan tags, for new columns), and every changed cell grouped by its causes.
     A product renamed in its contract file is compared under its two names; the consumers files
     (`base_consumers`, `head_consumers`: each version's) are compared entry by entry, and each
     consumer added or changed is evaluated as in the base and as in the head under the head's
     policies (`governance.consumer_diff`).
-    `prune` false evaluates every product (the unpruned search the tests compare with)."""
+    `attributes`: the governed `.gitattributes` changes (`revision.attribute_changes`), reported
+    with the contract changes. `prune` false evaluates every product (the unpruned search the
+    tests compare with)."""
     started = time.perf_counter()
     base_sides, head_sides = rule_sides(base, base_root), rule_sides(head, head_root)
     changes = rule_changes(base_sides, head_sides)
@@ -415,7 +418,8 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
     consumer_groups = _consumer_groups(base_consumers, head_consumers, head, head_root, now)
     groups = tuple(Group(causes, tuple(cells)) for causes, cells in
                    sorted(grouped.values(), key=lambda g: (g[0][0].file or "", g[0][0].line or 0, g[0][0].key)))
-    contracts = contract_changes(base, head, base_root=base_root, head_root=head_root, scan=scan)
+    contracts = [*contract_changes(base, head, base_root=base_root, head_root=head_root, scan=scan),
+                 *attributes]
     return DiffReport(base_label, head_label, tuple(changes), tuple(contracts), groups + consumer_groups,
                       len(both) + len(pairs), len(products) + len(renamed), time.perf_counter() - started)
 
