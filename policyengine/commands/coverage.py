@@ -76,13 +76,15 @@ def coverage_command(
                                 products=product or None)
     except ClassesError as exc:
         raise fail(f"error: {exc}", EXIT_USAGE) from None
+    from policyengine.governance.escape import plain
+
     render = {CoverageFormat.text: to_text, CoverageFormat.json: to_json,
               CoverageFormat.sarif: to_sarif}[output_format]
     emit_report(render(report), output)
     if output is not None or output_format is not CoverageFormat.text:
         # a CI log shows the outcome whatever the format
         for g in report.gaps:
-            typer.echo(f"{g.allowed_by.file}:{g.allowed_by.line}: error: {g.headline()}", err=True)
+            typer.echo(plain(f"{g.allowed_by.file}:{g.allowed_by.line}: error: {g.headline()}"), err=True)
         typer.echo(f"{len(report.gaps)} gap(s) in {len(report.columns)} sensitive column(s)", err=True)
     raise typer.Exit(report.exit_code())
 

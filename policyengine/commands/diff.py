@@ -247,6 +247,7 @@ def diff_command(
         to_sarif,
         to_text,
     )
+    from policyengine.governance.escape import plain
 
     current = _working_config(config)
     if scan is not None and not scan.is_file():
@@ -279,10 +280,10 @@ def diff_command(
     if output is not None or output_format is not DiffFormat.text:
         for g in report.unapproved:  # a CI log shows the outcome whatever the format
             file, line = g.location
-            typer.echo(f"{file}:{line}: error: {g.label} makes {len(g.loosened)} cell(s) more visible "
-                       "without approval", err=True)
+            typer.echo(plain(f"{file}:{line}: error: {g.label} makes {len(g.loosened)} cell(s) more visible "
+                             "without approval"), err=True)
         for c in report.breaking:
-            typer.echo(f"{c.file}:{c.line}: error: {c.message} (not approved)", err=True)
+            typer.echo(plain(f"{c.file}:{c.line}: error: {c.message} (not approved)"), err=True)
         typer.echo(headline(report), err=True)
     raise typer.Exit(report.exit_code())
 

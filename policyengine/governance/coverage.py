@@ -34,6 +34,7 @@ from policyengine.governance.classes import (
     request_space,
     rule_asts,
 )
+from policyengine.governance.escape import plain, sarif_text
 
 TOOL_NAME = "policyengine-coverage"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -391,7 +392,7 @@ def to_text(report: CoverageReport) -> str:
     lines.append(f"{len(report.gaps)} gap(s) in {len(report.columns)} sensitive column(s) of {products} "
                  f"product(s); {report.classes:,} request classes, {report.evaluations:,} evaluations "
                  f"in {report.seconds:.2f}s")
-    return "\n".join(lines) + "\n"
+    return "\n".join(plain(line) for line in lines) + "\n"  # a name with a line break forges no line
 
 
 def to_json(report: CoverageReport) -> str:
@@ -416,19 +417,19 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
             if g.line:
                 loc["region"] = {"startLine": g.line}
             related.append({"id": len(related), "physicalLocation": loc,
-                            "message": {"text": f"{g.product}.{g.column} is tagged {', '.join(g.tags)}"}})
+                            "message": {"text": sarif_text(f"{g.product}.{g.column} is tagged {', '.join(g.tags)}")}})
         for m in g.unprotected:
             related.append({"id": len(related),
                             "physicalLocation": {"artifactLocation": {"uri": relative_uri(m.rule.file)},
                                                  "region": {"startLine": m.rule.line}},
-                            "message": {"text": f"{m.rule.name} did not apply: {m.text}"}})
+                            "message": {"text": sarif_text(f"{m.rule.name} did not apply: {m.text}")}})
         text = g.headline() + "."
         if g.unprotected:
             text += " Not protected by: " + "; ".join(f"{m.rule.name} ({m.text})" for m in g.unprotected) + "."
         else:
             text += " No deny or mask rule covers this column."
         results.append({
-            "ruleId": GAP_RULE, "ruleIndex": 0, "level": "error", "message": {"text": text},
+            "ruleId": GAP_RULE, "ruleIndex": 0, "level": "error", "message": {"text": sarif_text(text)},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": relative_uri(g.allowed_by.file)},
                                                 "region": {"startLine": g.allowed_by.line}},
                            "logicalLocations": [{"name": g.column, "fullyQualifiedName": f"{g.product}.{g.column}",
