@@ -203,15 +203,6 @@ def _load(version: Version, catalog: Any = None, ownership: bool = True) -> Any:
         raise fail(f"in {version.label}: {str(exc).splitlines()[0]}", EXIT_USAGE) from None
 
 
-def _attributes(base: Version, head: Version) -> list[Any]:
-    """The governed `.gitattributes` changes, when both versions come from git."""
-    from policyengine.governance.revision import attribute_changes
-
-    if base.attributes is None or head.attributes is None:
-        return []
-    return attribute_changes(base.attributes, head.attributes, head.prefix)
-
-
 @contextmanager
 def _private_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="policyengine-diff-"))
@@ -271,7 +262,9 @@ def diff_command(
                                    head_label=head_version.label, scan=found,
                                    base_consumers=base_version.config.consumers,
                                    head_consumers=head_version.config.consumers,
-                                   attributes=_attributes(base_version, head_version))
+                                   base_attributes=base_version.attributes,
+                                   head_attributes=head_version.attributes, attributes_prefix=head_version.prefix,
+                                   approval_pattern=base_version.config.approval_pattern)
         except ClassesError as exc:
             raise fail(f"error: {exc}", EXIT_USAGE) from None
     render = {DiffFormat.text: to_text, DiffFormat.json: to_json, DiffFormat.sarif: to_sarif,

@@ -61,6 +61,7 @@ def to_text(report: DiffReport) -> str:
         if not any(c.key in (k.key for k in g.causes) for g in report.groups):
             path, line = c.location
             out.append(f"{path}:{line}: note: {c.key} changes no cell")
+    out.extend(f"note: {n}" for n in report.notes)
     out.append(f"{headline(report)} ({report.products_compared} product(s) compared, "
                f"{report.products_evaluated} evaluated, {report.seconds:.2f}s)")
     return "\n".join(plain(line) for line in out)  # a name with a line break in it forges no line

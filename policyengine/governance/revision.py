@@ -155,7 +155,8 @@ def working_attributes(top: Path) -> dict[str, bytes]:
     return out
 
 
-def _approvals(text: str) -> list[str]:
+def attribute_approvals(text: str) -> list[str]:
+    """The approvals a `.gitattributes` file records (`# policyengine-approved: GOV-123` lines)."""
     return [m.group(1) for line in text.splitlines() if (m := _APPROVAL.match(line))]
 
 
@@ -182,7 +183,7 @@ def attribute_changes(base: Mapping[str, bytes], head: Mapping[str, bytes],
         new_text = (new or b"").decode("utf-8", "replace")
         what = "added" if old is None else "removed" if new is None else "changed"
         shown = path[len(prefix):] if prefix and path.startswith(prefix) else path
-        fresh = [a for a in _approvals(new_text) if a not in _approvals(old_text)]
+        fresh = [a for a in attribute_approvals(new_text) if a not in attribute_approvals(old_text)]
         out.append(ContractChange(
             "gitattributes-changed", shown, None,
             f"{shown} {what}: git attributes decide what a checkout holds (filters, encodings, line "
