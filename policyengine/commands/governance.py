@@ -64,7 +64,8 @@ def codeowners(
         raise fail(f"{cfg.source or 'policyengine.yaml'}: error: no 'ownership:' map to write CODEOWNERS from "
                    "(see docs/governance-federated.md)", EXIT_USAGE)
     catalog = load_project_catalog(cfg, None, None)
-    read = read_files(catalog, consumers=cfg.consumers, taxonomy=cfg.taxonomy, samples=cfg.samples)
+    read = read_files(catalog, consumers=cfg.consumers, taxonomy=cfg.taxonomy, samples=cfg.samples,
+                      policies=cfg.policies)
     text = render_codeowners(own, catalog, read=read)
     path = _shown(output or own.codeowners_file())
     try:

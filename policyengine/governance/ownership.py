@@ -406,12 +406,20 @@ class ReadFile:
 
 
 def read_files(catalog: Catalog, *, consumers: Path | None = None, taxonomy: Iterable[Path] = (),
-               samples: Iterable[Path] = ()) -> list[ReadFile]:
-    """The files besides policies, contracts and policyengine.yaml that decide what the engine and
-    the gates do: the consumers file (who holds which group), taxonomy files (which tags are
-    sensitive), the samples folders and every product's sample file (what `scan` reads). Each
-    needs an owner in CODEOWNERS: an `approved:` in a file nobody owns is approved by its author."""
-    out = [ReadFile(Path(consumers), "the consumers file")] if consumers is not None else []
+               samples: Iterable[Path] = (), policies: Iterable[Path] = ()) -> list[ReadFile]:
+    """The files besides policyengine.yaml that decide what the engine and the gates do: the
+    policy files and contracts (which the map binds to scopes and domains), the consumers file
+    (who holds which group), taxonomy files (which tags are sensitive), the samples folders and
+    every product's sample file (what `scan` reads). Each needs an owner in CODEOWNERS: an
+    `approved:` in a file nobody owns is approved by its author."""
+    out = []
+    for p in policies:
+        p = Path(p)
+        files = sorted(p.rglob("*.policy")) if p.is_dir() else [p]
+        out += [ReadFile(f, "a policy file") for f in files]
+    out += [ReadFile(Path(c), "a data contract") for c in sorted({p.source for p in catalog.products.values()
+                                                                    if p.source})]
+    out += [ReadFile(Path(consumers), "the consumers file")] if consumers is not None else []
     out += [ReadFile(Path(t), "a taxonomy file") for t in taxonomy]
     out += [ReadFile(Path(s), "samples") for s in samples]
     for name in sorted(catalog.products):

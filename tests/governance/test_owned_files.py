@@ -112,3 +112,15 @@ def test_a_domain_path_of_the_map_keeps_its_owner(mesh: Path) -> None:
 ])
 def test_codeowners_patterns_match_as_github_reads_them(pattern: str, path: str, hit: bool) -> None:
     assert (codeowners_owners(f"{pattern} @o\n", path) == ("@o",)) is hit
+
+
+def test_a_policy_file_in_no_path_of_the_map_goes_to_the_platform(mesh: Path) -> None:
+    """`check` rejects its scope too; CODEOWNERS must not leave it to its author meanwhile."""
+    (mesh / "policies/extra").mkdir()
+    (mesh / "policies/extra/notes.policy").write_text("scope domain sales\n", "utf-8")
+    result = _run("codeowners", "--check")
+    assert result.exit_code == 1
+    assert "policies/extra/notes.policy: error: a policy file has no owner" in result.output
+    assert _run("codeowners").exit_code == 0
+    assert _owners(mesh, "policies/extra/notes.policy") == (PLATFORM,)
+    assert _run("codeowners", "--check").exit_code == 0
