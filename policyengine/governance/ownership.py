@@ -395,6 +395,7 @@ def repository_root(start: Path) -> Path:
 
 
 ATTRIBUTES_PATTERN = "**/.gitattributes"
+CI_PATTERNS = ("/.github/workflows/", "/.gitlab-ci.yml")  # the CI definitions that run the gates
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,8 +505,9 @@ def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None =
     The last matching line wins in both, so the order is: files of domains the map does not name
     yet (the platform team), then the files the gates read that the map gives no owner (`read`:
     the platform team), then each domain's paths and contracts (its team, plus the owners its
-    contracts name), then the platform's own paths, every `.gitattributes`, the map and this
-    file (the platform team)."""
+    contracts name), then the platform's own paths, every `.gitattributes`, the CI definitions
+    (GitHub workflows, .gitlab-ci.yml: they decide whether the gates run), the map and this file
+    (the platform team)."""
     repo = (repo_root or repository_root(own.root)).resolve()
 
     def in_repo(path: Path) -> str:
@@ -550,9 +552,11 @@ def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None =
             covered = any(p.match(c.source) == domain for p in own.domain_paths)
             if extra or not covered:
                 out.append(line(c.source, [*team, *extra]))
-    out.extend(["", "# the platform: guardrails, git attributes, the ownership map and this file"])
+    out.extend(["", "# the platform: guardrails, git attributes, the CI that runs the gates, the ownership map "
+                    "and this file"])
     out.extend(line(p.text, platform) for p in own.platform_paths)
     out.append(f"{ATTRIBUTES_PATTERN} {' '.join(platform)}")  # what a checkout holds, at any depth
+    out.extend(f"{ci} {' '.join(platform)}" for ci in CI_PATTERNS)  # whether the gates run at all
     out.append(line(own.config_file, platform))
     out.append(f"/{in_repo(own.codeowners_file())} {' '.join(platform)}")
     return "\n".join(out) + "\n"
