@@ -104,27 +104,38 @@ def read_revision(top: Path, commit: str, into: Path, label: str | None = None) 
     blobs = _blobs(top, [e.oid for e in entries if e.kind == "blob"], label)
     attributes: dict[str, bytes] = {}
     root = into.resolve()
+    links = []
+    # files and folders first, while no link exists that a write could pass through
     for e in entries:
         target = root.joinpath(*e.path.split("/"))
         if e.mode == _SUBMODULE_MODE:
             target.mkdir(parents=True, exist_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        content = blobs[e.oid]
         if e.mode == _LINK_MODE:
-            link = content.decode("utf-8", "surrogateescape")
-            where = PurePosixPath(e.path).parent / link
-            if link.startswith("/") or not _inside(where):
-                raise RevisionError(f"git revision '{label}' has a link or path that leaves the tree "
-                                    f"({e.path}): not read")
-            os.symlink(link, target)
+            links.append((e, target))
             continue
         if e.mode not in _FILE_MODES:
             raise RevisionError(f"cannot read git revision '{label}' (unknown entry {e.path})")
-        target.write_bytes(content)
+        content = blobs[e.oid]
+        with open(target, "xb") as fh:  # a path given twice is refused, not overwritten
+            fh.write(content)
         if PurePosixPath(e.path).name == ATTRIBUTES:
             attributes[e.path] = content
+    for e, target in links:
+        link = blobs[e.oid].decode("utf-8", "surrogateescape")
+        if link.startswith("/") or not _inside(PurePosixPath(e.path).parent / link):
+            raise RevisionError(f"git revision '{label}' has a link or path that leaves the tree ({e.path}): not read")
+        os.symlink(link, target)
+    # then every link resolved through the others (`x -> s/..` with `s -> .` leaves the tree)
+    for e, target in links:
+        if not _below(root, Path(os.path.realpath(target))):
+            raise RevisionError(f"git revision '{label}' has a link or path that leaves the tree ({e.path}): not read")
     return attributes
+
+
+def _below(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def _inside(path: PurePosixPath) -> bool:

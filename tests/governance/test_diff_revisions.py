@@ -124,3 +124,27 @@ def test_a_revision_is_read_byte_for_byte(mesh: Path) -> None:
     _branch(mesh)
     code, data, _ = _diff("main", "pr")
     assert code == 0 and data["groups"] == [] and data["contract_changes"] == []
+
+
+def test_a_link_that_leaves_the_tree_through_another_link_is_refused(mesh: Path) -> None:
+    """Each link's target stays inside when read alone; `x -> s/..` with `s -> .` does not."""
+    import os
+
+    os.symlink(".", mesh / "s")
+    os.symlink("s/..", mesh / "x")
+    git(mesh, "add", "-A")
+    git(mesh, "commit", "-q", "-m", "links")
+    result = CliRunner().invoke(app, ["diff", "HEAD"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "has a link or path that leaves the tree (x): not read" in result.output
+
+
+def test_links_that_stay_inside_are_kept(mesh: Path) -> None:
+    import os
+
+    os.symlink("policies", mesh / "rules")
+    os.symlink("../examples/mesh/consumers.yaml", mesh / "policies/consumers-link.yaml")
+    git(mesh, "add", "-A")
+    git(mesh, "commit", "-q", "-m", "links inside")
+    code, data, _ = _diff("HEAD")
+    assert code == 0 and data["groups"] == []
