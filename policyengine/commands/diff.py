@@ -277,6 +277,8 @@ def diff_command(
                              "without approval"), err=True)
         for c in report.breaking:
             typer.echo(plain(f"{c.file}:{c.line}: error: {c.message} (not approved)"), err=True)
+        for n in report.notes:  # why an approval was refused
+            typer.echo(plain(f"note: {n}"), err=True)
         typer.echo(headline(report), err=True)
     raise typer.Exit(report.exit_code())
 
