@@ -4,7 +4,8 @@ Five kinds, each an error located at the head contract's file:line unless approv
 
 - **tag removed**: a column keeps its name but loses a sensitive tag (a more specific tag below
   it, `pii` → `pii.email`, is no removal), or is renamed and its successor (a new column of the
-  same type at its position, else the first one of that type) lacks a sensitive tag it had;
+  same type at its position, else the first one of that type, else, for a sensitive column, the
+  new column at its position or the first new one) lacks a sensitive tag it had;
 - **undeclared finding**: a column new in the head (or in a new product) where the scan report
   finds a sensitive tag its contract does not declare;
 - **column renamed**: a column is gone and a new one of the same type takes its position, while
@@ -191,10 +192,17 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
         gone = [(i, c) for i, c in enumerate(b.columns) if h.column(c.name) is None]
         added = {i: c for i, c in enumerate(h.columns) if b.column(c.name) is None}
         for i, c in gone:
+            sensitive = [t for t in c.tags if tax.is_sensitive(t)]
             successor = _successor(i, c, added)
+            if successor is None and sensitive and added:
+                # a sensitive column gone beside a new one of another type: still a possible rename
+                successor = added.pop(i) if i in added else added.pop(min(added))
+                candidate_only = True
+            else:
+                candidate_only = False
             if successor is None:
                 continue
-            lost = sorted(t for t in c.tags if tax.is_sensitive(t) and _removed(t, successor.tags))
+            lost = sorted(t for t in sensitive if _removed(t, successor.tags))
             if lost:  # renamed and its tag dropped: a `mask tagged …` no longer covers it
                 span = successor.span
                 out.append(ContractChange(
@@ -204,7 +212,7 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                     _rel(head_root, span.file if span else h.source), span.line if span else None,
                     _approval((successor.approvals, c.approvals), (h.approvals, b.approvals))))
             named = naming_rules(base, was, c.name, base_root)
-            if not named or naming_rules(head, name, successor.name):
+            if candidate_only or not named or naming_rules(head, name, successor.name):
                 continue
             span = successor.span
             out.append(ContractChange(

@@ -149,6 +149,13 @@ def test_diff_fails_on_a_sensitive_column_renamed_with_its_tag_dropped(mesh: Pat
     assert f"{CUSTOMERS}:34: error:" in err
 
 
+def test_a_rename_that_also_changes_the_type_still_loses_the_tag(mesh: Path) -> None:
+    _edit(mesh / CUSTOMERS, EMAIL, CONTACT.replace("logicalType: string", "logicalType: integer"))
+    code, data, _ = _diff()
+    assert code == 1
+    assert [(c["kind"], c["column"]) for c in data["contract_changes"]] == [("tag-removed", "contact")]
+
+
 def test_a_rename_that_keeps_the_tag_or_a_dropped_column_is_no_tag_removal(mesh: Path) -> None:
     _edit(mesh / CUSTOMERS, EMAIL, EMAIL.replace("name: email", "name: contact"))
     code, data, _ = _diff()
