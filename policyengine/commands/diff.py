@@ -94,7 +94,11 @@ def _extract(rev: str, top: Path, into: Path, label: str | None = None) -> dict[
 
 
 def _git_top(here: Path) -> Path | None:
-    run = _git(["rev-parse", "--show-toplevel"], here)
+    """The repository's top folder, or None outside one (or without git installed)."""
+    try:
+        run = _git(["rev-parse", "--show-toplevel"], here)
+    except OSError:
+        return None
     if run.returncode != 0:
         return None
     return Path(run.stdout.decode("utf-8", "replace").strip()).resolve()

@@ -43,7 +43,10 @@ class _Entry:
 def _git(top: Path, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     # no pager, no replace refs: the objects the commit names, nothing substituted for them
     env = {**os.environ, "GIT_NO_REPLACE_OBJECTS": "1", "GIT_PAGER": "cat"}
-    return subprocess.run(["git", *args], cwd=top, input=stdin, capture_output=True, check=False, env=env)
+    try:
+        return subprocess.run(["git", *args], cwd=top, input=stdin, capture_output=True, check=False, env=env)
+    except OSError as exc:  # no git to run
+        raise RevisionError(f"cannot run git ({exc.__class__.__name__})") from None
 
 
 def _entries(top: Path, commit: str, label: str) -> list[_Entry]:
