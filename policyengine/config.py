@@ -33,6 +33,7 @@ KNOWN_KEYS: dict[str, str] = {
     "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
     "serve": "settings of the long-running server (read by `serve`)",
     "scan": "settings of the scan gate: `waive_samples`, the products allowed to have no readable sample, each with a reason (read by `scan`)",
+    "approvals": "what an approval id must look like: `pattern`, a regular expression (read by `diff`, from the base version)",
     "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Trino as plain SHA-256 and to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
@@ -79,6 +80,9 @@ class Config:
     allow_unkeyed_hash: bool = False
     serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
     sample_waivers: tuple[SampleWaiver, ...] = ()  # `scan: waive_samples:`
+    # `approvals: pattern:` — what an approval id must match once normalised (None: the default,
+    # governance.approvals.DEFAULT_PATTERN)
+    approval_pattern: str | None = None
 
     @property
     def hash_key(self) -> bytes | None:
@@ -186,6 +190,7 @@ def load_config(path: str | Path | None = None) -> Config:
         allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
         serve=_serve_section(data.get("serve"), source),
         sample_waivers=_scan_section(data, source),
+        approval_pattern=_approvals_section(data, source),
     )
 
 
@@ -219,6 +224,30 @@ def _scan_section(data: LocatedDict, source: str) -> tuple[SampleWaiver, ...]:
                                "reason: why it has no sample}, both non-empty text")
         out.append(SampleWaiver(entry["product"].strip(), entry["reason"].strip(), "{}:{}:{}".format(source, *at)))
     return tuple(out)
+
+
+def _approvals_section(data: LocatedDict, source: str) -> str | None:
+    """`approvals: {pattern: REGEX}`: the pattern, checked to compile (a located error if not)."""
+    if "approvals" not in data:
+        return None
+    value = data["approvals"]
+    if not isinstance(value, LocatedDict):
+        raise YamlError.at(source, data.where("approvals"), "'approvals' must be a mapping (pattern: REGEX)")
+    for key in value:
+        if key != "pattern":
+            raise YamlError.at(source, value.where(key), f"unknown key '{key}' in 'approvals'"
+                               f"{did_you_mean(key, ('pattern',))} (known: pattern)")
+    pattern = value.get("pattern")
+    if pattern is None:
+        return None
+    if not isinstance(pattern, str) or not pattern:
+        raise YamlError.at(source, value.where("pattern"), "'approvals.pattern' must be a string (a regular expression)")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise YamlError.at(source, value.where("pattern"),
+                           f"'approvals.pattern' is not a regular expression ({exc.msg})") from None
+    return pattern
 
 
 def _serve_section(value: object, source: str) -> Mapping[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,20 @@ from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diag
 from policyengine.yamlsource import YamlError, read_source
 
 log = logging.getLogger("policyengine")
+
+
+@dataclass(frozen=True)
+class UndeclaredFinding:
+    """A scan finding in a column of a product's sample that the product's contract does not
+    declare (a column renamed in the contract, or never declared): its tag reaches no column."""
+
+    product: str
+    column: str  # the sample's column
+    tag: str
+    source: str  # the sample file, as the report names it
+
+    def to_dict(self) -> dict[str, str]:
+        return {"product": self.product, "column": self.column, "tag": self.tag, "source": self.source}
 
 
 def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) -> dict[str, dict[str, set[str]]]:
@@ -24,6 +39,13 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
     Part of the catalog stage (contracts + scan results → tagged columns), so neither the evaluator
     nor a gateway needs the scanner package to read a report.
     """
+    return scan_findings(report, catalog)[0]
+
+
+def scan_findings(report: str | Path | Mapping[str, Any] | Any,
+                  catalog: Catalog) -> tuple[dict[str, dict[str, set[str]]], list[UndeclaredFinding]]:
+    """`scan_tags`, and beside it each finding in a product's sample whose column the product's
+    contract does not declare (what `coverage` fails on: the tag would be lost)."""
     if not isinstance(report, (Mapping, str, Path)) and callable(getattr(report, "to_dict", None)):
         report = report.to_dict()
     if not isinstance(report, (Mapping, str, Path)):
@@ -42,6 +64,7 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
     if not isinstance(findings, list):
         raise malformed("'findings' must be a list")
     out: dict[str, dict[str, set[str]]] = {}
+    undeclared: dict[tuple[str, str, str, str], None] = {}
     unmatched = 0
     for i, finding in enumerate(findings):
         if not isinstance(finding, Mapping):
@@ -55,18 +78,23 @@ def scan_tags(report: str | Path | Mapping[str, Any] | Any, catalog: Catalog) ->
             raise malformed(f"finding {i}: 'tag', 'source' and 'column' must be strings")
         if tag not in catalog.taxonomy:
             raise malformed(f"finding {i}: unknown tag '{tag}' (not in the taxonomy)")
-        matched = False
-        for product in catalog.products_for_sample(source):  # a file claimed twice tags both products
-            path = product.column_path(column)  # a nested leaf (`contact.email`) tags its column
-            if path:
-                out.setdefault(product.name, {}).setdefault(path[0].name, set()).add(tag)
-                matched = True
-        if not matched:
+        products = catalog.products_for_sample(source)  # a file claimed twice tags every product
+        if not products:
             unmatched += 1
+            continue
+        for product in products:
+            path = product.column_path(column)  # a nested leaf (`contact.email`) tags its column
+            if not path:
+                undeclared[(product.name, column, tag, source)] = None
+                continue
+            out.setdefault(product.name, {}).setdefault(path[0].name, set()).add(tag)
     if unmatched:
-        log.warning("policyengine: %d scan finding(s) match no product's sample file and column; "
+        log.warning("policyengine: %d scan finding(s) match no product's sample file; "
                     "their tags were not added", unmatched)
-    return out
+    if undeclared:
+        log.warning("policyengine: %d scan finding(s) are in sample columns the contract does not declare; "
+                    "their tags were not added (`policyengine coverage --scan` fails on them)", len(undeclared))
+    return out, [UndeclaredFinding(*k) for k in undeclared]
 
 
 def _read_report(path: Path) -> Any:

@@ -33,7 +33,7 @@ def coverage_command(
     """Fail when a sensitive column is readable unmasked by a consumer that is not privileged.
 
     Exit codes: 0 covered, 1 a gap (or a policy error), 2 usage or input errors."""
-    from policyengine.catalog.scan_tags import scan_tags
+    from policyengine.catalog.scan_tags import scan_findings
     from policyengine.config import load_config
     from policyengine.diagnostics import PolicyError
     from policyengine.engine.evaluator import load
@@ -65,24 +65,28 @@ def coverage_command(
         for t in tags:
             if t not in engine.catalog.taxonomy:
                 raise fail(f"error: privileged subject {subject} names unknown tag '{t}'", EXIT_USAGE)
-    found = None
+    found, undeclared = None, []
     if scan is not None:
         try:  # the scan only adds columns to check: rules are evaluated as enforcement loads them
-            found = scan_tags(scan, engine.catalog)
+            found, undeclared = scan_findings(scan, engine.catalog)
         except PolicyError as exc:
             raise fail(exc.render().splitlines()[0], EXIT_USAGE) from None
     try:
         report = check_coverage(engine, privileged=cfg.privileged, scan=found, tags=tag or None,
-                                products=product or None)
+                                products=product or None, undeclared=undeclared)
     except ClassesError as exc:
         raise fail(f"error: {exc}", EXIT_USAGE) from None
+    from policyengine.governance.escape import plain
+
     render = {CoverageFormat.text: to_text, CoverageFormat.json: to_json,
               CoverageFormat.sarif: to_sarif}[output_format]
     emit_report(render(report), output)
     if output is not None or output_format is not CoverageFormat.text:
         # a CI log shows the outcome whatever the format
+        for u in report.undeclared:
+            typer.echo(plain(f"{u.contract or u.product}:{u.line or 1}: error: {u.text}"), err=True)
         for g in report.gaps:
-            typer.echo(f"{g.allowed_by.file}:{g.allowed_by.line}: error: {g.headline()}", err=True)
+            typer.echo(plain(f"{g.allowed_by.file}:{g.allowed_by.line}: error: {g.headline()}"), err=True)
         typer.echo(f"{len(report.gaps)} gap(s) in {len(report.columns)} sensitive column(s)", err=True)
     raise typer.Exit(report.exit_code())
 

@@ -2,18 +2,17 @@
 rule or contract change that causes each changed cell (see `governance.diff`).
 
 BASE and HEAD are each a folder (a project root holding policyengine.yaml, or a policies folder
-read with the current project's catalog) or a git revision, read with `git archive` into a
-private temporary folder (the user's checkout is never touched). HEAD defaults to the working
-tree."""
+read with the current project's catalog) or a git revision, read as its stored blobs (no
+attributes, filters or textconv applied: `governance.revision`) into a private temporary folder
+(the user's checkout is never touched). HEAD defaults to the working tree. When both sides come
+from git, a change of any `.gitattributes` file is a governed change."""
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
-import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -40,6 +39,8 @@ class Version:
     label: str
     config: Config
     root: Path
+    attributes: Mapping[str, bytes] | None = None  # its .gitattributes files (a git version only)
+    prefix: str = ""  # the project's folder below the repository's top ("" at the top)
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -79,36 +80,51 @@ def _from_folder(spec: str, folder: Path, current: Config) -> Version:
     return Version(spec, replace(current, policies=(folder,), ownership=None), folder.resolve().parent)
 
 
-def _extract(rev: str, top: Path, into: Path, label: str | None = None) -> None:
-    """The revision's tree, written below `into` (members that would escape it are refused)."""
-    done = _git(["archive", "--format=tar", rev], top)
-    if done.returncode != 0:
-        raise fail(f"error: cannot read git revision '{rev}'", EXIT_USAGE)
+def _extract(rev: str, top: Path, into: Path, label: str | None = None) -> dict[str, bytes]:
+    """The revision's tree as committed, written below `into`; its `.gitattributes` files."""
+    from policyengine.governance.revision import RevisionError, read_revision
+
     try:
-        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
-            tar.extractall(into, filter="data")
-    except tarfile.FilterError as exc:  # a link or path that would leave the tree: refused, not followed
-        member = getattr(getattr(exc, "tarinfo", None), "name", "?")
-        raise fail(f"error: git revision '{label or rev}' has a link or path that leaves the tree ({member}): "
-                   "not read", EXIT_USAGE) from None
-    except (OSError, tarfile.TarError) as exc:
+        return read_revision(top, rev, into, label or rev)
+    except RevisionError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
+    except OSError as exc:
         raise fail(f"error: cannot read git revision '{label or rev}' ({exc.__class__.__name__})",
                    EXIT_USAGE) from None
 
 
+def _git_top(here: Path) -> Path | None:
+    """The repository's top folder, or None outside one (or without git installed)."""
+    try:
+        run = _git(["rev-parse", "--show-toplevel"], here)
+    except OSError:
+        return None
+    if run.returncode != 0:
+        return None
+    return Path(run.stdout.decode("utf-8", "replace").strip()).resolve()
+
+
+def _prefix(project: Path, top: Path) -> str:
+    """The project's folder below the repository's top, as a path prefix ("" at the top)."""
+    try:
+        inside = project.relative_to(top).as_posix()
+    except ValueError:
+        return ""
+    return "" if inside == "." else inside + "/"
+
+
 def _from_revision(spec: str, current: Config, tmp: Path) -> Version:
     here = Path.cwd().resolve()
-    top_run = _git(["rev-parse", "--show-toplevel"], here)
-    if top_run.returncode != 0:
+    top = _git_top(here)
+    if top is None:
         raise fail(f"error: '{spec}' is neither a folder nor a git revision (not in a git repository)", EXIT_USAGE)
-    top = Path(top_run.stdout.decode("utf-8", "replace").strip()).resolve()
     check = _git(["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], top)
     if check.returncode != 0:
         raise fail(f"error: '{spec}' is neither a folder nor a git revision", EXIT_USAGE)
     commit = check.stdout.decode().strip()
     tmp.mkdir(parents=True, exist_ok=True)
     into = Path(tempfile.mkdtemp(prefix=commit[:12] + "-", dir=tmp))  # BASE and HEAD may be one commit
-    _extract(commit, top, into, spec)
+    attributes = _extract(commit, top, into, spec)
     project = _project_root(current)
     try:
         inside = project.relative_to(top)
@@ -118,13 +134,28 @@ def _from_revision(spec: str, current: Config, tmp: Path) -> Version:
     found = into / inside / config_name
     if not found.is_file():
         raise fail(f"error: revision '{spec}' has no {(inside / config_name).as_posix()}", EXIT_USAGE)
-    return Version(spec, _config_at(found), (into / inside).resolve())
+    return Version(spec, _config_at(found), (into / inside).resolve(), attributes, _prefix(project, top))
+
+
+def _working_tree(current: Config) -> Version:
+    """The working tree, with its `.gitattributes` files when it is in a git repository."""
+    from policyengine.governance.revision import RevisionError, working_attributes
+
+    root = _project_root(current)
+    top = _git_top(root)
+    if top is None:
+        return Version("working tree", current, root)
+    try:
+        attributes = working_attributes(top)
+    except RevisionError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
+    return Version("working tree", current, root, attributes, _prefix(root, top))
 
 
 def resolve_version(spec: str | None, current: Config, tmp: Path) -> Version:
     """A folder, a git revision, or (None) the working tree, as a Version; exit 2 when it is none."""
     if spec is None:
-        return Version("working tree", current, _project_root(current))
+        return _working_tree(current)
     if not spec.strip() or spec.startswith("-"):
         raise fail(f"error: '{spec}' is neither a folder nor a git revision", EXIT_USAGE)
     folder = Path(spec)
@@ -211,6 +242,7 @@ def diff_command(
         to_sarif,
         to_text,
     )
+    from policyengine.governance.escape import plain
 
     current = _working_config(config)
     if scan is not None and not scan.is_file():
@@ -233,7 +265,10 @@ def diff_command(
                                    head_root=head_version.root, base_label=base_version.label,
                                    head_label=head_version.label, scan=found,
                                    base_consumers=base_version.config.consumers,
-                                   head_consumers=head_version.config.consumers)
+                                   head_consumers=head_version.config.consumers,
+                                   base_attributes=base_version.attributes,
+                                   head_attributes=head_version.attributes, attributes_prefix=head_version.prefix,
+                                   approval_pattern=base_version.config.approval_pattern)
         except ClassesError as exc:
             raise fail(f"error: {exc}", EXIT_USAGE) from None
     render = {DiffFormat.text: to_text, DiffFormat.json: to_json, DiffFormat.sarif: to_sarif,
@@ -242,10 +277,12 @@ def diff_command(
     if output is not None or output_format is not DiffFormat.text:
         for g in report.unapproved:  # a CI log shows the outcome whatever the format
             file, line = g.location
-            typer.echo(f"{file}:{line}: error: {g.label} makes {len(g.loosened)} cell(s) more visible "
-                       "without approval", err=True)
+            typer.echo(plain(f"{file}:{line}: error: {g.label} makes {len(g.loosened)} cell(s) more visible "
+                             "without approval"), err=True)
         for c in report.breaking:
-            typer.echo(f"{c.file}:{c.line}: error: {c.message} (not approved)", err=True)
+            typer.echo(plain(f"{c.file}:{c.line}: error: {c.message} (not approved)"), err=True)
+        for n in report.notes:  # why an approval was refused
+            typer.echo(plain(f"note: {n}"), err=True)
         typer.echo(headline(report), err=True)
     raise typer.Exit(report.exit_code())
 

@@ -19,7 +19,7 @@ from policyengine.commands.common import (
     load_project_catalog,
     project_config,
 )
-from policyengine.governance.ownership import render_codeowners
+from policyengine.governance.ownership import read_files, render_codeowners, unowned_read_files
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
 
@@ -55,20 +55,31 @@ def codeowners(
     config: ConfigOpt = None,
 ) -> None:
     """Write CODEOWNERS from the ownership map: platform files to the platform team, each domain's
-    policies and contracts to that domain's team (and the owners its contracts name)."""
+    policies and contracts to that domain's team (and the owners its contracts name), and every
+    other file the gates read (consumers, taxonomy, samples, .gitattributes) to the platform.
+    `--check` also fails on a read file the committed CODEOWNERS gives no owner."""
     cfg = project_config(config)
     own = cfg.ownership
     if own is None:
         raise fail(f"{cfg.source or 'policyengine.yaml'}: error: no 'ownership:' map to write CODEOWNERS from "
                    "(see docs/governance-federated.md)", EXIT_USAGE)
-    text = render_codeowners(own, load_project_catalog(cfg, None, None))
+    catalog = load_project_catalog(cfg, None, None)
+    read = read_files(catalog, consumers=cfg.consumers, taxonomy=cfg.taxonomy, samples=cfg.samples,
+                      policies=cfg.policies)
+    text = render_codeowners(own, catalog, read=read)
     path = _shown(output or own.codeowners_file())
     try:
         old = path.read_text(encoding="utf-8") if path.exists() else None
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"{path}: error: cannot read file: {exc.__class__.__name__}", EXIT_USAGE) from None
     if check_only:
+        unowned = unowned_read_files(own, old, read) if old is not None else []
+        for rel, what in unowned:  # an approval in a file nobody owns is approved by its author
+            typer.echo(f"{rel}: error: {what} has no owner in {path}: anyone may approve their own change to it",
+                       err=True)
         if old == text:
+            if unowned:
+                raise fail(f"{path}: error: {len(unowned)} file(s) the gates read have no owner", EXIT_FAIL)
             typer.echo(f"{path} is up to date")
             raise typer.Exit(EXIT_OK)
         sys.stdout.writelines(difflib.unified_diff((old or "").splitlines(True), text.splitlines(True),

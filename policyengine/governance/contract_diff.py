@@ -3,7 +3,9 @@
 Five kinds, each an error located at the head contract's file:line unless approved:
 
 - **tag removed**: a column keeps its name but loses a sensitive tag (a more specific tag below
-  it, `pii` → `pii.email`, is no removal);
+  it, `pii` → `pii.email`, is no removal), or is renamed and its successor (a new column of the
+  same type at its position, else the first one of that type, else, for a sensitive column, the
+  new column at its position or the first new one) lacks a sensitive tag it had;
 - **undeclared finding**: a column new in the head (or in a new product) where the scan report
   finds a sensitive tag its contract does not declare;
 - **column renamed**: a column is gone and a new one of the same type takes its position, while
@@ -105,6 +107,18 @@ def _pair(bases: list[Any], heads: list[Any]) -> list[tuple[Any, Any]]:
     return out
 
 
+def _successor(i: int, gone: Any, added: dict[int, Any]) -> Any:
+    """The head column taking the place of a column gone from the base: a new column of the same
+    type at its position, else the first new column of the same type (which is consumed)."""
+    at = added.get(i)
+    if at is not None and at.logical_type == gone.logical_type:
+        return added.pop(i)
+    for j, c in sorted(added.items()):
+        if c.logical_type == gone.logical_type:
+            return added.pop(j)
+    return None
+
+
 def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
                      head_root: Path | None = None) -> list[tuple[str, str]]:
     """(base name, head name) of each product renamed or moved to another domain: a product only
@@ -178,11 +192,27 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
         gone = [(i, c) for i, c in enumerate(b.columns) if h.column(c.name) is None]
         added = {i: c for i, c in enumerate(h.columns) if b.column(c.name) is None}
         for i, c in gone:
-            successor = added.get(i)
-            if successor is None or successor.logical_type != c.logical_type:
+            sensitive = [t for t in c.tags if tax.is_sensitive(t)]
+            successor = _successor(i, c, added)
+            if successor is None and sensitive and added:
+                # a sensitive column gone beside a new one of another type: still a possible rename
+                successor = added.pop(i) if i in added else added.pop(min(added))
+                candidate_only = True
+            else:
+                candidate_only = False
+            if successor is None:
                 continue
+            lost = sorted(t for t in sensitive if _removed(t, successor.tags))
+            if lost:  # renamed and its tag dropped: a `mask tagged …` no longer covers it
+                span = successor.span
+                out.append(ContractChange(
+                    "tag-removed", name, successor.name,
+                    f"{name}.{c.name} is renamed {successor.name} and loses sensitive tag"
+                    f"{'s' * (len(lost) > 1)} {', '.join(lost)}",
+                    _rel(head_root, span.file if span else h.source), span.line if span else None,
+                    _approval((successor.approvals, c.approvals), (h.approvals, b.approvals))))
             named = naming_rules(base, was, c.name, base_root)
-            if not named or naming_rules(head, name, successor.name):
+            if candidate_only or not named or naming_rules(head, name, successor.name):
                 continue
             span = successor.span
             out.append(ContractChange(

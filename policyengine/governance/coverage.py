@@ -34,9 +34,11 @@ from policyengine.governance.classes import (
     request_space,
     rule_asts,
 )
+from policyengine.governance.escape import plain, sarif_text
 
 TOOL_NAME = "policyengine-coverage"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+UNDECLARED_RULE = "coverage/undeclared-sensitive-column"
 GAP_RULE = "coverage/unprotected-column"
 
 
@@ -253,6 +255,43 @@ def _iso(t: dt.datetime) -> str:
 
 
 @dataclass(frozen=True)
+class Undeclared:
+    """A sensitive tag the scan finds in a sample column its product's contract does not declare."""
+
+    product: str
+    column: str
+    tag: str
+    source: str
+    contract: str | None
+    line: int | None
+
+    @property
+    def text(self) -> str:
+        return (f"the scan finds {self.tag} in column '{self.column}' of the sample of {self.product}, which its "
+                "contract does not declare (renamed or left out?): declare the column with its tag")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"product": self.product, "column": self.column, "tag": self.tag, "source": self.source,
+                "contract": self.contract, "line": self.line}
+
+
+def undeclared_columns(catalog: Any, findings: Iterable[Any], tags: Sequence[str] | None = None) -> list[Undeclared]:
+    """The `scan_findings` of undeclared sample columns whose tag is sensitive (or, with `tags`,
+    one of those or below), each located at its product's contract."""
+    tax = catalog.taxonomy
+    out = []
+    for f in findings:
+        sensitive = any(f.tag == t or f.tag.startswith(t + ".") for t in tags) if tags else tax.is_sensitive(f.tag)
+        product = catalog.products.get(f.product)
+        if not sensitive or product is None:
+            continue
+        span = product.span
+        out.append(Undeclared(f.product, f.column, f.tag, f.source, product.source or None,
+                              span.line if span else None))
+    return sorted(out, key=lambda u: (u.product, u.column, u.tag))
+
+
+@dataclass(frozen=True)
 class CoverageReport:
     """Gaps, and what was checked."""
 
@@ -264,10 +303,13 @@ class CoverageReport:
     classes: int
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    # sensitive scan findings in sample columns the contract does not declare (a column renamed
+    # away with its tag dropped): each one fails the gate, as its tag reaches no column
+    undeclared: tuple[Undeclared, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        return not self.gaps
+        return not self.gaps and not self.undeclared
 
     def exit_code(self) -> int:
         return 0 if self.ok else 1
@@ -283,6 +325,7 @@ class CoverageReport:
                          "tag_sources": dict(c.sources)} for c in self.columns],
             "sensitive_tags": list(self.sensitive_tags),
             "privileged": [p.to_dict() for p in self.privileged],
+            "undeclared": [u.to_dict() for u in self.undeclared],
             "notes": list(self.notes),
         }
 
@@ -290,12 +333,14 @@ class CoverageReport:
 def check_coverage(engine: Any, *, privileged: Iterable[Any] = (),
                    scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
                    tags: Sequence[str] | None = None, products: Iterable[str] | None = None,
-                   now: dt.datetime | None = None,
+                   now: dt.datetime | None = None, undeclared: Iterable[Any] = (),
                    on_hit: Callable[[str, str, SubjectClass, AttributeClass, PurposeClass, Interval, RuleRef],
                                     None] | None = None) -> CoverageReport:
     """Search every request class of every product with a sensitive column for a consumer that
     reads it unmasked. `scan` adds tags found by a scan (`engine.scan_tags(report, catalog)`);
     `tags` replaces the taxonomy's `sensitive` marks; `products` limits the products checked.
+    `undeclared`: the scan's findings in sample columns no contract declares
+    (`scan_findings(report, catalog)[1]`); each sensitive one fails the report.
     `on_hit(product, column, subject, attributes, purpose, interval, allowing rule)` sees every
     class that is a gap, before gaps are grouped (the brute-force comparison uses it)."""
     started = time.perf_counter()
@@ -365,7 +410,9 @@ def check_coverage(engine: Any, *, privileged: Iterable[Any] = (),
         notes.append("no column carries a sensitive tag: nothing to check")
     ordered = sorted(gaps.values(), key=lambda g: (g.product, g.column, g.allowed_by.file, g.allowed_by.line))
     return CoverageReport(tuple(ordered), tuple(columns), privs, tag_names, evaluations, classes,
-                          time.perf_counter() - started, tuple(notes))
+                          time.perf_counter() - started, tuple(notes),
+                          tuple(u for u in undeclared_columns(engine.catalog, undeclared, tags)
+                                if products is None or u.product in set(products)))
 
 
 # ---------------------------------------------------------------- renderings
@@ -373,7 +420,7 @@ def check_coverage(engine: Any, *, privileged: Iterable[Any] = (),
 
 def to_text(report: CoverageReport) -> str:
     """One located line per gap, then one line per deny or mask that did not protect it."""
-    lines: list[str] = []
+    lines: list[str] = [f"{u.contract or u.product}:{u.line or 1}: error: {u.text}" for u in report.undeclared]
     for g in report.gaps:
         lines.append(f"{g.allowed_by.file}:{g.allowed_by.line}: gap: {g.headline()}")
         if g.classes > 1:
@@ -391,7 +438,7 @@ def to_text(report: CoverageReport) -> str:
     lines.append(f"{len(report.gaps)} gap(s) in {len(report.columns)} sensitive column(s) of {products} "
                  f"product(s); {report.classes:,} request classes, {report.evaluations:,} evaluations "
                  f"in {report.seconds:.2f}s")
-    return "\n".join(lines) + "\n"
+    return "\n".join(plain(line) for line in lines) + "\n"  # a name with a line break forges no line
 
 
 def to_json(report: CoverageReport) -> str:
@@ -408,7 +455,18 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
                                         "every consumer that is not privileged, every purpose and every instant."},
             "defaultConfiguration": {"level": "error"},
             "properties": {"tags": ["privacy", "coverage"]}}
-    results = []
+    undeclared_rule = {"id": UNDECLARED_RULE, "name": "UndeclaredSensitiveColumn",
+                       "shortDescription": {"text": "The scan finds a sensitive tag in a sample column the "
+                                                    "contract does not declare"},
+                       "defaultConfiguration": {"level": "error"}, "properties": {"tags": ["privacy", "coverage"]}}
+    results: list[dict[str, Any]] = []
+    for u in report.undeclared:
+        where: dict[str, Any] = {"artifactLocation": {"uri": relative_uri(u.contract or u.source)}}
+        if u.line:
+            where["region"] = {"startLine": u.line}
+        results.append({"ruleId": UNDECLARED_RULE, "ruleIndex": 1, "level": "error",
+                        "message": {"text": sarif_text(f"{u.product}: {u.text}.")},
+                        "locations": [{"physicalLocation": where}]})
     for g in report.gaps:
         related = []
         if g.contract:
@@ -416,19 +474,19 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
             if g.line:
                 loc["region"] = {"startLine": g.line}
             related.append({"id": len(related), "physicalLocation": loc,
-                            "message": {"text": f"{g.product}.{g.column} is tagged {', '.join(g.tags)}"}})
+                            "message": {"text": sarif_text(f"{g.product}.{g.column} is tagged {', '.join(g.tags)}")}})
         for m in g.unprotected:
             related.append({"id": len(related),
                             "physicalLocation": {"artifactLocation": {"uri": relative_uri(m.rule.file)},
                                                  "region": {"startLine": m.rule.line}},
-                            "message": {"text": f"{m.rule.name} did not apply: {m.text}"}})
+                            "message": {"text": sarif_text(f"{m.rule.name} did not apply: {m.text}")}})
         text = g.headline() + "."
         if g.unprotected:
             text += " Not protected by: " + "; ".join(f"{m.rule.name} ({m.text})" for m in g.unprotected) + "."
         else:
             text += " No deny or mask rule covers this column."
         results.append({
-            "ruleId": GAP_RULE, "ruleIndex": 0, "level": "error", "message": {"text": text},
+            "ruleId": GAP_RULE, "ruleIndex": 0, "level": "error", "message": {"text": sarif_text(text)},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": relative_uri(g.allowed_by.file)},
                                                 "region": {"startLine": g.allowed_by.line}},
                            "logicalLocations": [{"name": g.column, "fullyQualifiedName": f"{g.product}.{g.column}",
@@ -447,7 +505,7 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
         "runs": [{
             "tool": {"driver": {"name": TOOL_NAME, "version": version,
                                 "informationUri": "https://github.com/policyengine/policyengine",
-                                "rules": [rule]}},
+                                "rules": [rule, undeclared_rule]}},
             "results": results,
             "invocations": [{"executionSuccessful": True}],
             "properties": {"sensitive_columns": len(report.columns), "request_classes": report.classes,

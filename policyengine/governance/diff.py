@@ -33,6 +33,7 @@ from typing import Any
 
 from policyengine.diagnostics import path_below
 from policyengine.engine.decision import RuleRef
+from policyengine.governance.approvals import ApprovalCheck
 from policyengine.governance.classes import rule_asts
 from policyengine.governance.consumer_diff import consumer_cells, consumer_changes, read_directory
 from policyengine.governance.contract_diff import (
@@ -42,6 +43,7 @@ from policyengine.governance.contract_diff import (
     renamed_products,
 )
 from policyengine.governance.matrix import CellChange, changed_cells
+from policyengine.governance.revision import attribute_approvals, attribute_changes
 from policyengine.language import ast
 from policyengine.language.formatter import format_rule
 
@@ -375,14 +377,22 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
                   base_label: str = "base", head_label: str = "head",
                   scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
                   now: dt.datetime | None = None, prune: bool = True,
-                  base_consumers: Path | str | None = None, head_consumers: Path | str | None = None) -> DiffReport:
+                  base_consumers: Path | str | None = None, head_consumers: Path | str | None = None,
+                  base_attributes: Mapping[str, bytes] | None = None,
+                  head_attributes: Mapping[str, bytes] | None = None, attributes_prefix: str = "",
+                  approval_pattern: str | None = None) -> DiffReport:
     """Compare two loaded engines: rule changes, privacy-breaking contract changes (with `scan`,
     the head's scan tags, for new columns), and every changed cell grouped by its causes.
     A product renamed in its contract file is compared under its two names; the consumers files
     (`base_consumers`, `head_consumers`: each version's) are compared entry by entry, and each
     consumer added or changed is evaluated as in the base and as in the head under the head's
     policies (`governance.consumer_diff`).
-    `prune` false evaluates every product (the unpruned search the tests compare with)."""
+    `base_attributes`, `head_attributes`: each version's `.gitattributes` files by path (when
+    both come from git): a change is governed (`revision.attribute_changes`), reported with the
+    contract changes. Every approval is judged by `approvals.ApprovalCheck` (normalised, matching
+    `approval_pattern` — the base's — and not used anywhere in the base); a refused one approves
+    nothing and says why in the notes. `prune` false evaluates every product (the unpruned search the
+    tests compare with)."""
     started = time.perf_counter()
     base_sides, head_sides = rule_sides(base, base_root), rule_sides(head, head_root)
     changes = rule_changes(base_sides, head_sides)
@@ -416,8 +426,50 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
     groups = tuple(Group(causes, tuple(cells)) for causes, cells in
                    sorted(grouped.values(), key=lambda g: (g[0][0].file or "", g[0][0].line or 0, g[0][0].key)))
     contracts = contract_changes(base, head, base_root=base_root, head_root=head_root, scan=scan)
-    return DiffReport(base_label, head_label, tuple(changes), tuple(contracts), groups + consumer_groups,
-                      len(both) + len(pairs), len(products) + len(renamed), time.perf_counter() - started)
+    if base_attributes is not None and head_attributes is not None:
+        contracts += attribute_changes(base_attributes, head_attributes, attributes_prefix)
+    check = ApprovalCheck.of(approval_pattern, _base_approvals(base_sides, base, base_consumers, base_attributes))
+    notes: dict[str, None] = {}
+    judged_groups = tuple(_judge_group(g, check, notes) for g in groups + consumer_groups)
+    judged_contracts = tuple(_judge_contract(c, check, notes) for c in contracts)
+    return DiffReport(base_label, head_label, tuple(changes), judged_contracts, judged_groups,
+                      len(both) + len(pairs), len(products) + len(renamed), time.perf_counter() - started,
+                      tuple(notes))
+
+
+def _base_approvals(sides: Sequence[RuleSide], base: Any, consumers: Path | str | None,
+                    attributes: Mapping[str, bytes] | None) -> list[str]:
+    """Every approval the base records anywhere: rules, contracts (products and columns), the
+    consumers file, `.gitattributes` files."""
+    used = [s.approved for s in sides if s.approved]
+    for p in base.catalog.products.values():
+        used += [*p.approvals, *(a for c in p.columns for a in c.approvals)]
+    used += list(read_directory(consumers).approvals.values()) if consumers is not None else []
+    for content in (attributes or {}).values():
+        used += attribute_approvals(content.decode("utf-8", "replace"))
+    return used
+
+
+def _judged(approved: str | None, where: str, what: str, check: ApprovalCheck, notes: dict[str, None]) -> str | None:
+    ident, why = check.judge(approved)
+    if why is not None:
+        notes[f"{where}: {what}: {why}"] = None
+    return ident
+
+
+def _judge_group(group: Group, check: ApprovalCheck, notes: dict[str, None]) -> Group:
+    causes = tuple(dataclasses.replace(c, approved=_judged(c.approved, _where(c.file, c.line), c.key, check, notes))
+                   for c in group.causes)
+    return dataclasses.replace(group, causes=causes)
+
+
+def _judge_contract(change: ContractChange, check: ApprovalCheck, notes: dict[str, None]) -> ContractChange:
+    approved = _judged(change.approved, _where(change.file, change.line), change.key, check, notes)
+    return dataclasses.replace(change, approved=approved)
+
+
+def _where(file: str | None, line: int | None) -> str:
+    return f"{file}:{line}" if file and line else file or "<unknown>"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from policyengine.diagnostics import relative_uri
 from policyengine.governance.diff import NEEDS_APPROVAL, DiffReport, Group
+from policyengine.governance.escape import md_code, md_text, plain, sarif_text
 
 TOOL_NAME = "policyengine-diff"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -60,17 +61,14 @@ def to_text(report: DiffReport) -> str:
         if not any(c.key in (k.key for k in g.causes) for g in report.groups):
             path, line = c.location
             out.append(f"{path}:{line}: note: {c.key} changes no cell")
+    out.extend(f"note: {n}" for n in report.notes)
     out.append(f"{headline(report)} ({report.products_compared} product(s) compared, "
                f"{report.products_evaluated} evaluated, {report.seconds:.2f}s)")
-    return "\n".join(out)
+    return "\n".join(plain(line) for line in out)  # a name with a line break in it forges no line
 
 
 def to_json(report: DiffReport) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _outcomes(group: Group) -> list[tuple[tuple[str, str, str], int]]:
@@ -87,7 +85,7 @@ def to_markdown(report: DiffReport) -> str:
     """A concise pull-request comment: the verdict, counts, loosened cells by change, contract changes."""
     n = report.counts()
     ok = report.exit_code() == 0
-    out = [f"### policyengine diff: `{report.base_label}` → `{report.head_label}`", "",
+    out = [f"### policyengine diff: {md_code(report.base_label)} → {md_code(report.head_label)}", "",
            ("**No unapproved loosening.**" if ok else
             f"**{n['unapproved_loosenings']} cell(s) more visible without approval, "
             f"{n['unapproved_contract_changes']} unapproved privacy-breaking contract change(s).**"), "",
@@ -99,19 +97,19 @@ def to_markdown(report: DiffReport) -> str:
     if loose:
         out += ["", "#### More visible, by change"]
         for g in loose:
-            verdict = f"✅ approved: {_md(g.approved)}" if g.approved else "❌ not approved"
-            out += ["", f"**{_md(g.label)}** — {verdict}", "",
+            verdict = f"✅ approved: {md_text(g.approved)}" if g.approved else "❌ not approved"
+            out += ["", f"**{md_text(g.label)}** — {verdict}", "",
                     "| cell | before → after | request classes |", "|---|---|---|"]
             rows = _outcomes(g)
             for (cell, before, after), classes in rows[:MAX_CELLS_SHOWN]:
-                out.append(f"| `{_md(cell)}` | {_md(before)} → {_md(after)} | {classes} |")
+                out.append(f"| {md_code(cell)} | {md_text(before)} → {md_text(after)} | {classes} |")
             if len(rows) > MAX_CELLS_SHOWN:
                 out.append(f"| … and {len(rows) - MAX_CELLS_SHOWN} more | | |")
     if report.contract_changes:
         out += ["", "#### Privacy-breaking contract changes", "", "| change | where | approval |", "|---|---|---|"]
         for c in report.contract_changes:
-            out.append(f"| {_md(c.message)} | `{_where(c.file, c.line)}` | "
-                       f"{('✅ ' + _md(c.approved)) if c.approved else '❌ none'} |")
+            out.append(f"| {md_text(c.message)} | {md_code(_where(c.file, c.line))} | "
+                       f"{('✅ ' + md_text(c.approved)) if c.approved else '❌ none'} |")
     return "\n".join(out)
 
 
@@ -134,12 +132,12 @@ def to_sarif(report: DiffReport) -> str:
         cells = "; ".join(f"{cell}: {before} → {after}" for cell, _d, before, after, _n in rows[:MAX_CELLS_SHOWN])
         results.append({
             "ruleId": LOOSER_RULE, "level": "note" if g.approved else "error",
-            "message": {"text": f"{g.label} makes {len(loose)} request class cell(s) more visible"
-                                + (f" (approved: {g.approved})" if g.approved else "") + f": {cells}"},
+            "message": {"text": sarif_text(f"{g.label} makes {len(loose)} request class cell(s) more visible"
+                                           + (f" (approved: {g.approved})" if g.approved else "") + f": {cells}")},
             "locations": [_location(*g.location)]})
     for c in report.contract_changes:
         results.append({"ruleId": CONTRACT_RULE, "level": "note" if c.approved else "error",
-                        "message": {"text": c.message + (f" (approved: {c.approved})" if c.approved else "")},
+                        "message": {"text": sarif_text(c.message + (f" (approved: {c.approved})" if c.approved else ""))},
                         "locations": [_location(c.file, c.line)]})
     sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": TOOL_NAME, "informationUri": "https://github.com/policyengine", "rules": [

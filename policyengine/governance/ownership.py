@@ -394,19 +394,125 @@ def repository_root(start: Path) -> Path:
     return here
 
 
-def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None = None) -> str:
+ATTRIBUTES_PATTERN = "**/.gitattributes"
+CI_PATTERNS = ("/.github/workflows/", "/.gitlab-ci.yml")  # the CI definitions that run the gates
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFile:
+    """A file (or folder) the engine or a gate reads, and what it is to them."""
+
+    path: Path
+    what: str  # "the consumers file", "a taxonomy file", "samples", "the sample of sales.orders"
+
+
+def read_files(catalog: Catalog, *, consumers: Path | None = None, taxonomy: Iterable[Path] = (),
+               samples: Iterable[Path] = (), policies: Iterable[Path] = ()) -> list[ReadFile]:
+    """The files besides policyengine.yaml that decide what the engine and the gates do: the
+    policy files and contracts (which the map binds to scopes and domains), the consumers file
+    (who holds which group), taxonomy files (which tags are sensitive), the samples folders and
+    every product's sample file (what `scan` reads). Each needs an owner in CODEOWNERS: an
+    `approved:` in a file nobody owns is approved by its author."""
+    out = []
+    for p in policies:
+        p = Path(p)
+        files = sorted(p.rglob("*.policy")) if p.is_dir() else [p]
+        out += [ReadFile(f, "a policy file") for f in files]
+    out += [ReadFile(Path(c), "a data contract") for c in sorted({p.source for p in catalog.products.values()
+                                                                    if p.source})]
+    out += [ReadFile(Path(consumers), "the consumers file")] if consumers is not None else []
+    out += [ReadFile(Path(t), "a taxonomy file") for t in taxonomy]
+    out += [ReadFile(Path(s), "samples") for s in samples]
+    for name in sorted(catalog.products):
+        out += [ReadFile(s.path, f"the sample of {name}") for s in catalog.products[name].samples]
+    return out
+
+
+def _in_repo(repo: Path, path: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(repo).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def codeowners_regex(pattern: str) -> re.Pattern[str] | None:
+    """A CODEOWNERS pattern as GitHub and GitLab read it (gitignore syntax): a leading `/` or a `/`
+    inside anchors it at the repository's top, else it matches at any depth; `*` within a folder,
+    `**` across folders, `?` one character; a pattern naming a folder covers what is below it.
+    None for a pattern this reader does not understand (it then owns nothing)."""
+    text = pattern.rstrip("/") if pattern not in ("/", "") else ""
+    if not text or "\\" in text or "[" in text:
+        return None
+    anchored = text.startswith("/") or "/" in text.lstrip("/")
+    out = []
+    for i, seg in enumerate(text.lstrip("/").split("/")):
+        if i:
+            out.append("/")
+        if seg == "**":
+            out.append("(?:.*)")
+            continue
+        for token in re.split(r"(\*|\?)", seg):
+            out.append("[^/]*" if token == "*" else "[^/]" if token == "?" else re.escape(token))
+    body = "".join(out).replace("(?:.*)/", "(?:.*/)?")
+    return re.compile(("" if anchored else "(?:.*/)?") + body + "(?:/.*)?")
+
+
+def codeowners_owners(text: str, rel: str) -> tuple[str, ...] | None:
+    """The owners the last CODEOWNERS line matching `rel` (relative to the repository) names
+    (empty when that line names none), or None when no line matches."""
+    found: tuple[str, ...] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or line.startswith("["):  # comment, GitLab section
+            continue
+        pattern, *owners = line.split("#", 1)[0].split()
+        regex = codeowners_regex(pattern)
+        if regex is not None and regex.fullmatch(rel):
+            found = tuple(owners)
+    return found
+
+
+def unowned_read_files(own: Ownership, text: str, read: Iterable[ReadFile], repo_root: Path | None = None) -> list[tuple[str, str]]:
+    """(path, what) of each read file the CODEOWNERS `text` gives no owner (a folder is checked
+    file by file; `.gitattributes` and the map itself are always checked)."""
+    repo = (repo_root or repository_root(own.root)).resolve()
+    checks: list[tuple[str, str]] = [(".gitattributes", "a .gitattributes file")]
+    config = _in_repo(repo, own.root / own.config_file)
+    if config:
+        checks.append((config, "the ownership map (policyengine.yaml)"))
+    for f in read:
+        paths = sorted(p for p in f.path.rglob("*") if p.is_file()) if f.path.is_dir() else [f.path]
+        for p in paths or [f.path / ".keep"]:
+            rel = _in_repo(repo, p)
+            if rel is None:
+                checks.append((str(p), f"{f.what} (outside the repository: no CODEOWNERS line can own it)"))
+            else:
+                checks.append((rel, f.what))
+    out = []
+    first: dict[str, str] = {}
+    for rel, what in checks:
+        first.setdefault(rel, what)
+    for rel, what in first.items():
+        if rel.startswith("/") or " (outside the repository" in what or not codeowners_owners(text, rel):
+            out.append((rel, what))
+    return out
+
+
+def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None = None,
+                      read: Sequence[ReadFile] = ()) -> str:
     """The CODEOWNERS text (GitHub and GitLab syntax) the map and the contracts' owners give.
 
     The last matching line wins in both, so the order is: files of domains the map does not name
-    yet (the platform team), then each domain's paths and contracts (its team, plus the owners its
-    contracts name), then the platform's own paths, the map and this file (the platform team)."""
+    yet (the platform team), then the files the gates read that the map gives no owner (`read`:
+    the platform team), then each domain's paths and contracts (its team, plus the owners its
+    contracts name), then the platform's own paths, every `.gitattributes`, the CI definitions
+    (GitHub workflows, .gitlab-ci.yml: they decide whether the gates run), the map and this file
+    (the platform team)."""
     repo = (repo_root or repository_root(own.root)).resolve()
 
     def in_repo(path: Path) -> str:
-        try:
-            return path.resolve().relative_to(repo).as_posix()
-        except ValueError:
-            return path.name
+        found = _in_repo(repo, path)
+        return found if found is not None else path.name
 
     prefix = in_repo(own.root)  # the repository is at or above the map's folder
     prefix = "" if prefix == "." else prefix
@@ -425,6 +531,10 @@ def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None =
     if own.domain_paths:
         out.append("# files of domains the ownership map does not name yet")
         out.extend(line(p.codeowners(), platform) for p in own.domain_paths)
+    unowned = _unmapped(own, read)
+    if unowned:
+        out.extend(["", "# files the engine and the gates read that the map gives no team: the platform"])
+        out.extend(line(rel, platform) for rel in unowned)
     contracts: dict[str, list[_Contract]] = {}
     for c in _contracts(catalog):
         rel = own.relative(c.source)
@@ -442,8 +552,26 @@ def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None =
             covered = any(p.match(c.source) == domain for p in own.domain_paths)
             if extra or not covered:
                 out.append(line(c.source, [*team, *extra]))
-    out.extend(["", "# the platform: guardrails, the ownership map and this file"])
+    out.extend(["", "# the platform: guardrails, git attributes, the CI that runs the gates, the ownership map "
+                    "and this file"])
     out.extend(line(p.text, platform) for p in own.platform_paths)
+    out.append(f"{ATTRIBUTES_PATTERN} {' '.join(platform)}")  # what a checkout holds, at any depth
+    out.extend(f"{ci} {' '.join(platform)}" for ci in CI_PATTERNS)  # whether the gates run at all
     out.append(line(own.config_file, platform))
     out.append(f"/{in_repo(own.codeowners_file())} {' '.join(platform)}")
     return "\n".join(out) + "\n"
+
+
+def _unmapped(own: Ownership, read: Iterable[ReadFile]) -> list[str]:
+    """The read files (paths relative to the map's folder, a folder with a trailing `/`) the map
+    gives no single owner, in order, each once; a file inside a folder already listed is left out."""
+    out: list[str] = []
+    for f in read:
+        rel = own.relative(f.path)
+        if rel is None or len(own.owners(rel)) == 1:
+            continue
+        if f.path.is_dir():
+            rel += "/"
+        if not any(rel.startswith(o) for o in out if o.endswith("/")) and rel not in out:
+            out.append(rel)
+    return out

@@ -553,8 +553,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
             hint = " (did the previous rule miss its ';'?)"
         if str(tok) == "=" and "COMPARE_OP" in expected_set:
             return Diagnostic("error", "unexpected '=': write '==' to compare", span, code="syntax")
-        if tok.type == "NAME" and str(tok)[:1] == "T" and exc.token_history and \
-                exc.token_history[-1].type == "DATE":
+        # Lark's history holds None before the first token (a file whose first word starts with T)
+        before = exc.token_history[-1] if exc.token_history else None
+        if tok.type == "NAME" and str(tok)[:1] == "T" and before is not None and before.type == "DATE":
             hint = " (a timestamp is written YYYY-MM-DDTHH:MM:SSZ, in UTC, ending in Z)"
         return Diagnostic("error", f"unexpected {_describe_token(tok)}: expected {expected}{hint}", span,
                           code="syntax")

@@ -268,7 +268,7 @@ def test_domain_path_globs(pattern: str, path: str, domain: str | None) -> None:
 
 def test_codeowners_is_written_from_the_map_and_the_contracts_owners(project) -> None:
     result = project.run("codeowners")
-    assert result.exit_code == 0 and result.output == "wrote CODEOWNERS (21 lines)\n"
+    assert result.exit_code == 0 and result.output == "wrote CODEOWNERS (24 lines)\n"
     lines = (project.root / "CODEOWNERS").read_text().splitlines()
     assert [line for line in lines if line and not line.startswith("#")] == [
         "/policies/*/** @acme/platform",  # a domain the map does not name yet: the platform reviews
@@ -279,6 +279,9 @@ def test_codeowners_is_written_from_the_map_and_the_contracts_owners(project) ->
         "/catalog/sales/*.yaml @acme/sales",
         "/catalog/sales/orders.yaml @acme/sales ana@acme.example",  # the contract's owner reviews it too
         "/policies/platform/** @acme/platform",  # last, so it wins: guardrails and the map itself
+        "**/.gitattributes @acme/platform",  # what a checkout holds (issue 19, hole 7)
+        "/.github/workflows/ @acme/platform",  # whether the gates run at all
+        "/.gitlab-ci.yml @acme/platform",
         "/policyengine.yaml @acme/platform",
         "/CODEOWNERS @acme/platform",
     ]
@@ -334,7 +337,7 @@ def test_codeowners_patterns_are_relative_to_the_repository(project) -> None:
     config = sub / "policyengine.yaml"
     config.write_text(config.read_text().replace("  codeowners: CODEOWNERS\n", ""))
     result = project.run("codeowners")
-    assert result.exit_code == 0 and result.output.endswith("/.github/CODEOWNERS (21 lines)\n")
+    assert result.exit_code == 0 and result.output.endswith("/.github/CODEOWNERS (24 lines)\n")
     text = (project.root / ".github" / "CODEOWNERS").read_text()
     assert text.endswith("\n/mesh/policyengine.yaml @acme/platform\n/.github/CODEOWNERS @acme/platform\n")
 
