@@ -2,6 +2,8 @@
 
     serve:
       host: 127.0.0.1          # loopback by default; another address needs a token (or --insecure)
+      allowed_hosts: []        # Host header names answered besides loopback names and `host`
+      allow_caller_time: false # may an authenticated caller set `at` (needs a token)
       port: 8181
       workers: 1
       token_env: POLICYENGINE_SERVE_TOKEN   # bearer token read from this variable (never from the file)
@@ -32,7 +34,8 @@ from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve.app import App, ServeOptions
 from policyengine.serve.trino import TrinoSettings
 
-_KEYS = frozenset({"host", "port", "workers", "token_env", "watch", "decision_log", "limits", "trino"})
+_KEYS = frozenset({"host", "port", "workers", "token_env", "watch", "decision_log", "limits", "trino",
+                   "allowed_hosts", "allow_caller_time"})
 _LIMITS = frozenset({"max_body", "body_timeout", "batch_timeout", "max_batch"})
 ENV_OPTIONS = "POLICYENGINE_SERVE_OPTIONS"  # the CLI's choices, handed to worker processes
 
@@ -49,6 +52,8 @@ class ServeSettings:
     decision_log: Mapping[str, Any] | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
     trino: TrinoSettings = field(default_factory=TrinoSettings)
+    allowed_hosts: tuple[str, ...] = ()
+    allow_caller_time: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> ServeSettings:
@@ -70,9 +75,23 @@ class ServeSettings:
             raise ValueError("serve.port must be a port number")
         if not isinstance(workers, int) or workers < 1:
             raise ValueError("serve.workers must be a positive integer")
+        hosts = data.get("allowed_hosts") or []
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h.strip() for h in hosts):
+            raise ValueError("serve.allowed_hosts must be a list of host names (or ['*'])")
+        caller_time = data.get("allow_caller_time", False)
+        if not isinstance(caller_time, bool):
+            raise ValueError("serve.allow_caller_time must be true or false")
         return cls(str(data.get("host", "127.0.0.1")), port, workers,
                    str(data.get("token_env", "POLICYENGINE_SERVE_TOKEN")), bool(data.get("watch", False)),
-                   dlog, dict(limits), TrinoSettings.from_mapping(data.get("trino")))
+                   dlog, dict(limits), TrinoSettings.from_mapping(data.get("trino")), tuple(hosts), caller_time)
+
+    def needs_token(self) -> str | None:
+        """Why this configuration needs a bearer token, or None."""
+        if self.allow_caller_time:
+            return "serve.allow_caller_time"
+        if "*" in self.allowed_hosts:
+            return "serve.allowed_hosts: ['*']"
+        return None
 
 
 def is_loopback(host: str) -> bool:
@@ -84,9 +103,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _named(bind: str) -> tuple[str, ...]:
+    """The bound address as a Host name, unless it is a wildcard (0.0.0.0, ::), which names no host."""
+    try:
+        return () if ipaddress.ip_address(bind.strip("[]")).is_unspecified else (bind,)
+    except ValueError:
+        return (bind,)
+
+
 def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = None,
-              decision_log: str | None = None, worker_suffix: str = "", freeze_gc: bool = False) -> App:
+              decision_log: str | None = None, worker_suffix: str = "", freeze_gc: bool = False,
+              host: str | None = None) -> App:
     """The ASGI app for a configuration: engine holder, decision log, watcher, Trino settings.
+    `host`: the address bound (default `settings.host`); the app answers it as a Host name.
     `freeze_gc`: gc.freeze() after loading and after each reload (a server process's choice:
     see ReloadingEngine and docs/serve.md)."""
     log_cfg = dict(settings.decision_log or {})
@@ -104,7 +133,9 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
     options = ServeOptions(token=token, max_body=int(limits.get("max_body", 1 << 20)),
                            body_timeout=float(limits.get("body_timeout", 5.0)),
                            batch_timeout=float(limits.get("batch_timeout", 2.0)),
-                           max_batch=int(limits.get("max_batch", 1000)))
+                           max_batch=int(limits.get("max_batch", 1000)),
+                           allowed_hosts=(*settings.allowed_hosts, *_named(host or settings.host)),
+                           allow_caller_time=settings.allow_caller_time)
     return App(holder, settings.trino, options, hash_key=config.hash_key, allow_unkeyed_hash=config.allow_unkeyed_hash)
 
 
@@ -115,7 +146,7 @@ def create_app() -> App:
     settings = ServeSettings.from_config(config)
     suffix = f".{os.getpid()}" if opts.get("workers", 1) > 1 else ""
     return build_app(config, settings, watch=opts.get("watch"), decision_log=opts.get("decision_log"),
-                     worker_suffix=suffix, freeze_gc=True)
+                     worker_suffix=suffix, freeze_gc=True, host=opts.get("host"))
 
 
 def run(config_path: str | None, settings: ServeSettings, *, host: str, port: int, workers: int,
@@ -139,8 +170,9 @@ def run(config_path: str | None, settings: ServeSettings, *, host: str, port: in
         kw["loop"] = "asyncio"
     if workers > 1:
         os.environ[ENV_OPTIONS] = json.dumps({"config": config_path, "watch": watch, "decision_log": decision_log,
-                                              "workers": workers})
+                                              "workers": workers, "host": host})
         uvicorn.run("policyengine.serve.server:create_app", factory=True, workers=workers, **kw)
         return
     config = load_config(config_path)
-    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True), **kw)
+    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True, host=host),
+                **kw)
