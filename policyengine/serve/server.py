@@ -9,10 +9,12 @@
       token_env: POLICYENGINE_SERVE_TOKEN   # bearer token read from this variable (never from the file)
       watch: true              # reload when policies, contracts or consumers change
       decision_log: {path: logs/decisions.jsonl, max_bytes: 67108864, backups: 5}
-      limits: {max_body: 1048576, body_timeout: 5, batch_timeout: 2, max_batch: 1000}
+      limits: {max_body: 1048576, body_timeout: 5, batch_timeout: 2, max_batch: 1000,
+               header_timeout: 10, max_connections: 1000, keep_alive_timeout: 5}
       trino: {...}             # see serve/trino.py TrinoSettings
 
 uvicorn runs the bare ASGI app (serve/app.py) with its httptools parser and uvloop when present;
+its protocols are uvicorn's with a header deadline and a connection limit (serve/protocols.py);
 it shuts down gracefully on SIGTERM/SIGINT (in-flight requests finish, the lifespan shutdown
 flushes the decision log). With several workers each is its own process with its own engine,
 reload watcher, metrics and decision-log file (`<path>.<pid>`).
@@ -36,7 +38,10 @@ from policyengine.serve.trino import TrinoSettings
 
 _KEYS = frozenset({"host", "port", "workers", "token_env", "watch", "decision_log", "limits", "trino",
                    "allowed_hosts", "allow_caller_time"})
-_LIMITS = frozenset({"max_body", "body_timeout", "batch_timeout", "max_batch"})
+_LIMITS = frozenset({"max_body", "body_timeout", "batch_timeout", "max_batch", "header_timeout", "max_connections",
+                     "keep_alive_timeout"})
+_POSITIVE = {"max_body": int, "body_timeout": float, "batch_timeout": float, "max_batch": int, "header_timeout": float,
+             "max_connections": int, "keep_alive_timeout": float}
 ENV_OPTIONS = "POLICYENGINE_SERVE_OPTIONS"  # the CLI's choices, handed to worker processes
 
 
@@ -64,6 +69,12 @@ class ServeSettings:
         limits = data.get("limits") or {}
         if not isinstance(limits, Mapping) or set(limits) - _LIMITS:
             raise ValueError(f"serve.limits takes {', '.join(sorted(_LIMITS))}")
+        for key, value in limits.items():
+            kind = _POSITIVE[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int) \
+                    or value <= 0:
+                raise ValueError(f"serve.limits.{key} must be a positive "
+                                 f"{'number (seconds)' if kind is float else 'integer'}")
         dlog = data.get("decision_log")
         if dlog is not None:
             if not isinstance(dlog, Mapping) or not isinstance(dlog.get("path"), str) \
@@ -139,11 +150,44 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
     return App(holder, settings.trino, options, hash_key=config.hash_key, allow_unkeyed_hash=config.allow_unkeyed_hash)
 
 
+def uvicorn_options(settings: ServeSettings, *, host: str, port: int, log_level: str = "info") -> dict[str, Any]:
+    """uvicorn's settings for `serve` (also used by the tests): our bounded protocols (see
+    serve/protocols.py, configured here for this process), httptools and uvloop when present."""
+    from policyengine.serve.protocols import HTTP_PROTOCOLS
+
+    limits = settings.limits
+    configure_connections(settings)
+    kw: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
+                          "timeout_graceful_shutdown": 10, "lifespan": "on", "server_header": False,
+                          "timeout_keep_alive": float(limits.get("keep_alive_timeout", 5))}
+    try:
+        import httptools  # noqa: F401
+
+        kw["http"] = HTTP_PROTOCOLS["httptools"]
+    except ImportError:
+        kw["http"] = HTTP_PROTOCOLS["h11"]
+    try:
+        import uvloop  # noqa: F401
+
+        kw["loop"] = "uvloop"
+    except ImportError:
+        kw["loop"] = "asyncio"
+    return kw
+
+
+def configure_connections(settings: ServeSettings) -> None:
+    """The header deadline and connection limit of this process's connections."""
+    from policyengine.serve.protocols import configure
+
+    configure(float(settings.limits.get("header_timeout", 10.0)), int(settings.limits.get("max_connections", 1000)))
+
+
 def create_app() -> App:
     """The factory uvicorn's worker processes call (`policyengine.serve.server:create_app`)."""
     opts = json.loads(os.environ.get(ENV_OPTIONS, "{}"))
     config = load_config(opts.get("config"))
     settings = ServeSettings.from_config(config)
+    configure_connections(settings)  # this worker's protocols
     suffix = f".{os.getpid()}" if opts.get("workers", 1) > 1 else ""
     return build_app(config, settings, watch=opts.get("watch"), decision_log=opts.get("decision_log"),
                      worker_suffix=suffix, freeze_gc=True, host=opts.get("host"))
@@ -154,20 +198,7 @@ def run(config_path: str | None, settings: ServeSettings, *, host: str, port: in
     """Start uvicorn (blocks until SIGTERM/SIGINT, then shuts down gracefully)."""
     import uvicorn
 
-    kw: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
-                          "timeout_graceful_shutdown": 10, "lifespan": "on", "server_header": False}
-    try:
-        import httptools  # noqa: F401
-
-        kw["http"] = "httptools"
-    except ImportError:
-        kw["http"] = "h11"
-    try:
-        import uvloop  # noqa: F401
-
-        kw["loop"] = "uvloop"
-    except ImportError:
-        kw["loop"] = "asyncio"
+    kw = uvicorn_options(settings, host=host, port=port, log_level=log_level)
     if workers > 1:
         os.environ[ENV_OPTIONS] = json.dumps({"config": config_path, "watch": watch, "decision_log": decision_log,
                                               "workers": workers, "host": host})
