@@ -8,7 +8,7 @@ too large a 413, a slow body a 408, an internal error a 500, an overrun batch a 
 allow, and never the plugin's `{}` where a filter or mask applies. Each JSON API decision is the
 engine's own (`Decision.to_dict()`), an error decision denying every column.
 
-Before anything else, the `Host` header must name this server (a loopback name, the bound host or
+Before anything but `/health`, the `Host` header must name this server (a loopback name, the bound host or
 `serve.allowed_hosts`): a 421 otherwise, so a web page that rebinds its DNS name to 127.0.0.1
 cannot read decisions from a browser (DNS rebinding). Decisions are taken at the server's clock:
 a request's `at` is refused unless the server trusts authenticated callers to choose the instant
@@ -143,12 +143,12 @@ class App:
         path, method = scope["path"], scope["method"]
         status = 500
         try:
-            self._check_host(scope)
-            if method == "GET" and path == "/health":
+            if method == "GET" and path == "/health":  # for probes, which name a pod's address: any Host
                 status, body = 200, orjson.dumps({"status": "ok", "bundle_version": self.holder.bundle_version,
                                                   "reload_errors": self.holder.reload_errors})
                 await _reply(send, status, body)
                 return
+            self._check_host(scope)
             self._authenticate(scope)
             if method == "GET" and path == "/metrics":
                 status = 200
