@@ -221,6 +221,7 @@ def parse(document: Any, settings: TrinoSettings, consumers: Mapping[str, Consum
           limits: Limits | None = None) -> Request:
     """The plugin's `{"input": {"context", "action"}}` document → a Request (BadRequest if
     malformed, TooLarge beyond `limits.max_items` resources)."""
+    limits = limits or Limits()
     doc = _obj(document, "the request")
     inp = _obj(doc.get("input"), "'input'")
     context = _obj(inp.get("context"), "'input.context'")
@@ -239,7 +240,7 @@ def parse(document: Any, settings: TrinoSettings, consumers: Mapping[str, Consum
     if filter_resources is not None:
         if not isinstance(filter_resources, list):
             raise BadRequest("'action.filterResources' must be a list")
-        if limits is not None and len(filter_resources) > limits.max_items:
+        if len(filter_resources) > limits.max_items:
             raise TooLarge(f"the request names {len(filter_resources)} resources, more than max_batch "
                            f"({limits.max_items})")
         filter_resources = tuple(_obj(r, "each of 'action.filterResources'") for r in filter_resources)
@@ -247,7 +248,7 @@ def parse(document: Any, settings: TrinoSettings, consumers: Mapping[str, Consum
     if settings.purpose_credential and isinstance(extra.get(settings.purpose_credential), str):
         purpose = extra[settings.purpose_credential]
     return Request(user, _consumer(user, groups, settings, consumers), purpose, operation, resource,
-                   filter_resources, Trace(limits or Limits()))
+                   filter_resources, Trace(limits))
 
 
 def _consumer(user: str, groups: Sequence[str], settings: TrinoSettings,
