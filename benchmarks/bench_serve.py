@@ -97,7 +97,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
             raise SystemExit("the server exited during start-up")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 if b"200" in s.recv(100):
                     return proc
         except OSError:

@@ -39,6 +39,10 @@ def serve_command(
     if not is_loopback(bind) and not os.environ.get(settings.token_env) and not insecure:
         raise fail(f"error: refusing to serve {bind} without authentication: set {settings.token_env} to a "
                    "bearer token, bind 127.0.0.1, or pass --insecure-no-auth", EXIT_USAGE)
+    needs = settings.needs_token()
+    if needs and not os.environ.get(settings.token_env):
+        raise fail(f"{cfg.root / 'policyengine.yaml'}: error: {needs} needs a bearer token: set "
+                   f"{settings.token_env} (without one any local web page or process could use it)", EXIT_USAGE)
     try:
         from policyengine.engine.reload import ReloadingEngine
 

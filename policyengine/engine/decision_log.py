@@ -113,6 +113,14 @@ class DecisionLog:
             return
         self._queue.append((decision, duration_s))
 
+    def record_entry(self, entry: dict[str, Any]) -> None:
+        """Queue one line already built by the caller (a JSON-able mapping of names and counts,
+        never values: e.g. the summary of a Trino request in serve/trino.py); as `record()`."""
+        if self._closed or len(self._queue) >= self.max_queue:
+            self.dropped += 1
+            return
+        self._queue.append((entry, 0.0))  # type: ignore[arg-type]
+
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything queued so far is written (or dropped)."""
         done = threading.Event()
@@ -157,7 +165,7 @@ class DecisionLog:
                 duration.set()  # type: ignore[attr-defined]
                 continue
             try:
-                chunk.append(self._line(decision, duration))
+                chunk.append(_dumps(decision) + b"\n" if decision.__class__ is dict else self._line(decision, duration))
                 count += 1
             except Exception:  # an unserialisable decision is dropped, not fatal
                 self.dropped += 1

@@ -7,6 +7,12 @@ Routes: `GET /health`, `GET /metrics` (Prometheus text), `GET /openapi.json`, ou
 too large a 413, a slow body a 408, an internal error a 500, an overrun batch a 503 — never an
 allow, and never the plugin's `{}` where a filter or mask applies. Each JSON API decision is the
 engine's own (`Decision.to_dict()`), an error decision denying every column.
+
+Before anything but `/health`, the `Host` header must name this server (a loopback name, the bound host or
+`serve.allowed_hosts`): a 421 otherwise, so a web page that rebinds its DNS name to 127.0.0.1
+cannot read decisions from a browser (DNS rebinding). Decisions are taken at the server's clock:
+a request's `at` is refused unless the server trusts authenticated callers to choose the instant
+(`allow_caller_time`, only with a token), since an earlier instant revives an expired grant.
 """
 
 from __future__ import annotations
@@ -18,17 +24,28 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 
 from policyengine.enforce.iceberg import IcebergRefused
+from policyengine.engine.decision import ColumnDecision, Decision
 from policyengine.engine.reload import ReloadingEngine
+from policyengine.language import ast
 from policyengine.serve import iceberg
 from policyengine.serve.metrics import Metrics
 from policyengine.serve.openapi import OPENAPI
 from policyengine.serve.replies import DecisionDocuments
-from policyengine.serve.trino import BadRequest, Refused, TrinoPolicy, TrinoSettings
+from policyengine.serve.trino import (
+    BadRequest,
+    Limits,
+    Overrun,
+    Refused,
+    TooLarge,
+    TrinoPolicy,
+    TrinoSettings,
+)
 
 log = logging.getLogger("policyengine")
 
@@ -53,8 +70,28 @@ class ServeOptions:
     token: str | None = None  # a bearer token required on every route but /health
     max_body: int = 1 << 20  # bytes
     body_timeout: float = 5.0  # seconds to receive a request body
-    batch_timeout: float = 2.0  # seconds for one batch of evaluations
-    max_batch: int = 1000
+    batch_timeout: float = 2.0  # seconds for one batch of evaluations (JSON API and Trino)
+    max_batch: int = 1000  # requests of a JSON API batch; resources or columns of a Trino request
+    allowed_hosts: tuple[str, ...] = ()  # Host names answered besides the loopback names ("*": any)
+    allow_caller_time: bool = False  # may an authenticated caller set `at` (needs a token)
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_UNKNOWN_LOGGED = 1000  # distinct unknown consumer ids logged (then one line saying so)
+
+
+def host_name(value: str) -> str:
+    """A Host header's (or an allow-list entry's) name: lower case, no port, no brackets around an
+    IPv6 literal, no trailing dot ("" when it has no name)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        return value[1:end] if end > 0 else ""
+    if value.count(":") == 1:
+        value = value.partition(":")[0]
+    elif ":" in value:  # an IPv6 literal without brackets is no valid Host
+        return value
+    return value.rstrip(".")
 
 
 class App:
@@ -72,15 +109,25 @@ class App:
         self._documents = DecisionDocuments()
         self._trino: tuple[Any, TrinoPolicy] | None = None
         self._token = self.options.token.encode() if self.options.token else None
+        names = {host_name(h) for h in self.options.allowed_hosts}
+        self._any_host = "*" in names
+        if (self._any_host or self.options.allow_caller_time) and self._token is None:
+            raise ValueError("serve.allow_caller_time and serve.allowed_hosts: ['*'] need a bearer token "
+                             "(token_env): without one any local web page could use them")
+        self._hosts = frozenset(LOOPBACK_HOSTS | names - {"*", ""})
+        self._host_seen: dict[bytes, bool] = {}
+        self._unknown_consumers: set[str] = set()
+        limits = Limits(self.options.max_batch, self.options.batch_timeout)
         self._routes: dict[tuple[str, str], Callable[[Any], Any]] = {
             ("POST", "/v1/evaluate"): self._evaluate,
             ("POST", "/v1/evaluate/batch"): self._evaluate_batch,
             ("POST", "/v1/iceberg/read-restrictions"): self._read_restrictions,
-            ("POST", "/v1/trino/allow"): lambda doc: {"result": self._policy().allow(doc)},
-            ("POST", "/v1/trino/batch"): lambda doc: {"result": self._policy().batch(doc)},
-            ("POST", "/v1/trino/row-filters"): lambda doc: {"result": self._policy().row_filters(doc)},
-            ("POST", "/v1/trino/column-mask"): lambda doc: {"result": self._policy().column_mask(doc)},
-            ("POST", "/v1/trino/batch-column-masks"): lambda doc: {"result": self._policy().batch_column_masks(doc)},
+            ("POST", "/v1/trino/allow"): lambda doc: {"result": self._policy().allow(doc, limits)},
+            ("POST", "/v1/trino/batch"): lambda doc: {"result": self._policy().batch(doc, limits)},
+            ("POST", "/v1/trino/row-filters"): lambda doc: {"result": self._policy().row_filters(doc, limits)},
+            ("POST", "/v1/trino/column-mask"): lambda doc: {"result": self._policy().column_mask(doc, limits)},
+            ("POST", "/v1/trino/batch-column-masks"):
+                lambda doc: {"result": self._policy().batch_column_masks(doc, limits)},
         }
 
     # ---------------------------------------------------------------- ASGI
@@ -96,11 +143,12 @@ class App:
         path, method = scope["path"], scope["method"]
         status = 500
         try:
-            if method == "GET" and path == "/health":
+            if method == "GET" and path == "/health":  # for probes, which name a pod's address: any Host
                 status, body = 200, orjson.dumps({"status": "ok", "bundle_version": self.holder.bundle_version,
                                                   "reload_errors": self.holder.reload_errors})
                 await _reply(send, status, body)
                 return
+            self._check_host(scope)
             self._authenticate(scope)
             if method == "GET" and path == "/metrics":
                 status = 200
@@ -124,6 +172,10 @@ class App:
                 reply = handler(document)
             except IcebergRefused as exc:  # no faithful Iceberg form: refused, never weakened
                 raise HttpError(403, _safe(exc)) from None
+            except TooLarge as exc:
+                raise HttpError(413, _safe(exc)) from None
+            except Overrun as exc:
+                raise HttpError(503, _safe(exc)) from None
             except (BadRequest, ValueError, TypeError, KeyError) as exc:
                 raise HttpError(400, _safe(exc)) from None
             except Refused as exc:
@@ -152,6 +204,26 @@ class App:
                     self.holder.decision_log.close()  # flush on graceful shutdown
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _check_host(self, scope: Scope) -> None:
+        """421 unless the Host header names this server (DNS rebinding: a browser sends the
+        attacker's name there even once it resolves to 127.0.0.1)."""
+        if self._any_host:
+            return
+        raw = b""
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                raw = value
+                break
+        ok = self._host_seen.get(raw)
+        if ok is None:
+            ok = host_name(raw.decode("latin-1")) in self._hosts
+            if len(self._host_seen) >= 256:
+                self._host_seen.clear()
+            self._host_seen[raw] = ok
+        if not ok:
+            raise HttpError(421, "the Host header does not name this server; a name it may be reached by "
+                                 "belongs in serve.allowed_hosts")
 
     def _authenticate(self, scope: Scope) -> None:
         if self._token is None:
@@ -206,10 +278,41 @@ class App:
         return cached[1]
 
     def _one(self, request: Any) -> dict[str, Any]:
-        request = _request(request)
-        decision = self.holder.evaluate(*request)
+        consumer, product, columns, purpose, at = _request(request, self.options.allow_caller_time)
+        if consumer.__class__ is str and consumer not in self.holder.engine.consumers:
+            decision = self._unknown_consumer(consumer, product, columns, purpose)
+        else:
+            decision = self.holder.evaluate(consumer, product, columns, purpose, at)
         self.metrics.decisions += 1
         return self._documents.document(decision)  # Decision.to_dict(), its bulk encoded once
+
+    def _unknown_consumer(self, consumer: str, product: str, columns: list[str] | None,
+                          purpose: str | None) -> Decision:
+        """A consumer id the consumers file does not list: every column denied with that reason,
+        no rows (the engine would answer an error decision and log a traceback per request).
+        Logged once per id (up to _UNKNOWN_LOGGED ids)."""
+        seen = self._unknown_consumers
+        if consumer not in seen and len(seen) <= _UNKNOWN_LOGGED:
+            seen.add(consumer)
+            if len(seen) > _UNKNOWN_LOGGED:
+                log.warning("policyengine serve: more than %d unknown consumer ids; no more are logged",
+                            _UNKNOWN_LOGGED)
+            else:
+                log.warning("policyengine serve: unknown consumer %s (not in the consumers file): everything "
+                            "denied; logged once", repr(consumer[:100]))
+        engine = self.holder.engine
+        if columns is None:
+            known = engine.catalog.products.get(product)
+            columns = list(known.column_names) if known is not None else []
+        why = f"unknown consumer '{consumer}'"
+        decision = Decision(product, consumer,
+                            MappingProxyType({c: ColumnDecision(c, "deny", reason=why) for c in columns}),
+                            ast.Literal(False), purpose, dt.datetime.now(dt.UTC), engine.policy_version,
+                            reason=why + ": not in the consumers file; everything is denied",
+                            bundle_version=engine.bundle_version)
+        if self.holder.decision_log is not None:
+            self.holder.decision_log.record(decision, 0.0)
+        return decision
 
     def _evaluate(self, document: Any) -> dict[str, Any]:
         return self._one(document)
@@ -217,9 +320,12 @@ class App:
     def _read_restrictions(self, document: Any) -> dict[str, Any]:
         """Iceberg read restrictions for one consumer reading one table (serve/iceberg.py)."""
         evaluate, fields = iceberg.split_request(document)
-        consumer, product, _, purpose, at = _request(evaluate)
+        consumer, product, _, purpose, at = _request(evaluate, self.options.allow_caller_time)
         if self.holder.engine.catalog.get(product) is None:
             raise HttpError(404, f"unknown product '{product}'")
+        if isinstance(consumer, str) and consumer not in self.holder.engine.consumers:
+            self._unknown_consumer(consumer, product, None, purpose)
+            raise HttpError(403, f"unknown consumer '{consumer}': not in the consumers file; nothing is readable")
         decision = self.holder.evaluate(consumer, product, None, purpose, at)
         self.metrics.decisions += 1
         if decision.error:
@@ -241,8 +347,14 @@ class App:
         return {"decisions": out}
 
 
-def _request(doc: Any) -> tuple[Any, str, list[str] | None, str | None, dt.datetime | None]:
-    """Validate one evaluate request: {consumer, product, columns?, purpose?, at?}."""
+_NO_CALLER_TIME = ("'at' is not accepted: decisions are taken at the server's clock (an earlier instant "
+                   "would revive expired grants); see serve.allow_caller_time")
+
+
+def _request(doc: Any, caller_time: bool = False) -> tuple[Any, str, list[str] | None, str | None,
+                                                            dt.datetime | None]:
+    """Validate one evaluate request: {consumer, product, columns?, purpose?, at?}; `at` only
+    when the server lets callers choose the instant (`caller_time`), else a BadRequest."""
     if not isinstance(doc, Mapping):
         raise BadRequest("a request is a JSON object")
     unknown = sorted(set(doc) - {"consumer", "product", "columns", "purpose", "at"})
@@ -275,6 +387,8 @@ def _request(doc: Any) -> tuple[Any, str, list[str] | None, str | None, dt.datet
         raise BadRequest("'purpose' must be a string")
     at = doc.get("at")
     if at is not None:
+        if not caller_time:
+            raise BadRequest(_NO_CALLER_TIME)
         if not isinstance(at, str):
             raise BadRequest("'at' must be an ISO 8601 timestamp")
         try:
@@ -283,6 +397,10 @@ def _request(doc: Any) -> tuple[Any, str, list[str] | None, str | None, dt.datet
             raise BadRequest("'at' must be an ISO 8601 timestamp") from None
         if at.tzinfo is None:
             raise BadRequest("'at' needs a UTC offset")
+        try:
+            at = at.astimezone(dt.UTC)
+        except OverflowError:  # 9999-12-31T23:59-05:00 is no instant
+            raise BadRequest("'at' is out of range") from None
     return consumer, product, columns, purpose, at
 
 

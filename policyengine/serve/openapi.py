@@ -19,7 +19,8 @@ _REQUEST = {"type": "object", "required": ["consumer", "product"], "additionalPr
     "product": {"type": "string"},
     "columns": {"type": "array", "items": {"type": "string"}, "description": "default: every column"},
     "purpose": {"type": "string"},
-    "at": {"type": "string", "format": "date-time", "description": "the request's instant (default: now)"},
+    "at": {"type": "string", "format": "date-time",
+           "description": "the request's instant; refused (400) unless serve.allow_caller_time (with a token)"},
 }}
 
 _DECISION = {"type": "object", "properties": {
@@ -52,7 +53,7 @@ _ICEBERG_REQUEST = {
                    "required": ["type", "fields"], "properties": {
                        "type": {"const": "struct"}, "fields": {"type": "array", "items": _ICEBERG_FIELD}}},
         "purpose": {"type": "string"},
-        "at": {"type": "string", "format": "date-time"},
+        "at": {"type": "string", "format": "date-time", "description": "as in Request"},
     }}
 
 _ICEBERG_REPLY = {"type": "object", "required": ["read-restrictions"], "properties": {
@@ -70,9 +71,10 @@ _ICEBERG_REPLY = {"type": "object", "required": ["read-restrictions"], "properti
 def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): {"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             for c, d in ((400, "malformed request"), (401, "missing or wrong bearer token"),
-                         (403, "the decision has no faithful Iceberg form (refused, never weakened)"),
+                         (403, "the decision has no faithful Iceberg form, or an unknown consumer (refused, never weakened)"),
                          (404, "unknown product"),
                          (408, "the body did not arrive in time"), (413, "the body or batch is too large"),
+                         (421, "the Host header names no address of this server (DNS rebinding)"),
                          (500, "internal error or a mask/filter that cannot be expressed (fail closed)"),
                          (503, "the batch took too long (fail closed)")) if c in codes}
 
@@ -85,7 +87,7 @@ def _opa(summary: str, result: dict[str, Any]) -> dict[str, Any]:
     return {"post": {"summary": summary, "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/OpaInput"})},
                      "responses": {"200": {"description": "the decision", **_json(
                          {"type": "object", "required": ["result"], "properties": {"result": result}})},
-                         **_errors(400, 401, 408, 413, 500)}}}
+                         **_errors(400, 401, 408, 413, 421, 500, 503)}}}
 
 
 _VIEW = {"type": "object", "required": ["expression"], "properties": {"expression": {"type": "string"}}}
@@ -99,7 +101,7 @@ OPENAPI: dict[str, Any] = {
         "/v1/evaluate": {"post": {
             "summary": "decide one request", "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/Request"})},
             "responses": {"200": {"description": "Decision.to_dict()", **_json({"$ref": "#/components/schemas/Decision"})},
-                          **_errors(400, 401, 408, 413, 500)}}},
+                          **_errors(400, 401, 408, 413, 421, 500)}}},
         "/v1/evaluate/batch": {"post": {
             "summary": "decide several requests", "requestBody": {"required": True, **_json(
                 {"type": "object", "required": ["requests"], "properties": {
@@ -107,13 +109,13 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": {"description": "one decision per request, in order", **_json(
                 {"type": "object", "properties": {"decisions": {
                     "type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}})},
-                **_errors(400, 401, 408, 413, 500, 503)}}},
+                **_errors(400, 401, 408, 413, 421, 500, 503)}}},
         "/v1/iceberg/read-restrictions": {"post": {
             "summary": "Iceberg REST read-restrictions for one consumer reading one table",
             "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/IcebergRequest"})},
             "responses": {"200": {"description": "the read restrictions", **_json(
                 {"$ref": "#/components/schemas/IcebergReadRestrictions"})},
-                **_errors(400, 401, 403, 404, 408, 413, 500)}}},
+                **_errors(400, 401, 403, 404, 408, 413, 421, 500)}}},
         "/v1/trino/allow": _opa("Trino opa.policy.uri", {"type": "boolean"}),
         "/v1/trino/batch": _opa("Trino opa.policy.batched-uri", {"type": "array", "items": {"type": "integer"}}),
         "/v1/trino/row-filters": _opa("Trino opa.policy.row-filters-uri", {"type": "array", "items": _VIEW}),

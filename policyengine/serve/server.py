@@ -2,15 +2,19 @@
 
     serve:
       host: 127.0.0.1          # loopback by default; another address needs a token (or --insecure)
+      allowed_hosts: []        # Host header names answered besides loopback names and `host`
+      allow_caller_time: false # may an authenticated caller set `at` (needs a token)
       port: 8181
       workers: 1
       token_env: POLICYENGINE_SERVE_TOKEN   # bearer token read from this variable (never from the file)
       watch: true              # reload when policies, contracts or consumers change
       decision_log: {path: logs/decisions.jsonl, max_bytes: 67108864, backups: 5}
-      limits: {max_body: 1048576, body_timeout: 5, batch_timeout: 2, max_batch: 1000}
+      limits: {max_body: 1048576, body_timeout: 5, batch_timeout: 2, max_batch: 1000,
+               header_timeout: 10, max_connections: 1000, keep_alive_timeout: 5}
       trino: {...}             # see serve/trino.py TrinoSettings
 
 uvicorn runs the bare ASGI app (serve/app.py) with its httptools parser and uvloop when present;
+its protocols are uvicorn's with a header deadline and a connection limit (serve/protocols.py);
 it shuts down gracefully on SIGTERM/SIGINT (in-flight requests finish, the lifespan shutdown
 flushes the decision log). With several workers each is its own process with its own engine,
 reload watcher, metrics and decision-log file (`<path>.<pid>`).
@@ -32,8 +36,12 @@ from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve.app import App, ServeOptions
 from policyengine.serve.trino import TrinoSettings
 
-_KEYS = frozenset({"host", "port", "workers", "token_env", "watch", "decision_log", "limits", "trino"})
-_LIMITS = frozenset({"max_body", "body_timeout", "batch_timeout", "max_batch"})
+_KEYS = frozenset({"host", "port", "workers", "token_env", "watch", "decision_log", "limits", "trino",
+                   "allowed_hosts", "allow_caller_time"})
+_LIMITS = frozenset({"max_body", "body_timeout", "batch_timeout", "max_batch", "header_timeout", "max_connections",
+                     "keep_alive_timeout"})
+_POSITIVE = {"max_body": int, "body_timeout": float, "batch_timeout": float, "max_batch": int, "header_timeout": float,
+             "max_connections": int, "keep_alive_timeout": float}
 ENV_OPTIONS = "POLICYENGINE_SERVE_OPTIONS"  # the CLI's choices, handed to worker processes
 
 
@@ -49,6 +57,8 @@ class ServeSettings:
     decision_log: Mapping[str, Any] | None = None
     limits: Mapping[str, Any] = field(default_factory=dict)
     trino: TrinoSettings = field(default_factory=TrinoSettings)
+    allowed_hosts: tuple[str, ...] = ()
+    allow_caller_time: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> ServeSettings:
@@ -59,6 +69,12 @@ class ServeSettings:
         limits = data.get("limits") or {}
         if not isinstance(limits, Mapping) or set(limits) - _LIMITS:
             raise ValueError(f"serve.limits takes {', '.join(sorted(_LIMITS))}")
+        for key, value in limits.items():
+            kind = _POSITIVE[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int) \
+                    or value <= 0:
+                raise ValueError(f"serve.limits.{key} must be a positive "
+                                 f"{'number (seconds)' if kind is float else 'integer'}")
         dlog = data.get("decision_log")
         if dlog is not None:
             if not isinstance(dlog, Mapping) or not isinstance(dlog.get("path"), str) \
@@ -70,9 +86,23 @@ class ServeSettings:
             raise ValueError("serve.port must be a port number")
         if not isinstance(workers, int) or workers < 1:
             raise ValueError("serve.workers must be a positive integer")
+        hosts = data.get("allowed_hosts") or []
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h.strip() for h in hosts):
+            raise ValueError("serve.allowed_hosts must be a list of host names (or ['*'])")
+        caller_time = data.get("allow_caller_time", False)
+        if not isinstance(caller_time, bool):
+            raise ValueError("serve.allow_caller_time must be true or false")
         return cls(str(data.get("host", "127.0.0.1")), port, workers,
                    str(data.get("token_env", "POLICYENGINE_SERVE_TOKEN")), bool(data.get("watch", False)),
-                   dlog, dict(limits), TrinoSettings.from_mapping(data.get("trino")))
+                   dlog, dict(limits), TrinoSettings.from_mapping(data.get("trino")), tuple(hosts), caller_time)
+
+    def needs_token(self) -> str | None:
+        """Why this configuration needs a bearer token, or None."""
+        if self.allow_caller_time:
+            return "serve.allow_caller_time"
+        if "*" in self.allowed_hosts:
+            return "serve.allowed_hosts: ['*']"
+        return None
 
 
 def is_loopback(host: str) -> bool:
@@ -84,9 +114,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _named(bind: str) -> tuple[str, ...]:
+    """The bound address as a Host name, unless it is a wildcard (0.0.0.0, ::), which names no host."""
+    try:
+        return () if ipaddress.ip_address(bind.strip("[]")).is_unspecified else (bind,)
+    except ValueError:
+        return (bind,)
+
+
 def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = None,
-              decision_log: str | None = None, worker_suffix: str = "", freeze_gc: bool = False) -> App:
+              decision_log: str | None = None, worker_suffix: str = "", freeze_gc: bool = False,
+              host: str | None = None) -> App:
     """The ASGI app for a configuration: engine holder, decision log, watcher, Trino settings.
+    `host`: the address bound (default `settings.host`); the app answers it as a Host name.
     `freeze_gc`: gc.freeze() after loading and after each reload (a server process's choice:
     see ReloadingEngine and docs/serve.md)."""
     log_cfg = dict(settings.decision_log or {})
@@ -104,8 +144,42 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
     options = ServeOptions(token=token, max_body=int(limits.get("max_body", 1 << 20)),
                            body_timeout=float(limits.get("body_timeout", 5.0)),
                            batch_timeout=float(limits.get("batch_timeout", 2.0)),
-                           max_batch=int(limits.get("max_batch", 1000)))
+                           max_batch=int(limits.get("max_batch", 1000)),
+                           allowed_hosts=(*settings.allowed_hosts, *_named(host or settings.host)),
+                           allow_caller_time=settings.allow_caller_time)
     return App(holder, settings.trino, options, hash_key=config.hash_key, allow_unkeyed_hash=config.allow_unkeyed_hash)
+
+
+def uvicorn_options(settings: ServeSettings, *, host: str, port: int, log_level: str = "info") -> dict[str, Any]:
+    """uvicorn's settings for `serve` (also used by the tests): our bounded protocols (see
+    serve/protocols.py, configured here for this process), httptools and uvloop when present."""
+    from policyengine.serve.protocols import HTTP_PROTOCOLS
+
+    limits = settings.limits
+    configure_connections(settings)
+    kw: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
+                          "timeout_graceful_shutdown": 10, "lifespan": "on", "server_header": False,
+                          "timeout_keep_alive": float(limits.get("keep_alive_timeout", 5))}
+    try:
+        import httptools  # noqa: F401
+
+        kw["http"] = HTTP_PROTOCOLS["httptools"]
+    except ImportError:
+        kw["http"] = HTTP_PROTOCOLS["h11"]
+    try:
+        import uvloop  # noqa: F401
+
+        kw["loop"] = "uvloop"
+    except ImportError:
+        kw["loop"] = "asyncio"
+    return kw
+
+
+def configure_connections(settings: ServeSettings) -> None:
+    """The header deadline and connection limit of this process's connections."""
+    from policyengine.serve.protocols import configure
+
+    configure(float(settings.limits.get("header_timeout", 10.0)), int(settings.limits.get("max_connections", 1000)))
 
 
 def create_app() -> App:
@@ -113,9 +187,10 @@ def create_app() -> App:
     opts = json.loads(os.environ.get(ENV_OPTIONS, "{}"))
     config = load_config(opts.get("config"))
     settings = ServeSettings.from_config(config)
+    configure_connections(settings)  # this worker's protocols
     suffix = f".{os.getpid()}" if opts.get("workers", 1) > 1 else ""
     return build_app(config, settings, watch=opts.get("watch"), decision_log=opts.get("decision_log"),
-                     worker_suffix=suffix, freeze_gc=True)
+                     worker_suffix=suffix, freeze_gc=True, host=opts.get("host"))
 
 
 def run(config_path: str | None, settings: ServeSettings, *, host: str, port: int, workers: int,
@@ -123,24 +198,12 @@ def run(config_path: str | None, settings: ServeSettings, *, host: str, port: in
     """Start uvicorn (blocks until SIGTERM/SIGINT, then shuts down gracefully)."""
     import uvicorn
 
-    kw: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
-                          "timeout_graceful_shutdown": 10, "lifespan": "on", "server_header": False}
-    try:
-        import httptools  # noqa: F401
-
-        kw["http"] = "httptools"
-    except ImportError:
-        kw["http"] = "h11"
-    try:
-        import uvloop  # noqa: F401
-
-        kw["loop"] = "uvloop"
-    except ImportError:
-        kw["loop"] = "asyncio"
+    kw = uvicorn_options(settings, host=host, port=port, log_level=log_level)
     if workers > 1:
         os.environ[ENV_OPTIONS] = json.dumps({"config": config_path, "watch": watch, "decision_log": decision_log,
-                                              "workers": workers})
+                                              "workers": workers, "host": host})
         uvicorn.run("policyengine.serve.server:create_app", factory=True, workers=workers, **kw)
         return
     config = load_config(config_path)
-    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True), **kw)
+    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True, host=host),
+                **kw)

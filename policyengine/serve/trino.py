@@ -17,11 +17,20 @@ The plugin reads an undefined result (`{}` or a missing list) as *deny* for allo
 *no filter* / *no mask* for the others, so this module never answers that way where a filter or
 mask applies: an error there raises, and the server answers with an HTTP error, which fails the
 statement. Denied columns fail `SelectFromColumns`; were a mask asked for one anyway, it is
-`CAST(NULL AS <type>)`.
+`CAST(NULL AS <type>)`, or an untyped `NULL` (which Trino coerces to the column's type) for a type
+sqlglot cannot read (`setdigest`, `qdigest(bigint)`, very long or deeply nested types).
+
+Bounds (issue 19): a request names at most `Limits.max_items` resources (or columns of one
+table), else TooLarge (HTTP 413); its decisions must be taken within `Limits.timeout`, else
+Overrun (HTTP 503), never a partial answer. A request evaluates each (product, columns) once and
+writes one bounded summary line to the decision log, however many resources it names.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -29,18 +38,42 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from policyengine.catalog.consumers import Consumer
 from policyengine.enforce.sql import RenderError, filter_expression, mask_expression
 from policyengine.engine.decision import ColumnDecision, Decision
+from policyengine.engine.decision_log import log_columns
+
+log = logging.getLogger("policyengine")
 
 
 class BadRequest(ValueError):
     """The request does not have the plugin's shape (answered with HTTP 400)."""
 
 
+class TooLarge(BadRequest):
+    """The request names more resources or columns than `Limits.max_items` (HTTP 413)."""
+
+
+class Overrun(RuntimeError):
+    """The request's decisions took longer than `Limits.timeout` (HTTP 503: nothing allowed)."""
+
+
 class Refused(RuntimeError):
     """A filter or mask applies but cannot be expressed safely (answered with HTTP 500)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per request: at most `max_items` filter resources or columns of a table, decided within
+    `timeout` seconds (the server's `max_batch` and `batch_timeout`)."""
+
+    max_items: int = 1000
+    timeout: float = 2.0
+
+
+UNMAPPED = ("drop", "passthrough")
 
 
 @dataclass(frozen=True)
@@ -56,7 +89,10 @@ class TrinoSettings:
     `opa.identity.extra-credentials-keys`); default_purpose otherwise. require_known_consumer:
     a Trino user who is not in the consumers file is denied everything. accept_key_in_query_text:
     allow a keyed `hash` mask to carry the HMAC key inside the mask's SQL text (it then appears in
-    query plans and history); off by default, so such masks are refused.
+    query plans and history); off by default, so such masks are refused. unmapped_users,
+    unmapped_groups: once `users` (`groups`) maps any name, a name it does not map is `drop`ped
+    (the user is unknown, the group ignored), unless `passthrough` keeps it as our name: a Trino
+    group that happens to be called `pii-cleared` must not grant what the mapping did not.
     """
 
     users: Mapping[str, str] = field(default_factory=dict)
@@ -69,6 +105,8 @@ class TrinoSettings:
     default_purpose: str | None = None
     require_known_consumer: bool = True
     accept_key_in_query_text: bool = False
+    unmapped_users: str = "drop"
+    unmapped_groups: str = "drop"
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "serve.trino") -> TrinoSettings:
@@ -104,13 +142,20 @@ class TrinoSettings:
                 raise ValueError(f"{where}.{key} must be true or false")
             return value
 
+        def unmapped(key: str) -> str:
+            value = data.get(key, "drop")
+            if value not in UNMAPPED:
+                raise ValueError(f"{where}.{key} must be 'drop' or 'passthrough'")
+            return value
+
         template = optional_text("product", "{schema}.{table}")
         if template is not None and "{table}" not in template:
             raise ValueError(f"{where}.product must contain {{table}}")
         return cls(mapping("users"), mapping("groups"), mapping("tables"), template, names("catalogs"),
                    names("open_catalogs"), optional_text("purpose_credential", "purpose"),
                    optional_text("default_purpose", None), flag("require_known_consumer", True),
-                   flag("accept_key_in_query_text", False))
+                   flag("accept_key_in_query_text", False), unmapped("unmapped_users"),
+                   unmapped("unmapped_groups"))
 
 
 # ---------------------------------------------------------------- request parsing
@@ -149,10 +194,34 @@ class Request:
     operation: str
     resource: Mapping[str, Any] | None
     filter_resources: tuple[Mapping[str, Any], ...] | None
+    trace: Trace | None = field(default=None, compare=False)
 
 
-def parse(document: Any, settings: TrinoSettings, consumers: Mapping[str, Consumer]) -> Request:
-    """The plugin's `{"input": {"context", "action"}}` document → a Request (BadRequest if malformed)."""
+class Trace:
+    """One plugin request's budget and its decisions, each (product, columns) taken once."""
+
+    __slots__ = ("limits", "started", "deadline", "decisions")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.started = time.perf_counter()
+        self.deadline = self.started + limits.timeout
+        self.decisions: dict[tuple[str, tuple[str, ...] | None], Decision] = {}
+
+    def check(self) -> None:
+        if time.perf_counter() > self.deadline:
+            raise Overrun("the request took longer than batch_timeout; nothing is allowed")
+
+    def count(self, n: int, what: str) -> None:
+        if n > self.limits.max_items:
+            raise TooLarge(f"the request names {n} {what}, more than max_batch ({self.limits.max_items})")
+
+
+def parse(document: Any, settings: TrinoSettings, consumers: Mapping[str, Consumer],
+          limits: Limits | None = None) -> Request:
+    """The plugin's `{"input": {"context", "action"}}` document → a Request (BadRequest if
+    malformed, TooLarge beyond `limits.max_items` resources)."""
+    limits = limits or Limits()
     doc = _obj(document, "the request")
     inp = _obj(doc.get("input"), "'input'")
     context = _obj(inp.get("context"), "'input.context'")
@@ -171,21 +240,32 @@ def parse(document: Any, settings: TrinoSettings, consumers: Mapping[str, Consum
     if filter_resources is not None:
         if not isinstance(filter_resources, list):
             raise BadRequest("'action.filterResources' must be a list")
+        if len(filter_resources) > limits.max_items:
+            raise TooLarge(f"the request names {len(filter_resources)} resources, more than max_batch "
+                           f"({limits.max_items})")
         filter_resources = tuple(_obj(r, "each of 'action.filterResources'") for r in filter_resources)
     purpose = settings.default_purpose
     if settings.purpose_credential and isinstance(extra.get(settings.purpose_credential), str):
         purpose = extra[settings.purpose_credential]
     return Request(user, _consumer(user, groups, settings, consumers), purpose, operation, resource,
-                   filter_resources)
+                   filter_resources, Trace(limits))
 
 
 def _consumer(user: str, groups: Sequence[str], settings: TrinoSettings,
               consumers: Mapping[str, Consumer]) -> Consumer | None:
     """The consumer a Trino identity maps to: attributes and groups from the consumers file, plus
     Trino's groups (mapped); None when the user is unknown and known consumers are required."""
-    cid = settings.users.get(user, user)
+    if settings.users and settings.unmapped_users == "drop":
+        cid = settings.users.get(user)
+        if cid is None:  # the mapping is exclusive: a Trino user it does not name is nobody of ours
+            return None
+    else:
+        cid = settings.users.get(user, user)
     known = consumers.get(cid)
-    mapped = frozenset(settings.groups.get(g, g) for g in groups)
+    if settings.groups and settings.unmapped_groups == "drop":
+        mapped = frozenset(settings.groups[g] for g in groups if g in settings.groups)
+    else:
+        mapped = frozenset(settings.groups.get(g, g) for g in groups)
     if known is None:
         return None if settings.require_known_consumer or not cid else Consumer(cid, mapped)
     return Consumer(known.id, known.groups | mapped, known.attributes)
@@ -248,6 +328,34 @@ def _template_regex(template: str) -> re.Pattern[str]:
 
 
 METADATA_SCHEMA = "information_schema"
+MAX_TYPE_LENGTH = 1024  # a longer Trino column type is not parsed (nor kept in a cache key)
+MAX_TYPE_DEPTH = 32  # nor one nested deeper (sqlglot recurses per level)
+_FAILED = object()  # a request that raised: its log line says "failed"
+LOG_DECISIONS = 16  # decisions written in full in a request's decision-log line
+LOG_COLUMNS = 64  # columns per decision written there
+_LOGGED_TYPES = 256  # distinct unreadable column types logged
+
+
+def _null_of(column_type: str | None) -> str:
+    """`CAST(NULL AS <type>)` in Trino SQL, or an untyped `NULL` (Trino coerces it to any column
+    type) when the type is missing, too long or deep, or one sqlglot cannot parse; raises
+    ValueError in that last case, after which the caller answers "NULL" (see _render_mask)."""
+    if not column_type:
+        return "NULL"
+    depth = deepest = 0
+    for ch in column_type:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    if len(column_type) > MAX_TYPE_LENGTH or deepest > MAX_TYPE_DEPTH:
+        raise ValueError("too long or too deeply nested")
+    try:
+        target = exp.DataType.build(column_type, dialect="trino")
+    except (SqlglotError, RecursionError, ValueError, TypeError) as exc:
+        raise ValueError(exc.__class__.__name__) from None
+    return exp.cast(exp.null(), target).sql("trino")
 
 
 class TrinoPolicy:
@@ -267,21 +375,73 @@ class TrinoPolicy:
         # per engine (a reload builds a new TrinoPolicy), holding results and refusals alike
         self._sql: dict[tuple, str | None | Refused] = {}
         self._filters: dict[tuple, str | Refused] = {}
+        self._logged_types: set[str] = set()
 
     # -- helpers
 
-    def parse(self, document: Any) -> Request:
-        return parse(document, self.settings, self.engine.consumers)
+    def parse(self, document: Any, limits: Limits | None = None) -> Request:
+        return parse(document, self.settings, self.engine.consumers, limits)
 
     def decide(self, req: Request, product: str, columns: Sequence[str] | None = None) -> Decision:
-        """The engine's decision (recorded in the decision log when there is one)."""
+        """The engine's decision, taken once per (product, columns) in a request, within its
+        time budget (Overrun past it)."""
         assert req.consumer is not None
-        if self.decision_log is None:
+        trace = req.trace
+        if trace is None:
             return self.engine.evaluate(req.consumer, product, columns, req.purpose)
-        t0 = time.perf_counter()
-        decision = self.engine.evaluate(req.consumer, product, columns, req.purpose)
-        self.decision_log.record(decision, time.perf_counter() - t0)
-        return decision
+        key = (product, None if columns is None else tuple(columns))
+        found = trace.decisions.get(key)
+        if found is None:
+            trace.check()
+            found = trace.decisions[key] = self.engine.evaluate(req.consumer, product, columns, req.purpose)
+        return found
+
+    def _answer(self, document: Any, limits: Limits | None, kind: str, answer: Any) -> Any:
+        """Parse, answer with `answer(req)`, and write the request's decision-log line (one per
+        request that took a decision, whether it was answered or failed)."""
+        req = self.parse(document, limits)
+        result: Any = _FAILED
+        try:
+            result = answer(req)
+            return result
+        finally:
+            if self.decision_log is not None and req.trace is not None and req.trace.decisions:
+                self.decision_log.record_entry(self._log_line(req, kind, result))
+
+    def _log_line(self, req: Request, kind: str, result: Any) -> dict[str, Any]:
+        """One bounded line for a request: who, what, how many resources and how many were
+        allowed or masked, the first LOG_DECISIONS decisions (LOG_COLUMNS columns each) as in a
+        decision line, and how much was left out. Like decision lines: names only, no values."""
+        assert req.trace is not None and req.consumer is not None
+        decisions = list(req.trace.decisions.values())
+        shown, columns_omitted = [], 0
+        for d in decisions[:LOG_DECISIONS]:
+            cols = log_columns(d)
+            if len(cols) > LOG_COLUMNS:
+                columns_omitted += len(cols) - LOG_COLUMNS
+                cols = dict(itertools.islice(cols.items(), LOG_COLUMNS))
+            shown.append({"product": d.product, "columns": cols, "row_filter": d.row_filter is not None,
+                          "filter_rules": [r.name for r in d.filter_rules], "error": d.error is not None})
+        line: dict[str, Any] = {
+            "time": dt.datetime.now(dt.UTC), "source": "trino", "operation": req.operation,
+            "consumer": req.consumer.id, "purpose": req.purpose,
+            "items": len(req.filter_resources) if req.filter_resources is not None else 1}
+        if result is _FAILED:
+            line["failed"] = True
+        elif kind == "allow":
+            line["allowed"] = int(bool(result))
+        elif kind == "batch":
+            line["allowed"] = len(result)
+        elif kind == "masks":
+            line["masked"] = len(result) if isinstance(result, list) else int(result is not None)
+        else:
+            line["filtered"] = int(bool(result))
+        line.update({"decisions": shown, "decisions_omitted": len(decisions) - len(shown),
+                     "columns_omitted": columns_omitted, "bundle_version": self.engine.bundle_version,
+                     "policy_version": self.engine.policy_version,
+                     "error": any(d.error is not None for d in decisions),
+                     "duration_us": int((time.perf_counter() - req.trace.started) * 1e7) / 10})
+        return line
 
     def _mask_sql(self, product: str, cd: ColumnDecision, column_type: str | None = None) -> str | None:
         """The Trino SQL of a column's outcome: None (allowed as is), the mask, or NULL (denied).
@@ -311,8 +471,15 @@ class TrinoPolicy:
     def _render_mask(self, product: str, cd: ColumnDecision, column_type: str | None) -> str | None:
         col = exp.column(cd.column, quoted=True)
         if cd.effect == "deny" or cd.mask is None:
-            target = exp.DataType.build(column_type, dialect="trino") if column_type else None
-            return exp.cast(exp.null(), target).sql("trino") if target is not None else "NULL"
+            try:
+                return _null_of(column_type)
+            except ValueError as exc:  # fail closed: NULL of any type, logged once per type
+                assert column_type is not None
+                if column_type not in self._logged_types and len(self._logged_types) < _LOGGED_TYPES:
+                    self._logged_types.add(column_type)
+                    log.warning("policyengine serve: Trino column type %s cannot be read (%s); a denied column "
+                                "of that type is masked as an untyped NULL", repr(column_type[:80]), exc)
+                return "NULL"
         keyed = cd.strategy == "hash" and self.hash_key is not None
         if cd.strategy == "hash" and not keyed and not self.allow_unkeyed_hash:
             raise Refused(f"column '{cd.column}' of {product} is masked with 'hash' but no HMAC key is set; "
@@ -379,9 +546,9 @@ class TrinoPolicy:
 
     # -- opa.policy.uri
 
-    def allow(self, document: Any) -> bool:
+    def allow(self, document: Any, limits: Limits | None = None) -> bool:
         """One allow request → a boolean (False for anything not explicitly allowed)."""
-        return self._allow(self.parse(document))
+        return self._answer(document, limits, "allow", self._allow)
 
     def _allow(self, req: Request) -> bool:
         if req.consumer is None:
@@ -401,7 +568,7 @@ class TrinoPolicy:
             return self._table_visible(req, catalog, schema, table)
         if op in ("FilterColumns", "SelectFromColumns"):
             catalog, schema, table, t = self._table(res)
-            columns = _names(t.get("columns", []), "'table.columns'")
+            columns = self._columns_of(req, t)
             if op == "FilterColumns" and len(columns) != 1:
                 raise BadRequest("FilterColumns sends one column per request in the single form")
             if not self._table_visible(req, catalog, schema, table):
@@ -415,6 +582,13 @@ class TrinoPolicy:
             return fn.get("catalogName") == "system" and fn.get("schemaName") == "builtin"
         return False  # DDL, DML, grants, session properties, impersonation...: not granted here
 
+    @staticmethod
+    def _columns_of(req: Request, table: Mapping[str, Any]) -> list[str]:
+        columns = _names(table.get("columns", []), "'table.columns'")
+        if req.trace is not None:
+            req.trace.count(len(columns), "columns")
+        return columns
+
     def _table_visible(self, req: Request, catalog: str, schema: str, table: str) -> bool:
         if catalog in self.settings.open_catalogs:
             return True
@@ -425,9 +599,11 @@ class TrinoPolicy:
 
     # -- opa.policy.batched-uri
 
-    def batch(self, document: Any) -> list[int]:
+    def batch(self, document: Any, limits: Limits | None = None) -> list[int]:
         """A batched filter request → the indices of the resources the consumer may see."""
-        req = self.parse(document)
+        return self._answer(document, limits, "batch", self._batch)
+
+    def _batch(self, req: Request) -> list[int]:
         items = req.filter_resources
         if items is None:
             raise BadRequest("a batch request needs 'action.filterResources'")
@@ -438,7 +614,7 @@ class TrinoPolicy:
             if len(items) != 1:
                 raise BadRequest("batched FilterColumns sends exactly one table per request")
             catalog, schema, table, t = self._table(items[0])
-            columns = _names(t.get("columns", []), "'table.columns'")
+            columns = self._columns_of(req, t)
             if not self._table_visible(req, catalog, schema, table):
                 return []
             flags = self._columns_readable(req, catalog, schema, table, columns)
@@ -446,15 +622,22 @@ class TrinoPolicy:
         if op not in ("FilterCatalogs", "FilterSchemas", "FilterTables", "FilterViewQueryOwnedBy",
                       "FilterFunctions"):
             raise BadRequest(f"operation {op!r} is not a batched filter")
-        return [i for i, resource in enumerate(items)
-                if self._allow(Request(req.user, req.consumer, req.purpose, op, resource, None))]
+        out = []
+        for i, resource in enumerate(items):
+            if req.trace is not None:
+                req.trace.check()  # every item: even answers from the request's memo take time
+            if self._allow(Request(req.user, req.consumer, req.purpose, op, resource, None, req.trace)):
+                out.append(i)
+        return out
 
     # -- opa.policy.row-filters-uri
 
-    def row_filters(self, document: Any) -> list[dict[str, str]]:
+    def row_filters(self, document: Any, limits: Limits | None = None) -> list[dict[str, str]]:
         """GetRowFilters → `[{"expression": ...}]`: the product's row filter, `false` when the table
         is not ours or the consumer is unknown (never `[]` where a filter could apply)."""
-        req = self.parse(document)
+        return self._answer(document, limits, "filters", self._row_filters)
+
+    def _row_filters(self, req: Request) -> list[dict[str, str]]:
         if req.operation != "GetRowFilters":
             raise BadRequest(f"the row-filters endpoint answers GetRowFilters, not {req.operation!r}")
         catalog, schema, table, _ = self._table(req.resource)
@@ -495,14 +678,15 @@ class TrinoPolicy:
         cols = []
         for r in resources:
             c = _obj(r.get("column"), "'resource.column'")
+            ctype = _text(c.get("columnType"), "'columnType'")
             cols.append((_text(c.get("catalogName"), "'catalogName'"), _text(c.get("schemaName"), "'schemaName'"),
                          _text(c.get("tableName"), "'tableName'"), _text(c.get("columnName"), "'columnName'"),
-                         _text(c.get("columnType"), "'columnType'")))
+                         ctype[:MAX_TYPE_LENGTH + 1]))  # still too long to parse, and a bounded cache key
         out: list[str | None] = []
         # per table of the request (a batch names a few tables, many columns each): is it governed,
         # its product, the decision (one evaluation per table)
         tables: dict[tuple[str, str, str], tuple[bool, str | None, Decision | None]] = {}
-        for catalog, schema, table, column, ctype in cols:
+        for catalog, schema, table, column, ctype in cols:  # decide() keeps the time budget per table
             key = (catalog, schema, table)
             found = tables.get(key)
             if found is None:
@@ -525,17 +709,21 @@ class TrinoPolicy:
                 out.append(self._mask_sql(product, cd, ctype))
         return out
 
-    def column_mask(self, document: Any) -> dict[str, str] | None:
+    def column_mask(self, document: Any, limits: Limits | None = None) -> dict[str, str] | None:
         """GetColumnMask (one column) → `{"expression": ...}` or None (no mask: allowed as is)."""
-        req = self.parse(document)
+        return self._answer(document, limits, "masks", self._column_mask)
+
+    def _column_mask(self, req: Request) -> dict[str, str] | None:
         if req.operation != "GetColumnMask" or req.resource is None:
             raise BadRequest("the column-masking endpoint answers GetColumnMask with a 'resource'")
         sql = self._masks(req, [req.resource])[0]
         return None if sql is None else {"expression": sql}
 
-    def batch_column_masks(self, document: Any) -> list[dict[str, Any]]:
+    def batch_column_masks(self, document: Any, limits: Limits | None = None) -> list[dict[str, Any]]:
         """GetColumnMask (batched) → `[{"index", "viewExpression": {"expression"}}]` for masked columns."""
-        req = self.parse(document)
+        return self._answer(document, limits, "masks", self._batch_column_masks)
+
+    def _batch_column_masks(self, req: Request) -> list[dict[str, Any]]:
         if req.operation != "GetColumnMask" or req.filter_resources is None:
             raise BadRequest("the batch column-masking endpoint answers GetColumnMask with 'filterResources'")
         masks = self._masks(req, req.filter_resources)

@@ -43,11 +43,14 @@ class Reply:
 
 
 def call(app: App, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-         headers: dict[str, str] | None = None) -> Reply:
-    """One HTTP request through the ASGI interface (what uvicorn does, without a socket)."""
+         headers: dict[str, str] | None = None, host: str | None = "127.0.0.1:8181") -> Reply:
+    """One HTTP request through the ASGI interface (what uvicorn does, without a socket), with
+    a `Host` header (None: without one)."""
     data = raw if raw is not None else (b"" if body is None else orjson.dumps(body))
-    scope = {"type": "http", "method": method, "path": path,
-             "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
+    sent_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    if host is not None:
+        sent_headers.append((b"host", host.encode()))
+    scope = {"type": "http", "method": method, "path": path, "headers": sent_headers}
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:

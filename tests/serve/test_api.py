@@ -12,9 +12,11 @@ from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve.app import App
 
 
-def test_evaluate_returns_the_engines_decision(app) -> None:
+def test_evaluate_returns_the_engines_decision() -> None:
+    app = make_app(token="t", allow_caller_time=True)  # `at` only from a trusted caller (test_hardening.py)
     r = call(app, "POST", "/v1/evaluate", {"consumer": "bob", "product": "sales.orders",
-                                            "columns": ["amount", "margin"], "at": "2026-01-01T09:00:00Z"})
+                                            "columns": ["amount", "margin"], "at": "2026-01-01T09:00:00Z"},
+             headers={"Authorization": "Bearer t"})
     assert r.status == 200 and r.headers["content-type"] == "application/json"
     want = app.holder.engine.evaluate("bob", "sales.orders", ["amount", "margin"],
                                       at=__import__("datetime").datetime.fromisoformat("2026-01-01T09:00:00+00:00"))
@@ -55,6 +57,11 @@ def test_malformed_requests_are_400(app) -> None:
         r = call(app, "POST", "/v1/evaluate", body)
         assert r.status == 400, body
         assert "error" in r.json() and "columns" not in r.json()
+    trusted = make_app(token="t", allow_caller_time=True)
+    for at in ["yesterday", "2026-01-01T00:00:00", 7]:
+        r = call(trusted, "POST", "/v1/evaluate", {"consumer": "bob", "product": "sales.orders", "at": at},
+                 headers={"Authorization": "Bearer t"})
+        assert r.status == 400 and "'at'" in r.json()["error"] and "allow_caller_time" not in r.json()["error"]
     assert call(app, "POST", "/v1/evaluate", raw=b"{").status == 400
     assert call(app, "POST", "/v1/evaluate/batch", {"requests": "x"}).status == 400
     assert call(app, "GET", "/v1/evaluate").status == 405

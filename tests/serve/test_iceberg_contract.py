@@ -178,8 +178,8 @@ def test_malformed_requests_are_400(shop: App, body: Any) -> None:
 def test_unknown_product_is_404_and_an_evaluation_error_500(shop: App) -> None:
     r = call(shop, "POST", PATH, {"consumer": "sam", "product": "shop.nope", "schema": schema()})
     assert r.status == 404 and set(r.json()) == {"error"}
-    r = ask(shop, consumer="nobody-in-the-consumers-file")
-    assert r.status == 500 and set(r.json()) == {"error"}
+    r = ask(shop, consumer="nobody-in-the-consumers-file")  # a deny, not an evaluation error (issue 27)
+    assert r.status == 403 and set(r.json()) == {"error"} and "unknown consumer" in r.json()["error"]
     assert call(shop, "POST", PATH, raw=b"{").status == 400
     assert call(shop, "GET", PATH).status == 405
 

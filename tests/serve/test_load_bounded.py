@@ -91,7 +91,7 @@ def server(config: Path):
                 raise AssertionError("server did not start")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                     if s.recv(100).startswith(b"HTTP/1.1 200"):
                         break
             except OSError:
