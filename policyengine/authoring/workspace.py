@@ -24,7 +24,7 @@ from policyengine.catalog.consumers import Directory, load_directory
 from policyengine.catalog.contracts import Catalog, load_catalog
 from policyengine.catalog.sample_files import missing_samples
 from policyengine.catalog.taxonomy import load_taxonomy
-from policyengine.config import Config, load_config
+from policyengine.config import CONFIG_NAME, Config, load_config
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
 from policyengine.engine.evaluator import Engine
 from policyengine.language import ast
@@ -129,7 +129,7 @@ class Workspace:
     def is_project_input(self, path: Path) -> bool:
         """Whether a change to `path` changes the catalog, the consumers or the configuration."""
         p = path.resolve()
-        if p in self._inputs:
+        if p in self._inputs or p.name == CONFIG_NAME:  # a configuration that failed to load has no source
             return True
         return p.suffix in (".yaml", ".yml", ".json") and any(
             p == d or d in p.parents for d in self._input_dirs)
@@ -216,6 +216,10 @@ class Workspace:
             from policyengine.governance.ownership import unbound_warning
 
             diags.append(unbound_warning(str(cfg.source) if cfg.source else None))
+        if any(d.severity == "error" for d in self.project_diagnostics):
+            # as `check`: a configuration, catalog or consumers file that does not load is the one
+            # thing to fix (every rule would otherwise name an "unknown" product or group)
+            diags = list(self.project_diagnostics)
         return Analysis(cfg, self.catalog, self.directory, result, tuple(diags),
                         MappingProxyType(sources), MappingProxyType({f.path: f for f in files}))
 

@@ -346,3 +346,37 @@ async def test_a_broken_file_never_stops_the_server(client: LanguageClient, proj
     change(client, sales, sales.read_text(encoding="utf-8"), 100)
     await barrier(client, project)
     assert published(client, project) == expected(project, check_json(project))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("target, garbage", [
+    ("examples/mesh/products/sales.orders.yaml", "schema: [\n  - name: orders\n    properties: {oops"),
+    ("examples/mesh/consumers.yaml", "consumers:\n  - id: [unclosed\n"),
+    ("policyengine.yaml", "policies: policies/\ncatalgo: nope\n"),
+])
+async def test_a_broken_project_file_is_a_diagnostic_not_a_crash(client: LanguageClient, project: Path,
+                                                                 target: str, garbage: str):
+    """A contract, the consumers file or policyengine.yaml saved broken: the server reloads, shows
+    what `check` shows for it, keeps answering, and recovers when the file is fixed."""
+    path = project / target
+    good = path.read_text(encoding="utf-8")
+    path.write_text(garbage, encoding="utf-8")
+    client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri(path))))
+    await barrier(client, project)
+    done = subprocess.run([sys.executable, "-m", "policyengine.cli", "check", "--format", "json"],
+                          cwd=project, capture_output=True, text=True, check=False)
+    assert done.returncode in (1, 2)
+    shown = [d for d in published(client, project) if d[2] == "error"]
+    assert shown and all(d[0] == target for d in shown)
+    first = done.stderr.splitlines()[0] if done.returncode == 2 else json.loads(done.stdout)["diagnostics"][0]["message"]
+    assert any(d[3] in first for d in shown), (shown, first)
+    sales = project / "policies" / "sales.policy"
+    text = sales.read_text(encoding="utf-8")
+    open_doc(client, sales)
+    await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri(sales)), position_of(text, "margin, currency")))
+    path.write_text(good, encoding="utf-8")
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(
+        [lsp.FileEvent(uri(path), lsp.FileChangeType.Changed)]))
+    await barrier(client, project)
+    assert published(client, project) == expected(project, check_json(project))
