@@ -10,6 +10,7 @@ configuration never stops the server.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import tempfile
@@ -47,9 +48,31 @@ class PolicyServer(LanguageServer):
         self.model: Workspace | None = None
         self.analysis: Analysis | None = None
         self.published: set[str] = set()
+        self.dirty = False
+
+    def changed(self) -> None:
+        """The texts changed: re-check once the messages already received are handled, so a burst
+        of keystrokes costs one check (a request in between sees the latest text: `current`)."""
+        if not self.dirty:
+            self.dirty = True
+            try:
+                asyncio.get_running_loop().call_soon(self.current)
+            except RuntimeError:  # no loop (called directly): check now
+                self.current()
+
+    def current(self) -> Analysis | None:
+        """The analysis of the latest texts (re-checking first when they changed)."""
+        if self.dirty:
+            self.dirty = False
+            try:
+                self.refresh()
+            except Exception as exc:  # never let a check failure stop the server
+                log.warning("policyengine lsp: re-check failed: %s", exc.__class__.__name__, exc_info=True)
+        return self.analysis
 
     def refresh(self) -> Analysis | None:
         """Re-check the project and publish every file's diagnostics (clearing fixed ones)."""
+        self.dirty = False
         if self.model is None:
             return None
         self.analysis = analysis = self.model.analyze()
@@ -136,7 +159,7 @@ server = PolicyServer()
 
 def _position(ls: PolicyServer, uri: str, pos: lsp.Position) -> tuple[Analysis, Path, int, int] | None:
     """The analysis, the file and the 1-based (line, column) of an LSP position."""
-    a = ls.analysis
+    a = ls.current()
     if a is None:
         return None
     path = _path(uri)
@@ -179,7 +202,7 @@ def _set(ls: PolicyServer, uri: str, text: str) -> None:
     path = _path(uri)
     if path.suffix == ".policy":
         ls.model.set_text(path, text)
-        ls.refresh()
+        ls.changed()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
@@ -200,7 +223,7 @@ def _did_change(ls: PolicyServer, params: lsp.DidChangeTextDocumentParams) -> No
 def _did_close(ls: PolicyServer, params: lsp.DidCloseTextDocumentParams) -> None:
     if ls.model is not None:
         ls.model.close(_path(params.text_document.uri))
-        ls.refresh()
+        ls.changed()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
@@ -269,7 +292,7 @@ def _references(ls: PolicyServer, params: lsp.ReferenceParams) -> list[lsp.Locat
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @_safe(list)
 def _symbols(ls: PolicyServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
-    a = ls.analysis
+    a = ls.current()
     if a is None:
         return []
     out = []
@@ -303,7 +326,7 @@ def _formatting(ls: PolicyServer, params: lsp.DocumentFormattingParams) -> list[
 @_safe(list)
 def _code_actions(ls: PolicyServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
     """The did-you-mean fixes of the diagnostics in the requested range."""
-    a = ls.analysis
+    a = ls.current()
     if a is None:
         return []
     name = a.file_named(_path(params.text_document.uri))
@@ -339,7 +362,7 @@ def _test_results(ls: PolicyServer, uri: str) -> tuple[list[tuple[int, str, bool
     (line, test name, passed, first failure) per case, and an error that stopped the run."""
     from policyengine.engine.policytest import load_cases, run_tests
 
-    a = ls.analysis
+    a = ls.current()
     if a is None:
         return [], "the project is not loaded"
     doc = ls.workspace.get_text_document(uri)
