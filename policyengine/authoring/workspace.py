@@ -5,7 +5,8 @@ text instead of the one on disk.
 `Workspace.analyze()` checks the whole project the way `policyengine check` does (syntax, the
 checker, the ownership map, unknown users and groups, unkeyed hashes) and returns a frozen
 `Analysis`. It is incremental where it pays: a file whose text did not change is not parsed
-again (the parser caches by path and content), files on disk are re-read only when their size or
+again (the parser caches by path and content), a rule target resolved before is not resolved
+again (the checker's `TargetMemo`, one per catalog), files on disk are re-read only when their size or
 modification time changed, and the catalog and consumers are read once (and again on
 `reload_project`, when the editor reports a change to one of them). It never raises for a
 mistake in what it reads: a broken file, contract or configuration is a diagnostic.
@@ -28,7 +29,7 @@ from policyengine.config import CONFIG_NAME, Config, load_config
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
 from policyengine.engine.evaluator import Engine
 from policyengine.language import ast
-from policyengine.language.checker import CheckResult, check_policies
+from policyengine.language.checker import CheckResult, TargetMemo, check_policies
 from policyengine.language.parser import parse_policy, policy_files
 from policyengine.language.recovery import syntax_errors
 from policyengine.language.subjects import unknown_subjects
@@ -116,6 +117,7 @@ class Workspace:
         except YamlError as exc:
             self.project_diagnostics.append(located_diagnostic(exc, "yaml"))
             self.catalog = Catalog({})
+        self.memo = TargetMemo(self.catalog)  # targets resolved against this catalog, kept across checks
         self.directory: Directory | None = None
         if cfg.consumers is not None:
             try:
@@ -197,7 +199,7 @@ class Workspace:
                 first = exc.diagnostics[0] if len(exc.diagnostics) == 1 else None
                 syntax.extend(syntax_errors(text, name, first) if first is not None else exc.diagnostics)
         schema = self.directory.schema if self.directory else None
-        checked = check_policies(files, self.catalog, schema, now, sources)
+        checked = check_policies(files, self.catalog, schema, now, sources, self.memo)
         owned: tuple[Diagnostic, ...] = ()
         if cfg.ownership is not None:
             try:

@@ -43,3 +43,33 @@ def test_no_fix_without_a_suggestion(project: Path):
     analysis = ws.analyze()
     mine = [d for d in analysis.diagnostics if d.span is not None and d.span.file == analysis.file_named(sales)]
     assert mine and all(features.quick_fix(d, text) is None for d in mine)
+
+
+EDITS = [
+    ("sales.policy", "allow read sales.orders.margin to group:analytics;"),
+    ("sales.policy", "allow read sales.ordres to group:analytics;"),
+    ("sales.policy", "mask tagged pii.emial using hash to everyone;"),
+    ("hr.policy", "allow read sales.orders to group:finance;"),  # outside its domain
+    ("platform.policy", "deny read tagged pii in sales.* to everyone except group:pii-cleared;"),
+    ("sales.policy", "allow read sales.orders.{order_id, amout} to group:finance;"),
+    ("sales.policy", "deny read sales.orders to everyone;"),
+]
+
+
+def test_checking_with_the_memo_gives_what_check_gives(project: Path):
+    """The language server keeps resolved targets between checks (TargetMemo): after each edit,
+    its diagnostics and resolved rules equal a check without the memo."""
+    from policyengine.language.checker import check_policies
+
+    ws = Workspace(project / "policyengine.yaml")
+    ws.analyze()
+    for i, (name, line) in enumerate(EDITS):
+        path = project / "policies" / name
+        ws.set_text(path, (ws.text_of(path) or "") + f"\n# edit {i}\n{line}\n")
+        got = ws.analyze()
+        plain = check_policies(got.result.files, ws.catalog, ws.directory.schema if ws.directory else None,
+                               None, got.sources)
+        # the checker's diagnostics come first (no syntax error here), then the ownership map's
+        assert list(got.result.diagnostics[:len(plain.diagnostics)]) == list(plain.diagnostics)
+        assert [(r.rule, dict(r.columns)) for r in got.result.rules] == \
+            [(r.rule, dict(r.columns)) for r in plain.rules]
