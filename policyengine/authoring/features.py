@@ -157,6 +157,23 @@ def _who_reads(analysis: Analysis, product: str, columns: tuple[str, ...]) -> li
     return out
 
 
+def _by_group(analysis: Analysis, product: str, column: str) -> list[str]:
+    """Per group of the consumers file, its members' outcomes on the column (no purpose given)."""
+    m = access_matrix(analysis.engine(), product, (column,))
+    by_group: dict[str, dict[str, list[str]]] = {}
+    for row, cells in zip(m.rows, m.cells, strict=True):
+        if row.purpose is None and row.known:
+            for g in row.consumer.groups:
+                by_group.setdefault(g, {}).setdefault(cells[0].text, []).append(row.consumer.id)
+    if not by_group:
+        return []
+    lines = ["**By group** (no purpose given):", ""]
+    for g, outcomes in sorted(by_group.items()):
+        parts = [f"{text} ({', '.join(_md(w) for w in who)})" for text, who in sorted(outcomes.items())]
+        lines.append(f"- `{_md(g)}`: " + ("; ".join(parts) if len(parts) > 1 else parts[0]))
+    return lines
+
+
 def _md(text: str) -> str:
     """Text safe inside a markdown table cell (no pipe, no markup)."""
     return re.sub(r"([\\`*_{}\[\]<>()#+!|])", r"\\\1", text)
@@ -181,7 +198,8 @@ def _hover_text(analysis: Analysis, sym: Symbol) -> str | None:
             return None
         p, c = found
         return "\n".join([*_column_lines(p, c), "", "**Who reads it how** (computed by the engine, now):",
-                          "", *_who_reads(analysis, p.name, (c.name,))]) + _caveat(analysis)
+                          "", *_who_reads(analysis, p.name, (c.name,)), "", *_by_group(analysis, p.name, c.name)]
+                         ) + _caveat(analysis)
     if sym.kind == "product":
         ps = products_named(analysis, sym.name)
         if not ps:

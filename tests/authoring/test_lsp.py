@@ -5,6 +5,7 @@ engine (not against the server's own helpers)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -232,6 +233,16 @@ async def test_hover_shows_the_engine_decisions(client: LanguageClient, project:
         want = f"mask({cd.strategy})" if cd.effect == "mask" else cd.effect
         label = f"{cid} ({', '.join(sorted(consumer.groups)) or 'no group'})"
         assert rows[label] == want, (label, value)
+
+    # by group: each group's members with the engine's outcome for them
+    groups = {line[3:].split("`")[0]: line.split(": ", 1)[1] for line in value.splitlines() if line.startswith("- `")}
+    assert set(groups) == {g for c in engine.consumers.values() for g in c.groups}
+    for group, shown in groups.items():
+        for outcome, members in re.findall(r"([a-z]+(?:\(\w+\))?) \(([^)]*)\)", shown):
+            for cid in members.split(", "):
+                cd = engine.evaluate(cid, "sales.orders", ["margin"]).columns["margin"]
+                assert outcome == (f"mask({cd.strategy})" if cd.effect == "mask" else cd.effect), (group, cid)
+                assert group in engine.consumers[cid].groups
 
     # on a rule: what it decides and which rules win over it, by the engine's decisions
     hover = await client.text_document_hover_async(lsp.HoverParams(
