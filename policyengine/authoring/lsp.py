@@ -35,8 +35,7 @@ RUN_TESTS = "policyengine.runTests"
 
 _KINDS = {"product": lsp.CompletionItemKind.Module, "column": lsp.CompletionItemKind.Field,
           "tag": lsp.CompletionItemKind.EnumMember, "group": lsp.CompletionItemKind.Class,
-          "user": lsp.CompletionItemKind.User if hasattr(lsp.CompletionItemKind, "User")
-          else lsp.CompletionItemKind.Variable,
+          "user": lsp.CompletionItemKind.Variable,
           "mask": lsp.CompletionItemKind.Function, "purpose": lsp.CompletionItemKind.Constant,
           "attribute": lsp.CompletionItemKind.Property, "keyword": lsp.CompletionItemKind.Keyword}
 

@@ -180,8 +180,7 @@ def render_report(engine: Any, *, title: str = "policyengine access report",
         m = access_matrix(engine, name, rows=rows, at=at)
         b = None
         if base is not None:
-            cols = [c for c in m.columns]
-            b = access_matrix(base, name, cols, at=at, rows=rows)
+            b = access_matrix(base, name, m.columns, at=at, rows=rows)  # same rows, same columns
             changed_total += sum(x.text != y.text for r1, r2 in zip(m.cells, b.cells, strict=True)
                                  for x, y in zip(r1, r2, strict=True))
         tags = {c.name: sorted(c.tags) for c in p.columns}

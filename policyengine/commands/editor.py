@@ -73,8 +73,8 @@ def report_command(
             data = json.loads(scan.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
             raise fail(f"{scan}: error: not a scan report (JSON)", EXIT_USAGE) from None
-        if not isinstance(data, dict):
-            raise fail(f"{scan}: error: not a scan report (JSON)", EXIT_USAGE)
+        if not isinstance(data, dict) or not isinstance(data.get("findings", []), list):
+            raise fail(f"{scan}: error: not a scan report (a JSON object with a 'findings' list)", EXIT_USAGE)
         findings = scan_findings(data)
     engine = project_engine(cfg, scan=scan)
     try:
