@@ -391,3 +391,29 @@ async def test_a_broken_project_file_is_a_diagnostic_not_a_crash(client: Languag
         [lsp.FileEvent(uri(path), lsp.FileChangeType.Changed)]))
     await barrier(client, project)
     assert published(client, project) == expected(project, check_json(project))
+
+
+@pytest.mark.asyncio
+async def test_positions_count_utf16_code_units(client: LanguageClient, project: Path):
+    """LSP positions count UTF-16 code units: after an emoji (two units) on the same line, the
+    diagnostic and its fix still point at the misspelt word, and hover finds the column."""
+    sales = project / "policies" / "sales.policy"
+    line = 'allow read sales.orders.{order_id, amount} to user:"\U0001f600", group:analytcs;'
+    text = "scope domain sales\n\n" + line + "\n"
+    open_doc(client, sales, text)
+    await barrier(client, project)
+    diag = next(d for d in client.diagnostics[uri(sales)] if "analytcs" in d.message)
+    units = line.encode("utf-16-le")
+
+    def utf16_slice(start: int, end: int) -> str:
+        return units[2 * start:2 * end].decode("utf-16-le")
+
+    assert utf16_slice(diag.range.start.character, diag.range.end.character).endswith("analytcs")
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri(sales)), diag.range, lsp.CodeActionContext([diag])))
+    (edit,) = actions[0].edit.changes[uri(sales)]
+    assert utf16_slice(edit.range.start.character, edit.range.end.character) == "analytcs"
+    at = len(line[:line.index("amount")].encode("utf-16-le")) // 2
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri(sales)), lsp.Position(2, at + 1)))
+    assert hover is not None and "sales.orders.amount" in hover.contents.value
