@@ -88,13 +88,47 @@ def _compatible(a: str, b: str) -> bool:
     return a == b or (a in numeric and b in numeric) or "any" in (a, b)
 
 
+class TargetMemo:
+    """What the checker resolved each rule target to, kept between checks against one catalog:
+    the language server re-checks the whole project on every keystroke, and resolving targets
+    (globs and tags over every product) is most of a check on a large mesh. A target is looked up
+    by (target, scope, rule name), everything its resolution reads besides the catalog."""
+
+    LIMIT = 200_000  # entries; then it starts over (a long session edits many targets)
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.entries: dict[tuple, tuple[dict[str, tuple[str, ...]], tuple[Diagnostic, ...], int]] = {}
+
+
 class _Checker:
-    def __init__(self, catalog: Catalog, schema: AttributeSchema | None, now: dt.datetime):
+    def __init__(self, catalog: Catalog, schema: AttributeSchema | None, now: dt.datetime,
+                 memo: TargetMemo | None = None):
         self.catalog = catalog
         self.schema = schema
         self.now = now
         self.diags: list[Diagnostic] = []
         self.n_errors = 0  # counted as they come: re-counting per rule made checking quadratic
+        self.memo = memo.entries if memo is not None and memo.catalog is catalog else None
+
+    def covered(self, rule: ast.Rule, scope: ast.Scope) -> dict[str, tuple[str, ...]]:
+        """`coverage`, through the memo when there is one (its diagnostics replayed on a hit)."""
+        memo = self.memo
+        if memo is None:
+            return self.coverage(rule, scope)
+        key = (rule.target, scope, rule.name)
+        hit = memo.get(key)
+        if hit is not None:
+            columns, diags, errors = hit
+            self.diags.extend(diags)
+            self.n_errors += errors
+            return dict(columns)
+        before, errors_before = len(self.diags), self.n_errors
+        columns = self.coverage(rule, scope)
+        if len(memo) >= TargetMemo.LIMIT:
+            memo.clear()
+        memo[key] = (dict(columns), tuple(self.diags[before:]), self.n_errors - errors_before)
+        return columns
 
     def error(self, msg: str, span: Span | None, code: str) -> None:
         self.n_errors += 1
@@ -331,7 +365,7 @@ class _Checker:
             self.error("a rule needs at least one subject", rule.span, "subjects")
         else:
             self.check_subjects(rule)
-        columns = self.coverage(rule, scope)
+        columns = self.covered(rule, scope)
         mask = None
         if rule.kind == "mask" and rule.mask is not None:
             try:
@@ -455,10 +489,14 @@ def check_policies(
     schema: AttributeSchema | None = None,
     now: dt.datetime | None = None,
     sources: Mapping[str, str] | None = None,
+    memo: TargetMemo | None = None,
 ) -> CheckResult:
-    """Check every rule of every file against the catalog; never raises for policy mistakes."""
+    """Check every rule of every file against the catalog; never raises for policy mistakes.
+
+    `memo` (for a caller that checks again and again against the same catalog, the language
+    server) keeps resolved targets between calls; the result is the same with or without it."""
     files = tuple(files)
-    checker = _Checker(catalog, schema, now or dt.datetime.now(dt.UTC))
+    checker = _Checker(catalog, schema, now or dt.datetime.now(dt.UTC), memo)
     checked: list[CheckedRule] = []
     names: dict[str, ast.Rule] = {}
     ids: dict[str, ast.Rule] = {}
