@@ -186,6 +186,35 @@ def spark_engine(spark_session, seed_tables) -> SparkEngine:
     return engine  # the session is stopped by spark_session
 
 
+@pytest.fixture(scope="session")
+def trino_stack() -> Iterator[Any]:
+    """A real Trino (the pinned version scripts/fetch-trino caches) asking a `policyengine serve`
+    through its OPA plugin, the example mesh's seed tables in its `lakehouse` memory catalog.
+    Without the download or a JDK new enough: skipped locally, a failure under CI=true."""
+    require("trino", "the Trino tests")
+    from tests.engines import trino_dist
+    from tests.engines.trino_server import TrinoStack
+
+    missing = None
+    if trino_dist.installed() is None:
+        missing = f"Trino {trino_dist.VERSION} is not downloaded (scripts/fetch-trino; scripts/test runs it)"
+    elif trino_dist.java_home() is None:
+        missing = f"Trino {trino_dist.VERSION} needs a JDK >= {trino_dist.JAVA_MAJOR} (POLICYENGINE_TRINO_JAVA_HOME)"
+    if missing:
+        if IN_CI:
+            pytest.fail(missing, pytrace=False)
+        pytest.skip(missing)
+    with _private_directory("policyengine-trino-") as folder:
+        start = time.perf_counter()
+        stack = TrinoStack(folder, seed.mesh_tables())
+        try:
+            _started("trino", start)
+            STARTUP["trino (server only)"] = stack.startup
+            yield stack
+        finally:
+            stack.stop()
+
+
 @pytest.fixture(params=["duckdb", "postgres", "spark"])
 def engine(request) -> Engine:
     """Every engine in turn (each started once per session)."""
