@@ -312,10 +312,10 @@ def remove(folder: Path) -> None:
 
 
 # Identity as Trino sends it: `j.doe` is consumer judy by `serve.trino.users`, and gets the group
-# `ldap-sales-ops` from Trino's group file, which `serve.trino.groups` maps to our `sales-ops`.
+# `ldap-sales-leads` from Trino's group file, which `serve.trino.groups` maps to our `sales-leads`.
 USERS = {"j.doe": "judy"}
-GROUPS = {"ldap-sales-ops": "sales-ops"}
-GROUP_FILE = {"ldap-sales-ops": ["j.doe"], "ldap-unmapped": ["bob", "mallory"]}
+GROUPS = {"ldap-sales-leads": "sales-leads"}
+GROUP_FILE = {"ldap-sales-leads": ["j.doe"], "ldap-unmapped": ["bob", "mallory"]}
 
 
 def trino_settings(**overrides: Any) -> dict[str, Any]:
