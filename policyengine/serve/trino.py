@@ -478,7 +478,12 @@ class TrinoPolicy:
             key, found = None, None
         if found is None:
             try:
-                found = filter_expression(row_filter, types=self._types.get(product)).sql("trino")
+                # never NULL: Trino ANDs the filter with the user's WHERE, and a NULL filter makes it
+                # evaluate the user's predicate on the hidden row (an error there is an oracle)
+                tree = filter_expression(row_filter, types=self._types.get(product))
+                if not isinstance(tree, exp.Boolean):
+                    tree = exp.func("COALESCE", exp.paren(tree, copy=False), exp.false())
+                found = tree.sql("trino")
             except RenderError as exc:
                 found = Refused(str(exc))
             if key is not None:

@@ -191,3 +191,40 @@ def test_nothing_hidden_comes_back(trino_stack, seen, klass, sql) -> None:
     assert not leaked, f"{klass}: hidden values came back ({len(leaked)} shown): {text[:400]}"
     if klass in ("denied-column", "hidden-table", "view", "write", "show-create") or sql.startswith(("SET", "GRANT")):
         assert cols is None, f"{klass}: must be refused, ran: {text[:300]}"
+
+
+# Prepared statements: the client sends PREPARE and EXECUTE ... USING (parameters bound by Trino).
+PREPARED = [
+    ("SELECT order_id FROM orders WHERE customer_name = ?", ["Emma Williams"]),
+    ("SELECT order_id FROM orders WHERE customer_email LIKE ?", ["%gmail%"]),
+    ("SELECT count(*) AS n FROM orders WHERE region = ?", ["eu"]),
+    ("SELECT count(*) AS n FROM customers WHERE 1 / (CASE WHEN region IS NULL THEN ? ELSE 1 END) = 1", [0]),
+    ("SELECT card_number, count(*) AS n FROM orders WHERE amount > ? GROUP BY card_number", [1.5]),
+]
+
+
+@pytest.mark.parametrize(("sql", "params"), PREPARED)
+def test_prepared_statements_see_only_bobs_view(trino_stack, seen, sql, params) -> None:
+    cols, got = _run(trino_stack, sql, params=params)
+    assert cols is not None, f"Trino refused a query over bob's view: {got}"
+    want = seen["duckdb"].execute(sql, params)
+    want_rows = [tuple(r) for r in want.fetchall()]
+    diffs = differences(cols, got, want_rows)
+    assert not diffs, "\n".join(diffs)
+    assert not _leaked(seen["secrets"], repr(got))
+
+
+def test_prepared_denied_column_refused(trino_stack, seen) -> None:
+    cols, got = _run(trino_stack, "SELECT order_id FROM orders WHERE margin > ?", params=[1.0])
+    assert cols is None and got.startswith("PERMISSION_DENIED")
+    assert not _leaked(seen["secrets"], got)
+
+
+def test_another_users_query_text_is_not_visible(trino_stack, seen) -> None:
+    """carol's query carries a literal; bob cannot list it (system.runtime.queries is hidden, and
+    serve answers FilterViewQueryOwnedBy with one's own queries only)."""
+    marker = "carol-secret-literal-7731"
+    _run(trino_stack, f"SELECT order_id FROM orders WHERE customer_name = '{marker}'", user="carol")
+    for sql in ("SELECT query FROM system.runtime.queries", "SELECT * FROM system.runtime.tasks"):
+        cols, got = _run(trino_stack, sql)
+        assert marker not in (got if isinstance(got, str) else repr(got))

@@ -174,7 +174,8 @@ def _filters(app, document) -> list[dict[str, str]]:
 
 def test_row_filters_as_trino_expressions(app) -> None:
     got = _filters(app, doc(CTX_BOB, "GetRowFilters", table("sales", "customers")))
-    assert got == [{"expression": "\"region\" = 'uk'"}]
+    # never NULL (COALESCE): Trino would run the user's WHERE on a row the filter leaves NULL
+    assert got == [{"expression": "COALESCE((\"region\" = 'uk'), FALSE)"}]
     # judy has no region: she sees no rows (an explicit false, never "no filter")
     assert _filters(app, doc(ctx("judy"), "GetRowFilters", table("sales", "customers"))) == [{"expression": "FALSE"}]
     assert _filters(app, doc(ctx("frank"), "GetRowFilters", table("hr", "payroll"))) == []  # no filter applies
