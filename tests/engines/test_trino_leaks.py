@@ -228,3 +228,15 @@ def test_another_users_query_text_is_not_visible(trino_stack, seen) -> None:
     for sql in ("SELECT query FROM system.runtime.queries", "SELECT * FROM system.runtime.tasks"):
         cols, got = _run(trino_stack, sql)
         assert marker not in (got if isinstance(got, str) else repr(got))
+
+
+@pytest.mark.xfail(strict=True, reason="Trino 476 prints the scan's input row count (hidden rows included) in "
+                   "EXPLAIN ANALYZE and its estimates in EXPLAIN; the OPA plugin never sees the statement, so "
+                   "serve cannot refuse it (docs/serve.md, 'What Trino still shows')")
+@pytest.mark.parametrize("sql", ["EXPLAIN ANALYZE SELECT count(*) FROM orders", "EXPLAIN SELECT * FROM orders"])
+def test_plans_do_not_count_hidden_rows(trino_stack, sql) -> None:
+    total = seed.mesh_tables()["sales.orders"].num_rows
+    cols, got = _run(trino_stack, sql)
+    assert cols is not None
+    plan = got[0][0]
+    assert f"Input: {total} rows" not in plan and f"rows: {total} " not in plan
