@@ -527,7 +527,14 @@ class TrinoPolicy:
                 out.append(self._mask_sql("?", ColumnDecision(column, "deny"), ctype))
             else:
                 cd = d.columns.get(column) or ColumnDecision(column, "deny")
-                out.append(self._mask_sql(product, cd, ctype))
+                try:
+                    out.append(self._mask_sql(product, cd, ctype))
+                except Refused:
+                    # a mask with no safe Trino form makes the column unreadable (SelectFromColumns
+                    # and FilterColumns say so); Trino asks masks for every column of a table it
+                    # scans, so an error here would fail every query on the table, not just this
+                    # column's: answer as for a denied column
+                    out.append(self._mask_sql(product, ColumnDecision(column, "deny"), ctype))
         return out
 
     def column_mask(self, document: Any) -> dict[str, str] | None:
