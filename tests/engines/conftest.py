@@ -206,7 +206,7 @@ def trino_stack() -> Iterator[Any]:
         pytest.skip(missing)
     with _private_directory("policyengine-trino-") as folder:
         start = time.perf_counter()
-        stack = TrinoStack(folder, seed.mesh_tables())
+        stack = TrinoStack(folder, seed.mesh_tables(), all_tables(), source_name)
         try:
             _started("trino", start)
             STARTUP["trino (server only)"] = stack.startup
@@ -215,7 +215,41 @@ def trino_stack() -> Iterator[Any]:
             stack.stop()
 
 
-@pytest.fixture(params=["duckdb", "postgres", "spark"])
+class TrinoEngine(Engine):
+    """The session's Trino reading the seed tables as they are from its `raw` catalog, which serve
+    opens (`open_catalogs`, read without masks) while this module's tests run: the dialect's SQL
+    runs on Trino itself, as it runs on Postgres and Spark."""
+
+    name = dialect = "trino"
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+
+    def run(self, sql: str, params: Any, zone: str) -> tuple[list[str], list[tuple]]:
+        from tests.engines.trino_server import RAW, RAW_SCHEMA
+
+        con = self.stack.connect("ivan", zone=zone, catalog=RAW, schema=RAW_SCHEMA)
+        try:
+            cur = con.cursor()
+            cur.execute(sql, list(params)) if params else cur.execute(sql)
+            rows = [tuple(r) for r in cur.fetchall()]
+            return [d[0] for d in cur.description], rows
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="module")
+def trino_engine(trino_stack) -> Iterator[TrinoEngine]:
+    from tests.engines.trino_server import RAW, trino_settings
+
+    trino_stack.start_serve(trino_settings(open_catalogs=[RAW]))
+    try:
+        yield TrinoEngine(trino_stack)
+    finally:
+        trino_stack.start_serve()
+
+
+@pytest.fixture(params=["duckdb", "postgres", "spark", pytest.param("trino", marks=pytest.mark.trino)])
 def engine(request) -> Engine:
     """Every engine in turn (each started once per session)."""
     return request.getfixturevalue(f"{request.param}_engine")

@@ -35,6 +35,7 @@ from tests.engines import trino_dist
 ROOT = Path(__file__).resolve().parents[2]
 LOADER = "pe_loader"  # the user that loads the seed data while the stub answers
 CATALOG = "lakehouse"
+RAW, RAW_SCHEMA = "raw", "main"  # the seed tables as they are, for the SQL dialect conformance tests
 HEAP = "2G"
 
 
@@ -276,21 +277,32 @@ class Trino:
                                    timezone=zone, extra_credential=list(extra_credential) if extra_credential else None,
                                    http_scheme="http", request_timeout=60)
 
-    def load(self, tables: Mapping[str, tuple[str, pa.Table]], user: str = LOADER) -> None:
-        """Create `schema.table` in the memory catalog for each (schema, table) -> arrow table."""
+    def load(self, tables: Mapping[str, tuple[str, pa.Table]], user: str = LOADER, catalog: str = CATALOG) -> None:
+        """Create `schema.table` in a memory catalog for each table name -> (schema, arrow table)."""
         con = self.connect(user)
         cur = con.cursor()
-        schemas = sorted({schema for schema, _ in tables.values()})
-        for schema in schemas:
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS {CATALOG}."{schema}"')
+        for schema in sorted({schema for schema, _ in tables.values()}):
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS {catalog}."{schema}"')
             cur.fetchall()
         for name, (schema, table) in tables.items():
             cols = ", ".join(f'"{f.name}" {_trino_type(f.type)}' for f in table.schema)
-            cur.execute(f'CREATE TABLE {CATALOG}."{schema}"."{name}" ({cols})')
+            cur.execute(f'CREATE TABLE {catalog}."{schema}"."{name}" ({cols})')
             cur.fetchall()
             rows = table.to_pylist()
             values = ", ".join("(" + ", ".join(literal(r[f.name], f.type) for f in table.schema) + ")" for r in rows)
-            cur.execute(f'INSERT INTO {CATALOG}."{schema}"."{name}" VALUES {values}')
+            cur.execute(f'INSERT INTO {catalog}."{schema}"."{name}" VALUES {values}')
+            cur.fetchall()
+        con.close()
+
+    def copy(self, tables: Mapping[tuple[str, str], tuple[str, str, str]], user: str = LOADER) -> None:
+        """`lakehouse.schema.table` AS SELECT * FROM catalog.schema.table, for each pair."""
+        con = self.connect(user)
+        cur = con.cursor()
+        for schema in sorted({schema for schema, _ in tables}):
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS {CATALOG}."{schema}"')
+            cur.fetchall()
+        for (schema, table), (c, s, t) in tables.items():
+            cur.execute(f'CREATE TABLE {CATALOG}."{schema}"."{table}" AS SELECT * FROM {c}."{s}"."{t}"')
             cur.fetchall()
         con.close()
 
@@ -332,7 +344,11 @@ def product_table(product: str) -> tuple[str, str]:
 class TrinoStack:
     """Trino + `policyengine serve` on loopback, the seed tables loaded; `stop()` ends both."""
 
-    def __init__(self, folder: Path, tables: Mapping[str, pa.Table]) -> None:
+    def __init__(self, folder: Path, tables: Mapping[str, pa.Table], raw: Mapping[str, pa.Table],
+                 source: Any) -> None:
+        """`tables`: product -> its seed table, loaded into `lakehouse`; `raw`: name -> table, loaded
+        into the ungoverned catalog `raw` (hidden from everyone unless a test opens it), which
+        holds each product's rows as `source(product)`."""
         self.folder = folder
         self.opa_port = free_port()
         self.serve: Serve | None = None
@@ -340,10 +356,11 @@ class TrinoStack:
         stub = LoaderStub(self.opa_port)
         self.trino: Trino | None = None
         try:
-            self.trino = Trino(folder / "trino", self.opa_port, GROUP_FILE)
+            self.trino = Trino(folder / "trino", self.opa_port, GROUP_FILE, catalogs=(CATALOG, RAW))
             self.startup = self.trino.wait_ready()
             start = time.perf_counter()
-            self.trino.load({product_table(p)[1]: (product_table(p)[0], t) for p, t in tables.items()})
+            self.trino.load({name: (RAW_SCHEMA, t) for name, t in raw.items()}, catalog=RAW)
+            self.trino.copy({product_table(p): (RAW, RAW_SCHEMA, source(p)) for p in tables})
             self.load_seconds = time.perf_counter() - start
         except BaseException:
             stub.stop()
