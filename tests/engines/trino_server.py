@@ -117,8 +117,9 @@ class Serve:
 
     def __init__(self, port: int, config: Path, log: Path, env: Mapping[str, str] | None = None) -> None:
         self.port, self.base = port, f"http://127.0.0.1:{port}"
-        environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-        environment.pop("POLICYENGINE_SERVE_TOKEN", None)
+        environment = {k: v for k, v in os.environ.items()  # no token or key from the caller's shell
+                       if k not in ("POLICYENGINE_SERVE_TOKEN", "POLICYENGINE_HASH_KEY")}
+        environment.update({"PYTHONPATH": str(ROOT), **(env or {})})
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
