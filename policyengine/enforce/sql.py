@@ -232,6 +232,22 @@ _SPARK_FLOAT_TEXT = """CASE
     d="TRIM(TRAILING '0' FROM REPLACE(REPLACE(SUBSTRING_INDEX(CAST(v AS STRING), 'E', 1), '-', ''), '.', ''))",
     e="CAST(SUBSTRING_INDEX(CAST(v AS STRING), 'E', -1) AS INT)")  # the decimal exponent
 
+# Trino prints every double in Java's scientific form (`2.675E0`, `1.07E5`, `-0.0E0`, shortest
+# digits): rebuilt from its digits and exponent as Spark's (the sign read from the text: -0.0).
+_TRINO_FLOAT_TEXT = """CASE
+  WHEN IS_NAN(v) THEN 'nan'
+  WHEN v = INFINITY() THEN 'inf'
+  WHEN v = -INFINITY() THEN '-inf'
+  WHEN {e} >= 16 OR {e} < -4 THEN
+    {sign} || SUBSTR({d}, 1, 1) || CASE WHEN LENGTH({d}) > 1 THEN '.' || SUBSTR({d}, 2) ELSE '' END
+    || 'e' || CASE WHEN {e} < 0 THEN '-' ELSE '+' END || CASE WHEN ABS({e}) < 10 THEN '0' ELSE '' END
+    || CAST(ABS({e}) AS VARCHAR)
+  WHEN {e} >= 0 THEN {sign} || RPAD({d}, {e} + 1, '0') || '.' || COALESCE(NULLIF(SUBSTR({d}, {e} + 2), ''), '0')
+  ELSE {sign} || '0.' || LPAD({d}, LENGTH({d}) - {e} - 1, '0') END""".format(
+    sign="CASE WHEN STARTS_WITH(CAST(v AS VARCHAR), '-') THEN '-' ELSE '' END",
+    d="REGEXP_REPLACE(REPLACE(REPLACE(SPLIT_PART(CAST(v AS VARCHAR), 'E', 1), '-', ''), '.', ''), '0+$', '')",
+    e="CAST(SPLIT_PART(CAST(v AS VARCHAR), 'E', 2) AS INTEGER)")
+
 
 def _float_text(col: exp.Expression, dialect: str) -> exp.Expression | None:
     """A double's canonical text (Python's repr) where the dialect's own cast prints otherwise."""
@@ -239,7 +255,9 @@ def _float_text(col: exp.Expression, dialect: str) -> exp.Expression | None:
         return _template(_POSTGRES_FLOAT_TEXT, "postgres", v=col)
     if dialect == "spark":
         return _template(_SPARK_FLOAT_TEXT, "spark", v=col)
-    return None  # duckdb prints Python's repr; trino, snowflake, bigquery: not verified on an engine
+    if dialect == "trino":
+        return _template(_TRINO_FLOAT_TEXT, "trino", v=col)
+    return None  # duckdb prints Python's repr; snowflake, bigquery: not verified on an engine
 
 
 def _text(col: exp.Expression, dialect: str = "duckdb", logical_type: str | None = None) -> exp.Expression:
@@ -248,6 +266,9 @@ def _text(col: exp.Expression, dialect: str = "duckdb", logical_type: str | None
     value = col.copy()
     if logical_type in _TIMESTAMPS:
         value = _utc_wall_clock(value, dialect, logical_type)
+        if dialect == "trino":  # Trino prints all 6 decimals; Python's text has no trailing zeros
+            return exp.func("REGEXP_REPLACE", exp.cast(value, exp.DataType.Type.VARCHAR, copy=False),
+                            exp.Literal.string(r"\.?0+$"), exp.Literal.string(""))
     if logical_type == "number":
         text = _float_text(value, dialect)
         if text is not None:
@@ -346,6 +367,10 @@ def _sha256_hex(col: exp.Expression, dialect: str, logical_type: str | None) -> 
         data = exp.Anonymous(this="CONVERT_TO", expressions=[text, exp.Literal.string("UTF8")])
         return exp.Anonymous(this="ENCODE", expressions=[exp.Anonymous(this="SHA256", expressions=[data]),
                                                           exp.Literal.string("hex")])
+    if dialect == "trino":  # sqlglot adds TO_UTF8 only around a CAST; the float/timestamp text is none
+        data = exp.Anonymous(this="TO_UTF8", expressions=[text])
+        return exp.Lower(this=exp.Anonymous(this="TO_HEX", expressions=[exp.Anonymous(this="SHA256",
+                                                                                      expressions=[data])]))
     return exp.SHA2(this=text, length=_lit(256))  # sqlglot lowers to each dialect's form
 
 

@@ -661,7 +661,12 @@ class TrinoPolicy:
             key, found = None, None
         if found is None:
             try:
-                found = filter_expression(row_filter, types=self._types.get(product)).sql("trino")
+                # never NULL: Trino ANDs the filter with the user's WHERE, and a NULL filter makes it
+                # evaluate the user's predicate on the hidden row (an error there is an oracle)
+                tree = filter_expression(row_filter, types=self._types.get(product))
+                if not isinstance(tree, exp.Boolean):
+                    tree = exp.func("COALESCE", exp.paren(tree, copy=False), exp.false())
+                found = tree.sql("trino")
             except RenderError as exc:
                 found = Refused(str(exc))
             if key is not None:
@@ -706,7 +711,14 @@ class TrinoPolicy:
                 out.append(self._mask_sql("?", ColumnDecision(column, "deny"), ctype))
             else:
                 cd = d.columns.get(column) or ColumnDecision(column, "deny")
-                out.append(self._mask_sql(product, cd, ctype))
+                try:
+                    out.append(self._mask_sql(product, cd, ctype))
+                except Refused:
+                    # a mask with no safe Trino form makes the column unreadable (SelectFromColumns
+                    # and FilterColumns say so); Trino asks masks for every column of a table it
+                    # scans, so an error here would fail every query on the table, not just this
+                    # column's: answer as for a denied column
+                    out.append(self._mask_sql(product, ColumnDecision(column, "deny"), ctype))
         return out
 
     def column_mask(self, document: Any, limits: Limits | None = None) -> dict[str, str] | None:

@@ -186,7 +186,70 @@ def spark_engine(spark_session, seed_tables) -> SparkEngine:
     return engine  # the session is stopped by spark_session
 
 
-@pytest.fixture(params=["duckdb", "postgres", "spark"])
+@pytest.fixture(scope="session")
+def trino_stack() -> Iterator[Any]:
+    """A real Trino (the pinned version scripts/fetch-trino caches) asking a `policyengine serve`
+    through its OPA plugin, the example mesh's seed tables in its `lakehouse` memory catalog.
+    Without the download or a JDK new enough: skipped locally, a failure under CI=true."""
+    require("trino", "the Trino tests")
+    from tests.engines import trino_dist
+    from tests.engines.trino_server import TrinoStack
+
+    missing = None
+    if trino_dist.installed() is None:
+        missing = f"Trino {trino_dist.VERSION} is not downloaded (scripts/fetch-trino; scripts/test runs it)"
+    elif trino_dist.java_home() is None:
+        missing = f"Trino {trino_dist.VERSION} needs a JDK >= {trino_dist.JAVA_MAJOR} (POLICYENGINE_TRINO_JAVA_HOME)"
+    if missing:
+        if IN_CI:
+            pytest.fail(missing, pytrace=False)
+        pytest.skip(missing)
+    with _private_directory("policyengine-trino-") as folder:
+        start = time.perf_counter()
+        stack = TrinoStack(folder, seed.mesh_tables(), all_tables(), source_name)
+        try:
+            _started("trino", start)
+            STARTUP["trino (server only)"] = stack.startup
+            yield stack
+        finally:
+            stack.stop()
+
+
+class TrinoEngine(Engine):
+    """The session's Trino reading the seed tables as they are from its `raw` catalog, which serve
+    opens (`open_catalogs`, read without masks) while this module's tests run: the dialect's SQL
+    runs on Trino itself, as it runs on Postgres and Spark."""
+
+    name = dialect = "trino"
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+
+    def run(self, sql: str, params: Any, zone: str) -> tuple[list[str], list[tuple]]:
+        from tests.engines.trino_server import RAW, RAW_SCHEMA
+
+        con = self.stack.connect("ivan", zone=zone, catalog=RAW, schema=RAW_SCHEMA)
+        try:
+            cur = con.cursor()
+            cur.execute(sql, list(params)) if params else cur.execute(sql)
+            rows = [tuple(r) for r in cur.fetchall()]
+            return [d[0] for d in cur.description], rows
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="module")
+def trino_engine(trino_stack) -> Iterator[TrinoEngine]:
+    from tests.engines.trino_server import RAW, trino_settings
+
+    trino_stack.start_serve(trino_settings(open_catalogs=[RAW]))
+    try:
+        yield TrinoEngine(trino_stack)
+    finally:
+        trino_stack.start_serve()
+
+
+@pytest.fixture(params=["duckdb", "postgres", "spark", pytest.param("trino", marks=pytest.mark.trino)])
 def engine(request) -> Engine:
     """Every engine in turn (each started once per session)."""
     return request.getfixturevalue(f"{request.param}_engine")

@@ -108,7 +108,11 @@ FROM sales.orders AS "pe_src";
 -- hash_timestamp
 SELECT
   "pe_src"."id" AS "id",
-  LOWER(TO_HEX(SHA256(TO_UTF8(CAST("pe_src"."when_ts" AS VARCHAR))))) AS "when_ts"
+  LOWER(
+    TO_HEX(
+      SHA256(TO_UTF8(REGEXP_REPLACE(CAST("pe_src"."when_ts" AS VARCHAR), '\.?0+$', '')))
+    )
+  ) AS "when_ts"
 FROM sales.orders AS "pe_src";
 
 -- last4_timestamptz
@@ -118,21 +122,49 @@ SELECT
     WHEN "pe_src"."when_tz" IS NULL
     THEN NULL
     ELSE CASE
-      WHEN LENGTH(CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) <= 4
+      WHEN LENGTH(
+        REGEXP_REPLACE(
+          CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR),
+          '\.?0+$',
+          ''
+        )
+      ) <= 4
       THEN LPAD(
         '',
-        CAST(LENGTH(CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) AS INTEGER),
+        CAST(LENGTH(
+          REGEXP_REPLACE(
+            CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR),
+            '\.?0+$',
+            ''
+          )
+        ) AS INTEGER),
         '*'
       )
       ELSE CONCAT(
         CAST(LPAD(
           '',
-          CAST(LENGTH(CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) - 4 AS INTEGER),
+          CAST(LENGTH(
+            REGEXP_REPLACE(
+              CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR),
+              '\.?0+$',
+              ''
+            )
+          ) - 4 AS INTEGER),
           '*'
         ) AS VARCHAR),
         CAST(SUBSTR(
-          CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR),
-          LENGTH(CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR)) - 4 + 1
+          REGEXP_REPLACE(
+            CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR),
+            '\.?0+$',
+            ''
+          ),
+          LENGTH(
+            REGEXP_REPLACE(
+              CAST(CAST(AT_TIMEZONE("pe_src"."when_tz", 'UTC') AS TIMESTAMP(6)) AS VARCHAR),
+              '\.?0+$',
+              ''
+            )
+          ) - 4 + 1
         ) AS VARCHAR)
       )
     END
