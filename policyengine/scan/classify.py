@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from policyengine.scan.entities import BUILTIN, NUMERIC_ENTITIES, Recognizer
 from policyengine.scan.names import STRONG, NameHint, name_hint
-from policyengine.scan.ner import NerCounts
+from policyengine.scan.ner import NAMES_LABEL, TEXT_TOKENS, NerCounts, is_text, text_sample
 from policyengine.scan.personnames import NameStats, name_stats
 from policyengine.scan.recognizers import (
     EntityHits,
@@ -168,12 +168,15 @@ def _settled_by_patterns(ev: ColumnEvidence) -> bool:
 
 def needs_ner(ev: ColumnEvidence) -> bool:
     """Whether the NER model should look at this column: short, varied, letter-bearing text
-    that patterns and look-alikes did not already explain."""
+    that patterns and look-alikes did not already explain, or free text (for the names it
+    mentions: a bounded sample, `ner.text_sample`)."""
     s = ev.shape
     if ev.kind != "string" or s.distinct < 3 or ev.hint.negative:
         return False
     if _settled_by_patterns(ev):
         return False
+    if s.median_tokens > TEXT_TOKENS:
+        return s.distinct >= TEXT_PERSON_MIN
     looks = s.lookalikes
     if max((looks.get(k, 0.0) for k in ("uuid", "hex", "temporal", "version", "amount", "code", "numeric", "gtin", "short_code", "boolean")), default=0.0) >= 0.5:
         return False
@@ -196,8 +199,10 @@ def _few_categories(ev: ColumnEvidence) -> bool:
 
 
 def ner_values(ev_values: Sequence[str]) -> list[str]:
-    """The distinct values of a column that go to the model (bounded)."""
-    return distinct_values(ev_values)[:NER_MAX_VALUES]
+    """The distinct values of a column that go to the model (bounded): up to `NER_MAX_VALUES`
+    short values, or, for free text, `ner.TEXT_VALUES` values cut to `ner.TEXT_CHARS`."""
+    values = distinct_values(ev_values)
+    return text_sample(values) if is_text(values) else values[:NER_MAX_VALUES]
 
 
 def _score(share: float, validated: bool, hinted: bool) -> float:
@@ -281,8 +286,8 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
     out: list[Decision] = []
     other: list[tuple[str, float]] = []
     ner = ev.ner
-    if ner is None or ner.checked == 0:
-        return out, other
+    if ner is None or ner.checked == 0 or ev.shape.median_tokens > TEXT_TOKENS:
+        return out, other  # free text: its counts are mentions, not whole values (`_text_person_decision`)
     n = ner.checked
     person = ner.count(*_PERSON_LABELS)
     place = ner.count(*_PLACE_LABELS)
@@ -334,6 +339,28 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
     return out, other
 
 
+TEXT_PERSON_MIN = 3  # free text: values naming a person (NER + a known given name) …
+TEXT_PERSON_SHARE = 0.1  # … and their share of the values read
+TEXT_NAMES_MIN = 4  # … naming this many different people
+TEXT_NAMES_DISTINCT = 0.5  # … mostly different ones (a brand named after a person repeats: Jack Daniels)
+
+
+def _text_person_decision(ev: ColumnEvidence) -> Decision | None:
+    """Free text that names people (`Spoke with Mary Hughes about …`): NER on a bounded sample
+    of the text, each person read with a known given name; several different people in a tenth
+    of the values. Reported as embedded, like e-mails inside notes."""
+    ner = ev.ner
+    if ner is None or not ner.checked or ev.shape.median_tokens <= TEXT_TOKENS:
+        return None
+    persons, names = ner.count("PERSON"), ner.count(NAMES_LABEL)
+    share = persons / ner.checked
+    if persons < TEXT_PERSON_MIN or share < TEXT_PERSON_SHARE or names < TEXT_NAMES_MIN or names < TEXT_NAMES_DISTINCT * persons:
+        return None
+    examples = tuple(x for lab, xs in ner.examples if lab == "PERSON" for x in xs)[:2]
+    return Decision("PERSON", round(min(0.9, 0.4 + share), 3), "ner", persons, ner.checked, round(share, 3), examples,
+                    embedded=True)
+
+
 CARD_SHAPE_SHARE = 0.8  # card-shaped values under a card-number header that fail Luhn (test cards)
 ADDRESS_LINE_SHARE = 0.3  # address lines (with or without house number) under an address header
 NAME_FORM_SHARE = 0.5  # "Last, First" / "SURNAME Given" / lists of names, each with a known given name
@@ -342,6 +369,8 @@ GIVEN_FULL_SHARE = 0.8  # "Given Surname" values with a known given name: people
 FEW_PERSONS_SHARE = 0.8  # … if NER also reads (nearly) all of those few as persons
 ALL_KNOWN_SHARE = 0.9  # single words nearly all known names: surnames alone, or given names NER took for towns
 HINTED_NAME_SHARE = 0.1  # values holding a known name, with a strong person header and name-shaped values
+GIVEN_SURNAME_SHARE = 0.6  # "Given Surname" with both names known: persons whatever the header (vendor_name)
+GIVEN_SURNAME_DISTINCT = 0.5  # … among values this distinct (a few brands named after people repeat)
 
 
 def _card_shape_decision(ev: ColumnEvidence) -> Decision | None:
@@ -388,6 +417,15 @@ def _looks_like_names(ev: ColumnEvidence) -> bool:
     return s.median_tokens <= 4 and s.alpha >= 0.8 and written
 
 
+def _given_surnames(ev: ColumnEvidence) -> bool:
+    """Mostly "Given Surname" values, both names known, and mostly distinct: persons whatever the
+    header says (`vendor_name`, `merchant`, `company_name` of sole traders); a handful of brands
+    named after people (Calvin Klein, Jack Daniels) repeat and do not pass."""
+    st, s = ev.names, ev.shape
+    return (st.given_full >= GIVEN_FULL_SHARE and st.given_surname >= GIVEN_SURNAME_SHARE
+            and s.distinct >= 20 and s.distinct >= GIVEN_SURNAME_DISTINCT * s.sampled)
+
+
 def _person_from_names(ev: ColumnEvidence) -> Decision | None:
     """PERSON from the form of the values and the name gazetteer (see `personnames`), for what NER
     misses: "Last, First M", "SURNAME Given", lists of names, lone given names, and surnames
@@ -406,6 +444,8 @@ def _person_from_names(ev: ColumnEvidence) -> Decision | None:
     forms = max(st.comma_form, st.caps_form, st.name_lists)
     if forms >= NAME_FORM_SHARE:
         share, method = forms, "gazetteer"
+    elif _given_surnames(ev):
+        share, method = st.given_full, "gazetteer"
     elif st.single >= 0.8 and st.known_first >= FIRST_NAME_SHARE and s.distinct >= 20:
         share, method = st.known_first, "gazetteer"
     elif st.single >= 0.9 and st.known_any >= ALL_KNOWN_SHARE and s.distinct >= 20 and person >= place:
@@ -435,7 +475,10 @@ def decide(ev: ColumnEvidence) -> ColumnDecision:
             decided.add(found.entity)
     other = [o for o in other if o[0] not in decided]
     taken = {d.entity for d in decisions if not d.embedded}
-    if ev.kind == "string" and not any(not d.embedded for d in decisions):
+    text_person = _text_person_decision(ev) if ev.kind == "string" else None
+    if text_person is not None and "PERSON" not in decided:
+        decisions.append(text_person)
+    elif ev.kind == "string" and not any(not d.embedded for d in decisions):
         ner_dec, ner_other = _ner_decisions(ev, taken)
         decisions += ner_dec
         other += ner_other

@@ -148,6 +148,17 @@ _POSTAL_CODE = (
     r"\d{2}-\d{3}|\d{3} ?\d{2})$"
 )
 
+# spelled-out e-mails: a bracketed "at" with any dots (`john(at)example.com`, `john [at] example [dot]
+# com`), or a spaced one with spelled dots only (`john at example dot com`): `apply at www.x.com`
+# and `now @ x.com` are a website and a price tag, not a mailbox
+_BRACKETED_AT = r"\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*"
+_SPELLED_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_SPELLED_EMAIL = (
+    r"(?i)\b[a-z0-9][a-z0-9._%+-]*(?:" + _BRACKETED_AT + _LABEL + r"(?:(?:" + _SPELLED_DOT + r"|\.)" + _LABEL + r")+"
+    r"|\s+(?:at|@)\s+" + _LABEL + r"(?:" + _SPELLED_DOT + _LABEL + r")+)\b"
+)
+
 # In precedence order (see the module docstring).
 ENTITIES: tuple[Entity, ...] = (
     Entity(
@@ -210,7 +221,9 @@ ENTITIES: tuple[Entity, ...] = (
     Entity(
         "EMAIL_ADDRESS", "e-mail addresses",
         (Pattern("email", r"(?i)[\p{L}\p{N}!#$%&'*+/=?^_{|}~.-]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
-                 "email"),),
+                 "email"),
+         # spelled out to dodge scanners: `john at example dot com`, `john [at] example [dot] com`
+         Pattern("email_spelled", _SPELLED_EMAIL, "email_spelled")),
         hints="email emails e_mail mail mailaddress emailaddress correo courriel emailadresse emailadres epost eposta "
               "sahkoposti posta_elettronica correo_electronico adresse_mail mailadresse",
     ),

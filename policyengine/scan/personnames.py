@@ -56,12 +56,19 @@ class NameStats:
     caps_form: float = 0.0  # "SURNAME Given" with a known given name
     name_lists: float = 0.0  # JSON lists whose items are mostly names with a known given name
     given_full: float = 0.0  # "Given [Middle] Surname" whose given name is known
+    given_surname: float = 0.0  # … whose last word is also a known surname
 
 
 def _given_known(full: str) -> bool:
     """A "First [Middle] Last" item whose first word is a known given name."""
     words = _TITLE.sub("", full.strip()).split()
     return 2 <= len(words) <= 4 and words[0][:1].isupper() and gazetteer().is_first(words[0])
+
+
+def _given_surname(full: str) -> bool:
+    """A "First [Middle] Last" item whose first word is a known given name and last a known surname."""
+    words = _TITLE.sub("", full.strip()).split()
+    return _given_known(full) and words[-1][:1].isupper() and gazetteer().is_last(words[-1])
 
 
 def _name_list(value: str) -> bool:
@@ -83,11 +90,13 @@ def name_stats(values: Sequence[str], person_header: bool = False) -> NameStats:
     if not vals:
         return NameStats()
     g = gazetteer()
-    single = known_first = known_any = comma = caps = lists = given = 0
+    single = known_first = known_any = comma = caps = lists = given = surname = 0
     for value in vals:
         text = _as_written(value, person_header)
         words = text.replace(",", " ").split()
-        given += "," not in text and _given_known(text)
+        if "," not in text and _given_known(text):
+            given += 1
+            surname += _given_surname(text)
         if _SINGLE.match(text):
             single += 1
             known_first += g.is_first(text)
@@ -101,4 +110,5 @@ def name_stats(values: Sequence[str], person_header: bool = False) -> NameStats:
         if value[:1] == "[":
             lists += _name_list(value)
     n = len(vals)
-    return NameStats(n, single / n, known_first / n, known_any / n, comma / n, caps / n, lists / n, given / n)
+    return NameStats(n, single / n, known_first / n, known_any / n, comma / n, caps / n, lists / n, given / n,
+                     surname / n)

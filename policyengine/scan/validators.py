@@ -238,6 +238,20 @@ def email_ok(text: str) -> bool:
     return bool(local) and "." in domain and domain_ok(domain)
 
 
+_SPELLED_AT = re.compile(r"(?i)\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+(?:at|@)\s+")
+_SPELLED_DOT = re.compile(r"(?i)\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+")
+
+
+def email_spelled_ok(text: str) -> bool:
+    """An e-mail address spelled out (`john at example dot com`, `john [at] example [dot] com`):
+    written back with `@` and `.`, a valid address (its domain has a known public suffix)."""
+    parts = _SPELLED_AT.split(text)
+    if len(parts) != 2:
+        return False
+    address = (parts[0] + "@" + _SPELLED_DOT.sub(".", parts[1])).lower()
+    return " " not in address and not address.partition("@")[2].startswith("www.") and email_ok(address)
+
+
 # Regions tried for numbers written without a country code: North America plus the European
 # and other large numbering plans, far more than Presidio's default (US, UK, DE, FR, IL, IN, CA, BR).
 PHONE_REGIONS = (
@@ -409,6 +423,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "ssn": ssn_ok,
     "ip": ip_ok,
     "email": email_ok,
+    "email_spelled": email_spelled_ok,
     "phone": lambda t: phone_kind(t) == 2,
     "gtin": gtin_ok,
     "nino": nino_ok,
