@@ -175,9 +175,11 @@ def needs_ner(ev: ColumnEvidence) -> bool:
         return False
     if _settled_by_patterns(ev):
         return False
+    looks = s.lookalikes
+    if looks.get("non_latin", 0.0) >= 0.5:
+        return False  # the English model cannot read other scripts: names there are read by the gazetteer
     if s.median_tokens > TEXT_TOKENS:
         return s.distinct >= TEXT_PERSON_MIN
-    looks = s.lookalikes
     if max((looks.get(k, 0.0) for k in ("uuid", "hex", "temporal", "version", "amount", "code", "numeric", "gtin", "short_code", "boolean")), default=0.0) >= 0.5:
         return False
     if s.median_tokens > 6 or s.alpha < 0.5:
@@ -394,6 +396,18 @@ def _address_line_decision(ev: ColumnEvidence) -> Decision | None:
     return Decision("LOCATION", _score(share, False, True), "name+pattern", round(share * n), n, round(share, 3))
 
 
+def _script_place_decision(ev: ColumnEvidence) -> Decision | None:
+    """Towns in another script under a header that names them (`город`, `πόλη`, `עיר`, `شهر`,
+    `शहर`, `市区町村`, `도시`): the English model cannot read them (they never go to it), so the
+    header decides for short letter values with no Latin letter (issue 26)."""
+    s = ev.shape
+    if ev.kind != "string" or ev.hint.strength("LOCATION") < STRONG or s.distinct < NER_MIN_VALUES:
+        return None
+    if s.lookalikes.get("non_latin", 0.0) < 0.9 or s.alpha < 0.8 or s.median_tokens > 3:
+        return None
+    return Decision("LOCATION", 0.6, "name+script", s.distinct, s.distinct, 1.0)
+
+
 def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
     """A text column named for passwords (password, passwd, pwd, passwort, contraseña, mot de passe,
     wachtwoord) holds credentials, however its values look (hashed, masked or plain); not a
@@ -413,7 +427,7 @@ def _looks_like_names(ev: ColumnEvidence) -> bool:
     """Short letter values written as names: capitalised, or all in lower case (exports lose the
     case) and name-shaped once capitalised (one word, or "Given Surname")."""
     s, st = ev.shape, ev.names
-    written = s.capitalized >= 0.8 or st.single + st.given_full >= 0.8
+    written = s.capitalized >= 0.8 or st.single + st.given_full + st.script_full >= 0.8
     return s.median_tokens <= 4 and s.alpha >= 0.8 and written
 
 
@@ -441,7 +455,7 @@ def _person_from_names(ev: ColumnEvidence) -> Decision | None:
         place, person = ev.ner.count(*_PLACE_LABELS), ev.ner.count(*_PERSON_LABELS)
         if place > max(person, 0.3 * ev.ner.checked) and st.known_first < ALL_KNOWN_SHARE:
             return None  # read as places, and not (nearly) all given names
-    forms = max(st.comma_form, st.caps_form, st.name_lists)
+    forms = max(st.comma_form, st.caps_form, st.name_lists, st.script_full)
     if forms >= NAME_FORM_SHARE:
         share, method = forms, "gazetteer"
     elif _given_surnames(ev):
@@ -468,7 +482,7 @@ def decide(ev: ColumnEvidence) -> ColumnDecision:
         return ColumnDecision(ev)
     decisions, other = _pattern_decisions(ev)
     decided = {d.entity for d in decisions}
-    for rule in (_card_shape_decision, _address_line_decision, _password_column_decision):
+    for rule in (_card_shape_decision, _address_line_decision, _password_column_decision, _script_place_decision):
         found = rule(ev)
         if found is not None and found.entity not in decided:
             decisions.append(found)

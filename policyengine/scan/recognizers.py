@@ -129,7 +129,10 @@ class MatchTable:
         self.looks["address_line"] = _np(pc.match_substring_regex(arr, ADDRESS_LINE)) & ~web
         self.pure = _np(pc.match_substring_regex(arr, r"^\d+$"))
         self.looks["gtin"] = np.array([p and v.gtin_ok(x) for p, x in zip(self.pure, self.flat, strict=True)], dtype=bool)
-        self.alpha = _np(pc.match_substring_regex(arr, r"^\p{L}[\p{L}\s'’.,&\-]*$"))
+        # letters and their marks (Devanagari vowel signs, Arabic vowels), spaces and name punctuation
+        self.alpha = _np(pc.match_substring_regex(arr, r"^\p{L}[\p{L}\p{M}\s'’.,&\-]*$"))
+        # letters, none of them Latin (Cyrillic, Greek, Han, Arabic …): no text for the English model
+        self.looks["non_latin"] = has_alpha & ~_np(pc.match_substring_regex(arr, r"\p{Latin}"))
         self.capital = _np(pc.match_substring_regex(arr, r"^\p{Lu}"))
         if len(arr):
             self.tokens = int_numpy(pc.list_value_length(pc.utf8_split_whitespace(arr)))
