@@ -106,3 +106,14 @@ def test_phones_in_arabic_indic_and_devanagari_digits_under_local_headers(tmp_pa
     india = [f"+91 98{rng.randint(100, 999)} {rng.randint(10000, 99999)}".translate(devanagari) for _ in range(N)]
     found = scan(tmp_path, {"الجوال": sa, "फ़ोन": india, "المعرف": [str(100000 + 7 * i).translate(arabic) for i in range(N)]})
     assert found == {"الجوال": {"PHONE_NUMBER"}, "फ़ोन": {"PHONE_NUMBER"}, "المعرف": set()}
+
+
+def test_national_phone_forms_without_a_header(tmp_path: Path) -> None:
+    """Chinese mobiles have one written form (11 digits from 13x-19x, no trunk prefix); Russian
+    national numbers carry the trunk 8 (`8 (914) 177-76-31`); 11-digit ids stay ids."""
+    cn = [f"1{rng.choice('3456789')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}" for _ in range(N)]
+    ru = [f"8 ({rng.choice(['495', '812', '914', '903', '916'])}) {rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}"
+          for _ in range(N)]
+    ids = [str(rng.randint(10_000_000_000, 99_999_999_999)) for _ in range(N)]
+    found = scan(tmp_path, {"c1": cn, "c2": ru, "c3": ids})
+    assert found == {"c1": {"PHONE_NUMBER"}, "c2": {"PHONE_NUMBER"}, "c3": set()}
