@@ -22,8 +22,15 @@ from dataclasses import dataclass, field, replace
 
 from policyengine.scan.entities import BUILTIN, NUMERIC_ENTITIES, Recognizer
 from policyengine.scan.names import STRONG, NameHint, name_hint
-from policyengine.scan.ner import NAMES_LABEL, TEXT_TOKENS, NerCounts, is_text, text_sample
-from policyengine.scan.personnames import NameStats, name_stats
+from policyengine.scan.ner import (
+    NAMES_LABEL,
+    TEXT_TOKENS,
+    TEXT_VALUES,
+    NerCounts,
+    is_text,
+    text_sample,
+)
+from policyengine.scan.personnames import NameStats, name_stats, text_name_candidates
 from policyengine.scan.recognizers import (
     EntityHits,
     MatchTable,
@@ -149,6 +156,8 @@ def evidence(
         values = table.values(index)
         if shape.alpha >= 0.5 or any(v[:1] == "[" for v in values[:50]):  # words, or JSON lists
             names = name_stats(values, person_header=hint.strength("PERSON") >= STRONG)
+    elif kind == "string" and shape.median_tokens > TEXT_TOKENS and not any(h.whole / h.checked >= WHOLE_SHARE for h in hits):
+        names = NameStats(text_candidates=text_name_candidates(text_sample(table.values(index)), TEXT_VALUES))
     return ColumnEvidence(
         source, sample.name, sample.kind, sample.arrow_type, sample.rows, sample.nulls, shape, hint, hits,
         truncated=sample.truncated, names=names,
@@ -178,8 +187,8 @@ def needs_ner(ev: ColumnEvidence) -> bool:
     looks = s.lookalikes
     if looks.get("non_latin", 0.0) >= 0.5:
         return False  # the English model cannot read other scripts: names there are read by the gazetteer
-    if s.median_tokens > TEXT_TOKENS:
-        return s.distinct >= TEXT_PERSON_MIN
+    if s.median_tokens > TEXT_TOKENS:  # free text: only when some values hold a "Given Surname" pair
+        return s.distinct >= TEXT_PERSON_MIN and ev.names.text_candidates >= TEXT_PERSON_MIN
     if max((looks.get(k, 0.0) for k in ("uuid", "hex", "temporal", "version", "amount", "code", "numeric", "gtin", "short_code", "boolean")), default=0.0) >= 0.5:
         return False
     if s.median_tokens > 6 or s.alpha < 0.5:

@@ -58,6 +58,18 @@ class NameStats:
     given_full: float = 0.0  # "Given [Middle] Surname" whose given name is known
     given_surname: float = 0.0  # … whose last word is also a known surname
     script_full: float = 0.0  # a full name in another script (`script_name`)
+    text_candidates: int = 0  # free text: values with a capitalised "Given Surname" pair, given name known
+
+
+_PAIR = re.compile(rf"(?<![\w.])([{_U}][{_L}'’-]+)\s+[{_U}][{_L}'’-]+")
+
+
+def text_name_candidates(values: Sequence[str], limit: int) -> int:
+    """How many of the first `limit` free-text values hold a capitalised word pair whose first word
+    is a known given name (`… with Mary Hughes about …`): the cheap test that decides whether the
+    text is worth NER's time at all."""
+    g = gazetteer()
+    return sum(any(g.is_first(m.group(1)) for m in _PAIR.finditer(v)) for v in values[:limit])
 
 
 def _given_known(full: str) -> bool:
