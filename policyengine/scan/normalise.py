@@ -14,6 +14,9 @@ the text a reader sees:
 4. Cyrillic and Greek letters that look like Latin ones folded to Latin, only inside a word that
    also holds a Latin letter (`exаmple`): a word wholly in Cyrillic (`Иван`) is left alone.
 
+A value that is wholly base64 of printable text (`am9obkBleGFtcGxlLmNvbQ==`) is read as that text
+(`decode_base64`, called after `normalise`): PII stored encoded is still PII.
+
 ASCII values (nearly all of them) are returned as they are after one `str.isascii` check, so the
 cost is paid only by values that hold another character. Normalisation is for detection only:
 nothing normalised is shown (evidence is redacted anyway).
@@ -21,6 +24,8 @@ nothing normalised is shown (evidence is redacted anyway).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import unicodedata
 
@@ -77,3 +82,26 @@ def normalise(value: str) -> str:
     if _LATIN_LETTER.search(text) and _CONFUSABLE_RE.search(text):
         text = _WORD.sub(_fold_word, text)
     return text
+
+
+_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$|^(?:[A-Za-z0-9_-]{4})+(?:[A-Za-z0-9_-]{2,3})?$")
+BASE64_MIN = 12  # characters: shorter strings are words and codes more often than encodings
+
+
+def decode_base64(value: str) -> str:
+    """The text a base64 value encodes (`am9obkBleGFtcGxlLmNvbQ==` → `john@example.com`), or the
+    value itself. Only a whole value of at least `BASE64_MIN` base64 characters (standard or
+    URL-safe alphabet) that decodes to printable UTF-8 text of 4+ characters is decoded: random
+    bytes (tokens, hashes, hex digests read as base64) decode to bytes that are not text, so they
+    stay as they are."""
+    if len(value) < BASE64_MIN or not _BASE64.match(value):
+        return value
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        raw = base64.b64decode(padded, altchars=b"-_" if ("-" in value or "_" in value) else None, validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return value
+    if len(text) < 4 or not all(c.isprintable() or c in "\t\n\r" for c in text):
+        return value
+    return normalise(text.strip()) or value

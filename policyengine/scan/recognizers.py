@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from policyengine.scan import validators as v
 from policyengine.scan.arrays import bool_numpy, int64_array, int_numpy, string_array
 from policyengine.scan.entities import ADDRESS_LINE, PRECEDENCE, Recognizer
-from policyengine.scan.normalise import normalise
+from policyengine.scan.normalise import decode_base64, normalise
 from policyengine.scan.redact import redact
 
 MAX_CHECKS = 300  # validated candidates per recognizer and column (bounds the Python work)
@@ -90,12 +90,13 @@ _INTEGRAL_FLOAT = re.compile(r"^[-+]?\d+\.0+$")
 def distinct_values(values: Sequence[str]) -> list[str]:
     """Trimmed, non-empty, de-duplicated values in sample order, normalised (`normalise`: NFKC,
     invisible characters removed, digits of every script as ASCII, Latin look-alikes folded
-    inside Latin words) once here, before every recognizer, the name statistics and NER.
+    inside Latin words; a whole base64 value of printable text read as that text) once here, before
+    every recognizer, the name statistics and NER.
 
     A column whose every value is an integral float written as text (`3614299200.0`: a CSV
     exported from a float column) reads as integers, as a float column's values already do.
     """
-    out = list(dict.fromkeys(s for s in (normalise(x).strip() for x in values) if s))
+    out = list(dict.fromkeys(s for s in (decode_base64(normalise(x).strip()) for x in values) if s))
     if out and all(_INTEGRAL_FLOAT.match(x) for x in out):
         out = list(dict.fromkeys(x[: x.index(".")] for x in out))
     return out

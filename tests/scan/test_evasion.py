@@ -138,3 +138,22 @@ def test_names_inside_free_text(nlp_model: str, tmp_path: Path) -> None:
                for i in range(N)]
     found = scan(tmp_path, {"agent_notes": notes, "review": reviews}, model=nlp_model)
     assert found == {"agent_notes": {"PERSON"}, "review": set()}
+
+
+def test_base64_encoded_values(tmp_path: Path) -> None:
+    """E-mails and cards stored base64-encoded read as what they encode; random bytes and
+    base64 of plain words stay untagged."""
+    import base64
+    import os
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    users = ["john.smith", "mary", "r.jones", "linda99", "mike_b", "susan.k", "dave", "karen.w"]
+    found = scan(tmp_path, {
+        "c1": [b64(f"{rng.choice(users)}{i}@example.com") for i in range(N)],
+        "c2": [b64(rng.choice(CARDS)) for _ in range(N)],
+        "c3": [base64.b64encode(os.urandom(24)).decode() for _ in range(N)],
+        "c4": [b64(rng.choice(["shipped", "pending review", "delivered late", "cancelled by customer"])) for _ in range(N)],
+    })
+    assert found == {"c1": {"EMAIL_ADDRESS"}, "c2": {"CREDIT_CARD"}, "c3": set(), "c4": set()}
