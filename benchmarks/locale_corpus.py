@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a labelled multi-locale PII corpus in the style of tests/data/pii-columns.
 
-  python locale_corpus.py [OUT_DIR] [--seed N] [--rows N]
+  python locale_corpus.py [OUT_DIR] [--seed N] [--rows N] [--scripts]
 
 Needs Faker (`pip install -e '.[bench]'`; the project itself does not depend on it at run
 time). Default OUT_DIR: /tmp/locale-corpus.
@@ -23,6 +23,11 @@ order `status`/`state`, `country_code`, company names, product names in `name`, 
 amounts, dates, ids, EANs, SKUs, hashes are PII-free ([]); dates of birth, postcodes alone and
 country names are unscored (null). Free-text notes that embed a phone number or e-mail address
 in a share of rows are labelled with that entity.
+
+With `--scripts` it writes, instead, the locales in other scripts (issue 26: ja_JP, ko_KR, zh_CN,
+zh_TW, ru_RU, uk_UA, bg_BG, el_GR, he_IL, ar_SA, fa_IR, hi_IN): six tables per locale laid out the
+same way, each with names, phones, addresses and towns and look-alikes in the same script
+(companies, products, dishes, job titles, statuses; bare street names, unscored).
 
 Scan and score one locale:
   policyengine scan /tmp/locale-corpus --format json -o /tmp/lc.json
@@ -336,6 +341,192 @@ def build_locale(locale: str, out: Path, seed: int, rows: int) -> dict:
     return labels
 
 
+# ---- locales in other scripts (issue 26) -------------------------------------------------------
+# Names from Faker; addresses written the way each country writes them (Faker's own street
+# addresses are English templates for some of these locales), with Faker's street names, towns and
+# surnames; phones that are valid numbers of the country, some written with the script's own
+# digits (Arabic-Indic, Persian, Devanagari) or full-width; look-alikes in the same script:
+# companies (often made of surnames), products, dishes, job titles, streets named after people
+# (bare street names, unscored), order statuses.
+SCRIPT_LOCALES = ("ja_JP", "ko_KR", "zh_CN", "zh_TW", "ru_RU", "uk_UA", "bg_BG", "el_GR", "he_IL", "ar_SA", "fa_IR",
+                  "hi_IN")
+REGION = {"ja_JP": "JP", "ko_KR": "KR", "zh_CN": "CN", "zh_TW": "TW", "ru_RU": "RU", "uk_UA": "UA", "bg_BG": "BG",
+          "el_GR": "GR", "he_IL": "IL", "ar_SA": "SA", "fa_IR": "IR", "hi_IN": "IN"}
+SCRIPT_PII = ("first_name", "last_name", "full_name", "phone", "street_address", "address", "city")
+SCRIPT_CLEAN = ("company", "product_name", "dish", "job", "status", "street_name", "id", "amount")
+SCRIPT_LABELS = {"street_name": None}
+DIGITS = {"ar_SA": "٠١٢٣٤٥٦٧٨٩", "fa_IR": "۰۱۲۳۴۵۶۷۸۹", "hi_IN": "०१२३४५६७८९", "ja_JP": "０１２３４５６７８９",
+          "zh_CN": "０１２３４５６７８９"}
+SCRIPT_HEADERS = {
+    "ja_JP": ("名", "姓", "氏名", "電話番号", "番地", "住所", "市区町村", "会社名", "商品名", "料理", "職業", "状態", "通り", "ID", "金額"),
+    "ko_KR": ("이름", "성", "성명", "전화번호", "도로명주소", "주소", "도시", "회사명", "상품명", "음식", "직업", "상태", "거리명", "ID", "금액"),
+    "zh_CN": ("名", "姓", "姓名", "电话", "街道地址", "地址", "城市", "公司名称", "产品名称", "菜名", "职位", "状态", "街道", "编号", "金额"),
+    "zh_TW": ("名字", "姓氏", "姓名", "電話", "街道地址", "地址", "城市", "公司名稱", "產品名稱", "菜名", "職稱", "狀態", "街道", "編號", "金額"),
+    "ru_RU": ("имя", "фамилия", "фио", "телефон", "улица_дом", "адрес", "город", "компания", "товар", "блюдо", "должность", "статус", "название_улицы", "id", "сумма"),
+    "uk_UA": ("ім'я", "прізвище", "піб", "телефон", "вулиця_будинок", "адреса", "місто", "компанія", "товар", "страва", "посада", "статус", "назва_вулиці", "id", "сума"),
+    "bg_BG": ("име", "фамилия", "три_имена", "телефон", "улица_номер", "адрес", "град", "фирма", "продукт", "ястие", "длъжност", "статус", "име_на_улица", "id", "сума"),
+    "el_GR": ("όνομα", "επώνυμο", "ονοματεπώνυμο", "τηλέφωνο", "οδός", "διεύθυνση", "πόλη", "εταιρεία", "προϊόν", "πιάτο", "επάγγελμα", "κατάσταση", "όνομα_οδού", "id", "ποσό"),
+    "he_IL": ("שם_פרטי", "שם_משפחה", "שם_מלא", "טלפון", "רחוב", "כתובת", "עיר", "חברה", "מוצר", "מנה", "מקצוע", "סטטוס", "שם_רחוב", "מזהה", "סכום"),
+    "ar_SA": ("الاسم_الأول", "اسم_العائلة", "الاسم_الكامل", "الهاتف", "الشارع", "العنوان", "المدينة", "الشركة", "المنتج", "الطبق", "الوظيفة", "الحالة", "اسم_الشارع", "المعرف", "المبلغ"),
+    "fa_IR": ("نام", "نام_خانوادگی", "نام_کامل", "تلفن", "خیابان", "نشانی", "شهر", "شرکت", "محصول", "غذا", "شغل", "وضعیت", "نام_خیابان", "شناسه", "مبلغ"),
+    "hi_IN": ("पहला_नाम", "उपनाम", "पूरा_नाम", "फ़ोन", "गली", "पता", "शहर", "कंपनी", "उत्पाद", "व्यंजन", "पेशा", "स्थिति", "सड़क_का_नाम", "आईडी", "राशि"),
+}
+SCRIPT_KEYS = ("first_name", "last_name", "full_name", "phone", "street_address", "address", "city", "company",
+               "product_name", "dish", "job", "status", "street_name", "id", "amount")
+PRODUCTS = {
+    "ja_JP": ["ワイヤレスマウス", "電気ケトル", "ノートパソコン", "加湿器", "炊飯器", "腕時計", "折りたたみ傘", "電子辞書", "掃除機", "卓上ライト", "扇風機", "ヘッドホン"],
+    "ko_KR": ["무선 마우스", "전기 주전자", "노트북", "가습기", "전기밥솥", "손목시계", "접이식 우산", "청소기", "탁상 조명", "선풍기", "헤드폰", "보조배터리"],
+    "zh_CN": ["无线鼠标", "电水壶", "笔记本电脑", "加湿器", "电饭煲", "手表", "折叠伞", "吸尘器", "台灯", "电风扇", "耳机", "充电宝"],
+    "zh_TW": ["無線滑鼠", "電熱水壺", "筆記型電腦", "加濕器", "電子鍋", "手錶", "折疊傘", "吸塵器", "檯燈", "電風扇", "耳機", "行動電源"],
+    "ru_RU": ["Беспроводная мышь", "Электрочайник", "Ноутбук", "Увлажнитель воздуха", "Мультиварка", "Наручные часы", "Складной зонт", "Пылесос", "Настольная лампа", "Вентилятор", "Наушники", "Кофемолка"],
+    "uk_UA": ["Бездротова миша", "Електрочайник", "Ноутбук", "Зволожувач повітря", "Мультиварка", "Наручний годинник", "Складна парасолька", "Пилосос", "Настільна лампа", "Вентилятор", "Навушники", "Кавомолка"],
+    "bg_BG": ["Безжична мишка", "Електрическа кана", "Лаптоп", "Овлажнител", "Мултикукър", "Ръчен часовник", "Сгъваем чадър", "Прахосмукачка", "Настолна лампа", "Вентилатор", "Слушалки", "Кафемелачка"],
+    "el_GR": ["Ασύρματο ποντίκι", "Βραστήρας", "Φορητός υπολογιστής", "Υγραντήρας", "Πολυμάγειρας", "Ρολόι χειρός", "Πτυσσόμενη ομπρέλα", "Ηλεκτρική σκούπα", "Φωτιστικό γραφείου", "Ανεμιστήρας", "Ακουστικά", "Μύλος καφέ"],
+    "he_IL": ["עכבר אלחוטי", "קומקום חשמלי", "מחשב נייד", "מכשיר אדים", "סיר בישול", "שעון יד", "מטרייה מתקפלת", "שואב אבק", "מנורת שולחן", "מאוורר", "אוזניות", "מטחנת קפה"],
+    "ar_SA": ["فأرة لاسلكية", "غلاية كهربائية", "حاسوب محمول", "جهاز ترطيب", "طباخ أرز", "ساعة يد", "مظلة قابلة للطي", "مكنسة كهربائية", "مصباح مكتب", "مروحة", "سماعات رأس", "مطحنة قهوة"],
+    "fa_IR": ["موس بی‌سیم", "کتری برقی", "لپ‌تاپ", "دستگاه بخور", "پلوپز", "ساعت مچی", "چتر تاشو", "جاروبرقی", "چراغ مطالعه", "پنکه", "هدفون", "آسیاب قهوه"],
+    "hi_IN": ["वायरलेस माउस", "इलेक्ट्रिक केतली", "लैपटॉप", "ह्यूमिडिफ़ायर", "राइस कुकर", "कलाई घड़ी", "फोल्डिंग छाता", "वैक्यूम क्लीनर", "टेबल लैंप", "पंखा", "हेडफ़ोन", "कॉफ़ी ग्राइंडर"],
+}
+DISHES = {
+    "ja_JP": ["寿司", "天ぷら", "親子丼", "味噌汁", "焼き鳥", "お好み焼き", "ラーメン", "うどん", "すき焼き", "たこ焼き", "カレーライス", "とんかつ"],
+    "ko_KR": ["김치찌개", "비빔밥", "불고기", "된장찌개", "떡볶이", "삼겹살", "냉면", "잡채", "김밥", "갈비탕", "순두부찌개", "닭갈비"],
+    "zh_CN": ["宫保鸡丁", "麻婆豆腐", "红烧肉", "鱼香肉丝", "北京烤鸭", "回锅肉", "糖醋排骨", "水煮鱼", "小笼包", "酸辣汤", "蛋炒饭", "东坡肉"],
+    "zh_TW": ["牛肉麵", "滷肉飯", "蚵仔煎", "小籠包", "鹽酥雞", "珍珠奶茶", "臭豆腐", "刈包", "擔仔麵", "蔥油餅", "鳳梨酥", "三杯雞"],
+    "ru_RU": ["Борщ", "Пельмени", "Блины с икрой", "Оливье", "Солянка", "Сырники", "Щи", "Голубцы", "Котлета по-киевски", "Бефстроганов", "Вареники", "Шашлык"],
+    "uk_UA": ["Борщ", "Вареники", "Деруни", "Голубці", "Куліш", "Банош", "Вергуни", "Галушки", "Котлета по-київськи", "Сало", "Пампушки", "Узвар"],
+    "bg_BG": ["Шопска салата", "Баница", "Мусака", "Таратор", "Кавърма", "Сарми", "Кебапчета", "Гювеч", "Лютеница", "Пълнени чушки", "Боб чорба", "Шкембе чорба"],
+    "el_GR": ["Μουσακάς", "Σουβλάκι", "Παστίτσιο", "Σπανακόπιτα", "Γεμιστά", "Χωριάτικη σαλάτα", "Τζατζίκι", "Κλέφτικο", "Φασολάδα", "Ντολμαδάκια", "Γύρος", "Στιφάδο"],
+    "he_IL": ["שקשוקה", "פלאפל", "חומוס", "סביח", "מלאווח", "ג'חנון", "קובה", "בורקס", "חמין", "שניצל", "מג'דרה", "פתיתים"],
+    "ar_SA": ["كبسة", "مندي", "جريش", "مطازيز", "سليق", "مرقوق", "حنيذ", "مضغوط", "شاورما", "فلافل", "حمص", "كنافة"],
+    "fa_IR": ["قورمه سبزی", "چلو کباب", "قیمه", "فسنجان", "آش رشته", "باقالی پلو", "زرشک پلو", "کشک بادمجان", "میرزا قاسمی", "دیزی", "ته چین", "شیرین پلو"],
+    "hi_IN": ["पनीर टिक्का", "दाल मखनी", "छोले भटूरे", "आलू पराठा", "बिरयानी", "राजमा चावल", "पाव भाजी", "मसाला डोसा", "गुलाब जामुन", "समोसा", "कढ़ी पकौड़ा", "मलाई कोफ्ता"],
+}
+SCRIPT_STATUS = {
+    "ja_JP": ["保留中", "発送済み", "配達済み", "キャンセル"], "ko_KR": ["대기", "배송중", "배송완료", "취소"],
+    "zh_CN": ["待处理", "已发货", "已送达", "已取消"], "zh_TW": ["待處理", "已出貨", "已送達", "已取消"],
+    "ru_RU": ["ожидает", "отправлен", "доставлен", "отменён"], "uk_UA": ["очікує", "відправлено", "доставлено", "скасовано"],
+    "bg_BG": ["чакащ", "изпратен", "доставен", "отказан"], "el_GR": ["σε αναμονή", "απεστάλη", "παραδόθηκε", "ακυρώθηκε"],
+    "he_IL": ["ממתין", "נשלח", "נמסר", "בוטל"], "ar_SA": ["قيد الانتظار", "تم الشحن", "تم التسليم", "ملغى"],
+    "fa_IR": ["در انتظار", "ارسال شد", "تحویل شد", "لغو شد"], "hi_IN": ["लंबित", "भेजा गया", "पहुँचा दिया", "रद्द"],
+}
+
+
+def _valid_phone(fake: Faker, rng: random.Random, locale: str) -> str:
+    """A phone number of the locale's country as Faker writes it, kept only if it is a valid
+    number there (Faker's templates give invalid numbers for several of these locales); Saudi
+    numbers are written from the national plan (Faker's ar_SA phones are US numbers)."""
+    import phonenumbers
+
+    region = REGION[locale]
+    for _ in range(200):
+        if locale == "ar_SA":
+            p = rng.choice(["05{} {} {}", "+966 5{} {} {}", "9665{}{}{}"]).format(
+                rng.randint(0, 9), rng.randint(100, 999), rng.randint(1000, 9999))
+        else:
+            p = fake.phone_number()
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(p, region)):
+                return p
+        except phonenumbers.NumberParseException:
+            continue
+    raise RuntimeError(f"no valid phone for {locale}")
+
+
+def _script_address(key: str, fake: Faker, rng: random.Random, locale: str) -> str:
+    n, m = rng.randint(1, 199), rng.randint(1, 60)
+    city = fake.city()
+    if locale == "ja_JP":
+        line = f"{fake.city()}{fake.town()}{rng.randint(1, 9)}丁目{rng.randint(1, 30)}番{rng.randint(1, 20)}号"
+        return line if key == "street_address" else f"{fake.prefecture()}{line}"
+    if locale == "ko_KR":
+        return fake.road_address() if key == "street_address" else fake.address()
+    if locale in ("zh_CN", "zh_TW"):
+        num = "号" if locale == "zh_CN" else "號"
+        line = f"{fake.street_name()}{n}{num}"
+        return line if key == "street_address" else f"{city}{line}"
+    if locale in ("ru_RU", "uk_UA"):
+        return fake.street_address() if key == "street_address" else fake.address().replace("\n", ", ")
+    if locale == "bg_BG":
+        line = rng.choice(["ул. „{s}“ № {n}", "бул. „{s}“ {n}", "ул. {s} {n}, ет. {m}"]).format(s=fake.last_name(), n=n, m=m % 9 + 1)
+        return line if key == "street_address" else f"{line}, {rng.randint(1000, 9999)} {city}"
+    if locale == "el_GR":
+        line = rng.choice(["Οδός {s} {n}", "Λεωφόρος {s} {n}", "{s} {n}", "Οδ. {s} {n}"]).format(s=fake.street_name(), n=n)
+        return line if key == "street_address" else f"{line}, {rng.randint(100, 999)} {rng.randint(10, 99)} {city}"
+    if locale == "he_IL":
+        line = rng.choice(["רחוב {s} {n}", "רח' {s} {n}", "{s} {n}"]).format(s=fake.street_name(), n=n)
+        return line if key == "street_address" else f"{line}, {city}"
+    if locale == "ar_SA":
+        line = rng.choice(["شارع {s} {n}", "{n} شارع {s}", "طريق {s}، مبنى {n}"]).format(s=fake.first_name(), n=n)
+        return line if key == "street_address" else f"{line}، حي {fake.first_name()}، {rng.choice(['الرياض', 'جدة', 'الدمام', 'مكة', 'المدينة المنورة'])}"
+    if locale == "fa_IR":
+        line = rng.choice(["خیابان {s}، پلاک {n}", "خیابان {s}، کوچه {m}، پلاک {n}", "بلوار {s}، پلاک {n}"]).format(s=fake.last_name(), n=n, m=m)
+        return line if key == "street_address" else f"{city}، {line}"
+    if locale == "hi_IN":
+        line = rng.choice(["{n}, {s} मार्ग", "मकान नं. {n}, {s} नगर", "{n}/{m}, {s} रोड", "{n}, {s} गली"]).format(s=fake.last_name(), n=n, m=m)
+        return line if key == "street_address" else f"{line}, {city} - {rng.randint(110001, 855999)}"
+    raise KeyError(locale)
+
+
+def script_value(key: str, fake: Faker, rng: random.Random, locale: str, i: int) -> object:
+    digits = DIGITS.get(locale)
+    if key in ("first_name", "last_name", "city", "company", "job"):
+        return getattr(fake, key)()
+    if key == "full_name":
+        return fake.name()
+    if key == "phone":
+        p = _valid_phone(fake, rng, locale)
+        return p.translate(str.maketrans("0123456789", digits)) if digits and rng.random() < 0.3 else p
+    if key in ("street_address", "address"):
+        return _script_address(key, fake, rng, locale)
+    if key == "product_name":
+        return rng.choice(PRODUCTS[locale]) + (f" {rng.randint(2, 9)}" if rng.random() < 0.3 else "")
+    if key == "dish":
+        return rng.choice(DISHES[locale])
+    if key == "status":
+        return rng.choice(SCRIPT_STATUS[locale])
+    if key == "street_name":
+        return fake.street_name() if locale not in ("bg_BG", "ar_SA", "hi_IN", "ja_JP") else fake.last_name()
+    if key == "id":
+        return 100000 + 7 * i
+    if key == "amount":
+        return round(rng.uniform(1, 5000), 2)
+    raise KeyError(key)
+
+
+def build_script_locale(locale: str, out: Path, seed: int, rows: int) -> dict:
+    """Six tables as `build_locale` lays them out (English, local, meaningless, local CSV,
+    abbreviated with nulls, meaningless CSV with nulls), each with every key of this locale."""
+    rng = random.Random(f"{seed}-{locale}")
+    fake = Faker(locale)
+    fake.seed_instance(seed)
+    labels: dict = {}
+    out.mkdir(parents=True, exist_ok=True)
+    local = dict(zip(SCRIPT_KEYS, SCRIPT_HEADERS[locale], strict=True))
+    english = {**ENGLISH, "dish": "dish", "street_name": "street_name", "product_name": "product_name"}
+    abbrev = {**ABBREV, "dish": "dsh", "street_name": "str_nm", "product_name": "prod"}
+    for t, (naming, fmt, null_share, _upper, _integers) in enumerate(LAYOUTS):
+        keys = list(SCRIPT_KEYS)
+        rng.shuffle(keys)
+        cols: dict[str, list] = {}
+        table_labels: dict = {}
+        for n, key in enumerate(keys, start=1):
+            name = {"english": english, "local": local, "abbrev": abbrev}.get(naming, {}).get(key, f"c{n:02d}")
+            vals = [script_value(key, fake, rng, locale, i) for i in range(rows)]
+            if null_share and key != "id":
+                vals = [None if rng.random() < null_share else x for x in vals]
+            cols[name] = vals
+            table_labels[name] = SCRIPT_LABELS.get(key, PII.get(key, []))
+        fname = f"t{t:02d}_{locale}.{fmt}"
+        table = pa.table(cols)
+        if fmt == "csv":
+            pacsv.write_csv(table, out / fname)
+        else:
+            pq.write_table(table, out / fname)
+        labels[fname] = table_labels
+    (out / "labels.json").write_text(json.dumps(labels, indent=1, ensure_ascii=False) + "\n")
+    return labels
+
+
 def main(argv: list[str]) -> None:
     args = [a for a in argv if not a.startswith("--")]
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 0
@@ -346,8 +537,12 @@ def main(argv: list[str]) -> None:
         args.remove(str(rows))
     root = Path(args[0]) if args else Path("/tmp/locale-corpus")
     combined = {}
-    for locale in LOCALES:
-        combined.update(build_locale(locale, root / locale, seed, rows))
+    if "--scripts" in argv:  # the locales in other scripts (issue 26), a corpus of their own
+        for locale in SCRIPT_LOCALES:
+            combined.update(build_script_locale(locale, root / locale, seed, rows))
+    else:
+        for locale in LOCALES:
+            combined.update(build_locale(locale, root / locale, seed, rows))
     (root / "labels.json").write_text(json.dumps(combined, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {len(combined)} tables to {root}")
 

@@ -22,8 +22,15 @@ from dataclasses import dataclass, field, replace
 
 from policyengine.scan.entities import BUILTIN, NUMERIC_ENTITIES, Recognizer
 from policyengine.scan.names import STRONG, NameHint, name_hint
-from policyengine.scan.ner import NerCounts
-from policyengine.scan.personnames import NameStats, name_stats
+from policyengine.scan.ner import (
+    NAMES_LABEL,
+    TEXT_TOKENS,
+    TEXT_VALUES,
+    NerCounts,
+    is_text,
+    text_sample,
+)
+from policyengine.scan.personnames import NameStats, name_stats, text_name_candidates
 from policyengine.scan.recognizers import (
     EntityHits,
     MatchTable,
@@ -149,6 +156,8 @@ def evidence(
         values = table.values(index)
         if shape.alpha >= 0.5 or any(v[:1] == "[" for v in values[:50]):  # words, or JSON lists
             names = name_stats(values, person_header=hint.strength("PERSON") >= STRONG)
+    elif kind == "string" and shape.median_tokens > TEXT_TOKENS and not any(h.whole / h.checked >= WHOLE_SHARE for h in hits):
+        names = NameStats(text_candidates=text_name_candidates(text_sample(table.values(index)), TEXT_VALUES))
     return ColumnEvidence(
         source, sample.name, sample.kind, sample.arrow_type, sample.rows, sample.nulls, shape, hint, hits,
         truncated=sample.truncated, names=names,
@@ -168,13 +177,18 @@ def _settled_by_patterns(ev: ColumnEvidence) -> bool:
 
 def needs_ner(ev: ColumnEvidence) -> bool:
     """Whether the NER model should look at this column: short, varied, letter-bearing text
-    that patterns and look-alikes did not already explain."""
+    that patterns and look-alikes did not already explain, or free text (for the names it
+    mentions: a bounded sample, `ner.text_sample`)."""
     s = ev.shape
     if ev.kind != "string" or s.distinct < 3 or ev.hint.negative:
         return False
     if _settled_by_patterns(ev):
         return False
     looks = s.lookalikes
+    if looks.get("non_latin", 0.0) >= 0.5:
+        return False  # the English model cannot read other scripts: names there are read by the gazetteer
+    if s.median_tokens > TEXT_TOKENS:  # free text: only when some values hold a "Given Surname" pair
+        return s.distinct >= TEXT_PERSON_MIN and ev.names.text_candidates >= TEXT_PERSON_MIN
     if max((looks.get(k, 0.0) for k in ("uuid", "hex", "temporal", "version", "amount", "code", "numeric", "gtin", "short_code", "boolean")), default=0.0) >= 0.5:
         return False
     if s.median_tokens > 6 or s.alpha < 0.5:
@@ -196,8 +210,10 @@ def _few_categories(ev: ColumnEvidence) -> bool:
 
 
 def ner_values(ev_values: Sequence[str]) -> list[str]:
-    """The distinct values of a column that go to the model (bounded)."""
-    return distinct_values(ev_values)[:NER_MAX_VALUES]
+    """The distinct values of a column that go to the model (bounded): up to `NER_MAX_VALUES`
+    short values, or, for free text, `ner.TEXT_VALUES` values cut to `ner.TEXT_CHARS`."""
+    values = distinct_values(ev_values)
+    return text_sample(values) if is_text(values) else values[:NER_MAX_VALUES]
 
 
 def _score(share: float, validated: bool, hinted: bool) -> float:
@@ -281,8 +297,8 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
     out: list[Decision] = []
     other: list[tuple[str, float]] = []
     ner = ev.ner
-    if ner is None or ner.checked == 0:
-        return out, other
+    if ner is None or ner.checked == 0 or ev.shape.median_tokens > TEXT_TOKENS:
+        return out, other  # free text: its counts are mentions, not whole values (`_text_person_decision`)
     n = ner.checked
     person = ner.count(*_PERSON_LABELS)
     place = ner.count(*_PLACE_LABELS)
@@ -334,6 +350,28 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
     return out, other
 
 
+TEXT_PERSON_MIN = 3  # free text: values naming a person (NER + a known given name) …
+TEXT_PERSON_SHARE = 0.1  # … and their share of the values read
+TEXT_NAMES_MIN = 4  # … naming this many different people
+TEXT_NAMES_DISTINCT = 0.5  # … mostly different ones (a brand named after a person repeats: Jack Daniels)
+
+
+def _text_person_decision(ev: ColumnEvidence) -> Decision | None:
+    """Free text that names people (`Spoke with Mary Hughes about …`): NER on a bounded sample
+    of the text, each person read with a known given name; several different people in a tenth
+    of the values. Reported as embedded, like e-mails inside notes."""
+    ner = ev.ner
+    if ner is None or not ner.checked or ev.shape.median_tokens <= TEXT_TOKENS:
+        return None
+    persons, names = ner.count("PERSON"), ner.count(NAMES_LABEL)
+    share = persons / ner.checked
+    if persons < TEXT_PERSON_MIN or share < TEXT_PERSON_SHARE or names < TEXT_NAMES_MIN or names < TEXT_NAMES_DISTINCT * persons:
+        return None
+    examples = tuple(x for lab, xs in ner.examples if lab == "PERSON" for x in xs)[:2]
+    return Decision("PERSON", round(min(0.9, 0.4 + share), 3), "ner", persons, ner.checked, round(share, 3), examples,
+                    embedded=True)
+
+
 CARD_SHAPE_SHARE = 0.8  # card-shaped values under a card-number header that fail Luhn (test cards)
 ADDRESS_LINE_SHARE = 0.3  # address lines (with or without house number) under an address header
 NAME_FORM_SHARE = 0.5  # "Last, First" / "SURNAME Given" / lists of names, each with a known given name
@@ -342,6 +380,8 @@ GIVEN_FULL_SHARE = 0.8  # "Given Surname" values with a known given name: people
 FEW_PERSONS_SHARE = 0.8  # … if NER also reads (nearly) all of those few as persons
 ALL_KNOWN_SHARE = 0.9  # single words nearly all known names: surnames alone, or given names NER took for towns
 HINTED_NAME_SHARE = 0.1  # values holding a known name, with a strong person header and name-shaped values
+GIVEN_SURNAME_SHARE = 0.6  # "Given Surname" with both names known: persons whatever the header (vendor_name)
+GIVEN_SURNAME_DISTINCT = 0.5  # … among values this distinct (a few brands named after people repeat)
 
 
 def _card_shape_decision(ev: ColumnEvidence) -> Decision | None:
@@ -365,6 +405,18 @@ def _address_line_decision(ev: ColumnEvidence) -> Decision | None:
     return Decision("LOCATION", _score(share, False, True), "name+pattern", round(share * n), n, round(share, 3))
 
 
+def _script_place_decision(ev: ColumnEvidence) -> Decision | None:
+    """Towns in another script under a header that names them (`город`, `πόλη`, `עיר`, `شهر`,
+    `शहर`, `市区町村`, `도시`): the English model cannot read them (they never go to it), so the
+    header decides for short letter values with no Latin letter (issue 26)."""
+    s = ev.shape
+    if ev.kind != "string" or ev.hint.strength("LOCATION") < STRONG or s.distinct < NER_MIN_VALUES:
+        return None
+    if s.lookalikes.get("non_latin", 0.0) < 0.9 or s.alpha < 0.8 or s.median_tokens > 3:
+        return None
+    return Decision("LOCATION", 0.6, "name+script", s.distinct, s.distinct, 1.0)
+
+
 def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
     """A text column named for passwords (password, passwd, pwd, passwort, contraseña, mot de passe,
     wachtwoord) holds credentials, however its values look (hashed, masked or plain); not a
@@ -384,8 +436,17 @@ def _looks_like_names(ev: ColumnEvidence) -> bool:
     """Short letter values written as names: capitalised, or all in lower case (exports lose the
     case) and name-shaped once capitalised (one word, or "Given Surname")."""
     s, st = ev.shape, ev.names
-    written = s.capitalized >= 0.8 or st.single + st.given_full >= 0.8
+    written = s.capitalized >= 0.8 or st.single + st.given_full + st.script_full >= 0.8
     return s.median_tokens <= 4 and s.alpha >= 0.8 and written
+
+
+def _given_surnames(ev: ColumnEvidence) -> bool:
+    """Mostly "Given Surname" values, both names known, and mostly distinct: persons whatever the
+    header says (`vendor_name`, `merchant`, `company_name` of sole traders); a handful of brands
+    named after people (Calvin Klein, Jack Daniels) repeat and do not pass."""
+    st, s = ev.names, ev.shape
+    return (st.given_full >= GIVEN_FULL_SHARE and st.given_surname >= GIVEN_SURNAME_SHARE
+            and s.distinct >= 20 and s.distinct >= GIVEN_SURNAME_DISTINCT * s.sampled)
 
 
 def _person_from_names(ev: ColumnEvidence) -> Decision | None:
@@ -403,9 +464,11 @@ def _person_from_names(ev: ColumnEvidence) -> Decision | None:
         place, person = ev.ner.count(*_PLACE_LABELS), ev.ner.count(*_PERSON_LABELS)
         if place > max(person, 0.3 * ev.ner.checked) and st.known_first < ALL_KNOWN_SHARE:
             return None  # read as places, and not (nearly) all given names
-    forms = max(st.comma_form, st.caps_form, st.name_lists)
+    forms = max(st.comma_form, st.caps_form, st.name_lists, st.script_full)
     if forms >= NAME_FORM_SHARE:
         share, method = forms, "gazetteer"
+    elif _given_surnames(ev):
+        share, method = st.given_full, "gazetteer"
     elif st.single >= 0.8 and st.known_first >= FIRST_NAME_SHARE and s.distinct >= 20:
         share, method = st.known_first, "gazetteer"
     elif st.single >= 0.9 and st.known_any >= ALL_KNOWN_SHARE and s.distinct >= 20 and person >= place:
@@ -428,14 +491,17 @@ def decide(ev: ColumnEvidence) -> ColumnDecision:
         return ColumnDecision(ev)
     decisions, other = _pattern_decisions(ev)
     decided = {d.entity for d in decisions}
-    for rule in (_card_shape_decision, _address_line_decision, _password_column_decision):
+    for rule in (_card_shape_decision, _address_line_decision, _password_column_decision, _script_place_decision):
         found = rule(ev)
         if found is not None and found.entity not in decided:
             decisions.append(found)
             decided.add(found.entity)
     other = [o for o in other if o[0] not in decided]
     taken = {d.entity for d in decisions if not d.embedded}
-    if ev.kind == "string" and not any(not d.embedded for d in decisions):
+    text_person = _text_person_decision(ev) if ev.kind == "string" else None
+    if text_person is not None and "PERSON" not in decided:
+        decisions.append(text_person)
+    elif ev.kind == "string" and not any(not d.embedded for d in decisions):
         ner_dec, ner_other = _ner_decisions(ev, taken)
         decisions += ner_dec
         other += ner_other

@@ -113,6 +113,31 @@ _UNIT = "(?:flat|apt|apartment|unit|suite|ste|studio|wohnung|appartement|piso)\\
 _HOUSE = (r"(?:[a-z]{1,2}\d{0,4}\s*[-–]\s*)?(?:(?:d|h|door|house)\.?\s?no\.?\s*)?"
           r"\d{1,6}[a-z]?(?:[-/]\d{1,4}){0,3},?\s+")
 
+# Other scripts (issue 26; RE2's \b is ASCII-only, so words are delimited by spaces and marks): a
+# street word and a house number somewhere — Cyrillic (ул. Ленина, д. 5 · вул. Шевченка 12 · бул.
+# „Витоша“ 12), Greek (Οδός Ερμού 12 · Λεωφ. Κηφισίας 5), Hebrew (רחוב הרצל 12 · רח' …), Arabic
+# (شارع الملك فهد 12 · طريق …، مبنى 5), Persian (خیابان …، پلاک 12), Devanagari (12, … मार्ग · मकान नं.
+# 5, … नगर); Japanese blocks (3丁目5番10号, 5番地), Chinese numbers (邯郸路220号 · 象山巷324號),
+# Korean road addresses (테헤란로 123 · 서초대길 지하144 · …동 123-4); and "street number, town"
+# in Greek, Hebrew, Cyrillic or Arabic letters (Ερμού 12, 105 63 Αθήνα · הרצל 12, חיפה).
+_SP = r"(?:^|[\s,،(«„\"'])"
+_SCRIPT_STREETS = (
+    r"|(?is)^.*" + _SP + r"(?:ул|улица|вул|вулиця|пр|пр-т|просп|проспект|пер|переулок|пров|провулок|бул|бульв|бульвар|"
+    r"наб|набережная|набережна|ш|шоссе|пл|площадь|площа|алл|аллея|алея|узвіз|проезд|пр-д|туп|тупик|линия|лінія|мкр|"
+    r"мікрорайон|майдан|спуск|ж\.к|жк|кв-л|д|дом|буд|будинок)\.?\s.*\d.*$"
+    r"|(?is)^.*" + _SP + r"(?:οδός|οδος|οδ|λεωφόρος|λεωφορος|λεωφ|πλατεία|πλατεια|πάροδος|παροδος)\.?\s.*\d.*$"
+    r"|(?s)^.*" + _SP + r"(?:רחוב|רח'|רח׳|שדרות|שד'|דרך|סמטת|כיכר|שכונת)\s.*\d.*$"
+    r"|(?s)^.*" + _SP + r"(?:شارع|طريق|حي|جادة|زقاق|ميدان|مبنى|خیابان|کوچه|بلوار|میدان|پلاک|جاده|بزرگراه)\s.*\d.*$"
+    r"|(?s)^.*\d.*\s(?:شارع|طريق|خیابان|کوچه)\s.*$"
+    r"|(?s)^.*(?:मार्ग|रोड|नगर|गली|मोहल्ला|कॉलोनी|सेक्टर|चौक|बाज़ार|बाजार|मकान\s?नं|पथ).*\d.*$"
+    r"|(?s)^.*\d.*(?:मार्ग|रोड|नगर|गली|मोहल्ला|कॉलोनी|सेक्टर|चौक|पथ).*$"
+    r"|(?s)^.*\d+\s?(?:丁目|番地|番|号|號)"
+    r"|(?s)^.*[\p{Hangul}\d](?:로|길|대로|거리)\s?(?:지하\s?)?\d+(?:-\d+)?(?:\s.*)?$"
+    r"|(?s)^.*\p{Hangul}(?:동|리|가)\s\d+(?:-\d+)?(?:\s.*)?$"
+    r"|^[\p{Greek}\p{Hebrew}\p{Cyrillic}\p{Arabic}][\p{Greek}\p{Hebrew}\p{Cyrillic}\p{Arabic}\p{M}\s.'’\"׳״-]*\s\d{1,3}[\p{L}]?\s?[,،]\s*"
+    r"(?:\d[\d\s]{2,7}\s)?[\p{Greek}\p{Hebrew}\p{Cyrillic}\p{Arabic}]"
+)
+
 _STREET_ADDRESS = (
     # the number first, a street word somewhere after it (965 Elliott Ways Apt. 617, 12 rue de Rivoli)
     # (a flat or studio may stand in for the number: Flat 3, Buckley Skyway · Studio 8\nKing Ferry)
@@ -127,6 +152,7 @@ _STREET_ADDRESS = (
     r"|(?i)^(?:unit|psc|usns|usnv|uss|uscgc)\b.*\b[adf]po\s+a[aep]\s+\d{5}$"
     # Hungarian street types that are not ASCII words (Kossuth Lajos út 12, Széchenyi tér 3, Váci u. 5)
     r"|(?is)^.*\p{L}\s+(?:út|tér|körút|krt|u)\.?\s*\d.*$"
+    + _SCRIPT_STREETS
 )
 # An address line as a column named for addresses holds it, with or without a house number:
 # a street or locality word anywhere (Beach Road, Banjara Hills, Lajpat Nagar), a post box
@@ -146,6 +172,17 @@ ADDRESS_LINE = (
 _POSTAL_CODE = (
     r"(?i)^(?:\d{4,5}(?:-\d{4})?|[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}|\d{4} ?[a-z]{2}|[a-z]\d[a-z] ?\d[a-z]\d|"
     r"\d{2}-\d{3}|\d{3} ?\d{2})$"
+)
+
+# spelled-out e-mails: a bracketed "at" with any dots (`john(at)example.com`, `john [at] example [dot]
+# com`), or a spaced one with spelled dots only (`john at example dot com`): `apply at www.x.com`
+# and `now @ x.com` are a website and a price tag, not a mailbox
+_BRACKETED_AT = r"\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*"
+_SPELLED_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_SPELLED_EMAIL = (
+    r"(?i)\b[a-z0-9][a-z0-9._%+-]*(?:" + _BRACKETED_AT + _LABEL + r"(?:(?:" + _SPELLED_DOT + r"|\.)" + _LABEL + r")+"
+    r"|\s+(?:at|@)\s+" + _LABEL + r"(?:" + _SPELLED_DOT + _LABEL + r")+)\b"
 )
 
 # In precedence order (see the module docstring).
@@ -210,9 +247,14 @@ ENTITIES: tuple[Entity, ...] = (
     Entity(
         "EMAIL_ADDRESS", "e-mail addresses",
         (Pattern("email", r"(?i)[\p{L}\p{N}!#$%&'*+/=?^_{|}~.-]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
-                 "email"),),
+                 "email"),
+         # spelled out to dodge scanners: `john at example dot com`, `john [at] example [dot] com`
+         Pattern("email_spelled", _SPELLED_EMAIL, "email_spelled")),
         hints="email emails e_mail mail mailaddress emailaddress correo courriel emailadresse emailadres epost eposta "
-              "sahkoposti posta_elettronica correo_electronico adresse_mail mailadresse",
+              "sahkoposti posta_elettronica correo_electronico adresse_mail mailadresse"
+              # other scripts (issue 26)
+              "почта эл_почта электронная_почта пошта ел_пошта имейл ηλεκτρονικο_ταχυδρομειο דואל דוא_ל "
+              "البريد_الإلكتروني البريد ایمیل پست_الکترونیک ईमेल メール メールアドレス 邮箱 电子邮件 電子郵件 이메일",
     ),
     Entity(
         "URL", "URLs",
@@ -276,7 +318,11 @@ ENTITIES: tuple[Entity, ...] = (
         hints="phone phones telephone tel tele telefon telefono telefone telefoon telephone_number mobile mobil mobiel "
               "movil cell cellphone cellular cellulare handy fax gsm msisdn portable phonenumber phone_no phone_number "
               "tlf puhelin numero_telefono rufnummer telefonnummer contact_no contact_number contactno "
-              "contact_phone contact_mobile mobile_no mobile_number whatsapp",
+              "contact_phone contact_mobile mobile_no mobile_number whatsapp "
+              # other scripts (issue 26)
+              "телефон тел мобильный моб мобільний τηλεφωνο κινητο טלפון נייד هاتف الهاتف جوال الجوال رقم_الهاتف "
+              "تلفن موبایل همراه شماره_تلفن फ़ोन फोन मोबाइल दूरभाष 電話 電話番号 携帯 携帯電話 电话 手机 手機 联系电话 "
+              "전화 전화번호 휴대폰 핸드폰 연락처",
         weak_hints="contact",
     ),
     Entity(
@@ -291,7 +337,11 @@ ENTITIES: tuple[Entity, ...] = (
               "zip zipcode zip_code postcode post_code postal_code postalcode plz postleitzahl cp codigo_postal "
               "code_postal cap codice_postale postcode_nl "
               # address lines abbreviated: ADD1, ADD2, ADDR1
-              "add1 add2 add3 addr1 addr2 addr3",
+              "add1 add2 add3 addr1 addr2 addr3 "
+              # other scripts (issue 26)
+              "адрес адреса улица вулиця город місто град διευθυνση οδος πολη כתובת רחוב עיר العنوان عنوان الشارع "
+              "شارع المدينة مدينة آدرس نشانی خیابان شهر पता शहर गली सड़क 住所 所在地 番地 市区町村 都市 地址 住址 城市 "
+              "街道 街道地址 주소 도로명주소 도시",
         weak_hints="location place county district region province state",
     ),
     # decided from NER (values) or from a date column's name, not from patterns
@@ -305,7 +355,11 @@ ENTITIES: tuple[Entity, ...] = (
               "user_full_name display_name "
               # reversed and plural forms (nameFirst, nameLast, Middle names), maiden names (MothersMaiden)
               "name_first name_last name_given name_middle namefirst namelast namegiven namemiddle first_names "
-              "last_names given_names middle_names maiden mothers_maiden mothersmaiden mother_maiden",
+              "last_names given_names middle_names maiden mothers_maiden mothersmaiden mother_maiden "
+              # other scripts (issue 26); the generic "name" words (имя, όνομα, שם, नाम …) are in `names`
+              "фамилия отчество фио прізвище піб по_батькові презиме три_имена επωνυμο ονοματεπωνυμο πατρωνυμο "
+              "שם_פרטי שם_משפחה שם_מלא الاسم_الأول الاسم_الكامل اسم_العائلة اللقب نام_خانوادگی نام_کامل पहला_नाम "
+              "उपनाम पूरा_नाम 氏名 姓名 名前 苗字 名字 姓氏 姓 名 이름 성명 성함 성 고객명 联系人 收件人 顧客名 担当者 담당자",
         weak_hints="name names author owner fn ln nm fnm lnm",
     ),
     Entity(

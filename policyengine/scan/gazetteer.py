@@ -29,6 +29,11 @@ class Gazetteer:
 
     first: frozenset[str]
     last: frozenset[str]
+    first_chars: frozenset[str] = frozenset()  # Han and Hangul characters of given names
+
+    def given_chars(self, text: str) -> bool:
+        """Every character of `text` (a CJK given name not in the list) is one seen in given names."""
+        return bool(text) and all(c in self.first_chars for c in text)
 
     def is_first(self, word: str) -> bool:
         return fold(word) in self.first
@@ -51,25 +56,18 @@ def fold(word: str) -> str:
 
 
 def _words(value: object) -> list[str]:
-    if isinstance(value, dict):
-        value = value.keys()
-    if not isinstance(value, (list, tuple, set, frozenset)) and not hasattr(value, "keys"):
+    if isinstance(value, dict):  # weighted lists (OrderedDict name → frequency): the names
+        value = list(value)
+    if not isinstance(value, (list, tuple, set, frozenset)):
         return []
     return [x for x in value if isinstance(x, str)]
 
 
-@lru_cache(maxsize=4096)
-def _latin_char(c: str) -> bool:
-    return unicodedata.name(c, "").startswith("LATIN")
-
-
-def _latin(word: str) -> bool:
-    return word.isascii() or all(c.isascii() or _latin_char(c) for c in word)
-
-
 def _folded(words: set[str]) -> set[str]:
-    """The Latin-script words of `words`, folded (each distinct word once: the locales repeat many)."""
-    return {fold(w) for w in words if _latin(w)}
+    """`words` folded, in every script (each distinct word once: the locales repeat many). Names
+    in Cyrillic, Greek, Hebrew, Arabic, Persian, Devanagari, Han, Kana and Hangul are kept since
+    issue 26: a column of 氏名 or имя is read with them (`personnames`)."""
+    return {fold(w) for w in words}
 
 
 @lru_cache(maxsize=1)
@@ -94,4 +92,10 @@ def gazetteer() -> Gazetteer:
     first, last = _folded(raw_first), _folded(raw_last)
     first.discard("")
     last.discard("")
-    return Gazetteer(frozenset(first), frozenset(last))
+    chars = {c for w in first for c in w if _cjk(c)}
+    return Gazetteer(frozenset(first), frozenset(last), frozenset(chars))
+
+
+def _cjk(c: str) -> bool:
+    """A Han ideograph or a Hangul syllable (names written without spaces)."""
+    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\uac00" <= c <= "\ud7a3"

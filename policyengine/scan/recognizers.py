@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from policyengine.scan import validators as v
 from policyengine.scan.arrays import bool_numpy, int64_array, int_numpy, string_array
 from policyengine.scan.entities import ADDRESS_LINE, PRECEDENCE, Recognizer
+from policyengine.scan.normalise import decode_base64, normalise
 from policyengine.scan.redact import redact
 
 MAX_CHECKS = 300  # validated candidates per recognizer and column (bounds the Python work)
@@ -87,12 +88,15 @@ _INTEGRAL_FLOAT = re.compile(r"^[-+]?\d+\.0+$")
 
 
 def distinct_values(values: Sequence[str]) -> list[str]:
-    """Trimmed, non-empty, de-duplicated values in sample order.
+    """Trimmed, non-empty, de-duplicated values in sample order, normalised (`normalise`: NFKC,
+    invisible characters removed, digits of every script as ASCII, Latin look-alikes folded
+    inside Latin words; a whole base64 value of printable text read as that text) once here, before
+    every recognizer, the name statistics and NER.
 
     A column whose every value is an integral float written as text (`3614299200.0`: a CSV
     exported from a float column) reads as integers, as a float column's values already do.
     """
-    out = list(dict.fromkeys(s for s in (x.strip() for x in values) if s))
+    out = list(dict.fromkeys(s for s in (decode_base64(normalise(x).strip()) for x in values) if s))
     if out and all(_INTEGRAL_FLOAT.match(x) for x in out):
         out = list(dict.fromkeys(x[: x.index(".")] for x in out))
     return out
@@ -126,7 +130,10 @@ class MatchTable:
         self.looks["address_line"] = _np(pc.match_substring_regex(arr, ADDRESS_LINE)) & ~web
         self.pure = _np(pc.match_substring_regex(arr, r"^\d+$"))
         self.looks["gtin"] = np.array([p and v.gtin_ok(x) for p, x in zip(self.pure, self.flat, strict=True)], dtype=bool)
-        self.alpha = _np(pc.match_substring_regex(arr, r"^\p{L}[\p{L}\s'’.,&\-]*$"))
+        # letters and their marks (Devanagari vowel signs, Arabic vowels), spaces and name punctuation
+        self.alpha = _np(pc.match_substring_regex(arr, r"^\p{L}[\p{L}\p{M}\s'’.,&\-]*$"))
+        # letters, none of them Latin (Cyrillic, Greek, Han, Arabic …): no text for the English model
+        self.looks["non_latin"] = has_alpha & ~_np(pc.match_substring_regex(arr, r"\p{Latin}"))
         self.capital = _np(pc.match_substring_regex(arr, r"^\p{Lu}"))
         if len(arr):
             self.tokens = int_numpy(pc.list_value_length(pc.utf8_split_whitespace(arr)))

@@ -238,11 +238,27 @@ def email_ok(text: str) -> bool:
     return bool(local) and "." in domain and domain_ok(domain)
 
 
+_SPELLED_AT = re.compile(r"(?i)\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+(?:at|@)\s+")
+_SPELLED_DOT = re.compile(r"(?i)\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+")
+
+
+def email_spelled_ok(text: str) -> bool:
+    """An e-mail address spelled out (`john at example dot com`, `john [at] example [dot] com`):
+    written back with `@` and `.`, a valid address (its domain has a known public suffix)."""
+    parts = _SPELLED_AT.split(text)
+    if len(parts) != 2:
+        return False
+    address = (parts[0] + "@" + _SPELLED_DOT.sub(".", parts[1])).lower()
+    return " " not in address and not address.partition("@")[2].startswith("www.") and email_ok(address)
+
+
 # Regions tried for numbers written without a country code: North America plus the European
 # and other large numbering plans, far more than Presidio's default (US, UK, DE, FR, IL, IN, CA, BR).
 PHONE_REGIONS = (
     "US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "IE", "PT", "SE", "NO", "DK",
     "FI", "PL", "CZ", "AU", "NZ", "IN", "BR", "MX", "AR", "ZA", "JP", "SG",
+    # other scripts (issue 26): national numbers of these countries are valid only here
+    "CN", "TW", "KR", "RU", "UA", "BG", "GR", "IL", "SA", "AE", "IR", "EG",
 )
 _EXT = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#|dw\.?|poste|durchwahl)\s*\d{1,6}$")
 
@@ -290,9 +306,19 @@ def phone_kind(text: str) -> int:
     return best
 
 
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")  # a Chinese mobile number: 11 digits, no trunk prefix, always so written
+_RU_TRUNK = re.compile(r"^8(?:\s?\(\d{3,5}\)|[\s-]\d{3,5}[\s-])\s?\d")  # a Russian/Belarusian/Kazakh national number: trunk 8
 _NANP = re.compile(r"^(?:\+?1[-. ]?)?(?:\(\d{3}\)\s?|\d{3}[-. ])\d{3}[-. ]\d{4}$")
 _TRUNK = re.compile(r"^\(?0[1-9]")
 _GROUPS = re.compile(r"\d+")
+
+
+def _valid_in(text: str, region: str) -> bool:
+    phonenumbers = _phonenumbers()
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def phone_form(text: str) -> str:
@@ -308,8 +334,10 @@ def phone_form(text: str) -> str:
         return "intl"
     if s.startswith("00"):
         return "intl" if len(digits(s)) >= 11 else "other"  # 00 + country code; not a zero-padded id
-    if _TRUNK.match(s):
+    if _TRUNK.match(s) or (_RU_TRUNK.match(s) and _valid_in(s, "RU")):
         return "trunk"
+    if _CN_MOBILE.match(s) and _valid_in(s, "CN"):
+        return "intl"  # as unmistakable as +86 …: Chinese mobiles have one written form
     if _NANP.match(s):
         return "nanp"
     if s.isdigit():
@@ -409,6 +437,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "ssn": ssn_ok,
     "ip": ip_ok,
     "email": email_ok,
+    "email_spelled": email_spelled_ok,
     "phone": lambda t: phone_kind(t) == 2,
     "gtin": gtin_ok,
     "nino": nino_ok,
