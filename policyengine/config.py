@@ -68,6 +68,8 @@ class Config:
     # the gateway refuses `hash` masks without an HMAC key unless this is set (see docs/enforcement.md)
     allow_unkeyed_hash: bool = False
     serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
+    # (line, column) of each key written in the file, for errors about its value (`missing_path`)
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def hash_key(self) -> bytes | None:
@@ -174,7 +176,32 @@ def load_config(path: str | Path | None = None) -> Config:
         privileged=_privileged(data.get("privileged"), "{}:{}:{}".format(source, *data.where("privileged"))),
         allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
         serve=_serve_section(data.get("serve"), source),
+        positions={key: data.where(key) for key in data},
     )
+
+
+PATH_KEYS = ("policies", "catalog", "consumers", "taxonomy")
+"""The path keys every command that loads the project reads (`samples` is read by `scan`)."""
+
+
+def missing_path(cfg: Config, keys: tuple[str, ...] = PATH_KEYS) -> YamlError | None:
+    """The first path written in the configuration file that does not exist, as an error located
+    at its key (`policyengine.yaml:2:1: error: 'catalog': no such file or folder: prodcts/`), so a
+    typo names the key, the file and the line instead of surfacing later as a bare path. The
+    commands check this (exit 2); loading does not, so a partial tree (a git revision) loads."""
+    if cfg.source is None:
+        return None
+    for key in keys:
+        if key not in cfg.positions:
+            continue
+        value = getattr(cfg, key)
+        for path in value if isinstance(value, tuple) else (value,):
+            if path is not None and not path.exists():
+                shown = path.relative_to(cfg.root).as_posix() if path.is_absolute() and \
+                    path.is_relative_to(cfg.root) else path.as_posix()
+                return YamlError.at(cfg.source, cfg.positions[key], f"'{key}': no such file or folder: "
+                                    f"{shown} (paths are relative to the folder of {cfg.source.name})")
+    return None
 
 
 def _serve_section(value: object, source: str) -> Mapping[str, Any]:

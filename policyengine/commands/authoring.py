@@ -60,7 +60,10 @@ def _unbound_scopes_warning(cfg: Config) -> Diagnostic | None:
 
 
 def check(
-    paths: PathsArg = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Deprecated: use --policies (policy files or folders).", show_default=False)] = None,
+    policies: Annotated[list[Path] | None, typer.Option(
+        "--policies", help="Policy files or folders (default: the configured policies).")] = None,
     catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Folder of product contracts.")] = None,
     consumers: Annotated[Path | None, typer.Option("--consumers", help="Consumers file with the attribute schema.")] = None,
     taxonomy: Annotated[list[Path] | None, typer.Option("--taxonomy", help="Extra tag taxonomy file.")] = None,
@@ -72,8 +75,12 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
-    cfg = project_config(config)
-    targets = list(paths or cfg.policies)
+    if paths:  # one convention with `coverage` and `test`: --policies; the old form still works
+        typer.echo("warning: policy paths as arguments of `check` are deprecated: use --policies PATH "
+                   "(as `coverage` and `test` do)", err=True)
+    given = [*(policies or ()), *(paths or ())]
+    cfg = project_config(config, needed=not given)
+    targets = given or list(cfg.policies)
     # a path named on the command line that does not exist is a usage error (exit 2), like a policy path
     missing = [p for p in [*targets, *(catalog or ()), *([consumers] if consumers else ()), *(taxonomy or ())]
                if not p.exists()]
@@ -131,7 +138,7 @@ def fmt(
     config: ConfigOpt = None,
 ) -> None:
     """Rewrite policy files in the canonical layout (idempotent; comments kept)."""
-    cfg = project_config(config)
+    cfg = project_config(config, needed=not paths)
     targets = list(paths or cfg.policies)
     missing = [p for p in targets if not p.exists()]
     if missing:

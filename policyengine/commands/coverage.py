@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from policyengine.commands.common import EXIT_USAGE, emit_report, fail
+from policyengine.commands.common import EXIT_USAGE, emit_report, fail, no_project_message
 
 
 class CoverageFormat(str, Enum):
@@ -34,7 +34,7 @@ def coverage_command(
 
     Exit codes: 0 covered, 1 a gap (or a policy error), 2 usage or input errors."""
     from policyengine.catalog.scan_tags import scan_tags
-    from policyengine.config import load_config
+    from policyengine.config import load_config, missing_path
     from policyengine.diagnostics import PolicyError
     from policyengine.engine.evaluator import load
     from policyengine.governance.classes import ClassesError
@@ -45,6 +45,10 @@ def coverage_command(
         cfg = load_config(config)
     except YamlError as exc:
         raise fail(str(exc).splitlines()[0], EXIT_USAGE) from None
+    if cfg.source is None and not policies and not any(p.exists() for p in cfg.policies):
+        raise fail(no_project_message(), EXIT_USAGE)
+    if (missing := missing_path(cfg)) is not None:
+        raise fail(str(missing), EXIT_USAGE)
     for path in [*(policies or ()), *(catalog or ()), *([scan] if scan else ())]:
         if not path.exists():
             raise fail(f"{path}: error: no such file or folder", EXIT_USAGE)

@@ -112,7 +112,7 @@ def test_command(
     with --policies / --catalog."""
     from policyengine.engine.policytest import load_cases, run_tests, test_files
 
-    cfg = project_config(config)
+    cfg = project_config(config, needed=not policies)
     default_dirs = list(policies) if policies else list(cfg.policies)
     targets = list(paths) if paths else [p / "tests" for p in default_dirs if p.is_dir()]
     files = test_files(targets)

@@ -57,7 +57,8 @@ def query_command(
     who = consumer_from_options(consumer, known, group, attr)
     try:
         gateway = Gateway(engine, hash_key=cfg.hash_key,
-                          allow_unkeyed_hash=allow_unkeyed_hash or cfg.allow_unkeyed_hash)
+                          allow_unkeyed_hash=allow_unkeyed_hash or cfg.allow_unkeyed_hash,
+                          hash_key_env=cfg.hash_key_env)
         if show_sql:
             typer.echo(gateway.rewrite(sql, who, purpose, parse_at(at)).sql)
             raise typer.Exit(EXIT_OK)
