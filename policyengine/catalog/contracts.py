@@ -197,10 +197,17 @@ def _logical_type(prop: Mapping, source: str, diags: list[Diagnostic]) -> str:
     physical = str(prop.get("physicalType") or "")
     where = prop.where("logicalType") if isinstance(prop, LocatedDict) else (1, 1)
     if logical is None:
-        for pattern, guess in _PHYSICAL_HINTS:
-            if pattern.search(physical):
-                return guess
-        return "string" if not physical else "object"
+        guess = next((g for pattern, g in _PHYSICAL_HINTS if pattern.search(physical)),
+                     "string" if not physical else "object")
+        # ODCS wants a logicalType; without one, type checks of rules (`when`, `filter`) compare
+        # against a guess, so say which (a warning: an error under `check --strict`)
+        name = prop.get("name")
+        at = prop.where("name") if isinstance(prop, LocatedDict) and "name" in prop else where
+        basis = f"from its physicalType '{physical}'" if physical else "no physicalType either"
+        diags.append(Diagnostic("warning", f"property '{name}' has no logicalType; read as '{guess}' "
+                                f"({basis}); write logicalType: {guess} to say so",
+                                _span(source, at, len(str(name or "")) or 1), code="catalog-type"))
+        return guess
     logical = str(logical).lower()
     if logical == "datetime":
         logical = "timestamp"

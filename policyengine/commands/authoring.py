@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from policyengine.catalog.sample_files import missing_samples
+from policyengine.catalog.sample_files import missing_samples, sample_schema_mismatches
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -91,8 +91,12 @@ def check(
     cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None, ownership=cfg.ownership)
-    diags = [*cat.warnings, *missing_samples(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
+    diags = [*cat.warnings, *missing_samples(cat), *sample_schema_mismatches(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
     diags.extend(w for w in (_unkeyed_hash_warning(result, cfg), _unbound_scopes_warning(cfg)) if w is not None)
+    if cfg.ownership is not None:
+        from policyengine.governance.unmatched import unmatched_paths
+
+        diags.extend(unmatched_paths(cfg.ownership, cfg.source))
     if strict:  # every warning counts: shown and counted as the error it is under --strict
         diags = [replace(d, severity="error") if d.severity == "warning" else d for d in diags]
     print_diagnostics(diags, dict(result.sources), output.value, max_diagnostics or None)

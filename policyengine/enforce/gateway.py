@@ -701,10 +701,20 @@ class Gateway:
                 self.unreadable[name] = (f"{sample.span or product.source}: error: the sample of {name} "
                                          f"({sample.path.name}) cannot be read ({type(exc).__name__})")
                 continue
+            described = self.con.execute(f"DESCRIBE {target.sql(dialect='duckdb')}").fetchall()
+            present = {str(column).lower() for column, *_ in described}
+            absent = [c.name for c in product.columns if c.name.lower() not in present]
+            if absent:  # the enforced view selects every contract column: name the ones it cannot bind
+                sample = product.samples[0]
+                where = next((c.span for c in product.columns if c.name == absent[0] and c.span), None)
+                self.unreadable[name] = (f"{where or sample.span or product.source}: error: the sample of {name} "
+                                         f"({sample.path.name}) has no column {', '.join(map(repr, absent))} of "
+                                         "its contract (`policyengine check` compares contracts with samples)")
+                continue
             self.loaded.append(name)
             # timestamps with a time zone are instants: rendered as such whatever the contract says
-            self.types[name] = {column: "timestamptz" for column, kind, *_ in self.con.execute(
-                f"DESCRIBE {target.sql(dialect='duckdb')}").fetchall() if kind == "TIMESTAMP WITH TIME ZONE"}
+            self.types[name] = {column: "timestamptz" for column, kind, *_ in described
+                                if kind == "TIMESTAMP WITH TIME ZONE"}
         lock_down(self.con)
 
     def source(self, product: str) -> exp.Expression:

@@ -65,3 +65,57 @@ def test_a_wrong_samples_path_in_the_configuration_is_located_in_scan(project: R
     result = project("scan")
     assert result.exit_code == 2, result.output
     assert "policyengine.yaml:4:1: error: 'samples': no such file or folder: nope/samples" in result.output
+
+
+def test_a_contract_column_missing_from_the_sample_is_named_by_check_and_query(project: Run) -> None:
+    sample = project.root / "samples" / "orders.csv"  # type: ignore[attr-defined]
+    sample.write_text("order_id,e_mail\n1,a@example.org\n", encoding="utf-8")
+    result = project("check", files={"policies/shop.policy": GOOD})
+    assert result.exit_code == 0, result.output
+    assert "warning: column 'email' of shop.orders is not in its sample orders.csv (did you mean 'e_mail'?)" \
+        in result.output
+    assert "products/shop.orders.yaml:18:5:" in result.output  # at the contract's column
+    assert "a@example.org" not in result.output
+    result = project("query", "--consumer", "alice", "SELECT order_id FROM shop.orders")
+    assert result.exit_code == 1, result.output
+    assert "the sample of shop.orders (orders.csv) has no column 'email' of its contract" in result.output
+    assert "BinderException" not in result.output
+
+
+def test_a_property_without_a_logical_type_is_reported(project: Run) -> None:
+    contract = project.root / "products" / "shop.orders.yaml"  # type: ignore[attr-defined]
+    contract.write_text(contract.read_text(encoding="utf-8").replace("    logicalType: integer\n", ""),
+                        encoding="utf-8")
+    result = project("check", files={"policies/shop.policy": GOOD})
+    assert result.exit_code == 0, result.output
+    assert "products/shop.orders.yaml:16:5: warning: property 'order_id' has no logicalType; read as " \
+           "'string'" in result.output
+    assert project("check", "--strict").exit_code == 1
+
+
+def test_an_ownership_path_matching_no_file_is_reported_at_its_line(project: Run) -> None:
+    config = project.root / "policyengine.yaml"  # type: ignore[attr-defined]
+    config.write_text(config.read_text(encoding="utf-8").replace('"products/{domain}.*.yaml"',
+                                                                 '"prodcuts/{domain}.*.yaml"'), encoding="utf-8")
+    result = project("check", files={"policies/shop.policy": GOOD, "policies/platform.policy": "scope platform\n"})
+    assert "policyengine.yaml:10:42: warning: 'prodcuts/{domain}.*.yaml' in ownership.domains.paths matches " \
+           "no file or folder" in result.output, result.output
+    assert "'policies/{domain}.policy'" not in result.output  # the paths that match are not reported
+    assert "'policies/platform.policy'" not in result.output
+
+
+def test_check_takes_policies_as_an_option_and_the_old_arguments_still_work(project: Run) -> None:
+    files = {"policies/shop.policy": GOOD}
+    new = project("check", "--policies", "policies/shop.policy", files=files)
+    assert new.exit_code == 0 and "deprecated" not in new.output, new.output
+    old = project("check", "policies/shop.policy")
+    assert old.exit_code == 0, old.output
+    assert "warning: policy paths as arguments of `check` are deprecated: use --policies PATH" in old.output
+
+
+def test_a_literal_ownership_path_in_a_missing_folder_is_reported(project: Run) -> None:
+    config = project.root / "policyengine.yaml"  # type: ignore[attr-defined]
+    config.write_text(config.read_text(encoding="utf-8").replace("[policies/platform.policy]",
+                                                                 "[polcies/platform.policy]"), encoding="utf-8")
+    result = project("check", files={"policies/shop.policy": GOOD})
+    assert "'polcies/platform.policy' in ownership.platform.paths matches no file" in result.output
