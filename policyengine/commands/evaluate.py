@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_config
-from policyengine.commands.options import ConfigOpt, OutputFormat, consumer_from_options, parse_at
+from policyengine.commands.options import (
+    ConfigOpt,
+    OutputFormat,
+    consumer_from_options,
+    parse_at,
+    warn_unknown_purpose,
+)
 from policyengine.config import Config
 from policyengine.diagnostics import MAX_DIAGNOSTICS, PolicyError
 from policyengine.engine.evaluator import Engine, load
@@ -59,7 +65,8 @@ def eval_command(
         typer.echo(f"warning: consumer '{consumer}' is not in the consumers file and no --group or --attr "
                    f"was given: evaluated as a consumer with no groups and no attributes"
                    f"{did_you_mean(consumer, engine.consumers)}", err=True)
-    who = consumer_from_options(consumer, known, group, attr)
+    who = consumer_from_options(consumer, known, group, attr, engine.schema)
+    warn_unknown_purpose(purpose, engine.rules)
     cols = [c.strip() for item in columns for c in item.split(",") if c.strip()] if columns else None
     when = parse_at(at)
     product_columns = engine.catalog.products[product].column_names

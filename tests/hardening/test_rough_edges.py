@@ -119,3 +119,60 @@ def test_a_literal_ownership_path_in_a_missing_folder_is_reported(project: Run) 
                                                                  "[polcies/platform.policy]"), encoding="utf-8")
     result = project("check", files={"policies/shop.policy": GOOD})
     assert "'polcies/platform.policy' in ownership.platform.paths matches no file" in result.output
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_eval_warns_on_a_purpose_no_rule_names_and_refuses_an_attribute_of_the_wrong_type(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POLICYENGINE_CONFIG", raising=False)
+    base = ["eval", "--consumer", "bob", "--product", "sales.orders"]
+    result = _run_in(ROOT, *base, "--purpose", "reportng")
+    assert result.exit_code == 0, result.output
+    assert "warning: --purpose 'reportng' is named by no rule (did you mean 'reporting'?)" in result.output
+    assert "warning" not in _run_in(ROOT, *base, "--purpose", "reporting").output
+    result = _run_in(ROOT, *base, "--attr", "clearance=high")
+    assert result.exit_code == 2, result.output
+    assert "error: --attr clearance: 'clearance' has type integer in the consumers file's attribute schema; " \
+           "the value given reads as string" in result.output
+    result = _run_in(ROOT, *base, "--attr", "regoin=uk")
+    assert "warning: --attr regoin: the consumers file declares no attribute 'regoin' (did you mean 'region'?)" \
+        in result.output
+
+
+def test_explain_keeps_reasons_in_one_column_with_long_mask_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POLICYENGINE_CONFIG", raising=False)
+    result = _run_in(ROOT, "eval", "--consumer", "bob", "--product", "sales.customers", "--explain")
+    assert result.exit_code == 0, result.output
+    heads = [line for line in result.output.splitlines()[1:] if line.startswith("  ") and not line.startswith("    ")
+             and not line.startswith("  rows")]
+    assert any("partial(" in line for line in heads), result.output  # a long mask name is there
+    starts = {line.index(" by ") - len(line.split(" by ")[0].split("  ")[-1]) for line in heads}
+    assert len(starts) == 1, result.output
+
+
+def _mesh_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    for part in ("policies", "examples/mesh", "policyengine.yaml"):
+        src, dst = ROOT / part, tmp_path / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
+    return tmp_path
+
+
+def test_privileged_errors_are_located_with_did_you_mean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POLICYENGINE_CONFIG", raising=False)
+    root = _mesh_copy(tmp_path)
+    config = root / "policyengine.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[pii.email, pii.name]", "[pii.email, pii.nmae]"), encoding="utf-8")
+    result = _run_in(root, "coverage")
+    assert result.exit_code == 2, result.output
+    assert "policyengine.yaml:11:39: error: privileged subject group:privacy-office names unknown tag " \
+           "'pii.nmae' (did you mean 'pii.name'?)" in result.output
+    config.write_text(text.replace("  - group:pii-cleared", "  - group:pii-claered"), encoding="utf-8")
+    result = _run_in(root, "coverage")
+    assert "policyengine.yaml:10:5: warning: privileged group 'pii-claered' is not a group of any consumer " \
+           "(did you mean 'pii-cleared'?)" in result.output
