@@ -176,3 +176,17 @@ def test_privileged_errors_are_located_with_did_you_mean(tmp_path: Path, monkeyp
     result = _run_in(root, "coverage")
     assert "policyengine.yaml:10:5: warning: privileged group 'pii-claered' is not a group of any consumer " \
            "(did you mean 'pii-cleared'?)" in result.output
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ('@name("short-emails")\nmask shop.orders.email using partial(middle=2) to everyone;\n',
+     "error: 'partial' has no argument 'middle' (arguments: first, last), in rule 'short-emails' masking "
+     "shop.orders.email"),
+    ('@name("round-emails")\nmask tagged pii.email in shop.* using round(digits="x") to everyone;\n',
+     "error: argument 'digits' of 'round' must be an integer, in rule 'round-emails' masking tag pii.email "
+     "(shop.orders.email)"),
+])
+def test_a_bad_mask_argument_names_the_rule_and_what_it_masks(project: Run, rule: str, expected: str) -> None:
+    result = project("check", files={"policies/shop.policy": GOOD + rule})
+    assert result.exit_code == 1
+    assert expected in result.output, result.output
