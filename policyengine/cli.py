@@ -6,6 +6,7 @@ import typer
 
 from policyengine.commands import authoring, coverage, evaluate, governance, query, serve
 from policyengine.commands import diff as diff_command
+from policyengine.commands import init as init_command
 from policyengine.commands import scan as scan_command
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ query.register(app)
 coverage.register(app)
 diff_command.register(app)
 serve.register(app)
+init_command.register(app)
 
 
 def main() -> None:

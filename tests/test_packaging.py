@@ -39,12 +39,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_the_wheel_and_sdist_carry_the_package_and_the_grammar(built: Path) -> None:
+def test_the_wheel_and_sdist_carry_the_package_the_grammar_and_the_schemas(built: Path) -> None:
     wheel = next(built.glob("datamesh_policyengine-*.whl"))
     sdist = next(built.glob("datamesh_policyengine-*.tar.gz"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "policyengine/_grammar/policy.lark" in names
     assert "policyengine/cli.py" in names
+    assert "policyengine/schemas/policyengine.schema.json" in names  # what `init` copies for editors
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     assert f"Name: {DIST}" in zipfile.ZipFile(wheel).read(meta).decode()
     with tarfile.open(sdist) as tar:
@@ -79,5 +80,9 @@ def test_the_wheel_installs_offline_into_a_clean_venv_and_runs(built: Path, tmp_
     checked = _run([str(command), "check"], mesh)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "checked 27 rules in 4 files against 6 products: 0 error(s)" in checked.stderr + checked.stdout
+    fresh = _run([str(command), "init", "fresh"], tmp_path)  # the wheel's own schemas and templates
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert (tmp_path / "fresh" / ".policyengine" / "schemas" / "consumers.schema.json").is_file()
+    assert _run([str(command), "check", "--strict"], tmp_path / "fresh").returncode == 0
     version = _run([str(python), "-m", "pip", "show", DIST], mesh)
     assert f"Name: {DIST}" in version.stdout
