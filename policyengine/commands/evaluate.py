@@ -117,7 +117,7 @@ def test_command(
 
     The tests run against the configured project's policies and catalog, or those given
     with --policies / --catalog."""
-    from policyengine.engine.policytest import load_cases, run_tests, test_files
+    from policyengine.engine.policytest import load_cases, run_tests, structural_errors, test_files
 
     cfg = project_config(config, needed=not policies)
     default_dirs = list(policies) if policies else list(cfg.policies)
@@ -130,6 +130,11 @@ def test_command(
         cases = [c for f in files for c in load_cases(f)]
     except YamlError as exc:
         raise fail(str(exc)) from None
+    problems = structural_errors(engine, cases)
+    if problems:  # mistakes in the test files: all of them, before any case runs
+        for line in problems:
+            typer.echo(line, err=True)
+        raise fail(f"{len(problems)} error(s) in the test files; no test ran")
     report = run_tests(engine, cases)
     if output is OutputFormat.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)

@@ -190,3 +190,25 @@ def test_a_bad_mask_argument_names_the_rule_and_what_it_masks(project: Run, rule
     result = project("check", files={"policies/shop.policy": GOOD + rule})
     assert result.exit_code == 1
     assert expected in result.output, result.output
+
+
+def test_policy_test_files_report_unknown_columns_and_masks_all_at_once(project: Run) -> None:
+    tests = """tests:
+  - name: typos
+    consumer: alice
+    product: shop.orders
+    expect:
+      columns: {emial: allow, email: mask(emial_domain), order_id: allow}
+  - name: another
+    consumer: alice
+    product: shop.orders
+    expect:
+      columns: {ordr_id: allow}
+"""
+    result = project("test", files={"policies/shop.policy": GOOD, "policies/tests/t.yaml": tests})
+    assert result.exit_code == 1, result.output
+    out = result.output
+    assert "policies/tests/t.yaml:2: error: in test 'typos': shop.orders has no column 'emial' (did you mean 'email'?)" in out
+    assert "unknown mask 'emial_domain' expected for email (did you mean 'email_domain'?)" in out
+    assert "policies/tests/t.yaml:7: error: in test 'another': shop.orders has no column 'ordr_id' (did you mean 'order_id'?)" in out
+    assert "3 error(s) in the test files; no test ran" in out
