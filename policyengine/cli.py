@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, coverage, evaluate, governance, query, serve
+from policyengine.commands import authoring, consumers, coverage, evaluate, governance, query, serve
 from policyengine.commands import diff as diff_command
 from policyengine.commands import init as init_command
 from policyengine.commands import scan as scan_command
@@ -43,6 +43,7 @@ coverage.register(app)
 diff_command.register(app)
 serve.register(app)
 init_command.register(app)
+consumers.register(app)
 
 
 def main() -> None:
