@@ -26,7 +26,7 @@ from policyengine.catalog.consumers import Directory, has_type
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-_MAPPING_KEYS = ("id", "groups", "attributes", "removed", "keep_unmapped_groups")
+_MAPPING_KEYS = ("id", "groups", "attributes", "removed", "keep_unmapped_groups", "ldap")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class SyncMapping:
     attributes: Mapping[str, str] = field(default_factory=dict)  # consumer attribute → SCIM path
     removed: str = "drop"
     keep_unmapped_groups: bool = False
+    ldap: Mapping[str, Any] | None = None  # where to read users and groups from LDAP (ldap_source)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,15 @@ def load_mapping(path: str | Path) -> SyncMapping:
     keep = data.get("keep_unmapped_groups", False)
     if not isinstance(keep, bool):
         raise YamlError.at(path, data.where("keep_unmapped_groups"), "'keep_unmapped_groups' must be true or false")
-    return SyncMapping(ident, dict(groups), dict(attributes), removed, keep)
+    ldap = None
+    if "ldap" in data:
+        from policyengine.catalog.ldap_source import ldap_settings
+
+        try:
+            ldap = ldap_settings(data["ldap"], str(path))
+        except YamlError as exc:
+            raise YamlError.at(path, data.where("ldap"), exc.message) from None
+    return SyncMapping(ident, dict(groups), dict(attributes), removed, keep, ldap)
 
 
 def read_scim(path: str | Path) -> list[dict[str, Any]]:

@@ -16,8 +16,9 @@ consumers_app = typer.Typer(help="The consumers file: sync it from an identity p
 
 @consumers_app.command("sync")
 def sync_command(
-    scim_users: Annotated[Path, typer.Option("--scim-users", help="SCIM 2.0 Users document (ListResponse JSON).")],
-    mapping: Annotated[Path, typer.Option("--mapping", help="Mapping file: id, groups, attributes, removed.")],
+    mapping: Annotated[Path, typer.Option("--mapping", help="Mapping file: id, groups, attributes, removed (, ldap).")],
+    scim_users: Annotated[Path | None, typer.Option("--scim-users", help="SCIM 2.0 Users document (ListResponse JSON).")] = None,
+    ldap: Annotated[bool, typer.Option("--ldap", help="Read users and groups from the LDAP directory of the mapping's 'ldap:'.")] = False,
     scim_groups: Annotated[Path | None, typer.Option("--scim-groups", help="SCIM 2.0 Groups document.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (default: the configured consumers file).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Write nothing; print the diff and exit 1 when the file would change.")] = False,
@@ -33,10 +34,19 @@ def sync_command(
     target = output or cfg.consumers
     if target is None:
         raise fail("error: no consumers file configured (consumers: in policyengine.yaml) and no --output", EXIT_USAGE)
+    if (scim_users is None) == (not ldap):
+        raise fail("error: give one source: --scim-users FILE (with --scim-groups) or --ldap", EXIT_USAGE)
     try:
         rules = load_mapping(mapping)
-        users = read_scim(scim_users)
-        groups = read_scim(scim_groups) if scim_groups is not None else []
+        if ldap:
+            from policyengine.catalog.ldap_source import read_ldap
+
+            if rules.ldap is None:
+                raise YamlError("--ldap needs an 'ldap:' section (url, users, groups, …)", mapping)
+            users, groups = read_ldap(rules.ldap)
+        else:
+            users = read_scim(scim_users)
+            groups = read_scim(scim_groups) if scim_groups is not None else []
         # compared with (and keeping the schema and approvals of) the configured consumers file
         base = cfg.consumers if cfg.consumers is not None and cfg.consumers.exists() else target
         current = load_directory(base) if base.exists() else None
