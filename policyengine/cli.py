@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, coverage, editor, evaluate, governance, query, serve
+from policyengine.commands import (
+    authoring,
+    consumers,
+    coverage,
+    editor,
+    evaluate,
+    governance,
+    query,
+    serve,
+)
 from policyengine.commands import diff as diff_command
+from policyengine.commands import init as init_command
 from policyengine.commands import scan as scan_command
 
 app = typer.Typer(
@@ -42,6 +52,8 @@ coverage.register(app)
 diff_command.register(app)
 serve.register(app)
 editor.register(app)
+init_command.register(app)
+consumers.register(app)
 
 
 def main() -> None:

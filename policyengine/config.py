@@ -83,6 +83,8 @@ class Config:
     # `approvals: pattern:` — what an approval id must match once normalised (None: the default,
     # governance.approvals.DEFAULT_PATTERN)
     approval_pattern: str | None = None
+    # (line, column) of each key written in the file, for errors about its value (`missing_path`)
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def hash_key(self) -> bytes | None:
@@ -191,6 +193,7 @@ def load_config(path: str | Path | None = None) -> Config:
         serve=_serve_section(data.get("serve"), source),
         sample_waivers=_scan_section(data, source),
         approval_pattern=_approvals_section(data, source),
+        positions={key: data.where(key) for key in data},
     )
 
 
@@ -248,6 +251,30 @@ def _approvals_section(data: LocatedDict, source: str) -> str | None:
         raise YamlError.at(source, value.where("pattern"),
                            f"'approvals.pattern' is not a regular expression ({exc.msg})") from None
     return pattern
+
+
+PATH_KEYS = ("policies", "catalog", "consumers", "taxonomy")
+"""The path keys every command that loads the project reads (`samples` is read by `scan`)."""
+
+
+def missing_path(cfg: Config, keys: tuple[str, ...] = PATH_KEYS) -> YamlError | None:
+    """The first path written in the configuration file that does not exist, as an error located
+    at its key (`policyengine.yaml:2:1: error: 'catalog': no such file or folder: prodcts/`), so a
+    typo names the key, the file and the line instead of surfacing later as a bare path. The
+    commands check this (exit 2); loading does not, so a partial tree (a git revision) loads."""
+    if cfg.source is None:
+        return None
+    for key in keys:
+        if key not in cfg.positions:
+            continue
+        value = getattr(cfg, key)
+        for path in value if isinstance(value, tuple) else (value,):
+            if path is not None and not path.exists():
+                shown = path.relative_to(cfg.root).as_posix() if path.is_absolute() and \
+                    path.is_relative_to(cfg.root) else path.as_posix()
+                return YamlError.at(cfg.source, cfg.positions[key], f"'{key}': no such file or folder: "
+                                    f"{shown} (paths are relative to the folder of {cfg.source.name})")
+    return None
 
 
 def _serve_section(value: object, source: str) -> Mapping[str, Any]:

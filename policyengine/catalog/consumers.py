@@ -92,6 +92,12 @@ def _check_type(value: Any, kind: str) -> bool:
     return False
 
 
+def has_type(value: Any, kind: str) -> bool:
+    """Whether `value` is of the attribute schema's `kind` (string, integer, number, boolean,
+    date, timestamp, list): what a consumer entry, or `eval --attr`, must give."""
+    return _check_type(value, kind)
+
+
 def _is_value(value: Any) -> bool:
     """A scalar an attribute can hold (what `values:` may list)."""
     return isinstance(value, (str, int, float, bool, dt.date))

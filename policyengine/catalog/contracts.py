@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
+from policyengine.catalog.dbt import contracts_from_manifest, is_manifest
 from policyengine.catalog.taxonomy import TagInfo, Taxonomy, builtin_taxonomy
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file, read_source
@@ -244,10 +245,17 @@ def _logical_type(prop: Mapping, source: str, diags: list[Diagnostic]) -> str:
     physical = str(prop.get("physicalType") or "")
     where = prop.where("logicalType") if isinstance(prop, LocatedDict) else (1, 1)
     if logical is None:
-        for pattern, guess in _PHYSICAL_HINTS:
-            if pattern.search(physical):
-                return guess
-        return "string" if not physical else "object"
+        guess = next((g for pattern, g in _PHYSICAL_HINTS if pattern.search(physical)),
+                     "string" if not physical else "object")
+        # ODCS wants a logicalType; without one, type checks of rules (`when`, `filter`) compare
+        # against a guess, so say which (a warning: an error under `check --strict`)
+        name = prop.get("name")
+        at = prop.where("name") if isinstance(prop, LocatedDict) and "name" in prop else where
+        basis = f"from its physicalType '{physical}'" if physical else "no physicalType either"
+        diags.append(Diagnostic("warning", f"property '{name}' has no logicalType; read as '{guess}' "
+                                f"({basis}); write logicalType: {guess} to say so",
+                                _span(source, at, len(str(name or "")) or 1), code="catalog-type"))
+        return guess
     logical = str(logical).lower()
     if logical == "datetime":
         logical = "timestamp"
@@ -681,10 +689,25 @@ def load_catalog(paths: str | Path | Iterable[str | Path], taxonomy: Taxonomy | 
     diags: list[Diagnostic] = []
     products: dict[str, Product] = {}
     sources: dict[str, str] = {}
+    found_contracts: list[tuple[str, object]] = []
     for f in files:
         source = str(f)
         if not f.exists():
             diags.append(Diagnostic("error", "no such file or folder", file=source, code="catalog-io"))
+            continue
+        if is_manifest(f):  # a dbt project's models, as the contracts they describe (catalog/dbt.py)
+            try:
+                models, found = contracts_from_manifest(f)
+            except YamlError as exc:
+                diags.append(located_diagnostic(exc, "catalog-dbt", source))
+                continue
+            diags.extend(found)
+            found_contracts.extend(models)
+            for model_source, _ in models:
+                try:
+                    sources.setdefault(model_source, read_source(Path(model_source)))
+                except YamlError:
+                    pass
             continue
         try:
             data = load_yaml_file(f)
@@ -695,6 +718,8 @@ def load_catalog(paths: str | Path | Iterable[str | Path], taxonomy: Taxonomy | 
             sources[source] = read_source(f)
         except YamlError:
             pass
+        found_contracts.append((source, data))
+    for source, data in found_contracts:
         found_products, found = parse_contract_products(data, source, taxonomy)
         diags.extend(found)
         for product in found_products:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from policyengine.catalog.sample_files import missing_samples
+from policyengine.catalog.sample_files import missing_samples, sample_schema_mismatches
 from policyengine.commands.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -60,7 +60,10 @@ def _unbound_scopes_warning(cfg: Config) -> Diagnostic | None:
 
 
 def check(
-    paths: PathsArg = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Deprecated: use --policies (policy files or folders).", show_default=False)] = None,
+    policies: Annotated[list[Path] | None, typer.Option(
+        "--policies", help="Policy files or folders (default: the configured policies).")] = None,
     catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Folder of product contracts.")] = None,
     consumers: Annotated[Path | None, typer.Option("--consumers", help="Consumers file with the attribute schema.")] = None,
     taxonomy: Annotated[list[Path] | None, typer.Option("--taxonomy", help="Extra tag taxonomy file.")] = None,
@@ -72,8 +75,12 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
-    cfg = project_config(config)
-    targets = list(paths or cfg.policies)
+    if paths:  # one convention with `coverage` and `test`: --policies; the old form still works
+        typer.echo("warning: policy paths as arguments of `check` are deprecated: use --policies PATH "
+                   "(as `coverage` and `test` do)", err=True)
+    given = [*(policies or ()), *(paths or ())]
+    cfg = project_config(config, needed=not given)
+    targets = given or list(cfg.policies)
     # a path named on the command line that does not exist is a usage error (exit 2), like a policy path
     missing = [p for p in [*targets, *(catalog or ()), *([consumers] if consumers else ()), *(taxonomy or ())]
                if not p.exists()]
@@ -84,8 +91,12 @@ def check(
     cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None, ownership=cfg.ownership)
-    diags = [*cat.warnings, *missing_samples(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
+    diags = [*cat.warnings, *missing_samples(cat), *sample_schema_mismatches(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
     diags.extend(w for w in (_unkeyed_hash_warning(result, cfg), _unbound_scopes_warning(cfg)) if w is not None)
+    if cfg.ownership is not None:
+        from policyengine.governance.unmatched import unmatched_paths
+
+        diags.extend(unmatched_paths(cfg.ownership, cfg.source))
     if strict:  # every warning counts: shown and counted as the error it is under --strict
         diags = [replace(d, severity="error") if d.severity == "warning" else d for d in diags]
     print_diagnostics(diags, dict(result.sources), output.value, max_diagnostics or None)
@@ -131,7 +142,7 @@ def fmt(
     config: ConfigOpt = None,
 ) -> None:
     """Rewrite policy files in the canonical layout (idempotent; comments kept)."""
-    cfg = project_config(config)
+    cfg = project_config(config, needed=not paths)
     targets = list(paths or cfg.policies)
     missing = [p for p in targets if not p.exists()]
     if missing:

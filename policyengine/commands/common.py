@@ -12,7 +12,7 @@ import typer
 from policyengine.catalog.consumers import Directory, load_directory
 from policyengine.catalog.contracts import Catalog, CatalogError, load_catalog
 from policyengine.catalog.taxonomy import load_taxonomy
-from policyengine.config import Config, load_config
+from policyengine.config import CONFIG_NAME, Config, load_config, missing_path
 from policyengine.diagnostics import MAX_DIAGNOSTICS, Diagnostic, located_diagnostic, render_all
 from policyengine.yamlsource import YamlError
 
@@ -38,13 +38,30 @@ def emit_report(text: str, output: Path | None) -> None:
         raise fail(f"{output}: error: cannot write the report: {exc.strerror or exc}", EXIT_USAGE) from None
 
 
-def project_config(config: Path | None) -> Config:
+def project_config(config: Path | None, needed: bool = True) -> Config:
     """The project configuration (`--config`, else policyengine.yaml found from here); a missing,
-    unreadable or malformed file is an input error: exit 2 with its one located line."""
+    unreadable or malformed file is an input error: exit 2 with its one located line.
+
+    With no configuration file anywhere up from here, the defaults (./policies, ./catalog) are
+    used when ./policies exists; otherwise, when the command `needed` the project (its inputs
+    were not all given on the command line), exit 2 saying no policyengine.yaml was found,
+    instead of a puzzling "policies: no such file" later."""
     try:
-        return load_config(config)
+        cfg = load_config(config)
     except YamlError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
+    if needed and cfg.source is None and not any(p.exists() for p in cfg.policies):
+        raise fail(no_project_message(), EXIT_USAGE)
+    missing = missing_path(cfg)
+    if missing is not None:
+        raise fail(str(missing), EXIT_USAGE)
+    return cfg
+
+
+def no_project_message() -> str:
+    """The one line for a command run outside any project."""
+    return (f"error: no {CONFIG_NAME} found in {Path.cwd()} or any parent folder (run the command "
+            f"inside a mesh repository, pass --config FILE, or create one with `policyengine init`)")
 
 
 def load_project_catalog(cfg: Config, catalog: Sequence[Path] | None, taxonomy: Sequence[Path] | None,

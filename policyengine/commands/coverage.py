@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from policyengine.commands.common import EXIT_USAGE, emit_report, fail
+from policyengine.commands.common import EXIT_USAGE, emit_report, fail, no_project_message
 
 
 class CoverageFormat(str, Enum):
@@ -34,7 +34,7 @@ def coverage_command(
 
     Exit codes: 0 covered, 1 a gap (or a policy error), 2 usage or input errors."""
     from policyengine.catalog.scan_tags import scan_findings
-    from policyengine.config import load_config
+    from policyengine.config import load_config, missing_path
     from policyengine.diagnostics import PolicyError
     from policyengine.engine.evaluator import load
     from policyengine.governance.classes import ClassesError
@@ -45,6 +45,10 @@ def coverage_command(
         cfg = load_config(config)
     except YamlError as exc:
         raise fail(str(exc).splitlines()[0], EXIT_USAGE) from None
+    if cfg.source is None and not policies and not any(p.exists() for p in cfg.policies):
+        raise fail(no_project_message(), EXIT_USAGE)
+    if (missing := missing_path(cfg)) is not None:
+        raise fail(str(missing), EXIT_USAGE)
     for path in [*(policies or ()), *(catalog or ()), *([scan] if scan else ())]:
         if not path.exists():
             raise fail(f"{path}: error: no such file or folder", EXIT_USAGE)
@@ -61,10 +65,7 @@ def coverage_command(
     for t in tag or ():
         if t not in engine.catalog.taxonomy:
             raise fail(f"error: unknown tag '{t}' (not in the taxonomy)", EXIT_USAGE)
-    for subject, tags in cfg.privileged:
-        for t in tags:
-            if t not in engine.catalog.taxonomy:
-                raise fail(f"error: privileged subject {subject} names unknown tag '{t}'", EXIT_USAGE)
+    _check_privileged(cfg, engine)
     found, undeclared = None, []
     if scan is not None:
         try:  # the scan only adds columns to check: rules are evaluated as enforcement loads them
@@ -89,6 +90,44 @@ def coverage_command(
             typer.echo(plain(f"{g.allowed_by.file}:{g.allowed_by.line}: error: {g.headline()}"), err=True)
         typer.echo(f"{len(report.gaps)} gap(s) in {len(report.columns)} sensitive column(s)", err=True)
     raise typer.Exit(report.exit_code())
+
+
+def _privileged_line(cfg, *words: str) -> str:
+    """`policyengine.yaml:LINE:COL` of the `privileged:` entry writing `words` (its first line after
+    `privileged:` holding them all), else of the `privileged` key; "" without a file."""
+    if cfg.source is None:
+        return ""
+    line, col = cfg.positions.get("privileged", (1, 1))
+    try:
+        lines = cfg.source.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return f"{cfg.source}:{line}:{col}: "
+    for i in range(line - 1, len(lines)):
+        if all(w in lines[i] for w in words):
+            return f"{cfg.source}:{i + 1}:{lines[i].find(words[-1]) + 1}: "
+    return f"{cfg.source}:{line}:{col}: "
+
+
+def _check_privileged(cfg, engine) -> None:
+    """Exit 2, located, with did-you-mean, when `privileged:` names a tag the taxonomy does not
+    have; a warning when it names a group or user no consumer has (a typo would leave the real
+    subject checked and the entry granting nothing)."""
+    from policyengine.diagnostics import did_you_mean
+
+    taxonomy = engine.catalog.taxonomy
+    tags = list(taxonomy.tags)
+    groups = {g for c in engine.consumers.values() for g in c.groups}
+    for subject, named in cfg.privileged:
+        for t in named:
+            if t not in taxonomy:
+                raise fail(f"{_privileged_line(cfg, subject, t)}error: privileged subject {subject} names unknown tag "
+                           f"'{t}'{did_you_mean(t, tags)}", EXIT_USAGE)
+        kind, _, name = subject.partition(":")
+        known = groups if kind == "group" else set(engine.consumers)
+        if engine.consumers and name not in known:
+            typer.echo(f"{_privileged_line(cfg, subject)}warning: privileged {kind} '{name}' is not "
+                       f"{'a group of any consumer' if kind == 'group' else 'a known consumer'}"
+                       f"{did_you_mean(name, known)}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_config
-from policyengine.commands.options import ConfigOpt, OutputFormat, consumer_from_options, parse_at
+from policyengine.commands.options import (
+    ConfigOpt,
+    OutputFormat,
+    consumer_from_options,
+    parse_at,
+    warn_unknown_purpose,
+)
 from policyengine.config import Config
 from policyengine.diagnostics import MAX_DIAGNOSTICS, PolicyError
 from policyengine.engine.evaluator import Engine, load
@@ -59,7 +65,8 @@ def eval_command(
         typer.echo(f"warning: consumer '{consumer}' is not in the consumers file and no --group or --attr "
                    f"was given: evaluated as a consumer with no groups and no attributes"
                    f"{did_you_mean(consumer, engine.consumers)}", err=True)
-    who = consumer_from_options(consumer, known, group, attr)
+    who = consumer_from_options(consumer, known, group, attr, engine.schema)
+    warn_unknown_purpose(purpose, engine.rules)
     cols = [c.strip() for item in columns for c in item.split(",") if c.strip()] if columns else None
     when = parse_at(at)
     product_columns = engine.catalog.products[product].column_names
@@ -110,9 +117,9 @@ def test_command(
 
     The tests run against the configured project's policies and catalog, or those given
     with --policies / --catalog."""
-    from policyengine.engine.policytest import load_cases, run_tests, test_files
+    from policyengine.engine.policytest import load_cases, run_tests, structural_errors, test_files
 
-    cfg = project_config(config)
+    cfg = project_config(config, needed=not policies)
     default_dirs = list(policies) if policies else list(cfg.policies)
     targets = list(paths) if paths else [p / "tests" for p in default_dirs if p.is_dir()]
     files = test_files(targets)
@@ -123,6 +130,11 @@ def test_command(
         cases = [c for f in files for c in load_cases(f)]
     except YamlError as exc:
         raise fail(str(exc)) from None
+    problems = structural_errors(engine, cases)
+    if problems:  # mistakes in the test files: all of them, before any case runs
+        for line in problems:
+            typer.echo(line, err=True)
+        raise fail(f"{len(problems)} error(s) in the test files; no test ran")
     report = run_tests(engine, cases)
     if output is OutputFormat.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from policyengine.catalog.consumers import Consumer
+from policyengine.catalog.consumers import AttributeSchema, Consumer, has_type
 from policyengine.commands.common import fail
+from policyengine.diagnostics import did_you_mean
 
 
 class OutputFormat(str, Enum):
@@ -61,9 +62,11 @@ def parse_at(text: str | None) -> dt.datetime | None:
 
 
 def consumer_from_options(consumer: str, known: Consumer | None, groups: Sequence[str] | None,
-                          attrs: Sequence[str] | None) -> Consumer:
+                          attrs: Sequence[str] | None, schema: AttributeSchema | None = None) -> Consumer:
     """The consumer a command acts as: a known consumer's groups and attributes, plus `--group`
-    and `--attr key=value` options (exit 2 on a malformed --attr)."""
+    and `--attr key=value` options (exit 2 on a malformed --attr). With the consumers file's
+    attribute `schema`, a value of the wrong type is exit 2 (it would make every condition on it
+    false, silently) and an attribute the schema does not declare is a warning with did-you-mean."""
     group_set = set(known.groups) if known else set()
     attributes: dict[str, Any] = dict(known.attributes) if known else {}
     group_set.update(groups or ())
@@ -72,4 +75,43 @@ def consumer_from_options(consumer: str, known: Consumer | None, groups: Sequenc
         if not sep or not key:
             raise fail(f"error: --attr takes key=value, found {item!r}", 2)
         attributes[key] = parse_attr_value(value)
+        if schema is not None:
+            _check_attr(key, attributes[key], schema)
     return Consumer(consumer, frozenset(group_set), attributes)
+
+
+def _check_attr(key: str, value: Any, schema: AttributeSchema) -> None:
+    kind = schema.type_of(key)
+    if kind is None:
+        typer.echo(f"warning: --attr {key}: the consumers file declares no attribute '{key}'"
+                   f"{did_you_mean(key, schema.types)}; conditions on it see this value unchecked", err=True)
+    elif not has_type(value, kind):
+        # the value itself is the user's own input, but it is not repeated: only its type
+        raise fail(f"error: --attr {key}: '{key}' has type {kind} in the consumers file's attribute schema; "
+                   f"the value given reads as {_kind_of(value)}", 2)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, dt.date):
+        return "date"
+    if isinstance(value, list):
+        return "list"
+    return "string"
+
+
+def warn_unknown_purpose(purpose: str | None, rules: Sequence[Any]) -> None:
+    """A warning when `--purpose` names a purpose no rule names: rules restricted to purposes
+    then do not apply (the request is evaluated as one with no purpose), which is rarely meant."""
+    if purpose is None:
+        return
+    named = set().union(*(r.purposes for r in rules)) if rules else set()
+    if purpose.strip().casefold() not in named:
+        known = f" (rules name: {', '.join(sorted(named))})" if named else " (no rule names a purpose)"
+        typer.echo(f"warning: --purpose {purpose!r} is named by no rule{did_you_mean(purpose, named)}: "
+                   f"rules limited to purposes do not apply{known}", err=True)

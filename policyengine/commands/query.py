@@ -11,7 +11,12 @@ import typer
 
 from policyengine.commands.common import EXIT_OK, fail, project_config
 from policyengine.commands.evaluate import project_engine
-from policyengine.commands.options import ConfigOpt, consumer_from_options, parse_at
+from policyengine.commands.options import (
+    ConfigOpt,
+    consumer_from_options,
+    parse_at,
+    warn_unknown_purpose,
+)
 
 
 class QueryFormat(str, Enum):
@@ -54,10 +59,12 @@ def query_command(
     cfg = project_config(config)
     engine = project_engine(cfg)
     known = engine.consumers.get(consumer)
-    who = consumer_from_options(consumer, known, group, attr)
+    who = consumer_from_options(consumer, known, group, attr, engine.schema)
+    warn_unknown_purpose(purpose, engine.rules)
     try:
         gateway = Gateway(engine, hash_key=cfg.hash_key,
-                          allow_unkeyed_hash=allow_unkeyed_hash or cfg.allow_unkeyed_hash)
+                          allow_unkeyed_hash=allow_unkeyed_hash or cfg.allow_unkeyed_hash,
+                          hash_key_env=cfg.hash_key_env)
         if show_sql:
             typer.echo(gateway.rewrite(sql, who, purpose, parse_at(at)).sql)
             raise typer.Exit(EXIT_OK)

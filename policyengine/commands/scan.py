@@ -141,12 +141,16 @@ def _waivers(project: Path | None, catalog) -> dict[str, str]:
 def _project_samples(project: Path | None, with_catalog: bool = False) -> list[Path]:
     """The `samples:` of the project file, when no paths are given; none is a usage error unless
     there are contracts, whose samples are scanned anyway."""
-    from policyengine.config import load_config
+    from policyengine.config import load_config, missing_path
     from policyengine.yamlsource import YamlError
 
     if project is not None:
         try:
-            samples = list(load_config(project).samples)
+            cfg = load_config(project)
+            missing = missing_path(cfg, ("samples",))  # a typo names the key and its line
+            if missing is not None:
+                raise missing
+            samples = list(cfg.samples)
         except YamlError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
@@ -194,13 +198,16 @@ def _suggest(report, taxonomy, write: bool) -> int:
 def _project_catalog(found: Path | None) -> tuple[list[Path] | None, list[Path]]:
     """(catalog folders, taxonomy files) of the project file, if any: the named catalog, else
     `catalog/` by convention when it exists."""
-    from policyengine.config import load_config
+    from policyengine.config import load_config, missing_path
     from policyengine.yamlsource import YamlError, load_yaml_file
 
     if found is None:
         return None, []
     try:
         project = load_config(found)
+        missing = missing_path(project, ("catalog", "taxonomy"))
+        if missing is not None:
+            raise missing
     except YamlError as exc:
         typer.echo(str(exc).splitlines()[0], err=True)
         raise typer.Exit(2) from None

@@ -440,6 +440,7 @@ def rewrite_query(
     at: dt.datetime | None = None,
     types: TypeMap = None,
     allow_unkeyed_hash: bool = False,
+    hash_key_env: str = "POLICYENGINE_HASH_KEY",
 ) -> Rewritten:
     """Rewrite `sql` (read as `read`, default `dialect`) for `consumer`: every product reference
     becomes its enforced subquery; the result is SQL in `dialect` with parameters to bind.
@@ -450,7 +451,8 @@ def rewrite_query(
     "timestamptz"}}`): a timestamp with a time zone must be rendered as `timestamptz`, or its
     text, `year` and date comparisons follow the engine's session time zone (see
     `column_types`). A `hash` mask without an HMAC key is refused (UnkeyedHash) unless
-    `allow_unkeyed_hash`. Raises GatewayError subclasses on refusal.
+    `allow_unkeyed_hash`; its message names `hash_key_env`, the variable the project reads the key
+    from (policyengine.yaml's `hash_key_env`). Raises GatewayError subclasses on refusal.
     """
     check_dialect(dialect)
     read = read or dialect
@@ -462,7 +464,7 @@ def rewrite_query(
     known, analysed = _products_read(sql, read, engine)
     decisions = _decide(known, consumer, engine, purpose, at)
     key = resolve_key(hash_key)
-    keyed = _check_hash_key(decisions, key, allow_unkeyed_hash)
+    keyed = _check_hash_key(decisions, key, allow_unkeyed_hash, hash_key_env)
     # the physical source of each product, asked for on every call (a resolver may change)
     physical = {product: _source_for(product, sources) for product in known}
     column_types = {product: _column_types(engine.catalog.products[product], product, types) for product in known}
@@ -502,14 +504,15 @@ def _decide(known: Sequence[str], consumer: Any, engine: Any, purpose: str | Non
     return decisions
 
 
-def _check_hash_key(decisions: Mapping[str, Decision], key: bytes | None, allow_unkeyed: bool) -> bool:
+def _check_hash_key(decisions: Mapping[str, Decision], key: bytes | None, allow_unkeyed: bool,
+                    key_env: str = "POLICYENGINE_HASH_KEY") -> bool:
     """Whether the rewrite binds an HMAC key; UnkeyedHash when a `hash` mask has none to use."""
     hashed = [f"{p}.{c}" for p, d in decisions.items() for c, cd in d.columns.items()
               if cd.effect == "mask" and cd.strategy == "hash"]
     if hashed and key is None and not allow_unkeyed:
         raise UnkeyedHash(f"{', '.join(hashed)} {'is' if len(hashed) == 1 else 'are'} masked with 'hash' but no HMAC "
                           "key is configured (plain SHA-256 of a guessable value can be confirmed by hashing a "
-                          "guess); set the key (POLICYENGINE_HASH_KEY) or allow unkeyed hashing explicitly "
+                          f"guess); set the key (${key_env}) or allow unkeyed hashing explicitly "
                           "(allow_unkeyed_hash: true in policyengine.yaml, --allow-unkeyed-hash)")
     return bool(hashed) and key is not None
 
@@ -670,7 +673,7 @@ class Gateway:
     """
 
     def __init__(self, engine: Any, *, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
-                 allow_unkeyed_hash: bool = False) -> None:
+                 allow_unkeyed_hash: bool = False, hash_key_env: str = "POLICYENGINE_HASH_KEY") -> None:
         import duckdb
 
         from policyengine.enforce.arrow import lock_down
@@ -678,6 +681,7 @@ class Gateway:
         self.engine = engine
         self.hash_key = resolve_key(hash_key)
         self.allow_unkeyed_hash = allow_unkeyed_hash
+        self.hash_key_env = hash_key_env  # named when a `hash` mask has no key
         self._lock = threading.Lock()
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
@@ -697,10 +701,20 @@ class Gateway:
                 self.unreadable[name] = (f"{sample.span or product.source}: error: the sample of {name} "
                                          f"({sample.path.name}) cannot be read ({type(exc).__name__})")
                 continue
+            described = self.con.execute(f"DESCRIBE {target.sql(dialect='duckdb')}").fetchall()
+            present = {str(column).lower() for column, *_ in described}
+            absent = [c.name for c in product.columns if c.name.lower() not in present]
+            if absent:  # the enforced view selects every contract column: name the ones it cannot bind
+                sample = product.samples[0]
+                where = next((c.span for c in product.columns if c.name == absent[0] and c.span), None)
+                self.unreadable[name] = (f"{where or sample.span or product.source}: error: the sample of {name} "
+                                         f"({sample.path.name}) has no column {', '.join(map(repr, absent))} of "
+                                         "its contract (`policyengine check` compares contracts with samples)")
+                continue
             self.loaded.append(name)
             # timestamps with a time zone are instants: rendered as such whatever the contract says
-            self.types[name] = {column: "timestamptz" for column, kind, *_ in self.con.execute(
-                f"DESCRIBE {target.sql(dialect='duckdb')}").fetchall() if kind == "TIMESTAMP WITH TIME ZONE"}
+            self.types[name] = {column: "timestamptz" for column, kind, *_ in described
+                                if kind == "TIMESTAMP WITH TIME ZONE"}
         lock_down(self.con)
 
     def source(self, product: str) -> exp.Expression:
@@ -713,7 +727,7 @@ class Gateway:
     def rewrite(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> Rewritten:
         return rewrite_query(sql, consumer, self.engine, purpose, "duckdb", sources=self.source,
                              hash_key=self.hash_key, at=at, types=self.types,
-                             allow_unkeyed_hash=self.allow_unkeyed_hash)
+                             allow_unkeyed_hash=self.allow_unkeyed_hash, hash_key_env=self.hash_key_env)
 
     def query(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> pa.Table:
         """Rewrite and run `sql` for `consumer`; the result as an Arrow table. An engine failure is

@@ -202,9 +202,12 @@ class Decision:
         if self.reason:
             lines.append(f"  {self.reason}")
         width = max((len(c) for c in self.columns), default=0)
+        effects = {name: d.effect if d.effect != "mask" else f"mask {d.mask}" for name, d in self.columns.items()}
+        # as wide as the longest effect (a long mask name such as `partial(first=3, last=2)`), so
+        # the reasons stay in one column
+        effect_width = max((len(e) for e in effects.values()), default=0)
         for name, d in self.columns.items():
-            effect = d.effect if d.effect != "mask" else f"mask {d.mask}"
-            lines.append(f"  {name:<{width}}  {effect:<24} {d.reason}")
+            lines.append(f"  {name:<{width}}  {effects[name]:<{effect_width}}  {d.reason}")
             for r in d.applied:
                 mark = "→" if d.rule is not None and r == d.rule else " "
                 lines.append(f"  {'':<{width}}    {mark} {r.kind:<6} {r}")

@@ -225,3 +225,36 @@ def run_tests(engine: Engine, cases: Sequence[PolicyTestCase]) -> TestReport:
         exercised.update((ref.file, ref.line) for ref in r.decision.filter_rules)
     untested = tuple(r.ref for r in engine.rules if (r.ref.file, r.ref.line) not in exercised)
     return TestReport(results, untested)
+
+
+def structural_errors(engine: Engine, cases: Sequence[PolicyTestCase]) -> list[str]:
+    """Every mistake in the test files themselves, all at once, each `file:line: error: …` with
+    did-you-mean: an expected column the product does not have, an expected
+    mask no strategy is called, a consumer id the consumers file does not list. Without this they
+    fail only as a mismatch ("expected mask(emial_domain), got mask(email_domain)")."""
+    import re
+
+    from policyengine.diagnostics import did_you_mean
+    from policyengine.language.masks import STRATEGIES
+
+    out: list[str] = []
+    for case in cases:
+        where = f"{case.location}: error: in test '{case.name}':"
+        if isinstance(case.consumer, str) and case.consumer not in engine.consumers:
+            out.append(f"{where} unknown consumer '{case.consumer}'{did_you_mean(case.consumer, engine.consumers)}")
+        product = engine.catalog.products.get(case.product)  # an unknown one is a case of its own (denied)
+        columns = product.column_names if product is not None else ()
+        for col, want in case.expect_columns.items():
+            if product is not None and col not in columns:
+                out.append(f"{where} {case.product} has no column '{col}'{did_you_mean(col, columns)}")
+            m = re.match(r"\s*mask\s*\(\s*([A-Za-z_]\w*)", str(want))
+            if m and m.group(1) not in STRATEGIES:
+                out.append(f"{where} unknown mask '{m.group(1)}' expected for {col}"
+                           f"{did_you_mean(m.group(1), STRATEGIES)}")
+            elif not m and str(want) not in ("allow", "deny", "mask"):
+                out.append(f"{where} expected effect of {col} must be allow, deny, mask or mask(STRATEGY), "
+                           f"found '{want}'")
+        for col in case.expect_readable or ():
+            if product is not None and col not in columns:
+                out.append(f"{where} {case.product} has no column '{col}'{did_you_mean(col, columns)}")
+    return out

@@ -370,8 +370,9 @@ class _Checker:
         if rule.kind == "mask" and rule.mask is not None:
             try:
                 mask = resolve_mask(rule.mask)
-            except MaskSpecError as exc:
-                self.error(str(exc), exc.span or rule.mask.span, "mask")
+            except MaskSpecError as exc:  # say which rule and what it would mask, as the docs promise
+                self.error(f"{exc}, in rule '{rule.name}' masking {_mask_target(rule.target, columns)}",
+                           exc.span or rule.mask.span, "mask")
             if mask is not None:
                 for pname, cols in columns.items():
                     product = self.catalog.products[pname]
@@ -534,3 +535,15 @@ def check_policies(
         first.setdefault((d.severity, d.message, d.span, d.file, d.code), d)
     diags = list(first.values())
     return CheckResult(files, tuple(checked), tuple(diags), MappingProxyType(dict(sources or {})))
+
+
+def _mask_target(target: ast.Target, columns: Mapping[str, Iterable[str]]) -> str:
+    """What a mask rule would mask, for its errors: the tag(s) and the columns that carry them, or
+    the columns named (at most five, then a count)."""
+    names = [f"{p}.{c}" for p, cols in sorted(columns.items()) for c in sorted(cols)]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    if isinstance(target, ast.TagTarget):
+        tags = ", ".join(t.text for t in target.tags)
+        return f"tag {tags} ({shown or 'no column yet'})"
+    return shown or target.product.text
+

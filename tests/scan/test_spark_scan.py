@@ -188,7 +188,7 @@ def test_cli_without_pyspark_is_a_usage_error(dataset: Path, monkeypatch) -> Non
     monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` fails as when not installed
     result = CliRunner().invoke(app, ["scan", str(dataset), "--no-catalog", "--engine", "spark"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: scan --engine spark needs pyspark: pip install 'policyengine[spark]'"
+    assert result.stderr.strip() == "error: scan --engine spark needs pyspark: pip install 'datamesh-policyengine[spark]'"
 
 
 def test_cli_without_pandas_is_a_usage_error_before_spark_starts(dataset: Path, monkeypatch) -> None:
