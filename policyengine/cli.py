@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyengine.commands import authoring, coverage, evaluate, governance, query, serve
+from policyengine.commands import authoring, bundle, coverage, evaluate, governance, query, serve
 from policyengine.commands import diff as diff_command
 from policyengine.commands import scan as scan_command
 
@@ -41,6 +41,7 @@ query.register(app)
 coverage.register(app)
 diff_command.register(app)
 serve.register(app)
+bundle.register(app)
 
 
 def main() -> None:

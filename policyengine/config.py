@@ -32,6 +32,7 @@ KNOWN_KEYS: dict[str, str] = {
     "privileged": "consumers and groups whose grants need review (read by the `coverage` command)",
     "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
     "serve": "settings of the long-running server (read by `serve`)",
+    "bundle": "signed policy bundles: `public_keys`, the PEM files a bundle's signature is checked against (read by `serve --bundle`)",
     "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Trino as plain SHA-256 and to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
@@ -68,6 +69,7 @@ class Config:
     # the gateway refuses `hash` masks without an HMAC key unless this is set (see docs/enforcement.md)
     allow_unkeyed_hash: bool = False
     serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
+    bundle_public_keys: tuple[Path, ...] = ()  # `bundle: public_keys:` (PEM files verifying bundles)
 
     @property
     def hash_key(self) -> bytes | None:
@@ -174,7 +176,17 @@ def load_config(path: str | Path | None = None) -> Config:
         privileged=_privileged(data.get("privileged"), "{}:{}:{}".format(source, *data.where("privileged"))),
         allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
         serve=_serve_section(data.get("serve"), source),
+        bundle_public_keys=_bundle_keys(root, data.get("bundle"), source),
     )
+
+
+def _bundle_keys(root: Path, value: object, source: str) -> tuple[Path, ...]:
+    """`bundle: {public_keys: [a.pub, b.pub]}` (two during a key rotation)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or set(value) - {"public_keys"}:
+        raise YamlError(f"{source}: error: 'bundle' must be a mapping with 'public_keys'")
+    return _paths(root, value.get("public_keys"), "bundle.public_keys", source)
 
 
 def _serve_section(value: object, source: str) -> Mapping[str, Any]:

@@ -27,6 +27,11 @@ def _files(path: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
 
 
+def input_files(path: str | Path) -> list[Path]:
+    """The files below `path` that the bundle version hashes (what a signed bundle must carry)."""
+    return _files(Path(path))
+
+
 def _update_paths(digest: Any, label: str, paths: Iterable[str | Path]) -> None:
     digest.update(label.encode() + b"\0")
     for root in sorted(Path(p) for p in paths):
