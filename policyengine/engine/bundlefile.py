@@ -36,11 +36,18 @@ from typing import Any
 
 import orjson
 
-from policyengine.engine.bundle import input_files
-from policyengine.engine.evaluator import Engine
+from policyengine.catalog.consumers import load_directory
+from policyengine.catalog.contracts import load_catalog
+from policyengine.catalog.taxonomy import load_taxonomy
+from policyengine.diagnostics import PolicyError, located_diagnostic
+from policyengine.engine.bundle import bundle_version, input_files
+from policyengine.engine.evaluator import Engine, policy_version
 from policyengine.engine.evaluator import load as load_sources
 from policyengine.engine.keys import KeyProblem, PublicKey, SigningKey, public_keys
 from policyengine.engine.reload import ReloadingEngine
+from policyengine.language.checker import check_policies
+from policyengine.language.parser import parse_policy, policy_files
+from policyengine.yamlsource import YamlError
 
 log = logging.getLogger("policyengine")
 
@@ -70,11 +77,13 @@ class Manifest:
     scopes: tuple[str, ...]
     files: Mapping[str, str]
     layout: Mapping[str, Any]
+    sources: Mapping[str, str]  # member -> the path it had at build time (what decisions cite)
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.format, "revision": self.revision, "sequence": self.sequence,
                 "git_revision": self.git_revision, "created": self.created, "expires": self.expires,
-                "scopes": list(self.scopes), "files": dict(self.files), "layout": dict(self.layout)}
+                "scopes": list(self.scopes), "files": dict(self.files), "layout": dict(self.layout),
+                "sources": dict(self.sources)}
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,7 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
     engine = load_sources(list(config.policies), list(config.catalog), consumers=config.consumers,
                           taxonomy=list(config.taxonomy), ownership=getattr(config, "ownership", None))
     members: dict[str, str] = {}
+    sources: dict[str, str] = {}
     layout: dict[str, Any] = {}
     for section in _SECTIONS:
         roots = [Path(p) for p in getattr(config, section)]
@@ -140,16 +150,19 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
             base = f"{section}/{order[root]:04d}"
             if root.is_file():
                 members[f"{base}/{root.name}"] = _text(root)
+                sources[f"{base}/{root.name}"] = str(root)
                 entries.append(f"{base}/{root.name}")
             else:
                 for f in input_files(root):
                     members[f"{base}/{f.relative_to(root).as_posix()}"] = _text(f)
+                    sources[f"{base}/{f.relative_to(root).as_posix()}"] = str(f)
                 entries.append(base)
         layout[section] = entries
     layout["consumers"] = None
     if config.consumers is not None:
         name = f"consumers/{Path(config.consumers).name}"
         members[name] = _text(Path(config.consumers))
+        sources[name] = str(config.consumers)
         layout["consumers"] = name
     manifest = Manifest(
         format=FORMAT, revision=engine.bundle_version,
@@ -158,7 +171,7 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
         created=_iso(now), expires=_iso(now + expires_in) if expires_in is not None else None,
         scopes=_scope_names(engine),
         files={name: hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in sorted(members.items())},
-        layout=layout)
+        layout=layout, sources=sources)
     return sign_bundle(manifest, members, key), manifest
 
 
@@ -202,7 +215,7 @@ def _manifest(data: Any) -> Manifest:
     if fmt != FORMAT:
         raise BundleError(f"unknown bundle format version {_short(fmt)} (this policyengine reads {FORMAT})")
     want = {"format": int, "revision": str, "sequence": int, "created": str, "scopes": list,
-            "files": dict, "layout": dict}
+            "files": dict, "layout": dict, "sources": dict}
     for field, kind in want.items():
         if not isinstance(data.get(field), kind) or isinstance(data.get(field), bool):
             raise BundleError(f"malformed manifest: '{field}' missing or not a {kind.__name__}")
@@ -214,13 +227,16 @@ def _manifest(data: Any) -> Manifest:
     _instant(data["created"], "created")
     if data["expires"] is not None:
         _instant(data["expires"], "expires")
+    if not all(n in files and isinstance(v, str) and len(v) < 4096 for n, v in data["sources"].items()):
+        raise BundleError("malformed manifest: 'sources' must name members")
     layout = data["layout"]
     if set(layout) != {*_SECTIONS, "consumers"} or not all(
             isinstance(layout[s], list) and all(isinstance(e, str) for e in layout[s]) for s in _SECTIONS) \
             or not (layout["consumers"] is None or isinstance(layout["consumers"], str)):
         raise BundleError("malformed manifest: bad layout")
     return Manifest(FORMAT, data["revision"], data["sequence"], data.get("git_revision"), data["created"],
-                    data["expires"], tuple(data["scopes"]), files, layout)
+                    data["expires"], tuple(data["scopes"]), files, layout,
+                    data["sources"])
 
 
 def verify_bundle(data: bytes, keys: Mapping[str, PublicKey], *, now: dt.datetime | None = None,
@@ -296,8 +312,12 @@ def verify_bundle(data: bytes, keys: Mapping[str, PublicKey], *, now: dt.datetim
 
 
 def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
-    """Load a verified bundle's members (written to a private temporary folder) into an Engine
-    whose bundle version is the signed revision; a bundle that does not load is a BundleError."""
+    """Load a verified bundle into an Engine whose bundle version is the signed revision.
+
+    The members are written to a private temporary folder for the catalog and consumers readers;
+    policy texts are parsed from memory under the names they had when the bundle was built, so a
+    decision's rule references and a diagnostic name `policies/sales.policy`, as from the sources.
+    A bundle that does not load, or whose members do not hash to its revision, is a BundleError."""
     m = verified.manifest
     with tempfile.TemporaryDirectory(prefix="policyengine-bundle-") as tmp:
         root = Path(tmp)
@@ -311,22 +331,48 @@ def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
                 raise BundleError("malformed manifest: bad layout entry")
             return [root / e for e in entries]
 
+        consumers = m.layout["consumers"]
+        if consumers is not None and consumers not in verified.members:
+            raise BundleError("malformed manifest: the consumers file is not a member")
         try:
-            consumers = m.layout["consumers"]
-            if consumers is not None and consumers not in verified.members:
-                raise BundleError("malformed manifest: the consumers file is not a member")
-            engine = load_sources(where(m.layout["policies"]), where(m.layout["catalog"]),
-                                  consumers=root / consumers if consumers else None,
-                                  taxonomy=where(m.layout["taxonomy"]), cache_size=cache_size)
+            engine = _load_members(verified, root, where(m.layout["policies"]), where(m.layout["catalog"]),
+                                   root / consumers if consumers else None, where(m.layout["taxonomy"]),
+                                   cache_size)
         except BundleError:
             raise
         except Exception as exc:
             first = (exc.render() if hasattr(exc, "render") else f"{exc.__class__.__name__}: {exc}")
             first = (first.splitlines() or [""])[0].replace(str(root) + "/", "<bundle>/")
             raise BundleError(f"bundle {m.revision} does not load: {first}") from None
-    if engine.bundle_version != m.revision:
-        raise BundleError(f"bundle {m.revision} does not load: its members hash to {engine.bundle_version}")
     return engine
+
+
+def _load_members(verified: VerifiedBundle, root: Path, policies: list[Path], catalog: list[Path],
+                  consumers: Path | None, taxonomy: list[Path], cache_size: int) -> Engine:
+    """What `evaluator.load` does, with the policy files parsed from memory (see engine_from)."""
+    m = verified.manifest
+    files = policy_files(policies)
+    revision = bundle_version(files, catalog, consumers, None, taxonomy)
+    if revision != m.revision:
+        raise BundleError(f"bundle {m.revision} does not load: its members hash to {revision}")
+    tax = load_taxonomy(taxonomy)
+    cat = load_catalog(catalog, tax)
+    try:
+        directory = load_directory(consumers) if consumers is not None else None
+    except YamlError as exc:
+        raise PolicyError([located_diagnostic(exc, "consumers", str(consumers))]) from None
+    parsed, sources = [], {}
+    for path in files:
+        member = path.relative_to(root).as_posix()
+        name = m.sources.get(member, member)
+        text = verified.members[member]
+        sources[name] = text
+        parsed.append(parse_policy(text, name, disk_cache=True))
+    result = check_policies(parsed, cat, directory.schema if directory else None, None, sources)
+    result.raise_for_errors()
+    return Engine(cat, result, policy_version=policy_version(files), cache_size=cache_size,
+                  schema=directory.schema if directory else None,
+                  consumers=directory.consumers if directory else None, bundle_version=revision)
 
 
 def read_bundle_file(path: str | Path) -> bytes:
