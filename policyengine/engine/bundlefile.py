@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 
 from policyengine.catalog.consumers import load_directory
-from policyengine.catalog.contracts import load_catalog
+from policyengine.catalog.contracts import catalog_from_documents, contract_files, load_catalog
 from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.diagnostics import PolicyError, located_diagnostic
 from policyengine.engine.bundle import bundle_version, input_files
@@ -47,7 +47,7 @@ from policyengine.engine.keys import KeyProblem, PublicKey, SigningKey, public_k
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.language.checker import check_policies
 from policyengine.language.parser import parse_policy, policy_files
-from policyengine.yamlsource import YamlError
+from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 log = logging.getLogger("policyengine")
 
@@ -57,6 +57,7 @@ _SIGNED_PREFIX = b"policyengine-bundle-manifest\0"
 _KEY_ID = re.compile(r"^[0-9a-f]{16}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _SECTIONS = ("policies", "catalog", "taxonomy")
+COMPILED_CATALOG = "compiled/catalog.json"
 
 
 class BundleError(ValueError):
@@ -164,6 +165,9 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
         members[name] = _text(Path(config.consumers))
         sources[name] = str(config.consumers)
         layout["consumers"] = name
+    compiled = _compiled_catalog(list(config.catalog))
+    if compiled is not None:
+        members[COMPILED_CATALOG] = compiled
     manifest = Manifest(
         format=FORMAT, revision=engine.bundle_version,
         sequence=sequence if sequence is not None else int(now.timestamp() * 1000),
@@ -185,6 +189,62 @@ def sign_bundle(manifest: Manifest, members: Mapping[str, str], key: SigningKey)
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
+class _NotCompilable(Exception):
+    pass
+
+
+def _encode(value: Any) -> Any:
+    """A parsed YAML value as JSON, keeping every mapping's key positions (for located errors)."""
+    if isinstance(value, LocatedDict):
+        return ["M", list(value.start),
+                [[k, *value.positions.get(k, value.start), _encode(v)] for k, v in value.items()]]
+    if isinstance(value, list):
+        return ["L", [_encode(v) for v in value]]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and -(1 << 63) <= value < (1 << 63):
+        return value
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return value
+    if isinstance(value, dt.datetime):
+        return ["T", value.isoformat()]
+    if isinstance(value, dt.date):
+        return ["D", value.isoformat()]
+    raise _NotCompilable(type(value).__name__)
+
+
+def _decode(value: Any) -> Any:
+    if value.__class__ is not list:
+        return value
+    tag = value[0]
+    if tag == "M":
+        out = LocatedDict()
+        out.start = (value[1][0], value[1][1])
+        positions = out.positions
+        for key, line, col, item in value[2]:
+            out[key] = _decode(item)
+            positions[key] = (line, col)
+        return out
+    if tag == "L":
+        return [_decode(v) for v in value[1]]
+    if tag == "T":
+        return dt.datetime.fromisoformat(value[1])
+    if tag == "D":
+        return dt.date.fromisoformat(value[1])
+    raise ValueError("malformed compiled catalog")
+
+
+def _compiled_catalog(paths: Sequence[Path]) -> str | None:
+    """The contracts under `paths`, parsed, as one JSON text `[[source name, document], ...]` in
+    `load_catalog`'s order: loading it skips YAML parsing, the bulk of loading a large catalog.
+    None when a value has no JSON form (the bundle then loads the catalog from its YAML members)."""
+    try:
+        docs = [[str(f), _encode(load_yaml_file(f))] for f in contract_files(paths)]
+        return orjson.dumps(docs).decode("utf-8")
+    except (_NotCompilable, orjson.JSONEncodeError, YamlError):
+        return None
+
+
 # ---------------------------------------------------------------- verifying
 
 
@@ -197,7 +257,7 @@ def _safe_name(name: Any) -> bool:
     if not isinstance(name, str) or not name or "\\" in name or "\0" in name or name.startswith("/"):
         return False
     parts = name.split("/")
-    return parts[0] in (*_SECTIONS, "consumers") and all(p not in ("", ".", "..") for p in parts) \
+    return parts[0] in (*_SECTIONS, "consumers", "compiled") and all(p not in ("", ".", "..") for p in parts) \
         and len(parts) >= 2
 
 
@@ -356,7 +416,11 @@ def _load_members(verified: VerifiedBundle, root: Path, policies: list[Path], ca
     if revision != m.revision:
         raise BundleError(f"bundle {m.revision} does not load: its members hash to {revision}")
     tax = load_taxonomy(taxonomy)
-    cat = load_catalog(catalog, tax)
+    compiled = verified.members.get(COMPILED_CATALOG)
+    if compiled is not None:  # signed with the sources it was compiled from
+        cat = catalog_from_documents([(name, _decode(doc)) for name, doc in orjson.loads(compiled)], tax)
+    else:
+        cat = load_catalog(catalog, tax)
     try:
         directory = load_directory(consumers) if consumers is not None else None
     except YamlError as exc:

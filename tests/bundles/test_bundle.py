@@ -314,3 +314,18 @@ def test_source_with_no_good_bundle_fails_the_first_load(project: dict[str, Any]
     with pytest.raises(BundleError, match="corrupt"):
         source.load()
     assert source.in_force is None
+
+
+def test_compiled_catalog_is_the_catalog_the_sources_give(project: dict[str, Any], tmp_path: Path) -> None:
+    from policyengine.engine.bundlefile import COMPILED_CATALOG
+
+    cfg = project["cfg"]
+    members = doc_of(project["data"])["members"]
+    assert COMPILED_CATALOG in members
+    engine = load_bundle(write(tmp_path, "b.bundle", project["data"]), [project["p1"]])
+    plain = policyengine.load_catalog(list(cfg.catalog))
+    assert engine.catalog.products == plain.products  # names, columns, tags, spans and sources
+    without = {n: t for n, t in members.items() if n != COMPILED_CATALOG}  # an older builder's bundle
+    fallback = load_bundle(write(tmp_path, "c.bundle", resign(project, members=without)), [project["p1"]])
+    assert fallback.bundle_version == engine.bundle_version
+    assert set(fallback.catalog.products) == set(plain.products)
