@@ -40,13 +40,13 @@ from policyengine.catalog.consumers import load_directory
 from policyengine.catalog.contracts import catalog_from_documents, contract_files, load_catalog
 from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.diagnostics import PolicyError, located_diagnostic
-from policyengine.engine.bundle import bundle_version, input_files
-from policyengine.engine.evaluator import Engine, policy_version
+from policyengine.engine.bundle import bundle_version_of, input_files
+from policyengine.engine.evaluator import Engine
 from policyengine.engine.evaluator import load as load_sources
 from policyengine.engine.keys import KeyProblem, PublicKey, SigningKey, public_keys
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.language.checker import check_policies
-from policyengine.language.parser import parse_policy, policy_files
+from policyengine.language.parser import parse_policy
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 log = logging.getLogger("policyengine")
@@ -71,6 +71,7 @@ class Manifest:
 
     format: int
     revision: str
+    policy_version: str
     sequence: int
     git_revision: str | None
     created: str
@@ -81,7 +82,8 @@ class Manifest:
     sources: Mapping[str, str]  # member -> the path it had at build time (what decisions cite)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": self.format, "revision": self.revision, "sequence": self.sequence,
+        return {"format": self.format, "revision": self.revision, "policy_version": self.policy_version,
+                "sequence": self.sequence,
                 "git_revision": self.git_revision, "created": self.created, "expires": self.expires,
                 "scopes": list(self.scopes), "files": dict(self.files), "layout": dict(self.layout),
                 "sources": dict(self.sources)}
@@ -113,8 +115,8 @@ def _iso(instant: dt.datetime) -> str:
 
 
 def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
+    try:  # bytes as they are (no newline translation): the revision hashes the file's bytes
+        return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise BundleError(f"{path}: error: not UTF-8 text; a bundle holds text files only") from None
     except OSError as exc:
@@ -169,7 +171,7 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
     if compiled is not None:
         members[COMPILED_CATALOG] = compiled
     manifest = Manifest(
-        format=FORMAT, revision=engine.bundle_version,
+        format=FORMAT, revision=engine.bundle_version, policy_version=engine.policy_version,
         sequence=sequence if sequence is not None else int(now.timestamp() * 1000),
         git_revision=git_revision if git_revision is not None else _git_revision(Path(config.root)),
         created=_iso(now), expires=_iso(now + expires_in) if expires_in is not None else None,
@@ -274,7 +276,7 @@ def _manifest(data: Any) -> Manifest:
     fmt = data.get("format")
     if fmt != FORMAT:
         raise BundleError(f"unknown bundle format version {_short(fmt)} (this policyengine reads {FORMAT})")
-    want = {"format": int, "revision": str, "sequence": int, "created": str, "scopes": list,
+    want = {"format": int, "revision": str, "policy_version": str, "sequence": int, "created": str, "scopes": list,
             "files": dict, "layout": dict, "sources": dict}
     for field, kind in want.items():
         if not isinstance(data.get(field), kind) or isinstance(data.get(field), bool):
@@ -294,7 +296,7 @@ def _manifest(data: Any) -> Manifest:
             isinstance(layout[s], list) and all(isinstance(e, str) for e in layout[s]) for s in _SECTIONS) \
             or not (layout["consumers"] is None or isinstance(layout["consumers"], str)):
         raise BundleError("malformed manifest: bad layout")
-    return Manifest(FORMAT, data["revision"], data["sequence"], data.get("git_revision"), data["created"],
+    return Manifest(FORMAT, data["revision"], data["policy_version"], data["sequence"], data.get("git_revision"), data["created"],
                     data["expires"], tuple(data["scopes"]), files, layout,
                     data["sources"])
 
@@ -371,72 +373,85 @@ def verify_bundle(data: bytes, keys: Mapping[str, PublicKey], *, now: dt.datetim
 # ---------------------------------------------------------------- loading
 
 
+def _parts(name: str) -> tuple[str, ...]:
+    return tuple(name.split("/"))
+
+
+def _under(members: Mapping[str, str], entry: str, suffix: str = "") -> list[str]:
+    """The members a layout entry stands for: itself (a file root) or those below it, in path order."""
+    if entry in members:
+        return [entry]
+    prefix = entry + "/"
+    return sorted((n for n in members if n.startswith(prefix) and n.endswith(suffix)), key=_parts)
+
+
+def _roots(members: Mapping[str, str], entries: Sequence[str]) -> list[list[tuple[str, bytes]]]:
+    """Layout entries as `bundle_version_of` roots: path order, names relative to the root."""
+    out = []
+    for entry in sorted(entries, key=_parts):
+        names = _under(members, entry)
+        cut = len(entry) + 1
+        out.append([(n.rsplit("/", 1)[1] if n == entry else n[cut:], members[n].encode("utf-8")) for n in names])
+    return out
+
+
 def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
     """Load a verified bundle into an Engine whose bundle version is the signed revision.
 
-    The members are written to a private temporary folder for the catalog and consumers readers;
-    policy texts are parsed from memory under the names they had when the bundle was built, so a
-    decision's rule references and a diagnostic name `policies/sales.policy`, as from the sources.
-    A bundle that does not load, or whose members do not hash to its revision, is a BundleError."""
-    m = verified.manifest
+    The revision is recomputed over the members in memory and must equal the signed one. Policy
+    texts are parsed from memory under the names they had when the bundle was built (so decisions
+    and diagnostics cite `policies/sales.policy`, as from the sources), the catalog comes from the
+    compiled member when there is one; only the consumers file, the taxonomy files (and the
+    contracts of a bundle without a compiled catalog) are written to a private temporary folder
+    for their readers. A bundle that does not load is a BundleError."""
+    m, members = verified.manifest, verified.members
+    layout = m.layout
+    for entry in (*layout["policies"], *layout["catalog"], *layout["taxonomy"]):
+        if not _safe_name(entry):
+            raise BundleError("malformed manifest: bad layout entry")
+    consumers = layout["consumers"]
+    if consumers is not None and consumers not in members:
+        raise BundleError("malformed manifest: the consumers file is not a member")
+    policy_members = [n for e in layout["policies"] for n in _under(members, e, ".policy")]
+    revision = bundle_version_of(
+        [[(n.rsplit("/", 1)[1], members[n].encode("utf-8"))] for n in sorted(policy_members, key=_parts)],
+        _roots(members, layout["catalog"]), _roots(members, layout["taxonomy"]),
+        [[(consumers.rsplit("/", 1)[1], members[consumers].encode("utf-8"))]] if consumers else [])
+    if revision != m.revision:
+        raise BundleError(f"bundle {m.revision} does not load: its members hash to {revision}")
+    compiled = members.get(COMPILED_CATALOG)
+    on_disk = [n for e in (*layout["taxonomy"], *(() if compiled is not None else layout["catalog"]))
+               for n in _under(members, e)] + ([consumers] if consumers else [])
     with tempfile.TemporaryDirectory(prefix="policyengine-bundle-") as tmp:
         root = Path(tmp)
-        for name, text in verified.members.items():
+        for name in on_disk:
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-
-        def where(entries: Sequence[str]) -> list[Path]:
-            if not all(_safe_name(e) for e in entries):
-                raise BundleError("malformed manifest: bad layout entry")
-            return [root / e for e in entries]
-
-        consumers = m.layout["consumers"]
-        if consumers is not None and consumers not in verified.members:
-            raise BundleError("malformed manifest: the consumers file is not a member")
+            target.write_bytes(members[name].encode("utf-8"))
         try:
-            engine = _load_members(verified, root, where(m.layout["policies"]), where(m.layout["catalog"]),
-                                   root / consumers if consumers else None, where(m.layout["taxonomy"]),
-                                   cache_size)
-        except BundleError:
-            raise
+            tax = load_taxonomy([root / e for e in layout["taxonomy"]])
+            if compiled is not None:  # signed with the sources it was compiled from
+                cat = catalog_from_documents([(n, _decode(d)) for n, d in orjson.loads(compiled)], tax)
+            else:
+                cat = load_catalog([root / e for e in layout["catalog"]], tax)
+            try:
+                directory = load_directory(root / consumers) if consumers else None
+            except YamlError as exc:
+                raise PolicyError([located_diagnostic(exc, "consumers", str(consumers))]) from None
+            parsed, sources = [], {}
+            for member in policy_members:
+                name = m.sources.get(member, member)
+                sources[name] = members[member]
+                parsed.append(parse_policy(members[member], name, disk_cache=True))
+            result = check_policies(parsed, cat, directory.schema if directory else None, None, sources)
+            result.raise_for_errors()
+            return Engine(cat, result, policy_version=m.policy_version, cache_size=cache_size,
+                          schema=directory.schema if directory else None,
+                          consumers=directory.consumers if directory else None, bundle_version=revision)
         except Exception as exc:
             first = (exc.render() if hasattr(exc, "render") else f"{exc.__class__.__name__}: {exc}")
             first = (first.splitlines() or [""])[0].replace(str(root) + "/", "<bundle>/")
             raise BundleError(f"bundle {m.revision} does not load: {first}") from None
-    return engine
-
-
-def _load_members(verified: VerifiedBundle, root: Path, policies: list[Path], catalog: list[Path],
-                  consumers: Path | None, taxonomy: list[Path], cache_size: int) -> Engine:
-    """What `evaluator.load` does, with the policy files parsed from memory (see engine_from)."""
-    m = verified.manifest
-    files = policy_files(policies)
-    revision = bundle_version(files, catalog, consumers, None, taxonomy)
-    if revision != m.revision:
-        raise BundleError(f"bundle {m.revision} does not load: its members hash to {revision}")
-    tax = load_taxonomy(taxonomy)
-    compiled = verified.members.get(COMPILED_CATALOG)
-    if compiled is not None:  # signed with the sources it was compiled from
-        cat = catalog_from_documents([(name, _decode(doc)) for name, doc in orjson.loads(compiled)], tax)
-    else:
-        cat = load_catalog(catalog, tax)
-    try:
-        directory = load_directory(consumers) if consumers is not None else None
-    except YamlError as exc:
-        raise PolicyError([located_diagnostic(exc, "consumers", str(consumers))]) from None
-    parsed, sources = [], {}
-    for path in files:
-        member = path.relative_to(root).as_posix()
-        name = m.sources.get(member, member)
-        text = verified.members[member]
-        sources[name] = text
-        parsed.append(parse_policy(text, name, disk_cache=True))
-    result = check_policies(parsed, cat, directory.schema if directory else None, None, sources)
-    result.raise_for_errors()
-    return Engine(cat, result, policy_version=policy_version(files), cache_size=cache_size,
-                  schema=directory.schema if directory else None,
-                  consumers=directory.consumers if directory else None, bundle_version=revision)
 
 
 def read_bundle_file(path: str | Path) -> bytes:

@@ -329,3 +329,15 @@ def test_compiled_catalog_is_the_catalog_the_sources_give(project: dict[str, Any
     fallback = load_bundle(write(tmp_path, "c.bundle", resign(project, members=without)), [project["p1"]])
     assert fallback.bundle_version == engine.bundle_version
     assert set(fallback.catalog.products) == set(plain.products)
+
+
+def test_crlf_files_keep_their_bytes_and_revision(project: dict[str, Any], tmp_path: Path) -> None:
+    config = make_project(tmp_path / "p")
+    for f in (tmp_path / "p/policies").glob("*.policy"):
+        f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
+    cfg = load_config(config)
+    data, manifest = build_bundle(cfg, project["k1"], sequence=1, now=NOW)
+    from_sources = policyengine.load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers)
+    engine = load_bundle(write(tmp_path, "b.bundle", data), [project["p1"]], now=NOW)
+    assert engine.bundle_version == manifest.revision == from_sources.bundle_version
+    assert engine.policy_version == from_sources.policy_version
