@@ -341,3 +341,29 @@ def test_crlf_files_keep_their_bytes_and_revision(project: dict[str, Any], tmp_p
     engine = load_bundle(write(tmp_path, "b.bundle", data), [project["p1"]], now=NOW)
     assert engine.bundle_version == manifest.revision == from_sources.bundle_version
     assert engine.policy_version == from_sources.policy_version
+
+
+def test_polling_reloads_a_replaced_file_once_and_stops(project: dict[str, Any], tmp_path: Path) -> None:
+    import threading
+
+    from policyengine.engine.bundlefile import watch_bundle
+
+    base = tmp_path / "p"
+    config = make_project(base)
+    (base / "policies/hr.policy").write_text((base / "policies/hr.policy").read_text() + "\n# v3\n")
+    v3, m3 = build_bundle(load_config(config), project["k1"], sequence=30, now=NOW)
+    path = write(tmp_path, "live.bundle", project["data"])
+    holder = bundle_holder(path, [project["p1"]])
+    stop = watch_bundle(holder, path, interval=0.01)
+    try:
+        aside = write(tmp_path, "live.bundle.tmp", v3)
+        aside.replace(path)  # as `build` writes it
+        changed = threading.Event()
+        for _ in range(1000):  # wait for the condition (bounded), not for a time
+            if holder.bundle_version == m3.revision:
+                changed.set()
+                break
+            stop.wait(0.01)
+        assert changed.is_set() and holder.reloads == 1
+    finally:
+        stop.set()
