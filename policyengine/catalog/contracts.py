@@ -607,7 +607,7 @@ def catalog_from_documents(documents: Iterable[tuple[str, object]], taxonomy: Ta
                            sources: Mapping[str, str] | None = None) -> Catalog:
     """The catalog of already parsed contracts, `(source name, LocatedDict)` in order, or
     `(source name, Diagnostic)` for one the reader could not parse (what `load_catalog` does after
-    reading; a signed bundle's compiled catalog starts here); raises CatalogError listing all errors."""
+    reading); raises CatalogError listing all errors."""
     taxonomy = taxonomy or builtin_taxonomy()
     diags: list[Diagnostic] = []
     products: dict[str, Product] = {}
@@ -627,7 +627,16 @@ def catalog_from_documents(documents: Iterable[tuple[str, object]], taxonomy: Ta
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise CatalogError(diags, dict(sources or {}))
-    return Catalog(MappingProxyType(products), _with_free_form_tags(taxonomy, products.values()), tuple(diags))
+    return catalog_of(products.values(), taxonomy, diags)
+
+
+def catalog_of(products: Iterable[Product], taxonomy: Taxonomy | None = None,
+               warnings: Iterable[Diagnostic] = ()) -> Catalog:
+    """The catalog of products already built and checked (unique names): the taxonomy gains the
+    contracts' free-form tags, as `load_catalog` does (a signed bundle's compiled catalog)."""
+    by_name = {p.name: p for p in products}
+    taxonomy = taxonomy or builtin_taxonomy()
+    return Catalog(MappingProxyType(by_name), _with_free_form_tags(taxonomy, by_name.values()), tuple(warnings))
 
 
 def _with_free_form_tags(taxonomy: Taxonomy, products: Iterable[Product]) -> Taxonomy:

@@ -37,9 +37,16 @@ from typing import Any
 import orjson
 
 from policyengine.catalog.consumers import load_directory
-from policyengine.catalog.contracts import catalog_from_documents, contract_files, load_catalog
+from policyengine.catalog.contracts import (
+    Catalog,
+    Column,
+    Product,
+    SampleSource,
+    catalog_of,
+    load_catalog,
+)
 from policyengine.catalog.taxonomy import load_taxonomy
-from policyengine.diagnostics import PolicyError, located_diagnostic
+from policyengine.diagnostics import PolicyError, Span, located_diagnostic
 from policyengine.engine.bundle import bundle_version_of, input_files
 from policyengine.engine.evaluator import Engine
 from policyengine.engine.evaluator import load as load_sources
@@ -47,7 +54,7 @@ from policyengine.engine.keys import KeyProblem, PublicKey, SigningKey, public_k
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.language.checker import check_policies
 from policyengine.language.parser import parse_policy
-from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
+from policyengine.yamlsource import YamlError
 
 log = logging.getLogger("policyengine")
 
@@ -167,9 +174,7 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
         members[name] = _text(Path(config.consumers))
         sources[name] = str(config.consumers)
         layout["consumers"] = name
-    compiled = _compiled_catalog(list(config.catalog))
-    if compiled is not None:
-        members[COMPILED_CATALOG] = compiled
+    members[COMPILED_CATALOG] = _compiled_catalog(engine.catalog)
     manifest = Manifest(
         format=FORMAT, revision=engine.bundle_version, policy_version=engine.policy_version,
         sequence=sequence if sequence is not None else int(now.timestamp() * 1000),
@@ -191,60 +196,37 @@ def sign_bundle(manifest: Manifest, members: Mapping[str, str], key: SigningKey)
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
-class _NotCompilable(Exception):
-    pass
+def _span(span: Span | None) -> list[Any] | None:
+    return None if span is None else [span.file, span.line, span.column, span.end_line, span.end_column]
 
 
-def _encode(value: Any) -> Any:
-    """A parsed YAML value as JSON, keeping every mapping's key positions (for located errors)."""
-    if isinstance(value, LocatedDict):
-        return ["M", list(value.start),
-                [[k, *value.positions.get(k, value.start), _encode(v)] for k, v in value.items()]]
-    if isinstance(value, list):
-        return ["L", [_encode(v) for v in value]]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and -(1 << 63) <= value < (1 << 63):
-        return value
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        return value
-    if isinstance(value, dt.datetime):
-        return ["T", value.isoformat()]
-    if isinstance(value, dt.date):
-        return ["D", value.isoformat()]
-    raise _NotCompilable(type(value).__name__)
+def _unspan(value: list[Any] | None) -> Span | None:
+    return None if value is None else Span(*value)
 
 
-def _decode(value: Any) -> Any:
-    if value.__class__ is not list:
-        return value
-    tag = value[0]
-    if tag == "M":
-        out = LocatedDict()
-        out.start = (value[1][0], value[1][1])
-        positions = out.positions
-        for key, line, col, item in value[2]:
-            out[key] = _decode(item)
-            positions[key] = (line, col)
-        return out
-    if tag == "L":
-        return [_decode(v) for v in value[1]]
-    if tag == "T":
-        return dt.datetime.fromisoformat(value[1])
-    if tag == "D":
-        return dt.date.fromisoformat(value[1])
-    raise ValueError("malformed compiled catalog")
+def _compiled_catalog(catalog: Catalog) -> str:
+    """The checked catalog's products as one JSON text (names, typed and tagged columns, owners,
+    samples, spans for diagnostics): loading it skips reading the contracts (YAML and ODCS), the
+    bulk of loading a large mesh. The YAML members stay in the bundle, and its revision hashes them."""
+    products = [[p.name, p.domain, [[c.name, c.logical_type, c.physical_type, c.description, c.classification,
+                                     sorted(c.tags), _span(c.span), list(c.approvals)] for c in p.columns],
+                 p.version, p.status, p.owner, p.description,
+                 [[str(s.path), s.format, _span(s.span)] for s in p.samples], p.source, _span(p.span),
+                 _span(p.domain_span), list(p.owners), list(p.approvals), p.contract_id]
+                for p in catalog.products.values()]
+    return orjson.dumps({"products": products}).decode("utf-8")
 
 
-def _compiled_catalog(paths: Sequence[Path]) -> str | None:
-    """The contracts under `paths`, parsed, as one JSON text `[[source name, document], ...]` in
-    `load_catalog`'s order: loading it skips YAML parsing, the bulk of loading a large catalog.
-    None when a value has no JSON form (the bundle then loads the catalog from its YAML members)."""
-    try:
-        docs = [[str(f), _encode(load_yaml_file(f))] for f in contract_files(paths)]
-        return orjson.dumps(docs).decode("utf-8")
-    except (_NotCompilable, orjson.JSONEncodeError, YamlError):
-        return None
+def _catalog_from_compiled(text: str, taxonomy: Any) -> Catalog:
+    products = []
+    for (name, domain, columns, version, status, owner, description, samples, source, span, domain_span,
+         owners, approvals, contract_id) in orjson.loads(text)["products"]:
+        cols = tuple(Column(c[0], c[1], c[2], c[3], c[4], frozenset(c[5]), _unspan(c[6]), tuple(c[7]))
+                     for c in columns)
+        products.append(Product(name, domain, cols, version, status, owner, description,
+                                tuple(SampleSource(Path(s[0]), s[1], _unspan(s[2])) for s in samples), source,
+                                _unspan(span), _unspan(domain_span), tuple(owners), tuple(approvals), contract_id))
+    return catalog_of(products, taxonomy)
 
 
 # ---------------------------------------------------------------- verifying
@@ -431,7 +413,7 @@ def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
         try:
             tax = load_taxonomy([root / e for e in layout["taxonomy"]])
             if compiled is not None:  # signed with the sources it was compiled from
-                cat = catalog_from_documents([(n, _decode(d)) for n, d in orjson.loads(compiled)], tax)
+                cat = _catalog_from_compiled(compiled, tax)
             else:
                 cat = load_catalog([root / e for e in layout["catalog"]], tax)
             try:

@@ -324,7 +324,14 @@ def test_compiled_catalog_is_the_catalog_the_sources_give(project: dict[str, Any
     assert COMPILED_CATALOG in members
     engine = load_bundle(write(tmp_path, "b.bundle", project["data"]), [project["p1"]])
     plain = policyengine.load_catalog(list(cfg.catalog))
-    assert engine.catalog.products == plain.products  # names, columns, tags, spans and sources
+    assert engine.catalog.products == plain.products  # names, columns, tags, owners, samples, sources
+    for name, product in plain.products.items():  # and what compares False: spans, approvals, ids
+        got = engine.catalog.products[name]
+        assert (got.span, got.domain_span, got.approvals, got.contract_id) == \
+            (product.span, product.domain_span, product.approvals, product.contract_id)
+        assert [(c.span, c.approvals) for c in got.columns] == [(c.span, c.approvals) for c in product.columns]
+        assert [s.span for s in got.samples] == [s.span for s in product.samples]
+    assert set(engine.catalog.taxonomy.tags) == set(plain.taxonomy.tags)
     without = {n: t for n, t in members.items() if n != COMPILED_CATALOG}  # an older builder's bundle
     fallback = load_bundle(write(tmp_path, "c.bundle", resign(project, members=without)), [project["p1"]])
     assert fallback.bundle_version == engine.bundle_version
