@@ -97,3 +97,17 @@ def test_public_keys_come_from_the_configuration(built: dict[str, Path], tmp_pat
     bad = config_copy(tmp_path, bundle={"public_key": ["x.pub"]})
     r = CliRunner().invoke(app, ["serve", "--bundle", str(built["bundle"]), "--config", str(bad)])
     assert r.exit_code == 2 and "'bundle' must be a mapping with 'public_keys'" in r.output
+
+
+def test_a_refused_reload_is_counted_and_the_revision_stays(built: dict[str, Path], tmp_path: Path) -> None:
+    revision = json.loads(json.loads(built["bundle"].read_bytes())["manifest"])["revision"]
+    live = tmp_path / "live.bundle"
+    live.write_bytes(built["bundle"].read_bytes())
+    cfg = load_config(built["config"])
+    served = build_app(cfg, ServeSettings.from_config(cfg), bundle=str(live), public_keys=[str(built["public"])])
+    live.write_bytes(built["bundle"].read_bytes()[:-1])  # truncated by a broken copy
+    assert not served.holder.reload().ok
+    metrics = call(served, "GET", "/metrics").body.decode()
+    assert "policyengine_reload_errors_total 1" in metrics
+    assert f'policyengine_bundle_info{{bundle_version="{revision}"}} 1' in metrics
+    assert json.loads(call(served, "GET", "/health").body)["bundle_version"] == revision
