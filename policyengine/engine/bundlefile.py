@@ -265,6 +265,8 @@ def _manifest(data: Any) -> Manifest:
             raise BundleError(f"malformed manifest: '{field}' missing or not a {kind.__name__}")
     if set(data) != {*want, "git_revision", "expires"}:
         raise BundleError("malformed manifest: unexpected or missing fields")
+    if not all(isinstance(v, str) for v in data["scopes"]) or not isinstance(data["git_revision"], (str, type(None))):
+        raise BundleError("malformed manifest: 'scopes' or 'git_revision' malformed")
     files = data["files"]
     if not all(_safe_name(n) and isinstance(h, str) and _SHA.match(h) for n, h in files.items()):
         raise BundleError("malformed manifest: a member name or hash is invalid")
@@ -297,7 +299,7 @@ def verify_bundle(data: bytes, keys: Mapping[str, PublicKey], *, now: dt.datetim
         raise BundleError("not a bundle: corrupt or truncated (not a JSON document)") from None
     if not isinstance(doc, dict) or "policyengine_bundle" not in doc:
         raise BundleError("not a bundle: no 'policyengine_bundle' format field")
-    if doc["policyengine_bundle"] != FORMAT:
+    if type(doc["policyengine_bundle"]) is not int or doc["policyengine_bundle"] != FORMAT:
         raise BundleError(f"unknown bundle format version {_short(doc['policyengine_bundle'])} "
                           f"(this policyengine reads {FORMAT})")
     if set(doc) != _DOC_KEYS:

@@ -195,6 +195,12 @@ def _outer_format(data: bytes) -> bytes:
     return orjson.dumps(doc)
 
 
+def _boolean_format(data: bytes) -> bytes:  # true == 1 in Python: not a format version
+    doc = doc_of(data)
+    doc["policyengine_bundle"] = True
+    return orjson.dumps(doc)
+
+
 def _extra_top_field(data: bytes) -> bytes:
     doc = doc_of(data)
     doc["pickle"] = "gASVAAAAAAAAAAA="
@@ -212,6 +218,7 @@ FAULTS = [  # (id, mutation of the good bundle's bytes, the reason expected)
     ("manifest-changed-unsigned", _unsigned_change, "bad signature"),
     ("signature-bytes-changed", _bad_signature_bytes, "bad signature"),
     ("unknown-outer-format", _outer_format, "unknown bundle format version 2"),
+    ("boolean-format", _boolean_format, "unknown bundle format version True"),
     ("extra-top-level-field", _extra_top_field, "unexpected or missing top-level fields"),
 ]
 
