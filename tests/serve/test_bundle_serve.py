@@ -111,3 +111,45 @@ def test_a_refused_reload_is_counted_and_the_revision_stays(built: dict[str, Pat
     assert "policyengine_reload_errors_total 1" in metrics
     assert f'policyengine_bundle_info{{bundle_version="{revision}"}} 1' in metrics
     assert json.loads(call(served, "GET", "/health").body)["bundle_version"] == revision
+
+
+def test_build_refuses_a_project_that_does_not_check(built: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from serve_helpers import ROOT
+
+    shutil.copytree(ROOT / "policies", tmp_path / "policies")
+    (tmp_path / "policies" / "sales.policy").write_text("scope domain sales\nallow read ;\n", encoding="utf-8")
+    config = tmp_path / "policyengine.yaml"
+    config.write_text(f"policies: policies/\ncatalog: {ROOT / 'examples/mesh/products'}\n"
+                      f"consumers: {ROOT / 'examples/mesh/consumers.yaml'}\n", encoding="utf-8")
+    out = tmp_path / "x.bundle"
+    r = CliRunner().invoke(app, ["build", "-o", str(out), "--signing-key", str(built["private"]),
+                                 "--config", str(config)])
+    assert r.exit_code == 1 and "sales.policy:2" in r.output and "Traceback" not in r.output
+    assert not out.exists() and not out.with_name("x.bundle.tmp").exists()
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--expires-in", "soon"], "--expires-in: bad duration"),
+    (["--sequence", "-1"], "--sequence must not be negative"),
+    (["--signing-key", "/nonexistent/k.key"], "cannot read the signing key"),
+])
+def test_build_usage_errors_exit_2(built: dict[str, Path], tmp_path: Path, flags: list[str], message: str) -> None:
+    args = ["build", "-o", str(tmp_path / "x.bundle"), "--config", str(built["config"])]
+    if "--signing-key" not in flags:
+        args += ["--signing-key", str(built["private"])]
+    r = CliRunner().invoke(app, args + flags)
+    assert r.exit_code == 2 and message in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_the_projects_own_configuration_builds_with_its_ownership_map(built: dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    from serve_helpers import ROOT
+
+    out = tmp_path / "mesh.bundle"
+    r = CliRunner().invoke(app, ["build", "-o", str(out), "--signing-key", str(built["private"]),
+                                 "--config", str(ROOT / "policyengine.yaml")])
+    assert r.exit_code == 0, r.output
+    manifest = json.loads(json.loads(out.read_bytes())["manifest"])
+    assert manifest["scopes"] == ["domain hr", "domain marketing", "domain sales", "platform"]
