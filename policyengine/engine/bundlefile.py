@@ -22,14 +22,16 @@ failure is a one-line `BundleError` and nothing changes (a `BundleSource` keeps 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import logging
 import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -379,7 +381,28 @@ def _roots(members: Mapping[str, str], entries: Sequence[str]) -> list[list[tupl
     return out
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a load builds its hundreds of thousands of
+    objects (each young-generation pass would walk the growing heap again: 10x W1's catalog took
+    1.6 s with it, 0.35 s without). Reference counting still frees; the collector's state is
+    restored afterwards. Process-wide, for the length of one load."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
+    """Load a verified bundle (see `_engine_from`) with the cyclic collector paused."""
+    with _collector_paused():
+        return _engine_from(verified, cache_size=cache_size)
+
+
+def _engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
     """Load a verified bundle into an Engine whose bundle version is the signed revision.
 
     The revision is recomputed over the members in memory and must equal the signed one. Policy
