@@ -381,3 +381,23 @@ def test_polling_reloads_a_replaced_file_once_and_stops(project: dict[str, Any],
         assert changed.is_set() and holder.reloads == 1
     finally:
         stop.set()
+
+
+def test_the_collector_is_restored_after_a_load_good_or_bad(project: dict[str, Any], tmp_path: Path) -> None:
+    import gc
+
+    members = dict(doc_of(project["data"])["members"])
+    name = next(n for n in sorted(members) if n.endswith("sales.policy"))
+    broken = resign(project, members={**members, name: members[name].replace("allow read", "allow reed", 1)})
+    assert gc.isenabled()
+    load_bundle(write(tmp_path, "good.bundle", project["data"]), [project["p1"]], now=NOW)
+    assert gc.isenabled()
+    with pytest.raises(BundleError):
+        load_bundle(write(tmp_path, "bad.bundle", broken), [project["p1"]], now=NOW)
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that runs without the collector keeps it off
+        load_bundle(write(tmp_path, "good.bundle", project["data"]), [project["p1"]], now=NOW)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
