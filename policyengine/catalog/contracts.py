@@ -582,39 +582,25 @@ def load_catalog(paths: str | Path | Iterable[str | Path], taxonomy: Taxonomy | 
     """Load every contract under the given files/folders; raise CatalogError listing all errors."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    taxonomy = taxonomy or builtin_taxonomy()
     files = _contract_files(paths)
-    documents: list[tuple[str, object]] = []
+    diags: list[Diagnostic] = []
+    products: dict[str, Product] = {}
     sources: dict[str, str] = {}
     for f in files:
         source = str(f)
         if not f.exists():
-            documents.append((source, Diagnostic("error", "no such file or folder", file=source, code="catalog-io")))
+            diags.append(Diagnostic("error", "no such file or folder", file=source, code="catalog-io"))
             continue
         try:
             data = load_yaml_file(f)
         except YamlError as exc:
-            documents.append((source, located_diagnostic(exc, "catalog-yaml", source)))
+            diags.append(located_diagnostic(exc, "catalog-yaml", source))
             continue
         try:
             sources[source] = read_source(f)
         except YamlError:
             pass
-        documents.append((source, data))
-    return catalog_from_documents(documents, taxonomy, sources)
-
-
-def catalog_from_documents(documents: Iterable[tuple[str, object]], taxonomy: Taxonomy | None = None,
-                           sources: Mapping[str, str] | None = None) -> Catalog:
-    """The catalog of already parsed contracts, `(source name, LocatedDict)` in order, or
-    `(source name, Diagnostic)` for one the reader could not parse (what `load_catalog` does after
-    reading); raises CatalogError listing all errors."""
-    taxonomy = taxonomy or builtin_taxonomy()
-    diags: list[Diagnostic] = []
-    products: dict[str, Product] = {}
-    for source, data in documents:
-        if isinstance(data, Diagnostic):
-            diags.append(data)
-            continue
         found_products, found = parse_contract_products(data, source, taxonomy)
         diags.extend(found)
         for product in found_products:
@@ -626,8 +612,8 @@ def catalog_from_documents(documents: Iterable[tuple[str, object]], taxonomy: Ta
             products[product.name] = product
     errors = [d for d in diags if d.severity == "error"]
     if errors:
-        raise CatalogError(diags, dict(sources or {}))
-    return catalog_of(products.values(), taxonomy, diags)
+        raise CatalogError(diags, sources)
+    return Catalog(MappingProxyType(products), _with_free_form_tags(taxonomy, products.values()), tuple(diags))
 
 
 def catalog_of(products: Iterable[Product], taxonomy: Taxonomy | None = None,
