@@ -23,6 +23,8 @@ def build_command(
         "--sequence", help="Sequence number; must grow from bundle to bundle (default: now in milliseconds).")] = None,
     expires_in: Annotated[str | None, typer.Option(
         "--expires-in", help="Refuse the bundle after this long: e.g. 30d, 12h, 90m.")] = None,
+    scan: Annotated[Path | None, typer.Option(
+        "--scan", help="Scan report whose tags are added to the catalog (carried in the bundle).")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Check the project, then write its policies, catalog and consumers as one signed bundle."""
@@ -42,7 +44,7 @@ def build_command(
     except KeyProblem as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     try:
-        data, manifest = build_bundle(cfg, key, sequence=sequence, expires_in=ttl)
+        data, manifest = build_bundle(cfg, key, sequence=sequence, expires_in=ttl, scan=scan)
     except PolicyError as exc:
         raise fail(exc.render()) from None
     except (YamlError, BundleError) as exc:

@@ -51,14 +51,17 @@ def _update_paths(digest: Any, label: str, paths: Iterable[str | Path]) -> None:
 
 
 def bundle_version_of(policies: Iterable[Root], catalog: Iterable[Root], taxonomy: Iterable[Root],
-                      consumers: Iterable[Root]) -> str:
-    """`bundle_version` of inputs held in memory (a signed bundle's members), no scan report:
-    each argument lists roots in path order, each root its (relative name, content) pairs as
-    `bundle_version` would read them from disk (a policy file is a root named by its file name)."""
+                      consumers: Iterable[Root], scan: Iterable[Root] | None = None) -> str:
+    """`bundle_version` of inputs held in memory (a signed bundle's members): each argument
+    lists roots in path order, each root its (relative name, content) pairs as `bundle_version`
+    would read them from disk (a policy file, the consumers file or a scan report file is a root
+    named by its file name); `scan` None when there is no scan report."""
     digest = hashlib.sha256(b"policyengine-bundle-1\0")
     for label, roots in (("policies", policies), ("catalog", catalog), ("taxonomy", taxonomy),
                          ("consumers", consumers)):
         _update_roots(digest, label, roots)
+    if scan is not None:
+        _update_roots(digest, "scan", scan)
     return digest.hexdigest()[:12]
 
 

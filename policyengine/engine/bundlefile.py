@@ -142,15 +142,17 @@ def _scope_names(engine: Engine) -> tuple[str, ...]:
 
 def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
                  expires_in: dt.timedelta | None = None, now: dt.datetime | None = None,
-                 git_revision: str | None = None) -> tuple[bytes, Manifest]:
+                 git_revision: str | None = None, scan: str | Path | None = None) -> tuple[bytes, Manifest]:
     """Check and load the project a configuration (`policyengine.config.Config`) names, exactly
     as `check` does (ownership included), then pack its sources into a signed bundle.
 
     `sequence` defaults to the creation instant in milliseconds (it must grow from one bundle
-    to the next); a PolicyError from the check propagates with its diagnostics."""
+    to the next); `scan`, a scan report file whose tags join the catalog's (carried as a member
+    and already applied in the compiled catalog); a PolicyError from the check propagates."""
     now = now or dt.datetime.now(dt.UTC)
     engine = load_sources(list(config.policies), list(config.catalog), consumers=config.consumers,
-                          taxonomy=list(config.taxonomy), ownership=getattr(config, "ownership", None))
+                          taxonomy=list(config.taxonomy), ownership=getattr(config, "ownership", None),
+                          scan=scan)
     members: dict[str, str] = {}
     sources: dict[str, str] = {}
     layout: dict[str, Any] = {}
@@ -176,6 +178,12 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
         members[name] = _text(Path(config.consumers))
         sources[name] = str(config.consumers)
         layout["consumers"] = name
+    layout["scan"] = None
+    if scan is not None:
+        name = f"scan/{Path(scan).name}"
+        members[name] = _text(Path(scan))
+        sources[name] = str(scan)
+        layout["scan"] = name
     members[COMPILED_CATALOG] = _compiled_catalog(engine.catalog)
     manifest = Manifest(
         format=FORMAT, revision=engine.bundle_version, policy_version=engine.policy_version,
@@ -243,7 +251,7 @@ def _safe_name(name: Any) -> bool:
     if not isinstance(name, str) or not name or "\\" in name or "\0" in name or name.startswith("/"):
         return False
     parts = name.split("/")
-    return parts[0] in (*_SECTIONS, "consumers", "compiled") and all(p not in ("", ".", "..") for p in parts) \
+    return parts[0] in (*_SECTIONS, "consumers", "scan", "compiled") and all(p not in ("", ".", "..") for p in parts) \
         and len(parts) >= 2
 
 
@@ -278,9 +286,9 @@ def _manifest(data: Any) -> Manifest:
     if not all(n in files and isinstance(v, str) and len(v) < 4096 for n, v in data["sources"].items()):
         raise BundleError("malformed manifest: 'sources' must name members")
     layout = data["layout"]
-    if set(layout) != {*_SECTIONS, "consumers"} or not all(
+    if set(layout) != {*_SECTIONS, "consumers", "scan"} or not all(
             isinstance(layout[s], list) and all(isinstance(e, str) for e in layout[s]) for s in _SECTIONS) \
-            or not (layout["consumers"] is None or isinstance(layout["consumers"], str)):
+            or not all(layout[k] is None or isinstance(layout[k], str) for k in ("consumers", "scan")):
         raise BundleError("malformed manifest: bad layout")
     return Manifest(FORMAT, data["revision"], data["policy_version"], data["sequence"], data.get("git_revision"), data["created"],
                     data["expires"], tuple(data["scopes"]), files, layout,
@@ -416,17 +424,20 @@ def _engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine
     for entry in (*layout["policies"], *layout["catalog"], *layout["taxonomy"]):
         if not _safe_name(entry):
             raise BundleError("malformed manifest: bad layout entry")
-    consumers = layout["consumers"]
-    if consumers is not None and consumers not in members:
-        raise BundleError("malformed manifest: the consumers file is not a member")
+    consumers, scan = layout["consumers"], layout["scan"]
+    if any(name is not None and name not in members for name in (consumers, scan)):
+        raise BundleError("malformed manifest: the consumers file or scan report is not a member")
     policy_members = [n for e in layout["policies"] for n in _under(members, e, ".policy")]
     revision = bundle_version_of(
         [[(n.rsplit("/", 1)[1], members[n].encode("utf-8"))] for n in sorted(policy_members, key=_parts)],
         _roots(members, layout["catalog"]), _roots(members, layout["taxonomy"]),
-        [[(consumers.rsplit("/", 1)[1], members[consumers].encode("utf-8"))]] if consumers else [])
+        [[(consumers.rsplit("/", 1)[1], members[consumers].encode("utf-8"))]] if consumers else [],
+        [[(scan.rsplit("/", 1)[1], members[scan].encode("utf-8"))]] if scan else None)
     if revision != m.revision:
         raise BundleError(f"bundle {m.revision} does not load: its members hash to {revision}")
     compiled = members.get(COMPILED_CATALOG)
+    if scan is not None and compiled is None:  # the scan's tags live in the compiled catalog
+        raise BundleError(f"bundle {m.revision} does not load: a scan report needs the compiled catalog")
     on_disk = [n for e in (*layout["taxonomy"], *(() if compiled is not None else layout["catalog"]))
                for n in _under(members, e)] + ([consumers] if consumers else [])
     with tempfile.TemporaryDirectory(prefix="policyengine-bundle-") as tmp:

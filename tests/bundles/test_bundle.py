@@ -401,3 +401,29 @@ def test_the_collector_is_restored_after_a_load_good_or_bad(project: dict[str, A
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_scan_tags_travel_in_the_bundle(project: dict[str, Any], tmp_path: Path) -> None:
+    import json
+
+    report = tmp_path / "scan.json"
+    report.write_text(json.dumps({"findings": [{"source": "/elsewhere/sales.orders.parquet", "column": "region",
+                                                "entity": "EMAIL_ADDRESS", "tag": "pii.email", "score": 0.9}]}))
+    cfg = project["cfg"]
+    data, manifest = build_bundle(cfg, project["k1"], sequence=11, now=NOW, scan=report)
+    from_sources = policyengine.load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers, scan=report)
+    engine = load_bundle(write(tmp_path, "s.bundle", data), [project["p1"]], now=NOW)
+    assert "scan/scan.json" in manifest.files
+    assert engine.bundle_version == manifest.revision == from_sources.bundle_version != project["manifest"].revision
+    region = engine.catalog.products["sales.orders"].column("region")
+    assert "pii.email" in region.tags
+    for consumer in ("alice", "bob", "carol", "dave"):
+        got = engine.evaluate(consumer, "sales.orders", at=NOW).to_dict()
+        assert got == from_sources.evaluate(consumer, "sales.orders", at=NOW).to_dict()
+    doc = doc_of(data)  # without its compiled catalog, a bundle with a scan report is refused
+    members = {n: t for n, t in doc["members"].items() if n != "compiled/catalog.json"}
+    changed = dataclasses.replace(manifest, files={n: hashlib.sha256(t.encode()).hexdigest()
+                                                   for n, t in sorted(members.items())})
+    with pytest.raises(BundleError, match="a scan report needs the compiled catalog"):
+        load_bundle(write(tmp_path, "t.bundle", sign_bundle(changed, members, project["k1"])), [project["p1"]],
+                    now=NOW)
