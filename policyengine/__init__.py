@@ -88,7 +88,8 @@ _LAZY = {
     "parse_file": "policyengine.language.parser",
     "parse_policy": "policyengine.language.parser",
     "Engine": "policyengine.engine.evaluator",
-    "load": "policyengine.engine.evaluator",
+    "load": "policyengine.engine.bundlefile",  # evaluator.load, or load(bundle=PATH, public_keys=[...])
+    "load_bundle": "policyengine.engine.bundlefile",
     "evaluate": "policyengine.engine.evaluator",
     "enforce": "policyengine.enforce",
     "rewrite": "policyengine.enforce.gateway",
@@ -104,6 +105,6 @@ __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 __all__ = [
     "Catalog", "CheckResult", "Column", "ColumnDecision", "Consumer", "Decision", "Diagnostic",
     "Engine", "MaskStrategy", "PolicyError", "Product", "RuleRef", "Span", "check_coverage",
-    "check_policies", "enforce", "evaluate", "format_file", "format_text", "load", "load_catalog",
+    "check_policies", "enforce", "evaluate", "format_file", "format_text", "load", "load_bundle", "load_catalog",
     "parse_file", "parse_policy", "rewrite", "scan_paths", "why_not",
 ]

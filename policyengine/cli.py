@@ -6,6 +6,7 @@ import typer
 
 from policyengine.commands import (
     authoring,
+    bundle,
     consumers,
     coverage,
     editor,
@@ -54,6 +55,7 @@ serve.register(app)
 editor.register(app)
 init_command.register(app)
 consumers.register(app)
+bundle.register(app)
 
 
 def main() -> None:

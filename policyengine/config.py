@@ -34,6 +34,7 @@ KNOWN_KEYS: dict[str, str] = {
     "serve": "settings of the long-running server (read by `serve`)",
     "scan": "settings of the scan gate: `waive_samples`, the products allowed to have no readable sample, each with a reason (read by `scan`)",
     "approvals": "what an approval id must look like: `pattern`, a regular expression (read by `diff`, from the base version)",
+    "bundle": "signed policy bundles: `public_keys`, the PEM files a bundle's signature is checked against (read by `serve --bundle`)",
     "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Trino as plain SHA-256 and to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
@@ -85,6 +86,7 @@ class Config:
     approval_pattern: str | None = None
     # (line, column) of each key written in the file, for errors about its value (`missing_path`)
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    bundle_public_keys: tuple[Path, ...] = ()  # `bundle: public_keys:` (PEM files verifying bundles)
 
     @property
     def hash_key(self) -> bytes | None:
@@ -194,6 +196,7 @@ def load_config(path: str | Path | None = None) -> Config:
         sample_waivers=_scan_section(data, source),
         approval_pattern=_approvals_section(data, source),
         positions={key: data.where(key) for key in data},
+        bundle_public_keys=_bundle_keys(root, data.get("bundle"), source),
     )
 
 
@@ -275,6 +278,15 @@ def missing_path(cfg: Config, keys: tuple[str, ...] = PATH_KEYS) -> YamlError | 
                 return YamlError.at(cfg.source, cfg.positions[key], f"'{key}': no such file or folder: "
                                     f"{shown} (paths are relative to the folder of {cfg.source.name})")
     return None
+
+
+def _bundle_keys(root: Path, value: object, source: str) -> tuple[Path, ...]:
+    """`bundle: {public_keys: [a.pub, b.pub]}` (two during a key rotation)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or set(value) - {"public_keys"}:
+        raise YamlError(f"{source}: error: 'bundle' must be a mapping with 'public_keys'")
+    return _paths(root, value.get("public_keys"), "bundle.public_keys", source)
 
 
 def _serve_section(value: object, source: str) -> Mapping[str, Any]:

@@ -735,6 +735,15 @@ def load_catalog(paths: str | Path | Iterable[str | Path], taxonomy: Taxonomy | 
     return Catalog(MappingProxyType(products), _with_free_form_tags(taxonomy, products.values()), tuple(diags))
 
 
+def catalog_of(products: Iterable[Product], taxonomy: Taxonomy | None = None,
+               warnings: Iterable[Diagnostic] = ()) -> Catalog:
+    """The catalog of products already built and checked (unique names): the taxonomy gains the
+    contracts' free-form tags, as `load_catalog` does (a signed bundle's compiled catalog)."""
+    by_name = {p.name: p for p in products}
+    taxonomy = taxonomy or builtin_taxonomy()
+    return Catalog(MappingProxyType(by_name), _with_free_form_tags(taxonomy, by_name.values()), tuple(warnings))
+
+
 def _with_free_form_tags(taxonomy: Taxonomy, products: Iterable[Product]) -> Taxonomy:
     """The taxonomy plus the contracts' free-form tags (`uid`, `finance`), so policies can name them."""
     roots = frozenset(t.split(".")[0].lower() for t in taxonomy.tags)

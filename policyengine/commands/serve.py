@@ -23,6 +23,12 @@ def serve_command(
     insecure: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Serve a non-loopback address without a bearer token (identity is then "
         "whatever any client on the network claims).")] = False,
+    bundle: Annotated[str | None, typer.Option(
+        "--bundle", help="Serve a signed policy bundle file (`policyengine build`) instead of the sources; "
+        "reloaded when the file changes.")] = None,
+    public_key: Annotated[list[str] | None, typer.Option(
+        "--public-key", help="PEM public key a bundle must be signed with (repeat for a rotation; "
+        "default: bundle.public_keys in policyengine.yaml).")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve decisions over HTTP: our JSON API and Trino's OPA access-control plugin API."""
@@ -43,10 +49,20 @@ def serve_command(
     if needs and not os.environ.get(settings.token_env):
         raise fail(f"{cfg.root / 'policyengine.yaml'}: error: {needs} needs a bearer token: set "
                    f"{settings.token_env} (without one any local web page or process could use it)", EXIT_USAGE)
+    keys = [str(k) for k in (public_key or cfg.bundle_public_keys)]
     try:
         from policyengine.engine.reload import ReloadingEngine
 
-        ReloadingEngine.from_config(cfg)  # fail fast, with diagnostics, before binding
+        if bundle is not None:  # fail fast, before binding: a bundle refused is one line, exit 2
+            from policyengine.engine.bundlefile import BundleError, load_bundle
+
+            try:
+                load_bundle(bundle, keys)
+            except BundleError as exc:
+                raise fail(f"{bundle}: error: {exc}" if not str(exc).startswith(str(bundle)) else str(exc),
+                           EXIT_USAGE) from None
+        else:
+            ReloadingEngine.from_config(cfg)  # fail fast, with diagnostics, before binding
     except PolicyError as exc:
         raise fail(exc.render()) from None
     except YamlError as exc:
@@ -56,7 +72,7 @@ def serve_command(
         raise fail("error: --workers must be at least 1", EXIT_USAGE)
     try:
         run(str(config) if config else None, settings, host=bind, port=port if port is not None else settings.port,
-            workers=n, watch=watch, decision_log=decision_log)
+            workers=n, watch=watch, decision_log=decision_log, bundle=bundle, public_keys=keys)
     except OSError as exc:
         raise fail(f"error: cannot serve on {bind}: {exc.strerror or exc}", EXIT_FAIL) from None
 

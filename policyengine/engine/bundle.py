@@ -27,12 +27,42 @@ def _files(path: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
 
 
-def _update_paths(digest: Any, label: str, paths: Iterable[str | Path]) -> None:
+def input_files(path: str | Path) -> list[Path]:
+    """The files below `path` that the bundle version hashes (what a signed bundle must carry)."""
+    return _files(Path(path))
+
+
+Root = Iterable[tuple[str, bytes]]  # one root's (name, content) pairs, in the order they are hashed
+
+
+def _root_entries(root: Path) -> list[tuple[str, bytes]]:
+    return [(f.name if f == root else f.relative_to(root).as_posix(), f.read_bytes()) for f in _files(root)]
+
+
+def _update_roots(digest: Any, label: str, roots: Iterable[Root]) -> None:
     digest.update(label.encode() + b"\0")
-    for root in sorted(Path(p) for p in paths):
-        for f in _files(root):
-            name = f.name if f == root else f.relative_to(root).as_posix()
-            digest.update(name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    for entries in roots:
+        for name, content in entries:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+
+
+def _update_paths(digest: Any, label: str, paths: Iterable[str | Path]) -> None:
+    _update_roots(digest, label, (_root_entries(root) for root in sorted(Path(p) for p in paths)))
+
+
+def bundle_version_of(policies: Iterable[Root], catalog: Iterable[Root], taxonomy: Iterable[Root],
+                      consumers: Iterable[Root], scan: Iterable[Root] | None = None) -> str:
+    """`bundle_version` of inputs held in memory (a signed bundle's members): each argument
+    lists roots in path order, each root its (relative name, content) pairs as `bundle_version`
+    would read them from disk (a policy file, the consumers file or a scan report file is a root
+    named by its file name); `scan` None when there is no scan report."""
+    digest = hashlib.sha256(b"policyengine-bundle-1\0")
+    for label, roots in (("policies", policies), ("catalog", catalog), ("taxonomy", taxonomy),
+                         ("consumers", consumers)):
+        _update_roots(digest, label, roots)
+    if scan is not None:
+        _update_roots(digest, "scan", scan)
+    return digest.hexdigest()[:12]
 
 
 def _canonical(value: Any) -> Any:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,7 +124,8 @@ def _named(bind: str) -> tuple[str, ...]:
 
 def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = None,
               decision_log: str | None = None, worker_suffix: str = "", freeze_gc: bool = False,
-              host: str | None = None) -> App:
+              host: str | None = None, bundle: str | None = None,
+              public_keys: Sequence[str] = ()) -> App:
     """The ASGI app for a configuration: engine holder, decision log, watcher, Trino settings.
     `host`: the address bound (default `settings.host`); the app answers it as a Host name.
     `freeze_gc`: gc.freeze() after loading and after each reload (a server process's choice:
@@ -136,9 +137,15 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
     if log_cfg:
         sink = DecisionLog(Path(log_cfg["path"] + worker_suffix), max_bytes=int(log_cfg.get("max_bytes", 64 << 20)),
                            backups=int(log_cfg.get("backups", 5)))
-    holder = ReloadingEngine.from_config(config, decision_log=sink, freeze_gc=freeze_gc)
-    if watch if watch is not None else settings.watch:
-        holder.watch()
+    if bundle is not None:  # a signed bundle file, polled for changes (docs/serve.md "Bundles")
+        from policyengine.engine.bundlefile import bundle_holder, watch_bundle
+
+        holder = bundle_holder(bundle, public_keys, decision_log=sink, freeze_gc=freeze_gc)
+        watch_bundle(holder, bundle)
+    else:
+        holder = ReloadingEngine.from_config(config, decision_log=sink, freeze_gc=freeze_gc)
+        if watch if watch is not None else settings.watch:
+            holder.watch()
     token = os.environ.get(settings.token_env) or None
     limits = settings.limits
     options = ServeOptions(token=token, max_body=int(limits.get("max_body", 1 << 20)),
@@ -190,20 +197,23 @@ def create_app() -> App:
     configure_connections(settings)  # this worker's protocols
     suffix = f".{os.getpid()}" if opts.get("workers", 1) > 1 else ""
     return build_app(config, settings, watch=opts.get("watch"), decision_log=opts.get("decision_log"),
-                     worker_suffix=suffix, freeze_gc=True, host=opts.get("host"))
+                     worker_suffix=suffix, freeze_gc=True, host=opts.get("host"), bundle=opts.get("bundle"),
+                     public_keys=opts.get("public_keys", ()))
 
 
 def run(config_path: str | None, settings: ServeSettings, *, host: str, port: int, workers: int,
-        watch: bool | None, decision_log: str | None, log_level: str = "info") -> None:
+        watch: bool | None, decision_log: str | None, log_level: str = "info", bundle: str | None = None,
+        public_keys: Sequence[str] = ()) -> None:
     """Start uvicorn (blocks until SIGTERM/SIGINT, then shuts down gracefully)."""
     import uvicorn
 
     kw = uvicorn_options(settings, host=host, port=port, log_level=log_level)
     if workers > 1:
         os.environ[ENV_OPTIONS] = json.dumps({"config": config_path, "watch": watch, "decision_log": decision_log,
-                                              "workers": workers, "host": host})
+                                              "workers": workers, "host": host, "bundle": bundle,
+                                              "public_keys": list(public_keys)})
         uvicorn.run("policyengine.serve.server:create_app", factory=True, workers=workers, **kw)
         return
     config = load_config(config_path)
-    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True, host=host),
-                **kw)
+    uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True, host=host,
+                          bundle=bundle, public_keys=public_keys), **kw)
