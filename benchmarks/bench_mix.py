@@ -40,7 +40,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from policyengine.engine.evaluator import Engine, load  # noqa: E402
+from policyengine.engine.evaluator import Engine  # noqa: E402
+from policyengine.engine.loading import load  # noqa: E402
 
 PII_TAGS = ("pii.email", "pii.name", "pii.phone", "pii.address")
 PRODUCTS, COLUMNS, DOMAINS, CONSUMERS = 500, 30, 25, 5000

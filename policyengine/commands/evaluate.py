@@ -13,7 +13,8 @@ from policyengine.commands.common import EXIT_FAIL, EXIT_OK, fail, project_confi
 from policyengine.commands.options import ConfigOpt, OutputFormat, consumer_from_options, parse_at
 from policyengine.config import Config
 from policyengine.diagnostics import MAX_DIAGNOSTICS, PolicyError
-from policyengine.engine.evaluator import Engine, load
+from policyengine.engine.evaluator import Engine
+from policyengine.engine.loading import load
 from policyengine.yamlsource import YamlError
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ from policyengine.enforce.sql import (
     postgres_safe_strings,
     resolve_key,
 )
-from policyengine.engine.decision import Decision
+from policyengine.engine.decision import Decision, OutcomeKey
 
 log = logging.getLogger("policyengine.enforce.gateway")
 
@@ -340,10 +340,14 @@ class _PinnedCache:
             self._entries.clear()
 
 
-def _decision_parts(decisions: Mapping[str, Decision] | Sequence[Decision]) -> tuple:
-    """The objects that make a decision what it is (shared by the engine's decision cache)."""
-    values = decisions.values() if isinstance(decisions, Mapping) else decisions
-    return tuple(part for d in values for part in (d.columns, d.row_filter))
+def _outcome_keys(decisions: Iterable[Decision]) -> tuple[OutcomeKey, ...] | None:
+    """What makes the decisions what they are, as the engine names it (`Decision.outcome_key`:
+    serials of the shared parts, never reused); None when one of them has no full key (built
+    outside the engine's cache, or a row filter that is not shared): then nothing is cached."""
+    keys = tuple(d.outcome_key for d in decisions)
+    if any(k is None or k.row_filter is None for k in keys):
+        return None
+    return keys  # type: ignore[return-value]
 
 
 class RewriteCache:
@@ -351,11 +355,11 @@ class RewriteCache:
 
     Dashboards send the same query texts again and again; for them the parse, the checks and
     sqlglot's SQL generation are done once. An entry is keyed by the query text, dialects,
-    physical sources and the *identity* of each product's decision parts (the engine's decision
-    cache shares them between requests that decide the same); the entry keeps those objects
-    alive and a hit checks them by identity, so an id can never be reused for another decision.
-    A new decision (other consumer, purpose, window) is simply a new entry. Bounded: the oldest
-    entry goes first. Rejected queries and denied columns raise before anything is stored.
+    physical sources and each product's `Decision.outcome_key` (the engine's names for the
+    shared parts of a decision, never reused for another outcome). A new decision (other
+    consumer, purpose, window) is simply a new entry; a decision without an outcome key is
+    rewritten afresh. Bounded: the oldest entry goes first. Rejected queries and denied columns
+    raise before anything is stored.
     """
 
     def __init__(self, size: int = 1024) -> None:
@@ -372,25 +376,30 @@ class RewriteCache:
 
     @staticmethod
     def key(engine: Any, sql: str, read: str, dialect: str, keyed: bool, source_keys: tuple[str, ...],
-            decisions: Mapping[str, Decision]) -> tuple:
-        parts = tuple((p, id(d.columns), id(d.row_filter)) for p, d in decisions.items())
-        return (id(engine.catalog), sql, read, dialect, keyed, source_keys, parts)
+            decisions: Mapping[str, Decision]) -> tuple | None:
+        outcomes = _outcome_keys(decisions.values())
+        if outcomes is None:
+            return None
+        return (id(engine.catalog), sql, read, dialect, keyed, source_keys, tuple(decisions), outcomes)
 
-    def get(self, key: tuple, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
-        return self._texts.get(key, _decision_parts(decisions))
+    def get(self, key: tuple | None, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
+        return None if key is None else self._texts.get(key, ())
 
-    def put(self, key: tuple, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
-        self._texts.put(key, text, _decision_parts(decisions))
+    def put(self, key: tuple | None, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
+        if key is not None:
+            self._texts.put(key, text, ())
 
     @staticmethod
-    def subquery_key(decision: Decision, product: str, source_key: str, dialect: str, keyed: bool) -> tuple:
-        return (product, id(decision.columns), id(decision.row_filter), source_key, dialect, keyed)
+    def subquery_key(decision: Decision, product: str, source_key: str, dialect: str, keyed: bool) -> tuple | None:
+        outcomes = _outcome_keys((decision,))
+        return None if outcomes is None else (product, outcomes[0], source_key, dialect, keyed)
 
-    def get_subquery(self, key: tuple, decision: Decision) -> Any:
-        return self._subqueries.get(key, _decision_parts([decision]))
+    def get_subquery(self, key: tuple | None, decision: Decision) -> Any:
+        return None if key is None else self._subqueries.get(key, ())
 
-    def put_subquery(self, key: tuple, result: Any, decision: Decision) -> None:
-        self._subqueries.put(key, result, _decision_parts([decision]))
+    def put_subquery(self, key: tuple | None, result: Any, decision: Decision) -> None:
+        if key is not None:
+            self._subqueries.put(key, result, ())
 
     def forget_queries(self) -> None:
         """Drop the per-query-text entries, keep the enforced subqueries (for benchmarks)."""
@@ -456,7 +465,7 @@ def rewrite_query(
     read = read or dialect
     check_dialect(read)
     if engine is None:
-        from policyengine.engine.evaluator import default_engine
+        from policyengine.engine.loading import default_engine
 
         engine = default_engine()
     known, analysed = _products_read(sql, read, engine)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
@@ -102,9 +102,24 @@ class ColumnDecision(NamedTuple):
         }
 
 
-@dataclass(frozen=True)
+class OutcomeKey(NamedTuple):
+    """What a decision's outcome is, as two process-wide serial numbers the engine's cache
+    (engine/cache.py) gives its shared parts and never reuses: the per-column decisions and the
+    row filter (0: no filter; None: a filter that is not shared, e.g. one substituting an
+    unhashable attribute). Two decisions with equal `columns` serials have the same `columns`
+    (the same object); with equal keys and no None, the same columns and row filter. Caches
+    downstream of the engine (the gateway's rewrites, serve's reply documents) key on it."""
+
+    columns: int
+    row_filter: int | None
+
+
+@dataclass(frozen=True, init=False)
 class Decision:
-    """Per-column decisions for one consumer reading one product, plus the row filter."""
+    """Per-column decisions for one consumer reading one product, plus the row filter.
+
+    `outcome_key` is set by the engine for a decision whose parts its cache shares (None for
+    one built otherwise, and for a `dataclasses.replace` copy); it takes no part in equality."""
 
     product: str
     consumer: str
@@ -117,6 +132,18 @@ class Decision:
     error: str | None = None
     reason: str = ""
     bundle_version: str = ""  # content hash of policies, catalog, consumers, scan tags (engine/bundle.py)
+    outcome_key: OutcomeKey | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __init__(self, product: str, consumer: str, columns: Mapping[str, ColumnDecision],
+                 row_filter: ast.Expr | None = None, purpose: str | None = None, at: dt.datetime | None = None,
+                 policy_version: str = "", filter_rules: tuple[RuleRef, ...] = (), error: str | None = None,
+                 reason: str = "", bundle_version: str = "", *, outcome_key: OutcomeKey | None = None) -> None:
+        # Written out rather than generated: the generated frozen __init__ sets each of the 12
+        # fields through object.__setattr__, three times the cost of this one update, and a cache
+        # hit builds a Decision per request (benchmarks/bench_evaluate.py). Still frozen after.
+        self.__dict__.update(product=product, consumer=consumer, columns=columns, row_filter=row_filter,
+                             purpose=purpose, at=at, policy_version=policy_version, filter_rules=filter_rules,
+                             error=error, reason=reason, bundle_version=bundle_version, outcome_key=outcome_key)
 
     @property
     def readable_columns(self) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from policyengine.cli import app
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.governance.whynot import why_not
 
 ROOT = Path(__file__).resolve().parents[2]
