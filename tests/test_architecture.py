@@ -144,6 +144,8 @@ def test_no_module_takes_another_modules_private_names() -> None:
 LAYERS = [
     ["policyengine.engine.compiler", "policyengine.engine.semantics", "policyengine.engine.cache",
      "policyengine.engine.evaluator", "policyengine.engine.loading"],
+    ["policyengine.enforce.sql_keys", "policyengine.enforce.sql_filters", "policyengine.enforce.sql_masks",
+     "policyengine.enforce.sql"],
 ]
 
 

@@ -80,7 +80,7 @@ class Strategy:
     """One mask strategy, declared once: what the language accepts (name, parameters, the column
     types it fits), how strict it is, what it computes (`reference`, the definition every
     enforcement path must match), how SQL computes it (`sql`, written against the per-dialect
-    primitives of `policyengine.enforce.sql.SqlMasks`), where SQL cannot (`sql_unsupported`), and
+    primitives of `policyengine.enforce.sql_masks.SqlMasks`), where SQL cannot (`sql_unsupported`), and
     the Iceberg read-restriction action it maps to (`iceberg`; None: no faithful action, refused).
 
     Adding a strategy is one subclass decorated with `@register`, plus its tests; the registry
