@@ -202,7 +202,7 @@ def run_round(make: Callable[[], Engine], reqs: list[tuple], freeze: bool) -> di
         "misses": figures(f"cached: the misses{tag}", [t for t, m in zip(cached, missed, strict=True) if m]),
         "miss_plain": figures(f"cache disabled: the same requests{tag}",
                               [t for t, m in zip(plain, missed, strict=True) if m]),
-        "entries": float(len(engines["cached"]._cache)),
+        "entries": float(len(engines["cached"].cache)),
         "tracked": tracked_per_entry(engines["cached"]),
     }
 
@@ -211,7 +211,7 @@ def tracked_per_entry(engine: Engine) -> float:
     """GC-tracked objects the caches hold per decision-cache entry (reachable only through them)."""
     gc.collect()
     before = len(gc.get_objects())
-    entries = len(engine._cache)
+    entries = len(engine.cache)
     engine.clear_cache()
     gc.collect()
     return (before - len(gc.get_objects())) / max(1, entries)
