@@ -42,7 +42,7 @@ from policyengine.enforce.sql import (
     postgres_safe_strings,
     resolve_key,
 )
-from policyengine.engine.decision import Decision, OutcomeKey
+from policyengine.engine.decision import Decision
 
 log = logging.getLogger("policyengine.enforce.gateway")
 
@@ -340,12 +340,12 @@ class _PinnedCache:
             self._entries.clear()
 
 
-def _outcome_keys(decisions: Iterable[Decision]) -> tuple[OutcomeKey, ...] | None:
+def _outcome_keys(decisions: Iterable[Decision]) -> tuple[tuple[int, int], ...] | None:
     """What makes the decisions what they are, as the engine names it (`Decision.outcome_key`:
     serials of the shared parts, never reused); None when one of them has no full key (built
     outside the engine's cache, or a row filter that is not shared): then nothing is cached."""
     keys = tuple(d.outcome_key for d in decisions)
-    if any(k is None or k.row_filter is None for k in keys):
+    if None in keys:
         return None
     return keys  # type: ignore[return-value]
 

@@ -10,7 +10,7 @@ tracking (a cache of Decision objects held ~40 tracked objects per entry, and fu
 stalled evaluations for hundreds of ms). The parts those serials name are immutable and shared by
 every decision with the same outcome (`Interned`, `Parts`). Serials are process-wide and never
 reused, so (columns serial, filter serial) names an outcome for as long as the process lives:
-it is the `Decision.outcome_key` downstream caches key on.
+they are the `Decision.columns_key` and `row_filter_key` downstream caches key on.
 """
 
 from __future__ import annotations

@@ -102,24 +102,17 @@ class ColumnDecision(NamedTuple):
         }
 
 
-class OutcomeKey(NamedTuple):
-    """What a decision's outcome is, as two process-wide serial numbers the engine's cache
-    (engine/cache.py) gives its shared parts and never reuses: the per-column decisions and the
-    row filter (0: no filter; None: a filter that is not shared, e.g. one substituting an
-    unhashable attribute). Two decisions with equal `columns` serials have the same `columns`
-    (the same object); with equal keys and no None, the same columns and row filter. Caches
-    downstream of the engine (the gateway's rewrites, serve's reply documents) key on it."""
-
-    columns: int
-    row_filter: int | None
-
-
 @dataclass(frozen=True, init=False)
 class Decision:
     """Per-column decisions for one consumer reading one product, plus the row filter.
 
-    `outcome_key` is set by the engine for a decision whose parts its cache shares (None for
-    one built otherwise, and for a `dataclasses.replace` copy); it takes no part in equality."""
+    `columns_key` and `row_filter_key` name the decision's parts for caches downstream of the
+    engine (the gateway's rewritten SQL, serve's reply documents): the engine sets them to the
+    serial numbers its cache (engine/cache.py) gives its shared parts, never reused in the
+    process, so two decisions with the same `columns_key` have the same `columns`, and with the
+    same `row_filter_key` the same row filter (0: none). None where a part is not shared (a row
+    filter substituting an unhashable attribute), for a decision built otherwise (by hand, an
+    error) and for a `dataclasses.replace` copy. They take no part in equality."""
 
     product: str
     consumer: str
@@ -132,18 +125,39 @@ class Decision:
     error: str | None = None
     reason: str = ""
     bundle_version: str = ""  # content hash of policies, catalog, consumers, scan tags (engine/bundle.py)
-    outcome_key: OutcomeKey | None = field(default=None, init=False, compare=False, repr=False)
+    columns_key: int | None = field(default=None, init=False, compare=False, repr=False)
+    row_filter_key: int | None = field(default=None, init=False, compare=False, repr=False)
 
     def __init__(self, product: str, consumer: str, columns: Mapping[str, ColumnDecision],
                  row_filter: ast.Expr | None = None, purpose: str | None = None, at: dt.datetime | None = None,
                  policy_version: str = "", filter_rules: tuple[RuleRef, ...] = (), error: str | None = None,
-                 reason: str = "", bundle_version: str = "", *, outcome_key: OutcomeKey | None = None) -> None:
-        # Written out rather than generated: the generated frozen __init__ sets each of the 12
-        # fields through object.__setattr__, three times the cost of this one update, and a cache
-        # hit builds a Decision per request (benchmarks/bench_evaluate.py). Still frozen after.
-        self.__dict__.update(product=product, consumer=consumer, columns=columns, row_filter=row_filter,
-                             purpose=purpose, at=at, policy_version=policy_version, filter_rules=filter_rules,
-                             error=error, reason=reason, bundle_version=bundle_version, outcome_key=outcome_key)
+                 reason: str = "", bundle_version: str = "", *, columns_key: int | None = None,
+                 row_filter_key: int | None = None) -> None:
+        # Written out rather than generated: the generated frozen __init__ sets each of the 13
+        # fields through object.__setattr__, more than twice the cost of these stores, and a
+        # cache hit builds a Decision per request (benchmarks/bench_evaluate.py). Frozen after.
+        fields = self.__dict__
+        fields["product"] = product
+        fields["consumer"] = consumer
+        fields["columns"] = columns
+        fields["row_filter"] = row_filter
+        fields["purpose"] = purpose
+        fields["at"] = at
+        fields["policy_version"] = policy_version
+        fields["filter_rules"] = filter_rules
+        fields["error"] = error
+        fields["reason"] = reason
+        fields["bundle_version"] = bundle_version
+        fields["columns_key"] = columns_key
+        fields["row_filter_key"] = row_filter_key
+
+    @property
+    def outcome_key(self) -> tuple[int, int] | None:
+        """(columns_key, row_filter_key) when both parts are named, else None: equal keys, equal
+        columns and row filter (what the gateway's rewrite cache keys on)."""
+        if self.columns_key is None or self.row_filter_key is None:
+            return None
+        return self.columns_key, self.row_filter_key
 
     @property
     def readable_columns(self) -> tuple[str, ...]:

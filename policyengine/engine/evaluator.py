@@ -24,7 +24,7 @@ from policyengine.engine.compiler import (
     ProductRules,
     compile_policies,
 )
-from policyengine.engine.decision import ColumnDecision, Decision, OutcomeKey
+from policyengine.engine.decision import ColumnDecision, Decision
 from policyengine.engine.semantics import (
     NO_FILTER,
     RowFilter,
@@ -43,7 +43,6 @@ log = logging.getLogger("policyengine")
 
 # (columns serial, the per-column decisions, row filter serial or None when not shared, the filter)
 _Parts = tuple[int, Mapping[str, ColumnDecision], int | None, RowFilter]
-_new_key = tuple.__new__  # OutcomeKey(...) without the generated __new__'s frame
 
 
 class Engine:
@@ -120,7 +119,8 @@ class Engine:
 
     def _cached(self, c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
                 purpose: str | None, when: dt.datetime) -> Decision:
-        """The decision from the cache, or decided and stored there."""
+        """The decision from the cache, or decided and stored there. (Builds the Decision itself
+        rather than through `_decision`: one call less on the path every cached request takes.)"""
         cache = self.cache
         groups = tuple(sorted(c.groups))
         cols_id = cache.cols_id(cols)
@@ -131,12 +131,15 @@ class Engine:
             key = hit = None
         if hit is not None:
             self.cache_hits += 1
-            return self._decision(product, c.id, hit, purpose, when)
-        self.cache_misses += 1
-        parts = self._decide(c, product, rules, cols, purpose, when, groups, cols_id)
-        if key is not None and parts[2] is not None:
-            cache.store(key, parts[0], parts[2], rules.boundaries, when)
-        return self._decision(product, c.id, parts, purpose, when)
+            col_serial, columns, filter_serial, found = hit
+        else:
+            self.cache_misses += 1
+            col_serial, columns, filter_serial, found = self._decide(c, product, rules, cols, purpose, when,
+                                                                     groups, cols_id)
+            if key is not None and filter_serial is not None:
+                cache.store(key, col_serial, filter_serial, rules.boundaries, when)
+        return Decision(product, c.id, columns, found[0], purpose, when, self.policy_version, found[1], None,
+                        found[2], self.bundle_version, columns_key=col_serial, row_filter_key=filter_serial)
 
     def _decide(self, c: Consumer, product: str, rules: ProductRules, cols: tuple[str, ...] | None,
                 purpose: str | None, when: dt.datetime, sorted_groups: tuple[str, ...] | None = None,
@@ -187,11 +190,11 @@ class Engine:
 
     def _decision(self, product: str, consumer: str, parts: _Parts, purpose: str | None,
                   when: dt.datetime) -> Decision:
-        """A Decision from its shared parts (what a cache hit returns: a new object, stamped with
-        this request's instant, everything else shared), keyed by their serials."""
+        """A Decision from its shared parts (a new object, stamped with this request's instant,
+        everything else shared), named by their serials."""
         col_serial, columns, filter_serial, found = parts
         return Decision(product, consumer, columns, found[0], purpose, when, self.policy_version, found[1], None,
-                        found[2], self.bundle_version, outcome_key=_new_key(OutcomeKey, (col_serial, filter_serial)))
+                        found[2], self.bundle_version, columns_key=col_serial, row_filter_key=filter_serial)
 
     def _column_types(self, product: str) -> Mapping[str, str]:
         """The product's column logical types (for type-checking substituted row filters)."""

@@ -3,7 +3,7 @@
 `Decision.to_dict()` builds a dict per column and per cited rule on every request, and encoding
 those costs more than the evaluation itself (≈ 30 µs of a 56 µs `/v1/evaluate` for 6 columns).
 The per-column decisions are one immutable mapping shared by every decision with the same
-outcome (engine/cache.py), named by `Decision.outcome_key.columns`, so their JSON (and that of
+outcome (engine/cache.py), named by `Decision.columns_key`, so their JSON (and that of
 `readable_columns`, derived from them) is encoded once per key and spliced in as an
 `orjson.Fragment`; a decision without a key is encoded afresh. The reply's bytes equal
 `orjson.dumps(decision.to_dict())`.
@@ -24,9 +24,9 @@ class DecisionDocuments:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        # outcome_key.columns -> (columns JSON, readable JSON)
+        # Decision.columns_key -> (columns JSON, readable JSON)
         self._encoded: dict[int, tuple[orjson.Fragment, orjson.Fragment]] = {}
-        # outcome_key.row_filter -> its text: filters are shared too
+        # Decision.row_filter_key -> its text: filters are shared too
         self._filters: dict[int, str | None] = {}
 
     def __len__(self) -> int:
@@ -35,15 +35,15 @@ class DecisionDocuments:
 
     def document(self, d: Decision) -> dict[str, Any]:
         """`d.to_dict()`, its `columns` and `readable_columns` as pre-encoded JSON fragments."""
-        key = d.outcome_key
-        found = self._encoded.get(key.columns) if key is not None else None
+        key = d.columns_key
+        found = self._encoded.get(key) if key is not None else None
         if found is None:
             found = (orjson.Fragment(orjson.dumps({name: c.to_dict() for name, c in d.columns.items()})),
                      orjson.Fragment(orjson.dumps(list(d.readable_columns))))
             if key is not None:
                 if len(self._encoded) >= self.size:
                     self._encoded.clear()
-                self._encoded[key.columns] = found
+                self._encoded[key] = found
         return {
             "product": d.product,
             "consumer": d.consumer,
@@ -63,7 +63,7 @@ class DecisionDocuments:
         """`Decision.row_filter_text`, rendered once per shared filter (by its outcome key)."""
         if d.row_filter is None:
             return None
-        serial = d.outcome_key.row_filter if d.outcome_key is not None else None
+        serial = d.row_filter_key
         if serial is None:
             return str(d.row_filter)
         found = self._filters.get(serial)

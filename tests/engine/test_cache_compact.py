@@ -33,8 +33,8 @@ def test_same_outcome_shares_the_column_decisions(engine_from) -> None:
     c = engine.evaluate({"id": "c", "groups": ["g", "cleared"], "attributes": {"region": "eu"}},
                         "shop.orders", at=AT)
     assert a.columns is b.columns  # same applicable rules: one mapping
-    assert a.outcome_key.columns == b.outcome_key.columns != c.outcome_key.columns  # and one key for it
-    assert a.outcome_key.row_filter != b.outcome_key.row_filter
+    assert a.columns_key == b.columns_key != c.columns_key  # and one key for it
+    assert a.row_filter_key != b.row_filter_key and a.outcome_key != b.outcome_key
     assert a.row_filter != b.row_filter and a.consumer == "a" and b.consumer == "b"
     assert c.columns is not a.columns and c.columns["email"].effect == "allow"
     assert a.columns["email"].effect == "mask" and a.columns["order_id"] is c.columns["order_id"]
