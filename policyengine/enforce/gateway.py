@@ -29,19 +29,20 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from policyengine.catalog.contracts import Product
 from policyengine.enforce.allowlist import refusal
 from policyengine.enforce.sql import (
-    CONFIGURED,
-    ConfiguredKey,
     RenderError,
     bind_values,
     check_dialect,
     enforced_select,
     escape_pyformat,
     hash_parameters,
+    hashed_columns,
+    keyed_hash,
     placed_markers,
     positional_parameters,
     postgres_safe_strings,
     resolve_key,
 )
+from policyengine.enforce.sql import UnkeyedHash as RenderUnkeyedHash
 from policyengine.engine.decision import Decision
 
 log = logging.getLogger("policyengine.enforce.gateway")
@@ -415,10 +416,9 @@ class RewriteCache:
 REWRITE_CACHE = RewriteCache()
 
 
-class UnkeyedHash(GatewayError):
-    """A decision masks with `hash` and no HMAC key is configured: plain SHA-256 of a guessable
-    value (a name, an IP address) is confirmed by hashing a guess, so the gateway refuses unless
-    the caller explicitly allows it (`allow_unkeyed_hash=True`)."""
+class UnkeyedHash(GatewayError, RenderUnkeyedHash):
+    """A decision masks with `hash` and no HMAC key is given: the renderer's rule (see
+    `policyengine.enforce.sql.UnkeyedHash`), raised as a gateway refusal."""
 
 
 class EngineError(GatewayError):
@@ -439,13 +439,13 @@ class _Enforced:
 def rewrite_query(
     sql: str,
     consumer: Any,
-    engine: Any = None,
+    engine: Any,
     purpose: str | None = None,
     dialect: str = "duckdb",
     *,
     read: str | None = None,
     sources: SourceMap = None,
-    hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+    hash_key: bytes | str | None = None,
     at: dt.datetime | None = None,
     types: TypeMap = None,
     allow_unkeyed_hash: bool = False,
@@ -464,10 +464,6 @@ def rewrite_query(
     check_dialect(dialect)
     read = read or dialect
     check_dialect(read)
-    if engine is None:
-        from policyengine.engine.loading import default_engine
-
-        engine = default_engine()
     known, analysed = _products_read(sql, read, engine)
     decisions = _decide(known, consumer, engine, purpose, at)
     key = resolve_key(hash_key)
@@ -481,7 +477,8 @@ def rewrite_query(
     hit = REWRITE_CACHE.get(cache_key, decisions)
     if hit is None:
         tree, table_products = analysed if analysed is not None else _analyse(sql, read, engine.catalog.products)
-        hit = _rewrite_tree(tree, table_products, decisions, column_types, physical, dialect, read, keyed, params)
+        hit = _rewrite_tree(tree, table_products, decisions, column_types, physical, dialect, read, keyed, params,
+                            allow_unkeyed_hash)
         REWRITE_CACHE.put(cache_key, hit, decisions)
     text, marker_names = hit
     return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
@@ -512,26 +509,26 @@ def _decide(known: Sequence[str], consumer: Any, engine: Any, purpose: str | Non
 
 
 def _check_hash_key(decisions: Mapping[str, Decision], key: bytes | None, allow_unkeyed: bool) -> bool:
-    """Whether the rewrite binds an HMAC key; UnkeyedHash when a `hash` mask has none to use."""
-    hashed = [f"{p}.{c}" for p, d in decisions.items() for c, cd in d.columns.items()
-              if cd.effect == "mask" and cd.strategy == "hash"]
-    if hashed and key is None and not allow_unkeyed:
-        raise UnkeyedHash(f"{', '.join(hashed)} {'is' if len(hashed) == 1 else 'are'} masked with 'hash' but no HMAC "
-                          "key is configured (plain SHA-256 of a guessable value can be confirmed by hashing a "
-                          "guess); set the key (POLICYENGINE_HASH_KEY) or allow unkeyed hashing explicitly "
-                          "(allow_unkeyed_hash: true in policyengine.yaml, --allow-unkeyed-hash)")
-    return bool(hashed) and key is not None
+    """Whether the rewrite binds an HMAC key: the renderer's unkeyed-hash rule (`keyed_hash`),
+    over every product read, before anything is looked up or rewritten."""
+    hashed = [f"{p}.{c}" for p, d in decisions.items() for c in hashed_columns(d)]
+    try:
+        return keyed_hash(hashed, key, allow_unkeyed)
+    except RenderError as exc:
+        raise UnkeyedHash(str(exc)) from None
 
 
 def _rewrite_tree(tree: exp.Expression, table_products: dict[int, str], decisions: Mapping[str, Decision],
                   column_types: Mapping[str, Mapping[str, str]], physical: Mapping[str, Any], dialect: str, read: str,
-                  keyed: bool, params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+                  keyed: bool, params: Mapping[str, Any],
+                  allow_unkeyed_hash: bool = False) -> tuple[str, tuple[str, ...]]:
     """The final SQL text of an analysed query, and the parameter name behind each `?` marker."""
     _check_columns(tree, table_products, decisions)
     tables = [t for t in tree.find_all(exp.Table) if id(t) in table_products]
     replaced = {(t.db.lower(), t.name.lower()): (t.alias or t.name) for t in tables}
     _strip_product_qualifiers(tree, replaced)
-    enforced = _place_subqueries(tree, tables, table_products, decisions, column_types, physical, dialect, keyed)
+    enforced = _place_subqueries(tree, tables, table_products, decisions, column_types, physical, dialect, keyed,
+                                 allow_unkeyed_hash)
     text = _generate(tree, dialect)
     if read != dialect:
         _check_output(text, dialect, [f"{_PLACEHOLDER}{i}" for i in range(len(enforced))])
@@ -540,13 +537,15 @@ def _rewrite_tree(tree: exp.Expression, table_products: dict[int, str], decision
 
 def _place_subqueries(tree: exp.Expression, tables: list[exp.Table], table_products: dict[int, str],
                       decisions: Mapping[str, Decision], column_types: Mapping[str, Mapping[str, str]],
-                      physical: Mapping[str, Any], dialect: str, keyed: bool) -> list[tuple[str, _Enforced]]:
+                      physical: Mapping[str, Any], dialect: str, keyed: bool,
+                      allow_unkeyed_hash: bool = False) -> list[tuple[str, _Enforced]]:
     """Each product reference becomes a placeholder table; the enforced subquery's SQL (generated
     once per decision and kept while that decision is) goes in its place in the final text."""
     enforced: list[tuple[str, _Enforced]] = []
     for table in tables:
         product = table_products[id(table)]
-        sub = _enforced_sql(decisions[product], product, column_types[product], physical[product], dialect, keyed)
+        sub = _enforced_sql(decisions[product], product, column_types[product], physical[product], dialect, keyed,
+                            allow_unkeyed_hash)
         placeholder = exp.to_identifier(f"{_PLACEHOLDER}{len(enforced)}", quoted=True)
         alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
         table.replace(exp.Table(this=placeholder, alias=alias.copy()))
@@ -628,7 +627,7 @@ def _types_key(types: Mapping[str, str]) -> str:
 
 
 def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], source: Any, dialect: str,
-                  keyed: bool) -> _Enforced:
+                  keyed: bool, allow_unkeyed_hash: bool = False) -> _Enforced:
     """The enforced SELECT of `decision` over `source` as SQL text in `dialect` (under a generated
     source alias, with the dialect's evaluation fence); cached per decision (see RewriteCache)."""
     key = REWRITE_CACHE.subquery_key(decision, product, _source_key(source) + _types_key(types), dialect, keyed)
@@ -637,7 +636,7 @@ def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], so
         return hit
     try:
         select = enforced_select(decision, source, dialect, types=types, keyed=keyed, alias=_SOURCE_ALIAS,
-                                 fence=True)
+                                 fence=True, allow_unkeyed_hash=allow_unkeyed_hash)
         names = positional_parameters(select, {n: n for n in hash_parameters(b"k", dialect)}) if keyed else ()
     except RenderError as exc:
         raise GatewayError(str(exc)) from None
@@ -649,7 +648,7 @@ def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], so
 def rewrite(
     sql: str,
     consumer: Any,
-    engine: Any = None,
+    engine: Any,
     purpose: str | None = None,
     dialect: str = "duckdb",
     **options: Any,
@@ -678,7 +677,7 @@ class Gateway:
     slipped past the rewrite could read no file and change no setting.
     """
 
-    def __init__(self, engine: Any, *, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+    def __init__(self, engine: Any, *, hash_key: bytes | str | None = None,
                  allow_unkeyed_hash: bool = False) -> None:
         import duckdb
 

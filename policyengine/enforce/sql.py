@@ -28,17 +28,16 @@ from sqlglot import exp
 
 from policyengine.enforce.sql_filters import filter_expression
 from policyengine.enforce.sql_keys import (
-    CONFIGURED,
     DIALECTS,
     IPAD_PARAM,
     KEY_PARAM,
     OPAD_PARAM,
-    ConfiguredKey,
     RenderError,
+    UnkeyedHash,
     check_dialect,
-    configured_hash_key,
     escape_pyformat,
     hash_parameters,
+    keyed_hash,
     placed_markers,
     positional_parameters,
     resolve_key,
@@ -59,9 +58,9 @@ from policyengine.enforce.sql_masks import (
 from policyengine.engine.decision import Decision
 
 __all__ = [
-    "CONFIGURED", "DIALECTS", "DIALECT_MASKS", "FENCES", "IPAD_PARAM", "KEY_PARAM", "OPAD_PARAM", "SOURCE_ALIAS",
-    "BigQueryMasks", "ConfiguredKey", "DuckDBMasks", "PostgresMasks", "RenderError", "Rendered", "SnowflakeMasks",
-    "SparkMasks", "SqlMasks", "TrinoMasks", "bind_values", "check_dialect", "configured_hash_key",
+    "DIALECTS", "DIALECT_MASKS", "FENCES", "IPAD_PARAM", "KEY_PARAM", "OPAD_PARAM", "SOURCE_ALIAS",
+    "BigQueryMasks", "DuckDBMasks", "PostgresMasks", "RenderError", "Rendered", "SnowflakeMasks",
+    "SparkMasks", "SqlMasks", "TrinoMasks", "UnkeyedHash", "bind_values", "check_dialect", "hashed_columns", "keyed_hash",
     "enforced_select", "escape_pyformat", "filter_expression", "hash_parameters", "mask_expression", "masks_for",
     "placed_markers", "positional_parameters", "postgres_safe_strings", "render", "resolve_key", "source_table",
     "to_sql",
@@ -129,7 +128,7 @@ def bind_values(params: Mapping[str, Any], positional: tuple[Any, ...]) -> Mappi
 
 def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
                     types: Mapping[str, str] | None = None, keyed: bool = False, alias: str = SOURCE_ALIAS,
-                    fence: bool = False) -> exp.Select:
+                    fence: bool = False, allow_unkeyed_hash: bool = False) -> exp.Select:
     """The sqlglot SELECT applying `decision` to `source` (masked columns keep their names,
     denied ones are left out, the row filter is the WHERE). Fails closed: a decision with an
     error or without readable columns raises instead of selecting anything.
@@ -137,11 +136,16 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
     `alias` names the source inside the SELECT (the gateway passes a generated one, so no user
     relation can be named like it). `fence` adds the dialect's evaluation fence (see `FENCES`):
     where there is one, the planner cannot move an outer query's predicate below the row filter
-    and the masks, so a user expression never runs on a raw value or a hidden row."""
+    and the masks, so a user expression never runs on a raw value or a hidden row.
+
+    `keyed`: `hash` columns reference the HMAC key's parameters (`hash_parameters`); unkeyed,
+    they are refused (UnkeyedHash) unless `allow_unkeyed_hash` (then plain SHA-256)."""
     masks = masks_for(dialect)  # the dialect's class (RenderError for an unknown one)
     if decision.error:
         raise RenderError(f"decision for {decision.consumer} on {decision.product} is an error "
                           f"(everything denied): {decision.error}")
+    if not keyed:
+        keyed_hash(hashed_columns(decision), None, allow_unkeyed_hash)
     types = types or {}
     projections: list[exp.Expression] = []
     source_alias = exp.to_identifier(alias, quoted=True)
@@ -174,13 +178,23 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
     return masks.finish(select)
 
 
+def hashed_columns(decision: Decision) -> list[str]:
+    """The columns `decision` masks with `hash` (what the unkeyed-hash rule looks at)."""
+    return [name for name, cd in decision.columns.items() if cd.effect == "mask" and cd.strategy == "hash"]
+
+
 def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
-           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
-           pretty: bool = False) -> Rendered:
-    """SQL text and parameters for `decision` on `source` in `dialect`."""
+           types: Mapping[str, str] | None = None, hash_key: bytes | str | None = None,
+           allow_unkeyed_hash: bool = False, pretty: bool = False) -> Rendered:
+    """SQL text and parameters for `decision` on `source` in `dialect`.
+
+    `hash_key` is the HMAC key of `hash` masks (bytes or text; never in the SQL text, bound as
+    parameters). Without one a `hash` column is refused (UnkeyedHash) unless
+    `allow_unkeyed_hash`, which renders plain SHA-256."""
     key = resolve_key(hash_key)
-    keyed = key is not None and any(cd.effect == "mask" and cd.strategy == "hash" for cd in decision.columns.values())
-    select = enforced_select(decision, source, dialect, types=types, keyed=keyed)
+    keyed = keyed_hash(hashed_columns(decision), key, allow_unkeyed_hash)
+    select = enforced_select(decision, source, dialect, types=types, keyed=keyed,
+                             allow_unkeyed_hash=allow_unkeyed_hash)
     params = hash_parameters(key, dialect) if keyed else {}
     placed = placed_markers(select) if params else 0
     text = escape_pyformat(select.sql(dialect=dialect, pretty=pretty), dialect, params, placed=placed)
@@ -188,12 +202,14 @@ def render(decision: Decision, source: str | Sequence[str] | exp.Expression, dia
 
 
 def to_sql(decision: Decision, source: str | Sequence[str] | exp.Expression, dialect: str = "duckdb", *,
-           types: Mapping[str, str] | None = None, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
-           pretty: bool = False) -> str:
+           types: Mapping[str, str] | None = None, hash_key: bytes | str | None = None,
+           allow_unkeyed_hash: bool = False, pretty: bool = False) -> str:
     """`SELECT <masked projection> FROM <source> WHERE <row filter>` in `dialect`.
 
-    With a hash key (by default the configured one), keyed `hash` columns reference parameters
+    With a hash key (passed in: `load_config().hash_key` is the project's), keyed `hash` columns
+    reference parameters
     (`hash_parameters()` gives their values by name; in Trino they are positional `?` markers,
     one per keyed column, each taking the key); use `render()` to get SQL and values at once.
     """
-    return render(decision, source, dialect, types=types, hash_key=hash_key, pretty=pretty).sql
+    return render(decision, source, dialect, types=types, hash_key=hash_key, allow_unkeyed_hash=allow_unkeyed_hash,
+                  pretty=pretty).sql

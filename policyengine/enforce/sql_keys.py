@@ -9,9 +9,8 @@ gives). The other parts: `sql_masks` (one class per dialect), `sql_filters` (row
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -31,35 +30,36 @@ class RenderError(ValueError):
     """A decision cannot be rendered faithfully in this dialect (missing function, unknown type...)."""
 
 
-class ConfiguredKey:
-    """Sentinel: use the hash key configured for the project (policyengine.yaml / environment)."""
-
-    def __repr__(self) -> str:
-        return "CONFIGURED"
-
-
-CONFIGURED: Any = ConfiguredKey()
+class UnkeyedHash(RenderError):
+    """A decision masks with `hash` and no HMAC key is given: plain SHA-256 of a guessable value
+    (a name, an IP address) is confirmed by hashing a guess, so rendering refuses unless the
+    caller explicitly allows it (`allow_unkeyed_hash=True`)."""
 
 
-def configured_hash_key() -> bytes | None:
-    """The project's HMAC key: the variable named by `hash_key_env` in policyengine.yaml
-    (default POLICYENGINE_HASH_KEY), read from the environment; None when unset."""
-    try:
-        from policyengine.config import load_config
+def resolve_key(hash_key: bytes | str | None) -> bytes | None:
+    """Normalise a `hash_key` argument (bytes, text or None; empty is None) to bytes or None.
 
-        return load_config().hash_key
-    except Exception:  # a broken config file must not silently drop the key: fall back to the env
-        value = os.environ.get("POLICYENGINE_HASH_KEY")
-        return value.encode("utf-8") if value else None
-
-
-def resolve_key(hash_key: bytes | str | None | ConfiguredKey) -> bytes | None:
-    """Normalise a `hash_key` argument (CONFIGURED, bytes, text or None) to bytes or None."""
-    if isinstance(hash_key, ConfiguredKey):
-        return configured_hash_key()
+    The key is always passed in: nothing here reads a configuration file or the environment
+    (the project's key is `policyengine.config.load_config().hash_key`, read from the variable
+    its `hash_key_env` names)."""
     if isinstance(hash_key, str):
         return hash_key.encode("utf-8") or None
+    if hash_key is not None and not isinstance(hash_key, bytes):
+        raise TypeError(f"hash_key must be bytes, text or None, not {type(hash_key).__name__}")
     return hash_key or None
+
+
+def keyed_hash(hashed: Sequence[str], key: bytes | None, allow_unkeyed_hash: bool) -> bool:
+    """The unkeyed-hash rule, the one place it is applied: whether the `hashed` columns (named
+    as the message should name them) are rendered with the HMAC `key`. Without a key they are
+    refused (UnkeyedHash) unless `allow_unkeyed_hash`, then plain SHA-256."""
+    if hashed and key is None and not allow_unkeyed_hash:
+        raise UnkeyedHash(f"{', '.join(hashed)} {'is' if len(hashed) == 1 else 'are'} masked with 'hash' but no HMAC "
+                          "key is given (plain SHA-256 of a guessable value can be confirmed by hashing a guess); "
+                          "set the key (the variable hash_key_env names in policyengine.yaml, "
+                          "POLICYENGINE_HASH_KEY by default) or allow unkeyed hashing explicitly "
+                          "(allow_unkeyed_hash: true in policyengine.yaml, --allow-unkeyed-hash)")
+    return bool(hashed) and key is not None
 
 
 def check_dialect(dialect: str) -> str:
