@@ -167,12 +167,12 @@ def column_decisions(product: str, rules: ProductRules, cols: tuple[str, ...] | 
     outcome, class_cells = parts.outcome, parts.class_cells
     cells = [class_cells(members, outcome(tuple(r for r in cover if r in live))) for members, cover in rules.classes]
     if cols is None or cols == rules.columns:
-        decided: dict[str, ColumnDecision] = dict.fromkeys(rules.columns)  # type: ignore[arg-type]
+        decided: dict[str, ColumnDecision] = dict.fromkeys(rules.columns)  # type: ignore[assignment]
         for found in cells:  # every column is in exactly one class: each slot is filled, in order
             decided.update(found)
         return MappingProxyType(decided)
     ordered, picks, unknown = parts.layout(product, rules, cols, cols_id)
-    decided = dict.fromkeys(ordered)  # type: ignore[arg-type]
+    decided = dict.fromkeys(ordered)  # type: ignore[assignment]
     for found, pick in zip(cells, picks, strict=True):
         if pick is None:
             decided.update(found)
@@ -276,7 +276,7 @@ class DecisionCache:
         if hit is None:
             return None
         if hit.__class__ is int:  # no rule of the product starts or ends: valid at any instant
-            col_serial, filter_serial = hit >> 32, hit & _LOW  # type: ignore[operator]
+            col_serial, filter_serial = hit >> 32, hit & _LOW
         else:
             col_serial, filter_serial, lo, hi = hit  # type: ignore[misc]
             if (lo is not None and when < lo) or (hi is not None and when >= hi):

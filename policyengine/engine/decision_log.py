@@ -154,7 +154,7 @@ class DecisionLog:
             if decision is None:  # a flush marker
                 self._write(chunk, count)
                 chunk, count = [], 0
-                duration.set()  # type: ignore[attr-defined]
+                duration.set()
                 continue
             try:
                 chunk.append(self._line(decision, duration))

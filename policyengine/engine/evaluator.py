@@ -129,15 +129,16 @@ class Engine:
             hit = None if key is None else cache.lookup(key, when)
         except TypeError:  # an unhashable attribute value (a bytearray): this request skips the cache
             key = hit = None
+        parts: _Parts
         if hit is not None:
             self.cache_hits += 1
-            col_serial, columns, filter_serial, found = hit
+            parts = hit
         else:
             self.cache_misses += 1
-            col_serial, columns, filter_serial, found = self._decide(c, product, rules, cols, purpose, when,
-                                                                     groups, cols_id)
-            if key is not None and filter_serial is not None:
-                cache.store(key, col_serial, filter_serial, rules.boundaries, when)
+            parts = self._decide(c, product, rules, cols, purpose, when, groups, cols_id)
+        col_serial, columns, filter_serial, found = parts
+        if hit is None and key is not None and filter_serial is not None:
+            cache.store(key, col_serial, filter_serial, rules.boundaries, when)
         return Decision(product, c.id, columns, found[0], purpose, when, self.policy_version, found[1], None,
                         found[2], self.bundle_version, columns_key=col_serial, row_filter_key=filter_serial)
 
@@ -147,16 +148,15 @@ class Engine:
         """Semantics lines 1-4 (`semantics.py`) as shared parts: the per-column decisions and the
         row filter, each with its serial in the cache's tables."""
         cache = self.cache
-        if cols_id is None:
-            cols_id = cache.cols_id(cols)
+        serial = cache.cols_id(cols) if cols_id is None else cols_id
         attrs = request_attributes(c, sorted_groups if sorted_groups is not None else tuple(sorted(c.groups)))
         # Rules are in (file, line) order, so the applicable ones are too.
         rules_applying = applicable(rules.rules, c, attrs, purpose, when)
-        key = (product, cols_id, rules_applying)
+        key = (product, serial, rules_applying)
         shared = cache.columns.by_key.get(key)
         if shared is None:
             with cache.lock:
-                shared = cache.columns.add(key, lambda: column_decisions(product, rules, cols, cols_id,
+                shared = cache.columns.add(key, lambda: column_decisions(product, rules, cols, serial,
                                                                          rules_applying, cache.parts))
         col_serial, decided = shared
         if not rules.filters:
