@@ -1,7 +1,7 @@
 """Benchmark signed policy bundles (issue 24) side by side with loading from sources.
 
 For W1 (200 products) and 10x W1 (2,000 products) from benchmarks/workload.py: load from sources
-(`evaluator.load`), build a bundle (check + pack + sign), verify it (parse, Ed25519 signature,
+(`loading.load`), build a bundle (check + pack + sign), verify it (parse, Ed25519 signature,
 member hashes), and load from it (verify + catalog + parse + check + compile); each the median of
 `--repeat` runs in this one process, printed with the ratio bundle/sources.
 
@@ -26,7 +26,7 @@ import workload as wl  # noqa: E402
 from policyengine.config import Config  # noqa: E402
 from policyengine.engine import keys  # noqa: E402
 from policyengine.engine.bundlefile import build_bundle, engine_from, verify_bundle  # noqa: E402
-from policyengine.engine.evaluator import load  # noqa: E402
+from policyengine.engine.loading import load  # noqa: E402
 
 
 def median_s(fn: Callable[[], object], repeat: int) -> float:

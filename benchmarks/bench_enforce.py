@@ -145,8 +145,8 @@ def bench_scan(table: pa.Table, decision: Decision, runs: int) -> dict:
     con.register("raw_arrow", table)
     con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
     types = {"id": "integer", "birth_date": "date"}
-    fenced = enforced_select(decision, "raw", "duckdb", types=types, fence=True).sql(dialect="duckdb")
-    plain = enforced_select(decision, "raw", "duckdb", types=types).sql(dialect="duckdb")
+    fenced = enforced_select(decision, "raw", "duckdb", types=types, fence=True, allow_unkeyed_hash=True).sql(dialect="duckdb")
+    plain = enforced_select(decision, "raw", "duckdb", types=types, allow_unkeyed_hash=True).sql(dialect="duckdb")
     where = filter_expression(decision.row_filter).sql(dialect="duckdb")
     columns = ", ".join(f'"{c}"' for c in decision.readable_columns)
     queries = {"masked_fenced": f"SELECT * FROM ({fenced}) AS s", "masked_unfenced": f"SELECT * FROM ({plain}) AS s",
@@ -172,8 +172,8 @@ def main() -> int:
 
     table = make_table(args.rows)
     decision = make_decision()
-    result = enforce(table, decision, hash_key=None)
-    duck_s = best_of(args.runs, lambda: enforce(table, decision, hash_key=None))
+    result = enforce(table, decision, hash_key=None, allow_unkeyed_hash=True)
+    duck_s = best_of(args.runs, lambda: enforce(table, decision, hash_key=None, allow_unkeyed_hash=True))
     keyed_s = best_of(args.runs, lambda: enforce(table, decision, hash_key=b"bench-key"))
 
     py_rows = table.slice(0, args.python_rows).to_pylist()
@@ -182,7 +182,7 @@ def main() -> int:
     py_table = table.slice(0, args.python_rows)
     py_e2e_s = best_of(1, lambda: pa.Table.from_pylist(python_enforce(py_table.to_pylist(), decision)))
     check = python_enforce(py_rows[:2000], decision)
-    duck_check = enforce(table.slice(0, 2000), decision, hash_key=None).to_pylist()
+    duck_check = enforce(table.slice(0, 2000), decision, hash_key=None, allow_unkeyed_hash=True).to_pylist()
     if check != duck_check:
         print("error: DuckDB and Python results differ", file=sys.stderr)
         return 1

@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workload as wl  # noqa: E402
 
 from policyengine.engine.decision_log import DecisionLog  # noqa: E402
-from policyengine.engine.evaluator import Engine, load  # noqa: E402
+from policyengine.engine.evaluator import Engine  # noqa: E402
+from policyengine.engine.loading import load  # noqa: E402
 from policyengine.engine.reload import ReloadingEngine  # noqa: E402
 
 PURPOSE = "analytics"

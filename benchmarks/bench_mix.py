@@ -40,7 +40,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from policyengine.engine.evaluator import Engine, load  # noqa: E402
+from policyengine.engine.evaluator import Engine  # noqa: E402
+from policyengine.engine.loading import load  # noqa: E402
 
 PII_TAGS = ("pii.email", "pii.name", "pii.phone", "pii.address")
 PRODUCTS, COLUMNS, DOMAINS, CONSUMERS = 500, 30, 25, 5000
@@ -201,7 +202,7 @@ def run_round(make: Callable[[], Engine], reqs: list[tuple], freeze: bool) -> di
         "misses": figures(f"cached: the misses{tag}", [t for t, m in zip(cached, missed, strict=True) if m]),
         "miss_plain": figures(f"cache disabled: the same requests{tag}",
                               [t for t, m in zip(plain, missed, strict=True) if m]),
-        "entries": float(len(engines["cached"]._cache)),
+        "entries": float(len(engines["cached"].cache)),
         "tracked": tracked_per_entry(engines["cached"]),
     }
 
@@ -210,7 +211,7 @@ def tracked_per_entry(engine: Engine) -> float:
     """GC-tracked objects the caches hold per decision-cache entry (reachable only through them)."""
     gc.collect()
     before = len(gc.get_objects())
-    entries = len(engine._cache)
+    entries = len(engine.cache)
     engine.clear_cache()
     gc.collect()
     return (before - len(gc.get_objects())) / max(1, entries)

@@ -229,7 +229,7 @@ def json_encoders() -> list[tuple[str, float]]:
     """Microseconds to encode one Decision.to_dict() (13 columns) with each library."""
     sys.path.insert(0, str(ROOT))
     from policyengine.config import load_config
-    from policyengine.engine.evaluator import load
+    from policyengine.engine.loading import load
 
     cfg = load_config(ROOT / "policyengine.yaml")
     engine = load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers)

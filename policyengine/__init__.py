@@ -14,14 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine.config import use_ownership_reader
 from policyengine.diagnostics import Diagnostic, PolicyError, Span
-from policyengine.engine.decision import (
-    ColumnDecision,
-    Decision,
-    RuleRef,
-    use_iceberg_renderer,
-    use_sql_renderer,
-    use_why_not,
-)
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
 from policyengine.language.masks import MaskStrategy
 from policyengine.lazy import lazy_attributes
 
@@ -35,27 +28,6 @@ if TYPE_CHECKING:  # imported on first use (below): a scan or a gateway need not
 __version__ = "0.1.0"
 
 
-def _render_sql(decision: Decision, source: Any, dialect: str = "duckdb", **options: Any) -> str:
-    """`Decision.to_sql`: the enforcement stage's renderer, imported on first use (sqlglot is not
-    needed by a gateway that only evaluates)."""
-    from policyengine.enforce.sql import to_sql
-
-    return to_sql(decision, source, dialect, **options)
-
-
-use_sql_renderer(_render_sql)
-
-
-def _render_read_restrictions(decision: Decision, fields: Any, **options: Any) -> dict[str, Any]:
-    """`Decision.to_read_restrictions`: the enforcement stage's Iceberg renderer, imported on first use."""
-    from policyengine.enforce.iceberg import read_restrictions
-
-    return read_restrictions(decision, fields, **options)
-
-
-use_iceberg_renderer(_render_read_restrictions)
-
-
 def _read_ownership(*args: Any) -> Any:
     """The `ownership:` section of policyengine.yaml, read by the governance stage."""
     from policyengine.governance.ownership import parse_ownership
@@ -65,15 +37,6 @@ def _read_ownership(*args: Any) -> Any:
 
 use_ownership_reader(_read_ownership)
 
-
-def _why_not(*args: Any, **kw: Any) -> Any:
-    """`Decision.why_not`: the governance stage's explainer, imported on first use."""
-    from policyengine.governance.whynot import why_not
-
-    return why_not(*args, **kw)
-
-
-use_why_not(_why_not)
 
 _LAZY = {
     "Consumer": "policyengine.catalog.consumers",
@@ -88,14 +51,17 @@ _LAZY = {
     "parse_file": "policyengine.language.parser",
     "parse_policy": "policyengine.language.parser",
     "Engine": "policyengine.engine.evaluator",
-    "load": "policyengine.engine.bundlefile",  # evaluator.load, or load(bundle=PATH, public_keys=[...])
+    "load": "policyengine.engine.bundlefile",  # loading.load, or load(bundle=PATH, public_keys=[...])
     "load_bundle": "policyengine.engine.bundlefile",
-    "evaluate": "policyengine.engine.evaluator",
+    "evaluate": "policyengine.engine.loading",
     "enforce": "policyengine.enforce",
     "rewrite": "policyengine.enforce.gateway",
     "scan_paths": "policyengine.scan",
     "check_coverage": "policyengine.governance.coverage",
     "why_not": "policyengine.governance.whynot",
+    "decision_why_not": "policyengine.governance.whynot",
+    "to_sql": "policyengine.enforce.sql",
+    "read_restrictions": "policyengine.enforce.iceberg",
 }
 
 
@@ -106,5 +72,6 @@ __all__ = [
     "Catalog", "CheckResult", "Column", "ColumnDecision", "Consumer", "Decision", "Diagnostic",
     "Engine", "MaskStrategy", "PolicyError", "Product", "RuleRef", "Span", "check_coverage",
     "check_policies", "enforce", "evaluate", "format_file", "format_text", "load", "load_bundle", "load_catalog",
-    "parse_file", "parse_policy", "rewrite", "scan_paths", "why_not",
+    "parse_file", "parse_policy", "read_restrictions", "rewrite", "scan_paths", "to_sql", "why_not",
+    "decision_why_not",
 ]

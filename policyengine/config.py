@@ -17,10 +17,6 @@ from policyengine.diagnostics import did_you_mean
 from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file
 
 CONFIG_NAME = "policyengine.yaml"
-# every top-level key policyengine.yaml may hold (`serve` is read by policyengine/serve/server.py)
-KNOWN_KEYS = frozenset({"policies", "catalog", "consumers", "taxonomy", "samples", "hash_key_env", "ownership",
-                        "serve"})
-
 KNOWN_KEYS: dict[str, str] = {
     "policies": "policy files or folders (every command that reads policies)",
     "catalog": "data contract files or folders (check, evaluate, query, scan)",

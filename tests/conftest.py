@@ -48,3 +48,22 @@ def spark_session():
             spark.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# The inner loop: `pytest -m "not engines and not slow"` leaves out what starts a real engine
+# (PostgreSQL, Spark, Trino: tests/engines and every test using one of their fixtures) and the
+# slow runs (servers under load in subprocesses, the NER child process). Marked here, from the
+# test's folder, file and fixtures, so a new test in those places is marked without remembering to.
+ENGINE_FIXTURES = frozenset({"spark_session", "pg", "postgres_engine", "spark_engine", "trino_engine"})
+ENGINE_FILES = frozenset({"test_spark_scan.py", "test_postgres_fence.py"})  # start Spark or PostgreSQL
+SLOW_FILES = frozenset({"test_load.py", "test_load_bounded.py", "test_nerprocess.py"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ARG001 (pytest's hook signature)
+    for item in items:
+        path = Path(str(item.fspath))
+        if ("engines" in path.parts or path.name in ENGINE_FILES
+                or ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.engines)
+        if path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

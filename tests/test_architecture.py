@@ -138,6 +138,31 @@ def test_no_module_takes_another_modules_private_names() -> None:
     assert not bad, "\n".join(bad)
 
 
+# Inside a stage, modules that are layered too: each imports only the ones before it in its list
+# (and modules of the stage not listed). The engine: what a decision is (semantics) knows nothing
+# of how decisions are shared (cache), which knows nothing of the Engine, which knows nothing of
+# loading a project; the SQL renderer's parts likewise.
+LAYERS = [
+    ["policyengine.engine.compiler", "policyengine.engine.semantics", "policyengine.engine.cache",
+     "policyengine.engine.evaluator", "policyengine.engine.loading"],
+    ["policyengine.enforce.sql_keys", "policyengine.enforce.sql_filters", "policyengine.enforce.sql_masks",
+     "policyengine.enforce.sql"],
+]
+
+
+@pytest.mark.parametrize("layers", LAYERS, ids=lambda layers: layers[0].rpartition(".")[0])
+def test_layers_inside_a_stage(layers: list[str]) -> None:
+    missing = [m for m in layers if m not in MODULES]
+    assert not missing, f"modules named in LAYERS that do not exist: {missing}"
+    bad = []
+    for i, module in enumerate(layers):
+        for target, line, _ in _imports(module, MODULES[module]):
+            if target in layers[i:] and target != module:
+                bad.append(f"{MODULES[module].relative_to(ROOT.parent)}:{line}: {module} imports {target}, "
+                           "a layer above it")
+    assert not bad, "\n".join(bad)
+
+
 @pytest.mark.parametrize("snippet, expected", [
     ("from policyengine.language import ast\n", "policyengine.language.ast"),
     ("from policyengine.engine.decision import Decision\n", "policyengine.engine.decision"),

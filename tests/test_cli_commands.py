@@ -19,7 +19,7 @@ def test_command_is_registered(command: str) -> None:
 
 
 def test_readme_enforce_call_works_after_to_sql() -> None:
-    """README order: d.to_sql(...) imports the enforce subpackage, then policyengine.enforce(table, d)."""
+    """README order: policyengine.to_sql(d, ...) imports the enforce subpackage, then policyengine.enforce(table, d)."""
     from pathlib import Path
 
     import pyarrow.parquet as pq
@@ -30,7 +30,7 @@ def test_readme_enforce_call_works_after_to_sql() -> None:
     engine = policyengine.load(root / "policies", catalog=root / "examples/mesh/products",
                                consumers=root / "examples/mesh/consumers.yaml")
     d = engine.evaluate({"id": "bob", "groups": ["sales-reps"], "attributes": {"region": "uk"}}, "sales.orders")
-    assert "pe_src" in d.to_sql("warehouse.sales_orders", dialect="trino")
+    assert "pe_src" in policyengine.to_sql(d, "warehouse.sales_orders", dialect="trino", allow_unkeyed_hash=True)
     table = pq.read_table(root / "examples/mesh/samples/sales.orders.parquet")
-    masked = policyengine.enforce(table, d, hash_key=None)
+    masked = policyengine.enforce(table, d, allow_unkeyed_hash=True)
     assert 0 < masked.num_rows < table.num_rows and "margin" not in masked.column_names

@@ -36,7 +36,7 @@ def coverage_command(
     from policyengine.catalog.scan_tags import scan_findings
     from policyengine.config import load_config, missing_path
     from policyengine.diagnostics import PolicyError
-    from policyengine.engine.evaluator import load
+    from policyengine.engine.loading import load
     from policyengine.governance.classes import ClassesError
     from policyengine.governance.coverage import check_coverage, to_json, to_sarif, to_text
     from policyengine.yamlsource import YamlError

@@ -191,7 +191,7 @@ def _same_catalog(a: Version, b: Version) -> bool:
 
 def _load(version: Version, catalog: Any = None, ownership: bool = True) -> Any:
     from policyengine.diagnostics import PolicyError
-    from policyengine.engine.evaluator import load
+    from policyengine.engine.loading import load
     from policyengine.yamlsource import YamlError
 
     cfg = version.config

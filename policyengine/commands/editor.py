@@ -103,7 +103,7 @@ def _base_version(spec: str, cfg: object, head: object) -> tuple[object, object]
 
     from policyengine.commands.diff import resolve_version
     from policyengine.diagnostics import PolicyError
-    from policyengine.engine.evaluator import load
+    from policyengine.engine.loading import load
     from policyengine.governance.classes import ClassesError
     from policyengine.governance.diff import diff_versions
     from policyengine.yamlsource import YamlError

@@ -19,7 +19,8 @@ from policyengine.commands.options import (
 )
 from policyengine.config import Config
 from policyengine.diagnostics import MAX_DIAGNOSTICS, PolicyError
-from policyengine.engine.evaluator import Engine, load
+from policyengine.engine.evaluator import Engine
+from policyengine.engine.loading import load
 from policyengine.yamlsource import YamlError
 
 

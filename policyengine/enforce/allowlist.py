@@ -110,15 +110,6 @@ def refusal(node: exp.Expression, dialect: str) -> Refusal | None:
     return None
 
 
-def first_refusal(tree: exp.Expression, dialect: str) -> Refusal | None:
-    """The first construct of `tree` that the allow-list of `dialect` refuses, or None."""
-    for node in tree.walk():
-        found = refusal(node, dialect)
-        if found is not None:
-            return found
-    return None
-
-
 def _function_names(classes: frozenset[type[exp.Expression]]) -> Iterator[str]:
     for cls in classes:
         names = cls.sql_names() if hasattr(cls, "sql_names") else []

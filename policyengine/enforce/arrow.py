@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from policyengine.enforce.sql import CONFIGURED, ConfiguredKey, RenderError, render
+from policyengine.enforce.sql import RenderError, render
 from policyengine.engine.decision import Decision
 from policyengine.language.masks import STRATEGIES
 
@@ -94,14 +94,15 @@ def _check_masks_fit(decision: Decision, schema: pa.Schema) -> None:
 
 
 def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
-            hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+            hash_key: bytes | str | None = None, allow_unkeyed_hash: bool = False,
             types: Mapping[str, str] | None = None) -> pa.Table | pa.RecordBatchReader:
     """`table` with `decision` applied: masked columns, denied ones dropped, rows filtered.
 
     A `pyarrow.Table` gives a Table; a `RecordBatchReader` gives a reader streaming the result
     batch by batch. Columns the decision does not mention are left out (not decided = not
     readable). `types` overrides the logical types read from the Arrow schema (a timestamp with a
-    time zone reads as `timestamptz`).
+    time zone reads as `timestamptz`). `hash_key` is the HMAC key of `hash` masks; without one a
+    `hash` column is refused (UnkeyedHash) unless `allow_unkeyed_hash` (plain SHA-256).
     """
     schema = table.schema
     _check_columns(decision, schema)
@@ -109,7 +110,7 @@ def enforce(table: pa.Table | pa.RecordBatchReader, decision: Decision, *,
     logical = {f.name: render_type(f.type) for f in schema}
     logical.update(types or {})
     rendered = render(decision, _SOURCE, "duckdb", types={k: v for k, v in logical.items() if v},
-                      hash_key=hash_key)
+                      hash_key=hash_key, allow_unkeyed_hash=allow_unkeyed_hash)
     con = connect()
     con.register(_SOURCE, table)
     params: Any = rendered.bind

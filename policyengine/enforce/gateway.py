@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,19 +29,20 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from policyengine.catalog.contracts import Product
 from policyengine.enforce.allowlist import refusal
 from policyengine.enforce.sql import (
-    CONFIGURED,
-    ConfiguredKey,
     RenderError,
     bind_values,
     check_dialect,
     enforced_select,
     escape_pyformat,
     hash_parameters,
+    hashed_columns,
+    keyed_hash,
     placed_markers,
     positional_parameters,
     postgres_safe_strings,
     resolve_key,
 )
+from policyengine.enforce.sql import UnkeyedHash as RenderUnkeyedHash
 from policyengine.engine.decision import Decision
 
 log = logging.getLogger("policyengine.enforce.gateway")
@@ -340,10 +341,14 @@ class _PinnedCache:
             self._entries.clear()
 
 
-def _decision_parts(decisions: Mapping[str, Decision] | Sequence[Decision]) -> tuple:
-    """The objects that make a decision what it is (shared by the engine's decision cache)."""
-    values = decisions.values() if isinstance(decisions, Mapping) else decisions
-    return tuple(part for d in values for part in (d.columns, d.row_filter))
+def _outcome_keys(decisions: Iterable[Decision]) -> tuple[tuple[int, int], ...] | None:
+    """What makes the decisions what they are, as the engine names it (`Decision.outcome_key`:
+    serials of the shared parts, never reused); None when one of them has no full key (built
+    outside the engine's cache, or a row filter that is not shared): then nothing is cached."""
+    keys = tuple(d.outcome_key for d in decisions)
+    if None in keys:
+        return None
+    return keys  # type: ignore[return-value]
 
 
 class RewriteCache:
@@ -351,11 +356,11 @@ class RewriteCache:
 
     Dashboards send the same query texts again and again; for them the parse, the checks and
     sqlglot's SQL generation are done once. An entry is keyed by the query text, dialects,
-    physical sources and the *identity* of each product's decision parts (the engine's decision
-    cache shares them between requests that decide the same); the entry keeps those objects
-    alive and a hit checks them by identity, so an id can never be reused for another decision.
-    A new decision (other consumer, purpose, window) is simply a new entry. Bounded: the oldest
-    entry goes first. Rejected queries and denied columns raise before anything is stored.
+    physical sources and each product's `Decision.outcome_key` (the engine's names for the
+    shared parts of a decision, never reused for another outcome). A new decision (other
+    consumer, purpose, window) is simply a new entry; a decision without an outcome key is
+    rewritten afresh. Bounded: the oldest entry goes first. Rejected queries and denied columns
+    raise before anything is stored.
     """
 
     def __init__(self, size: int = 1024) -> None:
@@ -372,25 +377,30 @@ class RewriteCache:
 
     @staticmethod
     def key(engine: Any, sql: str, read: str, dialect: str, keyed: bool, source_keys: tuple[str, ...],
-            decisions: Mapping[str, Decision]) -> tuple:
-        parts = tuple((p, id(d.columns), id(d.row_filter)) for p, d in decisions.items())
-        return (id(engine.catalog), sql, read, dialect, keyed, source_keys, parts)
+            decisions: Mapping[str, Decision]) -> tuple | None:
+        outcomes = _outcome_keys(decisions.values())
+        if outcomes is None:
+            return None
+        return (id(engine.catalog), sql, read, dialect, keyed, source_keys, tuple(decisions), outcomes)
 
-    def get(self, key: tuple, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
-        return self._texts.get(key, _decision_parts(decisions))
+    def get(self, key: tuple | None, decisions: Mapping[str, Decision]) -> tuple[str, tuple[str, ...]] | None:
+        return None if key is None else self._texts.get(key, ())
 
-    def put(self, key: tuple, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
-        self._texts.put(key, text, _decision_parts(decisions))
+    def put(self, key: tuple | None, text: tuple[str, tuple[str, ...]], decisions: Mapping[str, Decision]) -> None:
+        if key is not None:
+            self._texts.put(key, text, ())
 
     @staticmethod
-    def subquery_key(decision: Decision, product: str, source_key: str, dialect: str, keyed: bool) -> tuple:
-        return (product, id(decision.columns), id(decision.row_filter), source_key, dialect, keyed)
+    def subquery_key(decision: Decision, product: str, source_key: str, dialect: str, keyed: bool) -> tuple | None:
+        outcomes = _outcome_keys((decision,))
+        return None if outcomes is None else (product, outcomes[0], source_key, dialect, keyed)
 
-    def get_subquery(self, key: tuple, decision: Decision) -> Any:
-        return self._subqueries.get(key, _decision_parts([decision]))
+    def get_subquery(self, key: tuple | None, decision: Decision) -> Any:
+        return None if key is None else self._subqueries.get(key, ())
 
-    def put_subquery(self, key: tuple, result: Any, decision: Decision) -> None:
-        self._subqueries.put(key, result, _decision_parts([decision]))
+    def put_subquery(self, key: tuple | None, result: Any, decision: Decision) -> None:
+        if key is not None:
+            self._subqueries.put(key, result, ())
 
     def forget_queries(self) -> None:
         """Drop the per-query-text entries, keep the enforced subqueries (for benchmarks)."""
@@ -406,10 +416,9 @@ class RewriteCache:
 REWRITE_CACHE = RewriteCache()
 
 
-class UnkeyedHash(GatewayError):
-    """A decision masks with `hash` and no HMAC key is configured: plain SHA-256 of a guessable
-    value (a name, an IP address) is confirmed by hashing a guess, so the gateway refuses unless
-    the caller explicitly allows it (`allow_unkeyed_hash=True`)."""
+class UnkeyedHash(GatewayError, RenderUnkeyedHash):
+    """A decision masks with `hash` and no HMAC key is given: the renderer's rule (see
+    `policyengine.enforce.sql.UnkeyedHash`), raised as a gateway refusal."""
 
 
 class EngineError(GatewayError):
@@ -430,13 +439,13 @@ class _Enforced:
 def rewrite_query(
     sql: str,
     consumer: Any,
-    engine: Any = None,
+    engine: Any,
     purpose: str | None = None,
     dialect: str = "duckdb",
     *,
     read: str | None = None,
     sources: SourceMap = None,
-    hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+    hash_key: bytes | str | None = None,
     at: dt.datetime | None = None,
     types: TypeMap = None,
     allow_unkeyed_hash: bool = False,
@@ -457,10 +466,6 @@ def rewrite_query(
     check_dialect(dialect)
     read = read or dialect
     check_dialect(read)
-    if engine is None:
-        from policyengine.engine.evaluator import default_engine
-
-        engine = default_engine()
     known, analysed = _products_read(sql, read, engine)
     decisions = _decide(known, consumer, engine, purpose, at)
     key = resolve_key(hash_key)
@@ -474,7 +479,8 @@ def rewrite_query(
     hit = REWRITE_CACHE.get(cache_key, decisions)
     if hit is None:
         tree, table_products = analysed if analysed is not None else _analyse(sql, read, engine.catalog.products)
-        hit = _rewrite_tree(tree, table_products, decisions, column_types, physical, dialect, read, keyed, params)
+        hit = _rewrite_tree(tree, table_products, decisions, column_types, physical, dialect, read, keyed, params,
+                            allow_unkeyed_hash)
         REWRITE_CACHE.put(cache_key, hit, decisions)
     text, marker_names = hit
     return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
@@ -506,26 +512,27 @@ def _decide(known: Sequence[str], consumer: Any, engine: Any, purpose: str | Non
 
 def _check_hash_key(decisions: Mapping[str, Decision], key: bytes | None, allow_unkeyed: bool,
                     key_env: str = "POLICYENGINE_HASH_KEY") -> bool:
-    """Whether the rewrite binds an HMAC key; UnkeyedHash when a `hash` mask has none to use."""
-    hashed = [f"{p}.{c}" for p, d in decisions.items() for c, cd in d.columns.items()
-              if cd.effect == "mask" and cd.strategy == "hash"]
-    if hashed and key is None and not allow_unkeyed:
-        raise UnkeyedHash(f"{', '.join(hashed)} {'is' if len(hashed) == 1 else 'are'} masked with 'hash' but no HMAC "
-                          "key is configured (plain SHA-256 of a guessable value can be confirmed by hashing a "
-                          f"guess); set the key (${key_env}) or allow unkeyed hashing explicitly "
-                          "(allow_unkeyed_hash: true in policyengine.yaml, --allow-unkeyed-hash)")
-    return bool(hashed) and key is not None
+    """Whether the rewrite binds an HMAC key: the renderer's unkeyed-hash rule (`keyed_hash`),
+    over every product read, before anything is looked up or rewritten; the message names
+    `key_env`, the variable the project reads the key from."""
+    hashed = [f"{p}.{c}" for p, d in decisions.items() for c in hashed_columns(d)]
+    try:
+        return keyed_hash(hashed, key, allow_unkeyed, key_env)
+    except RenderError as exc:
+        raise UnkeyedHash(str(exc)) from None
 
 
 def _rewrite_tree(tree: exp.Expression, table_products: dict[int, str], decisions: Mapping[str, Decision],
                   column_types: Mapping[str, Mapping[str, str]], physical: Mapping[str, Any], dialect: str, read: str,
-                  keyed: bool, params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+                  keyed: bool, params: Mapping[str, Any],
+                  allow_unkeyed_hash: bool = False) -> tuple[str, tuple[str, ...]]:
     """The final SQL text of an analysed query, and the parameter name behind each `?` marker."""
     _check_columns(tree, table_products, decisions)
     tables = [t for t in tree.find_all(exp.Table) if id(t) in table_products]
     replaced = {(t.db.lower(), t.name.lower()): (t.alias or t.name) for t in tables}
     _strip_product_qualifiers(tree, replaced)
-    enforced = _place_subqueries(tree, tables, table_products, decisions, column_types, physical, dialect, keyed)
+    enforced = _place_subqueries(tree, tables, table_products, decisions, column_types, physical, dialect, keyed,
+                                 allow_unkeyed_hash)
     text = _generate(tree, dialect)
     if read != dialect:
         _check_output(text, dialect, [f"{_PLACEHOLDER}{i}" for i in range(len(enforced))])
@@ -534,13 +541,15 @@ def _rewrite_tree(tree: exp.Expression, table_products: dict[int, str], decision
 
 def _place_subqueries(tree: exp.Expression, tables: list[exp.Table], table_products: dict[int, str],
                       decisions: Mapping[str, Decision], column_types: Mapping[str, Mapping[str, str]],
-                      physical: Mapping[str, Any], dialect: str, keyed: bool) -> list[tuple[str, _Enforced]]:
+                      physical: Mapping[str, Any], dialect: str, keyed: bool,
+                      allow_unkeyed_hash: bool = False) -> list[tuple[str, _Enforced]]:
     """Each product reference becomes a placeholder table; the enforced subquery's SQL (generated
     once per decision and kept while that decision is) goes in its place in the final text."""
     enforced: list[tuple[str, _Enforced]] = []
     for table in tables:
         product = table_products[id(table)]
-        sub = _enforced_sql(decisions[product], product, column_types[product], physical[product], dialect, keyed)
+        sub = _enforced_sql(decisions[product], product, column_types[product], physical[product], dialect, keyed,
+                            allow_unkeyed_hash)
         placeholder = exp.to_identifier(f"{_PLACEHOLDER}{len(enforced)}", quoted=True)
         alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
         table.replace(exp.Table(this=placeholder, alias=alias.copy()))
@@ -622,7 +631,7 @@ def _types_key(types: Mapping[str, str]) -> str:
 
 
 def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], source: Any, dialect: str,
-                  keyed: bool) -> _Enforced:
+                  keyed: bool, allow_unkeyed_hash: bool = False) -> _Enforced:
     """The enforced SELECT of `decision` over `source` as SQL text in `dialect` (under a generated
     source alias, with the dialect's evaluation fence); cached per decision (see RewriteCache)."""
     key = REWRITE_CACHE.subquery_key(decision, product, _source_key(source) + _types_key(types), dialect, keyed)
@@ -631,7 +640,7 @@ def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], so
         return hit
     try:
         select = enforced_select(decision, source, dialect, types=types, keyed=keyed, alias=_SOURCE_ALIAS,
-                                 fence=True)
+                                 fence=True, allow_unkeyed_hash=allow_unkeyed_hash)
         names = positional_parameters(select, {n: n for n in hash_parameters(b"k", dialect)}) if keyed else ()
     except RenderError as exc:
         raise GatewayError(str(exc)) from None
@@ -643,7 +652,7 @@ def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], so
 def rewrite(
     sql: str,
     consumer: Any,
-    engine: Any = None,
+    engine: Any,
     purpose: str | None = None,
     dialect: str = "duckdb",
     **options: Any,
@@ -672,7 +681,7 @@ class Gateway:
     slipped past the rewrite could read no file and change no setting.
     """
 
-    def __init__(self, engine: Any, *, hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+    def __init__(self, engine: Any, *, hash_key: bytes | str | None = None,
                  allow_unkeyed_hash: bool = False, hash_key_env: str = "POLICYENGINE_HASH_KEY") -> None:
         import duckdb
 

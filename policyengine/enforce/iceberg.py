@@ -27,7 +27,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from policyengine.enforce.sql import CONFIGURED, ConfiguredKey, resolve_key
+from policyengine.enforce.sql import resolve_key
 from policyengine.engine.decision import ColumnDecision, Decision
 from policyengine.language import ast
 from policyengine.language.masks import STRATEGIES
@@ -390,7 +390,7 @@ def row_filter(e: ast.Expr, fields: Mapping[str, IcebergField]) -> Any:
 
 
 def read_restrictions(decision: Decision, fields: Sequence[IcebergField] | Mapping[str, int], *,
-                      hash_key: bytes | str | None | ConfiguredKey = CONFIGURED,
+                      hash_key: bytes | str | None = None,
                       allow_unkeyed_hash: bool = False) -> dict[str, Any]:
     """`decision` as an Iceberg `ReadRestrictions` object (JSON-able dict).
 

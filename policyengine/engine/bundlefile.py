@@ -15,7 +15,7 @@ to the loader's inputs (`layout`), and the SHA-256 of every member. Loading chec
 document's shape and format version, a signature by a configured key id, the manifest, the exact
 member set and every hash, expiry, and that the sequence is not older than the one in force (no
 rollback); only then are the members written to a private temporary folder and loaded by
-`evaluator.load`, and the loaded engine's bundle version must equal the signed revision. Any
+`loading.load`, and the loaded engine's bundle version must equal the signed revision. Any
 failure is a one-line `BundleError` and nothing changes (a `BundleSource` keeps the last good one).
 """
 
@@ -51,8 +51,8 @@ from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.diagnostics import PolicyError, Span, located_diagnostic
 from policyengine.engine.bundle import bundle_version_of, input_files
 from policyengine.engine.evaluator import Engine
-from policyengine.engine.evaluator import load as load_sources
 from policyengine.engine.keys import KeyProblem, PublicKey, SigningKey, public_keys
+from policyengine.engine.loading import load as load_sources
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.language.checker import check_policies
 from policyengine.language.parser import parse_policy
@@ -492,7 +492,7 @@ def load_bundle(path: str | Path, public_keys_: Iterable[str | Path | Any] = (),
 
 def load(*args: Any, bundle: str | Path | None = None, public_keys: Iterable[str | Path | Any] = (),
          **kw: Any) -> Engine:
-    """`policyengine.load`: from sources (evaluator.load's arguments), or with `bundle=PATH` and
+    """`policyengine.load`: from sources (loading.load's arguments), or with `bundle=PATH` and
     `public_keys=[...]` from a signed bundle."""
     if bundle is None:
         return load_sources(*args, **kw)

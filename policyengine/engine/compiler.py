@@ -107,6 +107,8 @@ def _instant(lit: ast.Literal | None, end: bool) -> dt.datetime | None:
     if lit is None:
         return None
     v = lit.value
+    if not isinstance(v, dt.date):  # the checker accepts only dates and timestamps here
+        raise ValueError(f"a rule window bound must be a date or timestamp, not {type(v).__name__}")
     start = utc_instant(v)
     if end and not isinstance(v, dt.datetime):  # `until 2027-06-30` includes that whole day
         return start + dt.timedelta(days=1)
@@ -196,10 +198,10 @@ def compile_rule(checked: CheckedRule) -> CompiledRule:
         kind=rule.kind,
         index=checked.index,
         everyone=any(s.kind == "everyone" for s in include),
-        users=frozenset(s.name for s in include if s.kind == "user"),
-        groups=frozenset(s.name for s in include if s.kind == "group"),
-        except_users=frozenset(s.name for s in exclude if s.kind == "user"),
-        except_groups=frozenset(s.name for s in exclude if s.kind == "group"),
+        users=frozenset(s.name for s in include if s.kind == "user" and s.name is not None),
+        groups=frozenset(s.name for s in include if s.kind == "group" and s.name is not None),
+        except_users=frozenset(s.name for s in exclude if s.kind == "user" and s.name is not None),
+        except_groups=frozenset(s.name for s in exclude if s.kind == "group" and s.name is not None),
         purposes=frozenset(p.text.casefold() for p in rule.purposes),  # see Engine.evaluate
         valid_from=_instant(rule.valid_from, end=False),
         valid_until=_instant(rule.valid_until, end=True),
@@ -229,11 +231,9 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
 
     Each product's rules and filters are kept in (file, line) order.
     """
-    compiled = tuple(compile_rule(r) for r in result.rules)
     # A rule excluding everyone (e.g. `to everyone except everyone`) never applies.
-    for r in result.rules:
-        if any(s.kind == "everyone" for s in r.rule.subjects.exclude):
-            compiled = tuple(c for c in compiled if c.index != r.index)
+    compiled = tuple(compile_rule(checked) for checked in result.rules
+                     if not any(s.kind == "everyone" for s in checked.rule.subjects.exclude))
     # Rules sorted by where they are written: evaluation then cites rules in a stable order
     # (file, line) without sorting per request, whatever the order the files were read in.
     ordered = sorted(compiled, key=lambda r: (r.ref.file, r.ref.line, r.index))

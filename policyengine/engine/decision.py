@@ -2,14 +2,16 @@
 
 A Decision holds, per requested column, allow / mask(strategy) / deny with the rule that
 decided and every rule that applied, plus the row filter (an expression with consumer attributes
-already substituted, or None when rows are not filtered).
+already substituted, or None when rows are not filtered). What later stages make of one are
+their own functions, not methods here (this stage does not know them): `policyengine.to_sql`,
+`policyengine.read_restrictions`, `policyengine.decision_why_not`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
@@ -17,32 +19,6 @@ from policyengine.language import ast
 from policyengine.language.masks import MaskStrategy
 
 Effect = Literal["allow", "mask", "deny"]
-
-_SQL_RENDERER: Callable[..., str] | None = None
-_ICEBERG_RENDERER: Callable[..., dict[str, Any]] | None = None
-_WHY_NOT: Callable[..., Any] | None = None
-
-
-def use_sql_renderer(renderer: Callable[..., str]) -> None:
-    """Install what `Decision.to_sql` calls (`policyengine/__init__` wires in the enforcement
-    stage's `to_sql`, imported on first call)."""
-    global _SQL_RENDERER
-    _SQL_RENDERER = renderer
-
-
-def use_iceberg_renderer(renderer: Callable[..., dict[str, Any]]) -> None:
-    """Install what `Decision.to_read_restrictions` calls (`policyengine/__init__` wires in
-    `policyengine.enforce.iceberg.read_restrictions`, imported on first call)."""
-    global _ICEBERG_RENDERER
-    _ICEBERG_RENDERER = renderer
-
-
-def use_why_not(explainer: Callable[..., Any]) -> None:
-    """Install what `Decision.why_not` calls (`policyengine/__init__` wires in
-    `policyengine.governance.whynot.why_not`, imported on first call)."""
-    global _WHY_NOT
-    _WHY_NOT = explainer
-
 
 @dataclass(frozen=True, slots=True)
 class RuleRef:
@@ -102,9 +78,17 @@ class ColumnDecision(NamedTuple):
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Decision:
-    """Per-column decisions for one consumer reading one product, plus the row filter."""
+    """Per-column decisions for one consumer reading one product, plus the row filter.
+
+    `columns_key` and `row_filter_key` name the decision's parts for caches downstream of the
+    engine (the gateway's rewritten SQL, serve's reply documents): the engine sets them to the
+    serial numbers its cache (engine/cache.py) gives its shared parts, never reused in the
+    process, so two decisions with the same `columns_key` have the same `columns`, and with the
+    same `row_filter_key` the same row filter (0: none). None where a part is not shared (a row
+    filter substituting an unhashable attribute), for a decision built otherwise (by hand, an
+    error) and for a `dataclasses.replace` copy. They take no part in equality."""
 
     product: str
     consumer: str
@@ -117,6 +101,39 @@ class Decision:
     error: str | None = None
     reason: str = ""
     bundle_version: str = ""  # content hash of policies, catalog, consumers, scan tags (engine/bundle.py)
+    columns_key: int | None = field(default=None, init=False, compare=False, repr=False)
+    row_filter_key: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __init__(self, product: str, consumer: str, columns: Mapping[str, ColumnDecision],
+                 row_filter: ast.Expr | None = None, purpose: str | None = None, at: dt.datetime | None = None,
+                 policy_version: str = "", filter_rules: tuple[RuleRef, ...] = (), error: str | None = None,
+                 reason: str = "", bundle_version: str = "", *, columns_key: int | None = None,
+                 row_filter_key: int | None = None) -> None:
+        # Written out rather than generated: the generated frozen __init__ sets each of the 13
+        # fields through object.__setattr__, more than twice the cost of these stores, and a
+        # cache hit builds a Decision per request (benchmarks/bench_evaluate.py). Frozen after.
+        fields = self.__dict__
+        fields["product"] = product
+        fields["consumer"] = consumer
+        fields["columns"] = columns
+        fields["row_filter"] = row_filter
+        fields["purpose"] = purpose
+        fields["at"] = at
+        fields["policy_version"] = policy_version
+        fields["filter_rules"] = filter_rules
+        fields["error"] = error
+        fields["reason"] = reason
+        fields["bundle_version"] = bundle_version
+        fields["columns_key"] = columns_key
+        fields["row_filter_key"] = row_filter_key
+
+    @property
+    def outcome_key(self) -> tuple[int, int] | None:
+        """(columns_key, row_filter_key) when both parts are named, else None: equal keys, equal
+        columns and row filter (what the gateway's rewrite cache keys on)."""
+        if self.columns_key is None or self.row_filter_key is None:
+            return None
+        return self.columns_key, self.row_filter_key
 
     @property
     def readable_columns(self) -> tuple[str, ...]:
@@ -126,47 +143,6 @@ class Decision:
     @property
     def denied_columns(self) -> tuple[str, ...]:
         return tuple(name for name, d in self.columns.items() if d.effect == "deny")
-
-    def to_sql(self, source: Any, dialect: str = "duckdb", **kw: Any) -> str:
-        """`SELECT <masked projection> FROM <source> WHERE <row filter>` (see policyengine.enforce.sql).
-
-        The renderer is the enforcement stage's, handed to this module by the package (`use_sql_renderer`),
-        so the decision stage does not depend on enforcement."""
-        if _SQL_RENDERER is None:
-            raise RuntimeError("no SQL renderer installed (import policyengine)")
-        return _SQL_RENDERER(self, source, dialect, **kw)
-
-    def to_read_restrictions(self, field_ids: Mapping[str, int] | Any, **kw: Any) -> dict[str, Any]:
-        """This decision as Iceberg REST `read-restrictions` (policyengine.enforce.iceberg): `field_ids`
-        maps each column to its Iceberg field id (or is the table's parsed fields). Raises
-        IcebergRefused where the decision has no faithful Iceberg form (a denied column, a mask
-        without an equal action, a filter that does not translate)."""
-        if _ICEBERG_RENDERER is None:
-            raise RuntimeError("no Iceberg renderer installed (import policyengine)")
-        return _ICEBERG_RENDERER(self, field_ids, **kw)
-
-    def why_not(self, column: str, engine: Any, consumer: Any = None, **kw: Any) -> Any:
-        """The smallest changes to this request (purpose, groups, attributes, instant) that would
-        make `column` more visible, or the statement that none exists (governance.whynot.WhyNot).
-
-        A decision holds the consumer's name, not its groups and attributes, so the consumer is
-        looked up in `engine`'s consumers file unless given. `engine` must be the one that made the
-        decision (same bundle version): an explanation over other policies would mislead.
-        Raises ValueError when the column was not decided here, the engine differs or the consumer
-        is unknown."""
-        if _WHY_NOT is None:
-            raise RuntimeError("no why-not explainer installed (import policyengine)")
-        if column not in self.columns:
-            raise ValueError(f"column '{column}' is not part of this decision on {self.product}")
-        if self.bundle_version and getattr(engine, "bundle_version", self.bundle_version) != self.bundle_version:
-            raise ValueError("this decision was made under another bundle version than the engine's: "
-                             "evaluate again with this engine")
-        if consumer is None:
-            consumer = engine.consumers.get(self.consumer)
-            if consumer is None:
-                raise ValueError(f"consumer '{self.consumer}' is not in the consumers file: pass consumer= "
-                                 "with its groups and attributes")
-        return _WHY_NOT(engine, consumer, self.product, column, self.purpose, self.at, **kw)
 
     @property
     def row_filter_text(self) -> str | None:

@@ -162,7 +162,7 @@ class DecisionLog:
             if decision is None:  # a flush marker
                 self._write(chunk, count)
                 chunk, count = [], 0
-                duration.set()  # type: ignore[attr-defined]
+                duration.set()
                 continue
             try:
                 chunk.append(_dumps(decision) + b"\n" if decision.__class__ is dict else self._line(decision, duration))

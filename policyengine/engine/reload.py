@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from policyengine.diagnostics import PolicyError
 from policyengine.engine.decision import Decision
-from policyengine.engine.evaluator import Engine, load
+from policyengine.engine.evaluator import Engine
+from policyengine.engine.loading import load
 
 log = logging.getLogger("policyengine")
 

@@ -39,7 +39,6 @@ from policyengine.language.ast import format_literal
 MISSING: Any = None  # an attribute left out of a class (the engine treats null as missing too)
 _BUILTIN = frozenset({"id", "groups"})
 ANY_USER = "any-other-user"  # the id of "a user no rule names" (made unique against named ones)
-OTHER_PURPOSE = "any-other-purpose"
 MAX_ATTRIBUTE_COMBINATIONS = 100_000
 MAX_EXCEPTED_GROUPS = 16  # 2**16 subsets of the groups rules except, per product
 

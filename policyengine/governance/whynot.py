@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from policyengine.catalog.consumers import Consumer
-from policyengine.engine.decision import ColumnDecision, RuleRef
+from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
 from policyengine.governance.classes import (
     MISSING,
     AttributeUse,
@@ -260,3 +260,27 @@ def why_not(engine: Any, consumer: Any, product: str, column: str, purpose: str 
     return WhyNot(product, column, current, (),
                   "no change of purpose, groups, attributes or instant makes it more visible: no request "
                   f"sees more than {_effect_text(current)}{here}")
+
+
+def decision_why_not(decision: Decision, column: str, engine: Any, consumer: Any = None, *,
+                     max_changes: int = MAX_CHANGES) -> WhyNot:
+    """`why_not` for a decision's own request: the smallest changes to it (purpose, groups,
+    attributes, instant) that would make `column` more visible, or the statement that none exists.
+
+    A decision holds the consumer's name, not its groups and attributes, so the consumer is
+    looked up in `engine`'s consumers file unless given. `engine` must be the one that made the
+    decision (same bundle version): an explanation over other policies would mislead.
+    Raises ValueError when the column was not decided here, the engine differs or the consumer
+    is unknown."""
+    if column not in decision.columns:
+        raise ValueError(f"column '{column}' is not part of this decision on {decision.product}")
+    if decision.bundle_version and getattr(engine, "bundle_version", decision.bundle_version) != \
+            decision.bundle_version:
+        raise ValueError("this decision was made under another bundle version than the engine's: "
+                         "evaluate again with this engine")
+    if consumer is None:
+        consumer = engine.consumers.get(decision.consumer)
+        if consumer is None:
+            raise ValueError(f"consumer '{decision.consumer}' is not in the consumers file: pass consumer= "
+                             "with its groups and attributes")
+    return why_not(engine, consumer, decision.product, column, decision.purpose, decision.at, max_changes=max_changes)

@@ -80,9 +80,6 @@ class ColumnRef:
         return format_expr(self)
 
 
-COMPARE_OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains")
-
-
 @dataclass(frozen=True, slots=True)
 class Compare:
     """A comparison of two operands."""

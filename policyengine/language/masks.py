@@ -56,7 +56,7 @@ import decimal
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from policyengine.language import ast
 from policyengine.language.values import type_name
@@ -76,11 +76,34 @@ class ParamDef:
     minimum: int | None = None
 
 
+class SqlBuilder(Protocol):
+    """What a strategy's SQL form is written with: the building blocks of one dialect for one
+    column (`policyengine.enforce.sql_masks.SqlMasks` and its subclass per dialect implement it).
+    Expressions are sqlglot nodes, typed `Any` here so the language stage never imports sqlglot."""
+
+    @property
+    def keyed(self) -> bool: ...  # whether `hash` binds the HMAC key
+
+    def null(self) -> Any: ...
+    def constant(self, col: Any, text: str) -> Any: ...
+    def sha256_hex(self, col: Any) -> Any: ...
+    def hmac_hex(self, col: Any) -> Any: ...
+    def keep(self, col: Any, first: int, last: int) -> Any: ...
+    def email_domain(self, col: Any) -> Any: ...
+    def year(self, col: Any) -> Any: ...
+    def month(self, col: Any) -> Any: ...
+    def round(self, col: Any, digits: int) -> Any: ...
+    def fixed_value(self, col: Any) -> Any: ...
+    def mask_alphanum(self, col: Any) -> Any: ...
+    def show_first4(self, col: Any) -> Any: ...
+    def show_last4(self, col: Any) -> Any: ...
+
+
 class Strategy:
     """One mask strategy, declared once: what the language accepts (name, parameters, the column
     types it fits), how strict it is, what it computes (`reference`, the definition every
     enforcement path must match), how SQL computes it (`sql`, written against the per-dialect
-    primitives of `policyengine.enforce.sql.SqlMasks`), where SQL cannot (`sql_unsupported`), and
+    primitives of `policyengine.enforce.sql_masks.SqlMasks`), where SQL cannot (`sql_unsupported`), and
     the Iceberg read-restriction action it maps to (`iceberg`; None: no faithful action, refused).
 
     Adding a strategy is one subclass decorated with `@register`, plus its tests; the registry
@@ -116,7 +139,7 @@ class Strategy:
         """The result on one non-null value (pure Python: slow, but the definition)."""
         raise NotImplementedError
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         """The SQL expression (a sqlglot node) built from `masks`, the dialect's primitives."""
         raise NotImplementedError
 
@@ -321,7 +344,7 @@ class Null(Strategy):
     def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         return None
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.null()
 
 
@@ -334,7 +357,7 @@ class Redact(Strategy):
     def reference(self, strategy: MaskStrategy, value: Any, key: bytes | None) -> Any:
         return strategy.arg("text")
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.constant(col, str(strategy.arg("text")))
 
 
@@ -353,7 +376,7 @@ class Hash(Strategy):
             return hmac.new(key, data, hashlib.sha256).hexdigest()
         return hashlib.sha256(data).hexdigest()
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.hmac_hex(col) if masks.keyed else masks.sha256_hex(col)
 
     def sql_unsupported(self, dialect: str, keyed: bool) -> str | None:
@@ -372,7 +395,7 @@ class _Keep(Strategy):
         first, last = self.kept(strategy)  # type: ignore[misc]
         return keep_characters(value_text(value), first, last)
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         first, last = self.kept(strategy)  # type: ignore[misc]
         return masks.keep(col, first, last)
 
@@ -411,7 +434,7 @@ class EmailDomain(Strategy):
         at = text.rfind("@")
         return "***" + text[at:] if at >= 0 else "***"
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.email_domain(col)
 
 
@@ -425,7 +448,7 @@ class Year(Strategy):
             return _utc(value).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         return value.replace(month=1, day=1)
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.year(col)
 
 
@@ -447,7 +470,7 @@ class Round(Strategy):
             rounded = (number / quant).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP) * quant
         return int(rounded) if isinstance(value, int) else float(rounded)
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.round(col, int(strategy.arg("digits")))
 
 
@@ -514,7 +537,7 @@ class MaskAlphanum(_Alphanum):
     iceberg = "mask-alphanum"
     function = staticmethod(mask_alphanum)
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.mask_alphanum(col)
 
 
@@ -524,7 +547,7 @@ class ShowFirst4(_Alphanum):
     iceberg = "show-first-4"
     function = staticmethod(show_first4)
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.show_first4(col)
 
 
@@ -534,7 +557,7 @@ class ShowLast4(_Alphanum):
     iceberg = "show-last-4"
     function = staticmethod(show_last4)
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.show_last4(col)
 
 
@@ -548,7 +571,7 @@ class Month(Strategy):
             return _utc(value).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return value.replace(day=1)
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.month(col)
 
 
@@ -590,5 +613,5 @@ class FixedValue(Strategy):
             raise ValueError(f"mask 'fixed_value' needs the column's type to replace a null, got {logical_type}")
         return FIXED_VALUES[logical_type]
 
-    def sql(self, masks: Any, col: Any, strategy: MaskStrategy) -> Any:
+    def sql(self, masks: SqlBuilder, col: Any, strategy: MaskStrategy) -> Any:
         return masks.fixed_value(col)

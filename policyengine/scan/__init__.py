@@ -69,11 +69,11 @@ def scan_paths(
     model_name = DEFAULT_MODEL if model is None else model
     if engine == "local":
         prestart(model_name, jobs)  # the model loads while the scanner's own modules import
-    from policyengine.scan.config import load_config
+    from policyengine.scan.config import load_scan_config
     from policyengine.scan.pipeline import ScanSettings, scan
     from policyengine.scan.report import build_report
 
-    recognizers, hints, overrides = load_config(config)
+    recognizers, hints, overrides = load_scan_config(config)
     settings = ScanSettings(
         sample_rows=sample_rows, seed=seed, model=model_name, jobs=jobs,
         recognizers=recognizers, extra_hints=hints, progress=progress, engine=engine, spark_master=spark_master,

@@ -81,7 +81,7 @@ class ColumnEvidence:
 
 
 @dataclass(frozen=True)
-class Decision:
+class EntityVerdict:
     """One entity found in a column, with a 0..1 score and redacted evidence."""
 
     entity: str
@@ -96,11 +96,11 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class ColumnDecision:
+class ColumnVerdict:
     """The decided entities of a column and the secondary matches that did not qualify."""
 
     evidence: ColumnEvidence
-    decisions: tuple[Decision, ...] = ()
+    decisions: tuple[EntityVerdict, ...] = ()
     other_matches: tuple[tuple[str, float], ...] = field(default=())
 
 
@@ -221,8 +221,8 @@ def _score(share: float, validated: bool, hinted: bool) -> float:
     return round(min(1.0, s), 3)
 
 
-def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[str, float]]]:
-    out: list[Decision] = []
+def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[EntityVerdict], list[tuple[str, float]]]:
+    out: list[EntityVerdict] = []
     other: list[tuple[str, float]] = []
     s = ev.shape
     looks = s.lookalikes
@@ -247,7 +247,7 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
             veto = True
         if h.entity == "LOCATION" and not h.validated:
             if whole >= PATTERN_SHARE or (prior > 0 and whole >= 0.3):
-                decided = Decision(h.entity, _score(whole, False, prior > 0), "pattern", h.whole, h.checked, round(whole, 3), h.examples)
+                decided = EntityVerdict(h.entity, _score(whole, False, prior > 0), "pattern", h.whole, h.checked, round(whole, 3), h.examples)
         elif not veto:
             need = HINTED_SHARE if prior > 0 else WHOLE_SHARE
             if h.min_share is not None:  # a custom recognizer's own bar (lowered the same way by a name hint)
@@ -261,15 +261,15 @@ def _pattern_decisions(ev: ColumnEvidence) -> tuple[list[Decision], list[tuple[s
                 ok = whole >= need
             if not ok and h.validated and h.embedded and (h.whole + h.embedded) / h.checked >= need and s.median_tokens < 3:
                 # lists in one cell ("a@x.com, b@y.com") and prefixed values ("mailto:a@x.com")
-                decided = Decision(h.entity, _score((h.whole + h.embedded) / h.checked, True, prior > 0), "validated-pattern",
+                decided = EntityVerdict(h.entity, _score((h.whole + h.embedded) / h.checked, True, prior > 0), "validated-pattern",
                                    h.whole + h.embedded, h.checked, round((h.whole + h.embedded) / h.checked, 3), h.examples)
             elif ok:
-                decided = Decision(h.entity, _score(max(whole, weak if h.entity == "PHONE_NUMBER" else whole), h.validated, prior > 0),
+                decided = EntityVerdict(h.entity, _score(max(whole, weak if h.entity == "PHONE_NUMBER" else whole), h.validated, prior > 0),
                                    "validated-pattern" if h.validated else "pattern", h.whole + (h.whole_weak if h.entity == "PHONE_NUMBER" else 0),
                                    h.checked, round(whole, 3), h.examples)
             elif h.embedded >= EMBEDDED_MIN and emb >= EMBEDDED_SHARE and s.median_tokens >= 3 and h.validated:
                 # free text that sometimes holds the entity
-                decided = Decision(h.entity, _score(min(1.0, 0.3 + emb), True, prior > 0), "validated-pattern",
+                decided = EntityVerdict(h.entity, _score(min(1.0, 0.3 + emb), True, prior > 0), "validated-pattern",
                                    h.embedded, h.checked, round(emb, 3), h.examples, embedded=True)
         if decided is not None:
             out.append(decided)
@@ -293,8 +293,8 @@ def _proper_nouns(ev: ColumnEvidence) -> bool:
     return s.median_tokens <= 3 and s.alpha >= 0.9 and s.capitalized >= 0.9
 
 
-def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision], list[tuple[str, float]]]:
-    out: list[Decision] = []
+def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[EntityVerdict], list[tuple[str, float]]]:
+    out: list[EntityVerdict] = []
     other: list[tuple[str, float]] = []
     ner = ev.ner
     if ner is None or ner.checked == 0 or ev.shape.median_tokens > TEXT_TOKENS:
@@ -344,7 +344,7 @@ def _ner_decisions(ev: ColumnEvidence, taken: set[str]) -> tuple[list[Decision],
             method = "ner" if prior == 0 else "name+ner"
         ex = tuple(x for lab in labels for x in examples.get(lab, ()))[:2]
         if ok:
-            out.append(Decision(entity, round(min(0.95, 0.4 + 0.5 * share + 0.1 * prior), 3), method, c, n, round(share, 3), ex))
+            out.append(EntityVerdict(entity, round(min(0.95, 0.4 + 0.5 * share + 0.1 * prior), 3), method, c, n, round(share, 3), ex))
         elif c:
             other.append((entity, round(share, 3)))
     return out, other
@@ -356,7 +356,7 @@ TEXT_NAMES_MIN = 4  # … naming this many different people
 TEXT_NAMES_DISTINCT = 0.5  # … mostly different ones (a brand named after a person repeats: Jack Daniels)
 
 
-def _text_person_decision(ev: ColumnEvidence) -> Decision | None:
+def _text_person_decision(ev: ColumnEvidence) -> EntityVerdict | None:
     """Free text that names people (`Spoke with Mary Hughes about …`): NER on a bounded sample
     of the text, each person read with a known given name; several different people in a tenth
     of the values. Reported as embedded, like e-mails inside notes."""
@@ -368,7 +368,7 @@ def _text_person_decision(ev: ColumnEvidence) -> Decision | None:
     if persons < TEXT_PERSON_MIN or share < TEXT_PERSON_SHARE or names < TEXT_NAMES_MIN or names < TEXT_NAMES_DISTINCT * persons:
         return None
     examples = tuple(x for lab, xs in ner.examples if lab == "PERSON" for x in xs)[:2]
-    return Decision("PERSON", round(min(0.9, 0.4 + share), 3), "ner", persons, ner.checked, round(share, 3), examples,
+    return EntityVerdict("PERSON", round(min(0.9, 0.4 + share), 3), "ner", persons, ner.checked, round(share, 3), examples,
                     embedded=True)
 
 
@@ -384,28 +384,28 @@ GIVEN_SURNAME_SHARE = 0.6  # "Given Surname" with both names known: persons what
 GIVEN_SURNAME_DISTINCT = 0.5  # … among values this distinct (a few brands named after people repeat)
 
 
-def _card_shape_decision(ev: ColumnEvidence) -> Decision | None:
+def _card_shape_decision(ev: ColumnEvidence) -> EntityVerdict | None:
     """A column named for card numbers whose values have a card's shape but fail the Luhn check:
     reported, with a lower score and the reason, because test data shows where real cards go."""
     share = ev.shape.lookalikes.get("card_shape", 0.0)
     if ev.hint.strength("CREDIT_CARD") < STRONG or share < CARD_SHAPE_SHARE:
         return None
     n = ev.shape.distinct
-    return Decision("CREDIT_CARD", 0.5, "name+shape", round(share * n), n, round(share, 3),
+    return EntityVerdict("CREDIT_CARD", 0.5, "name+shape", round(share * n), n, round(share, 3),
                     note="card-shaped values under a card-number column name; they fail the Luhn check (test numbers?)")
 
 
-def _address_line_decision(ev: ColumnEvidence) -> Decision | None:
+def _address_line_decision(ev: ColumnEvidence) -> EntityVerdict | None:
     """Address lines without the house number + street word the street pattern needs (landmarks,
     C/o, P.O. boxes, localities), in a column whose name says address."""
     share = ev.shape.lookalikes.get("address_line", 0.0)
     if ev.kind != "string" or ev.hint.strength("LOCATION") < STRONG or share < ADDRESS_LINE_SHARE or ev.shape.median_tokens < 2:
         return None
     n = ev.shape.distinct
-    return Decision("LOCATION", _score(share, False, True), "name+pattern", round(share * n), n, round(share, 3))
+    return EntityVerdict("LOCATION", _score(share, False, True), "name+pattern", round(share * n), n, round(share, 3))
 
 
-def _script_place_decision(ev: ColumnEvidence) -> Decision | None:
+def _script_place_decision(ev: ColumnEvidence) -> EntityVerdict | None:
     """Towns in another script under a header that names them (`город`, `πόλη`, `עיר`, `شهر`,
     `शहर`, `市区町村`, `도시`): the English model cannot read them (they never go to it), so the
     header decides for short letter values with no Latin letter (issue 26)."""
@@ -414,10 +414,10 @@ def _script_place_decision(ev: ColumnEvidence) -> Decision | None:
         return None
     if s.lookalikes.get("non_latin", 0.0) < 0.9 or s.alpha < 0.8 or s.median_tokens > 3:
         return None
-    return Decision("LOCATION", 0.6, "name+script", s.distinct, s.distinct, 1.0)
+    return EntityVerdict("LOCATION", 0.6, "name+script", s.distinct, s.distinct, 1.0)
 
 
-def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
+def _password_column_decision(ev: ColumnEvidence) -> EntityVerdict | None:
     """A text column named for passwords (password, passwd, pwd, passwort, contraseña, mot de passe,
     wachtwoord) holds credentials, however its values look (hashed, masked or plain); not a
     yes/no column (`password_reset: yes`) and not one named `password_hash`/`_changed_at` (a
@@ -429,7 +429,7 @@ def _password_column_decision(ev: ColumnEvidence) -> Decision | None:
         return None
     if ev.hint.tokens == ("password",) and s.digits_only == 1.0 and s.max_digits <= 2:
         return None  # a bare `password` column of counts 0–99 (how often an e-mail says "password")
-    return Decision("CREDENTIAL", 0.8, "name+type", s.distinct, s.distinct, 1.0)
+    return EntityVerdict("CREDENTIAL", 0.8, "name+type", s.distinct, s.distinct, 1.0)
 
 
 def _looks_like_names(ev: ColumnEvidence) -> bool:
@@ -449,7 +449,7 @@ def _given_surnames(ev: ColumnEvidence) -> bool:
             and s.distinct >= 20 and s.distinct >= GIVEN_SURNAME_DISTINCT * s.sampled)
 
 
-def _person_from_names(ev: ColumnEvidence) -> Decision | None:
+def _person_from_names(ev: ColumnEvidence) -> EntityVerdict | None:
     """PERSON from the form of the values and the name gazetteer (see `personnames`), for what NER
     misses: "Last, First M", "SURNAME Given", lists of names, lone given names, and surnames
     alone under a person header. Not for a column named for places, not for categories, not when
@@ -478,17 +478,17 @@ def _person_from_names(ev: ColumnEvidence) -> Decision | None:
     else:
         return None
     n = st.checked
-    return Decision("PERSON", round(min(0.9, 0.4 + 0.5 * share), 3), method, round(share * n), n, round(share, 3))
+    return EntityVerdict("PERSON", round(min(0.9, 0.4 + 0.5 * share), 3), method, round(share * n), n, round(share, 3))
 
 
-def decide(ev: ColumnEvidence) -> ColumnDecision:
+def decide(ev: ColumnEvidence) -> ColumnVerdict:
     """The entities of a column (pure: same evidence, same answer)."""
     if ev.kind in ("boolean", "binary", "null", "nested", "other"):
-        return ColumnDecision(ev)
+        return ColumnVerdict(ev)
     if ev.kind == "temporal" or (ev.kind == "string" and ev.shape.lookalikes.get("temporal", 0.0) >= 0.8):
         if ev.hint.strength("DATE_OF_BIRTH") >= STRONG:
-            return ColumnDecision(ev, (Decision("DATE_OF_BIRTH", 0.8, "name+type", ev.shape.distinct, ev.shape.distinct, 1.0),))
-        return ColumnDecision(ev)
+            return ColumnVerdict(ev, (EntityVerdict("DATE_OF_BIRTH", 0.8, "name+type", ev.shape.distinct, ev.shape.distinct, 1.0),))
+        return ColumnVerdict(ev)
     decisions, other = _pattern_decisions(ev)
     decided = {d.entity for d in decisions}
     for rule in (_card_shape_decision, _address_line_decision, _password_column_decision, _script_place_decision):
@@ -515,4 +515,4 @@ def decide(ev: ColumnEvidence) -> ColumnDecision:
                 decisions.append(person)
                 other = [o for o in other if o[0] != "PERSON"]
     decisions.sort(key=lambda d: -d.score)
-    return ColumnDecision(ev, tuple(decisions), tuple(sorted(other, key=lambda x: -x[1])))
+    return ColumnVerdict(ev, tuple(decisions), tuple(sorted(other, key=lambda x: -x[1])))

@@ -28,7 +28,7 @@ class ConfigError(ValueError):
     """A custom-recognizer file that cannot be used (one-line message)."""
 
 
-def load_config(path: str | Path | None) -> tuple[tuple[Recognizer, ...], tuple[tuple[str, str, float], ...], dict[str, str]]:
+def load_scan_config(path: str | Path | None) -> tuple[tuple[Recognizer, ...], tuple[tuple[str, str, float], ...], dict[str, str]]:
     """(recognizers = built-ins + custom, extra name hints, entity → tag overrides)."""
     if path is None:
         return BUILTIN, (), {}

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.scan.classify import (
-    ColumnDecision,
     ColumnEvidence,
+    ColumnVerdict,
     decide,
     evidence,
     needs_ner,
@@ -87,7 +87,7 @@ class FileResult:
     """The decided columns of one file, or the reason it could not be scanned."""
 
     source: str
-    columns: tuple[ColumnDecision, ...] = ()
+    columns: tuple[ColumnVerdict, ...] = ()
     rows: int = 0
     issues: tuple[FileIssue, ...] = ()
 

@@ -29,7 +29,7 @@ _KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_][\w-]*)\s*:(?P<rest>.*)$")
 
 
 @dataclass(frozen=True)
-class Suggestion:
+class ContractSuggestion:
     """One tag to declare on one column of one contract, and why."""
 
     contract: str
@@ -46,7 +46,7 @@ class ContractPatch:
     path: str
     before: str
     after: str
-    suggestions: tuple[Suggestion, ...]
+    suggestions: tuple[ContractSuggestion, ...]
 
     def diff(self) -> str:
         """A unified diff (`a/PATH` → `b/PATH`) a reviewer can read or `git apply`."""
@@ -66,10 +66,10 @@ class SuggestResult:
         return "".join(p.diff() for p in self.patches)
 
 
-def suggestions(report: ScanReport) -> tuple[list[Suggestion], list[str]]:
+def suggestions(report: ScanReport) -> tuple[list[ContractSuggestion], list[str]]:
     """The tags to add, from a report whose drift was checked against the catalog."""
     evidence = {(f.source, f.column, f.tag): f for f in report.findings}
-    found: list[Suggestion] = []
+    found: list[ContractSuggestion] = []
     skipped: list[str] = []
     seen: set[tuple[str, int, str]] = set()
     for item in report.drift:
@@ -83,7 +83,7 @@ def suggestions(report: ScanReport) -> tuple[list[Suggestion], list[str]]:
         if key in seen:  # the same column found in several sample files
             continue
         seen.add(key)
-        found.append(Suggestion(item.contract, item.line, item.column, item.tag,
+        found.append(ContractSuggestion(item.contract, item.line, item.column, item.tag,
                                 _note(evidence.get((item.source, item.column, item.tag)), item)))
     return found, skipped
 
@@ -116,7 +116,7 @@ def _property_block(lines: Sequence[str], name_line: int) -> tuple[int, int, str
     return first, end, key_indent
 
 
-def _add_tag(lines: list[str], suggestion: Suggestion, newline: str) -> None:
+def _add_tag(lines: list[str], suggestion: ContractSuggestion, newline: str) -> None:
     first, end, indent = _property_block(lines, suggestion.line)
     comment = f"  # {suggestion.note}"
     for i in range(first, end):
@@ -143,7 +143,7 @@ def _add_tag(lines: list[str], suggestion: Suggestion, newline: str) -> None:
     lines[end:end] = [f"{indent}tags:{newline}", f"{indent}- {suggestion.tag}{comment}{newline}"]
 
 
-def patch_contract(path: str, text: str, items: Iterable[Suggestion]) -> str:
+def patch_contract(path: str, text: str, items: Iterable[ContractSuggestion]) -> str:
     """`text` (a contract) with each suggested tag added; later lines first so line numbers hold."""
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.splitlines(keepends=True)
@@ -154,7 +154,7 @@ def patch_contract(path: str, text: str, items: Iterable[Suggestion]) -> str:
     return "".join(lines)
 
 
-def _declares(path: str, text: str, wanted: Sequence[Suggestion], taxonomy: object | None) -> str | None:
+def _declares(path: str, text: str, wanted: Sequence[ContractSuggestion], taxonomy: object | None) -> str | None:
     """None when the patched text parses and declares every wanted tag; else why not."""
     from policyengine.catalog.contracts import CatalogError, load_catalog
 
@@ -184,7 +184,7 @@ def suggest(report: ScanReport, *, taxonomy: object | None = None,
 
     `read` maps a contract path to its text (default: read from disk)."""
     found, skipped = suggestions(report)
-    by_contract: dict[str, list[Suggestion]] = {}
+    by_contract: dict[str, list[ContractSuggestion]] = {}
     for s in found:
         by_contract.setdefault(s.contract, []).append(s)
     patches: list[ContractPatch] = []

@@ -3,19 +3,19 @@
 `Decision.to_dict()` builds a dict per column and per cited rule on every request, and encoding
 those costs more than the evaluation itself (≈ 30 µs of a 56 µs `/v1/evaluate` for 6 columns).
 The per-column decisions are one immutable mapping shared by every decision with the same
-outcome (engine/evaluator.py), so their JSON (and that of `readable_columns`, derived from them)
-is encoded once and spliced in as an `orjson.Fragment`. The reply's bytes equal
+outcome (engine/cache.py), named by `Decision.columns_key`, so their JSON (and that of
+`readable_columns`, derived from them) is encoded once per key and spliced in as an
+`orjson.Fragment`; a decision without a key is encoded afresh. The reply's bytes equal
 `orjson.dumps(decision.to_dict())`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from policyengine.engine.decision import ColumnDecision, Decision
+from policyengine.engine.decision import Decision
 
 
 class DecisionDocuments:
@@ -24,21 +24,26 @@ class DecisionDocuments:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        # id(mapping) -> (the mapping, kept alive so its id is not reused; columns JSON; readable JSON)
-        self._encoded: dict[int, tuple[Mapping[str, ColumnDecision], orjson.Fragment, orjson.Fragment]] = {}
-        # id(row filter) -> (the expression, kept alive; its text): filters are shared too
-        self._filters: dict[int, tuple[Any, str]] = {}
+        # Decision.columns_key -> (columns JSON, readable JSON)
+        self._encoded: dict[int, tuple[orjson.Fragment, orjson.Fragment]] = {}
+        # Decision.row_filter_key -> its text: filters are shared too
+        self._filters: dict[int, str | None] = {}
+
+    def __len__(self) -> int:
+        """How many encoded column mappings are held (at most `size`)."""
+        return len(self._encoded)
 
     def document(self, d: Decision) -> dict[str, Any]:
         """`d.to_dict()`, its `columns` and `readable_columns` as pre-encoded JSON fragments."""
-        cols = d.columns
-        found = self._encoded.get(id(cols))
-        if found is None or found[0] is not cols:
-            found = (cols, orjson.Fragment(orjson.dumps({name: c.to_dict() for name, c in cols.items()})),
+        key = d.columns_key
+        found = self._encoded.get(key) if key is not None else None
+        if found is None:
+            found = (orjson.Fragment(orjson.dumps({name: c.to_dict() for name, c in d.columns.items()})),
                      orjson.Fragment(orjson.dumps(list(d.readable_columns))))
-            if len(self._encoded) >= self.size:
-                self._encoded.clear()
-            self._encoded[id(cols)] = found
+            if key is not None:
+                if len(self._encoded) >= self.size:
+                    self._encoded.clear()
+                self._encoded[key] = found
         return {
             "product": d.product,
             "consumer": d.consumer,
@@ -46,22 +51,25 @@ class DecisionDocuments:
             "at": d.at.isoformat() if d.at else None,
             "policy_version": d.policy_version,
             "bundle_version": d.bundle_version,
-            "columns": found[1],
-            "readable_columns": found[2],
-            "row_filter": self._filter_text(d.row_filter),
+            "columns": found[0],
+            "readable_columns": found[1],
+            "row_filter": self._filter_text(d),
             "filter_rules": [r.to_dict() for r in d.filter_rules],
             "error": d.error,
             "reason": d.reason,
         }
 
-    def _filter_text(self, expr: Any) -> str | None:
-        """`Decision.row_filter_text`, rendered once per shared filter expression."""
-        if expr is None:
+    def _filter_text(self, d: Decision) -> str | None:
+        """`Decision.row_filter_text`, rendered once per shared filter (by its outcome key)."""
+        if d.row_filter is None:
             return None
-        found = self._filters.get(id(expr))
-        if found is None or found[0] is not expr:
-            found = (expr, str(expr))
+        serial = d.row_filter_key
+        if serial is None:
+            return str(d.row_filter)
+        found = self._filters.get(serial)
+        if found is None:
+            found = str(d.row_filter)
             if len(self._filters) >= self.size:
                 self._filters.clear()
-            self._filters[id(expr)] = found
-        return found[1]
+            self._filters[serial] = found
+        return found

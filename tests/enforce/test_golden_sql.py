@@ -51,7 +51,7 @@ def _render_all(dialect: str) -> str:
     out = []
     for name, cd in CASES.items():
         d = decision([col("id"), cd, col("secret", "deny")])
-        out.append(f"-- {name}\n{to_sql(d, 'sales.orders', dialect, types=TYPES, hash_key=None, pretty=True)};")
+        out.append(f"-- {name}\n{to_sql(d, 'sales.orders', dialect, types=TYPES, hash_key=None, allow_unkeyed_hash=True, pretty=True)};")
     keyed = decision([col("v", "mask", "hash"), col("w", "mask", "hash")])
     try:
         rendered = render(keyed, 'sales.orders', dialect, hash_key=b'secret', pretty=True)
@@ -84,7 +84,7 @@ def test_keyed_hash_fails_at_render_time_where_no_hmac(dialect: str) -> None:
 @pytest.mark.parametrize("dialect", ["duckdb", "spark", "bigquery", "postgres"])
 def test_year_without_type_is_a_render_error(dialect: str) -> None:
     with pytest.raises(RenderError, match="needs its type"):
-        to_sql(decision([col("d", "mask", "year")]), "t", dialect, hash_key=None)
+        to_sql(decision([col("d", "mask", "year")]), "t", dialect, hash_key=None, allow_unkeyed_hash=True)
 
 
 def test_unknown_dialect_is_an_error() -> None:
@@ -93,7 +93,7 @@ def test_unknown_dialect_is_an_error() -> None:
 
 
 def test_denied_columns_left_out_and_masked_keep_names() -> None:
-    sql = to_sql(decision([col("id"), col("email", "mask", "email_domain"), col("ssn", "deny")]), "t", hash_key=None)
+    sql = to_sql(decision([col("id"), col("email", "mask", "email_domain"), col("ssn", "deny")]), "t", hash_key=None, allow_unkeyed_hash=True)
     assert '"ssn"' not in sql and 'AS "email"' in sql and sql.startswith('SELECT "pe_src"."id" AS "id"')
 
 
@@ -117,7 +117,7 @@ def test_keyed_params_per_dialect() -> None:
     assert render(d, "t", "trino", hash_key=b"k").params == {"pe_hash_key": b"k"}
     pg = render(d, "t", "postgres", hash_key=b"k")
     assert "%(pe_hash_key)s" in pg.sql and pg.positional == () and pg.bind == {"pe_hash_key": b"k"}
-    assert render(d, "t", "duckdb", hash_key=None).bind is None
+    assert render(d, "t", "duckdb", hash_key=None, allow_unkeyed_hash=True).bind is None
 
 
 def test_trino_hmac_uses_positional_parameters_in_order() -> None:
@@ -146,7 +146,7 @@ def test_positional_parameters_refuses_a_foreign_marker() -> None:
 def test_email_domain_extracts_the_whole_match(dialect: str) -> None:
     """Spark's REGEXP_EXTRACT defaults to group 1 and fails on a pattern without groups, so the
     group index 0 (the whole match) is passed; elsewhere the default already is the whole match."""
-    sql = to_sql(decision([col("e", "mask", "email_domain")]), "t", dialect, hash_key=None)
+    sql = to_sql(decision([col("e", "mask", "email_domain")]), "t", dialect, hash_key=None, allow_unkeyed_hash=True)
     found = list(sqlglot.parse_one(sql, read=dialect).find_all(exp.RegexpExtract))
     if dialect == "postgres":
         assert not found and "SUBSTRING(CAST(\"pe_src\".\"e\" AS VARCHAR), '@[^@]*$')" in sql
@@ -163,15 +163,39 @@ def test_email_domain_extracts_the_whole_match(dialect: str) -> None:
 def test_timestamptz_is_converted_to_utc_where_the_dialect_can() -> None:
     d = decision([col("t", "mask", "hash"), col("y", "mask", "year")])
     types = {"t": "timestamptz", "y": "timestamptz"}
-    assert "MAKE_TIMESTAMP(EPOCH_US(\"pe_src\".\"t\"))" in to_sql(d, "x", "duckdb", types=types, hash_key=None)
-    assert "AT TIME ZONE 'UTC'" in to_sql(d, "x", "postgres", types=types, hash_key=None)
-    assert "AT_TIMEZONE(\"pe_src\".\"t\", 'UTC')" in to_sql(d, "x", "trino", types=types, hash_key=None)
-    assert "CONVERT_TIMEZONE('UTC', \"pe_src\".\"y\")" in to_sql(d, "x", "snowflake", types=types, hash_key=None)
+    assert "MAKE_TIMESTAMP(EPOCH_US(\"pe_src\".\"t\"))" in to_sql(d, "x", "duckdb", types=types, hash_key=None, allow_unkeyed_hash=True)
+    assert "AT TIME ZONE 'UTC'" in to_sql(d, "x", "postgres", types=types, hash_key=None, allow_unkeyed_hash=True)
+    assert "AT_TIMEZONE(\"pe_src\".\"t\", 'UTC')" in to_sql(d, "x", "trino", types=types, hash_key=None, allow_unkeyed_hash=True)
+    assert "CONVERT_TIMEZONE('UTC', \"pe_src\".\"y\")" in to_sql(d, "x", "snowflake", types=types, hash_key=None, allow_unkeyed_hash=True)
 
 
-def test_decision_to_sql_delegates() -> None:
+def test_package_to_sql_is_the_renderer() -> None:
+    """`policyengine.to_sql` is the enforcement stage's function itself (nothing installed on import)."""
+    import policyengine
+
     d = decision([col("id"), col("v", "mask", "last4")])
-    assert d.to_sql("t", "spark", hash_key=None) == to_sql(d, "t", "spark", hash_key=None)
+    assert policyengine.to_sql is to_sql
+    assert policyengine.to_sql(d, "t", "spark") == to_sql(d, "t", "spark")
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "trino", "spark", "snowflake", "bigquery", "postgres"])
+def test_hash_without_a_key_is_refused_by_the_renderer(dialect: str, monkeypatch) -> None:
+    """The attack: a decision masking with `hash` rendered with no key used to give plain SHA-256
+    of the value (confirmed by hashing a guess: a name, an IP address), silently; the gateway
+    alone refused it. The rule is the renderer's now: refused unless explicitly allowed, and
+    no key is picked up from the environment or a policyengine.yaml in the working directory."""
+    from policyengine.enforce.sql import UnkeyedHash
+
+    monkeypatch.setenv("POLICYENGINE_HASH_KEY", "from-the-environment")
+    d = decision([col("id"), col("email", "mask", "hash")])
+    for call in (lambda: to_sql(d, "t", dialect), lambda: render(d, "t", dialect, hash_key=""),
+                 lambda: enforced_select(d, "t", dialect)):
+        with pytest.raises(UnkeyedHash, match="email is masked with 'hash' but no HMAC key"):
+            call()
+    plain = to_sql(d, "t", dialect, allow_unkeyed_hash=True)
+    assert "from-the-environment" not in plain
+    keyed = render(d, "t", dialect, hash_key=b"k") if dialect in ("duckdb", "trino", "postgres") else None
+    assert keyed is None or keyed.params
 
 
 def test_dates_compared_with_timezone_aware_columns_are_utc_instants() -> None:
@@ -186,12 +210,12 @@ def test_dates_compared_with_timezone_aware_columns_are_utc_instants() -> None:
 
     d = Decision("sales.orders", "alice", {"ts": ColumnDecision("ts", "allow")}, flt)
     for dialect in ("duckdb", "postgres", "trino", "snowflake"):
-        assert "2024-01-01 00:00:00+00:00" in to_sql(d, "x", dialect, types={"ts": "timestamptz"}, hash_key=None)
+        assert "2024-01-01 00:00:00+00:00" in to_sql(d, "x", dialect, types={"ts": "timestamptz"}, hash_key=None, allow_unkeyed_hash=True)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'America/New_York'")
     con.execute("CREATE TABLE x AS SELECT TIMESTAMPTZ '2023-12-31 23:30:00+00' AS ts UNION ALL "
                 "SELECT TIMESTAMPTZ '2024-01-01 00:30:00+00'")
-    rows = con.execute(to_sql(d, "x", "duckdb", types={"ts": "timestamptz"}, hash_key=None)).fetchall()
+    rows = con.execute(to_sql(d, "x", "duckdb", types={"ts": "timestamptz"}, hash_key=None, allow_unkeyed_hash=True)).fetchall()
     assert len(rows) == 1
 
 
@@ -200,5 +224,5 @@ def test_a_select_as_the_source_becomes_a_derived_table() -> None:
 
     d = decision([col("id"), col("v", "mask", "last4")])
     source = sqlglot.parse_one("SELECT * FROM raw.t WHERE ok", read="duckdb")
-    sql = to_sql(d, source, "duckdb", hash_key=None)
+    sql = to_sql(d, source, "duckdb", hash_key=None, allow_unkeyed_hash=True)
     assert 'FROM (SELECT * FROM raw.t WHERE ok) AS "pe_src"' in sql

@@ -1,4 +1,4 @@
-"""Decision.to_read_restrictions: the Iceberg REST `ReadRestrictions` object of a decision.
+"""read_restrictions(decision, fields): the Iceberg REST `ReadRestrictions` object of a decision.
 
 Attacks first: a schema that omits, renames or duplicates a column, a denied column, an error
 decision, a filter that does not translate — each is refused, never answered with something
@@ -73,7 +73,7 @@ def test_a_schema_with_a_column_the_product_does_not_declare_is_refused() -> Non
 
 def test_a_field_id_mapping_that_omits_a_column_is_refused() -> None:
     with pytest.raises(IcebergRefused, match="no field id for column 'ssn'"):
-        _customers().to_read_restrictions({"id": 1, "email": 2, "region": 3, "born": 4}, hash_key=None)
+        read_restrictions(_customers(), {"id": 1, "email": 2, "region": 3, "born": 4}, hash_key=None)
 
 
 def test_two_columns_on_one_field_id_are_refused() -> None:
@@ -83,7 +83,7 @@ def test_two_columns_on_one_field_id_are_refused() -> None:
             {"id": 1, "name": "id", "type": "long"}, {"id": 2, "name": "email", "type": "string"},
             {"id": 2, "name": "region", "type": "string"}]})
     with pytest.raises(IcebergSchemaError, match="field id 2 twice"):
-        _customers().to_read_restrictions({"id": 1, "email": 2, "region": 2, "born": 4, "ssn": 5})
+        read_restrictions(_customers(), {"id": 1, "email": 2, "region": 2, "born": 4, "ssn": 5})
 
 
 def test_a_top_level_id_reused_inside_a_nested_type_is_refused() -> None:
@@ -157,7 +157,7 @@ def test_malformed_schemas_are_errors(bad: Any) -> None:
 
 
 def test_projections_by_field_id_and_no_filter() -> None:
-    got = _customers().to_read_restrictions(parse_schema(SCHEMA), hash_key=None)
+    got = read_restrictions(_customers(), parse_schema(SCHEMA), hash_key=None)
     assert got == {"required-column-projections": [
         {"action": "mask-alphanum", "field-id": 2}, {"action": "truncate-to-year", "field-id": 4},
         {"action": "replace-with-null", "field-id": 5}]}
@@ -165,11 +165,11 @@ def test_projections_by_field_id_and_no_filter() -> None:
 
 def test_an_allow_everything_decision_restricts_nothing() -> None:
     d = decision([col("id"), col("region")])
-    assert d.to_read_restrictions({"id": 1, "region": 3}) == {}
+    assert read_restrictions(d, {"id": 1, "region": 3}) == {}
 
 
 def test_a_plain_field_id_mapping_maps_type_independent_masks() -> None:
-    got = _customers().to_read_restrictions({"id": 1, "email": 2, "region": 3, "born": 4, "ssn": 5}, hash_key=None)
+    got = read_restrictions(_customers(), {"id": 1, "email": 2, "region": 3, "born": 4, "ssn": 5}, hash_key=None)
     assert [p["action"] for p in got["required-column-projections"]] == [
         "mask-alphanum", "truncate-to-year", "replace-with-null"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from policyengine.engine.decision_log import DecisionLog
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.engine.reload import ReloadingEngine
 
 MESH = Path(__file__).resolve().parents[2] / "examples" / "mesh"
@@ -124,11 +124,12 @@ def test_watch_reloads_on_change(tmp_path: Path) -> None:
     try:
         import time
 
-        time.sleep(0.3)
-        (pol / "p.policy").write_text(V2, encoding="utf-8")
+        # the watcher may not be listening yet when the first write lands: write again (the
+        # same text) until a reload shows, instead of guessing how long it takes to start
         deadline = time.monotonic() + 10
         while holder.bundle_version == before and time.monotonic() < deadline:
-            time.sleep(0.05)
+            (pol / "p.policy").write_text(V2, encoding="utf-8")
+            time.sleep(0.05)  # a poll with a deadline, not a guess at a duration
     finally:
         stop.set()
     assert holder.bundle_version != before

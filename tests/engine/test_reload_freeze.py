@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.engine.reload import ReloadingEngine
 
 ROOT = Path(__file__).resolve().parents[2]

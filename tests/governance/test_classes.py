@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine.catalog.consumers import Consumer
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.governance.classes import (
     AttributeUse,
     attribute_candidates,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from policyengine.catalog.scan_tags import scan_tags
 from policyengine.cli import app
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.governance.coverage import check_coverage, to_json, to_sarif, to_text
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine.catalog.consumers import Consumer
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.governance.diff import diff_versions, rule_changes, rule_sides
 from policyengine.governance.matrix import cell_direction
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine.catalog.consumers import Consumer
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.governance.matrix import cell_direction, diff_engines
 
 from .test_classes import GROUPS, INSTANTS, LEVELS, PRODUCT, PURPOSES, REGIONS, USERS, rule

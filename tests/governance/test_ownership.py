@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from policyengine.cli import app
 from policyengine.config import load_config
 from policyengine.diagnostics import PolicyError
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.governance.ownership import compile_pattern
 from policyengine.yamlsource import YamlError
 
@@ -364,7 +364,7 @@ def test_the_docs_show_the_repositorys_map_and_codeowners_as_they_are() -> None:
 
 def test_the_default_engine_denies_everything_when_a_scope_escapes_its_path(project) -> None:
     # the gateway and policyengine.evaluate() load the configured project: an escaped scope fails closed
-    from policyengine.engine.evaluator import evaluate, reset_default_engine
+    from policyengine.engine.loading import evaluate, reset_default_engine
 
     consumer = {"id": "r", "groups": ["reps"], "attributes": {}}
     reset_default_engine()

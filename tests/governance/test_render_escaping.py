@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import policyengine
 from policyengine.cli import app
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.governance import coverage as cov
 from policyengine.governance import diff_render as render
 from policyengine.governance.contract_diff import ContractChange

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from policyengine.cli import app
-from policyengine.engine.evaluator import load
-from policyengine.governance.whynot import why_not
+from policyengine.engine.loading import load
+from policyengine.governance.whynot import decision_why_not, why_not
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "tests" / "fixtures" / "catalog"
@@ -144,7 +144,7 @@ def test_the_public_api_offers_why_not(tmp_path: Path) -> None:
 
 
 def test_decision_why_not_asks_the_same_question_as_the_function(tmp_path: Path) -> None:
-    """`Decision.why_not(column, engine)` explains the decision's own request: its consumer (from
+    """`decision_why_not(decision, column, engine)` explains the decision's own request: its consumer (from
     the consumers file, or given), purpose and instant."""
     import policyengine  # noqa: F401  (installs the explainer, as any user import does)
     from policyengine.catalog.consumers import Consumer
@@ -153,17 +153,17 @@ def test_decision_why_not_asks_the_same_question_as_the_function(tmp_path: Path)
                                '@name("mask-mail")\nmask shop.orders.email using hash to everyone except group:dpo;\n')
     staff = Consumer("x", frozenset({"staff"}))
     decision = engine.evaluate(staff, "shop.orders", ["email", "amount"], None, AT)
-    answer = decision.why_not("email", engine, consumer=staff)
+    answer = decision_why_not(decision, "email", engine, consumer=staff)
     assert _changes(answer) == _changes(why_not(engine, staff, "shop.orders", "email", at=AT)) == [["join group:dpo"]]
-    assert decision.why_not("amount", engine, consumer=staff).suggestions == ()  # already readable
+    assert decision_why_not(decision, "amount", engine, consumer=staff).suggestions == ()  # already readable
     with pytest.raises(ValueError, match="not part of this decision"):
-        decision.why_not("card", engine, consumer=staff)
+        decision_why_not(decision, "card", engine, consumer=staff)
     with pytest.raises(ValueError, match="not in the consumers file"):
-        decision.why_not("email", engine)  # 'x' was built in place: its groups are unknown here
+        decision_why_not(decision, "email", engine)  # 'x' was built in place: its groups are unknown here
     (tmp_path / "other").mkdir()
     other = _engine(tmp_path / "other", 'allow read shop.orders to everyone;\n')
     with pytest.raises(ValueError, match="another bundle version"):
-        decision.why_not("email", other, consumer=staff)
+        decision_why_not(decision, "email", other, consumer=staff)
 
 
 def test_decision_why_not_finds_a_registered_consumer() -> None:
@@ -174,6 +174,6 @@ def test_decision_why_not_finds_a_registered_consumer() -> None:
     engine = load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers)
     decision = engine.evaluate("bob", "sales.customers")
     masked = next(c for c, d in decision.columns.items() if d.effect != "allow")
-    answer = decision.why_not(masked, engine)
+    answer = decision_why_not(decision, masked, engine)
     assert answer.current == decision.columns[masked]
     assert answer.to_text()

@@ -25,7 +25,7 @@ from policyengine.engine.policytest import load_cases
 from policyengine.language.checker import check_policies
 from policyengine.language.files import parse_paths
 from policyengine.scan.config import ConfigError
-from policyengine.scan.config import load_config as load_recognizers
+from policyengine.scan.config import load_scan_config as load_recognizers
 from policyengine.yamlsource import YamlError
 
 from .conftest import CONSUMERS, CONTRACT

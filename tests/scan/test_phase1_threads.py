@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -38,13 +37,16 @@ def test_a_corrupt_row_group_reads_as_the_same_error_whole_or_cut(tmp_path: Path
 
 
 def test_an_interruption_cancels_the_queued_tasks(tmp_path: Path, monkeypatch) -> None:
-    """Ctrl-C in phase 1 must not wait for every queued file to be read."""
+    """Ctrl-C in phase 1 must not wait for every queued file to be read, and no queued file may
+    start after it: the tasks already running are held until scan() has raised, then the pool's
+    threads are joined (no sleeping: once they have ended, nothing more can start)."""
     files = []
     for i in range(30):
         files.append(tmp_path / f"f{i:02d}.csv")
         files[-1].write_text("a\n1\n")
     ran = []
     lock = threading.Lock()
+    interrupted = threading.Event()
     real = pipeline._run_task
 
     def slow(task, *args, **kw):
@@ -53,13 +55,18 @@ def test_an_interruption_cancels_the_queued_tasks(tmp_path: Path, monkeypatch) -
             first = len(ran) == 1
         if first:
             raise KeyboardInterrupt
-        time.sleep(0.2)
+        interrupted.wait(30)  # still running when the interruption reaches the caller
         return real(task, *args, **kw)
 
+    before = set(threading.enumerate())
     monkeypatch.setattr(pipeline, "_run_task", slow)
     with pytest.raises(KeyboardInterrupt):
         scan(files, ScanSettings(model="none", jobs=2))
-    time.sleep(0.5)  # what was already running may finish; nothing queued may start
+    interrupted.set()
+    for t in set(threading.enumerate()) - before:
+        if t.name.startswith("scan"):
+            t.join(30)
+            assert not t.is_alive(), "a scan thread outlived the interruption"
     assert len(ran) <= 4
 
 

@@ -86,8 +86,8 @@ def test_a_column_missing_from_the_contract_is_reported_not_patched(tmp_path: Pa
 
 
 def test_a_tags_value_that_is_not_a_list_is_refused() -> None:
-    from policyengine.scan.suggest import Suggestion
+    from policyengine.scan.suggest import ContractSuggestion
 
     text = "schema:\n- name: t\n  properties:\n  - name: email\n    logicalType: string\n    tags: pii\n"
     with pytest.raises(ValueError, match="is not a list"):
-        patch_contract("c.yaml", text, [Suggestion("c.yaml", 4, "email", "pii.email", "why")])
+        patch_contract("c.yaml", text, [ContractSuggestion("c.yaml", 4, "email", "pii.email", "why")])

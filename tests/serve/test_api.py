@@ -7,7 +7,7 @@ from pathlib import Path
 
 from serve_helpers import ROOT, call, make_app
 
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve.app import App
 

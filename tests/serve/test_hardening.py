@@ -18,7 +18,7 @@ from test_trino_contract import CTX_BOB, column, ctx, doc, table
 
 from policyengine.config import load_config
 from policyengine.engine.decision_log import DecisionLog
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve.app import App, ServeOptions
 from policyengine.serve.trino import TrinoSettings

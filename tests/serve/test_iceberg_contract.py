@@ -15,7 +15,7 @@ import pytest
 from serve_helpers import call, make_app
 
 from policyengine.enforce.iceberg import ACTIONS
-from policyengine.engine.evaluator import load
+from policyengine.engine.loading import load
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.serve.app import App
 

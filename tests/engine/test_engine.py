@@ -118,7 +118,7 @@ def test_cache_is_bounded(engine_from) -> None:
     engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"}, cache_size=8)
     for i in range(50):
         engine.evaluate({"id": f"u{i}"}, "shop.orders", at=AT)
-    assert len(engine._cache) <= 8
+    assert len(engine.cache) <= 8
 
 
 @dataclasses.dataclass
@@ -151,7 +151,7 @@ def test_decision_shapes(engine_from) -> None:
 
 
 def test_module_level_evaluate_uses_configuration(monkeypatch) -> None:
-    from policyengine.engine import evaluator as engine_module
+    from policyengine.engine import loading as engine_module
 
     monkeypatch.chdir(ROOT)
     engine_module.reset_default_engine()
@@ -272,7 +272,7 @@ def test_a_false_row_filter_says_which_attribute_made_it_so(engine_from) -> None
 
 
 def test_a_broken_configuration_denies_and_is_not_reloaded_on_every_call(tmp_path: Path, monkeypatch) -> None:
-    from policyengine.engine import evaluator as engine_module
+    from policyengine.engine import loading as engine_module
 
     monkeypatch.chdir(tmp_path)  # no policyengine.yaml, no policies: loading fails
     engine_module.reset_default_engine()

@@ -9,7 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyengine.engine.evaluator import Engine, load
+from policyengine.engine.evaluator import Engine
+from policyengine.engine.loading import load
 from policyengine.language.masks import MaskStrategy, reveals_no_more, strictest
 
 CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.engine.evaluator import Engine, load
+from policyengine.engine.evaluator import Engine
+from policyengine.engine.loading import load
 
 FIXTURE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog"
 

@@ -19,11 +19,11 @@ def test_cache_entries_are_untracked_by_the_collector(engine_from) -> None:
     for i in range(200):
         engine.evaluate({"id": f"u{i}", "groups": ["g", "staff"], "attributes": {"region": "eu"}},
                         "shop.orders", ["order_id", "email", "amount"], at=AT)
-    assert len(engine._cache) == 200
+    assert len(engine.cache) == 200
     gc.collect()
-    tracked = sum(gc.is_tracked(k) or gc.is_tracked(v) for k, v in engine._cache.items())
+    tracked = sum(gc.is_tracked(k) or gc.is_tracked(v) for k, v in engine.cache.entries.items())
     assert tracked == 0
-    assert not gc.is_tracked(engine._cache)
+    assert not gc.is_tracked(engine.cache.entries)
 
 
 def test_same_outcome_shares_the_column_decisions(engine_from) -> None:
@@ -33,6 +33,8 @@ def test_same_outcome_shares_the_column_decisions(engine_from) -> None:
     c = engine.evaluate({"id": "c", "groups": ["g", "cleared"], "attributes": {"region": "eu"}},
                         "shop.orders", at=AT)
     assert a.columns is b.columns  # same applicable rules: one mapping
+    assert a.columns_key == b.columns_key != c.columns_key  # and one key for it
+    assert a.row_filter_key != b.row_filter_key and a.outcome_key != b.outcome_key
     assert a.row_filter != b.row_filter and a.consumer == "a" and b.consumer == "b"
     assert c.columns is not a.columns and c.columns["email"].effect == "allow"
     assert a.columns["email"].effect == "mask" and a.columns["order_id"] is c.columns["order_id"]
@@ -44,8 +46,8 @@ def test_an_evicted_part_makes_a_correct_miss(engine_from) -> None:
     engine = engine_from(POLICY)
     who = {"id": "a", "groups": ["g"], "attributes": {"region": "eu"}}
     first = engine.evaluate(who, "shop.orders", at=AT)
-    engine._columns.clear()  # as if evicted while the cache entry stays
-    engine._filters.clear()
+    engine.cache.columns.clear()  # as if evicted while the cache entry stays
+    engine.cache.filters.clear()
     again = engine.evaluate(who, "shop.orders", at=AT)
     assert engine.cache_hits == 0 and engine.cache_misses == 2
     assert again == first
@@ -53,12 +55,12 @@ def test_an_evicted_part_makes_a_correct_miss(engine_from) -> None:
 
 def test_shared_tables_are_bounded(engine_from) -> None:
     engine = engine_from(POLICY)
-    engine._columns.size = engine._filters.size = 8
+    engine.cache.columns.size = engine.cache.filters.size = 8
     for i in range(100):
         engine.evaluate({"id": "a", "groups": ["g"], "attributes": {"region": f"r{i}"}},
                         "shop.orders", [f"x{i}", "email"], at=AT)
-    assert len(engine._columns.by_key) <= 8 and len(engine._columns.by_serial) <= 8
-    assert len(engine._filters.by_key) <= 8 and len(engine._filters.by_serial) <= 8
+    assert len(engine.cache.columns.by_key) <= 8 and len(engine.cache.columns.by_serial) <= 8
+    assert len(engine.cache.filters.by_key) <= 8 and len(engine.cache.filters.by_serial) <= 8
     d = engine.evaluate({"id": "a", "groups": ["g"], "attributes": {"region": "r3"}}, "shop.orders",
                         ["x3", "email"], at=AT)
     assert d.columns["x3"].effect == "deny" and d.columns["email"].effect == "mask"
@@ -121,14 +123,14 @@ def test_any_column_list_gives_the_uncached_decision(engine_from) -> None:
 
 def test_column_serials_are_never_reused(engine_from) -> None:
     engine = engine_from(CLASSES)
-    engine.shared_size = 4  # the column-tuple table evicts often
+    engine.cache.shared_size = 4  # the column-tuple table evicts often
     who = {"id": "a", "groups": ["g"]}
     first = engine.evaluate(who, "shop.orders", ["email"], at=AT)
     for i in range(50):
         engine.evaluate(who, "shop.orders", ["order_id", f"x{i}"], at=AT)
         if i == 25:
             engine.clear_cache()
-    assert len(engine._colsets) <= 4
+    assert len(engine.cache.colsets) <= 4
     again = engine.evaluate(who, "shop.orders", ["email"], at=AT)
     assert list(again.columns) == ["email"] and again.to_dict() == first.to_dict()
     other = engine.evaluate(who, "shop.orders", ["order_id", "x3"], at=AT)
@@ -138,7 +140,7 @@ def test_column_serials_are_never_reused(engine_from) -> None:
 def test_an_entry_is_one_int_when_no_rule_has_a_window(engine_from) -> None:
     plain = engine_from(POLICY)
     plain.evaluate({"id": "a", "groups": ["g"], "attributes": {"region": "eu"}}, "shop.orders", at=AT)
-    assert [type(v) for v in plain._cache.values()] == [int]
+    assert [type(v) for v in plain.cache.entries.values()] == [int]
 
 
 def test_an_entry_carries_its_window_when_a_rule_has_one(engine_from) -> None:
@@ -146,7 +148,7 @@ def test_an_entry_carries_its_window_when_a_rule_has_one(engine_from) -> None:
                                         "allow read shop.orders to group:g until 2026-12-31;\n"})
     who = {"id": "a", "groups": ["g"]}
     inside = windowed.evaluate(who, "shop.orders", ["order_id"], at=AT)
-    (entry,) = windowed._cache.values()
+    (entry,) = windowed.cache.entries.values()
     assert isinstance(entry, tuple)
     after = windowed.evaluate(who, "shop.orders", ["order_id"], at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
     assert inside.columns["order_id"].effect == "allow" and after.columns["order_id"].effect == "deny"
@@ -179,4 +181,4 @@ def test_threads_evicting_and_inserting_never_break_a_decision(engine_from) -> N
     finally:
         sys.setswitchinterval(old)
     # the bound is soft by at most one entry per thread (a lock-free insert may pass a full check)
-    assert errors == [] and len(engine._cache) <= 64 + 4
+    assert errors == [] and len(engine.cache) <= 64 + 4

@@ -1,4 +1,4 @@
-"""Table-driven checks of every numbered semantic rule (tests/evaluator/semantics.yaml).
+"""Table-driven checks of every numbered semantic rule (tests/engine/semantics.yaml).
 
 Each case may also carry `scan` (a scan report given to `load(..., scan=...)`), `fault` (how to
 break the compiled index before evaluating, to exercise fail-closed) and `error: true` (the
