@@ -498,6 +498,31 @@ def unowned_read_files(own: Ownership, text: str, read: Iterable[ReadFile], repo
     return out
 
 
+def samples_not_platform_owned(own: Ownership, text: str, read: Iterable[ReadFile],
+                               repo_root: Path | None = None) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(path, what, owners) of each sample file (a `samples:` folder's, or a product's) the
+    CODEOWNERS `text` gives to owners besides the platform team. A contract's `servers.path` is
+    its domain's to edit: pointed at a file the domain owns (the contract itself, its policy
+    file), the domain writes the sample the scan checks and reviews it itself."""
+    repo = (repo_root or repository_root(own.root)).resolve()
+    platform = set(own.platform_team)
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    seen: set[str] = set()
+    for f in read:
+        if not (f.what == "samples" or f.what.startswith("the sample of ")):
+            continue
+        paths = sorted(p for p in f.path.rglob("*") if p.is_file()) if f.path.is_dir() else [f.path]
+        for p in paths:
+            rel = _in_repo(repo, p)
+            if rel is None or rel in seen:
+                continue  # outside the repository: unowned_read_files reports it
+            seen.add(rel)
+            owners = codeowners_owners(text, rel)
+            if owners and not set(owners) <= platform:
+                out.append((rel, f.what, owners))
+    return out
+
+
 def render_codeowners(own: Ownership, catalog: Catalog, repo_root: Path | None = None,
                       read: Sequence[ReadFile] = ()) -> str:
     """The CODEOWNERS text (GitHub and GitLab syntax) the map and the contracts' owners give.

@@ -125,3 +125,20 @@ def test_a_policy_file_in_no_path_of_the_map_goes_to_the_platform(mesh: Path) ->
     assert _run("codeowners").exit_code == 0
     assert _owners(mesh, "policies/extra/notes.policy") == (PLATFORM,)
     assert _run("codeowners", "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("path", [
+    "sales.orders.yaml",  # the contract itself: the domain writes its own "sample"
+    "../../../policies/sales.policy",  # the domain's policy file
+])
+def test_check_fails_on_a_sample_its_domain_reviews(mesh: Path, path: str) -> None:
+    """A contract's `servers.path` is the domain's to edit: pointed at a file the domain owns, the
+    domain writes the sample the scan checks, reviewed by itself. Every sample must be the
+    platform's (the CODEOWNERS committed before this change is unchanged by it)."""
+    assert _run("codeowners", "--check").exit_code == 0
+    contract = mesh / "examples/mesh/products/sales.orders.yaml"
+    contract.write_text(contract.read_text("utf-8").replace("../samples/sales.orders.parquet", path), "utf-8")
+    assert _run("codeowners").output.endswith("is up to date\n")  # the map gives the same lines
+    result = _run("codeowners", "--check")
+    assert result.exit_code == 1, result.output
+    assert "the sample of sales.orders is reviewed by @example/sales-data" in result.output
