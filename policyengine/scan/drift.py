@@ -45,11 +45,19 @@ def _where(columns: tuple[Column, ...], product: Product) -> tuple[str | None, i
 
 def _undeclared(catalog: Catalog, product: Product, source: str, column: str, entity: str,
                 tag: str) -> DriftItem | None:
-    """The drift item of one finding against one product, None when declared."""
-    path = product.column_path(column)
-    declared = path[0].tags if path else frozenset()
-    if _covers(catalog, declared, tag):
-        return None
+    """The drift item of one finding against one product, None when declared. A leaf `a.b` with
+    both a column `a.b` and a column `a` in the contract is declared only when both readings
+    declare it: the report keeps no trace of whether the sample's column was flat or nested, and
+    a tagged phantom `a.b` must not stand in for an untagged struct column `a`."""
+    readings = product.column_readings(column)
+    path: tuple[Column, ...] = ()
+    for reading in readings:
+        if not _covers(catalog, reading[0].tags, tag):
+            path = reading
+            break
+    else:
+        if readings:
+            return None
     contract, line = _where(path, product)
     if not path:
         what = "the column is not in the contract at all"

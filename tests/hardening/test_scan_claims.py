@@ -351,3 +351,18 @@ def test_a_sample_without_the_contracts_columns_fails_the_gate(project: Run, cas
     else:
         assert "error: column 'email' of shop.customers is in none of its samples" in result.output
     assert "product(s) without a scanned sample" in result.output
+
+
+def test_a_flat_column_named_like_a_leaf_does_not_declare_the_nested_column(project: Run) -> None:
+    """A phantom column literally named `contact.email`, tagged, next to an untagged `contact`: the
+    leaf `contact.email` of the struct matched the phantom's name first and passed, while the real
+    column `contact`, untagged, is what policies would leave readable. Both readings must declare it."""
+    phantom = ("  - name: contact.email\n    logicalType: string\n    tags: [pii.email]\n"
+               "  - name: emails\n")
+    contract = _nested(emails="pii.email", attrs="pii.email").replace("  - name: emails\n", phantom, 1)
+    files = {"samples/profiles.parquet": _nested_parquet(), "products/shop.profiles.yaml": contract}
+    result = _scan(project, "--format", "json", files=files)
+    assert result.exit_code == 1, result.output
+    (item,) = [d for d in json.loads(result.stdout)["drift"] if d["kind"] == "undeclared"]
+    assert item["column"] == "contact.email" and "the contract does not tag it pii.email" in item["message"]
+    assert item["line"] == contract.splitlines().index("    - name: email") + 1  # contact's own property
