@@ -19,7 +19,9 @@ from policyengine.commands.common import (
     load_project_catalog,
     project_config,
 )
+from policyengine.governance.escape import plain
 from policyengine.governance.ownership import (
+    CodeownersPathError,
     read_files,
     render_codeowners,
     samples_not_platform_owned,
@@ -71,7 +73,11 @@ def codeowners(
     catalog = load_project_catalog(cfg, None, None)
     read = read_files(catalog, consumers=cfg.consumers, taxonomy=cfg.taxonomy, samples=cfg.samples,
                       policies=cfg.policies)
-    text = render_codeowners(own, catalog, read=read)
+    try:
+        text = render_codeowners(own, catalog, read=read)
+    except CodeownersPathError as exc:  # a line break in a file name would write a line of its own
+        raise fail(f"{plain(str(exc))}: error: this file name cannot be written in CODEOWNERS (a space, line "
+                   "break or control character, or one of # * ? [ ] \\): rename the file", EXIT_USAGE) from None
     path = _shown(output or own.codeowners_file())
     try:
         old = path.read_text(encoding="utf-8") if path.exists() else None

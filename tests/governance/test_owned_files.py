@@ -142,3 +142,21 @@ def test_check_fails_on_a_sample_its_domain_reviews(mesh: Path, path: str) -> No
     result = _run("codeowners", "--check")
     assert result.exit_code == 1, result.output
     assert "the sample of sales.orders is reviewed by @example/sales-data" in result.output
+
+
+@pytest.mark.parametrize("name", [
+    "sales.a\n* @mallory\n#.yaml",  # a line break forges a line owning everything above the domain
+    "sales.a b.yaml",  # a space splits the pattern from its owners
+    "sales.a#x.yaml", "sales.*x.yaml", "sales.[x].yaml", "sales.a\\x.yaml",
+])
+def test_a_contract_file_name_cannot_write_a_codeowners_line(mesh: Path, name: str) -> None:
+    """A contract's file name is the domain's to choose, and `codeowners` wrote it into a line: a
+    name with a line break in it added `* @mallory`, which then owned the consumers file."""
+    src = mesh / "examples/mesh/products/sales.orders.yaml"
+    text = src.read_text("utf-8").replace("\ndataProduct: orders\n", "\ndataProduct: orders_copy\n")
+    (mesh / "examples/mesh/products" / name).write_text(text.replace("\nid: ", "\nid: x"), "utf-8")
+    result = _run("codeowners")
+    assert result.exit_code == 2, result.output
+    assert "cannot be written in CODEOWNERS" in result.output
+    assert "@mallory\n" not in (mesh / ".github/CODEOWNERS").read_text("utf-8")
+    assert _run("codeowners", "--check").exit_code == 2
