@@ -43,7 +43,7 @@ class ContractChange:
     """One privacy-breaking change of a contract."""
 
     kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed | product-renamed
-    #           | sample-changed
+    #           | sample-changed | unscanned-column
     product: str
     column: str | None
     message: str
@@ -198,6 +198,30 @@ def _sample_changes(base: Any, head: Any, renamed: list[tuple[str, str]],
     return out
 
 
+def _unscanned_columns(base: Any, head: Any, renamed: list[tuple[str, str]],
+                       head_root: Path | None) -> list[ContractChange]:
+    """`unscanned-column` for each column added to a product whose contract names no sample (one
+    waived from the scan, `scan: waive_samples:`): the platform reviewed the product once, with
+    its waiver, and no scan will see a column the domain adds later; approved by a new
+    `policyengine-approved`."""
+    old, new = base.catalog.products, head.catalog.products
+    out = []
+    for was, name in [(n, n) for n in sorted(set(old) & set(new))] + renamed:
+        b, h = old[was], new[name]
+        if h.samples:
+            continue
+        for col in h.columns:
+            if b.column(col.name) is not None:
+                continue
+            span = col.span
+            out.append(ContractChange(
+                "unscanned-column", name, col.name,
+                f"new column {name}.{col.name}: its contract names no sample, so no scan checks what it holds",
+                _rel(head_root, span.file if span else h.source), span.line if span else None,
+                _approval((col.approvals, ()), (h.approvals, b.approvals))))
+    return out
+
+
 def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
                      scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> list[ContractChange]:
     """Every privacy-breaking contract change from `base` to `head` (engines, or anything with a
@@ -253,6 +277,7 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                 _approval((successor.approvals, c.approvals), (h.approvals, b.approvals))))
     out.extend(renamed_changes(base, head, base_root=base_root, head_root=head_root))
     out.extend(_sample_changes(base, head, renamed, head_root))
+    out.extend(_unscanned_columns(base, head, renamed, head_root))
     was_named = {after: before for before, after in renamed}
     for name, h in sorted(new.items()):
         found = (scan or {}).get(name, {})
