@@ -154,6 +154,17 @@ class Product:
             return (whole,)
         return _descend(self.columns, path)
 
+    def column_readings(self, path: str) -> tuple[tuple[Column, ...], ...]:
+        """Every way a scanned column's path reads against the contract: `column_path`, and when
+        that is a column literally named `a.b`, also the nested reading through a shorter
+        top-level column `a` (a report does not say whether the sample's column was flat or a
+        struct's leaf, so a gate must hold for both)."""
+        first = self.column_path(path)
+        if not first:
+            return ()
+        nested = _descend([c for c in self.columns if c.name != path], path)
+        return (first, nested) if nested and nested[0].name != first[0].name else (first,)
+
 
 @dataclass(frozen=True)
 class Catalog:

@@ -83,11 +83,12 @@ def scan_findings(report: str | Path | Mapping[str, Any] | Any,
             unmatched += 1
             continue
         for product in products:
-            path = product.column_path(column)  # a nested leaf (`contact.email`) tags its column
-            if not path:
+            readings = product.column_readings(column)  # a nested leaf (`contact.email`) tags its column
+            if not readings:
                 undeclared[(product.name, column, tag, source)] = None
                 continue
-            out.setdefault(product.name, {}).setdefault(path[0].name, set()).add(tag)
+            for path in readings:  # `a.b` named flat and read through `a`: both columns get the tag
+                out.setdefault(product.name, {}).setdefault(path[0].name, set()).add(tag)
     if unmatched:
         log.warning("policyengine: %d scan finding(s) match no product's sample file; "
                     "their tags were not added", unmatched)

@@ -19,7 +19,14 @@ from policyengine.commands.common import (
     load_project_catalog,
     project_config,
 )
-from policyengine.governance.ownership import read_files, render_codeowners, unowned_read_files
+from policyengine.governance.escape import plain
+from policyengine.governance.ownership import (
+    CodeownersPathError,
+    read_files,
+    render_codeowners,
+    samples_not_platform_owned,
+    unowned_read_files,
+)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Project configuration file.")]
 
@@ -66,7 +73,11 @@ def codeowners(
     catalog = load_project_catalog(cfg, None, None)
     read = read_files(catalog, consumers=cfg.consumers, taxonomy=cfg.taxonomy, samples=cfg.samples,
                       policies=cfg.policies)
-    text = render_codeowners(own, catalog, read=read)
+    try:
+        text = render_codeowners(own, catalog, read=read)
+    except CodeownersPathError as exc:  # a line break in a file name would write a line of its own
+        raise fail(f"{plain(str(exc))}: error: this file name cannot be written in CODEOWNERS (a space, line "
+                   "break or control character, or one of # * ? [ ] \\): rename the file", EXIT_USAGE) from None
     path = _shown(output or own.codeowners_file())
     try:
         old = path.read_text(encoding="utf-8") if path.exists() else None
@@ -77,9 +88,16 @@ def codeowners(
         for rel, what in unowned:  # an approval in a file nobody owns is approved by its author
             typer.echo(f"{rel}: error: {what} has no owner in {path}: anyone may approve their own change to it",
                        err=True)
+        foreign = samples_not_platform_owned(own, old, read) if old is not None else []
+        for rel, what, owners in foreign:  # a sample its domain reviews is a sample its domain writes
+            typer.echo(f"{rel}: error: {what} is reviewed by {' '.join(owners)}, not the platform team: "
+                       "a sample must be a platform file (point the contract at one in the samples folder)",
+                       err=True)
         if old == text:
             if unowned:
                 raise fail(f"{path}: error: {len(unowned)} file(s) the gates read have no owner", EXIT_FAIL)
+            if foreign:
+                raise fail(f"{path}: error: {len(foreign)} sample file(s) not owned by the platform", EXIT_FAIL)
             typer.echo(f"{path} is up to date")
             raise typer.Exit(EXIT_OK)
         sys.stdout.writelines(difflib.unified_diff((old or "").splitlines(True), text.splitlines(True),

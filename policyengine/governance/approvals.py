@@ -8,8 +8,8 @@ own `GOV-7` was refused as reuse. So each id is normalised (Unicode NFKC, trimme
 a trailing `.`, `,`, `;`, `:`, `!` or `?` dropped), must match the configured pattern (`approvals:
 pattern:` in policyengine.yaml, read from the BASE version so a change cannot widen the pattern
 it is checked against; default `DEFAULT_PATTERN`), and may not be one the base already used
-anywhere (its rules, contracts, consumers file or `.gitattributes`): an old ticket approved an
-older change.
+anywhere (its rules, contracts, consumers file or `.gitattributes`), leading zeros of its numbers
+aside (`GOV-007` is `GOV-7`): an old ticket approved an older change.
 """
 
 from __future__ import annotations
@@ -32,6 +32,15 @@ def normalise(raw: str) -> str:
     return text
 
 
+_NUMBER = re.compile(r"(?<![0-9])0+(?=[0-9])")
+
+
+def reuse_key(ident: str) -> str:
+    """A normalised id as compared for reuse: leading zeros of its numbers dropped (`GOV-007` is
+    ticket `GOV-7`, which the base may already have used)."""
+    return _NUMBER.sub("", ident)
+
+
 @dataclass(frozen=True)
 class ApprovalCheck:
     """The pattern ids must match and the ids the base already used (normalised)."""
@@ -41,7 +50,7 @@ class ApprovalCheck:
 
     @classmethod
     def of(cls, pattern: str | None, used: Iterable[str]) -> ApprovalCheck:
-        return cls(re.compile(pattern or DEFAULT_PATTERN), frozenset(normalise(u) for u in used if u))
+        return cls(re.compile(pattern or DEFAULT_PATTERN), frozenset(reuse_key(normalise(u)) for u in used if u))
 
     def judge(self, raw: str | None) -> tuple[str | None, str | None]:
         """(the normalised id, None) when `raw` approves; (None, why not) when it does not;
@@ -51,6 +60,6 @@ class ApprovalCheck:
         ident = normalise(raw)
         if not ident or self.pattern.fullmatch(ident) is None:
             return None, f"approval '{raw}' does not match the approvals pattern '{self.pattern.pattern}'"
-        if ident in self.used:
+        if reuse_key(ident) in self.used:
             return None, f"approval '{raw}' was already used in the base: an old ticket approved an older change"
         return ident, None

@@ -28,6 +28,7 @@ product's changes; see `catalog.contracts.approvals`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class ContractChange:
     """One privacy-breaking change of a contract."""
 
     kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed | product-renamed
+    #           | sample-changed | unscanned-column
     product: str
     column: str | None
     message: str
@@ -167,6 +169,59 @@ def renamed_changes(base: Any, head: Any, *, base_root: Path | None = None,
     return out
 
 
+def _samples(product: Any) -> list[str]:
+    """The product's sample files as its contract names them, relative to the contract's folder
+    (normalised: `../samples/./x` is `../samples/x`)."""
+    folder = Path(product.source).parent if product.source else Path.cwd()
+    return sorted({Path(os.path.relpath(s.path, folder)).as_posix() for s in product.samples})
+
+
+def _sample_changes(base: Any, head: Any, renamed: list[tuple[str, str]],
+                    head_root: Path | None) -> list[ContractChange]:
+    """`sample-changed` for each product whose sample files (relative to each version's root) are
+    not the base's: the `servers.path` is the domain's to edit, and a sample swapped for another
+    file (another product's, a test extract with the same column names) makes the scan check the
+    contract against a file that is not its data; approved by a new `policyengine-approved`."""
+    old, new = base.catalog.products, head.catalog.products
+    out = []
+    for was, name in [(n, n) for n in sorted(set(old) & set(new))] + renamed:
+        b, h = old[was], new[name]
+        before, after = _samples(b), _samples(h)
+        if before == after:
+            continue
+        span = next((s.span for s in h.samples if s.span is not None), None) or h.span
+        message = (f"the sample of {name} changes from {', '.join(before) or 'none'} to {', '.join(after) or 'none'}: "
+                   "the scan checks its contract against another file")
+        out.append(ContractChange("sample-changed", name, None, message,
+                                  _rel(head_root, span.file if span else h.source), span.line if span else None,
+                                  _approval((h.approvals, b.approvals))))
+    return out
+
+
+def _unscanned_columns(base: Any, head: Any, renamed: list[tuple[str, str]],
+                       head_root: Path | None) -> list[ContractChange]:
+    """`unscanned-column` for each column added to a product whose contract names no sample (one
+    waived from the scan, `scan: waive_samples:`): the platform reviewed the product once, with
+    its waiver, and no scan will see a column the domain adds later; approved by a new
+    `policyengine-approved`."""
+    old, new = base.catalog.products, head.catalog.products
+    out = []
+    for was, name in [(n, n) for n in sorted(set(old) & set(new))] + renamed:
+        b, h = old[was], new[name]
+        if h.samples:
+            continue
+        for col in h.columns:
+            if b.column(col.name) is not None:
+                continue
+            span = col.span
+            out.append(ContractChange(
+                "unscanned-column", name, col.name,
+                f"new column {name}.{col.name}: its contract names no sample, so no scan checks what it holds",
+                _rel(head_root, span.file if span else h.source), span.line if span else None,
+                _approval((col.approvals, ()), (h.approvals, b.approvals))))
+    return out
+
+
 def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
                      scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> list[ContractChange]:
     """Every privacy-breaking contract change from `base` to `head` (engines, or anything with a
@@ -221,6 +276,8 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                 _rel(head_root, span.file if span else h.source), span.line if span else None,
                 _approval((successor.approvals, c.approvals), (h.approvals, b.approvals))))
     out.extend(renamed_changes(base, head, base_root=base_root, head_root=head_root))
+    out.extend(_sample_changes(base, head, renamed, head_root))
+    out.extend(_unscanned_columns(base, head, renamed, head_root))
     was_named = {after: before for before, after in renamed}
     for name, h in sorted(new.items()):
         found = (scan or {}).get(name, {})

@@ -13,7 +13,9 @@
   names one that does not exist, or whose samples have no rows, is an error (`no-sample`,
   `missing-sample`, `empty-sample`) unless waived in
   `policyengine.yaml` (`scan: waive_samples:`, then an `info` item with the reason). A sample
-  that exists but cannot be read is already a file error of the scan (exit 2).
+  that exists but cannot be read is already a file error of the scan (exit 2). A product whose
+  read samples do not show one of its columns is an error too (`unsampled-column`): the sample
+  path is the domain's to edit, and a file without the column checks nothing about it.
 - A data file no contract points at is reported as info (the CLI makes it an error).
 """
 
@@ -43,11 +45,19 @@ def _where(columns: tuple[Column, ...], product: Product) -> tuple[str | None, i
 
 def _undeclared(catalog: Catalog, product: Product, source: str, column: str, entity: str,
                 tag: str) -> DriftItem | None:
-    """The drift item of one finding against one product, None when declared."""
-    path = product.column_path(column)
-    declared = path[0].tags if path else frozenset()
-    if _covers(catalog, declared, tag):
-        return None
+    """The drift item of one finding against one product, None when declared. A leaf `a.b` with
+    both a column `a.b` and a column `a` in the contract is declared only when both readings
+    declare it: the report keeps no trace of whether the sample's column was flat or nested, and
+    a tagged phantom `a.b` must not stand in for an untagged struct column `a`."""
+    readings = product.column_readings(column)
+    path: tuple[Column, ...] = ()
+    for reading in readings:
+        if not _covers(catalog, reading[0].tags, tag):
+            path = reading
+            break
+    else:
+        if readings:
+            return None
     contract, line = _where(path, product)
     if not path:
         what = "the column is not in the contract at all"
@@ -99,6 +109,51 @@ def _sample_items(catalog: Catalog, attempted: set[Path], empty: set[Path],
     return items
 
 
+def _unsampled_items(catalog: Catalog, report: ScanReport, products_of: Mapping[str, tuple[Product, ...]],
+                     failed: set[str], settled: set[str], waivers: Mapping[str, str]) -> list[DriftItem]:
+    """Products whose read samples do not show every column of the contract: errors. A sample
+    that lacks a column checks nothing about it (a contract pointing its `path` at itself, at
+    another product's sample, at a folder of empty files): the column's PII would pass unseen."""
+    seen: dict[str, set[str]] = {}
+    read: dict[str, int] = {}
+    for c in report.columns:
+        for product in products_of.get(c["source"], ()):
+            path = product.column_path(c["column"])
+            seen.setdefault(product.name, set()).add(path[0].name if path else "")
+    for source, products in products_of.items():
+        if source not in failed:
+            for product in products:
+                read[product.name] = read.get(product.name, 0) + 1
+    items: list[DriftItem] = []
+    for product in catalog.products.values():
+        if not product.samples or product.name in settled:
+            continue
+        line = product.span.line if product.span is not None else None
+        if not read.get(product.name) and not any(s.path.is_file() for s in product.samples):
+            s = product.samples[0]  # a folder holding no file with rows: nothing was read
+            msg = f"the sample of {product.name} has no rows ({s.path.name}): the scan cannot check it"
+            line = s.span.line if s.span is not None else line
+            reason = waivers.get(product.name)
+            if reason is not None:
+                items.append(DriftItem("info", "empty-sample", product.source, product.name, None, None,
+                                       f"{msg}; waived in the configuration: {reason}", product.source, line))
+            else:
+                items.append(DriftItem("error", "empty-sample", product.source, product.name, None, None,
+                                       f"{msg} (give it a sample, or waive it under scan: waive_samples: in "
+                                       "policyengine.yaml with a reason)", product.source, line))
+            continue
+        if any(source in failed for source, products in products_of.items() if product in products):
+            continue  # a sample that failed to read is already an error (exit 2)
+        for col in product.columns:
+            if col.name not in seen.get(product.name, set()):
+                items.append(DriftItem(
+                    "error", "unsampled-column", product.source, product.name, col.name, None,
+                    f"column '{col.name}' of {product.name} is in none of its samples: the scan cannot "
+                    "check it (the sample must hold every column of the contract)", product.source,
+                    col.span.line if col.span is not None else line))
+    return items
+
+
 def check_drift(report: ScanReport, catalog: Catalog, waivers: Mapping[str, str] | None = None) -> ScanReport:
     """The report with `drift` filled in from the catalog's contracts; `waivers`: products
     (name → reason) allowed to have no sample."""
@@ -141,5 +196,8 @@ def check_drift(report: ScanReport, catalog: Catalog, waivers: Mapping[str, str]
                     ))
     attempted = {Path(s).resolve() for s in report.files}
     empty = {Path(i.source).resolve() for i in report.issues if i.message.startswith(EMPTY_TABLE)}
-    items.extend(_sample_items(catalog, attempted, empty, waivers or {}))
+    sample_items = _sample_items(catalog, attempted, empty, waivers or {})
+    items.extend(sample_items)
+    settled = {i.product for i in sample_items}  # already an error (or waived): said once
+    items.extend(_unsampled_items(catalog, report, products_of, failed, settled, waivers or {}))
     return replace(report, drift=tuple(items), settings={**report.settings, "contracts_checked": True})

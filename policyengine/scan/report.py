@@ -40,7 +40,7 @@ class DriftItem:
     """A difference between the scan and a product's contract."""
 
     severity: str  # error (undeclared PII) | warning (declared, not found) | info
-    kind: str  # undeclared | not-found | no-product | unknown-column
+    kind: str  # undeclared | not-found | no-product | *-sample | unsampled-column
     source: str
     product: str | None
     column: str | None
@@ -281,7 +281,8 @@ def to_text(report: ScanReport) -> str:
     for n in report.notes:
         lines.append(f"note: {n}")
     errors = sum(1 for d in report.drift if d.severity == "error" and d.kind == "undeclared")
-    unsampled = len({d.product for d in report.drift if d.severity == "error" and d.kind.endswith("-sample")})
+    unsampled = len({d.product for d in report.drift if d.severity == "error"
+                     and (d.kind.endswith("-sample") or d.kind == "unsampled-column")})
     lines.append(
         f"{len(report.findings)} finding(s) in {report.columns_scanned} column(s) of {report.files_scanned} file(s)"
         + (f", {errors} undeclared" if report.drift or report.settings.get("contracts_checked") else "")

@@ -51,7 +51,8 @@ def _loosen_margin(mesh: Path, approval: str) -> None:
           f'@name("margin-for-leads-and-finance")\n@approved({json.dumps(approval, ensure_ascii=False)})\n' + LOOSER)
 
 
-@pytest.mark.parametrize("approval", ["GOV-7.", "gov-7", " GOV-7 ", "GOV-7!", "ＧＯＶ－７", "GOV-9", "gov-9."])
+@pytest.mark.parametrize("approval", ["GOV-7.", "gov-7", " GOV-7 ", "GOV-7!", "ＧＯＶ－７", "GOV-9", "gov-9.",
+                                      "GOV-07", "GOV-0007", "gov-009"])
 def test_an_approval_the_base_used_anywhere_is_refused_however_written(mesh: Path, approval: str) -> None:
     _base_with_approvals(mesh)
     _loosen_margin(mesh, approval)

@@ -227,3 +227,51 @@ def test_a_consumer_leaving_a_group_a_deny_names_is_a_loosening(mesh: Path) -> N
     (group,) = data["groups"]
     assert group["causes"][0]["cause"].startswith("consumer changed: kim (")
     assert {(c["column"], c["direction"]) for c in group["cells"]} == {("amount", "looser")}
+
+
+# ---------------------------------------------------------------- a product's sample swapped
+
+
+def test_a_products_sample_swapped_for_another_file_needs_an_approval(mesh: Path) -> None:
+    """The sample path is the domain's to edit: swapped for another platform file holding the same
+    column names but no PII, the scan checks the contract against a file that is not its data."""
+    contract = mesh / "examples/mesh/products/sales.orders.yaml"
+    _edit(contract, "path: ../samples/sales.orders.parquet", "path: ../samples/./sales.orders.parquet")
+    code, data = _diff()
+    assert code == 0 and data["contract_changes"] == []  # the same file, written otherwise
+    _edit(contract, "path: ../samples/./sales.orders.parquet", "path: ../samples/sales.orders_v2.parquet")
+    code, data = _diff()
+    (change,) = data["contract_changes"]
+    assert change["kind"] == "sample-changed" and change["product"] == "sales.orders"
+    assert change["file"] == "examples/mesh/products/sales.orders.yaml" and change["line"] == 108
+    assert "../samples/sales.orders_v2.parquet" in change["message"] and code == 1
+    _edit(contract, "\ndataProduct: orders\n", "\ndataProduct: orders\n" + APPROVAL)
+    code, data = _diff()
+    assert code == 0 and data["contract_changes"][0]["approved"] == "GOV-7"
+
+
+# ---------------------------------------------------------------- a product the scan cannot check
+
+
+NO_SAMPLE = "servers:\n- server: sample\n  type: local\n  format: parquet\n  path: ../samples/sales.orders.parquet\n"
+NEW_COLUMN = ("  - name: contact_email\n    logicalType: string\n    physicalType: varchar\n"
+              "    description: Buyer contact\n    tags: []\n")
+
+
+def test_a_new_column_of_a_product_without_a_sample_needs_an_approval(mesh: Path) -> None:
+    """A product waived from the scan (no sample: a vendor feed) is reviewed by the platform once,
+    with its waiver; every column the domain adds later would pass unchecked, so it needs one."""
+    contract = mesh / "examples/mesh/products/sales.orders.yaml"
+    _edit(contract, NO_SAMPLE, "")
+    _git(mesh, "commit", "-q", "-am", "sales.orders is waived: no sample")
+    text = contract.read_text("utf-8")
+    contract.write_text(text.rstrip("\n") + "\n" + NEW_COLUMN if text.rstrip().endswith("tags: []")
+                        else text.replace("\n  - name: currency\n", "\n" + NEW_COLUMN + "  - name: currency\n", 1),
+                        "utf-8")
+    code, data = _diff()
+    (change,) = data["contract_changes"]
+    assert change["kind"] == "unscanned-column" and change["column"] == "contact_email", change
+    assert code == 1 and change["approved"] is None
+    _edit(contract, "\ndataProduct: orders\n", "\ndataProduct: orders\n" + APPROVAL)
+    code, data = _diff()
+    assert code == 0 and data["contract_changes"][0]["approved"] == "GOV-7"

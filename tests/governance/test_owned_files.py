@@ -125,3 +125,38 @@ def test_a_policy_file_in_no_path_of_the_map_goes_to_the_platform(mesh: Path) ->
     assert _run("codeowners").exit_code == 0
     assert _owners(mesh, "policies/extra/notes.policy") == (PLATFORM,)
     assert _run("codeowners", "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("path", [
+    "sales.orders.yaml",  # the contract itself: the domain writes its own "sample"
+    "../../../policies/sales.policy",  # the domain's policy file
+])
+def test_check_fails_on_a_sample_its_domain_reviews(mesh: Path, path: str) -> None:
+    """A contract's `servers.path` is the domain's to edit: pointed at a file the domain owns, the
+    domain writes the sample the scan checks, reviewed by itself. Every sample must be the
+    platform's (the CODEOWNERS committed before this change is unchanged by it)."""
+    assert _run("codeowners", "--check").exit_code == 0
+    contract = mesh / "examples/mesh/products/sales.orders.yaml"
+    contract.write_text(contract.read_text("utf-8").replace("../samples/sales.orders.parquet", path), "utf-8")
+    assert _run("codeowners").output.endswith("is up to date\n")  # the map gives the same lines
+    result = _run("codeowners", "--check")
+    assert result.exit_code == 1, result.output
+    assert "the sample of sales.orders is reviewed by @example/sales-data" in result.output
+
+
+@pytest.mark.parametrize("name", [
+    "sales.a\n* @mallory\n#.yaml",  # a line break forges a line owning everything above the domain
+    "sales.a b.yaml",  # a space splits the pattern from its owners
+    "sales.a#x.yaml", "sales.*x.yaml", "sales.[x].yaml", "sales.a\\x.yaml",
+])
+def test_a_contract_file_name_cannot_write_a_codeowners_line(mesh: Path, name: str) -> None:
+    """A contract's file name is the domain's to choose, and `codeowners` wrote it into a line: a
+    name with a line break in it added `* @mallory`, which then owned the consumers file."""
+    src = mesh / "examples/mesh/products/sales.orders.yaml"
+    text = src.read_text("utf-8").replace("\ndataProduct: orders\n", "\ndataProduct: orders_copy\n")
+    (mesh / "examples/mesh/products" / name).write_text(text.replace("\nid: ", "\nid: x"), "utf-8")
+    result = _run("codeowners")
+    assert result.exit_code == 2, result.output
+    assert "cannot be written in CODEOWNERS" in result.output
+    assert "@mallory\n" not in (mesh / ".github/CODEOWNERS").read_text("utf-8")
+    assert _run("codeowners", "--check").exit_code == 2

@@ -329,3 +329,40 @@ def test_a_claimed_sample_the_scan_was_not_given_is_drift(tmp_path: Path) -> Non
     drift = check_drift(partial, catalog).drift
     assert [(d.severity, d.kind, d.product) for d in drift] == [("error", "unscanned-sample", "shop.customers")]
     assert check_drift(partial, catalog).exit_code() == 1
+
+
+# A sample that lacks the contract's columns checks nothing about them. Each case changes only the
+# domain's own contract (its `servers.path`), no platform file: the untagged 'email' must not pass.
+NOT_THE_PRODUCTS_SAMPLE = {  # name: (the contract's sample path, files written)
+    "the-contract-itself": ("shop.customers.yaml", {}),
+    "another-products-sample": ("../samples/orders.csv", {"samples/orders.csv": b"order_id,total\n1,2\n"}),
+    "a-folder-of-empty-files": ("../data/", {"data/.keep": b""}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_THE_PRODUCTS_SAMPLE))
+def test_a_sample_without_the_contracts_columns_fails_the_gate(project: Run, case: str) -> None:
+    path, files = NOT_THE_PRODUCTS_SAMPLE[case]
+    contract = CUSTOMERS.format(servers=_servers(path))
+    result = _scan(project, files={**files, "products/shop.customers.yaml": contract})
+    assert result.exit_code == 1, result.output
+    if case == "a-folder-of-empty-files":
+        assert "error: the sample of shop.customers has no rows (data)" in result.output
+    else:
+        assert "error: column 'email' of shop.customers is in none of its samples" in result.output
+    assert "product(s) without a scanned sample" in result.output
+
+
+def test_a_flat_column_named_like_a_leaf_does_not_declare_the_nested_column(project: Run) -> None:
+    """A phantom column literally named `contact.email`, tagged, next to an untagged `contact`: the
+    leaf `contact.email` of the struct matched the phantom's name first and passed, while the real
+    column `contact`, untagged, is what policies would leave readable. Both readings must declare it."""
+    phantom = ("  - name: contact.email\n    logicalType: string\n    tags: [pii.email]\n"
+               "  - name: emails\n")
+    contract = _nested(emails="pii.email", attrs="pii.email").replace("  - name: emails\n", phantom, 1)
+    files = {"samples/profiles.parquet": _nested_parquet(), "products/shop.profiles.yaml": contract}
+    result = _scan(project, "--format", "json", files=files)
+    assert result.exit_code == 1, result.output
+    (item,) = [d for d in json.loads(result.stdout)["drift"] if d["kind"] == "undeclared"]
+    assert item["column"] == "contact.email" and "the contract does not tag it pii.email" in item["message"]
+    assert item["line"] == contract.splitlines().index("    - name: email") + 1  # contact's own property
