@@ -323,6 +323,35 @@ def _load_general(text: str, source: str) -> Any:
         raise YamlError(f"malformed YAML: {str(exc).splitlines()[0]}", source) from None
     except RecursionError:
         raise YamlError(f"nested deeper than {MAX_YAML_DEPTH} levels", source) from None
+    except YamlError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar the constructor cannot build
+        line, column = _unbuildable(text)
+        raise YamlError(f"malformed YAML: a value that cannot be read ({str(exc).splitlines()[0][:200]})",
+                        source, line, column) from None
+
+
+def _unbuildable(text: str) -> tuple[int | None, int | None]:
+    """The position of the first scalar PyYAML's constructor fails on (`2026-21-01`, read as a
+    date), for the error that names it; (None, None) if none is found."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        stack = [node] if node is not None else []
+        while stack:
+            current = stack.pop(0)
+            if isinstance(current, yaml.ScalarNode):
+                try:
+                    loader.construct_object(current, deep=True)
+                except Exception:
+                    return current.start_mark.line + 1, current.start_mark.column + 1
+            else:
+                stack.extend(_children(current))
+    except Exception:  # noqa: S110 - the position is a courtesy; the error is raised anyway
+        pass
+    finally:
+        loader.dispose()
+    return None, None
 
 
 def load_yaml_file(path: str | Path) -> Any:

@@ -121,3 +121,17 @@ _docs = st.recursive(_scalars, lambda inner: st.one_of(
 @given(_docs, st.sampled_from([None, True, False]))
 def test_generated_documents(doc: Any, flow: bool | None) -> None:
     _check(yaml.safe_dump(doc, default_flow_style=flow, allow_unicode=True))
+
+
+@pytest.mark.parametrize("text, where", [
+    ("a: 2026-21-01\n", (1, 4)),           # read as a date: month 21
+    ("- x\n- 2026-02-30\n", (2, 3)),       # day out of range
+    ("a: {b: 2026-13-01}\n", (1, 8)),
+])
+def test_a_scalar_the_constructor_cannot_build_is_a_located_error(text: str, where: tuple[int, int]) -> None:
+    """PyYAML's timestamp constructor raised a bare ValueError (a traceback from every command
+    reading such a file, found by the policy-test-file fuzz test): a located YamlError instead."""
+    with pytest.raises(YamlError) as caught:
+        load_yaml_text(text, "x.yaml")
+    assert (caught.value.line, caught.value.column) == where
+    assert "cannot be read" in str(caught.value)
