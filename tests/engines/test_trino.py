@@ -74,7 +74,7 @@ def _readable(decision) -> list[str]:
 
 
 def _want(tables, product: str, decision) -> tuple[list[str], list[tuple]]:
-    result = policyengine.enforce(tables[product], decision, hash_key=None)
+    result = policyengine.enforce(tables[product], decision, hash_key=None, allow_unkeyed_hash=True)
     return list(result.column_names), [tuple(r.values()) for r in result.to_pylist()]
 
 

@@ -326,6 +326,8 @@ def remove(folder: Path) -> None:
 
 # Identity as Trino sends it: `j.doe` is consumer judy by `serve.trino.users`, and gets the group
 # `ldap-sales-leads` from Trino's group file, which `serve.trino.groups` maps to our `sales-leads`.
+# Other users keep their names (`unmapped_users: passthrough`, said explicitly since a mapping is
+# exclusive by default); groups stay exclusive, so `ldap-unmapped` grants nothing.
 USERS = {"j.doe": "judy"}
 GROUPS = {"ldap-sales-leads": "sales-leads"}
 GROUP_FILE = {"ldap-sales-leads": ["j.doe"], "ldap-unmapped": ["bob", "mallory"]}
@@ -333,7 +335,7 @@ GROUP_FILE = {"ldap-sales-leads": ["j.doe"], "ldap-unmapped": ["bob", "mallory"]
 
 def trino_settings(**overrides: Any) -> dict[str, Any]:
     return {"catalogs": [CATALOG], "product": "{schema}.{table}", "users": USERS, "groups": GROUPS,
-            **overrides}
+            "unmapped_users": "passthrough", **overrides}
 
 
 def product_table(product: str) -> tuple[str, str]:
