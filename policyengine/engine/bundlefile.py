@@ -575,6 +575,7 @@ class BundleSource:
         self.persist_errors = 0
         self._stamp: tuple[int, int, int] | None = None
         self._pending: bytes | None = None
+        self._digest: bytes | None = None
         self._lock = threading.Lock()
         self._persisted: VerifiedBundle | None = self._read_persisted()
         self.floor: Floor | None = self._persisted_floor()
@@ -591,7 +592,7 @@ class BundleSource:
                 return None
             data = read_bundle_file(self.path)
             self._stamp = stamp
-            return data
+            return self._changed(data, force)
         headers = {"If-None-Match": self.etag} if self.etag and not force else {}
         where = shown_location(self.location)
         try:
@@ -611,6 +612,15 @@ class BundleSource:
         if len(data) > MAX_BUNDLE_BYTES:
             raise BundleError(f"{where}: error: the bundle is larger than {MAX_BUNDLE_BYTES} bytes")
         self.etag = etag  # a refused bundle is not fetched (nor reported) again until it changes
+        return self._changed(data, force)
+
+    def _changed(self, data: bytes, force: bool) -> bytes | None:
+        """None for the very bytes fetched last time (a server without ETags, a file touched but
+        unchanged): not verified and loaded again at every poll."""
+        digest = hashlib.sha256(data).digest()
+        if not force and digest == self._digest:
+            return None
+        self._digest = digest
         return data
 
     def offer(self, data: bytes) -> None:

@@ -203,6 +203,7 @@ class Static:
     def __init__(self) -> None:
         self.body = b""
         self.status = 200
+        self.etags = True  # False: a server that sends no ETag (every poll is a 200 with the body)
         self.hang = threading.Event()  # set: requests block until `release` is set
         self.release = threading.Event()
         self.requests: list[str | None] = []  # the If-None-Match of each request
@@ -218,13 +219,14 @@ class Static:
                     self.send_response(owner.status)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
-                elif self.headers.get("If-None-Match") == etag:
+                elif owner.etags and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
                     self.send_header("ETag", etag)
                     self.end_headers()
                 else:
                     self.send_response(200)
-                    self.send_header("ETag", etag)
+                    if owner.etags:
+                        self.send_header("ETag", etag)
                     self.send_header("Content-Length", str(len(owner.body)))
                     self.end_headers()
                     self.wfile.write(owner.body)
@@ -336,3 +338,19 @@ def test_a_replica_with_an_unreachable_url_starts_from_its_persisted_bundle(
     restarted = service(bundles, static.url, clock, state_dir=tmp_path / "state")
     assert restarted.holder.bundle_version == rev(bundles, "v20")
     assert "HTTP 500" in (restarted.status()["last_error"] or "")
+
+
+def test_a_server_without_etags_does_not_cause_a_reload_per_poll(bundles: dict[str, Any], static: Static) -> None:
+    clock = Clock()
+    static.etags = False
+    static.body = bundles["v10"][0]
+    poller = service(bundles, static.url, clock, interval=5)
+    for _ in range(3):
+        clock.advance(5)
+        poller.tick()
+    assert len(static.requests) == 4 and set(static.requests) == {None}
+    assert poller.holder.reloads == 0 and poller.holder.reload_errors == 0
+    static.body = bundles["v20"][0]
+    clock.advance(5)
+    poller.tick()
+    assert poller.holder.bundle_version == rev(bundles, "v20") and poller.holder.reloads == 1
