@@ -851,10 +851,12 @@ class BundlePoller:
     def start(self) -> threading.Event:
         """Poll in a daemon thread until the returned Event is set (the holder's close() sets it)."""
         stop = threading.Event()
-        step = min(self.interval, 1.0)
+
+        def step() -> float:  # wake when the next poll is due, and at least every second (expiry)
+            return min(max(self.next_at - self.monotonic(), 0.005), 1.0)
 
         def run() -> None:
-            while not stop.wait(step):
+            while not stop.wait(step()):
                 try:
                     self.tick()
                 except Exception:  # never let the poller die: the last good bundle stays
