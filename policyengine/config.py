@@ -30,7 +30,7 @@ KNOWN_KEYS: dict[str, str] = {
     "serve": "settings of the long-running server (read by `serve`)",
     "scan": "settings of the scan gate: `waive_samples`, the products allowed to have no readable sample, each with a reason (read by `scan`)",
     "approvals": "what an approval id must look like: `pattern`, a regular expression (read by `diff`, from the base version)",
-    "bundle": "signed policy bundles: `public_keys`, the PEM files a bundle's signature is checked against (read by `serve --bundle`)",
+    "bundle": "signed policy bundles: `public_keys`, the PEM files a bundle's signature is checked against; `scopes`, the exact scopes a bundle must cover; `state_dir`, where the last good bundle and its sequence are kept (read by `serve --bundle`)",
     "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Trino as plain SHA-256 and to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other

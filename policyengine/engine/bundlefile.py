@@ -17,6 +17,11 @@ member set and every hash, expiry, and that the sequence is not older than the o
 rollback); only then are the members written to a private temporary folder and loaded by
 `loading.load`, and the loaded engine's bundle version must equal the signed revision. Any
 failure is a one-line `BundleError` and nothing changes (a `BundleSource` keeps the last good one).
+
+A replica's `BundleSource` reads a file or an http(s) URL (ETag / If-None-Match), may require
+exact scopes, and with a state folder persists the last good bundle and its sequence across
+restarts; a `BundlePoller` polls it with backoff on errors and, when the bundle in force expires,
+swaps in an engine that denies everything (fail closed). See docs/serve.md "Bundles".
 """
 
 from __future__ import annotations

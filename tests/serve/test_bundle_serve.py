@@ -38,6 +38,7 @@ def test_served_decisions_and_health_name_the_bundle_revision(built: dict[str, P
     health = call(served, "GET", "/health")
     assert health.status == 200 and json.loads(health.body)["bundle_version"] == revision
     assert served.holder.evaluate("alice", "sales.orders").bundle_version == revision
+    served.holder.close()
 
 
 def test_the_signing_key_from_the_environment_is_never_echoed(built: dict[str, Path], tmp_path: Path) -> None:
@@ -111,6 +112,7 @@ def test_a_refused_reload_is_counted_and_the_revision_stays(built: dict[str, Pat
     assert "policyengine_reload_errors_total 1" in metrics
     assert f'policyengine_bundle_info{{bundle_version="{revision}"}} 1' in metrics
     assert json.loads(call(served, "GET", "/health").body)["bundle_version"] == revision
+    served.holder.close()
 
 
 def test_build_refuses_a_project_that_does_not_check(built: dict[str, Path], tmp_path: Path) -> None:
@@ -162,8 +164,14 @@ def test_serve_refuses_a_bundle_for_other_scopes(built: dict[str, Path], tmp_pat
     assert r.exit_code == 2, r.output
     assert "but this replica serves [domain nowhere, platform]" in r.output
     assert len(r.output.strip().splitlines()) == 1 and "BundleError" not in r.output
-    config = config_copy(tmp_path, bundle={"public_keys": [str(built["public"])], "scopes": ["platform"]})
+    config = config_copy(tmp_path, bundle={"public_keys": [str(built["public"])], "scopes": ["platform"],
+                                           "state_dir": "state"})
     assert load_config(config).bundle_scopes == ("platform",)
+    assert load_config(config).bundle_state_dir == tmp_path / "state"
+    (tmp_path / "bad").mkdir()
+    bad = config_copy(tmp_path / "bad", bundle={"public_keys": [str(built["public"])], "scopes": "platform"})
+    r = CliRunner().invoke(app, ["serve", "--bundle", str(built["bundle"]), "--config", str(bad)])
+    assert r.exit_code == 2 and "'bundle.scopes' must be a list" in r.output
     r = CliRunner().invoke(app, ["serve", "--bundle", str(built["bundle"]), "--config", str(config)])
     assert r.exit_code == 2 and "but this replica serves [platform]" in r.output
 
