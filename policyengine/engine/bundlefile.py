@@ -851,7 +851,7 @@ class BundlePoller:
                 "last_success": _iso(self.last_success) if self.last_success else None,
                 "last_error": self.last_error,
                 "last_error_at": _iso(self.last_error_at) if self.last_error_at else None,
-                "fetch_errors": self.fetch_errors}
+                "fetch_errors": self.fetch_errors, "persist_errors": self.source.persist_errors}
 
     def start(self) -> threading.Event:
         """Poll in a daemon thread until the returned Event is set (the holder's close() sets it)."""

@@ -150,6 +150,16 @@ def test_a_corrupt_persisted_copy_is_ignored_with_one_logged_reason(bundles: dic
         service(bundles, path, clock, state_dir=state)
 
 
+def test_a_state_folder_that_cannot_be_written_does_not_refuse_a_good_bundle(
+        bundles: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocked = write(tmp_path, "state", b"a file where the folder should be")
+    path = write(tmp_path, "live.bundle", bundles["v20"][0])
+    with caplog.at_level(logging.ERROR, logger="policyengine"):
+        poller = service(bundles, path, Clock(), state_dir=blocked)
+    assert poller.holder.bundle_version == rev(bundles, "v20") and poller.status()["persist_errors"] == 1
+    assert sum("cannot persist bundle" in r.getMessage() for r in caplog.records) == 1
+
+
 def test_an_expired_persisted_copy_is_not_used(bundles: dict[str, Any], tmp_path: Path) -> None:
     state, clock = tmp_path / "state", Clock()
     path = write(tmp_path, "live.bundle", bundles["expiring"][0])
