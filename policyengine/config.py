@@ -30,7 +30,7 @@ KNOWN_KEYS: dict[str, str] = {
     "serve": "settings of the long-running server (read by `serve`)",
     "scan": "settings of the scan gate: `waive_samples`, the products allowed to have no readable sample, each with a reason (read by `scan`)",
     "approvals": "what an approval id must look like: `pattern`, a regular expression (read by `diff`, from the base version)",
-    "bundle": "signed policy bundles: `public_keys`, the PEM files a bundle's signature is checked against (read by `serve --bundle`)",
+    "bundle": "signed policy bundles: `public_keys`, the PEM files a bundle's signature is checked against; `scopes`, the exact scopes a bundle must cover; `state_dir`, where the last good bundle and its sequence are kept (read by `serve --bundle`)",
     "allow_unkeyed_hash": "let the gateway run `hash` masks without an HMAC key, and serve hand `hash` to Trino as plain SHA-256 and to Iceberg as sha-256-global (read by `query`, the gateway and `serve`)",
 }
 """Every key `policyengine.yaml` may have, with what it means and which command reads it; any other
@@ -83,6 +83,8 @@ class Config:
     # (line, column) of each key written in the file, for errors about its value (`missing_path`)
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     bundle_public_keys: tuple[Path, ...] = ()  # `bundle: public_keys:` (PEM files verifying bundles)
+    bundle_scopes: tuple[str, ...] | None = None  # `bundle: scopes:` (None: a bundle for any scopes)
+    bundle_state_dir: Path | None = None  # `bundle: state_dir:` (the last good bundle and sequence)
 
     @property
     def hash_key(self) -> bytes | None:
@@ -193,6 +195,9 @@ def load_config(path: str | Path | None = None) -> Config:
         approval_pattern=_approvals_section(data, source),
         positions={key: data.where(key) for key in data},
         bundle_public_keys=_bundle_keys(root, data.get("bundle"), source),
+        bundle_scopes=_bundle_scopes(data.get("bundle"), source),
+        bundle_state_dir=root / data["bundle"]["state_dir"] if isinstance(data.get("bundle"), dict)
+        and data["bundle"].get("state_dir") is not None else None,
     )
 
 
@@ -280,9 +285,21 @@ def _bundle_keys(root: Path, value: object, source: str) -> tuple[Path, ...]:
     """`bundle: {public_keys: [a.pub, b.pub]}` (two during a key rotation)."""
     if value is None:
         return ()
-    if not isinstance(value, dict) or set(value) - {"public_keys"}:
-        raise YamlError(f"{source}: error: 'bundle' must be a mapping with 'public_keys'")
+    if not isinstance(value, dict) or set(value) - {"public_keys", "scopes", "state_dir"}:
+        raise YamlError(f"{source}: error: 'bundle' must be a mapping with 'public_keys', 'scopes', 'state_dir'")
+    if value.get("state_dir") is not None and not isinstance(value.get("state_dir"), str):
+        raise YamlError(f"{source}: error: 'bundle.state_dir' must be a folder path")
     return _paths(root, value.get("public_keys"), "bundle.public_keys", source)
+
+
+def _bundle_scopes(value: object, source: str) -> tuple[str, ...] | None:
+    """`bundle: {scopes: [platform, domain sales]}`: the exact scopes a bundle must cover."""
+    if not isinstance(value, dict) or value.get("scopes") is None:
+        return None
+    scopes = value["scopes"]
+    if not isinstance(scopes, list) or not all(isinstance(s, str) and s.strip() for s in scopes):
+        raise YamlError(f"{source}: error: 'bundle.scopes' must be a list such as [platform, domain sales]")
+    return tuple(" ".join(s.split()) for s in scopes)
 
 
 def _serve_section(value: object, source: str) -> Mapping[str, Any]:

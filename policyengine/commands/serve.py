@@ -29,6 +29,14 @@ def serve_command(
     public_key: Annotated[list[str] | None, typer.Option(
         "--public-key", help="PEM public key a bundle must be signed with (repeat for a rotation; "
         "default: bundle.public_keys in policyengine.yaml).")] = None,
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="A scope the bundle must cover, e.g. 'platform' or 'domain sales' (repeat; the bundle's "
+        "scopes must be exactly these; default: bundle.scopes in policyengine.yaml, else any).")] = None,
+    bundle_state: Annotated[str | None, typer.Option(
+        "--bundle-state", help="Folder keeping the last good bundle and its sequence across restarts "
+        "(default: bundle.state_dir).")] = None,
+    bundle_interval: Annotated[float, typer.Option(
+        "--bundle-interval", help="Seconds between polls of the bundle file or URL.")] = 1.0,
     config: ConfigOpt = None,
 ) -> None:
     """Serve decisions over HTTP: our JSON API and Trino's OPA access-control plugin API."""
@@ -50,16 +58,21 @@ def serve_command(
         raise fail(f"{cfg.root / 'policyengine.yaml'}: error: {needs} needs a bearer token: set "
                    f"{settings.token_env} (without one any local web page or process could use it)", EXIT_USAGE)
     keys = [str(k) for k in (public_key or cfg.bundle_public_keys)]
+    scopes = [" ".join(s.split()) for s in scope] if scope else cfg.bundle_scopes
+    state = bundle_state or (str(cfg.bundle_state_dir) if cfg.bundle_state_dir else None)
+    if bundle_interval <= 0:
+        raise fail("error: --bundle-interval must be positive", EXIT_USAGE)
     try:
         from policyengine.engine.reload import ReloadingEngine
 
         if bundle is not None:  # fail fast, before binding: a bundle refused is one line, exit 2
-            from policyengine.engine.bundlefile import BundleError, load_bundle
+            from policyengine.engine.bundlefile import BundleError, bundle_service, shown_location
 
-            try:
-                load_bundle(bundle, keys)
+            try:  # from the source, or from the persisted last good bundle when that is refused
+                bundle_service(bundle, keys, scopes=scopes, state_dir=state)
             except BundleError as exc:
-                raise fail(f"{bundle}: error: {exc}" if not str(exc).startswith(str(bundle)) else str(exc),
+                where = shown_location(bundle)
+                raise fail(f"{where}: error: {exc}" if not str(exc).startswith(where) else str(exc),
                            EXIT_USAGE) from None
         else:
             ReloadingEngine.from_config(cfg)  # fail fast, with diagnostics, before binding
@@ -72,7 +85,8 @@ def serve_command(
         raise fail("error: --workers must be at least 1", EXIT_USAGE)
     try:
         run(str(config) if config else None, settings, host=bind, port=port if port is not None else settings.port,
-            workers=n, watch=watch, decision_log=decision_log, bundle=bundle, public_keys=keys)
+            workers=n, watch=watch, decision_log=decision_log, bundle=bundle, public_keys=keys,
+            bundle_scopes=scopes, bundle_state=state, bundle_interval=bundle_interval)
     except OSError as exc:
         raise fail(f"error: cannot serve on {bind}: {exc.strerror or exc}", EXIT_FAIL) from None
 

@@ -17,6 +17,11 @@ member set and every hash, expiry, and that the sequence is not older than the o
 rollback); only then are the members written to a private temporary folder and loaded by
 `loading.load`, and the loaded engine's bundle version must equal the signed revision. Any
 failure is a one-line `BundleError` and nothing changes (a `BundleSource` keeps the last good one).
+
+A replica's `BundleSource` reads a file or an http(s) URL (ETag / If-None-Match), may require
+exact scopes, and with a state folder persists the last good bundle and its sequence across
+restarts; a `BundlePoller` polls it with backoff on errors and, when the bundle in force expires,
+swaps in an engine that denies everything (fail closed). See docs/serve.md "Bundles".
 """
 
 from __future__ import annotations
@@ -27,11 +32,16 @@ import datetime as dt
 import gc
 import hashlib
 import logging
+import os
 import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +82,17 @@ COMPILED_CATALOG = "compiled/catalog.json"
 class BundleError(ValueError):
     """A bundle that cannot be built, verified or loaded: a one-line reason (never a key, never a
     member's content)."""
+
+    one_line = True  # reload logs the message as it is, without the class name
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The sequence (and revision) below which no bundle is accepted: the one in force, or the
+    one a replica persisted before a restart."""
+
+    sequence: int
+    revision: str
 
 
 @dataclass(frozen=True)
@@ -296,11 +317,14 @@ def _manifest(data: Any) -> Manifest:
 
 
 def verify_bundle(data: bytes, keys: Mapping[str, PublicKey], *, now: dt.datetime | None = None,
-                  in_force: Manifest | None = None) -> VerifiedBundle:
+                  in_force: Manifest | Floor | None = None,
+                  scopes: Iterable[str] | None = None) -> VerifiedBundle:
     """Check a bundle's bytes; raise BundleError with the first reason it must be refused.
 
-    `in_force`: the manifest of the bundle in force; an older sequence is a rollback, refused
-    (the same sequence is accepted only for the same revision)."""
+    `in_force`: the manifest of the bundle in force (or the persisted floor); an older sequence
+    is a rollback, refused (the same sequence is accepted only for the same revision).
+    `scopes`: the scopes this replica serves (`platform`, `domain sales`); a bundle whose
+    manifest names another set (one more, one fewer, or others) is refused. None: any."""
     if not keys:
         raise BundleError("no public keys configured to verify bundles (bundle.public_keys or --public-key)")
     try:
@@ -351,6 +375,9 @@ def verify_bundle(data: bytes, keys: Mapping[str, PublicKey], *, now: dt.datetim
         text = members[name]
         if not isinstance(text, str) or hashlib.sha256(text.encode("utf-8")).hexdigest() != digest:
             raise BundleError(f"member {_short(name)}: content does not match its hash")
+    if scopes is not None and set(manifest.scopes) != set(scopes):
+        raise BundleError(f"bundle {manifest.revision} covers scopes [{', '.join(manifest.scopes) or 'none'}] "
+                          f"but this replica serves [{', '.join(sorted(set(scopes))) or 'none'}]")
     now = now or dt.datetime.now(dt.UTC)
     if manifest.expires is not None and now >= _instant(manifest.expires, "expires"):
         raise BundleError(f"bundle {manifest.revision} expired at {manifest.expires}")
@@ -501,34 +528,383 @@ def load(*args: Any, bundle: str | Path | None = None, public_keys: Iterable[str
     return load_bundle(bundle, public_keys)
 
 
-class BundleSource:
-    """Loads a bundle file for a ReloadingEngine, remembering the manifest in force so that a
-    replaced file holding an older sequence (a rollback) is refused."""
+_STATE_BUNDLE = "last-good.bundle"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "now" when only the signature and hashes matter
+_STATE_FILE = "state.json"
+MAX_BUNDLE_BYTES = 1 << 30  # a larger download is refused, not read into memory
 
-    def __init__(self, path: str | Path, keys: Mapping[str, PublicKey], *, cache_size: int = 65536) -> None:
-        self.path = Path(path)
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write aside, fsync, rename: a reader (or a restart) sees the old file or the new one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # workers may share a state folder
+    with open(tmp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def shown_location(location: str) -> str:
+    """A bundle location fit for a log line: a URL without its user info and query string (a
+    presigned object-storage URL carries its signature there)."""
+    if not location.startswith(("http://", "https://")):
+        return location
+    parts = urllib.parse.urlsplit(location)
+    return urllib.parse.urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", "")) if \
+        parts.port is None else f"{parts.scheme}://{parts.hostname}:{parts.port}{parts.path}"
+
+
+class BundleSource:
+    """Where a replica's bundle comes from (a file path or an http(s) URL) and what it accepts:
+    signed by a trusted key, for the scopes it serves, unexpired, never a lower sequence than
+    the one in force. With a state folder the last good bundle and its sequence are persisted
+    (`last-good.bundle`, `state.json`), so a restarted replica still refuses a rollback and
+    starts from the last good bundle when the source is unreachable or refused.
+
+    `clock` (for tests) gives the wall-clock instant that expiry is checked against."""
+
+    def __init__(self, location: str | Path, keys: Mapping[str, PublicKey], *, cache_size: int = 65536,
+                 scopes: Iterable[str] | None = None, state_dir: str | Path | None = None,
+                 clock: Callable[[], dt.datetime] | None = None, timeout: float = 5.0) -> None:
+        self.location = str(location)
+        self.is_url = self.location.startswith(("http://", "https://"))
+        self.path = None if self.is_url else Path(location)
         self.keys = dict(keys)
         self.cache_size = cache_size
+        self.scopes = None if scopes is None else tuple(sorted(set(scopes)))
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.timeout = timeout
         self.in_force: Manifest | None = None
+        self.etag: str | None = None
+        self.persist_errors = 0
+        self._stamp: tuple[int, int, int] | None = None
+        self._pending: bytes | None = None
+        self._digest: bytes | None = None
         self._lock = threading.Lock()
+        self._persisted: VerifiedBundle | None = self._read_persisted()
+        self.floor: Floor | None = self._persisted_floor()
+
+    # -- the source
+
+    def fetch(self, *, force: bool = False) -> bytes | None:
+        """The source's bytes if they changed since the last fetch, None if not (an HTTP 304 to
+        `If-None-Match`, or a file whose size, mtime and inode are unchanged); `force` reads
+        them anyway. BundleError when the source is unreachable (5xx, timeout, refused, missing)."""
+        if self.path is not None:
+            stamp = _stamp(self.path)
+            if not force and stamp is not None and stamp == self._stamp:
+                return None
+            data = read_bundle_file(self.path)
+            self._stamp = stamp
+            return self._changed(data, force)
+        headers = {"If-None-Match": self.etag} if self.etag and not force else {}
+        where = shown_location(self.location)
+        try:
+            with urllib.request.urlopen(urllib.request.Request(self.location, headers=headers),
+                                        timeout=self.timeout) as reply:
+                data = reply.read(MAX_BUNDLE_BYTES + 1)
+                etag = reply.headers.get("ETag")
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            if exc.code == 304:
+                return None
+            raise BundleError(f"{where}: error: the bundle server answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            text = getattr(reason, "strerror", None) or str(reason) or reason.__class__.__name__
+            raise BundleError(f"{where}: error: bundle server unreachable: {text}") from None
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise BundleError(f"{where}: error: the bundle is larger than {MAX_BUNDLE_BYTES} bytes")
+        self.etag = etag  # a refused bundle is not fetched (nor reported) again until it changes
+        return self._changed(data, force)
+
+    def _changed(self, data: bytes, force: bool) -> bytes | None:
+        """None for the very bytes fetched last time (a server without ETags, a file touched but
+        unchanged): not verified and loaded again at every poll."""
+        digest = hashlib.sha256(data).digest()
+        if not force and digest == self._digest:
+            return None
+        self._digest = digest
+        return data
+
+    def offer(self, data: bytes) -> None:
+        """Bytes the next `load` verifies (the poller fetched them)."""
+        self._pending = data
+
+    # -- accepting
+
+    def _floor(self) -> Manifest | Floor | None:
+        if self.in_force is None:
+            return self.floor
+        if self.floor is not None and self.floor.sequence > self.in_force.sequence:
+            return self.floor
+        return self.in_force
+
+    def accept(self, data: bytes) -> Engine:
+        """Verify and load bundle bytes against the one in force; persist them; raise BundleError."""
+        verified = verify_bundle(data, self.keys, now=self.clock(), in_force=self._floor(), scopes=self.scopes)
+        engine = engine_from(verified, cache_size=self.cache_size)
+        self._persist(data, verified.manifest)
+        self.in_force = verified.manifest  # the holder swaps in what a loader returns
+        return engine
 
     def load(self) -> Engine:
-        """The engine of the bundle file now, verified against the one in force (raises BundleError)."""
+        """The engine of the offered bytes, or of the source now (the ReloadingEngine's loader).
+
+        The first load, when the source is unreachable or refused, falls back to the persisted
+        last good bundle (verified like any other); a persisted copy that is refused is ignored
+        with one logged reason and the source's error is raised."""
         with self._lock:
-            verified = verify_bundle(read_bundle_file(self.path), self.keys, in_force=self.in_force)
-            engine = engine_from(verified, cache_size=self.cache_size)
-            self.in_force = verified.manifest  # the holder swaps in what a loader returns
-            return engine
+            data, self._pending = self._pending, None
+            try:
+                return self.accept(data if data is not None else self.fetch(force=True) or b"")
+            except BundleError as exc:
+                if self.in_force is not None or self.state_dir is None:
+                    raise
+                engine = self._from_persisted()
+                if engine is None:
+                    raise
+                log.error("policyengine: bundle source %s: %s; starting from the persisted last good "
+                          "bundle %s (sequence %d)", shown_location(self.location), exc,
+                          self.in_force.revision if self.in_force else "?",
+                          self.in_force.sequence if self.in_force else -1)
+                raise _StartedFromPersisted(engine, str(exc)) from None
+
+    def expired(self) -> bool:
+        """Has the bundle in force passed its expiry instant?"""
+        m = self.in_force
+        return m is not None and m.expires is not None and self.clock() >= _instant(m.expires, "expires")
+
+    # -- the state folder
+
+    def _read_persisted(self) -> VerifiedBundle | None:
+        """The persisted last good bundle, its signature, members and hashes checked (expiry and
+        scopes are checked when it is used); a copy that fails is ignored with one logged reason."""
+        if self.state_dir is None or not (self.state_dir / _STATE_BUNDLE).exists():
+            return None
+        path = self.state_dir / _STATE_BUNDLE
+        try:
+            return verify_bundle(read_bundle_file(path), self.keys, now=_EPOCH)
+        except BundleError as exc:
+            log.error("policyengine: ignoring the persisted bundle %s: %s", path, exc)
+            return None
+
+    def _persisted_floor(self) -> Floor | None:
+        """The higher of the sequence in `state.json` and the persisted bundle's signed one (a
+        corrupt state file alone does not reopen a rollback)."""
+        if self.state_dir is None:
+            return None
+        floors = []
+        if self._persisted is not None:
+            floors.append(Floor(self._persisted.manifest.sequence, self._persisted.manifest.revision))
+        path = self.state_dir / _STATE_FILE
+        if path.exists():
+            try:
+                data = orjson.loads(path.read_bytes())
+                floor = Floor(data["sequence"], data["revision"])
+                if type(floor.sequence) is not int or not isinstance(floor.revision, str):
+                    raise TypeError
+                floors.append(floor)
+            except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+                log.error("policyengine: ignoring %s: not a bundle state file (corrupt or truncated)", path)
+        return max(floors, key=lambda f: f.sequence) if floors else None
+
+    def _from_persisted(self) -> Engine | None:
+        """The engine of the persisted last good bundle, if it is still acceptable now."""
+        if self.state_dir is None or self._persisted is None:
+            return None
+        m = self._persisted.manifest
+        try:
+            if m.expires is not None and self.clock() >= _instant(m.expires, "expires"):
+                raise BundleError(f"bundle {m.revision} expired at {m.expires}")
+            if self.scopes is not None and set(m.scopes) != set(self.scopes):
+                raise BundleError(f"bundle {m.revision} covers scopes [{', '.join(m.scopes)}], not the ones served")
+            if self.floor is not None and m.sequence < self.floor.sequence:
+                raise BundleError(f"bundle sequence {m.sequence} is older than the one persisted ({self.floor.sequence})")
+            engine = engine_from(self._persisted, cache_size=self.cache_size)
+        except BundleError as exc:
+            log.error("policyengine: ignoring the persisted bundle %s: %s", self.state_dir / _STATE_BUNDLE, exc)
+            return None
+        self.in_force = m
+        return engine
+
+    def _persist(self, data: bytes, manifest: Manifest) -> None:
+        if self.state_dir is None:
+            return
+        if self.in_force is not None and self.in_force.revision == manifest.revision:
+            return  # already persisted
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomic(self.state_dir / _STATE_BUNDLE, data)
+            _write_atomic(self.state_dir / _STATE_FILE, orjson.dumps(
+                {"sequence": manifest.sequence, "revision": manifest.revision}))
+            self.floor = Floor(manifest.sequence, manifest.revision)
+        except OSError as exc:  # the bundle is good: serve it, but say the floor did not move
+            self.persist_errors += 1
+            log.error("policyengine: cannot persist bundle %s in %s: %s", manifest.revision, self.state_dir,
+                      exc.strerror or exc)
 
 
-def bundle_holder(path: str | Path, keys: Iterable[str | Path | Any], **kw: Any) -> ReloadingEngine:
-    """A ReloadingEngine over a bundle file (the first load must succeed: BundleError)."""
+class _StartedFromPersisted(Exception):
+    """Carries the persisted engine out of a first load whose source failed (see bundle_service)."""
+
+    def __init__(self, engine: Engine, reason: str) -> None:
+        super().__init__(reason)
+        self.engine = engine
+        self.reason = reason
+
+
+def denied_engine(revision: str, previous: Engine | None = None) -> Engine:
+    """An engine that denies everything (no product is known: every column denied, no rows),
+    standing in for a bundle that expired while in force; decisions name it `expired:<revision>`.
+    It keeps the previous engine's consumers, so a known consumer is denied as such (not as an
+    error)."""
+    catalog = Catalog({})
+    return Engine(catalog, check_policies([], catalog), policy_version="", bundle_version=f"expired:{revision}",
+                  schema=previous.schema if previous else None, consumers=previous.consumers if previous else None)
+
+
+class BundlePoller:
+    """Polls a BundleSource for a ReloadingEngine: every `interval` seconds when the source
+    answers, backing off (doubling, up to `max_backoff`) while it fails; a changed bundle is
+    offered to the holder's reload (which keeps the last good one on refusal, logs and counts);
+    a bundle in force that passes its expiry is replaced by one that denies everything.
+
+    `tick()` does one step (tests drive it with fake clocks: `monotonic` for the schedule, the
+    source's `clock` for expiry); `start()` runs it in a daemon thread and returns its stop Event."""
+
+    def __init__(self, holder: ReloadingEngine, source: BundleSource, *, interval: float = 1.0,
+                 max_backoff: float = 60.0, monotonic: Callable[[], float] | None = None,
+                 started_error: str | None = None) -> None:
+        self.holder = holder
+        self.source = source
+        self.interval = interval
+        self.max_backoff = max(max_backoff, interval)
+        self.monotonic = monotonic or time.monotonic
+        self.failures = 0
+        self.fetch_errors = 0
+        self.next_at = self.monotonic() + interval
+        self.last_success: dt.datetime | None = None if started_error else source.clock()
+        self.last_error: str | None = started_error
+        self.last_error_at: dt.datetime | None = source.clock() if started_error else None
+        self.denied = False
+        self._logged: str | None = None
+
+    def tick(self) -> None:
+        """Check expiry; poll the source when it is due."""
+        self.check_expiry()
+        now = self.monotonic()
+        if now < self.next_at:
+            return
+        try:
+            data = self.source.fetch()
+        except BundleError as exc:
+            self.failures += 1
+            self.fetch_errors += 1
+            self._error(str(exc))
+            self.next_at = now + min(self.interval * 2 ** self.failures, self.max_backoff)
+            return
+        self.failures = 0
+        self.next_at = now + self.interval
+        if data is None:  # unchanged: the bundle in force is still the source's
+            self.last_success = self.source.clock()
+            self._logged = None
+            return
+        self.source.offer(data)
+        result = self.holder.reload()  # logs and counts a refusal; the last good stays in force
+        if result.ok:
+            self.last_success = self.source.clock()
+            self.last_error = None
+            self._logged = None
+            self.denied = False
+        else:
+            self.last_error = result.error
+            self.last_error_at = self.source.clock()
+        self.check_expiry()
+
+    def _error(self, reason: str) -> None:
+        self.last_error = reason
+        self.last_error_at = self.source.clock()
+        if reason != self._logged:  # once per distinct reason, not at every retry
+            self._logged = reason
+            log.error("policyengine: bundle poll failed, keeping bundle %s: %s", self.holder.bundle_version, reason)
+
+    def check_expiry(self) -> None:
+        """Fail closed: once the bundle in force has expired, everything is denied until a newer,
+        valid bundle arrives."""
+        if self.denied or not self.source.expired():
+            return
+        m = self.source.in_force
+        assert m is not None
+        self.denied = True
+        self.last_error = f"bundle {m.revision} expired at {m.expires}; everything is denied"
+        self.last_error_at = self.source.clock()
+        self.holder.replace(denied_engine(m.revision, self.holder.engine), self.last_error)
+
+    def status(self) -> dict[str, Any]:
+        """What /health and /metrics report: the bundle in force, the last success and error."""
+        m = self.source.in_force
+        return {"bundle_source": shown_location(self.source.location),
+                "bundle_sequence": m.sequence if m else None, "bundle_expires": m.expires if m else None,
+                "bundle_expired": self.denied,
+                "last_success": _iso(self.last_success) if self.last_success else None,
+                "last_error": self.last_error,
+                "last_error_at": _iso(self.last_error_at) if self.last_error_at else None,
+                "fetch_errors": self.fetch_errors, "persist_errors": self.source.persist_errors}
+
+    def start(self) -> threading.Event:
+        """Poll in a daemon thread until the returned Event is set (the holder's close() sets it)."""
+        stop = threading.Event()
+
+        def step() -> float:  # wake when the next poll is due, and at least every second (expiry)
+            return min(max(self.next_at - self.monotonic(), 0.005), 1.0)
+
+        def run() -> None:
+            while not stop.wait(step()):
+                try:
+                    self.tick()
+                except Exception:  # never let the poller die: the last good bundle stays
+                    log.exception("policyengine: bundle poller error")
+
+        threading.Thread(target=run, name="policyengine-bundle-poll", daemon=True).start()
+        self.holder.add_stop(stop)
+        return stop
+
+
+def bundle_service(location: str | Path, keys: Iterable[str | Path | Any], *,
+                   scopes: Iterable[str] | None = None, state_dir: str | Path | None = None,
+                   interval: float = 1.0, clock: Callable[[], dt.datetime] | None = None,
+                   monotonic: Callable[[], float] | None = None, timeout: float = 5.0,
+                   max_backoff: float = 60.0, **kw: Any) -> BundlePoller:
+    """A ReloadingEngine over a bundle file or URL and the poller that feeds it (not started).
+    The first load must succeed, from the source or the persisted last good bundle (BundleError)."""
     try:
         trusted = public_keys(keys)
     except KeyProblem as exc:
         raise BundleError(str(exc)) from None
-    source = BundleSource(path, trusted)
-    return ReloadingEngine(source.load, watch_paths=[path], **kw)
+    source = BundleSource(location, trusted, scopes=scopes, state_dir=state_dir, clock=clock, timeout=timeout)
+    started: list[str] = []
+
+    def first() -> Engine:
+        try:
+            return source.load()
+        except _StartedFromPersisted as fallback:
+            started.append(fallback.reason)
+            return fallback.engine
+
+    watch = [] if source.is_url else [location]
+    holder = ReloadingEngine(first, watch_paths=watch, **kw)
+    holder.set_loader(source.load)
+    poller = BundlePoller(holder, source, interval=interval, monotonic=monotonic, max_backoff=max_backoff,
+                          started_error=started[0] if started else None)
+    holder.status = poller.status
+    return poller
+
+
+def bundle_holder(path: str | Path, keys: Iterable[str | Path | Any], **kw: Any) -> ReloadingEngine:
+    """A ReloadingEngine over a bundle file (the first load must succeed: BundleError)."""
+    return bundle_service(path, keys, **kw).holder
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -537,25 +913,6 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def watch_bundle(holder: ReloadingEngine, path: str | Path, *, interval: float = 1.0) -> threading.Event:
-    """Poll the bundle file's size, mtime and inode every `interval` seconds and reload once per
-    change (a rejected file is reported once, not at every poll); returns the Event that stops it."""
-    target = Path(path)
-    stop = threading.Event()
-    seen = _stamp(target)
-
-    def run() -> None:
-        nonlocal seen
-        while not stop.wait(interval):
-            now = _stamp(target)
-            if now is not None and now != seen:
-                seen = now
-                holder.reload()
-
-    threading.Thread(target=run, name="policyengine-bundle-watch", daemon=True).start()
-    return stop
 
 
 def parse_duration(text: str) -> dt.timedelta:

@@ -44,8 +44,8 @@ class ReloadResult:
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, PolicyError):
-        return str(exc).splitlines()[0]
+    if isinstance(exc, PolicyError) or getattr(exc, "one_line", False):  # already a located one-liner
+        return (str(exc).splitlines() or [""])[0]
     return f"{exc.__class__.__name__}: {exc}".splitlines()[0]
 
 
@@ -83,6 +83,9 @@ class ReloadingEngine:
         self.last_error: str | None = None
         self.loaded_at = dt.datetime.now(dt.UTC)
         self._reload_lock = threading.Lock()
+        self._stops: list[threading.Event] = []
+        # what /health and /metrics add about where the engine comes from (a bundle poller's status)
+        self.status: Callable[[], dict[str, Any]] | None = None
 
     @classmethod
     def from_config(cls, config: Any, **kw: Any) -> ReloadingEngine:
@@ -129,6 +132,27 @@ class ReloadingEngine:
             log.info("policyengine: reloaded bundle %s%s", new.bundle_version, "" if changed else " (unchanged)")
             return ReloadResult(True, new.bundle_version, changed)
 
+    def set_loader(self, loader: Callable[[], Engine]) -> None:
+        """The loader later reloads call (the first load may have come from elsewhere)."""
+        self._loader = loader
+
+    def replace(self, engine: Engine, reason: str) -> None:
+        """Swap in an engine that did not come from the loader (a bundle that expired in force is
+        replaced by one denying everything); logged, not counted as a reload."""
+        with self._reload_lock:
+            self._engine = engine
+            self.last_error = reason
+            log.error("policyengine: %s (now bundle %s)", reason, engine.bundle_version)
+
+    def add_stop(self, stop: threading.Event) -> None:
+        """An Event that `close()` sets (a watcher or poller thread feeding this holder)."""
+        self._stops.append(stop)
+
+    def close(self) -> None:
+        """Stop the watcher and poller threads feeding this holder (app shutdown)."""
+        for stop in self._stops:
+            stop.set()
+
     def evaluate(self, consumer: Any, product: str, columns: Sequence[str] | None = None,
                  purpose: str | None = None, at: dt.datetime | dt.date | None = None, **kw: Any) -> Decision:
         """`Engine.evaluate` on the engine in force, recorded in the decision log when there is one."""
@@ -158,4 +182,5 @@ class ReloadingEngine:
                 self.reload()
 
         threading.Thread(target=run, name="policyengine-watch", daemon=True).start()
+        self._stops.append(stop)
         return stop

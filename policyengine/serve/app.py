@@ -144,8 +144,9 @@ class App:
         status = 500
         try:
             if method == "GET" and path == "/health":  # for probes, which name a pod's address: any Host
+                source = self.holder.status() if getattr(self.holder, "status", None) else {}
                 status, body = 200, orjson.dumps({"status": "ok", "bundle_version": self.holder.bundle_version,
-                                                  "reload_errors": self.holder.reload_errors})
+                                                  "reload_errors": self.holder.reload_errors, **source})
                 await _reply(send, status, body)
                 return
             self._check_host(scope)
@@ -200,6 +201,8 @@ class App:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if hasattr(self.holder, "close"):
+                    self.holder.close()  # stop the watcher or bundle poller thread
                 if self.holder.decision_log is not None and hasattr(self.holder.decision_log, "close"):
                     self.holder.decision_log.close()  # flush on graceful shutdown
                 await send({"type": "lifespan.shutdown.complete"})

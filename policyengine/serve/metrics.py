@@ -49,6 +49,9 @@ class Metrics:
             "# TYPE policyengine_bundle_info gauge",
             f'policyengine_bundle_info{{bundle_version="{holder.bundle_version}"}} 1',
         ]
+        status = holder.status() if getattr(holder, "status", None) else None
+        if status is not None:
+            lines += _bundle_lines(status)
         dlog = holder.decision_log
         if dlog is not None and hasattr(dlog, "stats"):
             stats = dlog.stats()
@@ -73,3 +76,33 @@ class Metrics:
             lines.append(f'policyengine_request_seconds_sum{{route="{route}"}} {self.sums[route]:.6f}')
             lines.append(f'policyengine_request_seconds_count{{route="{route}"}} {running}')
         return "\n".join(lines) + "\n"
+
+
+def _seconds(iso: str | None) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).timestamp() if iso else 0.0
+
+
+def _bundle_lines(status: dict[str, Any]) -> list[str]:
+    """A bundle poller's state: the sequence in force, the last success and error (Unix seconds,
+    0 for never), fetch errors, and whether the bundle in force expired (everything denied)."""
+    sequence = status.get("bundle_sequence")
+    return [
+        "# HELP policyengine_bundle_sequence The sequence number of the bundle in force.",
+        "# TYPE policyengine_bundle_sequence gauge",
+        f"policyengine_bundle_sequence {sequence if sequence is not None else -1}",
+        "# HELP policyengine_bundle_last_success_timestamp_seconds Last poll that found the source "
+        "answering (unchanged or a new bundle accepted).",
+        "# TYPE policyengine_bundle_last_success_timestamp_seconds gauge",
+        f"policyengine_bundle_last_success_timestamp_seconds {_seconds(status.get('last_success')):.0f}",
+        "# HELP policyengine_bundle_last_error_timestamp_seconds Last poll or bundle refused.",
+        "# TYPE policyengine_bundle_last_error_timestamp_seconds gauge",
+        f"policyengine_bundle_last_error_timestamp_seconds {_seconds(status.get('last_error_at')):.0f}",
+        "# HELP policyengine_bundle_fetch_errors_total Polls that could not reach the bundle source.",
+        "# TYPE policyengine_bundle_fetch_errors_total counter",
+        f"policyengine_bundle_fetch_errors_total {status.get('fetch_errors', 0)}",
+        "# HELP policyengine_bundle_expired 1 when the bundle in force expired and everything is denied.",
+        "# TYPE policyengine_bundle_expired gauge",
+        f"policyengine_bundle_expired {1 if status.get('bundle_expired') else 0}",
+    ]

@@ -125,7 +125,8 @@ def _named(bind: str) -> tuple[str, ...]:
 def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = None,
               decision_log: str | None = None, worker_suffix: str = "", freeze_gc: bool = False,
               host: str | None = None, bundle: str | None = None,
-              public_keys: Sequence[str] = ()) -> App:
+              public_keys: Sequence[str] = (), bundle_scopes: Sequence[str] | None = None,
+              bundle_state: str | None = None, bundle_interval: float = 1.0) -> App:
     """The ASGI app for a configuration: engine holder, decision log, watcher, Trino settings.
     `host`: the address bound (default `settings.host`); the app answers it as a Host name.
     `freeze_gc`: gc.freeze() after loading and after each reload (a server process's choice:
@@ -137,11 +138,13 @@ def build_app(config: Config, settings: ServeSettings, *, watch: bool | None = N
     if log_cfg:
         sink = DecisionLog(Path(log_cfg["path"] + worker_suffix), max_bytes=int(log_cfg.get("max_bytes", 64 << 20)),
                            backups=int(log_cfg.get("backups", 5)))
-    if bundle is not None:  # a signed bundle file, polled for changes (docs/serve.md "Bundles")
-        from policyengine.engine.bundlefile import bundle_holder, watch_bundle
+    if bundle is not None:  # a signed bundle file or URL, polled (docs/serve.md "Bundles")
+        from policyengine.engine.bundlefile import bundle_service
 
-        holder = bundle_holder(bundle, public_keys, decision_log=sink, freeze_gc=freeze_gc)
-        watch_bundle(holder, bundle)
+        poller = bundle_service(bundle, public_keys, scopes=bundle_scopes, state_dir=bundle_state,
+                                interval=bundle_interval, decision_log=sink, freeze_gc=freeze_gc)
+        poller.start()  # stopped by the app's lifespan shutdown (holder.close())
+        holder = poller.holder
     else:
         holder = ReloadingEngine.from_config(config, decision_log=sink, freeze_gc=freeze_gc)
         if watch if watch is not None else settings.watch:
@@ -198,12 +201,14 @@ def create_app() -> App:
     suffix = f".{os.getpid()}" if opts.get("workers", 1) > 1 else ""
     return build_app(config, settings, watch=opts.get("watch"), decision_log=opts.get("decision_log"),
                      worker_suffix=suffix, freeze_gc=True, host=opts.get("host"), bundle=opts.get("bundle"),
-                     public_keys=opts.get("public_keys", ()))
+                     public_keys=opts.get("public_keys", ()), bundle_scopes=opts.get("bundle_scopes"),
+                     bundle_state=opts.get("bundle_state"), bundle_interval=opts.get("bundle_interval", 1.0))
 
 
 def run(config_path: str | None, settings: ServeSettings, *, host: str, port: int, workers: int,
         watch: bool | None, decision_log: str | None, log_level: str = "info", bundle: str | None = None,
-        public_keys: Sequence[str] = ()) -> None:
+        public_keys: Sequence[str] = (), bundle_scopes: Sequence[str] | None = None,
+        bundle_state: str | None = None, bundle_interval: float = 1.0) -> None:
     """Start uvicorn (blocks until SIGTERM/SIGINT, then shuts down gracefully)."""
     import uvicorn
 
@@ -211,9 +216,12 @@ def run(config_path: str | None, settings: ServeSettings, *, host: str, port: in
     if workers > 1:
         os.environ[ENV_OPTIONS] = json.dumps({"config": config_path, "watch": watch, "decision_log": decision_log,
                                               "workers": workers, "host": host, "bundle": bundle,
-                                              "public_keys": list(public_keys)})
+                                              "public_keys": list(public_keys),
+                                              "bundle_scopes": None if bundle_scopes is None else list(bundle_scopes),
+                                              "bundle_state": bundle_state, "bundle_interval": bundle_interval})
         uvicorn.run("policyengine.serve.server:create_app", factory=True, workers=workers, **kw)
         return
     config = load_config(config_path)
     uvicorn.run(build_app(config, settings, watch=watch, decision_log=decision_log, freeze_gc=True, host=host,
-                          bundle=bundle, public_keys=public_keys), **kw)
+                          bundle=bundle, public_keys=public_keys, bundle_scopes=bundle_scopes,
+                          bundle_state=bundle_state, bundle_interval=bundle_interval), **kw)

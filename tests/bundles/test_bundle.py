@@ -360,15 +360,16 @@ def test_crlf_files_keep_their_bytes_and_revision(project: dict[str, Any], tmp_p
 def test_polling_reloads_a_replaced_file_once_and_stops(project: dict[str, Any], tmp_path: Path) -> None:
     import threading
 
-    from policyengine.engine.bundlefile import watch_bundle
+    from policyengine.engine.bundlefile import bundle_service
 
     base = tmp_path / "p"
     config = make_project(base)
     (base / "policies/hr.policy").write_text((base / "policies/hr.policy").read_text() + "\n# v3\n")
     v3, m3 = build_bundle(load_config(config), project["k1"], sequence=30, now=NOW)
     path = write(tmp_path, "live.bundle", project["data"])
-    holder = bundle_holder(path, [project["p1"]])
-    stop = watch_bundle(holder, path, interval=0.01)
+    poller = bundle_service(path, [project["p1"]], interval=0.01)
+    holder = poller.holder
+    stop = poller.start()
     try:
         aside = write(tmp_path, "live.bundle.tmp", v3)
         aside.replace(path)  # as `build` writes it
@@ -380,7 +381,8 @@ def test_polling_reloads_a_replaced_file_once_and_stops(project: dict[str, Any],
             stop.wait(0.01)
         assert changed.is_set() and holder.reloads == 1
     finally:
-        stop.set()
+        holder.close()  # what the app's lifespan shutdown calls
+    assert stop.is_set()
 
 
 def test_the_collector_is_restored_after_a_load_good_or_bad(project: dict[str, Any], tmp_path: Path) -> None:

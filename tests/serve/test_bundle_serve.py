@@ -38,6 +38,7 @@ def test_served_decisions_and_health_name_the_bundle_revision(built: dict[str, P
     health = call(served, "GET", "/health")
     assert health.status == 200 and json.loads(health.body)["bundle_version"] == revision
     assert served.holder.evaluate("alice", "sales.orders").bundle_version == revision
+    served.holder.close()
 
 
 def test_the_signing_key_from_the_environment_is_never_echoed(built: dict[str, Path], tmp_path: Path) -> None:
@@ -111,6 +112,7 @@ def test_a_refused_reload_is_counted_and_the_revision_stays(built: dict[str, Pat
     assert "policyengine_reload_errors_total 1" in metrics
     assert f'policyengine_bundle_info{{bundle_version="{revision}"}} 1' in metrics
     assert json.loads(call(served, "GET", "/health").body)["bundle_version"] == revision
+    served.holder.close()
 
 
 def test_build_refuses_a_project_that_does_not_check(built: dict[str, Path], tmp_path: Path) -> None:
@@ -153,3 +155,60 @@ def test_the_projects_own_configuration_builds_with_its_ownership_map(built: dic
     assert r.exit_code == 0, r.output
     manifest = json.loads(json.loads(out.read_bytes())["manifest"])
     assert manifest["scopes"] == ["domain hr", "domain marketing", "domain sales", "platform"]
+
+
+def test_serve_refuses_a_bundle_for_other_scopes(built: dict[str, Path], tmp_path: Path) -> None:
+    args = ["serve", "--bundle", str(built["bundle"]), "--public-key", str(built["public"]),
+            "--config", str(built["config"])]
+    r = CliRunner().invoke(app, [*args, "--scope", "platform", "--scope", "domain  nowhere"])
+    assert r.exit_code == 2, r.output
+    assert "but this replica serves [domain nowhere, platform]" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and "BundleError" not in r.output
+    config = config_copy(tmp_path, bundle={"public_keys": [str(built["public"])], "scopes": ["platform"],
+                                           "state_dir": "state"})
+    assert load_config(config).bundle_scopes == ("platform",)
+    assert load_config(config).bundle_state_dir == tmp_path / "state"
+    (tmp_path / "bad").mkdir()
+    bad = config_copy(tmp_path / "bad", bundle={"public_keys": [str(built["public"])], "scopes": "platform"})
+    r = CliRunner().invoke(app, ["serve", "--bundle", str(built["bundle"]), "--config", str(bad)])
+    assert r.exit_code == 2 and "'bundle.scopes' must be a list" in r.output
+    r = CliRunner().invoke(app, ["serve", "--bundle", str(built["bundle"]), "--config", str(config)])
+    assert r.exit_code == 2 and "but this replica serves [platform]" in r.output
+
+
+def test_health_and_metrics_report_the_bundle_source_and_shutdown_stops_the_poller(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    live = tmp_path / "live.bundle"
+    live.write_bytes(built["bundle"].read_bytes())
+    cfg = load_config(built["config"])
+    before = set(threading.enumerate())
+    served = build_app(cfg, ServeSettings.from_config(cfg), bundle=str(live), public_keys=[str(built["public"])],
+                       bundle_state=str(tmp_path / "state"))
+    assert (tmp_path / "state/last-good.bundle").read_bytes() == live.read_bytes()
+    health = json.loads(call(served, "GET", "/health").body)
+    assert health["bundle_sequence"] == 7 and health["bundle_source"] == str(live)
+    assert health["last_success"] and health["last_error"] is None and health["bundle_expired"] is False
+    metrics = call(served, "GET", "/metrics").body.decode()
+    assert "policyengine_bundle_sequence 7" in metrics and "policyengine_bundle_expired 0" in metrics
+    assert "policyengine_bundle_fetch_errors_total 0" in metrics
+    poll = [t for t in set(threading.enumerate()) - before if t.name == "policyengine-bundle-poll"]
+    assert len(poll) == 1
+
+    async def lifespan() -> None:  # what uvicorn does on SIGTERM
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def receive() -> dict[str, str]:
+            return next(messages)
+
+        async def send(message: dict[str, str]) -> None:
+            pass
+
+        await served({"type": "lifespan"}, receive, send)
+
+    asyncio.run(lifespan())
+    for t in poll:
+        t.join(5)  # bounded: the thread notices its stop Event within one poll step
+    assert not any(t.is_alive() for t in poll)
