@@ -56,6 +56,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _JSON = [(b"content-type", b"application/json")]
 
 
+
+_HEALTH_PRIVATE = frozenset({"bundle_source", "last_error"})
+"""/health fields shown only to a caller with the token: /health answers anyone (probes), and a
+bundle's location or a fetch error's text can name an internal host or bucket."""
+
 class HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -145,6 +150,8 @@ class App:
         try:
             if method == "GET" and path == "/health":  # for probes, which name a pod's address: any Host
                 source = self.holder.status() if getattr(self.holder, "status", None) else {}
+                if source and not self._vouched(scope):  # where bundles come from, and why a fetch
+                    source = {k: v for k, v in source.items() if k not in _HEALTH_PRIVATE}  # failed: callers with the token
                 status, body = 200, orjson.dumps({"status": "ok", "bundle_version": self.holder.bundle_version,
                                                   "reload_errors": self.holder.reload_errors, **source})
                 await _reply(send, status, body)
@@ -227,6 +234,16 @@ class App:
         if not ok:
             raise HttpError(421, "the Host header does not name this server; a name it may be reached by "
                                  "belongs in serve.allowed_hosts")
+
+    def _vouched(self, scope: Scope) -> bool:
+        """Whether the caller presents the configured bearer token (never true without one)."""
+        if self._token is None:
+            return False
+        try:
+            self._authenticate(scope)
+        except HttpError:
+            return False
+        return True
 
     def _authenticate(self, scope: Scope) -> None:
         if self._token is None:

@@ -189,8 +189,9 @@ def test_health_and_metrics_report_the_bundle_source_and_shutdown_stops_the_poll
                        bundle_state=str(tmp_path / "state"))
     assert (tmp_path / "state/last-good.bundle").read_bytes() == live.read_bytes()
     health = json.loads(call(served, "GET", "/health").body)
-    assert health["bundle_sequence"] == 7 and health["bundle_source"] == str(live)
-    assert health["last_success"] and health["last_error"] is None and health["bundle_expired"] is False
+    assert health["bundle_sequence"] == 7 and health["last_success"] and health["bundle_expired"] is False
+    # /health answers anyone (probes): where bundles come from, and fetch errors, only with the token
+    assert "bundle_source" not in health and "last_error" not in health
     metrics = call(served, "GET", "/metrics").body.decode()
     assert "policyengine_bundle_sequence 7" in metrics and "policyengine_bundle_expired 0" in metrics
     assert "policyengine_bundle_fetch_errors_total 0" in metrics
@@ -212,3 +213,24 @@ def test_health_and_metrics_report_the_bundle_source_and_shutdown_stops_the_poll
     for t in poll:
         t.join(5)  # bounded: the thread notices its stop Event within one poll step
     assert not any(t.is_alive() for t in poll)
+
+
+def test_health_shows_the_bundle_source_and_last_error_only_to_a_caller_with_the_token(
+        built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bundle's location (a bucket, a presigned host) and a fetch error's text stay out of the
+    unauthenticated /health that probes read; a caller with the bearer token sees them."""
+    monkeypatch.setenv("POLICYENGINE_SERVE_TOKEN", "t0ken-for-the-test")
+    live = tmp_path / "live.bundle"
+    live.write_bytes(built["bundle"].read_bytes())
+    cfg = load_config(built["config"])
+    served = build_app(cfg, ServeSettings.from_config(cfg), bundle=str(live), public_keys=[str(built["public"])])
+    try:
+        anyone = json.loads(call(served, "GET", "/health").body)
+        assert anyone["bundle_sequence"] == 7 and "bundle_source" not in anyone and "last_error" not in anyone
+        wrong = json.loads(call(served, "GET", "/health", headers={"Authorization": "Bearer nope"}).body)
+        assert "bundle_source" not in wrong
+        vouched = json.loads(call(served, "GET", "/health",
+                                  headers={"Authorization": "Bearer t0ken-for-the-test"}).body)
+        assert vouched["bundle_source"] == str(live) and vouched["last_error"] is None
+    finally:
+        served.holder.close()
