@@ -170,12 +170,13 @@ def live_types(con: Any, products: Sequence[str], table_template: str = DEFAULT_
     """Per product, the columns its base table holds as `timestamp with time zone` (rendered as
     `timestamptz`: masked as their UTC instant, as enforcement renders them)."""
     out: dict[str, dict[str, str]] = {}
-    for product in products:
-        rows = con.execute(
-            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
-            "AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype",
-            (base_table(product, table_template),)).fetchall()
-        out[product] = {name: "timestamptz" for (name,) in rows}
+    with con.transaction(force_rollback=True):
+        for product in products:
+            rows = con.execute(
+                "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
+                "AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype",
+                (base_table(product, table_template),)).fetchall()
+            out[product] = {name: "timestamptz" for (name,) in rows}
     return out
 
 
@@ -425,7 +426,10 @@ def check_applied(con: Any, desired: Desired) -> None:
 
 def apply(con: Any, desired: Desired, changes: Sequence[Change] | None = None) -> list[Change]:
     """Plan against the live state and apply the changes in one transaction (all or nothing):
-    an error in any statement or in the final check rolls everything back. Returns the changes."""
+    an error in any statement or in the final check rolls everything back. Returns the changes.
+    `con` must be outside a transaction (an enclosing one would decide whether anything commits)."""
+    if con.info.transaction_status != 0:  # pq.TransactionStatus.IDLE
+        raise NativeError("apply needs a connection outside any transaction (it runs one of its own)")
     with con.transaction():
         cur = con.cursor()
         cur.execute(LOCK)

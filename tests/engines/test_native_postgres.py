@@ -1,0 +1,156 @@
+"""Native PostgreSQL objects (issue 22), proven on the suite's real PostgreSQL: for every
+consumer x product of the example mesh, logging in as a role mapped to the consumer returns
+exactly `policyengine.enforce()`'s cells on the same rows; base tables and the HMAC key are
+unreadable; a second plan is empty; hand edits show as drift; a failed apply changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import policyengine
+from policyengine.native import compile_plan
+from policyengine.native import postgres as pg
+from tests.engines.conftest import differences, source_name
+from tests.engines.test_conformance import CONSUMERS, PRODUCTS
+
+TEMPLATE = "public.pe_{schema}_{table}"  # how tests/engines/conftest.py loads each product
+KEY = "native k3y é, never in a view".encode()  # an environment variable holds no NUL
+AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+
+def _mesh() -> Any:
+    return policyengine.load(["policies"], ["examples/mesh/products"], consumers="examples/mesh/consumers.yaml")
+
+
+def _desired(con: Any, engine: Any, prefix: str = pg.DEFAULT_PREFIX, key: bytes = KEY) -> pg.Desired:
+    plan = compile_plan(engine, at=AT, keyed_hash=True)
+    types = pg.live_types(con, sorted(engine.catalog.products), TEMPLATE)
+    return pg.desired_state(plan, prefix=prefix, table_template=TEMPLATE, types=types, hash_key=key)
+
+
+@pytest.fixture(scope="module")
+def native(postgres_engine) -> Iterator[dict[str, Any]]:
+    """The example mesh applied to the session's PostgreSQL, with one login role per consumer
+    (`<id>_login`, a member of the consumer's role: the mapping from login roles to consumers)."""
+    psycopg = postgres_engine.psycopg
+    uri = postgres_engine.server.get_uri()
+    con = psycopg.connect(uri)
+    admin = postgres_engine.con
+    # the attack a deployment starts from: a base table every role can read
+    admin.execute(f'GRANT SELECT ON "{source_name("sales.orders")}" TO PUBLIC')
+    engine = _mesh()
+    desired = _desired(con, engine)
+    pg.apply(con, desired)
+    logins = {}
+    for consumer in CONSUMERS:
+        login = f"{consumer}_login"
+        admin.execute(f'DROP ROLE IF EXISTS "{login}"')
+        admin.execute(f'CREATE ROLE "{login}" LOGIN')
+        if pg.DEFAULT_PREFIX + consumer in desired.roles:
+            admin.execute(f'GRANT "{pg.DEFAULT_PREFIX}{consumer}" TO "{login}"')
+        logins[consumer] = psycopg.connect(uri, user=login, autocommit=True)
+    try:
+        yield {"con": con, "engine": engine, "desired": desired, "logins": logins, "psycopg": psycopg,
+               "admin": admin, "uri": uri}
+    finally:
+        for c in logins.values():
+            c.close()
+        con.close()
+
+
+def _plan(native: dict[str, Any]) -> list[pg.Change]:
+    return pg.plan_changes(native["desired"], pg.read_live(native["con"], native["desired"]))
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+@pytest.mark.parametrize("consumer", CONSUMERS)
+def test_each_consumer_reads_exactly_what_enforce_gives(native, seed_tables, consumer, product) -> None:
+    decision = native["engine"].evaluate(consumer, product, at=AT)
+    view = f'"{pg.DEFAULT_PREFIX}{consumer}"."{product}"'
+    con = native["logins"][consumer]
+    if decision.error or not decision.readable_columns:  # no object at all: nothing to read
+        exists = con.execute("SELECT to_regclass(%s)", (view,)).fetchone()[0]
+        assert exists is None
+        return
+    table = seed_tables[source_name(product)]
+    want = policyengine.enforce(table, decision, hash_key=KEY)
+    want_rows = [tuple(r.values()) for r in want.to_pylist()]
+    cur = con.execute(f"SELECT * FROM {view}")
+    cols = [d.name for d in cur.description]
+    assert cols == list(want.column_names)
+    diffs = differences(cols, cur.fetchall(), want_rows)
+    assert not diffs, f"{consumer} on {product} disagrees with enforce():\n  " + "\n  ".join(diffs)
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS)
+def test_base_tables_and_the_key_are_unreadable(native, consumer) -> None:
+    con = native["logins"][consumer]
+    errors = native["psycopg"].errors
+    for product in PRODUCTS:
+        with pytest.raises(errors.InsufficientPrivilege):
+            con.execute(f'SELECT * FROM public."{source_name(product)}" LIMIT 1')
+    with pytest.raises(errors.InsufficientPrivilege):
+        con.execute(f'SELECT * FROM "{pg.KEY_SCHEMA}"."{pg.KEY_TABLE}"')
+    others = [c for c in CONSUMERS if c != consumer and pg.DEFAULT_PREFIX + c in native["desired"].roles]
+    with pytest.raises(errors.InsufficientPrivilege):  # a consumer cannot take another's role
+        con.execute(f'SET ROLE "{pg.DEFAULT_PREFIX}{others[0]}"')
+
+
+def test_the_key_is_in_no_definition_or_comment(native) -> None:
+    """What any role can print back (view definitions, comments) holds neither key nor pads."""
+    texts = [t for (t,) in native["admin"].execute(
+        "SELECT pg_get_viewdef(c.oid) FROM pg_class c WHERE c.relkind = 'v' UNION ALL "
+        "SELECT description FROM pg_description UNION ALL SELECT description FROM pg_shdescription")]
+    ipad, opad = native["desired"].pads
+    secrets = [KEY.hex(), ipad.hex(), opad.hex(), KEY.decode()]
+    assert any("hmac_pads" in t for t in texts)  # the views do read the key table
+    assert not [t for t in texts if any(s in t for s in secrets)]
+
+
+def test_a_second_plan_is_empty(native) -> None:
+    assert _plan(native) == []
+    assert pg.apply(native["con"], native["desired"]) == []
+
+
+def test_hand_edits_show_as_drift_and_apply_repairs_them(native) -> None:
+    admin, view = native["admin"], '"pe_bob"."sales.orders"'
+    body = admin.execute(f"SELECT pg_get_viewdef('{view}'::regclass)").fetchone()[0]
+    unfiltered = body.split("WHERE")[0].rstrip().rstrip(";")
+    admin.execute(f"CREATE OR REPLACE VIEW {view} AS {unfiltered}")  # the row filter dropped by hand
+    admin.execute('GRANT SELECT ON "pe_bob"."sales.orders" TO "pe_alice"')
+    admin.execute(f'GRANT SELECT ("region") ON "{source_name("hr.payroll")}" TO "pe_dave"')
+    drift = [str(c) for c in _plan(native)]
+    assert any(c.startswith("~ view pe_bob.sales.orders") and "edited by hand" in c for c in drift), drift
+    assert any(c.startswith('- grant "public"."pe_hr_payroll" to pe_dave') for c in drift), drift
+    result = CliRunner().invoke(_cli(), ["plan", "--target", "postgres", "--dsn", native["uri"], "--check",
+                                         "--table", TEMPLATE, "--at", AT.isoformat()],
+                                env={"POLICYENGINE_HASH_KEY": KEY.decode()})
+    assert result.exit_code == 1, result.output
+    assert "edited by hand" in result.output and KEY.decode() not in result.output
+    pg.apply(native["con"], native["desired"])
+    assert _plan(native) == []
+
+
+def test_a_failed_apply_leaves_the_old_state_whole(native) -> None:
+    """A fault half-way through an apply (here: a statement that fails between the creates of a
+    second prefix's roles, schemas and views) rolls everything back."""
+    con = native["con"]
+    other = _desired(con, native["engine"], prefix="pe_other_", key=b"another key")
+    changes = pg.plan_changes(other, pg.read_live(con, other))
+    half = len(changes) // 2
+    faulty = [*changes[:half], pg.Change("+", "fault", "injected", "", (("SELECT 1 / 0", ()),)), *changes[half:]]
+    with pytest.raises(native["psycopg"].errors.DivisionByZero):
+        pg.apply(con, other, faulty)
+    assert not native["admin"].execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pe\\_other\\_%'").fetchall()
+    assert _plan(native) == []  # the old key, views and grants are all still in place
+
+
+def _cli() -> Any:
+    from policyengine.cli import app
+    return app
