@@ -1,0 +1,96 @@
+"""The engine-neutral compiled form (policyengine/native/compile.py) and `render`: it is
+`evaluate()`'s own decisions folded (never an engine's precedence), and what a target cannot
+express is refused with the rule's file:line:col, never lowered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import policyengine
+from policyengine.cli import app
+from policyengine.native import TablePlan, compile_plan
+from policyengine.native import postgres as pg
+
+AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    return policyengine.load(["policies"], ["examples/mesh/products"], consumers="examples/mesh/consumers.yaml")
+
+
+def test_every_table_plan_is_the_decision_folded(mesh) -> None:
+    plan = compile_plan(mesh, at=AT, keyed_hash=True)
+    assert not plan.refusals
+    seen = {(t.consumer, t.product) for t in plan.tables}
+    for consumer in mesh.consumers:
+        for product in mesh.catalog.products:
+            d = mesh.evaluate(consumer, product, at=AT)
+            if (consumer, product) not in seen:
+                assert d.error or not d.readable_columns
+                continue
+            table = next(t for t in plan.tables if (t.consumer, t.product) == (consumer, product))
+            assert [(c.name, c.effect, c.strategy, dict(c.args)) for c in table.columns] == [
+                (n, cd.effect, cd.strategy, dict(cd.args)) for n, cd in d.columns.items() if cd.effect != "deny"]
+            assert table.denied == d.denied_columns and table.row_filter == d.row_filter_text
+
+
+def test_keyed_hash_without_a_key_is_refused_at_the_rules_location(mesh) -> None:
+    plan = compile_plan(mesh, at=AT, keyed_hash=False)
+    hashed = {(r.consumer, r.product): r for r in plan.refusals}
+    assert ("bob", "sales.orders") in hashed
+    assert not any((t.consumer, t.product) in hashed for t in plan.tables)  # no object: fail closed
+    refusal = hashed[("bob", "sales.orders")]
+    file, line, col = refusal.where.rsplit(":", 2)
+    text = Path(file).read_text("utf-8").splitlines()[int(line) - 1]
+    assert int(col) >= 1 and ('"mask-names"' in text or "pii.name using hash" in text), (refusal.where, text)
+    assert "customer_name" in refusal.reason and "nearest safe choice" in refusal.reason
+
+
+def test_purposes_and_windows_are_said_and_decided_at_the_plan_instant(mesh) -> None:
+    plan = compile_plan(mesh, at=AT, keyed_hash=True)
+    assert plan.notes[0].startswith(f"decided at {AT.isoformat()} with no purpose")
+    assert any("'platform-operations' applies only for purpose operations" in n for n in plan.notes)
+    assert any("'reps-see-lead-scores' has a time window" in n for n in plan.notes)
+    before = compile_plan(mesh, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC), keyed_hash=True)
+    pairs = {(t.consumer, t.product) for t in plan.tables}
+    assert ("bob", "marketing.leads") in pairs
+    assert ("bob", "marketing.leads") not in {(t.consumer, t.product) for t in before.tables}
+
+
+def test_postgres_names_are_quoted_and_never_truncated() -> None:
+    assert pg.ident('a"b') == '"a""b"'
+    with pytest.raises(pg.NativeError):
+        pg.ident("x" * 64)
+    assert pg.base_table("sales.orders", "public.pe_{schema}_{table}") == '"public"."pe_sales_orders"'
+
+
+def test_render_writes_reviewable_sql_without_the_key(tmp_path, monkeypatch, mesh) -> None:
+    key = "render k3y: never in a file"
+    monkeypatch.setenv("POLICYENGINE_HASH_KEY", key)
+    result = CliRunner().invoke(app, ["render", "--target", "postgres", "-o", str(tmp_path), "--at", AT.isoformat()])
+    assert result.exit_code == 0, result.output
+    sql = (tmp_path / "apply.sql").read_text("utf-8")
+    assert sql.startswith("-- policyengine") and "COMMIT;" in sql
+    assert 'CREATE VIEW "pe_bob"."sales.orders" WITH (security_barrier = true) AS SELECT' in sql
+    assert 'GRANT SELECT ON "pe_bob"."sales.orders" TO "pe_bob"' in sql
+    assert "hmac_pads" in sql and key not in sql and key.encode().hex() not in sql
+    assert "No changes" not in (tmp_path / "plan.txt").read_text("utf-8")
+    monkeypatch.delenv("POLICYENGINE_HASH_KEY")
+    result = CliRunner().invoke(app, ["render", "--target", "postgres", "-o", str(tmp_path / "nokey"),
+                                      "--at", AT.isoformat()])
+    assert result.exit_code == 0, result.output
+    refused = (tmp_path / "nokey" / "plan.txt").read_text("utf-8")
+    assert "refused: policies/platform.policy:" in refused and "keyed hash" in refused
+    assert "pe_bob\".\"sales.orders\"" not in (tmp_path / "nokey" / "apply.sql").read_text("utf-8")
+
+
+def test_table_plans_are_frozen(mesh) -> None:
+    table = compile_plan(mesh, at=AT, keyed_hash=True).tables[0]
+    assert isinstance(table, TablePlan)
+    with pytest.raises(AttributeError):
+        table.product = "other"  # type: ignore[misc]
