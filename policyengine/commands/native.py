@@ -59,7 +59,7 @@ def _connect(dsn: str) -> Any:
     try:
         import psycopg
     except ImportError:
-        raise fail("error: --target postgres needs the psycopg package (pip install 'psycopg[binary]')",
+        raise fail("error: --target postgres needs psycopg (pip install 'datamesh-policyengine[postgres]')",
                    EXIT_USAGE) from None
     try:
         return psycopg.connect(dsn)
