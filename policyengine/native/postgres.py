@@ -204,6 +204,7 @@ class Live:
     missing_bases: tuple[str, ...]
     key: str | None  # digest of the pads held (None: no key table)
     key_readers: frozenset[str]
+    memberships: frozenset[tuple[str, str]] = frozenset()  # (role, member): a role of interest in another
 
 
 def _settings(cur: Any) -> None:
@@ -211,11 +212,21 @@ def _settings(cur: Any) -> None:
         cur.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
+GRANTABLE = " WITH GRANT OPTION"
+
+
 def _acl(cur: Any, column: str, table: str, oid: int, owner: str) -> frozenset[tuple[str, str]]:
+    """(grantee, privilege) granted on an object, the owner's own left out; a privilege that may
+    be passed on reads `SELECT WITH GRANT OPTION` (not what is compiled: revoked, granted again)."""
     rows = cur.execute(
-        f"SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type "
-        f"FROM {table} x, aclexplode(x.{column}) a WHERE x.oid = %s", (oid,)).fetchall()
-    return frozenset((g, p) for g, p in rows if g != owner)
+        f"SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type, "
+        f"a.is_grantable FROM {table} x, aclexplode(x.{column}) a WHERE x.oid = %s", (oid,)).fetchall()
+    return frozenset((g, p + (GRANTABLE if grantable else "")) for g, p, grantable in rows if g != owner)
+
+
+def _revoke(privilege: str, target: str, grantee: str) -> Statement:
+    who = "PUBLIC" if grantee == "PUBLIC" else ident(grantee)
+    return (f"REVOKE {privilege.removesuffix(GRANTABLE)} ON {target} FROM {who} CASCADE", ())
 
 
 def read_live(con: Any, desired: Desired) -> Live:
@@ -268,7 +279,12 @@ def read_live(con: Any, desired: Desired) -> Live:
             key = row[0] if row else ""
             key_readers = frozenset(r for r in who if cur.execute(
                 "SELECT has_table_privilege(%s, %s, 'SELECT')", (r, oid)).fetchone()[0])
-    return Live(user, roles, schemas, views, readers, tuple(missing), key, key_readers)
+        members = frozenset(cur.execute(
+            "SELECT pg_get_userbyid(m.roleid), pg_get_userbyid(m.member) FROM pg_auth_members m "
+            "WHERE pg_get_userbyid(m.roleid) = ANY(%s) AND pg_get_userbyid(m.member) = ANY(%s)",
+            (who, who)).fetchall())
+    return Live(user, roles, schemas, views, readers, tuple(missing), key, key_readers,
+                frozenset((r, m) for r, m in members))
 
 
 # ---------------------------------------------------------------- plan: the difference
@@ -369,8 +385,7 @@ def plan_changes(desired: Desired, live: Live) -> list[Change]:
             raise NativeError(f"schema {schema} exists and is not managed by policyengine")
         for grantee, privilege in sorted(grants - {(role, "USAGE")}):
             changes.append(Change("-", "grant", f"{privilege} on schema {schema} to {grantee}", "not compiled",
-                                  ((f"REVOKE {privilege} ON SCHEMA {ident(schema)} FROM "
-                                    f"{'PUBLIC' if grantee == 'PUBLIC' else ident(grantee)}", ()),)))
+                                  (_revoke(privilege, f"SCHEMA {ident(schema)}", grantee),)))
         if (role, "USAGE") not in grants:
             changes.append(Change("+", "grant", f"USAGE on schema {schema} to {role}", "missing",
                                   ((f"GRANT USAGE ON SCHEMA {ident(schema)} TO {ident(role)}", ()),)))
@@ -393,8 +408,7 @@ def plan_changes(desired: Desired, live: Live) -> list[Change]:
             continue
         for grantee, privilege in sorted(lv.grants - {(view.role, "SELECT")}):
             changes.append(Change("-", "grant", f"{privilege} on {name} to {grantee}", "not compiled",
-                                  ((f"REVOKE {privilege} ON {view.qualified} FROM "
-                                    f"{'PUBLIC' if grantee == 'PUBLIC' else ident(grantee)}", ()),)))
+                                  (_revoke(privilege, view.qualified, grantee),)))
         if (view.role, "SELECT") not in lv.grants:
             changes.append(Change("+", "grant", f"SELECT on {name} to {view.role}", "missing",
                                   ((f"GRANT SELECT ON {view.qualified} TO {ident(view.role)}", ()),)))
@@ -404,6 +418,9 @@ def plan_changes(desired: Desired, live: Live) -> list[Change]:
             names = ", ".join("PUBLIC" if r == "PUBLIC" else ident(r) for r in readers)
             changes.append(Change("-", "grant", f"{base} to {', '.join(readers)}", "base tables are not for consumers",
                                   ((f"REVOKE ALL ON {base} FROM {names}", ()),)))
+    for role, member in sorted(live.memberships):  # a consumer's role inside another's reads its views
+        changes.append(Change("-", "membership", f"{role} to {member}", "consumer roles are members of none",
+                              ((f"REVOKE {ident(role)} FROM {ident(member)}", ()),)))
     for role, managed in sorted(live.roles.items()):
         if managed and role not in desired.roles:
             changes.append(Change("-", "role", role, "no longer a consumer", ((f"DROP ROLE {ident(role)}", ()),)))

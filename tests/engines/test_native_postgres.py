@@ -125,9 +125,15 @@ def test_hand_edits_show_as_drift_and_apply_repairs_them(native) -> None:
     admin.execute(f"CREATE OR REPLACE VIEW {view} AS {unfiltered}")  # the row filter dropped by hand
     admin.execute('GRANT SELECT ON "pe_bob"."sales.orders" TO "pe_alice"')
     admin.execute(f'GRANT SELECT ("region") ON "{source_name("hr.payroll")}" TO "pe_dave"')
+    admin.execute('GRANT "pe_frank" TO "pe_bob"')  # bob would read frank's views
+    admin.execute('REVOKE SELECT ON "pe_carol"."sales.orders" FROM "pe_carol"')
+    admin.execute('GRANT SELECT ON "pe_carol"."sales.orders" TO "pe_carol" WITH GRANT OPTION')
     drift = [str(c) for c in _plan(native)]
     assert any(c.startswith("~ view pe_bob.sales.orders") and "edited by hand" in c for c in drift), drift
     assert any(c.startswith('- grant "public"."pe_hr_payroll" to pe_dave') for c in drift), drift
+    assert "- membership pe_frank to pe_bob  (consumer roles are members of none)" in drift
+    assert any(c.startswith("- grant SELECT WITH GRANT OPTION on pe_carol.sales.orders to pe_carol") for c in drift)
+    assert any(c.startswith("+ grant SELECT on pe_carol.sales.orders to pe_carol") for c in drift)
     result = CliRunner().invoke(_cli(), ["plan", "--target", "postgres", "--dsn", native["uri"], "--check",
                                          "--table", TEMPLATE, "--at", AT.isoformat()],
                                 env={"POLICYENGINE_HASH_KEY": KEY.decode()})
