@@ -160,3 +160,32 @@ def test_a_failed_apply_leaves_the_old_state_whole(native) -> None:
 def _cli() -> Any:
     from policyengine.cli import app
     return app
+
+
+def test_a_consumers_cheap_function_never_sees_hidden_rows(native) -> None:
+    """The classic view leak: a low-cost, non-leakproof function in a consumer's WHERE runs before
+    the view's row filter unless the view is a security barrier. Control: the same view without
+    the barrier leaks other regions' rows (the attack is real); the applied view leaks none."""
+    admin = native["admin"]
+    admin.execute("CREATE OR REPLACE FUNCTION public.pe_leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 "
+                  "AS $$ BEGIN RAISE NOTICE 'seen %', $1; RETURN true; END $$")
+    admin.execute("GRANT EXECUTE ON FUNCTION public.pe_leak(text) TO PUBLIC")
+    body = admin.execute("""SELECT pg_get_viewdef('"pe_bob"."sales.orders"'::regclass)""").fetchone()[0]
+    admin.execute("DROP SCHEMA IF EXISTS pe_control CASCADE")
+    admin.execute("CREATE SCHEMA pe_control")
+    admin.execute("GRANT USAGE ON SCHEMA pe_control TO pe_bob")
+    admin.execute(f"CREATE VIEW pe_control.orders AS {body}")  # no security_barrier
+    admin.execute("GRANT SELECT ON pe_control.orders TO pe_bob")
+    con = native["logins"]["bob"]
+    seen: list[str] = []
+    con.add_notice_handler(lambda d: seen.append(d.message_primary))
+    try:
+        con.execute("SELECT order_id FROM pe_control.orders WHERE public.pe_leak(region)").fetchall()
+        control = set(seen)
+        seen.clear()
+        rows = con.execute('SELECT order_id FROM "pe_bob"."sales.orders" WHERE public.pe_leak(region)').fetchall()
+    finally:
+        admin.execute("DROP SCHEMA pe_control CASCADE")
+        admin.execute("DROP FUNCTION public.pe_leak(text)")
+    assert control - {"seen uk"}, "control: without the barrier the function should see other regions"
+    assert rows and set(seen) == {"seen uk"}
