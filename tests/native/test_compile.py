@@ -94,3 +94,12 @@ def test_table_plans_are_frozen(mesh) -> None:
     assert isinstance(table, TablePlan)
     with pytest.raises(AttributeError):
         table.product = "other"  # type: ignore[misc]
+
+
+def test_an_unreachable_database_is_one_line_without_the_dsn(tmp_path) -> None:
+    dsn = f"host={tmp_path} port=1 dbname=x user=u password=s3cret-pw connect_timeout=2"
+    for command in ("plan", "apply"):
+        result = CliRunner().invoke(app, [command, "--target", "postgres", "--dsn", dsn])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().count("\n") == 0 and "cannot connect" in result.output
+        assert "s3cret" not in result.output and "Traceback" not in result.output
