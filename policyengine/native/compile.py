@@ -149,7 +149,7 @@ def compile_plan(engine: Engine, target: str = "postgres", *, at: dt.datetime | 
                  keyed_hash: bool = False) -> NativePlan:
     """Every consumer (of the consumers file) x product (of the catalog), compiled for `target`.
 
-    Decisions are taken with no purpose at `at` (default: now, UTC), uncached. `keyed_hash`:
+    Decisions are taken with no purpose at `at` (default: now, UTC). `keyed_hash`:
     whether a key is configured where the target keeps it from consumers (else `hash` is refused)."""
     caps = TARGETS.get(target)
     if caps is None:
@@ -159,11 +159,19 @@ def compile_plan(engine: Engine, target: str = "postgres", *, at: dt.datetime | 
     locations = rule_locations(engine)
     tables: list[TablePlan] = []
     refusals: list[Refusal] = []
+    # default deny: a pair no allow rule can apply to (subject, and no purpose) reads nothing, so
+    # it is not evaluated (the only shortcut; evaluate() decides every other pair)
+    allows = {p: [r for r in rules.rules if r.kind == "allow" and not r.purposes]
+              for p, rules in engine.compiled.products.items()}
     for consumer in sorted(consumers if consumers is not None else engine.consumers):
+        who = engine.consumers.get(consumer)
         for product in sorted(products if products is not None else engine.catalog.products):
+            if who is not None and product in allows and not any(
+                    r.matches_subject(who.id, who.groups) for r in allows[product]):
+                continue
             known = engine.catalog.products.get(product)
             types = {c.name: c.logical_type for c in known.columns} if known is not None else {}
-            compiled = compile_table(engine.evaluate(consumer, product, at=when, use_cache=False), caps, locations,
+            compiled = compile_table(engine.evaluate(consumer, product, at=when), caps, locations,
                                      types)
             if isinstance(compiled, TablePlan):
                 tables.append(compiled)
