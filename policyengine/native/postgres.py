@@ -21,6 +21,7 @@ or the key (else everything is rolled back).
 from __future__ import annotations
 
 import hashlib
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,9 +99,15 @@ def base_table(product: str, template: str = DEFAULT_TABLE) -> str:
     """The base table of `product` as SQL: `template` with {product}, {schema}, {table} (the
     product name split at its first dot), each part quoted."""
     schema, _, table = product.partition(".")
-    name = template.format(product=product, schema=schema, table=table or schema)
-    parts = [p for p in name.split(".")]
-    return ".".join(ident(p) for p in parts)
+    values = {"product": product, "schema": schema, "table": table or schema}
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None or spec or conv]
+    except ValueError:
+        fields = [""]
+    if any(f not in values for f in fields):
+        raise NativeError(f"--table {template!r}: use {{product}}, {{schema}} and {{table}} only")
+    name = template.format_map(values)
+    return ".".join(ident(p) for p in name.split("."))
 
 
 def _keyed(select: exp.Select) -> exp.Select:

@@ -67,6 +67,9 @@ def test_postgres_names_are_quoted_and_never_truncated() -> None:
     with pytest.raises(pg.NativeError):
         pg.ident("x" * 64)
     assert pg.base_table("sales.orders", "public.pe_{schema}_{table}") == '"public"."pe_sales_orders"'
+    for bad in ("{owner}", "{product.__class__}", "{0}", "{", "a..b"):
+        with pytest.raises(pg.NativeError):
+            pg.base_table("sales.orders", bad)
 
 
 def test_render_writes_reviewable_sql_without_the_key(tmp_path, monkeypatch, mesh) -> None:
