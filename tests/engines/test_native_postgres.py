@@ -189,3 +189,55 @@ def test_a_consumers_cheap_function_never_sees_hidden_rows(native) -> None:
         admin.execute("DROP FUNCTION public.pe_leak(text)")
     assert control - {"seen uk"}, "control: without the barrier the function should see other regions"
     assert rows and set(seen) == {"seen uk"}
+
+
+def _on_native(sql: str, consumer: str) -> str:
+    """A corpus attack (DuckDB SQL over product names) as the consumer would type it against its
+    own views: products become its views, `pe_raw."<product>"` the base table."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for table in list(tree.find_all(exp.Table)):
+        product = f"{table.db}.{table.name}" if table.db else table.name
+        if table.db == "pe_raw":
+            table.replace(exp.to_table(f'public."{source_name(table.name)}"', dialect="postgres"))
+        elif product in PRODUCTS:
+            alias = table.args.get("alias")
+            new = exp.Table(this=exp.to_identifier(product, quoted=True),
+                            db=exp.to_identifier(pg.DEFAULT_PREFIX + consumer, quoted=True))
+            if alias is not None:
+                new.set("alias", alias)
+            table.replace(new)
+    return tree.sql(dialect="postgres")
+
+
+def test_the_leak_corpus_run_as_bob_returns_nothing_hidden(native, seed_tables) -> None:
+    """Every attack of tests/enforce/leak_corpus, the ones the gateway refuses included (a native
+    consumer has no allow-list in front of it), run as bob's login on his views: whatever runs or
+    fails, neither rows nor error messages hold a value hidden from bob."""
+    import sqlglot
+
+    from tests.engines.test_leak_corpus_engines import ATTACKS, CONSUMER, _leaks, hidden_values
+
+    hidden = frozenset().union(*hidden_values(native["engine"], seed_tables).values())
+    con = native["logins"][CONSUMER]
+    con.execute("SET statement_timeout = '5s'")
+    ran = failed = untranslated = 0
+    for attack in ATTACKS:
+        try:
+            sql = _on_native(attack.sql, CONSUMER)
+        except (sqlglot.errors.ParseError, ValueError):
+            untranslated += 1
+            continue
+        try:
+            rows = con.execute(sql).fetchall()
+            texts = [str(v) for row in rows for v in row if v is not None]
+            ran += 1
+        except native["psycopg"].Error as exc:
+            texts = [str(exc)]
+            failed += 1
+        assert not _leaks(texts, hidden), f"{attack.klass}: {sql}"
+    print(f"leak corpus on native views: {ran} ran, {failed} failed, {untranslated} not translated, "
+          f"{len(hidden)} hidden values")
+    assert ran >= 40 and len(hidden) >= 80, (ran, failed, untranslated, len(hidden))
