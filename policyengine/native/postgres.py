@@ -369,8 +369,8 @@ def plan_changes(desired: Desired, live: Live) -> list[Change]:
                                   ((f"REVOKE ALL ON {ident(KEY_SCHEMA)}.{ident(KEY_TABLE)} FROM {ident(role)}", ()),)))
     wanted = {(v.schema, v.name): v for v in desired.views}
     schemas = sorted({v.schema for v in desired.views})
-    for (schema, name), lv in sorted(live.views.items()):
-        if (schema, name) not in wanted and lv.comment.startswith(MARK):
+    for (schema, name), stale in sorted(live.views.items()):
+        if (schema, name) not in wanted and stale.comment.startswith(MARK):
             changes.append(Change("-", "view", f"{schema}.{name}", "no longer compiled",
                                   ((f"DROP VIEW {ident(schema)}.{ident(name)}", ()),)))
     for schema, (managed, _) in sorted(live.schemas.items()):
