@@ -28,8 +28,9 @@ def _mesh() -> Any:
     return policyengine.load(["policies"], ["examples/mesh/products"], consumers="examples/mesh/consumers.yaml")
 
 
-def _desired(con: Any, engine: Any, prefix: str = pg.DEFAULT_PREFIX, key: bytes = KEY) -> pg.Desired:
-    plan = compile_plan(engine, at=AT, keyed_hash=True)
+def _desired(con: Any, engine: Any, prefix: str = pg.DEFAULT_PREFIX, key: bytes = KEY,
+             at: dt.datetime = AT) -> pg.Desired:
+    plan = compile_plan(engine, at=at, keyed_hash=True)
     types = pg.live_types(con, sorted(engine.catalog.products), TEMPLATE)
     return pg.desired_state(plan, prefix=prefix, table_template=TEMPLATE, types=types, hash_key=key)
 
@@ -141,6 +142,24 @@ def test_hand_edits_show_as_drift_and_apply_repairs_them(native) -> None:
     assert "edited by hand" in result.output and KEY.decode() not in result.output
     pg.apply(native["con"], native["desired"])
     assert _plan(native) == []
+
+
+def test_a_window_closing_removes_views_and_a_new_key_replaces_the_pads(native) -> None:
+    """Compiled before `reps-see-lead-scores` opens (2026-01-01) and with another key: bob, carol
+    and judy lose their marketing.leads views, the key's pads change; applying the current plan
+    again restores everything."""
+    con, bob = native["con"], native["logins"]["bob"]
+    earlier = _desired(con, native["engine"], key=b"rotated key", at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    drift = [str(c) for c in pg.plan_changes(earlier, pg.read_live(con, earlier))]
+    for who in ("bob", "carol", "judy"):
+        assert f"- view pe_{who}.marketing.leads  (no longer compiled)" in drift, drift
+    assert any(c.startswith('~ hmac key') for c in drift) and not any(c.startswith("+") for c in drift), drift
+    pg.apply(con, earlier)
+    with pytest.raises(native["psycopg"].errors.UndefinedTable):
+        bob.execute('SELECT * FROM "pe_bob"."marketing.leads"')
+    assert pg.apply(con, native["desired"])  # back: the views and the key
+    assert _plan(native) == []
+    assert bob.execute('SELECT count(*) FROM "pe_bob"."marketing.leads"').fetchone()[0] > 0
 
 
 def test_a_failed_apply_leaves_the_old_state_whole(native) -> None:
