@@ -140,7 +140,12 @@ def test_hand_edits_show_as_drift_and_apply_repairs_them(native) -> None:
                                 env={"POLICYENGINE_HASH_KEY": KEY.decode()})
     assert result.exit_code == 1, result.output
     assert "edited by hand" in result.output and KEY.decode() not in result.output
-    pg.apply(native["con"], native["desired"])
+    args = ["--target", "postgres", "--dsn", native["uri"], "--table", TEMPLATE, "--at", AT.isoformat()]
+    env = {"POLICYENGINE_HASH_KEY": KEY.decode()}
+    repaired = CliRunner().invoke(_cli(), ["apply", *args], env=env)
+    assert repaired.exit_code == 0 and "~ view pe_bob.sales.orders" in repaired.output, repaired.output
+    clean = CliRunner().invoke(_cli(), ["plan", "--check", *args], env=env)
+    assert clean.exit_code == 0 and "No changes" in clean.output, clean.output
     assert _plan(native) == []
 
 
