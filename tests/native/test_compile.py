@@ -106,3 +106,25 @@ def test_an_unreachable_database_is_one_line_without_the_dsn(tmp_path) -> None:
         assert result.exit_code == 2, result.output
         assert result.output.strip().count("\n") == 0 and "cannot connect" in result.output
         assert "s3cret" not in result.output and "Traceback" not in result.output
+
+
+GOLDEN = Path(__file__).parent / "golden" / "postgres"
+
+
+def test_render_golden(tmp_path, monkeypatch) -> None:
+    """The example mesh rendered for postgres (tests/native/golden/postgres/): a reviewable diff of
+    every change to the objects; regenerate with POLICYENGINE_REGEN_GOLDEN=1 and review."""
+    import os
+
+    monkeypatch.setenv("POLICYENGINE_HASH_KEY", "golden-key-not-in-any-file")
+    result = CliRunner().invoke(app, ["render", "--target", "postgres", "-o", str(tmp_path), "--at", AT.isoformat()])
+    assert result.exit_code == 0, result.output
+    for name in ("apply.sql", "plan.txt"):
+        text = (tmp_path / name).read_text("utf-8")
+        assert "golden-key-not-in-any-file" not in text
+        path = GOLDEN / name
+        if os.environ.get("POLICYENGINE_REGEN_GOLDEN") == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+        assert path.exists(), f"missing {path}; run with POLICYENGINE_REGEN_GOLDEN=1"
+        assert text == path.read_text("utf-8"), f"{name} changed; regenerate and review"
