@@ -128,3 +128,28 @@ def test_render_golden(tmp_path, monkeypatch) -> None:
             path.write_text(text, "utf-8")
         assert path.exists(), f"missing {path}; run with POLICYENGINE_REGEN_GOLDEN=1"
         assert text == path.read_text("utf-8"), f"{name} changed; regenerate and review"
+
+
+def _empty_live(**overrides) -> pg.Live:
+    base = {"user": "owner", "roles": {}, "schemas": {}, "views": {}, "base_readers": {}, "missing_bases": (),
+            "key": None, "key_readers": frozenset()}
+    return pg.Live(**(base | overrides))
+
+
+@pytest.mark.parametrize(("live", "message"), [
+    ({"roles": {"pe_bob": False}}, "role pe_bob exists and is not managed"),
+    ({"schemas": {"pe_bob": (False, frozenset())}}, "schema pe_bob exists and is not managed"),
+    ({"missing_bases": ('"sales"."orders"',)}, 'base table(s) missing: "sales"."orders"'),
+])
+def test_plan_stops_on_what_it_does_not_manage(mesh, live, message) -> None:
+    desired = pg.desired_state(compile_plan(mesh, at=AT, keyed_hash=True), hash_key=b"k")
+    with pytest.raises(pg.NativeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        pg.plan_changes(desired, _empty_live(**live))
+
+
+def test_plan_against_nothing_creates_everything_and_destroys_nothing(mesh) -> None:
+    desired = pg.desired_state(compile_plan(mesh, at=AT, keyed_hash=True), hash_key=b"k")
+    changes = pg.plan_changes(desired, _empty_live())
+    assert {c.action for c in changes} == {"+"}
+    assert sum(c.kind == "view" for c in changes) == len(desired.views)
+    assert sum(c.kind == "role" for c in changes) == len(desired.roles)
