@@ -17,6 +17,7 @@ from policyengine.commands import (
 )
 from policyengine.commands import diff as diff_command
 from policyengine.commands import init as init_command
+from policyengine.commands import native as native_command
 from policyengine.commands import scan as scan_command
 
 app = typer.Typer(
@@ -56,6 +57,7 @@ editor.register(app)
 init_command.register(app)
 consumers.register(app)
 bundle.register(app)
+native_command.register(app)
 
 
 def main() -> None:

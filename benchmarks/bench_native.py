@@ -1,0 +1,110 @@
+"""Benchmark `plan` / `apply --target postgres` (issue 22) on W1 and 10x W1 (benchmarks/workload.py)
+with one consumer per domain team (each reads its domain's products, `pii` columns denied).
+
+Printed side by side in one run: compiling the plan (every consumer x product through
+`evaluate()`), rendering the views' SQL, and, on a local PostgreSQL (pgserver, W1 only unless
+`--apply-10x`), the first apply, a second plan (read back from the catalogs: empty) and a query
+through a consumer's view vs the same query on the raw table.
+
+    .venv/bin/python benchmarks/bench_native.py [--no-10x] [--no-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import workload as wl  # noqa: E402
+
+from policyengine.engine.loading import load  # noqa: E402
+from policyengine.native import compile_plan  # noqa: E402
+from policyengine.native import postgres as pg  # noqa: E402
+
+AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+ROWS = 1000
+
+
+def consumers(w: wl.Workload, path: Path) -> Path:
+    people = [{"id": f"u{d}", "groups": [f"{d}-team", "staff"]} for d in w.domains]
+    path.write_text(yaml.safe_dump({"consumers": people}), encoding="utf-8")
+    return path
+
+
+def timed(fn):  # noqa: ANN001, ANN202
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def run(name: str, w: wl.Workload, root: Path, postgres: bool) -> None:
+    policies, catalog = wl.write_policyengine(w, root / name)
+    engine = load([policies], [catalog], consumers=consumers(w, root / name / "consumers.yaml"))
+    plan, compile_s = timed(lambda: compile_plan(engine, at=AT))
+    desired, render_s = timed(lambda: pg.desired_state(plan, table_template="public.{schema}_{table}"))
+    pairs = len(engine.consumers) * len(w.products)
+    print(f"{name}: {len(w.products)} products x {len(engine.consumers)} consumers = {pairs} pairs, "
+          f"{len(plan.tables)} views")
+    print(f"  compile (every pair)           {compile_s:7.2f} s")
+    print(f"  render the views' SQL          {render_s:7.2f} s")
+    print(f"  plan without the database      {compile_s + render_s:7.2f} s  (target <= 5 s for 10x W1)")
+    if postgres:
+        apply_live(w, desired, root / name / "pg")
+
+
+def apply_live(w: wl.Workload, desired: pg.Desired, folder: Path) -> None:
+    import pgserver
+    import psycopg
+
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    try:
+        admin = psycopg.connect(server.get_uri(), autocommit=True)
+        columns = ", ".join(f'"{c}" text' for c in w.columns)
+        for product in w.products:
+            table = product.replace(".", "_")
+            admin.execute(f'CREATE TABLE public."{table}" ({columns})')
+            admin.execute(f'INSERT INTO public."{table}" SELECT ' + ", ".join(
+                f"'{c}-' || g" for c in w.columns) + f" FROM generate_series(1, {ROWS}) g")
+        con = psycopg.connect(server.get_uri())
+        changes, apply_s = timed(lambda: pg.apply(con, desired))
+        second, replan_s = timed(lambda: pg.plan_changes(desired, pg.read_live(con, desired)))
+        assert second == [], second
+        view = desired.views[0]
+        raw = f'SELECT count(*) FROM {view.base} WHERE "c00" LIKE %s'
+        through = f'SELECT count(*) FROM {view.qualified} WHERE "c00" LIKE %s'
+        admin.execute(f'SET ROLE "{view.role}"')
+        _, view_s = timed(lambda: [admin.execute(through, ("%1%",)).fetchall() for _ in range(50)])
+        admin.execute("RESET ROLE")
+        _, raw_s = timed(lambda: [admin.execute(raw, ("%1%",)).fetchall() for _ in range(50)])
+        print(f"  apply on PostgreSQL            {apply_s:7.2f} s  ({len(changes)} changes; target <= 10 s for W1)")
+        print(f"  second plan (read back)        {replan_s:7.2f} s  (empty)")
+        print(f"  query via view / raw table     {view_s / 50 * 1000:7.2f} ms / {raw_s / 50 * 1000:.2f} ms "
+              f"= {view_s / raw_s:.2f}x ({ROWS} rows)")
+        con.close()
+        admin.close()
+    finally:
+        server.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-10x", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--apply-10x", action="store_true", help="Also apply 10x W1 on PostgreSQL.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run("W1", wl.make_workload(), Path(tmp), not args.no_postgres)
+        if not args.no_10x:
+            run("10x W1", wl.make_workload(products=2000, domains=200, purpose_grants=2000), Path(tmp),
+                args.apply_10x and not args.no_postgres)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""`policyengine render`, `plan` and `apply --target postgres`: the policy set compiled into an
+engine's own objects, Terraform-style (docs/native.md). Thin over `policyengine.native`."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from policyengine.commands.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail, project_config
+from policyengine.commands.evaluate import project_engine
+from policyengine.commands.options import ConfigOpt, parse_at
+
+
+class Target(str, Enum):
+    postgres = "postgres"
+
+
+TargetOpt = Annotated[Target, typer.Option("--target", help="The engine to compile for (postgres).")]
+DsnOpt = Annotated[str, typer.Option("--dsn", envvar="POLICYENGINE_DSN",
+                                     help="libpq connection string of the database (or $POLICYENGINE_DSN).")]
+TableOpt = Annotated[str, typer.Option(
+    "--table", help="The base table of each product: {product}, {schema}, {table} (split at the first dot).")]
+PrefixOpt = Annotated[str, typer.Option("--role-prefix", help="Prefix of each consumer's role and schema.")]
+AtOpt = Annotated[str | None, typer.Option("--at", help="Compile as at this instant (ISO, UTC; default now).")]
+
+
+def _compiled(config: Path | None, at: str | None) -> tuple[Any, Any]:
+    from policyengine.native import compile_plan
+
+    cfg = project_config(config)
+    engine = project_engine(cfg)
+    return cfg, compile_plan(engine, "postgres", at=parse_at(at), keyed_hash=cfg.hash_key is not None)
+
+
+def _header(plan: Any) -> list[str]:
+    lines = [f"note: {n}" for n in plan.notes]
+    lines += [f"refused: {r}" for r in plan.refusals]
+    return lines
+
+
+def _summary(changes: list[Any]) -> str:
+    count = {a: sum(1 for c in changes if c.action == a) for a in "+~-"}
+    if not changes:
+        return "No changes: the database matches the policies."
+    return f"Plan: {count['+']} to add, {count['~']} to change, {count['-']} to destroy."
+
+
+def _desired(cfg: Any, plan: Any, prefix: str, table: str, con: Any = None) -> Any:
+    from policyengine.native import postgres as pg
+
+    types = pg.live_types(con, sorted({t.product for t in plan.tables}), table) if con is not None else None
+    return pg.desired_state(plan, prefix=prefix, table_template=table, types=types, hash_key=cfg.hash_key)
+
+
+def _connect(dsn: str) -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise fail("error: --target postgres needs psycopg (pip install 'datamesh-policyengine[postgres]')",
+                   EXIT_USAGE) from None
+    try:
+        return psycopg.connect(dsn)
+    except Exception as exc:  # the DSN may hold a password: name the failure, never the DSN
+        raise fail(f"error: cannot connect to the database: {type(exc).__name__}", EXIT_USAGE) from None
+
+
+def render_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the SQL files to.")],
+    target: TargetOpt = Target.postgres,
+    table: TableOpt = "{schema}.{table}",
+    prefix: PrefixOpt = "pe_",
+    at: AtOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the native objects as SQL files (for review or a deployment tool): as applied to an
+    empty database, with the plan's notes and refusals in plan.txt."""
+    from policyengine.native import postgres as pg
+
+    cfg, plan = _compiled(config, at)
+    try:
+        desired = _desired(cfg, plan, prefix, table)
+        empty = pg.Live("", {}, {}, {}, {}, (), None, frozenset())
+        changes = pg.plan_changes(desired, empty)
+    except pg.NativeError as exc:
+        raise fail(f"error: {exc}") from None
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for name, text in pg.render_files(desired, changes).items():
+            (output / name).write_text(text, "utf-8")
+        (output / "plan.txt").write_text("\n".join([*_header(plan), *map(str, changes), _summary(changes)]) + "\n",
+                                         "utf-8")
+    except OSError as exc:
+        raise fail(f"{output}: error: cannot write: {exc.strerror or exc}", EXIT_USAGE) from None
+    typer.echo(f"wrote {output}/apply.sql and {output}/plan.txt ({len(changes)} changes, "
+               f"{len(plan.refusals)} refused)")
+
+
+def plan_command(
+    dsn: DsnOpt,
+    target: TargetOpt = Target.postgres,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when the database differs (drift).")] = False,
+    table: TableOpt = "{schema}.{table}",
+    prefix: PrefixOpt = "pe_",
+    at: AtOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """What `apply` would change in the database, read back from its catalogs (nothing is changed)."""
+    from policyengine.native import postgres as pg
+
+    cfg, plan = _compiled(config, at)
+    con = _connect(dsn)
+    try:
+        desired = _desired(cfg, plan, prefix, table, con)
+        changes = pg.plan_changes(desired, pg.read_live(con, desired))
+    except pg.NativeError as exc:
+        raise fail(f"error: {exc}") from None
+    finally:
+        con.close()
+    for line in [*_header(plan), *map(str, changes), _summary(changes)]:
+        typer.echo(line)
+    raise typer.Exit(EXIT_FAIL if check and changes else EXIT_OK)
+
+
+def apply_command(
+    dsn: DsnOpt,
+    target: TargetOpt = Target.postgres,
+    table: TableOpt = "{schema}.{table}",
+    prefix: PrefixOpt = "pe_",
+    at: AtOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Apply the plan in one transaction (all or nothing); a second plan is then empty."""
+    from policyengine.native import postgres as pg
+
+    cfg, plan = _compiled(config, at)
+    con = _connect(dsn)
+    try:
+        desired = _desired(cfg, plan, prefix, table, con)
+        changes = pg.apply(con, desired)
+    except pg.NativeError as exc:
+        raise fail(f"error: {exc}") from None
+    except Exception as exc:  # the engine's text may quote a value: its class only
+        raise fail(f"error: apply failed and was rolled back: {type(exc).__name__}") from None
+    finally:
+        con.close()
+    for line in [*_header(plan), *map(str, changes)]:
+        typer.echo(line)
+    typer.echo(f"Applied {len(changes)} changes." if changes else "No changes: the database matches the policies.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `render`, `plan` and `apply` to the CLI."""
+    app.command("render")(render_command)
+    app.command("plan")(plan_command)
+    app.command("apply")(apply_command)
