@@ -105,7 +105,9 @@ def serve_config(folder: Path, trino: Mapping[str, Any], **top: Any) -> Path:
         if key in data:
             data[key] = str((ROOT / data[key]).resolve())
     data.pop("ownership", None)
-    data["serve"] = {"host": "127.0.0.1", "trino": dict(trino)}
+    # idle keep-alive connections outlive the Trino OPA client's own (airlift: 1 min), so the client
+    # never sends a request on a connection serve is closing (one "Failed to query OPA backend")
+    data["serve"] = {"host": "127.0.0.1", "trino": dict(trino), "limits": {"keep_alive_timeout": 75}}
     data.update(top)
     path = folder / "policyengine.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
