@@ -57,10 +57,10 @@ def to_text(report: DiffReport) -> str:
     for c in report.contract_changes:
         state = f" (approved: {c.approved})" if c.approved else " (not approved)"
         out.append(f"{_where(c.file, c.line)}: {'warning' if c.approved else 'error'}: {c.kind}: {c.message}{state}")
-    for c in report.rule_changes:
-        if not any(c.key in (k.key for k in g.causes) for g in report.groups):
-            path, line = c.location
-            out.append(f"{path}:{line}: note: {c.key} changes no cell")
+    for rc in report.rule_changes:
+        if not any(rc.key in (k.key for k in g.causes) for g in report.groups):
+            path, line = rc.location
+            out.append(f"{path}:{line}: note: {rc.key} changes no cell")
     out.extend(f"note: {n}" for n in report.notes)
     out.append(f"{headline(report)} ({report.products_compared} product(s) compared, "
                f"{report.products_evaluated} evaluated, {report.seconds:.2f}s)")
