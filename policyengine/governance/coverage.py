@@ -35,12 +35,12 @@ from policyengine.governance.classes import (
     rule_asts,
 )
 from policyengine.governance.escape import plain, sarif_text
+from policyengine.sarif import sarif_log
 
 if TYPE_CHECKING:
     from policyengine.engine.evaluator import Engine
 
 TOOL_NAME = "policyengine-coverage"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 UNDECLARED_RULE = "coverage/undeclared-sensitive-column"
 GAP_RULE = "coverage/unprotected-column"
 
@@ -502,17 +502,8 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
                            "consumer": g.consumer_label,
                            "classes": g.classes},
         })
-    sarif = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": TOOL_NAME, "version": version,
-                                "informationUri": "https://github.com/policyengine/policyengine",
-                                "rules": [rule, undeclared_rule]}},
-            "results": results,
-            "invocations": [{"executionSuccessful": True}],
-            "properties": {"sensitive_columns": len(report.columns), "request_classes": report.classes,
-                           "evaluations": report.evaluations},
-        }],
-    }
-    return json.dumps(sarif, indent=2, ensure_ascii=False)
+    driver = {"name": TOOL_NAME, "version": version, "informationUri": "https://github.com/policyengine/policyengine",
+              "rules": [rule, undeclared_rule]}
+    return sarif_log(driver, results, invocations=[{"executionSuccessful": True}],
+                     properties={"sensitive_columns": len(report.columns), "request_classes": report.classes,
+                                 "evaluations": report.evaluations})
