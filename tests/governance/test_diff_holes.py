@@ -227,3 +227,14 @@ def test_a_consumer_leaving_a_group_a_deny_names_is_a_loosening(mesh: Path) -> N
     (group,) = data["groups"]
     assert group["causes"][0]["cause"].startswith("consumer changed: kim (")
     assert {(c["column"], c["direction"]) for c in group["cells"]} == {("amount", "looser")}
+
+
+def test_a_consumer_moving_region_changes_the_row_filter_cell(mesh: Path) -> None:
+    bob = BOB + "    attributes: {region: uk,"
+    _edit(mesh / CONSUMERS, bob, bob.replace("region: uk", "region: us"))
+    _code, data = _diff()
+    rows = [c for g in data["groups"] for c in g["cells"] if c["column"] is None]
+    assert rows and {c["product"] for c in rows} >= {"sales.orders", "sales.customers"}
+    for c in rows:
+        assert c["direction"] == "changed" and "user:bob" in c["consumer"]
+        assert (c["before"], c["after"]) == ('rows where region == "uk"', 'rows where region == "us"')
