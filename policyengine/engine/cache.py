@@ -192,7 +192,9 @@ class DecisionCache:
     name, and the serials of requested column lists. Thread-safe: inserts are one dict store
     each; whatever iterates (eviction, interning) holds `lock`.
 
-    `size` bounds the entries (0: nothing is cached); `shared_size` each table of shared parts."""
+    `size` bounds the entries (0: nothing is cached); `shared_size` each table of shared parts.
+    `Engine.evaluate` reads `entries` itself (the hit path, without a method call); `store`
+    writes them."""
 
     def __init__(self, size: int, shared_size: int) -> None:
         self.size = max(0, size)

@@ -121,7 +121,7 @@ class Engine:
                 key = hit = None
             if hit is None:
                 return self._miss(c, product, rules, cols, purpose, when, groups, cols_id, key)
-            # DecisionCache.lookup, inline: the entry's serials, its window, the parts they name
+            # the entry (cache.Entry): its serials, the window it holds in, the parts they name
             if type(hit) is int:  # no rule of the product starts or ends: valid at any instant
                 col_serial, filter_serial = hit >> 32, hit & LOW
             else:
