@@ -164,7 +164,7 @@ def sync_scim(users: Sequence[Mapping[str, Any]], groups: Sequence[Mapping[str, 
             warnings.append(f"user {index + 1} of the directory has no '{mapping.id}': skipped")
             continue
         names = set(member_of.get(str(user.get("id")), ()))
-        names |= {g.get("display") for g in user.get("groups") or () if isinstance(g, Mapping)} - {None}
+        names |= {g["display"] for g in user.get("groups") or () if isinstance(g, Mapping) and g.get("display") is not None}
         mapped = {mapping.groups[n] for n in names if n in mapping.groups}
         if mapping.keep_unmapped_groups:
             mapped |= {n for n in names if n not in mapping.groups}

@@ -15,32 +15,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from policyengine.catalog.arrow_kinds import logical_type as arrow_logical_type
 from policyengine.enforce.sql import RenderError, render
 from policyengine.engine.decision import Decision
 from policyengine.language.masks import STRATEGIES
 
 _SOURCE = "__pe_input"
-
-
-def arrow_logical_type(t: pa.DataType) -> str | None:
-    """The catalog's logical type of an Arrow type (what mask rendering needs to know)."""
-    if pa.types.is_dictionary(t):  # dictionary-encoded values mask like their value type
-        t = t.value_type
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return "number"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return "array"
-    return None
 
 
 def render_type(t: pa.DataType) -> str | None:

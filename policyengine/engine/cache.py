@@ -27,16 +27,14 @@ from policyengine.catalog.consumers import Consumer
 from policyengine.engine.compiler import CompiledRule, ProductRules
 from policyengine.engine.decision import ColumnDecision
 from policyengine.engine.semantics import (
-    NO_FILTER,
     Outcome,
-    RowFilter,
     column_outcome,
     unknown_column,
 )
 
 ABSENT = object()  # an attribute the consumer lacks (a key holds None for it)
 _COLLECTIONS = (list, tuple, set, frozenset, dict)
-_LOW = (1 << 32) - 1  # a cache entry as one int: columns serial << 32 | filter serial
+LOW = (1 << 32) - 1  # a cache entry as one int: columns serial << 32 | filter serial
 _SERIALS = itertools.count(1)  # process-wide: 0 means "no part" (no row filter)
 
 Entry = int | tuple[int, int, dt.datetime | None, dt.datetime | None]
@@ -194,7 +192,9 @@ class DecisionCache:
     name, and the serials of requested column lists. Thread-safe: inserts are one dict store
     each; whatever iterates (eviction, interning) holds `lock`.
 
-    `size` bounds the entries (0: nothing is cached); `shared_size` each table of shared parts."""
+    `size` bounds the entries (0: nothing is cached); `shared_size` each table of shared parts.
+    `Engine.evaluate` reads `entries` itself (the hit path, without a method call); `store`
+    writes them."""
 
     def __init__(self, size: int, shared_size: int) -> None:
         self.size = max(0, size)
@@ -267,31 +267,11 @@ class DecisionCache:
         except TypeError:  # a dict value
             return None
 
-    def lookup(self, key: Hashable, when: dt.datetime
-               ) -> tuple[int, Mapping[str, ColumnDecision], int, RowFilter] | None:
-        """The shared parts a key's entry names, valid at `when`; None on a miss (no entry, the
-        instant outside its window, or a part evicted since). Raises TypeError for an
-        unhashable key."""
-        hit = self.entries.get(key)
-        if hit is None:
-            return None
-        if type(hit) is int:  # no rule of the product starts or ends: valid at any instant
-            col_serial, filter_serial = hit >> 32, hit & _LOW
-        else:
-            col_serial, filter_serial, lo, hi = hit  # type: ignore[misc]
-            if (lo is not None and when < lo) or (hi is not None and when >= hi):
-                return None
-        decided = self.columns.by_serial.get(col_serial)
-        found = self.filters.by_serial.get(filter_serial) if filter_serial else NO_FILTER
-        if decided is None or found is None:
-            return None
-        return col_serial, decided, filter_serial, found
-
     def store(self, key: Hashable, col_serial: int, filter_serial: int, bounds: Sequence[dt.datetime],
               when: dt.datetime) -> None:
         """Remember that `key` decides the parts with these serials (at any instant when no rule of
         the product starts or ends, else within the window around `when`)."""
-        entry: Entry = (col_serial << 32 | filter_serial if not bounds and filter_serial <= _LOW
+        entry: Entry = (col_serial << 32 | filter_serial if not bounds and filter_serial <= LOW
                         else (col_serial, filter_serial, *window(bounds, when)))
         entries = self.entries
         if len(entries) < self.size:

@@ -107,11 +107,13 @@ class Decision:
     def __init__(self, product: str, consumer: str, columns: Mapping[str, ColumnDecision],
                  row_filter: ast.Expr | None = None, purpose: str | None = None, at: dt.datetime | None = None,
                  policy_version: str = "", filter_rules: tuple[RuleRef, ...] = (), error: str | None = None,
-                 reason: str = "", bundle_version: str = "", *, columns_key: int | None = None,
+                 reason: str = "", bundle_version: str = "", columns_key: int | None = None,
                  row_filter_key: int | None = None) -> None:
         # Written out rather than generated: the generated frozen __init__ sets each of the 13
         # fields through object.__setattr__, more than twice the cost of these stores, and a
         # cache hit builds a Decision per request (benchmarks/bench_evaluate.py). Frozen after.
+        # The keys are not keyword-only: the engine passes all 13 by position (a call with
+        # keywords costs a third more, benchmarks/ab_evaluate.py).
         fields = self.__dict__
         fields["product"] = product
         fields["consumer"] = consumer

@@ -29,12 +29,15 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.catalog.consumers import Consumer
 from policyengine.engine.compiler import CompiledRule
 from policyengine.language import ast
 from policyengine.language.ast import format_literal
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 MISSING: Any = None  # an attribute left out of a class (the engine treats null as missing too)
 _BUILTIN = frozenset({"id", "groups"})
@@ -50,7 +53,7 @@ class ClassesError(ValueError):
 # ---------------------------------------------------------------- rules and their conditions
 
 
-def product_rules(engine: Any, product: str, columns: Iterable[str] | None = None) -> tuple[CompiledRule, ...]:
+def product_rules(engine: Engine, product: str, columns: Iterable[str] | None = None) -> tuple[CompiledRule, ...]:
     """The product's allow/deny/mask rules (in file, line order) covering any of `columns`."""
     rules = engine.compiled.products[product].rules
     if columns is None:
@@ -59,7 +62,7 @@ def product_rules(engine: Any, product: str, columns: Iterable[str] | None = Non
     return tuple(r for r in rules if not wanted.isdisjoint(r.columns.get(product, ())))
 
 
-def rule_asts(engine: Any) -> dict[int, ast.Rule]:
+def rule_asts(engine: Engine) -> dict[int, ast.Rule]:
     """Each compiled rule's AST by its index (conditions and windows as written)."""
     return {c.index: c.rule for c in engine.check_result.rules}
 
@@ -172,8 +175,8 @@ def subject_classes(rules: Sequence[CompiledRule], conditions: Iterable[ast.Expr
                 seen.add(gs)
                 group_sets.append(gs)
     group_sets.sort(key=lambda s: (len(s), sorted(s)))
-    users = set().union(*(r.users | r.except_users for r in rules)) if rules else set()
-    users = sorted((users | id_literals) - excluded_users)
+    named: set[str] = set().union(*(r.users | r.except_users for r in rules)) if rules else set()
+    users = sorted((named | id_literals) - excluded_users)
     anyone = fresh_name(ANY_USER, users + sorted(excluded_users) + sorted(id_literals))
 
     def alike(gs: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -423,9 +426,10 @@ def attribute_classes(conditions: Mapping[int, ast.Expr],
     for index, cond in conditions.items():
         read = {n.attribute for n in ast.walk(cond) if isinstance(n, ast.ConsumerRef)} - _BUILTIN
         by_rule[index] = read
-        first = next(iter(sorted(read)), None)
-        for other in read:
-            parent[find(other)] = find(first)
+        if read:
+            first = min(read)  # the first in sorted order
+            for other in read:
+                parent[find(other)] = find(first)
     for n, u in uses.items():
         for m in u.linked:
             parent[find(m)] = find(n)
@@ -571,7 +575,7 @@ class RequestSpace:
                         yield s, a, consumer, p, i
 
 
-def request_space(engine: Any, product: str, columns: Iterable[str] | None = None, *,
+def request_space(engine: Engine, product: str, columns: Iterable[str] | None = None, *,
                   excluded_users: Iterable[str] = (), excluded_groups: Iterable[str] = (),
                   extra_groups: Iterable[str] = (), distinct: Iterable[str] = (),
                   now: dt.datetime | None = None, asts: Mapping[int, ast.Rule] | None = None) -> RequestSpace:
@@ -580,8 +584,9 @@ def request_space(engine: Any, product: str, columns: Iterable[str] | None = Non
     already has it (computing it is linear in the number of rules)."""
     rules = product_rules(engine, product, columns)
     asts = rule_asts(engine) if asts is None else asts
-    conditions = {r.index: asts[r.index].condition for r in rules
-                  if r.index in asts and asts[r.index].condition is not None}
+    conditions: dict[int, ast.Expr] = {
+        index: cond for index, cond in ((r.index, asts[r.index].condition) for r in rules if r.index in asts)
+        if cond is not None}
     subjects = subject_classes(rules, conditions.values(), excluded_users, excluded_groups, extra_groups,
                                distinct)
     attrs = attribute_classes(conditions, rules, engine.schema)

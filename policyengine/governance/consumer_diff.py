@@ -26,14 +26,19 @@ from typing import Any
 
 from policyengine.catalog.consumers import Consumer, Directory, load_directory
 from policyengine.diagnostics import path_below
-from policyengine.engine.decision import ColumnDecision
 from policyengine.governance.classes import (
     AttributeClass,
     SubjectClass,
     instant_classes,
     purpose_classes,
 )
-from policyengine.governance.matrix import CellChange, ChangedCell, cell_direction
+from policyengine.governance.matrix import (
+    CellChange,
+    ChangedCell,
+    cell_direction,
+    cell_text,
+    filter_cell,
+)
 
 NOT_LISTED = "deny (not in the consumers file)"
 
@@ -88,11 +93,6 @@ def consumer_changes(base: Directory, head: Directory, *, head_file: str | Path 
     return sorted(out, key=lambda c: (c.line or 0, c.id))
 
 
-def _cell(cd: ColumnDecision) -> str:
-    rule = f" by {cd.rule.name}" if cd.rule else ""
-    return (f"mask {cd.mask}" if cd.effect == "mask" else cd.effect) + rule
-
-
 def consumer_cells(change: ConsumerChange, engine: Any, now: dt.datetime | None = None,
                    products: Mapping[str, Any] | None = None) -> Iterator[ChangedCell]:
     """Every cell of `change`'s consumer that differs between its base and head entries, both
@@ -116,20 +116,18 @@ def consumer_cells(change: ConsumerChange, engine: Any, now: dt.datetime | None 
                         if cb.effect == "deny":
                             continue
                         yield ChangedCell(CellChange(product, col, subject, attrs, purpose, interval, "looser",
-                                                     NOT_LISTED, _cell(cb)), (), cb.applied)
+                                                     NOT_LISTED, cell_text(cb)), (), cb.applied)
                         continue
                     ca = before.columns[col]
                     d = cell_direction(ca, cb)
                     if d is not None:
                         yield ChangedCell(CellChange(product, col, subject, attrs, purpose, interval, d,
-                                                     _cell(ca), _cell(cb)), ca.applied, cb.applied)
+                                                     cell_text(ca), cell_text(cb)), ca.applied, cb.applied)
                 if before is None:
                     continue
                 fa = None if before.row_filter is None else str(before.row_filter)
                 fb = None if after.row_filter is None else str(after.row_filter)
-                if fa != fb:
-                    d = "looser" if fb is None else "tighter" if fa is None else "changed"
-                    yield ChangedCell(CellChange(product, None, subject, attrs, purpose, interval, d,
-                                                 f"rows where {fa}" if fa else "all rows",
-                                                 f"rows where {fb}" if fb else "all rows"),
-                                      before.filter_rules, after.filter_rules)
+                cell = filter_cell(product, subject, attrs, purpose, interval, fa, fb, before.filter_rules,
+                                   after.filter_rules)
+                if cell is not None:
+                    yield cell

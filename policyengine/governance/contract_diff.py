@@ -137,12 +137,12 @@ def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
                                (lambda p: _rel(base_root, p.source), lambda p: _rel(head_root, p.source))):
         by_key: dict[str, list[Any]] = {}
         for b in gone:
-            if key_base(b) is not None:
-                by_key.setdefault(key_base(b), []).append(b)
+            if (k := key_base(b)) is not None:
+                by_key.setdefault(k, []).append(b)
         heads: dict[str, list[Any]] = {}
         for h in came:
-            if key_head(h) is not None:
-                heads.setdefault(key_head(h), []).append(h)
+            if (k := key_head(h)) is not None:
+                heads.setdefault(k, []).append(h)
         paired = [pair for key, hs in heads.items() for pair in _pair(by_key.get(key, []), hs)]
         out.extend((b.name, h.name) for b, h in paired)
         gone = [b for b in gone if all(b is not p for p, _ in paired)]

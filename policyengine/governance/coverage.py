@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.diagnostics import relative_uri
 from policyengine.engine.compiler import CompiledRule
@@ -35,9 +35,12 @@ from policyengine.governance.classes import (
     rule_asts,
 )
 from policyengine.governance.escape import plain, sarif_text
+from policyengine.sarif import sarif_log
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 TOOL_NAME = "policyengine-coverage"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 UNDECLARED_RULE = "coverage/undeclared-sensitive-column"
 GAP_RULE = "coverage/unprotected-column"
 
@@ -330,7 +333,7 @@ class CoverageReport:
         }
 
 
-def check_coverage(engine: Any, *, privileged: Iterable[Any] = (),
+def check_coverage(engine: Engine, *, privileged: Iterable[Any] = (),
                    scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
                    tags: Sequence[str] | None = None, products: Iterable[str] | None = None,
                    now: dt.datetime | None = None, undeclared: Iterable[Any] = (),
@@ -468,7 +471,7 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
                         "message": {"text": sarif_text(f"{u.product}: {u.text}.")},
                         "locations": [{"physicalLocation": where}]})
     for g in report.gaps:
-        related = []
+        related: list[dict[str, Any]] = []
         if g.contract:
             loc: dict[str, Any] = {"artifactLocation": {"uri": relative_uri(g.contract)}}
             if g.line:
@@ -499,17 +502,8 @@ def to_sarif(report: CoverageReport, version: str = "0.1.0") -> str:
                            "consumer": g.consumer_label,
                            "classes": g.classes},
         })
-    sarif = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": TOOL_NAME, "version": version,
-                                "informationUri": "https://github.com/policyengine/policyengine",
-                                "rules": [rule, undeclared_rule]}},
-            "results": results,
-            "invocations": [{"executionSuccessful": True}],
-            "properties": {"sensitive_columns": len(report.columns), "request_classes": report.classes,
-                           "evaluations": report.evaluations},
-        }],
-    }
-    return json.dumps(sarif, indent=2, ensure_ascii=False)
+    driver = {"name": TOOL_NAME, "version": version, "informationUri": "https://github.com/policyengine/policyengine",
+              "rules": [rule, undeclared_rule]}
+    return sarif_log(driver, results, invocations=[{"executionSuccessful": True}],
+                     properties={"sensitive_columns": len(report.columns), "request_classes": report.classes,
+                                 "evaluations": report.evaluations})

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.diagnostics import path_below
 from policyengine.engine.decision import RuleRef
@@ -46,6 +46,9 @@ from policyengine.governance.matrix import CellChange, changed_cells
 from policyengine.governance.revision import attribute_approvals, attribute_changes
 from policyengine.language import ast
 from policyengine.language.formatter import format_rule
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 NEEDS_APPROVAL = frozenset({"looser", "changed"})
 
@@ -114,7 +117,7 @@ def _annotation(rule: ast.Rule, key: str) -> str | None:
     return next((a.value.strip() for a in rule.annotations if a.key == key and a.value.strip()), None)
 
 
-def rule_sides(engine: Any, root: Path | None) -> list[RuleSide]:
+def rule_sides(engine: Engine, root: Path | None) -> list[RuleSide]:
     """Every rule of `engine` as a RuleSide, in (file, line) order."""
     out = []
     for checked in engine.check_result.rules:
@@ -187,7 +190,7 @@ def rule_changes(base: Sequence[RuleSide], head: Sequence[RuleSide]) -> list[Rul
 # ---------------------------------------------------------------- what can change a product's cells
 
 
-def product_fingerprint(engine: Any, product: str, asts: Mapping[int, ast.Rule] | None = None) -> tuple:
+def product_fingerprint(engine: Engine, product: str, asts: Mapping[int, ast.Rule] | None = None) -> tuple:
     """Everything a decision on `product` depends on, rule positions and names left out: its
     columns (type, tags) and, for each rule covering it, the subjects, purposes, window,
     condition, the columns covered, the mask or row filter. Equal fingerprints: equal cells.

@@ -10,9 +10,9 @@ from typing import Any
 from policyengine.diagnostics import relative_uri
 from policyengine.governance.diff import NEEDS_APPROVAL, DiffReport, Group
 from policyengine.governance.escape import md_code, md_text, plain, sarif_text
+from policyengine.sarif import sarif_log
 
 TOOL_NAME = "policyengine-diff"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LOOSER_RULE = "diff/loosened-access"
 CONTRACT_RULE = "diff/privacy-breaking-contract-change"
 MAX_CELLS_SHOWN = 20  # per group, in text and markdown (JSON has every cell)
@@ -57,10 +57,10 @@ def to_text(report: DiffReport) -> str:
     for c in report.contract_changes:
         state = f" (approved: {c.approved})" if c.approved else " (not approved)"
         out.append(f"{_where(c.file, c.line)}: {'warning' if c.approved else 'error'}: {c.kind}: {c.message}{state}")
-    for c in report.rule_changes:
-        if not any(c.key in (k.key for k in g.causes) for g in report.groups):
-            path, line = c.location
-            out.append(f"{path}:{line}: note: {c.key} changes no cell")
+    for rc in report.rule_changes:
+        if not any(rc.key in (k.key for k in g.causes) for g in report.groups):
+            path, line = rc.location
+            out.append(f"{path}:{line}: note: {rc.key} changes no cell")
     out.extend(f"note: {n}" for n in report.notes)
     out.append(f"{headline(report)} ({report.products_compared} product(s) compared, "
                f"{report.products_evaluated} evaluated, {report.seconds:.2f}s)")
@@ -139,9 +139,6 @@ def to_sarif(report: DiffReport) -> str:
         results.append({"ruleId": CONTRACT_RULE, "level": "note" if c.approved else "error",
                         "message": {"text": sarif_text(c.message + (f" (approved: {c.approved})" if c.approved else ""))},
                         "locations": [_location(c.file, c.line)]})
-    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": TOOL_NAME, "informationUri": "https://github.com/policyengine", "rules": [
-            {"id": LOOSER_RULE, "shortDescription": {"text": "A policy change makes data more visible without approval"}},
-            {"id": CONTRACT_RULE, "shortDescription": {"text": "A contract change breaks privacy protections"}}]}},
-        "results": results}]}
-    return json.dumps(sarif, indent=2, ensure_ascii=False)
+    return sarif_log({"name": TOOL_NAME, "informationUri": "https://github.com/policyengine", "rules": [
+        {"id": LOOSER_RULE, "shortDescription": {"text": "A policy change makes data more visible without approval"}},
+        {"id": CONTRACT_RULE, "shortDescription": {"text": "A contract change breaks privacy protections"}}]}, results)

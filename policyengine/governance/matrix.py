@@ -59,7 +59,8 @@ class CellChange:
                 "purpose": self.purpose.value, "instants": self.interval.to_dict()}
 
 
-def _cell(cd: ColumnDecision) -> str:
+def cell_text(cd: ColumnDecision) -> str:
+    """A column cell as a report shows it: the effect (a mask with its name) and the rule."""
     rule = f" by {cd.rule.name}" if cd.rule else ""
     return (f"mask {cd.mask}" if cd.effect == "mask" else cd.effect) + rule
 
@@ -85,6 +86,21 @@ class ChangedCell:
     head_rules: tuple[RuleRef, ...]
 
 
+def filter_cell(product: str, subject: SubjectClass, attrs: AttributeClass, purpose: PurposeClass,
+                interval: Interval, before: str | None, after: str | None, base_rules: tuple[RuleRef, ...],
+                head_rules: tuple[RuleRef, ...]) -> ChangedCell | None:
+    """The product's row-filter cell for one request class when the filter text `before` differs
+    from `after` (None: no filter, all rows): looser when the filter goes away, tighter when one
+    comes, else changed. The one comparison of the policy diff and the consumers diff."""
+    if before == after:
+        return None
+    d = "looser" if after is None else "tighter" if before is None else "changed"
+    return ChangedCell(CellChange(product, None, subject, attrs, purpose, interval, d,
+                                  f"rows where {before}" if before else "all rows",
+                                  f"rows where {after}" if after else "all rows"),
+                       base_rules, head_rules)
+
+
 def changed_cells(base: Any, head: Any, products: Iterable[str | tuple[str, str]] | None = None,
                   now: dt.datetime | None = None) -> Iterator[ChangedCell]:
     """Every matrix cell (per request class) whose column effect or row filter differs between
@@ -108,16 +124,13 @@ def changed_cells(base: Any, head: Any, products: Iterable[str | tuple[str, str]
                 d = cell_direction(ca, cb)
                 if d is not None:
                     yield ChangedCell(CellChange(product, col, subject, attrs, purpose, interval, d,
-                                                 _cell(ca), _cell(cb)), ca.applied, cb.applied)
+                                                 cell_text(ca), cell_text(cb)), ca.applied, cb.applied)
             # row filters compared as written (before consumer attributes are substituted)
             fa = " and ".join(sorted(base_filters.get(r, "") for r in a.filter_rules)) or None
             fb = " and ".join(sorted(head_filters.get(r, "") for r in b.filter_rules)) or None
-            if fa != fb:
-                d = "looser" if fb is None else "tighter" if fa is None else "changed"
-                yield ChangedCell(CellChange(product, None, subject, attrs, purpose, interval, d,
-                                             f"rows where {fa}" if fa else "all rows",
-                                             f"rows where {fb}" if fb else "all rows"),
-                                  a.filter_rules, b.filter_rules)
+            cell = filter_cell(product, subject, attrs, purpose, interval, fa, fb, a.filter_rules, b.filter_rules)
+            if cell is not None:
+                yield cell
 
 
 def diff_engines(base: Any, head: Any, products: Iterable[str] | None = None,

@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.catalog.consumers import Consumer
 from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
@@ -37,6 +37,9 @@ from policyengine.governance.classes import (
 )
 from policyengine.language import ast
 from policyengine.language.masks import reveals_no_more
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 MAX_CHANGES = 3
 
@@ -137,11 +140,11 @@ class _Request:
     at: dt.datetime
 
 
-def _atoms(engine: Any, product: str, column: str, req: _Request) -> list[tuple[str, Change]]:
+def _atoms(engine: Engine, product: str, column: str, req: _Request) -> list[tuple[str, Change]]:
     """Every single change that could matter, with the slot it takes (one change per slot)."""
     rules = product_rules(engine, product, [column])
     asts = rule_asts(engine)
-    conditions = [asts[r.index].condition for r in rules if r.index in asts and asts[r.index].condition is not None]
+    conditions = [cond for cond in (asts[r.index].condition for r in rules if r.index in asts) if cond is not None]
     out: list[tuple[str, Change]] = []
     for p in purpose_classes(rules):
         if p.value != req.purpose and not (p.value is None and req.purpose not in
@@ -183,15 +186,16 @@ def _atoms(engine: Any, product: str, column: str, req: _Request) -> list[tuple[
 def _apply(req: _Request, changes: tuple[Change, ...]) -> _Request:
     groups, attrs, purpose, at = set(req.groups), dict(req.attributes), req.purpose, req.at
     for c in changes:
+        name = c.name or ""  # join, leave and attribute changes always name their group or attribute
         if c.kind == "join":
-            groups.add(c.name)
+            groups.add(name)
         elif c.kind == "leave":
-            groups.discard(c.name)
+            groups.discard(name)
         elif c.kind == "attribute":
             if c.value is MISSING:
-                attrs.pop(c.name, None)
+                attrs.pop(name, None)
             else:
-                attrs[c.name] = c.value
+                attrs[name] = c.value
         elif c.kind == "purpose":
             purpose = c.value
         elif c.kind == "at":
@@ -199,7 +203,7 @@ def _apply(req: _Request, changes: tuple[Change, ...]) -> _Request:
     return _Request(req.user, frozenset(groups), MappingProxyType(attrs), purpose, at)
 
 
-def _evaluate(engine: Any, product: str, column: str, req: _Request) -> ColumnDecision:
+def _evaluate(engine: Engine, product: str, column: str, req: _Request) -> ColumnDecision:
     d = engine.evaluate(Consumer(req.user, req.groups, req.attributes), product, [column], req.purpose, req.at,
                         use_cache=False)
     return d.columns[column]
@@ -211,7 +215,7 @@ def _suggestion(changes: tuple[Change, ...], outcome: ColumnDecision, current: C
                       tuple(r for r in outcome.applied if r not in before))
 
 
-def why_not(engine: Any, consumer: Any, product: str, column: str, purpose: str | None = None,
+def why_not(engine: Engine, consumer: Any, product: str, column: str, purpose: str | None = None,
             at: dt.datetime | dt.date | None = None, *, max_changes: int = MAX_CHANGES) -> WhyNot:
     """The smallest changes that would make `column` of `product` more visible to `consumer`
     (see the module doc). Raises ValueError for an unknown product or column."""
@@ -262,7 +266,7 @@ def why_not(engine: Any, consumer: Any, product: str, column: str, purpose: str 
                   f"sees more than {_effect_text(current)}{here}")
 
 
-def decision_why_not(decision: Decision, column: str, engine: Any, consumer: Any = None, *,
+def decision_why_not(decision: Decision, column: str, engine: Engine, consumer: Any = None, *,
                      max_changes: int = MAX_CHANGES) -> WhyNot:
     """`why_not` for a decision's own request: the smallest changes to it (purpose, groups,
     attributes, instant) that would make `column` more visible, or the statement that none exists.

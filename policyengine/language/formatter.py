@@ -102,6 +102,7 @@ def format_file(policy: ast.PolicyFile) -> str:
     """The canonical text of a parsed file; `parse(format_file(f))` equals `f`."""
     rules = policy.rules
     scope_line = policy.scope.span.line if policy.scope else None
+    scope_column = policy.scope.span.column if policy.scope else 0
     header: list[str] = []
     scope_trailing: str | None = None
     leading: dict[int, list[str]] = {i: [] for i in range(len(rules))}
@@ -111,7 +112,7 @@ def format_file(policy: ast.PolicyFile) -> str:
     for i, r in enumerate(rules):
         end_lines[r.span.end_line] = i  # last rule ending on that line wins
     for c in policy.comments:
-        if scope_line is not None and c.line == scope_line and c.column > policy.scope.span.column:
+        if scope_line is not None and c.line == scope_line and c.column > scope_column:
             scope_trailing = c.text
             continue
         if scope_line is not None and c.line < scope_line:

@@ -237,7 +237,7 @@ def resolve_mask(spec: ast.MaskSpec) -> MaskStrategy:
             raise MaskSpecError(f"argument '{pname}' of '{name}' must be an integer", arg.span)
         if pdef.kind is str and not isinstance(value, str):
             raise MaskSpecError(f"argument '{pname}' of '{name}' must be a string", arg.span)
-        if pdef.minimum is not None and value < pdef.minimum:
+        if pdef.minimum is not None and isinstance(value, int) and value < pdef.minimum:  # kind int, checked above
             raise MaskSpecError(f"argument '{pname}' of '{name}' must be >= {pdef.minimum}", arg.span)
         values[pname] = value
     for p in params:

@@ -26,6 +26,7 @@ import threading
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -130,7 +131,8 @@ class _Build(Transformer):
         return node
 
     def _s(self, tok: Token) -> Span:
-        return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
+        # the lexer's tokens always carry their positions (Lark types them optional for others)
+        return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)  # type: ignore[arg-type]
 
     # ---- file
     def start(self, children):
@@ -322,10 +324,10 @@ class _Build(Transformer):
                 raise _SyntaxProblem(f"invalid date '{text}'", span) from None
         if t == "DATETIME":
             try:
-                value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+                instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
                 raise _SyntaxProblem(f"invalid timestamp '{text}'", span) from None
-            return ast.Literal(value.astimezone(dt.UTC), span)
+            return ast.Literal(instant.astimezone(dt.UTC), span)
         if t == "TRUE":
             return ast.Literal(True, span)
         if t == "FALSE":
@@ -398,15 +400,16 @@ def cache_dir() -> Path | None:
     return Path(base) / "policyengine"
 
 
-def _lark_cache_file() -> str | bool:
-    """Where Lark keeps its grammar tables (x3 faster start-up); our folder, not a shared /tmp."""
+def _lark_cache_file() -> str | None:
+    """Where Lark keeps its grammar tables (x3 faster start-up); our folder, not a shared /tmp.
+    None: no cache folder (the tables are built at each start)."""
     folder = cache_dir()
     if folder is None:
-        return False
+        return None
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
-        return False
+        return None
     return str(folder / f"grammar-{GRAMMAR_HASH}-{_CODE_HASH}.lark")
 
 
@@ -488,7 +491,8 @@ def _gc_paused():
 
 
 def _comments_from(tokens: list[Token]) -> tuple[ast.Comment, ...]:
-    return tuple(ast.Comment(str(t).rstrip(), t.line, t.column) for t in tokens)
+    # lexed tokens: their positions are set
+    return tuple(ast.Comment(str(t).rstrip(), t.line, t.column) for t in tokens)  # type: ignore[arg-type]
 
 
 def _parse_uncached(text: str, path: str) -> ast.PolicyFile:
@@ -498,7 +502,8 @@ def _parse_uncached(text: str, path: str) -> ast.PolicyFile:
             _BUILDER.comments.clear()
             _BUILDER.depths.clear()
             try:
-                scope, rules = _PARSER.parse(text)
+                # the transformer (_Build) turns the tree into (scope, rules)
+                scope, rules = cast("tuple[ast.Scope | None, tuple[ast.Rule, ...]]", _PARSER.parse(text))
             finally:
                 comments = _comments_from(_BUILDER.comments)
                 _BUILDER.comments.clear()
@@ -529,7 +534,8 @@ def _acceptable(exc: UnexpectedToken) -> set[str]:
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        pos = exc.pos_in_stream
+        ch = text[pos] if pos is not None and pos < len(text) else "?"
         span = Span(path, exc.line, exc.column, exc.line, exc.column + 1)
         if ch in "\"'":
             return Diagnostic("error", f"unterminated string: a string opened with {ch} must close on "

@@ -11,11 +11,11 @@ from typing import Any
 
 from policyengine.catalog.taxonomy import Taxonomy, builtin_taxonomy
 from policyengine.diagnostics import relative_uri
+from policyengine.sarif import sarif_log
 from policyengine.scan.entities import display_text
 from policyengine.scan.headers import redacted_name
 from policyengine.scan.pipeline import ScanOutcome
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "policyengine-scan"
 
 
@@ -243,19 +243,10 @@ def to_sarif(report: ScanReport, version: str = "0.1.0") -> str:
                for d in (undeclared.get((f.source, f.column, f.tag)) or [None])]
     results += [_drift_result(d, rules) for d in report.drift if d.kind != "undeclared"]
     results += [_issue_result(i, rules) for i in report.issues]
-    sarif = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": TOOL_NAME, "version": version,
-                                "informationUri": "https://github.com/policyengine/policyengine",
-                                "rules": list(rules.rules.values())}},
-            "results": results,
-            "invocations": [{"executionSuccessful": report.failed_files == 0}],
-            "properties": {"columns_scanned": report.columns_scanned, "seconds": round(report.seconds, 3)},
-        }],
-    }
-    return json.dumps(sarif, indent=2, ensure_ascii=False)
+    driver = {"name": TOOL_NAME, "version": version, "informationUri": "https://github.com/policyengine/policyengine",
+              "rules": list(rules.rules.values())}
+    return sarif_log(driver, results, invocations=[{"executionSuccessful": report.failed_files == 0}],
+                     properties={"columns_scanned": report.columns_scanned, "seconds": round(report.seconds, 3)})
 
 
 def to_text(report: ScanReport) -> str:

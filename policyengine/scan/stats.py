@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from policyengine.catalog.arrow_kinds import scan_kind as kind_of
 from policyengine.scan.arrays import bool_numpy, int64_array, int64_scalar, int_numpy
 
 MAX_VALUE_CHARS = 1_000
@@ -52,34 +53,6 @@ class ColumnSample:
     nulls: int
     values: tuple[str, ...]
     truncated: int = 0
-
-
-def kind_of(t: pa.DataType) -> str:
-    """The scanner's coarse kind of an Arrow type (what recognizers may apply to it).
-
-    Not `enforce.arrow.arrow_logical_type`: that one maps to the catalog's logical types (and
-    None for what masks cannot handle); this one must also name binary, nested, null and other
-    columns (to report them as skipped) and reads string views as text.
-    """
-    if pa.types.is_dictionary(t):
-        return kind_of(t.value_type)
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return "float"
-    if pa.types.is_temporal(t):
-        return "temporal"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t) or pa.types.is_binary_view(t):
-        return "binary"
-    if pa.types.is_null(t):
-        return "null"
-    if pa.types.is_nested(t):
-        return "nested"
-    return "other"
 
 
 def row_keys(seed: int, start: int, n: int) -> np.ndarray:

@@ -275,3 +275,12 @@ def test_a_new_column_of_a_product_without_a_sample_needs_an_approval(mesh: Path
     _edit(contract, "\ndataProduct: orders\n", "\ndataProduct: orders\n" + APPROVAL)
     code, data = _diff()
     assert code == 0 and data["contract_changes"][0]["approved"] == "GOV-7"
+def test_a_consumer_moving_region_changes_the_row_filter_cell(mesh: Path) -> None:
+    bob = BOB + "    attributes: {region: uk,"
+    _edit(mesh / CONSUMERS, bob, bob.replace("region: uk", "region: us"))
+    _code, data = _diff()
+    rows = [c for g in data["groups"] for c in g["cells"] if c["column"] is None]
+    assert rows and {c["product"] for c in rows} >= {"sales.orders", "sales.customers"}
+    for c in rows:
+        assert c["direction"] == "changed" and "user:bob" in c["consumer"]
+        assert (c["before"], c["after"]) == ('rows where region == "uk"', 'rows where region == "us"')
