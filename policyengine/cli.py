@@ -11,6 +11,7 @@ from policyengine.commands import (
     coverage,
     editor,
     evaluate,
+    gateway,
     governance,
     query,
     serve,
@@ -56,6 +57,7 @@ editor.register(app)
 init_command.register(app)
 consumers.register(app)
 bundle.register(app)
+gateway.register(app)
 
 
 def main() -> None:

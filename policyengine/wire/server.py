@@ -1,0 +1,476 @@
+"""The gateway as a PostgreSQL server: asyncio connections speaking protocol v3, every statement
+run through the reference gateway's rewrite (`policyengine.enforce.gateway.Gateway`) as the
+consumer the login names.
+
+One `WireServer` owns the `Gateway` and the limits; one `_Connection` per client runs the
+start-up (SSLRequest answered 'N', StartupMessage, authentication) and then the simple and the
+extended query protocol. Anything the server cannot parse or enforce is an ErrorResponse with a
+SQLSTATE, never passed through; the engine's own text is never shown (it may quote a value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import secrets
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from policyengine.enforce.gateway import (
+    DeniedColumn,
+    EngineError,
+    Gateway,
+    GatewayError,
+    RejectedStatement,
+    UnkeyedHash,
+    UnknownSource,
+)
+from policyengine.wire import messages as m
+
+log = logging.getLogger("policyengine.wire")
+
+SERVER_VERSION = "16.0"
+AUTH_METHODS = ("refuse", "trust")
+
+
+@dataclass(frozen=True)
+class WireSettings:
+    """The `gateway:` section of policyengine.yaml: where to listen, how logins are checked, limits."""
+
+    host: str = "127.0.0.1"
+    port: int = 5433
+    auth: str = "refuse"  # refuse every login, or trust: a known consumer's name, from loopback only
+    max_message: int = 1 << 20  # bytes; a larger message is an error and the connection is closed
+    max_connections: int = 64
+    idle_timeout: float = 300.0  # seconds without a message before the connection is closed
+    statement_timeout: float = 30.0  # seconds a statement may run before the client gets 57014
+    startup_timeout: float = 10.0  # seconds to finish the start-up
+
+
+_SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "max_message": int,
+                                   "max_connections": int, "idle_timeout": float,
+                                   "statement_timeout": float, "startup_timeout": float}
+
+
+def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
+    """WireSettings from the `gateway:` section (ValueError naming the key on a bad value)."""
+    values: dict[str, Any] = {}
+    for key, value in {**section, **{k: v for k, v in overrides.items() if v is not None}}.items():
+        kind = _SETTING_TYPES.get(key)
+        if kind is None:
+            raise ValueError(f"unknown key 'gateway.{key}' (known: {', '.join(_SETTING_TYPES)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
+            raise ValueError(f"'gateway.{key}' must be a {kind.__name__}")
+        if kind is not str and value <= 0:
+            raise ValueError(f"'gateway.{key}' must be positive")
+        values[key] = kind(value)
+    if values.get("auth", "refuse") not in AUTH_METHODS:
+        raise ValueError(f"'gateway.auth' must be one of {', '.join(AUTH_METHODS)}")
+    if values.get("port", 1) > 65535:
+        raise ValueError("'gateway.port' must be at most 65535")
+    return WireSettings(**values)
+
+
+class WireError(Exception):
+    """An error for the client: its SQLSTATE and a message that quotes no data value."""
+
+    def __init__(self, sqlstate: str, text: str, *, fatal: bool = False) -> None:
+        super().__init__(text)
+        self.sqlstate, self.text, self.fatal = sqlstate, text, fatal
+
+
+def client_error(exc: BaseException) -> WireError:
+    """The ErrorResponse for a failure running a statement. Gateway refusals carry their own
+    message (written for the user: it names the column and the rule, never a value); anything
+    else is named by its class only."""
+    if isinstance(exc, WireError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return WireError("57014", "canceling statement due to statement timeout")
+    if isinstance(exc, DeniedColumn):
+        return WireError("42501", str(exc))
+    if isinstance(exc, RejectedStatement):
+        return WireError("42601" if str(exc).startswith("cannot parse") else "42501", str(exc))
+    if isinstance(exc, UnknownSource):
+        return WireError("42P01", str(exc))
+    if isinstance(exc, UnkeyedHash):
+        return WireError("55000", str(exc))
+    if isinstance(exc, EngineError):
+        return WireError("XX000", str(exc))
+    if isinstance(exc, GatewayError):
+        return WireError("42501", str(exc))
+    return WireError("XX000", f"internal error ({type(exc).__name__}); nothing is shown of it")
+
+
+@dataclass
+class _Result:
+    """A statement's outcome: its command tag, its columns (None: no rows) and encoded rows."""
+
+    tag: str
+    columns: list[m.Column] | None = None
+    rows: list[bytes] = field(default_factory=list)
+    empty: bool = False  # an empty query string (EmptyQueryResponse instead of CommandComplete)
+
+
+@dataclass
+class _Statement:
+    query: str
+    param_types: tuple[int, ...]
+
+
+@dataclass
+class _Portal:
+    query: str
+    result: _Result | None = None
+    sent: int = 0
+
+
+_WORD = re.compile(r"\s*([A-Za-z_]+)")
+_VERSION = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
+_SHOW = re.compile(r"^\s*show\s+([A-Za-z_][A-Za-z0-9_.]*)\s*;?\s*$", re.I)
+_EMPTY = re.compile(r"^[\s;]*$")
+_BEGIN = ("begin", "start")
+_COMMIT = ("commit", "end")
+_ROLLBACK = ("rollback", "abort")
+
+
+def text_result(name: str, value: str) -> _Result:
+    columns = [m.Column(name, m.OID_TEXT)]
+    return _Result("SHOW" if name != "version" else "SELECT 1", columns, [m.data_row([value.encode()])])
+
+
+class WireServer:
+    """The PostgreSQL-protocol front of a `Gateway`: `await start()` listens, `close()` stops."""
+
+    def __init__(self, gateway: Gateway, settings: WireSettings | None = None, *, version: str = "") -> None:
+        self.gateway = gateway
+        self.settings = settings or WireSettings()
+        self.version = version
+        self.parameters = {
+            "server_version": SERVER_VERSION, "server_encoding": "UTF8", "client_encoding": "UTF8",
+            "DateStyle": "ISO, MDY", "TimeZone": "UTC", "integer_datetimes": "on",
+            "standard_conforming_strings": "on", "is_superuser": "off", "IntervalStyle": "postgres",
+            "application_name": "",
+        }
+        self.active = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> asyncio.Server:
+        self.server = await asyncio.start_server(self._serve, self.settings.host, self.settings.port,
+                                                 limit=64 * 1024)
+        return self.server
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None and self.server.sockets
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.active >= self.settings.max_connections:
+            writer.write(m.error_response("53300", "sorry, too many clients already", "FATAL"))
+            await _close(writer)
+            return
+        self.active += 1
+        try:
+            await _Connection(self, reader, writer).run()
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass  # the client went away or was too slow: nothing to answer
+        except Exception as exc:  # never a crash of the server; the class only (no data)
+            log.warning("connection ended by %s", type(exc).__name__)
+        finally:
+            self.active -= 1
+            await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    try:
+        await writer.drain()
+    except (ConnectionError, RuntimeError):
+        pass
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, RuntimeError):
+        pass
+
+
+class _Connection:
+    def __init__(self, server: WireServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.server, self.reader, self.writer = server, reader, writer
+        self.settings = server.settings
+        self.consumer: Any = None
+        self.status = "I"
+        self.statements: dict[str, _Statement] = {}
+        self.portals: dict[str, _Portal] = {}
+        self.skipping = False  # after an error in an extended-protocol cycle: discard until Sync
+
+    # ------------------------------------------------------------ framing
+
+    async def _read(self, size: int, timeout: float) -> bytes:
+        return await asyncio.wait_for(self.reader.readexactly(size), timeout)
+
+    def _fatal(self, sqlstate: str, text: str) -> None:
+        self.writer.write(m.error_response(sqlstate, text, "FATAL"))
+
+    async def run(self) -> None:
+        if not await self._startup():
+            return
+        while True:
+            head = await self._read(5, self.settings.idle_timeout)
+            kind, length = head[:1], struct.unpack("!i", head[1:])[0]
+            if length < 4 or length - 4 > self.settings.max_message:
+                self._fatal("08P01" if length < 4 else "54000",
+                            "invalid message length" if length < 4 else
+                            f"message larger than the gateway's limit of {self.settings.max_message} bytes")
+                return
+            body = await self._read(length - 4, self.settings.idle_timeout)
+            try:
+                if not await self._dispatch(kind, body):
+                    return
+            except m.ProtocolViolation as exc:
+                self._fatal("08P01", f"protocol violation: {exc}")
+                return
+            await self.writer.drain()
+
+    async def _startup(self) -> bool:
+        timeout = self.settings.startup_timeout
+        for _ in range(3):  # SSLRequest and GSSENCRequest may come first, once each
+            length = struct.unpack("!i", await self._read(4, timeout))[0]
+            if length < 8 or length > 10_000:
+                self._fatal("08P01", "invalid startup packet length")
+                return False
+            body = await self._read(length - 4, timeout)
+            code = struct.unpack("!i", body[:4])[0]
+            if code in (m.SSL_REQUEST, m.GSSENC_REQUEST):
+                self.writer.write(b"N")  # no TLS in this version: the client may go on in clear
+                continue
+            if code == m.CANCEL_REQUEST:
+                return False  # cancel is not supported: the connection is closed without a reply
+            if code != m.PROTOCOL_V3:
+                self._fatal("0A000", "unsupported frontend protocol: the gateway speaks 3.0")
+                return False
+            try:
+                params = m.startup_parameters(body[4:])
+            except m.ProtocolViolation as exc:
+                self._fatal("08P01", f"invalid startup packet: {exc}")
+                return False
+            return self._login(params)
+        self._fatal("08P01", "too many encryption requests")
+        return False
+
+    def _login(self, params: Mapping[str, str]) -> bool:
+        user = params.get("user", "")
+        if not user:
+            self._fatal("28000", "no user name in the startup packet")
+            return False
+        if self.settings.auth != "trust":
+            self._fatal("28000", "no authentication method is configured for the gateway "
+                                 "(set gateway: auth: trust in policyengine.yaml for loopback logins)")
+            return False
+        peer = self.writer.get_extra_info("peername")
+        try:
+            loopback = ipaddress.ip_address(peer[0]).is_loopback if peer else False
+        except ValueError:
+            loopback = False
+        if not loopback:
+            self._fatal("28000", "trust authentication is accepted only from the loopback interface")
+            return False
+        consumer = self.server.gateway.engine.consumers.get(user)
+        if consumer is None:
+            self._fatal("28000", f'role "{user}" is not a known consumer')
+            log.info("login refused: unknown consumer")
+            return False
+        self.consumer = consumer
+        out = [m.authentication_ok()]
+        parameters = dict(self.server.parameters)
+        if "application_name" in params:
+            parameters["application_name"] = params["application_name"]
+        out += [m.parameter_status(k, v) for k, v in parameters.items()]
+        out += [m.backend_key_data(secrets.randbelow(1 << 30) + 1, secrets.randbelow(1 << 31)),
+                m.ready_for_query("I")]
+        self.writer.write(b"".join(out))
+        return True
+
+    # ------------------------------------------------------------ messages
+
+    async def _dispatch(self, kind: bytes, body: bytes) -> bool:
+        if kind == b"X":
+            return False
+        if kind == b"Q":
+            await self._simple(m.decode_query(body))
+            return True
+        if kind == b"S":
+            self.skipping = False
+            self._ready()
+            return True
+        if kind == b"H":
+            return True
+        if kind in (b"P", b"B", b"D", b"E", b"C"):
+            if self.skipping:
+                return True
+            try:
+                await self._extended(kind, body)
+            except m.ProtocolViolation:
+                raise
+            except Exception as exc:
+                self._error(client_error(exc))
+                self.skipping = True
+            return True
+        if kind == b"F":
+            self._error(WireError("0A000", "the function-call message is not supported by the gateway"))
+            self._ready()
+            return True
+        if kind in (b"d", b"c", b"f"):
+            return True  # copy messages outside a copy are ignored, as the protocol says
+        raise m.ProtocolViolation(f"unexpected message type {kind!r}")
+
+    def _ready(self) -> None:
+        self.writer.write(m.ready_for_query(self.status))
+
+    def _error(self, error: WireError) -> None:
+        self.writer.write(m.error_response(error.sqlstate, error.text))
+        if self.status == "T":
+            self.status = "E"
+
+    async def _simple(self, sql: str) -> None:
+        try:
+            result = await self._statement(sql)
+        except Exception as exc:
+            self._error(client_error(exc))
+        else:
+            self._send(result, describe=True, limit=0)
+        self._ready()
+
+    def _send(self, result: _Result, *, describe: bool, limit: int, portal: _Portal | None = None) -> None:
+        if result.empty:
+            self.writer.write(m.empty_query_response())
+            return
+        out: list[bytes] = []
+        if describe and result.columns is not None:
+            out.append(m.row_description(result.columns))
+        start = portal.sent if portal else 0
+        end = len(result.rows) if limit <= 0 else min(len(result.rows), start + limit)
+        out += result.rows[start:end]
+        if portal is not None:
+            portal.sent = end
+        if end < len(result.rows):
+            out.append(m.portal_suspended())
+        else:
+            out.append(m.command_complete(result.tag))
+        self.writer.write(b"".join(out))
+
+    async def _statement(self, sql: str, *, apply: bool = True) -> _Result:
+        """Run one statement: the few the gateway answers itself, else the enforced query."""
+        if _EMPTY.match(sql):
+            return _Result("", empty=True)
+        found = _WORD.match(sql)
+        word = found.group(1).lower() if found else ""
+        if word in _ROLLBACK or word in _COMMIT:
+            tag = "ROLLBACK" if word in _ROLLBACK or self.status == "E" else "COMMIT"
+            if apply:
+                self.status = "I"
+            return _Result(tag)
+        if self.status == "E":
+            raise WireError("25P02", "current transaction is aborted, commands ignored until end of "
+                                     "transaction block")
+        if word in _BEGIN:
+            if apply:
+                self.status = "T"
+            return _Result("BEGIN")
+        if _VERSION.match(sql):
+            return text_result("version", f"PostgreSQL {SERVER_VERSION} (policyengine gateway "
+                                          f"{self.server.version}, DuckDB backend)".replace(" ,", ","))
+        shown = _SHOW.match(sql)
+        if shown:
+            name = shown.group(1)
+            known = {k.lower(): (k, v) for k, v in self.server.parameters.items()}
+            if name.lower() not in known:
+                raise WireError("42704", f'unrecognized configuration parameter "{name}"')
+            key, value = known[name.lower()]
+            return text_result(key, value)
+        if word == "set":
+            raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
+        table: pa.Table = await asyncio.wait_for(
+            asyncio.to_thread(self.server.gateway.query, sql, self.consumer),
+            self.settings.statement_timeout)
+        columns = m.result_columns(table)
+        return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns))
+
+    async def _extended(self, kind: bytes, body: bytes) -> None:
+        if kind == b"P":
+            parse = m.decode_parse(body)
+            if parse.statement and parse.statement in self.statements:
+                raise WireError("42P05", f'prepared statement "{parse.statement}" already exists')
+            if len(self.statements) >= 256:
+                raise WireError("54000", "too many prepared statements on this connection")
+            self.statements[parse.statement] = _Statement(parse.query, parse.param_types)
+            self.writer.write(m.parse_complete())
+        elif kind == b"B":
+            bind = m.decode_bind(body)
+            statement = self.statements.get(bind.statement)
+            if statement is None:
+                raise WireError("26000", f'prepared statement "{bind.statement}" does not exist')
+            if bind.params:
+                raise WireError("0A000", "query parameters are not supported by the gateway yet (values are "
+                                         "never spliced into SQL text); write the values inline")
+            if any(code != 0 for code in bind.result_formats):
+                raise WireError("0A000", "binary result format is not supported by the gateway; use text")
+            if bind.portal and bind.portal in self.portals:
+                raise WireError("42P03", f'cursor "{bind.portal}" already exists')
+            if len(self.portals) >= 256:
+                raise WireError("54000", "too many portals on this connection")
+            self.portals[bind.portal] = _Portal(statement.query)
+            self.writer.write(m.bind_complete())
+        elif kind == b"D":
+            target, name = m.decode_target(body)
+            if target == "S":
+                statement = self.statements.get(name)
+                if statement is None:
+                    raise WireError("26000", f'prepared statement "{name}" does not exist')
+                result = await self._statement(statement.query, apply=False)
+                self.writer.write(m.parameter_description(statement.param_types))
+            else:
+                portal = self._portal(name)
+                if portal.result is None:
+                    portal.result = await self._statement(portal.query)
+                result = portal.result
+            self.writer.write(m.row_description(result.columns) if result.columns is not None else m.no_data())
+        elif kind == b"E":
+            name, limit = m.decode_execute(body)
+            portal = self._portal(name)
+            if portal.result is None:
+                portal.result = await self._statement(portal.query)
+            self._send(portal.result, describe=False, limit=limit, portal=portal)
+            if not name and portal.sent >= len(portal.result.rows):
+                self.portals.pop(name, None)
+        else:
+            target, name = m.decode_target(body)
+            (self.statements if target == "S" else self.portals).pop(name, None)
+            self.writer.write(m.close_complete())
+
+    def _portal(self, name: str) -> _Portal:
+        portal = self.portals.get(name)
+        if portal is None:
+            raise WireError("34000", f'portal "{name}" does not exist')
+        return portal
+
+
+async def serve_forever(server: WireServer) -> None:
+    """Listen until cancelled (Ctrl-C), then close the listener."""
+    await server.start()
+    try:
+        assert server.server is not None
+        await server.server.serve_forever()
+    finally:
+        await server.close()
