@@ -101,8 +101,8 @@ def client_error(exc: BaseException) -> WireError:
         return WireError("42P01", str(exc))
     if isinstance(exc, UnkeyedHash):
         return WireError("55000", str(exc))
-    if isinstance(exc, EngineError):
-        return WireError("XX000", str(exc))
+    if isinstance(exc, EngineError):  # a binder error is a name the engine cannot resolve
+        return WireError("42703" if "BinderException" in str(exc) else "XX000", str(exc))
     if isinstance(exc, GatewayError):
         return WireError("42501", str(exc))
     return WireError("XX000", f"internal error ({type(exc).__name__}); nothing is shown of it")
