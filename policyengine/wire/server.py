@@ -159,6 +159,7 @@ class WireServer:
             "application_name": "",
         }
         self.active = 0
+        self.tasks: set[asyncio.Task[Any]] = set()
         self.server: asyncio.Server | None = None
 
     async def start(self) -> asyncio.Server:
@@ -172,24 +173,31 @@ class WireServer:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
+        """Stop listening and end every open connection."""
         if self.server is not None:
             self.server.close()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=5)
+        if self.server is not None:
             await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.active >= self.settings.max_connections:
-            writer.write(m.error_response("53300", "sorry, too many clients already", "FATAL"))
-            await _close(writer)
-            return
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+        over = self.active >= self.settings.max_connections  # refused after its startup packet
         self.active += 1
         try:
-            await _Connection(self, reader, writer).run()
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass  # the client went away or was too slow: nothing to answer
+            await _Connection(self, reader, writer, over_limit=over).run()
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, asyncio.CancelledError):
+            pass  # the client went away, was too slow, or the server is closing: nothing to answer
         except Exception as exc:  # never a crash of the server; the class only (no data)
             log.warning("connection ended by %s", type(exc).__name__)
         finally:
             self.active -= 1
+            self.tasks.discard(task)  # type: ignore[arg-type]
             await _close(writer)
 
 
@@ -206,8 +214,10 @@ async def _close(writer: asyncio.StreamWriter) -> None:
 
 
 class _Connection:
-    def __init__(self, server: WireServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, server: WireServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 *, over_limit: bool = False) -> None:
         self.server, self.reader, self.writer = server, reader, writer
+        self.over_limit = over_limit
         self.settings = server.settings
         self.consumer: Any = None
         self.status = "I"
@@ -271,6 +281,9 @@ class _Connection:
 
     def _login(self, params: Mapping[str, str]) -> bool:
         user = params.get("user", "")
+        if self.over_limit:
+            self._fatal("53300", "sorry, too many clients already")
+            return False
         if not user:
             self._fatal("28000", "no user name in the startup packet")
             return False
