@@ -21,8 +21,8 @@ def gateway_command(
 ) -> None:
     """Serve the PostgreSQL protocol: psql and drivers log in as a consumer; every statement is enforced."""
     import asyncio
+    from importlib.metadata import PackageNotFoundError, version
 
-    from policyengine import __version__
     from policyengine.enforce.gateway import Gateway, GatewayError
     from policyengine.wire import WireServer, serve_forever, settings_from
 
@@ -38,7 +38,11 @@ def gateway_command(
                           hash_key_env=cfg.hash_key_env)
     except GatewayError as exc:
         raise fail(f"error: {exc}") from None
-    server = WireServer(gateway, settings, version=__version__)
+    try:
+        release = version("datamesh-policyengine")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        release = "unreleased"
+    server = WireServer(gateway, settings, version=release)
     typer.echo(f"policyengine gateway on {settings.host}:{settings.port} (auth: {settings.auth}); "
                "Ctrl-C stops", err=True)
     try:
