@@ -11,6 +11,8 @@ SQLSTATE, never passed through; the engine's own text is never shown (it may quo
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import ipaddress
 import logging
 import re
@@ -32,11 +34,13 @@ from policyengine.enforce.gateway import (
     UnknownSource,
 )
 from policyengine.wire import messages as m
+from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
 
 log = logging.getLogger("policyengine.wire")
 
 SERVER_VERSION = "16.0"
-AUTH_METHODS = ("refuse", "trust")
+AUTH_METHODS = ("refuse", "trust", "scram-sha-256")
+SASL_OK, SASL, SASL_CONTINUE, SASL_FINAL = 0, 10, 11, 12
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,11 @@ class WireSettings:
 
     host: str = "127.0.0.1"
     port: int = 5433
-    auth: str = "refuse"  # refuse every login, or trust: a known consumer's name, from loopback only
+    # refuse every login; trust: a known consumer's name, from loopback only; scram-sha-256: a
+    # password checked against the credential store (`credentials`, `policyengine gateway passwd`)
+    auth: str = "refuse"
+    credentials: str = ""  # the credential store's path (scram-sha-256)
+    auth_failure_delay: float = 1.0  # seconds before a failed login is answered (slows guessing)
     max_message: int = 1 << 20  # bytes; a larger message is an error and the connection is closed
     max_connections: int = 64
     idle_timeout: float = 300.0  # seconds without a message before the connection is closed
@@ -53,7 +61,8 @@ class WireSettings:
     startup_timeout: float = 10.0  # seconds to finish the start-up
 
 
-_SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "max_message": int,
+_SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "credentials": str,
+                                   "auth_failure_delay": float, "max_message": int,
                                    "max_connections": int, "idle_timeout": float,
                                    "statement_timeout": float, "startup_timeout": float}
 
@@ -72,6 +81,9 @@ def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
         values[key] = kind(value)
     if values.get("auth", "refuse") not in AUTH_METHODS:
         raise ValueError(f"'gateway.auth' must be one of {', '.join(AUTH_METHODS)}")
+    if values.get("auth") == "scram-sha-256" and not values.get("credentials"):
+        raise ValueError("'gateway.auth: scram-sha-256' needs 'gateway.credentials', the credential file "
+                         "(`policyengine gateway passwd LOGIN` writes it)")
     if values.get("port", 1) > 65535:
         raise ValueError("'gateway.port' must be at most 65535")
     return WireSettings(**values)
@@ -148,9 +160,14 @@ def text_result(name: str, value: str) -> _Result:
 class WireServer:
     """The PostgreSQL-protocol front of a `Gateway`: `await start()` listens, `close()` stops."""
 
-    def __init__(self, gateway: Gateway, settings: WireSettings | None = None, *, version: str = "") -> None:
+    def __init__(self, gateway: Gateway, settings: WireSettings | None = None, *, version: str = "",
+                 credentials: Mapping[str, Verifier] | None = None) -> None:
         self.gateway = gateway
         self.settings = settings or WireSettings()
+        if self.settings.auth == "scram-sha-256" and credentials is None:
+            raise ValueError("scram-sha-256 authentication needs a credential store")
+        self.credentials: Mapping[str, Verifier] = credentials or {}
+        self.secret = secrets.token_bytes(32)  # the salts of mock exchanges for unknown logins
         self.version = version
         self.parameters = {
             "server_version": SERVER_VERSION, "server_encoding": "UTF8", "client_encoding": "UTF8",
@@ -234,7 +251,11 @@ class _Connection:
         self.writer.write(m.error_response(sqlstate, text, "FATAL"))
 
     async def run(self) -> None:
-        if not await self._startup():
+        try:
+            if not await self._startup():
+                return
+        except m.ProtocolViolation as exc:
+            self._fatal("08P01", f"protocol violation: {exc}")
             return
         while True:
             head = await self._read(5, self.settings.idle_timeout)
@@ -275,11 +296,11 @@ class _Connection:
             except m.ProtocolViolation as exc:
                 self._fatal("08P01", f"invalid startup packet: {exc}")
                 return False
-            return self._login(params)
+            return await self._login(params)
         self._fatal("08P01", "too many encryption requests")
         return False
 
-    def _login(self, params: Mapping[str, str]) -> bool:
+    async def _login(self, params: Mapping[str, str]) -> bool:
         user = params.get("user", "")
         if self.over_limit:
             self._fatal("53300", "sorry, too many clients already")
@@ -287,17 +308,23 @@ class _Connection:
         if not user:
             self._fatal("28000", "no user name in the startup packet")
             return False
-        if self.settings.auth != "trust":
-            self._fatal("28000", "no authentication method is configured for the gateway "
-                                 "(set gateway: auth: trust in policyengine.yaml for loopback logins)")
+        if self.settings.auth == "refuse":
+            self._fatal("28000", "no authentication method is configured for the gateway (set gateway: auth: "
+                                 "scram-sha-256 or, for loopback logins, trust in policyengine.yaml)")
             return False
-        peer = self.writer.get_extra_info("peername")
-        try:
-            loopback = ipaddress.ip_address(peer[0]).is_loopback if peer else False
-        except ValueError:
-            loopback = False
-        if not loopback:
-            self._fatal("28000", "trust authentication is accepted only from the loopback interface")
+        if self.settings.auth == "trust":
+            peer = self.writer.get_extra_info("peername")
+            try:
+                loopback = ipaddress.ip_address(peer[0]).is_loopback if peer else False
+            except ValueError:
+                loopback = False
+            if not loopback:
+                self._fatal("28000", "trust authentication is accepted only from the loopback interface")
+                return False
+        elif not await self._scram(user):
+            log.info("login failed")
+            await asyncio.sleep(self.settings.auth_failure_delay)
+            self._fatal("28P01", f'password authentication failed for user "{user}"')
             return False
         consumer = self.server.gateway.engine.consumers.get(user)
         if consumer is None:
@@ -305,7 +332,7 @@ class _Connection:
             log.info("login refused: unknown consumer")
             return False
         self.consumer = consumer
-        out = [m.authentication_ok()]
+        out = [] if self.settings.auth == "scram-sha-256" else [m.authentication_ok()]
         parameters = dict(self.server.parameters)
         if "application_name" in params:
             parameters["application_name"] = params["application_name"]
@@ -313,6 +340,44 @@ class _Connection:
         out += [m.backend_key_data(secrets.randbelow(1 << 30) + 1, secrets.randbelow(1 << 31)),
                 m.ready_for_query("I")]
         self.writer.write(b"".join(out))
+        return True
+
+    async def _auth_message(self) -> bytes:
+        head = await self._read(5, self.settings.startup_timeout)
+        length = struct.unpack("!i", head[1:])[0]
+        if head[:1] != b"p" or length < 4 or length > 10_000:
+            raise m.ProtocolViolation("expected a SASL response")
+        return await self._read(length - 4, self.settings.startup_timeout)
+
+    async def _scram(self, user: str) -> bool:
+        """A SCRAM-SHA-256 exchange (no channel binding: no TLS yet). An unknown login gets the
+        same exchange with a stable fake salt, failing only at the end, so a client cannot tell
+        unknown logins from wrong passwords."""
+        verifier = self.server.credentials.get(user)
+        known = verifier is not None
+        if verifier is None:
+            fake = hmac.new(self.server.secret, user.encode(), hashlib.sha256).digest()
+            verifier = Verifier(fake[:16], secrets.token_bytes(32), secrets.token_bytes(32), ITERATIONS)
+        exchange = ScramExchange(verifier)
+        self.writer.write(m.message(b"R", struct.pack("!i", SASL) + b"SCRAM-SHA-256\x00\x00"))
+        await self.writer.drain()
+        reader = m.Reader(await self._auth_message())
+        mechanism, size = reader.cstr(), reader.int32()
+        first = reader.bytes_(size)
+        reader.done()
+        if mechanism != "SCRAM-SHA-256":
+            return False
+        try:
+            server_first = exchange.server_first_message(first.decode("utf-8"))
+            self.writer.write(m.message(b"R", struct.pack("!i", SASL_CONTINUE) + server_first.encode()))
+            await self.writer.drain()
+            final = exchange.server_final_message((await self._auth_message()).decode("utf-8"))
+        except (ScramFailure, UnicodeDecodeError):
+            return False
+        if not known:
+            return False
+        self.writer.write(m.message(b"R", struct.pack("!i", SASL_FINAL) + final.encode())
+                          + m.message(b"R", struct.pack("!i", SASL_OK)))
         return True
 
     # ------------------------------------------------------------ messages

@@ -35,9 +35,9 @@ def wire_gateway() -> Gateway:
     return Gateway(engine, hash_key=KEY)
 
 
-def start(gateway: Gateway, settings: WireSettings) -> Iterator[Running]:
+def start(gateway: Gateway, settings: WireSettings, credentials=None) -> Iterator[Running]:
     loop = asyncio.new_event_loop()
-    server = WireServer(gateway, settings, version="test")
+    server = WireServer(gateway, settings, version="test", credentials=credentials)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
