@@ -150,3 +150,11 @@ def test_idle_connection_is_closed(wire_with) -> None:
     server = wire_with(idle_timeout=0.2)
     sock = raw_login(server.port)
     assert until_closed(sock) == []  # the server closes it; a hang would hit the socket timeout
+
+
+def test_statement_timeout_is_57014_and_the_connection_lives(wire_with) -> None:
+    server = wire_with(statement_timeout=1e-6)  # shorter than any run through the engine
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            conn.execute("SELECT count(*) FROM sales.orders a, sales.orders b")
+        assert conn.execute("SHOW server_version").fetchone() == ("16.0",)
