@@ -143,10 +143,36 @@ class _Portal:
     sent: int = 0
 
 
-_WORD = re.compile(r"\s*([A-Za-z_]+)")
-_VERSION = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
-_SHOW = re.compile(r"^\s*show\s+([A-Za-z_][A-Za-z0-9_.]*)\s*;?\s*$", re.I)
-_EMPTY = re.compile(r"^[\s;]*$")
+# matched against the statement stripped of blanks, comments and semicolons at its ends, with
+# fullmatch and no two quantifiers side by side (a 1 MiB message must not make them backtrack)
+_VERSION = re.compile(r"select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)", re.I)
+_SHOW = re.compile(r"show\s+([A-Za-z_][A-Za-z0-9_.]*)", re.I)
+
+
+def core_text(sql: str) -> str:
+    """`sql` without the blanks, comments and semicolons before it and the blanks and semicolons
+    after it (one pass over the text: a message of many comments must not cost its square)."""
+    i, n = 0, len(sql)
+    while i < n:
+        if sql[i].isspace() or sql[i] == ";":
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            break
+    return sql[i:].rstrip().rstrip(";").rstrip()
+
+
+def first_word(text: str) -> str:
+    """The leading keyword of a statement's core text, lower-cased ('' if it starts otherwise)."""
+    end = 0
+    while end < len(text) and (text[end].isascii() and (text[end].isalpha() or text[end] == "_")):
+        end += 1
+    return text[:end].lower()
 _BEGIN = ("begin", "start")
 _COMMIT = ("commit", "end")
 _ROLLBACK = ("rollback", "abort")
@@ -155,6 +181,34 @@ _ROLLBACK = ("rollback", "abort")
 def text_result(name: str, value: str) -> _Result:
     columns = [m.Column(name, m.OID_TEXT)]
     return _Result("SHOW" if name != "version" else "SELECT 1", columns, [m.data_row([value.encode()])])
+
+
+def split_statements(sql: str) -> list[str]:
+    """The statements of a simple query, cut at the top-level semicolons DuckDB's tokenizer (the
+    dialect the gateway reads) finds, so a ';' in a string or comment does not cut. Pieces holding
+    only comments are dropped; no statement at all is one empty statement. Text the tokenizer
+    cannot read is one piece: the gateway refuses it with its own message. Each piece is checked
+    and rewritten by the gateway on its own, so a cut in the wrong place can only make a refusal."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(sql)
+    except SqlglotError:
+        return [sql]
+    pieces: list[str] = []
+    start, seen = 0, False
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if seen:
+                pieces.append(sql[start:token.end + 1])
+            start, seen = token.end + 1, False
+        else:
+            seen = True
+    if seen:
+        pieces.append(sql[start:])
+    return pieces or [""]
 
 
 class WireServer:
@@ -422,11 +476,20 @@ class _Connection:
             self.status = "E"
 
     async def _simple(self, sql: str) -> None:
-        try:
-            result = await self._statement(sql)
+        """A simple query: its statements one by one, each enforced on its own; the first error
+        ends the message (the rest is not run), as in PostgreSQL."""
+        try:  # tokenizing a large text takes a while: in a worker, never on the event loop
+            statements = [sql] if ";" not in sql else await asyncio.wait_for(
+                asyncio.to_thread(split_statements, sql), self.settings.statement_timeout)
         except Exception as exc:
             self._error(client_error(exc))
-        else:
+            statements = []
+        for statement in statements:
+            try:
+                result = await self._statement(statement)
+            except Exception as exc:
+                self._error(client_error(exc))
+                break
             self._send(result, describe=True, limit=0)
         self._ready()
 
@@ -450,10 +513,10 @@ class _Connection:
 
     async def _statement(self, sql: str, *, apply: bool = True) -> _Result:
         """Run one statement: the few the gateway answers itself, else the enforced query."""
-        if _EMPTY.match(sql):
+        core = core_text(sql)
+        if not core:
             return _Result("", empty=True)
-        found = _WORD.match(sql)
-        word = found.group(1).lower() if found else ""
+        word = first_word(core)
         if word in _ROLLBACK or word in _COMMIT:
             tag = "ROLLBACK" if word in _ROLLBACK or self.status == "E" else "COMMIT"
             if apply:
@@ -466,10 +529,10 @@ class _Connection:
             if apply:
                 self.status = "T"
             return _Result("BEGIN")
-        if _VERSION.match(sql):
+        if _VERSION.fullmatch(core):
             return text_result("version", f"PostgreSQL {SERVER_VERSION} (policyengine gateway "
                                           f"{self.server.version}, DuckDB backend)".replace(" ,", ","))
-        shown = _SHOW.match(sql)
+        shown = _SHOW.fullmatch(core)
         if shown:
             name = shown.group(1)
             known = {k.lower(): (k, v) for k, v in self.server.parameters.items()}

@@ -75,7 +75,7 @@ def test_denied_column_names_the_rule(wire) -> None:
     ("DELETE FROM sales.orders", "42501"),
     ("SELECT * FROM read_csv('/etc/passwd')", "42501"),
     ("SELECT * FROM pe_raw.\"sales.orders\"", "42P01"),
-    ("SELECT 1; SELECT 2", "42501"),
+    ("SELECT region FROM sales.orders; SELECT margin FROM sales.orders", "42501"),  # each one enforced
     ("SET search_path = pe_raw", "0A000"),
     ("SHOW no_such_setting", "42704"),
 ])
@@ -141,3 +141,18 @@ def test_psql_as_bob(wire, wire_gateway) -> None:
                               "-c", "SELECT margin FROM sales.orders"],
                              capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode != 0 and "margin-for-leads-and-finance" in refused.stderr
+
+
+def test_several_statements_in_one_query_each_enforced(wire, wire_gateway) -> None:
+    first = "SELECT count(*) AS n FROM sales.orders"
+    second = "SELECT customer_email FROM sales.orders ORDER BY order_id LIMIT 2"
+    with psycopg.connect(wire.dsn(), autocommit=True) as conn:
+        cur = conn.execute(f"/* two ; */ {first}; -- and\n {second};")
+        assert cur.fetchall() == expected(wire_gateway, first)
+        assert cur.nextset() and cur.fetchall() == expected(wire_gateway, second)
+        assert not cur.nextset()
+        # the first error ends the message: the statement after it is not run
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"{first}; SELECT margin FROM sales.orders; SET x = 1")
+        cur = conn.execute(";;")
+        assert cur.pgresult.status == psycopg.pq.ExecStatus.EMPTY_QUERY

@@ -158,3 +158,17 @@ def test_statement_timeout_is_57014_and_the_connection_lives(wire_with) -> None:
         with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
             conn.execute("SELECT count(*) FROM sales.orders a, sales.orders b")
         assert conn.execute("SHOW server_version").fetchone() == ("16.0",)
+
+
+@pytest.mark.parametrize("body", [
+    b"select version()" + b" " * 1_000_000 + b"x",   # trailing blanks before a mismatch
+    b"/**/" * 250_000 + b"SELECT 1",                   # many leading comments
+    b"SHOW a" + b" ;" * 400_000,
+])
+def test_large_texts_are_answered_in_linear_time(wire, body: bytes) -> None:
+    """Near the message limit: an answer (an error here) within the socket timeout, no backtracking."""
+    sock = raw_login(wire.port)
+    sock.sendall(frame(b"Q", body + b"\x00"))
+    kinds = [k for k, _ in read_messages(sock)]
+    assert kinds[-1] == b"Z"
+    sock.close()
