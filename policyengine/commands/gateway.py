@@ -20,6 +20,8 @@ def gateway_command(
     allow_unkeyed_hash: Annotated[bool, typer.Option(
         "--allow-unkeyed-hash",
         help="Run even though 'hash' masks have no HMAC key (plain SHA-256 can be confirmed by guessing).")] = False,
+    decision_log: Annotated[str | None, typer.Option(
+        "--decision-log", help="Write a JSON Lines decision log: one line per statement (never a value).")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the PostgreSQL protocol: psql and drivers log in as a consumer; every statement is enforced."""
@@ -55,7 +57,12 @@ def gateway_command(
         release = version("datamesh-policyengine")
     except PackageNotFoundError:  # run from a source tree that is not installed
         release = "unreleased"
-    server = WireServer(gateway, settings, version=release, credentials=credentials)
+    dlog = None
+    if decision_log:
+        from policyengine.engine.decision_log import DecisionLog
+
+        dlog = DecisionLog(decision_log)
+    server = WireServer(gateway, settings, version=release, credentials=credentials, decision_log=dlog)
     typer.echo(f"policyengine gateway on {settings.host}:{settings.port} (auth: {settings.auth}); "
                "Ctrl-C stops", err=True)
     try:
@@ -64,6 +71,9 @@ def gateway_command(
         raise fail(f"error: cannot listen on {settings.host}:{settings.port} ({exc.strerror})", EXIT_USAGE) from None
     except KeyboardInterrupt:
         pass
+    finally:
+        if dlog is not None:
+            dlog.close()
     raise typer.Exit(EXIT_OK)
 
 

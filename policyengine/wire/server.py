@@ -11,6 +11,7 @@ SQLSTATE, never passed through; the engine's own text is never shown (it may quo
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import ipaddress
@@ -18,6 +19,7 @@ import logging
 import re
 import secrets
 import struct
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,12 +213,28 @@ def split_statements(sql: str) -> list[str]:
     return pieces or [""]
 
 
+def statement_entry(consumer: str, decisions: Mapping[str, Any], sqlstate: str, rows: int | None,
+                    duration_s: float) -> dict[str, Any]:
+    """The decision-log line of one statement: names, effects and counts only, never a value."""
+    from policyengine.engine.decision_log import log_columns
+
+    return {
+        "time": dt.datetime.now(dt.UTC), "source": "gateway", "consumer": consumer,
+        "products": {name: {"columns": log_columns(d), "row_filter": d.row_filter is not None,
+                            "filter_rules": [r.name for r in d.filter_rules], "error": d.error is not None,
+                            "policy_version": d.policy_version}
+                     for name, d in decisions.items()},
+        "sqlstate": sqlstate, "rows": rows, "duration_us": int(duration_s * 1e7) / 10,
+    }
+
+
 class WireServer:
     """The PostgreSQL-protocol front of a `Gateway`: `await start()` listens, `close()` stops."""
 
     def __init__(self, gateway: Gateway, settings: WireSettings | None = None, *, version: str = "",
-                 credentials: Mapping[str, Verifier] | None = None) -> None:
+                 credentials: Mapping[str, Verifier] | None = None, decision_log: Any = None) -> None:
         self.gateway = gateway
+        self.decision_log = decision_log  # an engine DecisionLog: one line per statement run or refused
         self.settings = settings or WireSettings()
         if self.settings.auth == "scram-sha-256" and credentials is None:
             raise ValueError("scram-sha-256 authentication needs a credential store")
@@ -542,11 +560,30 @@ class _Connection:
             return text_result(key, value)
         if word == "set":
             raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
-        table: pa.Table = await asyncio.wait_for(
-            asyncio.to_thread(self.server.gateway.query, sql, self.consumer),
-            self.settings.statement_timeout)
+        table: pa.Table = await asyncio.wait_for(asyncio.to_thread(self._query, sql),
+                                                 self.settings.statement_timeout)
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns))
+
+    def _query(self, sql: str) -> pa.Table:
+        """Run one statement through the gateway (in a worker thread); with a decision log, one
+        line for it: the consumer, each product's column effects and rule names, the SQLSTATE and
+        the row count. Never the query text (its literals may be values) nor a result value."""
+        gateway, dlog = self.server.gateway, self.server.decision_log
+        if dlog is None:
+            return gateway.query(sql, self.consumer)
+        start = time.perf_counter()
+        decisions: Mapping[str, Any] = {}
+        try:
+            decisions = gateway.rewrite(sql, self.consumer).decisions  # cached: query reuses it
+            table = gateway.query(sql, self.consumer)
+        except Exception as exc:
+            dlog.record_entry(statement_entry(self.consumer.id, decisions, client_error(exc).sqlstate,
+                                              None, time.perf_counter() - start))
+            raise
+        dlog.record_entry(statement_entry(self.consumer.id, decisions, "00000", table.num_rows,
+                                          time.perf_counter() - start))
+        return table
 
     async def _extended(self, kind: bytes, body: bytes) -> None:
         if kind == b"P":

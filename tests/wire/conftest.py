@@ -35,9 +35,9 @@ def wire_gateway() -> Gateway:
     return Gateway(engine, hash_key=KEY)
 
 
-def start(gateway: Gateway, settings: WireSettings, credentials=None) -> Iterator[Running]:
+def start(gateway: Gateway, settings: WireSettings, credentials=None, decision_log=None) -> Iterator[Running]:
     loop = asyncio.new_event_loop()
-    server = WireServer(gateway, settings, version="test", credentials=credentials)
+    server = WireServer(gateway, settings, version="test", credentials=credentials, decision_log=decision_log)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)

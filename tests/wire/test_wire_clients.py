@@ -156,3 +156,30 @@ def test_several_statements_in_one_query_each_enforced(wire, wire_gateway) -> No
             conn.execute(f"{first}; SELECT margin FROM sales.orders; SET x = 1")
         cur = conn.execute(";;")
         assert cur.pgresult.status == psycopg.pq.ExecStatus.EMPTY_QUERY
+
+
+def test_decision_log_one_line_per_statement_without_values(wire_gateway, tmp_path) -> None:
+    import json
+
+    from policyengine.engine.decision_log import DecisionLog
+    from tests.wire.conftest import TRUST, start
+
+    dlog = DecisionLog(tmp_path / "decisions.jsonl")
+    gen = start(wire_gateway, TRUST, decision_log=dlog)
+    server = next(gen)
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            rows = conn.execute("SELECT customer_email FROM sales.orders "
+                                "WHERE customer_email <> 'probe-guess@example.org'").fetchall()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT margin FROM sales.orders")
+    finally:
+        gen.close()
+    dlog.close()
+    text = (tmp_path / "decisions.jsonl").read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [(e["consumer"], e["sqlstate"], e["rows"]) for e in lines] == [("bob", "00000", len(rows)),
+                                                                          ("bob", "42501", None)]
+    orders = lines[0]["products"]["sales.orders"]
+    assert orders["columns"]["customer_email"]["effect"] == "mask" and orders["row_filter"] is True
+    assert "probe-guess" not in text and "@" not in text  # no query text, no value
