@@ -183,3 +183,24 @@ def test_decision_log_one_line_per_statement_without_values(wire_gateway, tmp_pa
     orders = lines[0]["products"]["sales.orders"]
     assert orders["columns"]["customer_email"]["effect"] == "mask" and orders["row_filter"] is True
     assert "probe-guess" not in text and "@" not in text  # no query text, no value
+
+
+def _non_loopback_address() -> str | None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: only picks the outgoing interface
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def test_trust_refuses_a_non_loopback_peer(wire_with) -> None:
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("no non-loopback IPv4 address on this machine")
+    server = wire_with(host=address)
+    with pytest.raises(psycopg.OperationalError, match="only from the loopback interface"):
+        psycopg.connect(f"host={address} port={server.port} user=bob dbname=mesh connect_timeout=10")
