@@ -59,9 +59,49 @@ def _p(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))]
 
 
+def _load(port: int, clients: int, seconds: float, text: str) -> dict[str, float]:
+    """`clients` threads, one psycopg connection each, running `text` back to back."""
+    import threading
+
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    conns = [psycopg.connect(f"host=127.0.0.1 port={port} user=bob dbname=mesh", autocommit=True)
+             for _ in range(clients)]
+    stop = time.perf_counter() + seconds
+
+    def worker(conn: psycopg.Connection) -> None:
+        mine: list[float] = []
+        failed = 0
+        while time.perf_counter() < stop:
+            start = time.perf_counter()
+            try:
+                conn.execute(text).fetchall()
+            except psycopg.Error:
+                failed += 1
+            mine.append((time.perf_counter() - start) * 1000)
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in conns]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    for c in conns:
+        c.close()
+    return {"clients": clients, "queries_per_s": len(latencies) / elapsed, "p50": statistics.median(latencies),
+            "p99": _p(latencies, 0.99), "errors": errors[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients for the load run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the load run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -108,6 +148,7 @@ def main() -> None:
                                   "inproc_p50": statistics.median(lo), "inproc_p99": _p(lo, 0.99),
                                   "added_p50": statistics.median(w) - statistics.median(lo)}
                 results[name] = row
+        results["load"] = _load(port, args.clients, args.seconds, QUERIES["small"].format(n=100))
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -119,10 +160,13 @@ def main() -> None:
         return
     print(f"{'query':6} {'text':5} {'wire p50':>9} {'wire p99':>9} {'in-proc p50':>12} {'in-proc p99':>12} "
           f"{'added p50':>10}  (ms, {args.runs} runs)")
+    load = results.pop("load")
     for name, row in results.items():
         for label, r in row.items():
             print(f"{name:6} {label:5} {r['wire_p50']:9.2f} {r['wire_p99']:9.2f} {r['inproc_p50']:12.2f} "
                   f"{r['inproc_p99']:12.2f} {r['added_p50']:10.2f}")
+    print(f"load: {load['clients']} clients, {load['queries_per_s']:.0f} queries/s, p50 {load['p50']:.1f} ms, "
+          f"p99 {load['p99']:.1f} ms, {load['errors']} errors (small query, seen text)")
 
 
 if __name__ == "__main__":
