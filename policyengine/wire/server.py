@@ -645,10 +645,19 @@ class _Connection:
 
 
 async def serve_forever(server: WireServer) -> None:
-    """Listen until cancelled (Ctrl-C), then close the listener."""
+    """Listen until SIGTERM or SIGINT (also when a shell started it in the background with SIGINT
+    ignored), then close the listener and the open connections."""
+    import signal
+
     await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            pass
     try:
-        assert server.server is not None
-        await server.server.serve_forever()
+        await stop.wait()
     finally:
         await server.close()

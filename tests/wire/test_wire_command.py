@@ -44,7 +44,7 @@ def test_gateway_command_serves_the_example_mesh() -> None:
             rows = conn.execute("SELECT customer_email, region FROM sales.orders").fetchall()
         assert rows and all(e.startswith("***@") and r == "uk" for e, r in rows)
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # a clean stop: exit 0
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
