@@ -11,6 +11,7 @@ from policyengine.commands import (
     coverage,
     editor,
     evaluate,
+    gateway,
     governance,
     query,
     serve,
@@ -58,6 +59,7 @@ init_command.register(app)
 consumers.register(app)
 bundle.register(app)
 native_command.register(app)
+gateway.register(app)
 
 
 def main() -> None:

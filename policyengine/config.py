@@ -28,6 +28,7 @@ KNOWN_KEYS: dict[str, str] = {
     "privileged": "consumers and groups whose grants need review (read by the `coverage` command)",
     "decision_log": "where and how decisions are logged (read by the engine when it evaluates)",
     "serve": "settings of the long-running server (read by `serve`)",
+    "gateway": "the PostgreSQL-protocol gateway: host, port, auth (refuse or trust), limits (read by `gateway`)",
     "scan": "settings of the scan gate: `waive_samples`, the products allowed to have no readable sample, each with a reason (read by `scan`)",
     "approvals": "what an approval id must look like: `pattern`, a regular expression (read by `diff`, from the base version)",
     "bundle": "signed policy bundles: `public_keys`, the PEM files a bundle's signature is checked against; `scopes`, the exact scopes a bundle must cover; `state_dir`, where the last good bundle and its sequence are kept (read by `serve --bundle`)",
@@ -76,6 +77,7 @@ class Config:
     # the gateway refuses `hash` masks without an HMAC key unless this is set (see docs/enforcement.md)
     allow_unkeyed_hash: bool = False
     serve: Mapping[str, Any] = field(default_factory=dict)  # the `serve:` section, as written
+    gateway: Mapping[str, Any] = field(default_factory=dict)  # the `gateway:` section, as written
     sample_waivers: tuple[SampleWaiver, ...] = ()  # `scan: waive_samples:`
     # `approvals: pattern:` — what an approval id must match once normalised (None: the default,
     # governance.approvals.DEFAULT_PATTERN)
@@ -191,6 +193,7 @@ def load_config(path: str | Path | None = None) -> Config:
         privileged=_privileged(data.get("privileged"), "{}:{}:{}".format(source, *data.where("privileged"))),
         allow_unkeyed_hash=_flag(data.get("allow_unkeyed_hash", False), "allow_unkeyed_hash", source),
         serve=_serve_section(data.get("serve"), source),
+        gateway=_serve_section(data.get("gateway"), source, "gateway"),
         sample_waivers=_scan_section(data, source),
         approval_pattern=_approvals_section(data, source),
         positions={key: data.where(key) for key in data},
@@ -302,9 +305,9 @@ def _bundle_scopes(value: object, source: str) -> tuple[str, ...] | None:
     return tuple(" ".join(s.split()) for s in scopes)
 
 
-def _serve_section(value: object, source: str) -> Mapping[str, Any]:
+def _serve_section(value: object, source: str, key: str = "serve") -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise YamlError(f"{source}: error: 'serve' must be a mapping")
+        raise YamlError(f"{source}: error: '{key}' must be a mapping")
     return value

@@ -22,7 +22,7 @@ RANK = {
     "engine": 3,
     "enforce": 4,
     "native": 4.5,  # compile and push: the policy set as an engine's own objects (over enforce)
-    "governance": 5, "serve": 5,
+    "governance": 5, "serve": 5, "wire": 5,
     "authoring": 5.5,  # the editor's view, the language server and the HTML report (over governance)
     "commands": 6, "": 6,  # "" is policyengine/__init__: the public API and composition root
     "cli": 7,
