@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 import typer
@@ -80,12 +80,14 @@ def _from_folder(spec: str, folder: Path, current: Config) -> Version:
     return Version(spec, replace(current, policies=(folder,), ownership=None), folder.resolve().parent)
 
 
-def _extract(rev: str, top: Path, into: Path, label: str | None = None) -> dict[str, bytes]:
-    """The revision's tree as committed, written below `into`; its `.gitattributes` files."""
+def _extract(rev: str, top: Path, into: Path, label: str | None = None,
+             unread: list[str] | None = None) -> dict[str, bytes]:
+    """The revision's tree as committed, written below `into`; its `.gitattributes` files (links
+    that leave the tree are left out and named in `unread`)."""
     from policyengine.governance.revision import RevisionError, read_revision
 
     try:
-        return read_revision(top, rev, into, label or rev)
+        return read_revision(top, rev, into, label or rev, unread)
     except RevisionError as exc:
         raise fail(f"error: {exc}", EXIT_USAGE) from None
     except OSError as exc:
@@ -124,7 +126,8 @@ def _from_revision(spec: str, current: Config, tmp: Path) -> Version:
     commit = check.stdout.decode().strip()
     tmp.mkdir(parents=True, exist_ok=True)
     into = Path(tempfile.mkdtemp(prefix=commit[:12] + "-", dir=tmp))  # BASE and HEAD may be one commit
-    attributes = _extract(commit, top, into, spec)
+    unread: list[str] = []
+    attributes = _extract(commit, top, into, spec, unread)
     project = _project_root(current)
     try:
         inside = project.relative_to(top)
@@ -134,7 +137,29 @@ def _from_revision(spec: str, current: Config, tmp: Path) -> Version:
     found = into / inside / config_name
     if not found.is_file():
         raise fail(f"error: revision '{spec}' has no {(inside / config_name).as_posix()}", EXIT_USAGE)
-    return Version(spec, _config_at(found), (into / inside).resolve(), attributes, _prefix(project, top))
+    cfg = _config_at(found)
+    _refuse_unread_reads(spec, cfg, into, unread)
+    return Version(spec, cfg, (into / inside).resolve(), attributes, _prefix(project, top))
+
+
+def _refuse_unread_reads(spec: str, cfg: Config, into: Path, unread: list[str]) -> None:
+    """A link of the revision that leaves the tree was not written: refused (exit 2) if the gates
+    would read at, below or through it (the configuration's paths and `.gitattributes` files:
+    reading without it would silently drop a policy, a contract or a consumer), else one note
+    on stderr and the diff goes on."""
+    if not unread:
+        return
+    root = into.resolve()
+    reads = [cfg.source, *cfg.policies, *cfg.catalog, cfg.consumers, *cfg.taxonomy, *cfg.samples]
+    read = [Path(p).resolve() for p in reads if p is not None]
+    for path in unread:
+        link = root.joinpath(*path.split("/"))
+        if PurePosixPath(path).name == ".gitattributes" or any(
+                r == link or link in r.parents or r in link.parents for r in read):
+            raise fail(f"error: git revision '{spec}' has a link or path that leaves the tree ({path}): not read",
+                       EXIT_USAGE)
+        typer.echo(f"note: git revision '{spec}' has a link that leaves the tree ({path}): not read "
+                   "(nothing the gates read is at, below or above it)", err=True)
 
 
 def _working_tree(current: Config) -> Version:

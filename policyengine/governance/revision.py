@@ -94,10 +94,14 @@ def _blobs(top: Path, oids: list[str], label: str) -> dict[str, bytes]:
     return out
 
 
-def read_revision(top: Path, commit: str, into: Path, label: str | None = None) -> dict[str, bytes]:
+def read_revision(top: Path, commit: str, into: Path, label: str | None = None,
+                  unread: list[str] | None = None) -> dict[str, bytes]:
     """Write `commit`'s tree below `into` as stored (files byte for byte; a link only when its
     target stays inside the tree; a submodule as an empty folder) and return its `.gitattributes`
-    files by path. Raises RevisionError for a path or link that would leave the tree."""
+    files by path. Raises RevisionError for a path that would leave the tree, and for a link that
+    would, unless `unread` is given: then such a link is not written and its path is appended
+    there, for the caller to refuse only if it reads below it (a link anywhere else in a
+    repository must not make the whole revision unreadable)."""
     label = label or commit
     entries = _entries(top, commit, label)
     for e in entries:
@@ -125,15 +129,30 @@ def read_revision(top: Path, commit: str, into: Path, label: str | None = None) 
             fh.write(content)
         if PurePosixPath(e.path).name == ATTRIBUTES:
             attributes[e.path] = content
+    def leaves(path: str) -> None:
+        if unread is None:
+            raise RevisionError(f"git revision '{label}' has a link or path that leaves the tree ({path}): not read")
+        unread.append(path)
+
+    written = []
     for e, target in links:
         link = blobs[e.oid].decode("utf-8", "surrogateescape")
         if link.startswith("/") or not _inside(PurePosixPath(e.path).parent / link):
-            raise RevisionError(f"git revision '{label}' has a link or path that leaves the tree ({e.path}): not read")
+            leaves(e.path)
+            continue
         os.symlink(link, target)
-    # then every link resolved through the others (`x -> s/..` with `s -> .` leaves the tree)
-    for e, target in links:
-        if not _below(root, Path(os.path.realpath(target))):
-            raise RevisionError(f"git revision '{label}' has a link or path that leaves the tree ({e.path}): not read")
+        written.append((e, target))
+    # then every link resolved through the others (`x -> s/..` with `s -> .` leaves the tree);
+    # a link found leaving is removed, and the others checked again (one may lead through it)
+    removed = True
+    while removed:
+        removed = False
+        for e, target in list(written):
+            if not _below(root, Path(os.path.realpath(target))):
+                leaves(e.path)
+                os.unlink(target)
+                written.remove((e, target))
+                removed = True
     return attributes
 
 

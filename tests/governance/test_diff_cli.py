@@ -156,15 +156,24 @@ def test_the_documented_pr_comment_is_the_tools_output(mesh: Path) -> None:
 
 
 def test_one_commit_twice_and_a_link_out_of_the_tree(mesh: Path) -> None:
-    """`diff HEAD HEAD` reads one commit twice (two folders, no clash); a revision holding a link
-    that leaves the tree is refused with one line and exit 2 (never followed, no traceback)."""
+    """`diff HEAD HEAD` reads one commit twice (two folders, no clash); a link that leaves the
+    tree is never followed: where the gates read nothing, it is left out with one note (issue 27:
+    it used to make the whole revision unreadable); at or below a path they read, the revision is
+    refused with one line and exit 2, never a traceback."""
     same = CliRunner().invoke(app, ["diff", "HEAD", "HEAD"])
     assert same.exit_code == 0, same.output
     (mesh / "outside").symlink_to("/etc/passwd")
     _git(mesh, "add", "outside")
     _git(mesh, "commit", "-q", "-m", "a link")
     linked = CliRunner().invoke(app, ["diff", "HEAD"])
-    assert linked.exit_code == 2, linked.output
-    [line] = linked.output.strip().splitlines()
-    assert line.startswith("error: git revision 'HEAD' has a link or path that leaves the tree (outside)")
-    assert "Traceback" not in linked.output
+    assert linked.exit_code == 0, linked.output
+    assert "note: git revision 'HEAD' has a link that leaves the tree (outside): not read" in linked.output
+    (mesh / "policies/outside.policy").symlink_to("/etc/passwd")
+    _git(mesh, "add", "policies/outside.policy")
+    _git(mesh, "commit", "-q", "-m", "a link where policies are read")
+    refused = CliRunner().invoke(app, ["diff", "HEAD"])
+    assert refused.exit_code == 2, refused.output
+    [line] = [x for x in refused.output.strip().splitlines() if not x.startswith("note:")]
+    assert line.startswith("error: git revision 'HEAD' has a link or path that leaves the tree "
+                           "(policies/outside.policy)")
+    assert "Traceback" not in refused.output

@@ -130,13 +130,13 @@ def test_a_link_that_leaves_the_tree_through_another_link_is_refused(mesh: Path)
     """Each link's target stays inside when read alone; `x -> s/..` with `s -> .` does not."""
     import os
 
-    os.symlink(".", mesh / "s")
-    os.symlink("s/..", mesh / "x")
+    os.symlink(".", mesh / "policies/s")
+    os.symlink("s/../..", mesh / "policies/x")  # policies/s/../.. is the repository's parent
     git(mesh, "add", "-A")
     git(mesh, "commit", "-q", "-m", "links")
     result = CliRunner().invoke(app, ["diff", "HEAD"])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "has a link or path that leaves the tree (x): not read" in result.output
+    assert "has a link or path that leaves the tree (policies/x): not read" in result.output
 
 
 def test_links_that_stay_inside_are_kept(mesh: Path) -> None:
