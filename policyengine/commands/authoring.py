@@ -27,27 +27,12 @@ from policyengine.commands.common import (
 from policyengine.commands.options import ConfigOpt, OutputFormat
 from policyengine.config import Config
 from policyengine.diagnostics import MAX_DIAGNOSTICS, Diagnostic, render_all
-from policyengine.language.checker import CheckResult
 from policyengine.language.files import check_paths, parse_paths
 from policyengine.language.formatter import format_file
 from policyengine.language.parser import policy_files
 from policyengine.language.subjects import unknown_subjects
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(help="Policy files or folders (default: from policyengine.yaml).")]
-
-
-def _unkeyed_hash_warning(result: CheckResult, cfg: Config) -> Diagnostic | None:
-    """A warning when `hash` masks run without an HMAC key: plain SHA-256 of a guessable value (an
-    IP address, a phone number, a name from a list) is reversed by hashing the candidates."""
-    hashed = [r for r in result.rules if r.mask is not None and r.mask.name == "hash"]
-    if not hashed or cfg.hash_key is not None:
-        return None
-    first = hashed[0].rule
-    span = first.mask.span if first.mask is not None else first.span
-    return Diagnostic("warning", f"{len(hashed)} rule(s) mask with 'hash' but no HMAC key is set "
-                      f"(${cfg.hash_key_env}): plain SHA-256 of guessable values (IP addresses, phone "
-                      "numbers, names) can be reversed by hashing candidates; set the key where "
-                      "queries are enforced", span=span, code="unkeyed-hash")
 
 
 def _unbound_scopes_warning(cfg: Config) -> Diagnostic | None:
@@ -92,7 +77,9 @@ def check(
     directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None, ownership=cfg.ownership)
     diags = [*cat.warnings, *missing_samples(cat), *sample_schema_mismatches(cat), *result.diagnostics, *unknown_subjects(result.files, directory)]
-    diags.extend(w for w in (_unkeyed_hash_warning(result, cfg), _unbound_scopes_warning(cfg)) if w is not None)
+    from policyengine.authoring.workspace import unkeyed_hash_warning  # the editor's, one copy
+
+    diags.extend(w for w in (unkeyed_hash_warning(result, cfg), _unbound_scopes_warning(cfg)) if w is not None)
     if cfg.ownership is not None:
         from policyengine.governance.unmatched import unmatched_paths
 

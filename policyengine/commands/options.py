@@ -14,6 +14,7 @@ import typer
 from policyengine.catalog.consumers import AttributeSchema, Consumer, has_type
 from policyengine.commands.common import fail
 from policyengine.diagnostics import did_you_mean
+from policyengine.language.values import type_name
 
 
 class OutputFormat(str, Enum):
@@ -88,21 +89,7 @@ def _check_attr(key: str, value: Any, schema: AttributeSchema) -> None:
     elif not has_type(value, kind):
         # the value itself is the user's own input, but it is not repeated: only its type
         raise fail(f"error: --attr {key}: '{key}' has type {kind} in the consumers file's attribute schema; "
-                   f"the value given reads as {_kind_of(value)}", 2)
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, dt.date):
-        return "date"
-    if isinstance(value, list):
-        return "list"
-    return "string"
+                   f"the value given reads as {type_name(value)}", 2)
 
 
 def warn_unknown_purpose(purpose: str | None, rules: Sequence[Any]) -> None:
