@@ -197,6 +197,15 @@ class Catalog:
             products[pname] = replace(product, columns=new_cols)
         return replace(self, products=MappingProxyType(products))
 
+    def relocated(self, old_root: Path, new_root: Path) -> Catalog:
+        """The same catalog read from a copy of its files at `new_root`: every product's source,
+        sample paths and spans below `old_root` point below `new_root` instead. What `diff` uses
+        when two versions' contracts are byte-identical: one parse serves both, and each version's
+        products still name its own files (a base must never read the head's samples)."""
+        old, new = old_root.resolve(), new_root.resolve()
+        products = {name: _relocate_product(p, old, new) for name, p in self.products.items()}
+        return replace(self, products=MappingProxyType(products))
+
     def product_for_sample(self, path: str | Path) -> Product | None:
         """The first product whose sample file is `path` (see `products_for_sample`)."""
         found = self.products_for_sample(path)
@@ -216,6 +225,38 @@ class Catalog:
 
 
 _STEP = re.compile(r"\.|\[\]|\{\}|\{key\}")
+
+
+def _moved(path: str, old: Path, new: Path) -> str:
+    """`path` below `new` when it lies below `old` (as text, the way sources and spans hold it)."""
+    if not path:
+        return path
+    p = Path(path)
+    try:
+        return str(new / p.resolve().relative_to(old))
+    except ValueError:  # outside the version's root: shared by both (e.g. the built-in taxonomy)
+        return path
+
+
+def _moved_span(span: Span | None, old: Path, new: Path) -> Span | None:
+    return None if span is None else replace(span, file=_moved(span.file, old, new))
+
+
+def _relocate_column(col: Column, old: Path, new: Path) -> Column:
+    return replace(col, span=_moved_span(col.span, old, new),
+                   fields=tuple(_relocate_column(f, old, new) for f in col.fields))
+
+
+def _relocate_product(product: Product, old: Path, new: Path) -> Product:
+    return replace(
+        product,
+        source=_moved(product.source, old, new),
+        span=_moved_span(product.span, old, new),
+        domain_span=_moved_span(product.domain_span, old, new),
+        columns=tuple(_relocate_column(c, old, new) for c in product.columns),
+        samples=tuple(replace(s, path=Path(_moved(str(s.path), old, new)), span=_moved_span(s.span, old, new))
+                      for s in product.samples),
+    )
 
 
 def _descend(columns: Iterable[Column], path: str) -> tuple[Column, ...]:

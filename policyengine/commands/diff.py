@@ -277,8 +277,9 @@ def diff_command(
         head_version = resolve_version(head, current, tmp)
         head_engine = _load(head_version)
         # the base is the version already accepted: only the head is checked against the ownership map
-        base_engine = _load(base_version, head_engine.catalog if _same_catalog(base_version, head_version) else None,
-                            ownership=False)
+        shared = (head_engine.catalog.relocated(head_version.root, base_version.root)
+                  if _same_catalog(base_version, head_version) else None)
+        base_engine = _load(base_version, shared, ownership=False)
         found = None
         if scan is not None:
             try:
