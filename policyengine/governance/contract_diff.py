@@ -200,15 +200,15 @@ def _sample_changes(base: Any, head: Any, renamed: list[tuple[str, str]],
 
 def _unscanned_columns(base: Any, head: Any, renamed: list[tuple[str, str]],
                        head_root: Path | None) -> list[ContractChange]:
-    """`unscanned-column` for each column added to a product whose contract names no sample (one
-    waived from the scan, `scan: waive_samples:`): the platform reviewed the product once, with
+    """`unscanned-column` for each column added to a product whose contract names no sample, or
+    only samples that do not exist (one waived from the scan, `scan: waive_samples:`): the platform reviewed the product once, with
     its waiver, and no scan will see a column the domain adds later; approved by a new
     `policyengine-approved`."""
     old, new = base.catalog.products, head.catalog.products
     out = []
     for was, name in [(n, n) for n in sorted(set(old) & set(new))] + renamed:
         b, h = old[was], new[name]
-        if h.samples:
+        if any(s.path.exists() for s in h.samples):  # a named sample that is not there is none
             continue
         for col in h.columns:
             if b.column(col.name) is not None:

@@ -275,6 +275,23 @@ def test_a_new_column_of_a_product_without_a_sample_needs_an_approval(mesh: Path
     _edit(contract, "\ndataProduct: orders\n", "\ndataProduct: orders\n" + APPROVAL)
     code, data = _diff()
     assert code == 0 and data["contract_changes"][0]["approved"] == "GOV-7"
+def test_a_new_column_of_a_product_whose_named_sample_does_not_exist_needs_an_approval(mesh: Path) -> None:
+    """The same hole through a side door (attack round 2): the contract keeps a `servers` entry
+    whose file does not exist, the product is waived, and no scan reads it: a named sample that is
+    not there is no sample, so the new column needs an approval all the same."""
+    contract = mesh / "examples/mesh/products/sales.orders.yaml"
+    _edit(contract, "path: ../samples/sales.orders.parquet", "path: ../samples/gone/sales.orders.parquet")
+    _git(mesh, "commit", "-q", "-am", "sales.orders names a sample that is not there (waived)")
+    text = contract.read_text("utf-8")
+    contract.write_text(text.rstrip("\n") + "\n" + NEW_COLUMN if text.rstrip().endswith("tags: []")
+                        else text.replace("\n  - name: currency\n", "\n" + NEW_COLUMN + "  - name: currency\n", 1),
+                        "utf-8")
+    code, data = _diff()
+    kinds = [(c["kind"], c["column"]) for c in data["contract_changes"]]
+    assert ("unscanned-column", "contact_email") in kinds, kinds
+    assert code == 1
+
+
 def test_a_consumer_moving_region_changes_the_row_filter_cell(mesh: Path) -> None:
     bob = BOB + "    attributes: {region: uk,"
     _edit(mesh / CONSUMERS, bob, bob.replace("region: uk", "region: us"))
