@@ -15,7 +15,8 @@
   `policyengine.yaml` (`scan: waive_samples:`, then an `info` item with the reason). A sample
   that exists but cannot be read is already a file error of the scan (exit 2). A product whose
   read samples do not show one of its columns is an error too (`unsampled-column`): the sample
-  path is the domain's to edit, and a file without the column checks nothing about it.
+  path is the domain's to edit, and a file without the column checks nothing about it. So is a
+  column that is null in every row of every sample, unless its contract already tags it sensitive.
 - A data file no contract points at is reported as info (the CLI makes it an error).
 """
 
@@ -115,11 +116,15 @@ def _unsampled_items(catalog: Catalog, report: ScanReport, products_of: Mapping[
     that lacks a column checks nothing about it (a contract pointing its `path` at itself, at
     another product's sample, at a folder of empty files): the column's PII would pass unseen."""
     seen: dict[str, set[str]] = {}
+    filled: dict[str, set[str]] = {}  # columns with at least one non-null value in some sample
     read: dict[str, int] = {}
     for c in report.columns:
         for product in products_of.get(c["source"], ()):
             path = product.column_path(c["column"])
-            seen.setdefault(product.name, set()).add(path[0].name if path else "")
+            top = path[0].name if path else ""
+            seen.setdefault(product.name, set()).add(top)
+            if int(c.get("rows", 0) or 0) > int(c.get("nulls", 0) or 0):
+                filled.setdefault(product.name, set()).add(top)
     for source, products in products_of.items():
         if source not in failed:
             for product in products:
@@ -151,7 +156,19 @@ def _unsampled_items(catalog: Catalog, report: ScanReport, products_of: Mapping[
                     f"column '{col.name}' of {product.name} is in none of its samples: the scan cannot "
                     "check it (the sample must hold every column of the contract)", product.source,
                     col.span.line if col.span is not None else line))
+            elif col.name not in filled.get(product.name, set()) and not _declared_sensitive(catalog, col):
+                items.append(DriftItem(
+                    "error", "unsampled-column", product.source, product.name, col.name, None,
+                    f"column '{col.name}' of {product.name} is empty (null) in every sample: the scan cannot "
+                    "check it (give the sample values for it, or tag it if it may hold personal data)",
+                    product.source, col.span.line if col.span is not None else line))
     return items
+
+
+def _declared_sensitive(catalog: Catalog, col: Column) -> bool:
+    """The contract already declares the column sensitive: what the scan could find in it is
+    masked or denied by the guardrails anyway, so an empty sample hides nothing."""
+    return any(catalog.taxonomy.is_sensitive(t) for t in col.tags)
 
 
 def check_drift(report: ScanReport, catalog: Catalog, waivers: Mapping[str, str] | None = None) -> ScanReport:

@@ -366,3 +366,28 @@ def test_a_flat_column_named_like_a_leaf_does_not_declare_the_nested_column(proj
     (item,) = [d for d in json.loads(result.stdout)["drift"] if d["kind"] == "undeclared"]
     assert item["column"] == "contact.email" and "the contract does not tag it pii.email" in item["message"]
     assert item["line"] == contract.splitlines().index("    - name: email") + 1  # contact's own property
+
+
+# A column empty (null) in every row of the sample is checked by nothing: the domain ships its PII
+# in production while the sample it controls holds none (attack round 2, left open in stop 10).
+EMPTY_EMAIL_CSV = "customer_id,email\n" + "".join(f"{i},\n" for i in range(12))
+
+
+def test_a_column_empty_in_every_sample_row_fails_the_gate(project: Run) -> None:
+    contract = CUSTOMERS.format(servers=_servers("../samples/customers.csv"))
+    files = {"samples/customers.csv": EMPTY_EMAIL_CSV, "products/shop.customers.yaml": contract}
+    result = _scan(project, files=files)
+    assert result.exit_code == 1, result.output
+    assert "error: column 'email' of shop.customers is empty (null) in every sample" in result.output
+    assert "customer_id" not in result.output.split("empty (null)")[0].splitlines()[-1]
+
+
+def test_an_empty_column_the_contract_tags_sensitive_passes(project: Run) -> None:
+    """Declared sensitive: the guardrails mask or deny it whatever it holds."""
+    tagged = CUSTOMERS.replace("  - name: email\n    logicalType: string\n",
+                               "  - name: email\n    logicalType: string\n    tags: [pii.email]\n")
+    contract = tagged.format(servers=_servers("../samples/customers.csv"))
+    files = {"samples/customers.csv": EMPTY_EMAIL_CSV, "products/shop.customers.yaml": contract}
+    result = _scan(project, files=files)
+    assert "empty (null) in every sample" not in result.output, result.output
+    assert result.exit_code == 0, result.output
