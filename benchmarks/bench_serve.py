@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import resource
@@ -81,7 +82,9 @@ def bench_config() -> Path:
             data[key] = str((ROOT / data[key]).resolve())
     data.pop("ownership", None)
     data["allow_unkeyed_hash"] = True
-    path = Path(tempfile.mkdtemp(prefix="pe-bench-serve-")) / "policyengine.yaml"
+    folder = Path(tempfile.mkdtemp(prefix="pe-bench-serve-"))
+    atexit.register(shutil.rmtree, folder, True)  # the server reads it until the benchmark ends
+    path = folder / "policyengine.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
