@@ -15,6 +15,11 @@ ATTRIBUTE_TYPES = frozenset({"string", "integer", "number", "boolean", "date", "
 BUILTIN_ATTRIBUTES: Mapping[str, str] = MappingProxyType({"id": "string", "groups": "list"})
 
 
+class ConsumerError(ValueError):
+    """A request names a consumer no consumers file lists, or one of the wrong shape: the
+    caller's mistake, not the engine's (evaluate() denies and logs it once, without a traceback)."""
+
+
 @dataclass(frozen=True)
 class Consumer:
     """Who asks: a user id, the groups it belongs to, and attributes (region, clearance...)."""
@@ -32,7 +37,7 @@ class Consumer:
         if isinstance(value, Consumer):
             return value
         if isinstance(value, str):
-            raise ValueError(f"consumer '{value}' is given by id, but no consumers file lists it (load one "
+            raise ConsumerError(f"consumer '{value}' is given by id, but no consumers file lists it (load one "
                              "with consumers=..., or pass {id, groups, attributes})")
         if isinstance(value, Mapping):
             cid, groups, attrs = value.get("id"), value.get("groups") or (), value.get("attributes") or {}
@@ -41,14 +46,14 @@ class Consumer:
             groups = getattr(value, "groups", None) or ()
             attrs = getattr(value, "attributes", None) or {}
         if not isinstance(cid, str) or not cid:
-            raise ValueError("a consumer needs a non-empty string 'id'")
+            raise ConsumerError("a consumer needs a non-empty string 'id'")
         if isinstance(groups, str):
             groups = (groups,)
         if not isinstance(groups, (list, tuple, set, frozenset)) or \
                 not all(isinstance(g, (str, int)) and not isinstance(g, bool) for g in groups):
-            raise ValueError(f"'groups' of consumer '{cid}' must be a list of group names")
+            raise ConsumerError(f"'groups' of consumer '{cid}' must be a list of group names")
         if not isinstance(attrs, Mapping):
-            raise ValueError(f"'attributes' of consumer '{cid}' must map attribute names to values")
+            raise ConsumerError(f"'attributes' of consumer '{cid}' must map attribute names to values")
         return cls(cid, frozenset(map(str, groups)), MappingProxyType(dict(attrs)))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from policyengine.catalog.consumers import AttributeSchema, Consumer
+from policyengine.catalog.consumers import AttributeSchema, Consumer, ConsumerError
 from policyengine.catalog.contracts import Catalog
 from policyengine.engine.cache import LOW, DecisionCache, column_decisions, hashable
 from policyengine.engine.compiler import (
@@ -41,6 +41,7 @@ from policyengine.language.checker import CheckResult
 from policyengine.language.values import MISSING
 
 log = logging.getLogger("policyengine")
+_REPORTED_MAX = 1024  # distinct caller mistakes logged per engine (then no more lines)
 
 # (columns serial, the per-column decisions, row filter serial or None when not shared, the filter)
 _Parts = tuple[int, Mapping[str, ColumnDecision], int | None, RowFilter]
@@ -73,6 +74,7 @@ class Engine:
         self.cache_hits = 0
         self.cache_misses = 0
         self._types: dict[str, Mapping[str, str]] = {}
+        self._reported: set[str] = set()  # ConsumerError messages already logged (bounded)
 
     @property
     def rules(self) -> tuple[CompiledRule, ...]:
@@ -188,8 +190,16 @@ class Engine:
     def _fail_closed(self, exc: Exception, consumer: Any, product: Any, columns: Any, purpose: Any,
                      at: Any) -> Decision:
         """Semantics line 8: log the error with its traceback and deny everything; with no columns
-        requested, every column of a known product is named, so a caller sees each denied."""
-        log.exception("policyengine: evaluation failed; denying everything")
+        requested, every column of a known product is named, so a caller sees each denied. A
+        caller's bad consumer (`ConsumerError`) is logged once per message, without a traceback:
+        a gateway asking for an unknown user on every query must not flood the log."""
+        if isinstance(exc, ConsumerError):
+            text = str(exc)
+            if text not in self._reported and len(self._reported) < _REPORTED_MAX:
+                self._reported.add(text)
+                log.warning("policyengine: %s; denying everything", text)
+        else:
+            log.exception("policyengine: evaluation failed; denying everything")
         if columns is None:
             known = self.catalog.products.get(product) if isinstance(product, str) else None
             columns = known.column_names if known is not None else None

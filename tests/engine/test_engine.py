@@ -68,6 +68,19 @@ def test_bad_consumer_fails_closed(engine_from) -> None:
     assert set(everything.denied_columns) == set(engine.catalog.products["shop.orders"].column_names)
 
 
+def test_an_unknown_consumer_is_denied_and_logged_once_without_a_traceback(engine_from, caplog) -> None:
+    """A gateway asking for a user the consumers file does not list, on every query: every answer
+    denies, and the log holds one line for it, not a traceback per call."""
+    engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"})
+    with caplog.at_level(logging.WARNING, logger="policyengine"):
+        for _ in range(5):
+            d = engine.evaluate("nobody", "shop.orders", ["order_id"], at=AT)
+            assert d.error and d.columns["order_id"].effect == "deny"
+    lines = [r for r in caplog.records if r.name == "policyengine"]
+    assert len(lines) == 1 and lines[0].exc_info is None, lines
+    assert "consumer 'nobody' is given by id" in lines[0].getMessage()
+
+
 def test_a_single_column_may_be_given_as_a_string(engine_from) -> None:
     engine = engine_from({"shop.policy": "scope domain shop\nallow read shop.orders to everyone;\n"})
     d = engine.evaluate({"id": "a"}, "shop.orders", "order_id", at=AT)
