@@ -43,7 +43,7 @@ class ContractChange:
     """One privacy-breaking change of a contract."""
 
     kind: str  # tag-removed | undeclared-finding | column-renamed | domain-changed | product-renamed
-    #           | sample-changed | unscanned-column
+    #           | sample-changed | sample-reused | unscanned-column
     product: str
     column: str | None
     message: str
@@ -198,6 +198,38 @@ def _sample_changes(base: Any, head: Any, renamed: list[tuple[str, str]],
     return out
 
 
+def _reused_samples(base: Any, head: Any, renamed: list[tuple[str, str]], base_root: Path | None,
+                    head_root: Path | None) -> list[ContractChange]:
+    """`sample-reused` for each product new in the head whose sample is a file an existing
+    product already claimed in the base (same path below each version's root): a new product
+    has no base to compare with, so pointing its `servers.path` at another product's (or a
+    platform test extract's) file with the same column names would have its real data checked
+    by nothing; approved by the new contract's `policyengine-approved`."""
+    old, new = base.catalog.products, head.catalog.products
+    successors = {after for _, after in renamed}
+    claimed: dict[str, str] = {}
+    for product in old.values():
+        for s in product.samples:
+            claimed.setdefault(_rel(base_root, str(s.path)) or "", product.name)
+    out = []
+    for name in sorted(set(new) - set(old) - successors):
+        h = new[name]
+        for s in h.samples:
+            rel = _rel(head_root, str(s.path)) or ""
+            owner = claimed.get(rel)
+            if owner is None or owner == name:
+                continue
+            span = s.span or h.span
+            out.append(ContractChange(
+                "sample-reused", name, None,
+                f"the new product {name} names {rel} as its sample, which is already the sample of {owner}: "
+                "the scan would check its contract against another product's file",
+                _rel(head_root, span.file if span else h.source), span.line if span else None,
+                _approval((h.approvals, ()))))
+            break
+    return out
+
+
 def _unscanned_columns(base: Any, head: Any, renamed: list[tuple[str, str]],
                        head_root: Path | None) -> list[ContractChange]:
     """`unscanned-column` for each column added to a product whose contract names no sample, or
@@ -278,6 +310,7 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
     out.extend(renamed_changes(base, head, base_root=base_root, head_root=head_root))
     out.extend(_sample_changes(base, head, renamed, head_root))
     out.extend(_unscanned_columns(base, head, renamed, head_root))
+    out.extend(_reused_samples(base, head, renamed, base_root, head_root))
     was_named = {after: before for before, after in renamed}
     for name, h in sorted(new.items()):
         found = (scan or {}).get(name, {})

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = ("policies", "examples/mesh/products", "examples/mesh/consumers.yaml", "policyengine.yaml")
+PARTS = ("policies", "examples/mesh/products", "examples/mesh/samples", "examples/mesh/consumers.yaml", "policyengine.yaml")
 
 
 def git(root: Path, *args: str) -> str:

@@ -118,6 +118,9 @@ def test_a_domain_move_with_a_file_move_is_still_domain_changed(mesh: Path) -> N
 def test_a_product_only_in_the_head_that_is_no_rename_is_not_a_contract_change(mesh: Path) -> None:
     src = mesh / "examples/mesh/products/sales.orders.yaml"
     text = src.read_text("utf-8").replace("\ndataProduct: orders\n", "\ndataProduct: returns\n")
+    text = text.replace("path: ../samples/sales.orders.parquet", "path: ../samples/sales.returns.parquet")
+    samples = mesh / "examples/mesh/samples"
+    (samples / "sales.returns.parquet").write_bytes((samples / "sales.orders.parquet").read_bytes())
     (mesh / "examples/mesh/products/sales.returns.yaml").write_text(
         text.replace("id: 098c78c2-6875-55d9-9ae9-335e411a1e6f", "id: 11111111-2222-3333-4444-555555555555"), "utf-8")
     code, data = _diff()
@@ -248,6 +251,27 @@ def test_a_products_sample_swapped_for_another_file_needs_an_approval(mesh: Path
     _edit(contract, "\ndataProduct: orders\n", "\ndataProduct: orders\n" + APPROVAL)
     code, data = _diff()
     assert code == 0 and data["contract_changes"][0]["approved"] == "GOV-7"
+
+
+def test_a_new_product_reading_another_products_sample_needs_an_approval(mesh: Path) -> None:
+    """A new product has no base to compare its sample with: pointed at a file another product
+    already claims (same column names, no PII of its own), its real data is checked by nothing
+    (attack round 2, left open in stop 10)."""
+    source = mesh / "examples/mesh/products/sales.orders.yaml"
+    copy = mesh / "examples/mesh/products/sales.orders_archive.yaml"
+    text = source.read_text("utf-8").replace("\ndataProduct: orders\n", "\ndataProduct: orders_archive\n")
+    text = text.replace("id: ", "id: archive-", 1)
+    copy.write_text(text, "utf-8")
+    code, data = _diff()
+    reused = [c for c in data["contract_changes"] if c["kind"] == "sample-reused"]
+    assert [c["product"] for c in reused] == ["sales.orders_archive"], data["contract_changes"]
+    assert "already the sample of sales.orders" in reused[0]["message"] and code == 1
+    assert reused[0]["file"] == "examples/mesh/products/sales.orders_archive.yaml"
+    copy.write_text(text.replace("\ndataProduct: orders_archive\n", "\ndataProduct: orders_archive\n" + APPROVAL),
+                    "utf-8")
+    code, data = _diff()
+    reused = [c for c in data["contract_changes"] if c["kind"] == "sample-reused"]
+    assert reused and reused[0]["approved"] == "GOV-7"
 
 
 # ---------------------------------------------------------------- a product the scan cannot check
