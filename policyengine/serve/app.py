@@ -149,7 +149,8 @@ class App:
         status = 500
         try:
             if method == "GET" and path == "/health":  # for probes, which name a pod's address: any Host
-                source = self.holder.status() if getattr(self.holder, "status", None) else {}
+                status_of = self.holder.status  # a bundle poller's, when there is one
+                source = status_of() if status_of is not None else {}
                 if source and not self._vouched(scope):  # where bundles come from, and why a fetch
                     source = {k: v for k, v in source.items() if k not in _HEALTH_PRIVATE}  # failed: callers with the token
                 status, body = 200, orjson.dumps({"status": "ok", "bundle_version": self.holder.bundle_version,
