@@ -16,7 +16,8 @@ client near 1.0 core is). Runs are bounded by a request count and a time limit.
 
 Counting: requests/s is HTTP requests answered; column decisions/s multiplies by the columns a
 request decides (6 for `/v1/evaluate` here, 20 for a Trino batch column-mask request). The
-targets count a request as one decision. Also measured side by side: encoding a Decision's JSON
+targets count a request as one decision. Also measured side by side: validating one request (the
+hand checks serve had, the msgspec Request it has now, pydantic), and encoding a Decision's JSON
 with orjson, msgspec and the standard library (why the server uses orjson).
 
 Targets (issue 14): >= 5,000 requests/s and p99 <= 5 ms for each endpoint on 2 cores.
@@ -254,6 +255,71 @@ def json_encoders() -> list[tuple[str, float]]:
     return [(name, min(timeit.repeat(fn, number=2000, repeat=5)) / 2000 * 1e6) for name, fn in out]
 
 
+def _hand_request(doc):
+    """The hand-written request checks serve used before serve/requests.py (the reference)."""
+    from collections.abc import Mapping
+
+    if not isinstance(doc, Mapping) or set(doc) - {"consumer", "product", "columns", "purpose", "at"}:
+        raise ValueError("bad")
+    consumer = doc.get("consumer")
+    if isinstance(consumer, str):
+        if not consumer:
+            raise ValueError("bad")
+    elif isinstance(consumer, Mapping):
+        if not isinstance(consumer.get("id"), str) or not consumer["id"] or \
+                set(consumer) - {"id", "groups", "attributes"}:
+            raise ValueError("bad")
+        groups = consumer.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups) or \
+                not isinstance(consumer.get("attributes", {}), Mapping):
+            raise ValueError("bad")
+    else:
+        raise ValueError("bad")
+    product = doc.get("product")
+    if not isinstance(product, str) or not product:
+        raise ValueError("bad")
+    columns = doc.get("columns")
+    if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
+        raise ValueError("bad")
+    if doc.get("purpose") is not None and not isinstance(doc.get("purpose"), str):
+        raise ValueError("bad")
+    return consumer, product, columns, doc.get("purpose"), None
+
+
+def request_validators() -> list[tuple[str, str, float]]:
+    """Validating one parsed evaluate request: the hand checks serve had, the msgspec Request it
+    has now (serve/requests.py), and pydantic when installed; (request, validator, µs)."""
+    from policyengine.serve.requests import read_request
+
+    docs = {"consumer id": {"consumer": "bob", "product": "sales.orders", "purpose": "reporting",
+                            "columns": ["order_id", "region", "amount", "customer_email", "customer_name"]},
+            "inline consumer": {"consumer": {"id": "x", "groups": ["a", "b"], "attributes": {"region": "eu"}},
+                                "product": "sales.orders", "purpose": "reporting"}}
+    checks = [("hand checks (before)", _hand_request), ("msgspec Request (now)", read_request)]
+    try:
+        from typing import Annotated, Any
+
+        import pydantic
+
+        class PConsumer(pydantic.BaseModel, extra="forbid"):
+            id: Annotated[str, pydantic.Field(min_length=1)]
+            groups: list[str] = []
+            attributes: dict[str, Any] = {}
+
+        class PRequest(pydantic.BaseModel, extra="forbid"):
+            consumer: Annotated[str, pydantic.Field(min_length=1)] | PConsumer
+            product: Annotated[str, pydantic.Field(min_length=1)]
+            columns: list[str] | None = None
+            purpose: str | None = None
+            at: str | None = None
+
+        checks.append(("pydantic model", PRequest.model_validate))
+    except ImportError:
+        pass
+    return [(name, check_name, min(timeit.repeat(lambda c=check, d=doc: c(d), number=20000, repeat=5)) / 20000 * 1e6)
+            for name, doc in docs.items() for check_name, check in checks]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -264,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
 
+    print("validating one evaluate request (side by side):")
+    for request, check, us in request_validators():
+        print(f"  {request:16} {check:22} {us:6.2f} us")
     print("JSON encoding of one Decision.to_dict():")
     for name, us in json_encoders():
         print(f"  {name:<16} {us:7.2f} us")

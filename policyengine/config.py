@@ -130,6 +130,7 @@ def _privileged(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]],
         raise bad
     out: list[tuple[str, tuple[str, ...]]] = []
     for item in value:
+        tags: object
         if isinstance(item, str):
             subject, tags = item, []
         elif isinstance(item, dict) and len(item) == 1:
@@ -165,7 +166,7 @@ def load_config(path: str | Path | None = None) -> Config:
         return Config(policies=(root / "policies",), catalog=(root / "catalog",), root=root)
     found = _display_path(found)  # errors name it as the user would
     data = load_yaml_file(found) or LocatedDict()
-    if not isinstance(data, dict):
+    if not isinstance(data, LocatedDict):  # every YAML mapping is read as a LocatedDict
         raise YamlError.at(found, (1, 1), "the configuration must be a mapping")
     source = str(found)
     for key in data:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from policyengine.catalog.consumers import Consumer
 from policyengine.engine.decision import ColumnDecision, Decision, RuleRef
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 ANYONE_ELSE = "anyone else"
 
@@ -63,7 +66,7 @@ class Matrix:
     errors: tuple[str | None, ...]  # a decision error (then every cell is deny)
 
 
-def purposes_of(engine: Any, product: str) -> tuple[str, ...]:
+def purposes_of(engine: Engine, product: str) -> tuple[str, ...]:
     """The purposes the product's rules name, sorted (a request's purpose matters only there)."""
     rules = engine.compiled.products.get(product)
     if rules is None:
@@ -83,7 +86,7 @@ def _stand_in(taken: Iterable[str]) -> Consumer:
     return Consumer(name)
 
 
-def rows_for(engine: Any, product: str) -> tuple[Row, ...]:
+def rows_for(engine: Engine, product: str) -> tuple[Row, ...]:
     """The rows of a product's matrix: every listed consumer, then anyone else, each with no
     purpose and then with every purpose the product's rules name."""
     consumers = list(engine.consumers.values())
@@ -93,7 +96,7 @@ def rows_for(engine: Any, product: str) -> tuple[Row, ...]:
     return tuple(Row(c, p, known) for c, known in who for p in purposes)
 
 
-def access_matrix(engine: Any, product: str, columns: Sequence[str] | None = None,
+def access_matrix(engine: Engine, product: str, columns: Sequence[str] | None = None,
                   at: dt.datetime | None = None, rows: Sequence[Row] | None = None) -> Matrix:
     """The product's matrix at instant `at` (default now), computed with `Engine.evaluate`."""
     known = engine.catalog.products.get(product)

@@ -493,8 +493,8 @@ def completions(analysis: Analysis, path: Path, line: int, column: int) -> list[
     if _PURPOSE.search(before):
         found: set[str] = set()
         engine = analysis.engine()
-        for p in cat.products:
-            found.update(purposes_of(engine, p))
+        for product_name in cat.products:
+            found.update(purposes_of(engine, product_name))
         for source in analysis.sources.values():  # files that do not parse (the one typed in) too
             for listed in _PURPOSES.findall(source):
                 found.update(x.strip() for x in listed.split(","))

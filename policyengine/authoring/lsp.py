@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -31,6 +31,7 @@ from policyengine.yamlsource import YamlError
 
 log = logging.getLogger("policyengine.lsp")
 T = TypeVar("T")
+P = ParamSpec("P")
 RUN_TESTS = "policyengine.runTests"
 
 _KINDS = {"product": lsp.CompletionItemKind.Module, "column": lsp.CompletionItemKind.Field,
@@ -144,11 +145,12 @@ def to_lsp_diagnostic(d: Diagnostic, source: str | None) -> lsp.Diagnostic:
                           code=d.code or None, source="policyengine")
 
 
-def _safe(default: Callable[[], T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """A handler that logs its failure and answers `default()` instead of an error."""
-    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+def _safe(default: Callable[[], Any]) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """A handler that logs its failure and answers `default()` instead of an error (the handler's
+    empty answer: None or []; typed Any as the handler's own type is known only once it is wrapped)."""
+    def wrap(fn: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(fn)
-        def run(*args: Any, **kw: Any) -> T:
+        def run(*args: P.args, **kw: P.kwargs) -> T:
             try:
                 return fn(*args, **kw)
             except Exception as exc:

@@ -19,9 +19,14 @@ import datetime as dt
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.authoring.access import Matrix, access_matrix, rows_for
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
+    from policyengine.governance.coverage import CoverageReport
+    from policyengine.governance.diff import DiffReport
 
 SYMBOL = {"allow": "✓", "mask": "◐", "deny": "✗"}
 
@@ -59,7 +64,8 @@ def scan_findings(report: Mapping[str, Any]) -> list[ScanFinding]:
     for f in report.get("findings") or ():
         if not isinstance(f, Mapping):
             continue
-        ev = f.get("evidence") if isinstance(f.get("evidence"), Mapping) else {}
+        evidence = f.get("evidence")
+        ev: Mapping[str, Any] = evidence if isinstance(evidence, Mapping) else {}
         examples = [_redacted(x) for x in (ev.get("examples") or ())[:3]]
         parts = []
         if isinstance(ev.get("matched"), int) and isinstance(ev.get("distinct_sampled"), int):
@@ -163,10 +169,10 @@ def _matrix_html(m: Matrix, base: Matrix | None, tags: Mapping[str, Sequence[str
             f'</th>{head}<th scope="col">row filter</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
-def render_report(engine: Any, *, title: str = "policyengine access report",
-                  at: dt.datetime | None = None, coverage: Any = None,
-                  findings: Iterable[ScanFinding] | None = None, base: Any = None,
-                  diff: Any = None, base_label: str = "base", notes: Sequence[str] = ()) -> str:
+def render_report(engine: Engine, *, title: str = "policyengine access report",
+                  at: dt.datetime | None = None, coverage: CoverageReport | None = None,
+                  findings: Iterable[ScanFinding] | None = None, base: Engine | None = None,
+                  diff: DiffReport | None = None, base_label: str = "base", notes: Sequence[str] = ()) -> str:
     """The report as one HTML document. `engine` decides every cell (at instant `at`, default
     now); `coverage` is a CoverageReport, `findings` the scan's, `base` the base version's engine
     (its cells are compared with the same consumers and purposes) and `diff` its DiffReport."""

@@ -100,7 +100,7 @@ def check(
 def _require_policy_files(targets: list[Path]) -> int:
     """How many policy files `targets` hold; none is an input error (exit 2), as it is for `load()`:
     a gate that checked nothing must not pass."""
-    n_files = len(policy_files(targets))
+    n_files = len(policy_files(tuple(targets)))
     if not n_files:
         typer.echo(f"{', '.join(map(str, targets))}: error: no policy files (*.policy) found", err=True)
         raise typer.Exit(EXIT_USAGE)

@@ -45,6 +45,7 @@ def sync_command(
                 raise YamlError("--ldap needs an 'ldap:' section (url, users, groups, …)", mapping)
             users, groups = read_ldap(rules.ldap)
         else:
+            assert scim_users is not None  # one source was checked above: not --ldap, so the file
             users = read_scim(scim_users)
             groups = read_scim(scim_groups) if scim_groups is not None else []
         # compared with (and keeping the schema and approvals of) the configured consumers file

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from policyengine.commands.common import EXIT_USAGE, emit_report, fail, no_project_message
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from policyengine.catalog.scan_tags import UndeclaredFinding
+    from policyengine.governance.coverage import CoverageReport
 
 
 class CoverageFormat(str, Enum):
@@ -66,7 +72,8 @@ def coverage_command(
         if t not in engine.catalog.taxonomy:
             raise fail(f"error: unknown tag '{t}' (not in the taxonomy)", EXIT_USAGE)
     _check_privileged(cfg, engine)
-    found, undeclared = None, []
+    found: dict[str, dict[str, set[str]]] | None = None
+    undeclared: list[UndeclaredFinding] = []
     if scan is not None:
         try:  # the scan only adds columns to check: rules are evaluated as enforcement loads them
             found, undeclared = scan_findings(scan, engine.catalog)
@@ -79,8 +86,9 @@ def coverage_command(
         raise fail(f"error: {exc}", EXIT_USAGE) from None
     from policyengine.governance.escape import plain
 
-    render = {CoverageFormat.text: to_text, CoverageFormat.json: to_json,
-              CoverageFormat.sarif: to_sarif}[output_format]
+    renderers: dict[CoverageFormat, Callable[[CoverageReport], str]] = {
+        CoverageFormat.text: to_text, CoverageFormat.json: to_json, CoverageFormat.sarif: to_sarif}
+    render = renderers[output_format]
     emit_report(render(report), output)
     if output is not None or output_format is not CoverageFormat.text:
         # a CI log shows the outcome whatever the format

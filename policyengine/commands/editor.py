@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from policyengine.commands.common import EXIT_USAGE, fail
 from policyengine.commands.options import ConfigOpt
+
+if TYPE_CHECKING:
+    from policyengine.config import Config
+    from policyengine.engine.evaluator import Engine
+    from policyengine.governance.diff import DiffReport
 
 
 def lsp_command(config: ConfigOpt = None) -> None:
@@ -96,7 +101,7 @@ def report_command(
                f"{len(coverage.gaps)} coverage gap(s)); open it in a browser", err=True)
 
 
-def _base_version(spec: str, cfg: object, head: object) -> tuple[object, object]:
+def _base_version(spec: str, cfg: Config, head: Engine) -> tuple[Engine, DiffReport]:
     """The base version's engine and the access-matrix diff against it (`policyengine diff`'s)."""
     import shutil
     import tempfile

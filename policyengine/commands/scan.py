@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from policyengine.scan.report import ScanReport
 
 
 class Format(str, Enum):
@@ -267,12 +273,14 @@ def _catalog(catalog: list[Path], tax):  # -> Catalog
         raise typer.Exit(2) from None
 
 
-def _write_report(report, fmt: Format, output: Path | None) -> None:
+def _write_report(report: ScanReport, fmt: Format, output: Path | None) -> None:
     """Render the report to `output` or stdout; when stdout is not the text report, the problems
     go to stderr too, one line each, so a CI log shows them whatever the format."""
     from policyengine.scan.report import to_json, to_sarif, to_text
 
-    render = {Format.json: to_json, Format.sarif: to_sarif, Format.text: to_text}[fmt]
+    renderers: dict[Format, Callable[[ScanReport], str]] = {Format.json: to_json, Format.sarif: to_sarif,
+                                                            Format.text: to_text}
+    render = renderers[fmt]
     text = render(report)
     if output is not None:
         output.write_text(text if text.endswith("\n") else text + "\n", "utf-8")

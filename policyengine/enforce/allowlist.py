@@ -89,7 +89,7 @@ def _function_name(node: exp.Func) -> str:
     return (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
 
 
-def refusal(node: exp.Expression, dialect: str) -> Refusal | None:
+def refusal(node: exp.Expr, dialect: str) -> Refusal | None:
     """Why `node` (one node of a parsed query, read in `dialect`) is refused, or None if allowed."""
     kind = type(node)
     if isinstance(node, exp.Anonymous):

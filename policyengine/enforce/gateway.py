@@ -18,7 +18,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import sqlglot
@@ -44,6 +44,9 @@ from policyengine.enforce.sql import (
 )
 from policyengine.enforce.sql import UnkeyedHash as RenderUnkeyedHash
 from policyengine.engine.decision import Decision
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 log = logging.getLogger("policyengine.enforce.gateway")
 
@@ -126,7 +129,7 @@ def parse_select(sql: str, dialect: str, *, ours: bool = False) -> exp.Expressio
     return tree
 
 
-def _with_of(node: exp.Expression) -> exp.With | None:
+def _with_of(node: exp.Expr) -> exp.With | None:
     found = node.args.get("with_", node.args.get("with"))
     return found if isinstance(found, exp.With) else None
 
@@ -137,7 +140,7 @@ def visible_cte_nodes(table: exp.Table) -> dict[str, exp.CTE]:
     defined before it (itself too if RECURSIVE). A name defined in another scope is not visible
     here: the engine would resolve it to a table."""
     found: dict[str, exp.CTE] = {}
-    child: exp.Expression = table
+    child: exp.Expr = table
     node = table.parent
     while node is not None:
         if isinstance(node, exp.With):
@@ -369,14 +372,14 @@ class RewriteCache:
         self._texts = _PinnedCache(size, lock)  # query text + decisions → rewritten SQL
         self._subqueries = _PinnedCache(size, lock)  # one decision → its enforced SELECT's SQL
 
-    def products(self, engine: Any, sql: str, read: str) -> tuple[str, ...] | None:
+    def products(self, engine: Engine, sql: str, read: str) -> tuple[str, ...] | None:
         return self._products.get((id(engine.catalog), sql, read), (engine.catalog,))
 
-    def remember_products(self, engine: Any, sql: str, read: str, products: tuple[str, ...]) -> None:
+    def remember_products(self, engine: Engine, sql: str, read: str, products: tuple[str, ...]) -> None:
         self._products.put((id(engine.catalog), sql, read), products, (engine.catalog,))
 
     @staticmethod
-    def key(engine: Any, sql: str, read: str, dialect: str, keyed: bool, source_keys: tuple[str, ...],
+    def key(engine: Engine, sql: str, read: str, dialect: str, keyed: bool, source_keys: tuple[str, ...],
             decisions: Mapping[str, Decision]) -> tuple | None:
         outcomes = _outcome_keys(decisions.values())
         if outcomes is None:
@@ -439,7 +442,7 @@ class _Enforced:
 def rewrite_query(
     sql: str,
     consumer: Any,
-    engine: Any,
+    engine: Engine,
     purpose: str | None = None,
     dialect: str = "duckdb",
     *,
@@ -486,7 +489,7 @@ def rewrite_query(
     return Rewritten(text, params, decisions, dialect, tuple(params[n] for n in marker_names))
 
 
-def _products_read(sql: str, read: str, engine: Any) -> tuple[tuple[str, ...], tuple[exp.Expression, dict[int, str]] | None]:
+def _products_read(sql: str, read: str, engine: Engine) -> tuple[tuple[str, ...], tuple[exp.Expression, dict[int, str]] | None]:
     """The products `sql` reads (remembered per query text), and the analysed tree when this call
     had to parse it (so a new text is parsed once)."""
     known = REWRITE_CACHE.products(engine, sql, read)
@@ -498,7 +501,7 @@ def _products_read(sql: str, read: str, engine: Any) -> tuple[tuple[str, ...], t
     return known, (tree, table_products)
 
 
-def _decide(known: Sequence[str], consumer: Any, engine: Any, purpose: str | None,
+def _decide(known: Sequence[str], consumer: Any, engine: Engine, purpose: str | None,
             at: dt.datetime | None) -> dict[str, Decision]:
     """The consumer's decision on each product read; an error decision refuses the query."""
     decisions: dict[str, Decision] = {}
@@ -652,7 +655,7 @@ def _enforced_sql(decision: Decision, product: str, types: Mapping[str, str], so
 def rewrite(
     sql: str,
     consumer: Any,
-    engine: Any,
+    engine: Engine,
     purpose: str | None = None,
     dialect: str = "duckdb",
     **options: Any,
@@ -681,7 +684,7 @@ class Gateway:
     slipped past the rewrite could read no file and change no setting.
     """
 
-    def __init__(self, engine: Any, *, hash_key: bytes | str | None = None,
+    def __init__(self, engine: Engine, *, hash_key: bytes | str | None = None,
                  allow_unkeyed_hash: bool = False, hash_key_env: str = "POLICYENGINE_HASH_KEY") -> None:
         import duckdb
 

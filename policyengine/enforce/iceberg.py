@@ -131,18 +131,20 @@ def _nested_ids(type_doc: Any, depth: int = 0) -> list[int]:
     if depth > 64:
         raise IcebergSchemaError("the schema nests types too deeply")
     kind = type_doc.get("type")
-    keys = {"struct": (), "list": ("element-id",), "map": ("key-id", "value-id")}.get(kind)
+    nested: dict[str, tuple[str, ...]] = {"struct": (), "list": ("element-id",), "map": ("key-id", "value-id")}
+    keys = nested.get(kind) if isinstance(kind, str) else None  # a list or mapping is no type name
     if keys is None:
         raise IcebergSchemaError(f"unknown nested Iceberg type {str(kind)[:40]!r}")
-    ids = [type_doc.get(k) for k in keys]
+    found: list[object] = [type_doc.get(k) for k in keys]
     children: list[Any] = [type_doc.get(k) for k in ("element", "key", "value") if k in type_doc]
     if kind == "struct":
         fields = type_doc.get("fields")
         if not isinstance(fields, list) or not all(isinstance(f, Mapping) for f in fields):
             raise IcebergSchemaError("a nested struct needs a list of fields")
-        ids += [f.get("id") for f in fields]
+        found += [f.get("id") for f in fields]
         children += [f.get("type") for f in fields]
-    if any(isinstance(i, bool) or not isinstance(i, int) or i <= 0 for i in ids):
+    ids = [i for i in found if isinstance(i, int) and not isinstance(i, bool) and i > 0]
+    if len(ids) != len(found):
         raise IcebergSchemaError(f"a nested {kind} has a field id that is not a positive integer")
     return ids + [i for child in children for i in _nested_ids(child, depth + 1)]
 

@@ -147,7 +147,7 @@ def enforced_select(decision: Decision, source: str | Sequence[str] | exp.Expres
     if not keyed:
         keyed_hash(hashed_columns(decision), None, allow_unkeyed_hash)
     types = types or {}
-    projections: list[exp.Expression] = []
+    projections: list[exp.Expr] = []
     source_alias = exp.to_identifier(alias, quoted=True)
     for name, cd in decision.columns.items():
         if cd.effect == "deny":

@@ -18,7 +18,7 @@ from policyengine.language import ast
 from policyengine.language.values import Undefined, fold, utc_instant
 
 
-def _literal(value: Any, tz: bool = False) -> exp.Expression:
+def _literal(value: Any, tz: bool = False) -> exp.Expr:
     """A policy literal as a sqlglot literal (quoted by sqlglot; never spliced text). With `tz`
     (compared with a time-zone-aware column) a date or timestamp is an explicit UTC instant, so
     the comparison does not depend on the session's time zone."""
@@ -51,7 +51,7 @@ def _has_column(e: ast.Expr) -> bool:
 _COMPARE = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 
 
-def _operand(e: ast.Expr, table: str | None, tz: bool = False) -> exp.Expression:
+def _operand(e: ast.Expr, table: str | None, tz: bool = False) -> exp.Expr:
     if isinstance(e, ast.ColumnRef):
         return exp.column(e.name, table=exp.to_identifier(table, quoted=True) if table else None, quoted=True)
     if isinstance(e, ast.Literal):
@@ -59,7 +59,7 @@ def _operand(e: ast.Expr, table: str | None, tz: bool = False) -> exp.Expression
     raise RenderError(f"cannot render {type(e).__name__} as an operand of a row filter")
 
 
-def _membership(left: exp.Expression, items: ast.ListExpr, negate: bool, tz: bool = False) -> exp.Expression:
+def _membership(left: exp.Expr, items: ast.ListExpr, negate: bool, tz: bool = False) -> exp.Expr:
     if not items.items:
         return exp.Boolean(this=negate)
     inside = exp.In(this=left, expressions=[_literal(i.value, tz) for i in items.items])
@@ -79,7 +79,7 @@ def _timestamp_column(e: ast.Expr, types: Mapping[str, str]) -> bool:
     return isinstance(e, ast.ColumnRef) and types.get(e.name) in ("timestamp", "timestamptz")
 
 
-def _compare(e: ast.Compare, table: str | None, types: Mapping[str, str]) -> exp.Expression:
+def _compare(e: ast.Compare, table: str | None, types: Mapping[str, str]) -> exp.Expr:
     if _timestamp_column(e.left, types) or _timestamp_column(e.right, types):
         # render `created_at >= 2024-01-01` as a TIMESTAMP comparison in every dialect (BigQuery
         # rejects TIMESTAMP vs DATE; others would cast by their own session rules)
@@ -104,7 +104,7 @@ def _compare(e: ast.Compare, table: str | None, types: Mapping[str, str]) -> exp
 
 
 def filter_expression(e: ast.Expr, *, table: str | None = None,
-                      types: Mapping[str, str] | None = None) -> exp.Expression:
+                      types: Mapping[str, str] | None = None) -> exp.Expr:
     """A substituted row filter as a sqlglot condition. Parts without columns are folded to
     TRUE/FALSE under the policy language's rules, and a part that is undefined makes the whole
     filter FALSE (no rows); rows where the condition is NULL are dropped."""
@@ -114,7 +114,7 @@ def filter_expression(e: ast.Expr, *, table: str | None = None,
         return exp.Boolean(this=False)
 
 
-def _filter_expression(e: ast.Expr, *, table: str | None, types: Mapping[str, str]) -> exp.Expression:
+def _filter_expression(e: ast.Expr, *, table: str | None, types: Mapping[str, str]) -> exp.Expr:
     if not _has_column(e):
         return exp.Boolean(this=fold(e))
     if isinstance(e, ast.And):

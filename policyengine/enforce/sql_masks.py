@@ -51,11 +51,11 @@ _UTC = "UTC"
 
 
 @functools.lru_cache(maxsize=32)
-def _parsed(sql: str, dialect: str) -> exp.Expression:
+def _parsed(sql: str, dialect: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read=dialect)
 
 
-def _template(sql: str, dialect: str, **columns: exp.Expression) -> exp.Expression:
+def _template(sql: str, dialect: str, **columns: exp.Expr) -> exp.Expr:
     """A constant SQL template of ours (parsed once) with its columns `v`, ... replaced by the given
     expressions: for forms too long to spell as sqlglot nodes. Never holds user text."""
     tree = _parsed(sql, dialect).copy()
@@ -65,26 +65,26 @@ def _template(sql: str, dialect: str, **columns: exp.Expression) -> exp.Expressi
     return tree
 
 
-def _lit(value: str | int) -> exp.Expression:
+def _lit(value: str | int) -> exp.Expr:
     return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
 
 
-def _func(name: str, *args: exp.Expression) -> exp.Expression:
+def _func(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _cast_text(col: exp.Expression) -> exp.Expression:
+def _cast_text(col: exp.Expr) -> exp.Expr:
     """The dialect's own text of a value (no timestamp or float handling)."""
     return exp.cast(col.copy(), exp.DataType.Type.VARCHAR, copy=False)
 
 
-def _null_safe(col: exp.Expression, value: exp.Expression) -> exp.Expression:
+def _null_safe(col: exp.Expr, value: exp.Expr) -> exp.Expr:
     """`CASE WHEN col IS NULL THEN NULL ELSE value END`: nulls stay null whatever `value` does."""
     return exp.Case(ifs=[exp.If(this=exp.Is(this=col.copy(), expression=exp.Null()), true=exp.Null())],
                     default=value)
 
 
-def _stars(n: exp.Expression) -> exp.Expression:
+def _stars(n: exp.Expr) -> exp.Expr:
     """`n` stars (LPAD of the empty text exists in every dialect; REPEAT does not in Trino)."""
     return exp.func("LPAD", exp.Literal.string(""), exp.cast(n, exp.DataType.Type.INT, copy=False),
                     exp.Literal.string("*"))
@@ -121,20 +121,20 @@ class SqlMasks:
 
     # ------------------------------------------------------------ text of a value
 
-    def utc_wall_clock(self, col: exp.Expression) -> exp.Expression:
+    def utc_wall_clock(self, col: exp.Expr) -> exp.Expr:
         """A timestamp as the naive timestamp of its UTC wall clock (tz-aware values converted)."""
         return self.utc_of_instant(col) if self.logical_type == "timestamptz" else col
 
-    def utc_of_instant(self, col: exp.Expression) -> exp.Expression:
+    def utc_of_instant(self, col: exp.Expr) -> exp.Expr:
         """A timestamp with a time zone as the naive timestamp of its UTC wall clock."""
         raise RenderError(f"timestamps with a time zone have no UTC form in {self.dialect}")
 
-    def float_text(self, col: exp.Expression) -> exp.Expression | None:
+    def float_text(self, col: exp.Expr) -> exp.Expr | None:
         """A double's canonical text (Python's repr) where the dialect's own cast prints otherwise
         (None: its cast prints Python's repr, or it is not verified on an engine)."""
         return None
 
-    def text(self, col: exp.Expression) -> exp.Expression:
+    def text(self, col: exp.Expr) -> exp.Expr:
         """The value's text (what `masks.value_text` gives): timestamps as their UTC wall clock,
         floating-point numbers as Python's repr (`107000.0`, `1e-07`) in every verified dialect."""
         value = col.copy()
@@ -146,44 +146,44 @@ class SqlMasks:
                 return found
         return exp.cast(value, exp.DataType.Type.VARCHAR, copy=False)
 
-    def _string(self, col: exp.Expression) -> exp.Expression:
+    def _string(self, col: exp.Expr) -> exp.Expr:
         """A string column as it is; any other as its text (what `masks.value_text` gives)."""
         return col if self.logical_type == "string" else self.text(col)
 
     # ------------------------------------------------------------ the blocks strategies use
 
-    def null(self) -> exp.Expression:
+    def null(self) -> exp.Expr:
         return exp.Null()
 
-    def constant(self, col: exp.Expression, text: str) -> exp.Expression:
+    def constant(self, col: exp.Expr, text: str) -> exp.Expr:
         return _null_safe(col, exp.Literal.string(text))
 
-    def sha256_hex(self, col: exp.Expression) -> exp.Expression:
+    def sha256_hex(self, col: exp.Expr) -> exp.Expr:
         """Lower-case hex SHA-256 of the value's text (SHA-256 of NULL is NULL everywhere)."""
         return exp.SHA2(this=self.text(col), length=_lit(256))  # sqlglot lowers to each dialect's form
 
-    def hmac_hex(self, col: exp.Expression) -> exp.Expression:
+    def hmac_hex(self, col: exp.Expr) -> exp.Expr:
         """Lower-case hex HMAC-SHA-256 of the value's text under the bound key."""
         raise RenderError(f"keyed hash has no SQL form in {self.dialect}")  # the registry refuses it first
 
-    def keep(self, col: exp.Expression, first: int, last: int) -> exp.Expression:
+    def keep(self, col: exp.Expr, first: int, last: int) -> exp.Expr:
         """Keep `first` leading and `last` trailing characters of the value's text, `*` between;
         all stars when the value is not longer than first + last."""
         n = exp.Length(this=self.text(col))
-        parts: list[exp.Expression] = []
+        parts: list[exp.Expr] = []
         if first:
             parts.append(exp.Substring(this=self.text(col), start=_lit(1), length=_lit(first)))
         parts.append(_stars(exp.Sub(this=n.copy(), expression=_lit(first + last))))
         if last:
             parts.append(exp.Substring(this=self.text(col), start=exp.Add(
                 this=exp.Sub(this=n.copy(), expression=_lit(last)), expression=_lit(1))))
-        body: exp.Expression = parts[0]
+        body: exp.Expr = parts[0]
         for p in parts[1:]:
             body = exp.DPipe(this=body, expression=p, safe=True)
         short = exp.If(this=exp.LTE(this=n.copy(), expression=_lit(first + last)), true=_stars(n.copy()))
         return _null_safe(col, exp.Case(ifs=[short], default=body))
 
-    def email_domain(self, col: exp.Expression) -> exp.Expression:
+    def email_domain(self, col: exp.Expr) -> exp.Expr:
         """`***` followed by everything from the last `@` (just `***` without an `@`).
 
         The pattern has no capture group, so the whole match is extracted: group 0, passed
@@ -195,17 +195,17 @@ class SqlMasks:
         domain = exp.Coalesce(this=self.last_at(col), expressions=[exp.Literal.string("")])
         return _null_safe(col, exp.DPipe(this=exp.Literal.string("***"), expression=domain, safe=True))
 
-    def last_at(self, col: exp.Expression) -> exp.Expression:
+    def last_at(self, col: exp.Expr) -> exp.Expr:
         """The text from the value's last `@` on (see `email_domain`)."""
         return exp.RegexpExtract(this=_cast_text(col), expression=exp.Literal.string("@[^@]*$"), group=_lit(0))
 
-    def year(self, col: exp.Expression) -> exp.Expression:
+    def year(self, col: exp.Expr) -> exp.Expr:
         return self.truncate(col, "YEAR")  # null in, null out
 
-    def month(self, col: exp.Expression) -> exp.Expression:
+    def month(self, col: exp.Expr) -> exp.Expr:
         return self.truncate(col, "MONTH")  # null in, null out
 
-    def truncate(self, col: exp.Expression, unit: str) -> exp.Expression:
+    def truncate(self, col: exp.Expr, unit: str) -> exp.Expr:
         """Truncate a date or timestamp to its year (`unit` YEAR) or month (MONTH), same type; a
         timestamp with a time zone in UTC."""
         logical_type = self.logical_type
@@ -230,16 +230,16 @@ class SqlMasks:
             return exp.cast(trunc, exp.DataType.Type.DATE)
         return trunc
 
-    def truncate_instant(self, col: exp.Expression, unit: str) -> exp.Expression | None:
+    def truncate_instant(self, col: exp.Expr, unit: str) -> exp.Expr | None:
         """A timestamp with a time zone truncated in UTC, still with a time zone (None: the
         dialect's TIMESTAMP_TRUNC already works in UTC)."""
         return None
 
-    def truncate_wall_clock(self, col: exp.Expression, unit: str) -> exp.Expression | None:
+    def truncate_wall_clock(self, col: exp.Expr, unit: str) -> exp.Expr | None:
         """A naive timestamp truncated (None: TIMESTAMP_TRUNC keeps it naive)."""
         return None
 
-    def fixed_value(self, col: exp.Expression) -> exp.Expression:
+    def fixed_value(self, col: exp.Expr) -> exp.Expr:
         """Iceberg's mask-to-fixed-value: the constant of the column's type, whatever the value
         (nulls too: not NULL on NULL)."""
         t = exp.DataType.Type
@@ -261,42 +261,42 @@ class SqlMasks:
         raise RenderError(f"mask 'fixed_value' on column '{self.column}' needs its type (string, integer, number, "
                           f"boolean, date or timestamp) in {self.dialect}, found {logical_type or 'unknown'}")
 
-    def naive_timestamp_type(self) -> exp.DataType | exp.DataType.Type:
+    def naive_timestamp_type(self) -> exp.DataType | exp.DType:
         return exp.DataType.Type.TIMESTAMP
 
-    def instant_type(self) -> exp.DataType | exp.DataType.Type:
+    def instant_type(self) -> exp.DataType | exp.DType:
         return exp.DataType.Type.TIMESTAMPTZ
 
-    def regexp_replace_all(self, text: exp.Expression, pattern: str, replacement: str) -> exp.Expression:
+    def regexp_replace_all(self, text: exp.Expr, pattern: str, replacement: str) -> exp.Expr:
         args = [text, exp.Literal.string(pattern), exp.Literal.string(replacement)]
         if self.REGEXP_GLOBAL_FLAG:
             args.append(exp.Literal.string("g"))
         return _func("REGEXP_REPLACE", *args)
 
-    def alphanum(self, text: exp.Expression) -> exp.Expression:
+    def alphanum(self, text: exp.Expr) -> exp.Expr:
         """Iceberg's mask-alphanum of a text (NULL on NULL: REGEXP_REPLACE of NULL is NULL everywhere)."""
         return self.regexp_replace_all(self.regexp_replace_all(text, _NOT_KEPT, "x"), _DIGIT, "n")
 
-    def mask_alphanum(self, col: exp.Expression) -> exp.Expression:
+    def mask_alphanum(self, col: exp.Expr) -> exp.Expr:
         return self.alphanum(self._string(col))
 
-    def show_first4(self, col: exp.Expression) -> exp.Expression:
+    def show_first4(self, col: exp.Expr) -> exp.Expr:
         return self.show4(self._string(col), first=True)
 
-    def show_last4(self, col: exp.Expression) -> exp.Expression:
+    def show_last4(self, col: exp.Expr) -> exp.Expr:
         return self.show4(self._string(col), first=False)
 
-    def show4(self, col: exp.Expression, first: bool) -> exp.Expression:
+    def show4(self, col: exp.Expr, first: bool) -> exp.Expr:
         """Iceberg's show-first-4 (`first`) or show-last-4: values of 4 or fewer code points
         unchanged, else the kept 4 code points and mask-alphanum of the rest. LENGTH and SUBSTRING
         count code points in every dialect here; NULL stays NULL (every branch is NULL on NULL)."""
-        def n() -> exp.Expression:
+        def n() -> exp.Expr:
             return exp.Length(this=col.copy())
 
         if first:
             kept = exp.Substring(this=col.copy(), start=_lit(1), length=_lit(4))
             rest = self.alphanum(exp.Substring(this=col.copy(), start=_lit(5)))
-            body: exp.Expression = exp.DPipe(this=kept, expression=rest, safe=True)
+            body: exp.Expr = exp.DPipe(this=kept, expression=rest, safe=True)
         else:
             head = exp.Substring(this=col.copy(), start=_lit(1), length=exp.Sub(this=n(), expression=_lit(4)))
             tail = exp.Substring(this=col.copy(), start=exp.Sub(this=n(), expression=_lit(3)))
@@ -304,13 +304,13 @@ class SqlMasks:
         short = exp.If(this=exp.LTE(this=n(), expression=_lit(4)), true=col.copy())
         return exp.Case(ifs=[short], default=body)
 
-    def round(self, col: exp.Expression, digits: int) -> exp.Expression:
+    def round(self, col: exp.Expr, digits: int) -> exp.Expr:
         """Round half away from zero; integers exactly (unchanged for `digits` >= 0)."""
         if self.logical_type == "integer" and digits >= 0:
             return col
         return self.round_number(col, digits)
 
-    def round_number(self, col: exp.Expression, digits: int) -> exp.Expression:
+    def round_number(self, col: exp.Expr, digits: int) -> exp.Expr:
         """The dialect's native ROUND."""
         return exp.Round(this=col, decimals=_lit(digits))
 
@@ -328,17 +328,17 @@ class DuckDBMasks(SqlMasks):
     TRUNC_DATE_GIVES_TIMESTAMP = True
     REGEXP_GLOBAL_FLAG = True
 
-    def utc_wall_clock(self, col: exp.Expression) -> exp.Expression:
+    def utc_wall_clock(self, col: exp.Expr) -> exp.Expr:
         # EPOCH_US counts from the naive wall clock of a TIMESTAMP and from the UTC instant of a
         # TIMESTAMPTZ, so this is right for both, whatever the session's TimeZone
         return _func("MAKE_TIMESTAMP", _func("EPOCH_US", col))
 
-    def keep(self, col: exp.Expression, first: int, last: int) -> exp.Expression:
+    def keep(self, col: exp.Expr, first: int, last: int) -> exp.Expr:
         """LENGTH twice instead of four times, no IS NULL test (every function here returns NULL
         on NULL). `LEFT`/`RIGHT`/`LPAD`/`REPEAT`/`LENGTH` all count code points in DuckDB."""
         text = self.text(col)
 
-        def n() -> exp.Expression:
+        def n() -> exp.Expr:
             return _func("LENGTH", text.copy())
 
         all_stars = _func("REPEAT", exp.Literal.string("*"), n())
@@ -355,24 +355,24 @@ class DuckDBMasks(SqlMasks):
         short = exp.If(this=exp.LTE(this=n(), expression=_lit(first + last)), true=all_stars)
         return exp.Case(ifs=[short], default=body)
 
-    def email_domain(self, col: exp.Expression) -> exp.Expression:
+    def email_domain(self, col: exp.Expr) -> exp.Expr:
         # '' without a match and NULL on NULL: no COALESCE, no IS NULL test
         return exp.DPipe(this=exp.Literal.string("***"), expression=self.last_at(col), safe=True)
 
-    def hmac_hex(self, col: exp.Expression) -> exp.Expression:
+    def hmac_hex(self, col: exp.Expr) -> exp.Expr:
         # HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m)), pads bound as parameters
         inner = _func("SHA256", exp.DPipe(this=parameter(IPAD_PARAM, self.PARAMETERS),
                                           expression=_func("ENCODE", self.text(col)), safe=True))
         return _func("SHA256", exp.DPipe(this=parameter(OPAD_PARAM, self.PARAMETERS),
                                          expression=exp.Unhex(this=inner), safe=True))
 
-    def truncate_instant(self, col: exp.Expression, unit: str) -> exp.Expression:
+    def truncate_instant(self, col: exp.Expr, unit: str) -> exp.Expr:
         # AT TIME ZONE 'UTC' turns TIMESTAMPTZ into UTC and back
         utc = exp.Literal.string(_UTC)
         trunc = exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=utc), unit=exp.var(unit))
         return exp.AtTimeZone(this=trunc, zone=utc.copy())
 
-    def round(self, col: exp.Expression, digits: int) -> exp.Expression:
+    def round(self, col: exp.Expr, digits: int) -> exp.Expr:
         """Floats: round the value's shortest decimal text (as the reference does) through
         DECIMAL(38, 20), exact; beyond 1e17 through DECIMAL(38, 0); beyond 1e37 unchanged."""
         if self.logical_type == "integer":
@@ -381,7 +381,7 @@ class DuckDBMasks(SqlMasks):
             raise RenderError("mask 'round' needs the column's type (integer or number) in duckdb: pass types=...")
         n = _lit(digits)
 
-        def via_text(rounded: exp.Expression) -> exp.Expression:
+        def via_text(rounded: exp.Expr) -> exp.Expr:
             # DECIMAL -> DOUBLE divides in floating point; parsing the decimal text rounds correctly
             return exp.cast(_cast_text(rounded), exp.DataType.Type.DOUBLE)
 
@@ -420,29 +420,29 @@ class PostgresMasks(SqlMasks):
     TRUNC_DATE_GIVES_TIMESTAMP = True
     REGEXP_GLOBAL_FLAG = True
 
-    def utc_of_instant(self, col: exp.Expression) -> exp.Expression:
+    def utc_of_instant(self, col: exp.Expr) -> exp.Expr:
         # timestamptz AT TIME ZONE 'UTC' is the UTC timestamp (without zone)
         return exp.AtTimeZone(this=col, zone=exp.Literal.string(_UTC))
 
-    def float_text(self, col: exp.Expression) -> exp.Expression:
+    def float_text(self, col: exp.Expr) -> exp.Expr:
         return _template(_POSTGRES_FLOAT_TEXT, "postgres", v=col)
 
-    def last_at(self, col: exp.Expression) -> exp.Expression:
+    def last_at(self, col: exp.Expr) -> exp.Expr:
         # substring(text, pattern) returns the match (or NULL)
         return _func("SUBSTRING", _cast_text(col), exp.Literal.string("@[^@]*$"))
 
-    def sha256_hex(self, col: exp.Expression) -> exp.Expression:
+    def sha256_hex(self, col: exp.Expr) -> exp.Expr:
         data = _func("CONVERT_TO", self.text(col), exp.Literal.string("UTF8"))
         return _func("ENCODE", _func("SHA256", data), exp.Literal.string("hex"))
 
-    def hmac_hex(self, col: exp.Expression) -> exp.Expression:  # pgcrypto's hmac()
+    def hmac_hex(self, col: exp.Expr) -> exp.Expr:  # pgcrypto's hmac()
         data = _func("CONVERT_TO", self.text(col), exp.Literal.string("UTF8"))
         mac = _func("HMAC", data, parameter(KEY_PARAM, self.PARAMETERS), exp.Literal.string("sha256"))
         return _func("ENCODE", mac, exp.Literal.string("hex"))
 
     truncate_instant = DuckDBMasks.truncate_instant
 
-    def round_number(self, col: exp.Expression, digits: int) -> exp.Expression:
+    def round_number(self, col: exp.Expr, digits: int) -> exp.Expr:
         # ROUND(double, n) does not exist: round the exact NUMERIC of the value's shortest text (a
         # double's direct cast keeps only 15 digits), then back to the column's own type
         target = {"integer": exp.DataType.Type.BIGINT, "number": exp.DataType.Type.DOUBLE}.get(self.logical_type or "")
@@ -479,29 +479,29 @@ class TrinoMasks(SqlMasks):
     PARAMETERS = "positional"  # `?` markers only: one per keyed column
     TRUNC_KEEPS_TYPE = True
 
-    def float_text(self, col: exp.Expression) -> exp.Expression:
+    def float_text(self, col: exp.Expr) -> exp.Expr:
         return _template(_TRINO_FLOAT_TEXT, "trino", v=col)
 
-    def text(self, col: exp.Expression) -> exp.Expression:
+    def text(self, col: exp.Expr) -> exp.Expr:
         if self.logical_type in _TIMESTAMPS:  # Trino prints all 6 decimals; Python's text has no trailing zeros
             value = exp.cast(self.utc_wall_clock(col.copy()), exp.DataType.Type.VARCHAR, copy=False)
             return _func("REGEXP_REPLACE", value, exp.Literal.string(r"\.?0+$"), exp.Literal.string(""))
         return super().text(col)
 
-    def sha256_hex(self, col: exp.Expression) -> exp.Expression:
+    def sha256_hex(self, col: exp.Expr) -> exp.Expr:
         # sqlglot adds TO_UTF8 only around a CAST; the float and timestamp texts are none
         return exp.Lower(this=_func("TO_HEX", _func("SHA256", _func("TO_UTF8", self.text(col)))))
 
-    def utc_of_instant(self, col: exp.Expression) -> exp.Expression:
+    def utc_of_instant(self, col: exp.Expr) -> exp.Expr:
         # AT_TIMEZONE keeps the zone (now UTC); casting drops it, keeping microseconds
         return exp.cast(exp.AtTimeZone(this=col, zone=exp.Literal.string(_UTC)),
                         exp.DataType.build("TIMESTAMP(6)", dialect="trino"))
 
-    def hmac_hex(self, col: exp.Expression) -> exp.Expression:
+    def hmac_hex(self, col: exp.Expr) -> exp.Expr:
         mac = _func("HMAC_SHA256", _func("TO_UTF8", self.text(col)), parameter(KEY_PARAM, self.PARAMETERS))
         return exp.Lower(this=_func("TO_HEX", mac))
 
-    def truncate_instant(self, col: exp.Expression, unit: str) -> exp.Expression:
+    def truncate_instant(self, col: exp.Expr, unit: str) -> exp.Expr:
         return exp.TimestampTrunc(this=exp.AtTimeZone(this=col, zone=exp.Literal.string(_UTC)), unit=exp.var(unit))
 
 
@@ -531,26 +531,26 @@ _SPARK_TRUNC_WALL_CLOCK = {"YEAR": "MAKE_TIMESTAMP_NTZ(YEAR(v), 1, 1, 0, 0, 0)",
 class SparkMasks(SqlMasks):
     dialect = "spark"
 
-    def utc_of_instant(self, col: exp.Expression) -> exp.Expression:
+    def utc_of_instant(self, col: exp.Expr) -> exp.Expr:
         # a TIMESTAMP is an instant shown in the session time zone; its UTC wall clock is the
         # TIMESTAMP_NTZ that many microseconds after the epoch (plain arithmetic, no zone involved)
         return _template(_SPARK_UTC_WALL_CLOCK, "spark", v=col)
 
-    def float_text(self, col: exp.Expression) -> exp.Expression:
+    def float_text(self, col: exp.Expr) -> exp.Expr:
         return _template(_SPARK_FLOAT_TEXT, "spark", v=col)
 
-    def truncate_instant(self, col: exp.Expression, unit: str) -> exp.Expression:
+    def truncate_instant(self, col: exp.Expr, unit: str) -> exp.Expr:
         # DATE_TRUNC works in the session time zone: build the UTC instant
         return _template(_SPARK_TRUNC_INSTANT[unit], "spark", v=self.utc_wall_clock(col))
 
-    def truncate_wall_clock(self, col: exp.Expression, unit: str) -> exp.Expression:
+    def truncate_wall_clock(self, col: exp.Expr, unit: str) -> exp.Expr:
         # DATE_TRUNC would return a TIMESTAMP (LTZ)
         return _template(_SPARK_TRUNC_WALL_CLOCK[unit], "spark", v=col)
 
     def naive_timestamp_type(self) -> exp.DataType:
         return exp.DataType.build("TIMESTAMP_NTZ", dialect="spark")
 
-    def instant_type(self) -> exp.DataType.Type:
+    def instant_type(self) -> exp.DType:
         return exp.DataType.Type.TIMESTAMP  # Spark's TIMESTAMP is an instant
 
 
@@ -558,12 +558,12 @@ class SnowflakeMasks(SqlMasks):
     dialect = "snowflake"
     TRUNC_KEEPS_TYPE = True
 
-    def utc_of_instant(self, col: exp.Expression) -> exp.Expression:
+    def utc_of_instant(self, col: exp.Expr) -> exp.Expr:
         # CONVERT_TIMEZONE('UTC', tz) is TIMESTAMP_TZ in UTC; NTZ drops the offset
         return exp.cast(exp.ConvertTimezone(target_tz=exp.Literal.string(_UTC), timestamp=col),
                         exp.DataType.build("TIMESTAMP_NTZ", dialect="snowflake"))
 
-    def truncate_instant(self, col: exp.Expression, unit: str) -> exp.Expression:
+    def truncate_instant(self, col: exp.Expr, unit: str) -> exp.Expr:
         return exp.TimestampTrunc(this=exp.ConvertTimezone(target_tz=exp.Literal.string(_UTC), timestamp=col),
                                   unit=exp.var(unit))
 
@@ -571,11 +571,11 @@ class SnowflakeMasks(SqlMasks):
 class BigQueryMasks(SqlMasks):
     dialect = "bigquery"  # TIMESTAMP_TRUNC works in UTC by default: no truncate_instant
 
-    def utc_of_instant(self, col: exp.Expression) -> exp.Expression:
+    def utc_of_instant(self, col: exp.Expr) -> exp.Expr:
         # a BigQuery TIMESTAMP is an instant: its DATETIME in UTC
         return _func("DATETIME", col, exp.Literal.string(_UTC))
 
-    def sha256_hex(self, col: exp.Expression) -> exp.Expression:
+    def sha256_hex(self, col: exp.Expr) -> exp.Expr:
         return _func("TO_HEX", _func("SHA256", self.text(col)))  # SHA256 returns BYTES there
 
 
@@ -590,7 +590,7 @@ def masks_for(dialect: str, logical_type: str | None = None, keyed: bool = False
     return DIALECT_MASKS[check_dialect(dialect)](logical_type, keyed, column)
 
 
-def postgres_safe_strings(tree: exp.Expression) -> exp.Expression:
+def postgres_safe_strings(tree: exp.Expr) -> exp.Expr:
     """Render every Postgres string literal holding a backslash as an escape string `E'…'` with
     the backslash doubled: the same value whatever `standard_conforming_strings` is (a plain
     `'a\\'` ends differently when it is off, which would let a value close its quote)."""
@@ -601,8 +601,8 @@ def postgres_safe_strings(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def mask_expression(strategy: MaskStrategy, col: exp.Expression, dialect: str = "duckdb", *,
-                    logical_type: str | None = None, keyed: bool = False, column: str = "?") -> exp.Expression:
+def mask_expression(strategy: MaskStrategy, col: exp.Expr, dialect: str = "duckdb", *,
+                    logical_type: str | None = None, keyed: bool = False, column: str = "?") -> exp.Expr:
     """The SQL expression computing `strategy` on `col` in `dialect` (nulls stay null), from the
     strategy's declaration in the mask registry.
 

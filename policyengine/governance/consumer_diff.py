@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.catalog.consumers import Consumer, Directory, load_directory
 from policyengine.diagnostics import path_below
@@ -39,6 +39,9 @@ from policyengine.governance.matrix import (
     cell_text,
     filter_cell,
 )
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 NOT_LISTED = "deny (not in the consumers file)"
 
@@ -93,7 +96,7 @@ def consumer_changes(base: Directory, head: Directory, *, head_file: str | Path 
     return sorted(out, key=lambda c: (c.line or 0, c.id))
 
 
-def consumer_cells(change: ConsumerChange, engine: Any, now: dt.datetime | None = None,
+def consumer_cells(change: ConsumerChange, engine: Engine, now: dt.datetime | None = None,
                    products: Mapping[str, Any] | None = None) -> Iterator[ChangedCell]:
     """Every cell of `change`'s consumer that differs between its base and head entries, both
     evaluated by `engine` (the head): columns, and the row filter with its attributes substituted

@@ -32,10 +32,13 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.diagnostics import path_below
 from policyengine.language import ast
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def _removed(tag: str, head_tags: Iterable[str]) -> bool:
     return not any(h == tag or h.startswith(tag + ".") for h in head_tags)
 
 
-def naming_rules(engine: Any, product: str, column: str, root: Path | None = None) -> list[str]:
+def naming_rules(engine: Engine, product: str, column: str, root: Path | None = None) -> list[str]:
     """Rules that name `column` of `product` explicitly (`product.{column}`), as `name (file:line)`."""
     out = []
     for checked in engine.check_result.rules:
@@ -121,7 +124,7 @@ def _successor(i: int, gone: Any, added: dict[int, Any]) -> Any:
     return None
 
 
-def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
+def renamed_products(base: Engine, head: Any, *, base_root: Path | None = None,
                      head_root: Path | None = None) -> list[tuple[str, str]]:
     """(base name, head name) of each product renamed or moved to another domain: a product only
     the base has and one only the head has, of the same contract — first the same ODCS contract
@@ -150,7 +153,7 @@ def renamed_products(base: Any, head: Any, *, base_root: Path | None = None,
     return sorted(out, key=lambda pair: pair[1])
 
 
-def renamed_changes(base: Any, head: Any, *, base_root: Path | None = None,
+def renamed_changes(base: Engine, head: Any, *, base_root: Path | None = None,
                     head_root: Path | None = None) -> list[ContractChange]:
     """Per product of `renamed_products`: `domain-changed` when only its domain changed (at the
     head's `domain` line), else `product-renamed` (at its `dataProduct` line); approved by a
@@ -176,7 +179,7 @@ def _samples(product: Any) -> list[str]:
     return sorted({Path(os.path.relpath(s.path, folder)).as_posix() for s in product.samples})
 
 
-def _sample_changes(base: Any, head: Any, renamed: list[tuple[str, str]],
+def _sample_changes(base: Engine, head: Any, renamed: list[tuple[str, str]],
                     head_root: Path | None) -> list[ContractChange]:
     """`sample-changed` for each product whose sample files (relative to each version's root) are
     not the base's: the `servers.path` is the domain's to edit, and a sample swapped for another
@@ -198,7 +201,7 @@ def _sample_changes(base: Any, head: Any, renamed: list[tuple[str, str]],
     return out
 
 
-def _reused_samples(base: Any, head: Any, renamed: list[tuple[str, str]], base_root: Path | None,
+def _reused_samples(base: Engine, head: Any, renamed: list[tuple[str, str]], base_root: Path | None,
                     head_root: Path | None) -> list[ContractChange]:
     """`sample-reused` for each product new in the head whose sample is a file an existing
     product already claimed in the base (same path below each version's root): a new product
@@ -230,11 +233,11 @@ def _reused_samples(base: Any, head: Any, renamed: list[tuple[str, str]], base_r
     return out
 
 
-def _unscanned_columns(base: Any, head: Any, renamed: list[tuple[str, str]],
+def _unscanned_columns(base: Engine, head: Any, renamed: list[tuple[str, str]],
                        head_root: Path | None) -> list[ContractChange]:
     """`unscanned-column` for each column added to a product whose contract names no sample, or
-    only samples that do not exist (one waived from the scan, `scan: waive_samples:`): the platform reviewed the product once, with
-    its waiver, and no scan will see a column the domain adds later; approved by a new
+    only samples that do not exist (one waived from the scan, `scan: waive_samples:`): the
+    platform reviewed the product once, with its waiver, and no scan will see a column the domain adds later; approved by a new
     `policyengine-approved`."""
     old, new = base.catalog.products, head.catalog.products
     out = []
@@ -254,7 +257,7 @@ def _unscanned_columns(base: Any, head: Any, renamed: list[tuple[str, str]],
     return out
 
 
-def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
+def contract_changes(base: Engine, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
                      scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> list[ContractChange]:
     """Every privacy-breaking contract change from `base` to `head` (engines, or anything with a
     `catalog`; rules are read for renames). `scan`: the head's scan tags by product and column."""
@@ -314,9 +317,9 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
     was_named = {after: before for before, after in renamed}
     for name, h in sorted(new.items()):
         found = (scan or {}).get(name, {})
-        b = old.get(was_named.get(name, name))
+        base_product = old.get(was_named.get(name, name))
         for col in h.columns:
-            if b is not None and b.column(col.name) is not None:
+            if base_product is not None and base_product.column(col.name) is not None:
                 continue
             undeclared = sorted(t for t in found.get(col.name, ()) if tax.is_sensitive(t) and not col.has_tag(t))
             if undeclared:
@@ -326,5 +329,5 @@ def contract_changes(base: Any, head: Any, *, base_root: Path | None = None, hea
                     f"new column {name}.{col.name}: the scan finds {', '.join(undeclared)}, which its contract "
                     "does not declare",
                     _rel(head_root, span.file if span else h.source), span.line if span else None,
-                    _approval((col.approvals, ()), (h.approvals, b.approvals if b is not None else ()))))
+                    _approval((col.approvals, ()), (h.approvals, base_product.approvals if base_product is not None else ()))))
     return sorted(out, key=lambda c: (c.file or "", c.line or 0, c.kind))

@@ -48,6 +48,7 @@ from policyengine.language import ast
 from policyengine.language.formatter import format_rule
 
 if TYPE_CHECKING:
+    from policyengine.catalog.contracts import Product
     from policyengine.engine.evaluator import Engine
 
 NEEDS_APPROVAL = frozenset({"looser", "changed"})
@@ -208,7 +209,7 @@ def product_fingerprint(engine: Engine, product: str, asts: Mapping[int, ast.Rul
         for r in rules), key=repr))
 
 
-def changed_products(base: Any, head: Any) -> list[str]:
+def changed_products(base: Engine, head: Engine) -> list[str]:
     """Products in both versions whose fingerprints differ (the only ones whose cells can)."""
     both = sorted(set(base.catalog.products) & set(head.catalog.products))
     base_asts, head_asts = rule_asts(base), rule_asts(head)
@@ -332,7 +333,7 @@ def _new_approval(head: tuple[str, ...], base: tuple[str, ...]) -> str | None:
 
 def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterable[RuleRef],
             base_index: Mapping[tuple[str, int], RuleChange], head_index: Mapping[tuple[str, int], RuleChange],
-            base: Any, head: Any, head_root: Path | None) -> tuple[Cause, ...]:
+            base: Engine | _Renamed, head: Engine, head_root: Path | None) -> tuple[Cause, ...]:
     """Every cause of a cell change: the changed rules among those applied to the cell in either
     version, and beside them the cell's contract change (its column's tags or type, or for the
     row filter any column of the product) — a group is approved only when every cause is, so an
@@ -355,7 +356,7 @@ def _causes(cell: CellChange, base_rules: Iterable[RuleRef], head_rules: Iterabl
     return tuple(causes)
 
 
-def _contract_cause(cell: CellChange, base: Any, head: Any, head_root: Path | None,
+def _contract_cause(cell: CellChange, base: Engine | _Renamed, head: Engine, head_root: Path | None,
                     product_wide: bool) -> Cause | None:
     """The contract change behind a cell: its column's tags or type changed; or, when
     `product_wide` (the row filter, or no changed rule applied), any column of the product."""
@@ -376,7 +377,7 @@ def _contract_cause(cell: CellChange, base: Any, head: Any, head_root: Path | No
     return None
 
 
-def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_root: Path | None = None,
+def diff_versions(base: Engine, head: Engine, *, base_root: Path | None = None, head_root: Path | None = None,
                   base_label: str = "base", head_label: str = "head",
                   scan: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
                   now: dt.datetime | None = None, prune: bool = True,
@@ -440,7 +441,7 @@ def diff_versions(base: Any, head: Any, *, base_root: Path | None = None, head_r
                       tuple(notes))
 
 
-def _base_approvals(sides: Sequence[RuleSide], base: Any, consumers: Path | str | None,
+def _base_approvals(sides: Sequence[RuleSide], base: Engine, consumers: Path | str | None,
                     attributes: Mapping[str, bytes] | None) -> list[str]:
     """Every approval the base records anywhere: rules, contracts (products and columns), the
     consumers file, `.gitattributes` files."""
@@ -480,19 +481,19 @@ class _Renamed:
     """The base seen under a renamed product's head name (what `_causes` reads of the base)."""
 
     name: str
-    product: Any
+    product: Product
 
     @property
-    def catalog(self) -> Any:
+    def catalog(self) -> _RenamedCatalog:
         return _RenamedCatalog({self.name: self.product})
 
 
 @dataclass(frozen=True)
 class _RenamedCatalog:
-    products: Mapping[str, Any]
+    products: Mapping[str, Product]
 
 
-def _consumer_groups(base_file: Path | str | None, head_file: Path | str | None, head: Any,
+def _consumer_groups(base_file: Path | str | None, head_file: Path | str | None, head: Engine,
                      head_root: Path | None, now: dt.datetime | None) -> tuple[Group, ...]:
     """One group per consumer added or changed in the consumers file, with its changed cells."""
     if base_file is None and head_file is None:

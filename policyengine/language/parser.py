@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import cast
@@ -513,6 +514,67 @@ def _parse_uncached(text: str, path: str) -> ast.PolicyFile:
     except UnexpectedInput as exc:
         raise PolicyError([_syntax_diagnostic(exc, text, path)], {path: text}) from None
     return ast.PolicyFile(path, scope, rules, comments)
+
+
+def parse_resuming(text: str, path: str,
+                   on_error: Callable[[Diagnostic], tuple[int, int] | None]) -> ast.PolicyFile | None:
+    """Parse `text` in one pass that goes on after syntax errors (Lark's LALR `on_error`).
+
+    Each syntax error's diagnostic (worded and located as parse_policy's) goes to `on_error`, which
+    answers the text to drop, (start, stop) offsets (the statement holding the error), or None to
+    stop. The parser then returns to its state between statements, lexing goes on at `stop`, and
+    comments inside the dropped text are dropped with it: the result is what a parse of the text
+    with that statement blanked out gives. Returns the file of the statements that parsed, or None
+    once `on_error` stopped. An error found while building the AST (a number too large, a clause
+    twice) cannot be resumed from: it raises PolicyError, as parse_policy does. Not cached."""
+    dropped: list[tuple[int, int]] = []
+
+    def resume(exc: UnexpectedInput) -> bool:
+        if not isinstance(exc, (UnexpectedToken, UnexpectedCharacters)) or exc.interactive_parser is None:
+            return False
+        span = on_error(_syntax_diagnostic(exc, text, path))
+        if span is None:
+            return False
+        start, stop = span
+        dropped.append(span)
+        lexing = exc.interactive_parser.lexer_thread.state
+        if lexing is None:  # pragma: no cover - Lark sets it for every text parse
+            return False
+        at = lexing.line_ctr.char_pos  # just after the bad token (or at the bad character)
+        if stop > at:
+            lexing.line_ctr.feed(text[at:stop])
+        lexing.last_token = None  # as after a blank: no token of the dropped statement precedes
+        state = exc.interactive_parser.parser_state
+        table = state.parse_conf.states
+        # back to between statements: the nearest state where a rule or the end of file may come
+        # (inside a rule neither may: every rule ends in ';', and annotations precede its keyword)
+        while len(state.state_stack) > 1 and not table[state.state_stack[-1]].keys() >= _BETWEEN_STATEMENTS:
+            state.state_stack.pop()
+            state.value_stack.pop()
+        return True
+
+    try:
+        with _LOCK, _gc_paused():
+            _BUILDER.path = path
+            _BUILDER.comments.clear()
+            _BUILDER.depths.clear()
+            try:
+                scope, rules = cast("tuple[ast.Scope | None, tuple[ast.Rule, ...]]",
+                                    _PARSER.parse(text, on_error=resume))
+            finally:
+                kept = [t for t in _BUILDER.comments
+                        if not any(a <= (t.start_pos or 0) < b for a, b in dropped)]
+                comments = _comments_from(kept)
+                _BUILDER.comments.clear()
+                _BUILDER.depths.clear()
+    except _SyntaxProblem as exc:
+        raise PolicyError([Diagnostic("error", str(exc), exc.span, code="syntax")], {path: text}) from None
+    except UnexpectedInput:  # on_error stopped
+        return None
+    return ast.PolicyFile(path, scope, rules, comments)
+
+
+_BETWEEN_STATEMENTS = frozenset({"ALLOW", "$END"})
 
 
 def _end_span(text: str, path: str, tok: Token | None) -> Span:

@@ -215,6 +215,6 @@ def check_drift(report: ScanReport, catalog: Catalog, waivers: Mapping[str, str]
     empty = {Path(i.source).resolve() for i in report.issues if i.message.startswith(EMPTY_TABLE)}
     sample_items = _sample_items(catalog, attempted, empty, waivers or {})
     items.extend(sample_items)
-    settled = {i.product for i in sample_items}  # already an error (or waived): said once
+    settled = {i.product for i in sample_items if i.product}  # already an error (or waived): said once
     items.extend(_unsampled_items(catalog, report, products_of, failed, settled, waivers or {}))
     return replace(report, drift=tuple(items), settings={**report.settings, "contracts_checked": True})

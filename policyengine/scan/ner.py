@@ -105,7 +105,9 @@ def presidio_analyzer(nlp: Any) -> Any:
                                    labels_to_ignore=[], low_score_entity_names=[])
     engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": nlp.meta.get("name", "en")}],
                             ner_model_configuration=config)
-    engine.nlp = {"en": nlp}  # the pipeline loaded once, with only tok2vec and ner enabled
+    # the pipeline loaded once, with only tok2vec and ner enabled (presidio declares `nlp` as None
+    # until its own load(), which would load the model again)
+    engine.nlp = {"en": nlp}  # type: ignore[assignment]
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=labels))
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])

@@ -295,6 +295,7 @@ def scan(paths: Iterable[str | Path], settings: ScanSettings | None = None, spar
     workers = max(1, jobs - 1) if isinstance(loader, NerInChild) else jobs
     threading.Thread(target=gazetteer, name="gazetteer-loader", daemon=True).start()  # while files are read
     files, walk_problems = walk(paths, boundary)
+    skipped_rows: dict[str, int]
     if on_spark:
         phase1, skipped_rows = (_phase1_spark(files, settings, spark) if files else {}), {}
     else:

@@ -148,9 +148,12 @@ class MatchTable:
                 texts = [self.flat[i] for i in idx]
             else:
                 # a value without a match is a null *struct*; its child field is not null (it reads "")
-                result = pc.extract_regex(arr, f"(?P<m>{rec.pattern})") if len(arr) else None
-                idx = _np(result.is_valid()).nonzero()[0] if result is not None else np.zeros(0, dtype=np.int64)
-                texts = pc.take(result.field("m"), int64_array(idx)).to_pylist() if len(idx) else []
+                if len(arr):
+                    result = pc.extract_regex(arr, f"(?P<m>{rec.pattern})")
+                    idx = _np(result.is_valid()).nonzero()[0]
+                    texts = pc.take(result.field("m"), int64_array(idx)).to_pylist() if len(idx) else []
+                else:
+                    idx, texts = np.zeros(0, dtype=np.int64), []
             self.matches[rec.name] = (idx, texts)
 
     def values(self, ci: int) -> list[str]:

@@ -235,7 +235,7 @@ def to_sarif(report: ScanReport, version: str = "0.1.0") -> str:
     column as a logical location; declared-but-not-found is a `warning`.
     """
     rules = _SarifRules()
-    undeclared: dict[tuple[str, str | None, str | None], list[DriftItem]] = {}
+    undeclared: dict[tuple[str, str | None, str | None], list[DriftItem | None]] = {}
     for d in report.drift:
         if d.kind == "undeclared":
             undeclared.setdefault((d.source, d.column, d.tag), []).append(d)

@@ -335,6 +335,7 @@ def ner_on_spark(spark: Any, model: str, columns: Sequence[Sequence[str]]) -> tu
         for batch in batches:
             for text in batch.column(0).to_pylist():
                 nlp, why = cached_model(model)  # once per Python worker process
+                result: dict[str, object]
                 if nlp is None:
                     result = {"error": why or "no NER model"}
                 else:

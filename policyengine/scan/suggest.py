@@ -21,8 +21,12 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policyengine.scan.report import DriftItem, Finding, ScanReport
+
+if TYPE_CHECKING:
+    from policyengine.catalog.taxonomy import Taxonomy
 
 _ITEM = re.compile(r"^(?P<indent>\s*)-\s")
 _KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_][\w-]*)\s*:(?P<rest>.*)$")
@@ -102,7 +106,7 @@ def _property_block(lines: Sequence[str], name_line: int) -> tuple[int, int, str
     first = name_line - 1
     text = lines[first]
     item = _ITEM.match(text)
-    key_indent = " " * (len(item.group("indent")) + 2) if item else re.match(r"\s*", text).group(0)
+    key_indent = " " * (len(item.group("indent")) + 2) if item else text[:len(text) - len(text.lstrip())]
     end = first + 1
     while end < len(lines):
         line = lines[end]
@@ -127,8 +131,8 @@ def _add_tag(lines: list[str], suggestion: ContractSuggestion, newline: str) -> 
         if rest in ("", "[]"):
             items_end = i + 1
             item_indent = indent
-            while items_end < end and _ITEM.match(lines[items_end]):
-                item_indent = _ITEM.match(lines[items_end]).group("indent")
+            while items_end < end and (item_line := _ITEM.match(lines[items_end])):
+                item_indent = item_line.group("indent")
                 items_end += 1
             if rest == "[]":
                 lines[i] = f"{indent}tags:{newline}"
@@ -154,7 +158,7 @@ def patch_contract(path: str, text: str, items: Iterable[ContractSuggestion]) ->
     return "".join(lines)
 
 
-def _declares(path: str, text: str, wanted: Sequence[ContractSuggestion], taxonomy: object | None) -> str | None:
+def _declares(path: str, text: str, wanted: Sequence[ContractSuggestion], taxonomy: Taxonomy | None) -> str | None:
     """None when the patched text parses and declares every wanted tag; else why not."""
     from policyengine.catalog.contracts import CatalogError, load_catalog
 
@@ -178,7 +182,7 @@ def _read(path: str) -> str:
         return handle.read()
 
 
-def suggest(report: ScanReport, *, taxonomy: object | None = None,
+def suggest(report: ScanReport, *, taxonomy: Taxonomy | None = None,
             read: Mapping[str, str] | None = None) -> SuggestResult:
     """Patches declaring every undeclared finding of `report` (checked against a catalog).
 

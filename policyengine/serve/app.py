@@ -33,7 +33,7 @@ from policyengine.enforce.iceberg import IcebergRefused
 from policyengine.engine.decision import ColumnDecision, Decision
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.language import ast
-from policyengine.serve import iceberg
+from policyengine.serve import iceberg, requests
 from policyengine.serve.metrics import Metrics
 from policyengine.serve.openapi import OPENAPI
 from policyengine.serve.replies import DecisionDocuments
@@ -149,7 +149,8 @@ class App:
         status = 500
         try:
             if method == "GET" and path == "/health":  # for probes, which name a pod's address: any Host
-                source = self.holder.status() if getattr(self.holder, "status", None) else {}
+                status_of = self.holder.status  # a bundle poller's, when there is one
+                source = status_of() if status_of is not None else {}
                 if source and not self._vouched(scope):  # where bundles come from, and why a fetch
                     source = {k: v for k, v in source.items() if k not in _HEALTH_PRIVATE}  # failed: callers with the token
                 status, body = 200, orjson.dumps({"status": "ok", "bundle_version": self.holder.bundle_version,
@@ -299,7 +300,7 @@ class App:
 
     def _one(self, request: Any) -> dict[str, Any]:
         consumer, product, columns, purpose, at = _request(request, self.options.allow_caller_time)
-        if consumer.__class__ is str and consumer not in self.holder.engine.consumers:
+        if type(consumer) is str and consumer not in self.holder.engine.consumers:
             decision = self._unknown_consumer(consumer, product, columns, purpose)
         else:
             decision = self.holder.evaluate(consumer, product, columns, purpose, at)
@@ -367,61 +368,15 @@ class App:
         return {"decisions": out}
 
 
-_NO_CALLER_TIME = ("'at' is not accepted: decisions are taken at the server's clock (an earlier instant "
-                   "would revive expired grants); see serve.allow_caller_time")
-
-
-def _request(doc: Any, caller_time: bool = False) -> tuple[Any, str, list[str] | None, str | None,
-                                                            dt.datetime | None]:
-    """Validate one evaluate request: {consumer, product, columns?, purpose?, at?}; `at` only
-    when the server lets callers choose the instant (`caller_time`), else a BadRequest."""
-    if not isinstance(doc, Mapping):
-        raise BadRequest("a request is a JSON object")
-    unknown = sorted(set(doc) - {"consumer", "product", "columns", "purpose", "at"})
-    if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r}")
-    consumer = doc.get("consumer")
-    if isinstance(consumer, str):
-        if not consumer:
-            raise BadRequest("'consumer' must not be empty")
-    elif isinstance(consumer, Mapping):
-        if not isinstance(consumer.get("id"), str) or not consumer["id"]:
-            raise BadRequest("'consumer.id' must be a non-empty string")
-        if set(consumer) - {"id", "groups", "attributes"}:
-            raise BadRequest("a consumer is {id, groups, attributes}")
-        groups = consumer.get("groups", [])
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise BadRequest("'consumer.groups' must be a list of group names")
-        if not isinstance(consumer.get("attributes", {}), Mapping):
-            raise BadRequest("'consumer.attributes' must be an object")
-    else:
-        raise BadRequest("'consumer' must be a consumer id or {id, groups, attributes}")
-    product = doc.get("product")
-    if not isinstance(product, str) or not product:
-        raise BadRequest("'product' must be a non-empty string")
-    columns = doc.get("columns")
-    if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
-        raise BadRequest("'columns' must be a list of column names")
-    purpose = doc.get("purpose")
-    if purpose is not None and not isinstance(purpose, str):
-        raise BadRequest("'purpose' must be a string")
-    at = doc.get("at")
-    if at is not None:
-        if not caller_time:
-            raise BadRequest(_NO_CALLER_TIME)
-        if not isinstance(at, str):
-            raise BadRequest("'at' must be an ISO 8601 timestamp")
-        try:
-            at = dt.datetime.fromisoformat(at)
-        except ValueError:
-            raise BadRequest("'at' must be an ISO 8601 timestamp") from None
-        if at.tzinfo is None:
-            raise BadRequest("'at' needs a UTC offset")
-        try:
-            at = at.astimezone(dt.UTC)
-        except OverflowError:  # 9999-12-31T23:59-05:00 is no instant
-            raise BadRequest("'at' is out of range") from None
-    return consumer, product, columns, purpose, at
+def _request(doc: Any, caller_time: bool = False) -> tuple[str | requests.Consumer, str, list[str] | None,
+                                                            str | None, dt.datetime | None]:
+    """Validate one evaluate request against `requests.Request` (the OpenAPI document's `Request`
+    too); `at` only when the server lets callers choose the instant (`caller_time`), else a
+    BadRequest."""
+    try:
+        return requests.read_request(doc, caller_time)
+    except requests.RequestError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _safe(exc: BaseException) -> str:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from policyengine.engine.decision_log import DecisionLog
+
+if TYPE_CHECKING:
+    from policyengine.engine.reload import ReloadingEngine
 
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -27,7 +32,7 @@ class Metrics:
         counts[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.sums[route] += seconds
 
-    def render(self, holder: Any) -> str:
+    def render(self, holder: ReloadingEngine) -> str:
         engine = holder.engine
         lines = [
             "# HELP policyengine_decisions_total Decisions answered (JSON API and Trino requests).",
@@ -49,11 +54,12 @@ class Metrics:
             "# TYPE policyengine_bundle_info gauge",
             f'policyengine_bundle_info{{bundle_version="{holder.bundle_version}"}} 1',
         ]
-        status = holder.status() if getattr(holder, "status", None) else None
-        if status is not None:
-            lines += _bundle_lines(status)
+        status_of = holder.status  # a bundle poller's, when there is one
+        poller = status_of() if status_of is not None else None
+        if poller is not None:
+            lines += _bundle_lines(poller)
         dlog = holder.decision_log
-        if dlog is not None and hasattr(dlog, "stats"):
+        if isinstance(dlog, DecisionLog):  # a plain DecisionSink keeps no counts
             stats = dlog.stats()
             lines += ["# HELP policyengine_decision_log_dropped_total Decision log lines dropped "
                       "(queue or disk full).",

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from policyengine.serve.requests import schema_components
+
 _RULE = {"type": ["object", "null"], "properties": {
     "name": {"type": "string"}, "file": {"type": "string"}, "line": {"type": "integer"}, "kind": {"type": "string"}}}
 
-_CONSUMER = {"oneOf": [
-    {"type": "string", "description": "a consumer id from the consumers file"},
-    {"type": "object", "required": ["id"], "properties": {
-        "id": {"type": "string"}, "groups": {"type": "array", "items": {"type": "string"}},
-        "attributes": {"type": "object"}}},
-]}
-
-_REQUEST = {"type": "object", "required": ["consumer", "product"], "additionalProperties": False, "properties": {
-    "consumer": _CONSUMER,
-    "product": {"type": "string"},
-    "columns": {"type": "array", "items": {"type": "string"}, "description": "default: every column"},
-    "purpose": {"type": "string"},
-    "at": {"type": "string", "format": "date-time",
-           "description": "the request's instant; refused (400) unless serve.allow_caller_time (with a token)"},
-}}
+_COMPONENTS = schema_components()  # Request and Consumer: the classes requests are validated with
+_CONSUMER = _COMPONENTS["Request"]["properties"]["consumer"]
 
 _DECISION = {"type": "object", "properties": {
     "product": {"type": "string"}, "consumer": {"type": "string"}, "purpose": {"type": ["string", "null"]},
@@ -126,7 +115,7 @@ OPENAPI: dict[str, Any] = {
     },
     "components": {
         "schemas": {
-            "Request": _REQUEST, "Decision": _DECISION, "Error": _ERROR,
+            **_COMPONENTS, "Decision": _DECISION, "Error": _ERROR,
             "IcebergRequest": _ICEBERG_REQUEST, "IcebergReadRestrictions": _ICEBERG_REPLY,
             "OpaInput": {"type": "object", "required": ["input"], "properties": {"input": {
                 "type": "object", "required": ["context", "action"], "properties": {

@@ -64,7 +64,7 @@ class _Bounded:
 
     _since: float | None = None
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         if len(self.connections) > ConnectionLimits.max_connections:  # type: ignore[attr-defined]
             ConnectionLimits.refused += 1

@@ -35,7 +35,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -43,7 +43,11 @@ from sqlglot.errors import SqlglotError
 from policyengine.catalog.consumers import Consumer
 from policyengine.enforce.sql import RenderError, filter_expression, mask_expression
 from policyengine.engine.decision import ColumnDecision, Decision
-from policyengine.engine.decision_log import log_columns
+from policyengine.engine.decision_log import DecisionLog, log_columns
+
+if TYPE_CHECKING:
+    from policyengine.engine.evaluator import Engine
+    from policyengine.engine.reload import DecisionSink
 
 log = logging.getLogger("policyengine")
 
@@ -361,11 +365,13 @@ def _null_of(column_type: str | None) -> str:
 class TrinoPolicy:
     """The plugin's five endpoints over one engine (a new one per bundle: cheap to build)."""
 
-    def __init__(self, engine: Any, settings: TrinoSettings, hash_key: bytes | None = None,
-                 decision_log: Any = None, allow_unkeyed_hash: bool = False) -> None:
+    def __init__(self, engine: Engine, settings: TrinoSettings, hash_key: bytes | None = None,
+                 decision_log: DecisionSink | None = None, allow_unkeyed_hash: bool = False) -> None:
         self.engine = engine
         self.allow_unkeyed_hash = allow_unkeyed_hash  # plain SHA-256 for `hash` without a key
-        self.decision_log = decision_log
+        # the Trino lines are whole entries, which the DecisionLog records; a sink taking only
+        # Decisions (DecisionSink.record) has no place for them
+        self.decision_log = decision_log if isinstance(decision_log, DecisionLog) else None
         self.settings = settings
         self.hash_key = hash_key
         self.names = Names(settings, list(engine.catalog.products))
@@ -494,7 +500,7 @@ class TrinoPolicy:
                                    keyed=keyed, column=cd.column)
         except RenderError as exc:
             raise Refused(str(exc)) from None
-        if keyed:
+        if keyed and self.hash_key is not None:  # keyed says it is set; narrowed again for the checker
             key_literal = exp.Anonymous(this="FROM_HEX", expressions=[exp.Literal.string(self.hash_key.hex())])
             tree = tree.transform(lambda n: key_literal.copy() if isinstance(n, exp.Placeholder) else n)
         return tree.sql("trino")
@@ -560,9 +566,9 @@ class TrinoPolicy:
             return self._catalog_visible(req, _text(_obj(res.get("catalog"), "'resource.catalog'").get("name"),
                                                     "'catalog.name'"))
         if op in ("FilterSchemas", "ShowTables"):
-            schema = _obj(res.get("schema"), "'resource.schema'")
-            return self._schema_visible(req, _text(schema.get("catalogName"), "'catalogName'"),
-                                        _text(schema.get("schemaName"), "'schemaName'"))
+            schema_doc = _obj(res.get("schema"), "'resource.schema'")
+            return self._schema_visible(req, _text(schema_doc.get("catalogName"), "'catalogName'"),
+                                        _text(schema_doc.get("schemaName"), "'schemaName'"))
         if op in ("FilterTables", "ShowColumns"):
             catalog, schema, table, _ = self._table(res)
             return self._table_visible(req, catalog, schema, table)
@@ -655,10 +661,11 @@ class TrinoPolicy:
 
     def _filter_sql(self, product: str, row_filter: Any) -> str:
         key = (product, row_filter)
+        cacheable = True
         try:
             found = self._filters.get(key)
         except TypeError:  # an unhashable literal: render without the cache
-            key, found = None, None
+            cacheable, found = False, None
         if found is None:
             try:
                 # never NULL: Trino ANDs the filter with the user's WHERE, and a NULL filter makes it
@@ -669,7 +676,7 @@ class TrinoPolicy:
                 found = tree.sql("trino")
             except RenderError as exc:
                 found = Refused(str(exc))
-            if key is not None:
+            if cacheable:
                 if len(self._filters) >= 65536:
                     self._filters.clear()
                 self._filters[key] = found

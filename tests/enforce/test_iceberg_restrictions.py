@@ -86,6 +86,14 @@ def test_two_columns_on_one_field_id_are_refused() -> None:
         read_restrictions(_customers(), {"id": 1, "email": 2, "region": 2, "born": 4, "ssn": 5})
 
 
+def test_a_nested_type_named_by_a_list_is_a_schema_error() -> None:
+    """Not a TypeError from hashing the list: the schema is refused with its one-line reason."""
+    tags = {"id": 6, "name": "tags", "required": False, "type": {
+        "type": "list", "element-id": 7, "element": {"type": ["struct"]}}}
+    with pytest.raises(IcebergSchemaError, match="unknown nested Iceberg type"):
+        parse_schema(_schema(extra=tags))
+
+
 def test_a_top_level_id_reused_inside_a_nested_type_is_refused() -> None:
     """A projection on id 2 would be ambiguous between `email` and the struct's subfield."""
     nested = {"id": 6, "name": "meta", "required": False, "type": {"type": "struct", "fields": [

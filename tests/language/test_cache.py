@@ -54,7 +54,7 @@ def test_changed_file_is_parsed_again(cache: Path, tmp_path: Path) -> None:
     assert len(_entries(cache)) == 2
 
 
-def test_corrupt_entry_is_ignored_and_replaced(cache: Path, tmp_path: Path) -> None:
+def test_corrupt_entry_is_ignored_and_replaced(cache: Path, tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "shop.policy"
     path.write_text(TEXT, encoding="utf-8")
     expected = parser.parse_file(path)
@@ -62,15 +62,26 @@ def test_corrupt_entry_is_ignored_and_replaced(cache: Path, tmp_path: Path) -> N
     entry.write_bytes(b"\x80\x05not a pickle")
     parser.clear_cache(memory=True)
     assert parser.parse_file(path) == expected
+    assert entry.read_bytes() != b"\x80\x05not a pickle"  # rewritten
     parser.clear_cache(memory=True)
-    assert parser._disk_load(cache, entry.name, str(path)) == expected  # rewritten, readable
+    _forbid_parsing(monkeypatch)
+    assert parser.parse_file(path) == expected  # and readable: the next process parses nothing
 
 
 def test_entry_of_another_path_is_not_used(cache: Path, monkeypatch) -> None:
+    """An entry holding another file's AST (copied there, or a collision) is parsed again, not used:
+    its spans would name the other file."""
     parser.parse_policy(TEXT, "a.policy", disk_cache=True)
-    (entry,) = _entries(cache)
-    assert parser._disk_load(cache, entry.name, "b.policy") is None  # and the entry is dropped
-    assert _entries(cache) == []
+    (entry_a,) = _entries(cache)
+    parser.parse_policy(TEXT, "b.policy", disk_cache=True)
+    (entry_b,) = set(_entries(cache)) - {entry_a}
+    entry_b.write_bytes(entry_a.read_bytes())
+    parser.clear_cache(memory=True)
+    again = parser.parse_policy(TEXT, "b.policy", disk_cache=True)
+    assert again.path == "b.policy" and again.rules[0].span.file == "b.policy"
+    parser.clear_cache(memory=True)
+    _forbid_parsing(monkeypatch)  # the foreign entry was replaced by b's own
+    assert parser.parse_policy(TEXT, "b.policy", disk_cache=True).rules[0].span.file == "b.policy"
 
 
 def test_disk_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
