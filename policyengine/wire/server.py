@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from policyengine.enforce.bound import Placeheld, placehold
 from policyengine.enforce.gateway import (
     DeniedColumn,
     EngineError,
@@ -35,8 +36,10 @@ from policyengine.enforce.gateway import (
     UnkeyedHash,
     UnknownSource,
 )
+from policyengine.wire import binary
 from policyengine.wire import messages as m
 from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
+from policyengine.wire.params import column_lookup, parameter_types
 
 log = logging.getLogger("policyengine.wire")
 
@@ -105,6 +108,8 @@ def client_error(exc: BaseException) -> WireError:
     else is named by its class only."""
     if isinstance(exc, WireError):
         return exc
+    if isinstance(exc, binary.ValueProblem):
+        return WireError(exc.sqlstate, str(exc))
     if isinstance(exc, TimeoutError):
         return WireError("57014", "canceling statement due to statement timeout")
     if isinstance(exc, DeniedColumn):
@@ -130,18 +135,24 @@ class _Result:
     columns: list[m.Column] | None = None
     rows: list[bytes] = field(default_factory=list)
     empty: bool = False  # an empty query string (EmptyQueryResponse instead of CommandComplete)
+    table: pa.Table | None = None  # the rows as the engine returned them (for binary formats)
 
 
 @dataclass
 class _Statement:
     query: str
-    param_types: tuple[int, ...]
+    param_types: tuple[int, ...]  # as the client declared them (0: not declared)
+    held: Placeheld  # the query with its $n parameters as sentinels, and their count
+    described: tuple[int, ...] | None = None  # every parameter's type, once inferred
 
 
 @dataclass
 class _Portal:
     query: str
+    values: list[Any] | None = None  # the bound parameter values (None: a statement without any)
+    formats: tuple[int, ...] = ()  # Bind's result-format codes
     result: _Result | None = None
+    rows: list[bytes] | None = None  # the result's rows in the portal's formats
     sent: int = 0
 
 
@@ -247,9 +258,30 @@ class WireServer:
             "standard_conforming_strings": "on", "is_superuser": "off", "IntervalStyle": "postgres",
             "application_name": "",
         }
+        self._types: dict[str, dict[str, str]] = {}  # product -> column -> DuckDB type
         self.active = 0
         self.tasks: set[asyncio.Task[Any]] = set()
         self.server: asyncio.Server | None = None
+
+    def column_types(self, sql: str, consumer: Any) -> dict[str, dict[str, str]]:
+        """Per product `sql` reads (for `consumer`), its columns' DuckDB types (to describe the
+        parameters compared with them); products that cannot be read are left out."""
+        products = self.gateway.rewrite(sql, consumer).decisions
+        out: dict[str, dict[str, str]] = {}
+        for product in products:
+            if product not in self._types:
+                try:
+                    source = self.gateway.source(product).sql(dialect="duckdb")
+                except GatewayError:
+                    continue
+                cursor = self.gateway.con.cursor()
+                try:
+                    self._types[product] = {str(name): str(kind) for name, kind, *_ in
+                                            cursor.execute(f"DESCRIBE {source}").fetchall()}
+                finally:
+                    cursor.close()
+            out[product] = self._types[product]
+        return out
 
     async def start(self) -> asyncio.Server:
         self.server = await asyncio.start_server(self._serve, self.settings.host, self.settings.port,
@@ -518,18 +550,19 @@ class _Connection:
         out: list[bytes] = []
         if describe and result.columns is not None:
             out.append(m.row_description(result.columns))
+        rows = portal.rows if portal is not None and portal.rows is not None else result.rows
         start = portal.sent if portal else 0
-        end = len(result.rows) if limit <= 0 else min(len(result.rows), start + limit)
-        out += result.rows[start:end]
+        end = len(rows) if limit <= 0 else min(len(rows), start + limit)
+        out += rows[start:end]
         if portal is not None:
             portal.sent = end
-        if end < len(result.rows):
+        if end < len(rows):
             out.append(m.portal_suspended())
         else:
             out.append(m.command_complete(result.tag))
         self.writer.write(b"".join(out))
 
-    async def _statement(self, sql: str, *, apply: bool = True) -> _Result:
+    async def _statement(self, sql: str, *, apply: bool = True, values: list[Any] | None = None) -> _Result:
         """Run one statement: the few the gateway answers itself, else the enforced query."""
         core = core_text(sql)
         if not core:
@@ -560,23 +593,30 @@ class _Connection:
             return text_result(key, value)
         if word == "set":
             raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
-        table: pa.Table = await asyncio.wait_for(asyncio.to_thread(self._query, sql),
+        table: pa.Table = await asyncio.wait_for(asyncio.to_thread(self._query, sql, values),
                                                  self.settings.statement_timeout)
         columns = m.result_columns(table)
-        return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns))
+        return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
 
-    def _query(self, sql: str) -> pa.Table:
+    def _query(self, sql: str, values: list[Any] | None = None) -> pa.Table:
         """Run one statement through the gateway (in a worker thread); with a decision log, one
         line for it: the consumer, each product's column effects and rule names, the SQLSTATE and
         the row count. Never the query text (its literals may be values) nor a result value."""
         gateway, dlog = self.server.gateway, self.server.decision_log
-        if dlog is None:
+        if values is not None:  # bound parameters: the engine binds them (enforce/bound.py)
+            if dlog is None:
+                return gateway.query_bound(sql, self.consumer, values)[0]
+        elif dlog is None:
             return gateway.query(sql, self.consumer)
         start = time.perf_counter()
         decisions: Mapping[str, Any] = {}
         try:
-            decisions = gateway.rewrite(sql, self.consumer).decisions  # cached: query reuses it
-            table = gateway.query(sql, self.consumer)
+            if values is not None:
+                table, rewritten = gateway.query_bound(sql, self.consumer, values)
+                decisions = rewritten.decisions
+            else:
+                decisions = gateway.rewrite(sql, self.consumer).decisions  # cached: query reuses it
+                table = gateway.query(sql, self.consumer)
         except Exception as exc:
             dlog.record_entry(statement_entry(self.consumer.id, decisions, client_error(exc).sqlstate,
                                               None, time.perf_counter() - start))
@@ -592,23 +632,33 @@ class _Connection:
                 raise WireError("42P05", f'prepared statement "{parse.statement}" already exists')
             if len(self.statements) >= 256:
                 raise WireError("54000", "too many prepared statements on this connection")
-            self.statements[parse.statement] = _Statement(parse.query, parse.param_types)
+            held = placehold(parse.query)
+            if max(held.count, len(parse.param_types)) > 0xFFFF // 2:
+                raise WireError("54000", "too many parameters in one statement")
+            self.statements[parse.statement] = _Statement(parse.query, parse.param_types, held)
             self.writer.write(m.parse_complete())
         elif kind == b"B":
             bind = m.decode_bind(body)
             statement = self.statements.get(bind.statement)
             if statement is None:
                 raise WireError("26000", f'prepared statement "{bind.statement}" does not exist')
-            if bind.params:
-                raise WireError("0A000", "query parameters are not supported by the gateway yet (values are "
-                                         "never spliced into SQL text); write the values inline")
-            if any(code != 0 for code in bind.result_formats):
-                raise WireError("0A000", "binary result format is not supported by the gateway; use text")
+            values: list[Any] | None = None
+            if bind.params or statement.held.count:
+                needed = max(statement.held.count, len(statement.param_types))
+                if len(bind.params) != needed:
+                    raise WireError("08P01", f"bind message supplies {len(bind.params)} parameters, but "
+                                             f"prepared statement \"{bind.statement}\" requires {needed}")
+                # a value in binary needs its type; text is read as the type declared or described
+                oids = await self._parameter_types(statement) if any(bind.param_formats) \
+                    else statement.described or statement.param_types
+                values = binary.parameter_values(bind.params, bind.param_formats, oids)
+            binary.result_formats(bind.result_formats, 0 if len(bind.result_formats) < 2
+                                  else len(bind.result_formats))  # codes checked; the count at Execute
             if bind.portal and bind.portal in self.portals:
                 raise WireError("42P03", f'cursor "{bind.portal}" already exists')
             if len(self.portals) >= 256:
                 raise WireError("54000", "too many portals on this connection")
-            self.portals[bind.portal] = _Portal(statement.query)
+            self.portals[bind.portal] = _Portal(statement.query, values, bind.result_formats)
             self.writer.write(m.bind_complete())
         elif kind == b"D":
             target, name = m.decode_target(body)
@@ -616,19 +666,22 @@ class _Connection:
                 statement = self.statements.get(name)
                 if statement is None:
                     raise WireError("26000", f'prepared statement "{name}" does not exist')
-                result = await self._statement(statement.query, apply=False)
-                self.writer.write(m.parameter_description(statement.param_types))
+                types = await self._parameter_types(statement)
+                # the columns, run with every parameter NULL (no value is needed to name them)
+                result = await self._statement(statement.query, apply=False,
+                                               values=[None] * len(types) if types else None)
+                self.writer.write(m.parameter_description(types))
+                formats: tuple[int, ...] = ()
             else:
-                portal = self._portal(name)
-                if portal.result is None:
-                    portal.result = await self._statement(portal.query)
-                result = portal.result
-            self.writer.write(m.row_description(result.columns) if result.columns is not None else m.no_data())
+                portal = await self._run_portal(name)
+                assert portal.result is not None
+                result, formats = portal.result, portal.formats
+            self.writer.write(m.row_description(result.columns, self._formats(result, formats))
+                              if result.columns is not None else m.no_data())
         elif kind == b"E":
             name, limit = m.decode_execute(body)
-            portal = self._portal(name)
-            if portal.result is None:
-                portal.result = await self._statement(portal.query)
+            portal = await self._run_portal(name)
+            assert portal.result is not None
             self._send(portal.result, describe=False, limit=limit, portal=portal)
             if not name and portal.sent >= len(portal.result.rows):
                 self.portals.pop(name, None)
@@ -636,6 +689,34 @@ class _Connection:
             target, name = m.decode_target(body)
             (self.statements if target == "S" else self.portals).pop(name, None)
             self.writer.write(m.close_complete())
+
+    async def _parameter_types(self, statement: _Statement) -> tuple[int, ...]:
+        """Every parameter's type: the client's, else inferred from the query (params.py)."""
+        if statement.described is None:
+            held, declared = statement.held, statement.param_types
+            if held.count and not all(declared[i:i + 1] not in ((), (0,)) for i in range(held.count)):
+                lookup = column_lookup(await asyncio.wait_for(
+                    asyncio.to_thread(self.server.column_types, held.text, self.consumer),
+                    self.settings.statement_timeout))
+            else:
+                lookup = column_lookup({})
+            statement.described = parameter_types(held, declared, lookup)
+        return statement.described
+
+    @staticmethod
+    def _formats(result: _Result, codes: tuple[int, ...]) -> tuple[int, ...]:
+        formats = binary.result_formats(codes, len(result.columns or ())) if codes else ()
+        return formats if any(formats) else ()
+
+    async def _run_portal(self, name: str) -> _Portal:
+        """The portal with its result, run on first use, with its rows in its formats."""
+        portal = self._portal(name)
+        if portal.result is None:
+            portal.result = await self._statement(portal.query, values=portal.values)
+            formats = self._formats(portal.result, portal.formats)
+            if any(formats) and portal.result.table is not None and portal.result.columns is not None:
+                portal.rows = binary.result_rows(portal.result.table, portal.result.columns, formats)
+        return portal
 
     def _portal(self, name: str) -> _Portal:
         portal = self.portals.get(name)
