@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import re
 import secrets
+import ssl
 import struct
 import time
 from collections.abc import Mapping
@@ -40,6 +41,13 @@ from policyengine.wire import binary
 from policyengine.wire import messages as m
 from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
 from policyengine.wire.params import column_lookup, parameter_types
+from policyengine.wire.tls import (
+    TlsError,
+    TlsSettings,
+    certificate_login,
+    server_context,
+    tls_settings,
+)
 
 log = logging.getLogger("policyengine.wire")
 
@@ -64,6 +72,7 @@ class WireSettings:
     idle_timeout: float = 300.0  # seconds without a message before the connection is closed
     statement_timeout: float = 30.0  # seconds a statement may run before the client gets 57014
     startup_timeout: float = 10.0  # seconds to finish the start-up
+    tls: TlsSettings | None = None  # `gateway: tls:` (tls.py): SSLRequest answered 'S' when set
 
 
 _SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "credentials": str,
@@ -76,9 +85,15 @@ def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
     """WireSettings from the `gateway:` section (ValueError naming the key on a bad value)."""
     values: dict[str, Any] = {}
     for key, value in {**section, **{k: v for k, v in overrides.items() if v is not None}}.items():
+        if key == "tls":
+            try:
+                values["tls"] = value if isinstance(value, TlsSettings) else tls_settings(value)
+            except TlsError as exc:
+                raise ValueError(str(exc)) from None
+            continue
         kind = _SETTING_TYPES.get(key)
         if kind is None:
-            raise ValueError(f"unknown key 'gateway.{key}' (known: {', '.join(_SETTING_TYPES)})")
+            raise ValueError(f"unknown key 'gateway.{key}' (known: {', '.join(_SETTING_TYPES)}, tls)")
         if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
             raise ValueError(f"'gateway.{key}' must be a {kind.__name__}")
         if kind is not str and value <= 0:
@@ -243,13 +258,20 @@ class WireServer:
     """The PostgreSQL-protocol front of a `Gateway`: `await start()` listens, `close()` stops."""
 
     def __init__(self, gateway: Gateway, settings: WireSettings | None = None, *, version: str = "",
-                 credentials: Mapping[str, Verifier] | None = None, decision_log: Any = None) -> None:
+                 credentials: Mapping[str, Verifier] | None = None, decision_log: Any = None,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        """`tls_context`: the server's SSL context, else one built from `settings.tls` (its paths
+        as they are; the command resolves them against policyengine.yaml's folder)."""
         self.gateway = gateway
         self.decision_log = decision_log  # an engine DecisionLog: one line per statement run or refused
         self.settings = settings or WireSettings()
         if self.settings.auth == "scram-sha-256" and credentials is None:
             raise ValueError("scram-sha-256 authentication needs a credential store")
         self.credentials: Mapping[str, Verifier] = credentials or {}
+        self.tls_context = tls_context
+        if self.tls_context is None and self.settings.tls is not None:
+            self.tls_context = server_context(self.settings.tls)
+        self.backends: dict[int, _Connection] = {}  # BackendKeyData's process id -> its connection
         self.secret = secrets.token_bytes(32)  # the salts of mock exchanges for unknown logins
         self.version = version
         self.parameters = {
@@ -262,6 +284,24 @@ class WireServer:
         self.active = 0
         self.tasks: set[asyncio.Task[Any]] = set()
         self.server: asyncio.Server | None = None
+
+    def register(self, connection: _Connection) -> int:
+        """A fresh process id for `connection`'s BackendKeyData (forgotten when it closes)."""
+        while True:
+            pid = secrets.randbelow(1 << 30) + 1
+            if pid not in self.backends:
+                self.backends[pid] = connection
+                return pid
+
+    def cancel(self, pid: int, secret: int) -> None:
+        """A CancelRequest: the statement running on the connection with this process id and
+        secret is cancelled; a wrong secret or an unknown id does nothing (and says nothing)."""
+        connection = self.backends.get(pid)
+        if connection is not None and hmac.compare_digest(struct.pack("!i", connection.secret),
+                                                          struct.pack("!i", secret)):
+            connection.cancel()
+        else:
+            log.info("cancel request matched no connection")
 
     def column_types(self, sql: str, consumer: Any) -> dict[str, dict[str, str]]:
         """Per product `sql` reads (for `consumer`), its columns' DuckDB types (to describe the
@@ -310,16 +350,28 @@ class WireServer:
             self.tasks.add(task)
         over = self.active >= self.settings.max_connections  # refused after its startup packet
         self.active += 1
+        connection = _Connection(self, reader, writer, over_limit=over)
         try:
-            await _Connection(self, reader, writer, over_limit=over).run()
+            await connection.run()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, asyncio.CancelledError):
             pass  # the client went away, was too slow, or the server is closing: nothing to answer
         except Exception as exc:  # never a crash of the server; the class only (no data)
             log.warning("connection ended by %s", type(exc).__name__)
         finally:
+            self.backends.pop(connection.pid, None)
             self.active -= 1
             self.tasks.discard(task)  # type: ignore[arg-type]
             await _close(writer)
+
+
+def _discard(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+
+def _buffered(reader: asyncio.StreamReader) -> bool:
+    """Whether the client sent bytes the server has not read yet."""
+    return bool(getattr(reader, "_buffer", b""))
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -345,6 +397,9 @@ class _Connection:
         self.statements: dict[str, _Statement] = {}
         self.portals: dict[str, _Portal] = {}
         self.skipping = False  # after an error in an extended-protocol cycle: discard until Sync
+        self.tls = False  # the connection was upgraded to TLS
+        self.pid, self.secret = 0, secrets.randbelow(1 << 31)  # BackendKeyData, for CancelRequest
+        self.cancel_event: asyncio.Event | None = None  # set while a statement runs; a cancel sets it
 
     # ------------------------------------------------------------ framing
 
@@ -387,11 +442,22 @@ class _Connection:
                 return False
             body = await self._read(length - 4, timeout)
             code = struct.unpack("!i", body[:4])[0]
+            if code == m.SSL_REQUEST and self.server.tls_context is not None and not self.tls:
+                if _buffered(self.reader):  # bytes sent in clear before the handshake (CVE-2021-23214)
+                    self._fatal("08P01", "received unencrypted data after SSL request")
+                    return False
+                self.writer.write(b"S")
+                await self.writer.drain()
+                await asyncio.wait_for(self.writer.start_tls(self.server.tls_context), timeout)
+                self.tls = True
+                continue
             if code in (m.SSL_REQUEST, m.GSSENC_REQUEST):
-                self.writer.write(b"N")  # no TLS in this version: the client may go on in clear
+                self.writer.write(b"N")  # no TLS configured, no GSSAPI: the client may go on in clear
                 continue
             if code == m.CANCEL_REQUEST:
-                return False  # cancel is not supported: the connection is closed without a reply
+                if length == 16:
+                    self.server.cancel(*struct.unpack("!ii", body[4:12]))
+                return False  # never answered, whether it matched or not (as PostgreSQL)
             if code != m.PROTOCOL_V3:
                 self._fatal("0A000", "unsupported frontend protocol: the gateway speaks 3.0")
                 return False
@@ -412,11 +478,23 @@ class _Connection:
         if not user:
             self._fatal("28000", "no user name in the startup packet")
             return False
-        if self.settings.auth == "refuse":
+        tls = self.settings.tls
+        if tls is not None and tls.required and not self.tls:
+            self._fatal("28000", "the gateway requires TLS (connect with sslmode=require or stronger)")
+            return False
+        named = certificate_login(self.writer.get_extra_info("ssl_object")) \
+            if tls is not None and tls.cert_login and self.tls else None
+        if named is not None and named != user:
+            self._fatal("28000", f'certificate authentication failed for user "{user}" (the certificate '
+                                 "names another login)")
+            return False
+        if named is not None:
+            pass  # a client certificate the configured CA signed, naming this login
+        elif self.settings.auth == "refuse":
             self._fatal("28000", "no authentication method is configured for the gateway (set gateway: auth: "
                                  "scram-sha-256 or, for loopback logins, trust in policyengine.yaml)")
             return False
-        if self.settings.auth == "trust":
+        elif self.settings.auth == "trust":
             peer = self.writer.get_extra_info("peername")
             try:
                 loopback = ipaddress.ip_address(peer[0]).is_loopback if peer else False
@@ -436,13 +514,13 @@ class _Connection:
             log.info("login refused: unknown consumer")
             return False
         self.consumer = consumer
-        out = [] if self.settings.auth == "scram-sha-256" else [m.authentication_ok()]
+        out = [] if self.settings.auth == "scram-sha-256" and named is None else [m.authentication_ok()]
         parameters = dict(self.server.parameters)
         if "application_name" in params:
             parameters["application_name"] = params["application_name"]
         out += [m.parameter_status(k, v) for k, v in parameters.items()]
-        out += [m.backend_key_data(secrets.randbelow(1 << 30) + 1, secrets.randbelow(1 << 31)),
-                m.ready_for_query("I")]
+        self.pid = self.server.register(self)
+        out += [m.backend_key_data(self.pid, self.secret), m.ready_for_query("I")]
         self.writer.write(b"".join(out))
         return True
 
@@ -593,10 +671,33 @@ class _Connection:
             return text_result(key, value)
         if word == "set":
             raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
-        table: pa.Table = await asyncio.wait_for(asyncio.to_thread(self._query, sql, values),
-                                                 self.settings.statement_timeout)
+        table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, sql, values))
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
+
+    async def _interruptible(self, work: Any) -> Any:
+        """Await `work` within the statement timeout, or until a CancelRequest for this
+        connection (57014 either way; the engine's worker finishes on its own)."""
+        running = asyncio.ensure_future(work)
+        self.cancel_event = asyncio.Event()
+        waiter = asyncio.ensure_future(self.cancel_event.wait())
+        try:
+            done, _ = await asyncio.wait({running, waiter}, timeout=self.settings.statement_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            self.cancel_event = None
+        if running in done:
+            return running.result()
+        running.add_done_callback(_discard)  # finishes in its worker; its outcome is dropped
+        if waiter in done:
+            raise WireError("57014", "canceling statement due to user request")
+        raise TimeoutError
+
+    def cancel(self) -> None:
+        """A matching CancelRequest: stop waiting for the running statement, if any."""
+        if self.cancel_event is not None:
+            self.cancel_event.set()
 
     def _query(self, sql: str, values: list[Any] | None = None) -> pa.Table:
         """Run one statement through the gateway (in a worker thread); with a decision log, one
