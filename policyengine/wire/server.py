@@ -39,6 +39,7 @@ from policyengine.enforce.gateway import (
 )
 from policyengine.wire import binary
 from policyengine.wire import messages as m
+from policyengine.wire.copy import CopyRefused, copy_messages, parse_copy
 from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
 from policyengine.wire.params import column_lookup, parameter_types
 from policyengine.wire.tls import (
@@ -123,7 +124,7 @@ def client_error(exc: BaseException) -> WireError:
     else is named by its class only."""
     if isinstance(exc, WireError):
         return exc
-    if isinstance(exc, binary.ValueProblem):
+    if isinstance(exc, (binary.ValueProblem, CopyRefused)):
         return WireError(exc.sqlstate, str(exc))
     if isinstance(exc, TimeoutError):
         return WireError("57014", "canceling statement due to statement timeout")
@@ -151,6 +152,7 @@ class _Result:
     rows: list[bytes] = field(default_factory=list)
     empty: bool = False  # an empty query string (EmptyQueryResponse instead of CommandComplete)
     table: pa.Table | None = None  # the rows as the engine returned them (for binary formats)
+    copy: bool = False  # rows are COPY messages: sent whole, whatever Execute's row limit
 
 
 @dataclass
@@ -630,7 +632,7 @@ class _Connection:
             out.append(m.row_description(result.columns))
         rows = portal.rows if portal is not None and portal.rows is not None else result.rows
         start = portal.sent if portal else 0
-        end = len(rows) if limit <= 0 else min(len(rows), start + limit)
+        end = len(rows) if limit <= 0 or result.copy else min(len(rows), start + limit)
         out += rows[start:end]
         if portal is not None:
             portal.sent = end
@@ -669,11 +671,20 @@ class _Connection:
                 raise WireError("42704", f'unrecognized configuration parameter "{name}"')
             key, value = known[name.lower()]
             return text_result(key, value)
+        if word == "copy":
+            return await self._copy(core)
         if word == "set":
             raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
         table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, sql, values))
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
+
+    async def _copy(self, sql: str) -> _Result:
+        """`COPY (SELECT …) TO STDOUT`: the SELECT enforced as any query (copy.py)."""
+        copy = parse_copy(sql)
+        table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, copy.query, None))
+        messages = copy_messages(table, m.result_columns(table), copy)
+        return _Result(f"COPY {table.num_rows}", None, messages, table=table, copy=True)
 
     async def _interruptible(self, work: Any) -> Any:
         """Await `work` within the statement timeout, or until a CancelRequest for this
@@ -807,6 +818,8 @@ class _Connection:
     @staticmethod
     def _formats(result: _Result, codes: tuple[int, ...]) -> tuple[int, ...]:
         formats = binary.result_formats(codes, len(result.columns or ())) if codes else ()
+        if any(formats) and result.table is None and result.rows:
+            raise WireError("0A000", "binary format is not available for this statement's result; use text")
         return formats if any(formats) else ()
 
     async def _run_portal(self, name: str) -> _Portal:

@@ -1,0 +1,114 @@
+"""`COPY (SELECT …) TO STDOUT` is enforced exactly like the same SELECT (psycopg's `copy()` in
+text, csv and binary; the rows equal `Gateway.query`'s cells); every other COPY is refused:
+FROM, to a file or a program, of a table, and a denied column inside the SELECT."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import psycopg
+import pytest
+
+from policyengine.wire.copy import CopyRefused, parse_copy
+from tests.wire.test_wire_clients import expected, normalise
+
+SELECT = ("SELECT order_id, customer_email, card_number, amount, created_at, shipped_on FROM sales.orders "
+          "ORDER BY order_id")
+
+
+@pytest.fixture(scope="module")
+def conn(wire):
+    with psycopg.connect(wire.dsn(), autocommit=True) as connection:
+        yield connection
+
+
+def _copied(conn, sql: str) -> bytes:
+    with conn.cursor().copy(sql) as copy:
+        return b"".join(bytes(chunk) for chunk in copy)
+
+
+def _text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(sep=" ").removesuffix("+00:00") + "+00"
+    return str(value)
+
+
+def test_copy_text_is_the_selects_cells(conn, wire_gateway) -> None:
+    want = expected(wire_gateway, SELECT)
+    lines = _copied(conn, f"COPY ({SELECT}) TO STDOUT").decode().splitlines()
+    assert want and lines == ["\t".join(_text(v) for v in row) for row in want]
+    assert all("***@" in line for line in lines)  # masked, as the SELECT is
+
+
+def test_copy_csv_with_header(conn, wire_gateway) -> None:
+    want = expected(wire_gateway, SELECT)
+    rows = list(csv.reader(io.StringIO(_copied(conn, f"COPY ({SELECT}) TO STDOUT WITH (FORMAT csv, HEADER)")
+                                       .decode())))
+    assert rows[0] == ["order_id", "customer_email", "card_number", "amount", "created_at", "shipped_on"]
+    assert [r[:4] for r in rows[1:]] == [[_text(v) if v is not None else "" for v in row[:4]] for row in want]
+
+
+def test_copy_binary_rows_are_the_gateways_cells(conn, wire_gateway) -> None:
+    with conn.cursor().copy(f"COPY ({SELECT}) TO STDOUT (FORMAT binary)") as copy:
+        copy.set_types(["text", "text", "text", "float8", "timestamptz", "date"])
+        rows = list(copy.rows())
+    assert rows and normalise(rows) == normalise(expected(wire_gateway, SELECT))
+
+
+def test_copy_of_no_rows(conn) -> None:
+    sql = "SELECT order_id FROM sales.orders WHERE region = 'nowhere'"
+    assert _copied(conn, f"COPY ({sql}) TO STDOUT") == b""
+    with conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
+        copy.set_types(["text"])
+        assert list(copy.rows()) == []
+
+
+@pytest.mark.parametrize(("sql", "sqlstate"), [
+    ("COPY sales.orders TO STDOUT", "42501"),                                   # a table: past the rewrite
+    ("COPY pe_raw.\"sales.orders\" TO STDOUT", "42501"),
+    ("COPY sales.orders FROM STDIN", "42501"),
+    ("COPY (SELECT region FROM sales.orders) TO '/tmp/pe-copy-out'", "42501"),  # a file
+    ("COPY (SELECT region FROM sales.orders) TO PROGRAM 'cat'", "42501"),
+    ("COPY (SELECT margin FROM sales.orders) TO STDOUT", "42501"),              # denied, as in SELECT
+    ("COPY (SELECT * FROM read_csv('/etc/passwd')) TO STDOUT", "42501"),
+    ("COPY (DELETE FROM sales.orders) TO STDOUT", "42501"),
+    ("COPY (SELECT region FROM sales.orders) TO STDOUT (FORMAT parquet)", "22023"),
+    ("COPY (SELECT region FROM sales.orders) TO STDOUT (FORMAT csv, FORCE_QUOTE *)", "0A000"),
+    ("COPY (SELECT region FROM sales.orders TO STDOUT", "42601"),
+])
+def test_other_copies_are_refused(conn, sql: str, sqlstate: str) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        _copied(conn, sql)
+    assert info.value.sqlstate == sqlstate, str(info.value)
+    assert conn.execute("SELECT count(*) FROM sales.orders").fetchone()[0] > 0
+
+
+def test_copy_refusal_matches_the_select_refusal(conn) -> None:
+    with pytest.raises(psycopg.Error) as select:
+        conn.execute("SELECT margin FROM sales.orders")
+    with pytest.raises(psycopg.Error) as copy:
+        _copied(conn, "COPY (SELECT margin FROM sales.orders) TO STDOUT")
+    assert str(select.value) == str(copy.value)
+
+
+@pytest.mark.parametrize(("sql", "query", "fmt", "header"), [
+    ("COPY (SELECT 1) TO STDOUT", "SELECT 1", "text", False),
+    ("copy ( select ')' ) to stdout with csv header;", " select ')' ", "csv", True),
+    ("COPY (SELECT (1)) TO STDOUT WITH BINARY", "SELECT (1)", "binary", False),
+    ("COPY (SELECT 1) TO STDOUT (FORMAT 'csv', HEADER true, DELIMITER ';')", "SELECT 1", "csv", True),
+])
+def test_parse_copy(sql: str, query: str, fmt: str, header: bool) -> None:
+    copy = parse_copy(sql)
+    assert (copy.query, copy.format, copy.header) == (query, fmt, header)
+
+
+@pytest.mark.parametrize("sql", ["COPY (SELECT 1) TO STDOUT (DELIMITER '\\')", "COPY (SELECT 1) TO STDOUT (HEADER)",
+                                 "COPY (SELECT 1) TO STDOUT (FORMAT binary, NULL 'x')",
+                                 "COPY (SELECT 1) TO STDOUT WITH DELIMITER"])
+def test_bad_copy_options(sql: str) -> None:
+    with pytest.raises(CopyRefused):
+        parse_copy(sql)
