@@ -41,6 +41,7 @@ from policyengine.wire import binary
 from policyengine.wire import messages as m
 from policyengine.wire.copy import CopyRefused, copy_messages, parse_copy
 from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
+from policyengine.wire.cursors import CursorError, parse_close, parse_declare, parse_fetch
 from policyengine.wire.params import column_lookup, parameter_types
 from policyengine.wire.tls import (
     TlsError,
@@ -124,7 +125,7 @@ def client_error(exc: BaseException) -> WireError:
     else is named by its class only."""
     if isinstance(exc, WireError):
         return exc
-    if isinstance(exc, (binary.ValueProblem, CopyRefused)):
+    if isinstance(exc, (binary.ValueProblem, CopyRefused, CursorError)):
         return WireError(exc.sqlstate, str(exc))
     if isinstance(exc, TimeoutError):
         return WireError("57014", "canceling statement due to statement timeout")
@@ -401,6 +402,7 @@ class _Connection:
         self.skipping = False  # after an error in an extended-protocol cycle: discard until Sync
         self.tls = False  # the connection was upgraded to TLS
         self.pid, self.secret = 0, secrets.randbelow(1 << 31)  # BackendKeyData, for CancelRequest
+        self.cursors: dict[str, bool] = {}  # DECLAREd cursors (portals by name) -> WITH HOLD
         self.cancel_event: asyncio.Event | None = None  # set while a statement runs; a cancel sets it
 
     # ------------------------------------------------------------ framing
@@ -652,10 +654,15 @@ class _Connection:
             tag = "ROLLBACK" if word in _ROLLBACK or self.status == "E" else "COMMIT"
             if apply:
                 self.status = "I"
+                self._end_transaction()
             return _Result(tag)
         if self.status == "E":
             raise WireError("25P02", "current transaction is aborted, commands ignored until end of "
                                      "transaction block")
+        if word == "copy":
+            return await self._copy(core)
+        if word in ("declare", "fetch", "move", "close"):
+            return await self._cursor(word, core, values, apply)
         if word in _BEGIN:
             if apply:
                 self.status = "T"
@@ -671,13 +678,67 @@ class _Connection:
                 raise WireError("42704", f'unrecognized configuration parameter "{name}"')
             key, value = known[name.lower()]
             return text_result(key, value)
-        if word == "copy":
-            return await self._copy(core)
         if word == "set":
             raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
         table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, sql, values))
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
+
+    def _end_transaction(self) -> None:
+        """COMMIT or ROLLBACK: the cursors declared without HOLD are closed."""
+        for name, hold in list(self.cursors.items()):
+            if not hold:
+                self.cursors.pop(name)
+                self.portals.pop(name, None)
+
+    async def _cursor(self, word: str, sql: str, values: list[Any] | None, apply: bool) -> _Result:
+        """DECLARE, FETCH, MOVE and CLOSE (cursors.py): a cursor is a portal under its name."""
+        if word == "declare":
+            declare = parse_declare(sql)
+            if declare.binary:
+                raise CursorError("0A000", "DECLARE … BINARY is not supported by the gateway; ask for binary "
+                                           "results in Bind (e.g. psycopg's binary cursors)")
+            if not declare.hold and self.status != "T":
+                raise WireError("25P01", "DECLARE CURSOR can only be used in transaction blocks")
+            if first_word(core_text(declare.query)) not in ("select", "with", "values", "table"):
+                raise WireError("42601", "a cursor is declared for a SELECT")
+            if not apply:
+                return _Result("DECLARE CURSOR")
+            if declare.name in self.portals:
+                raise WireError("42P03", f'cursor "{declare.name}" already exists')
+            if len(self.portals) >= 256:
+                raise WireError("54000", "too many portals on this connection")
+            # run and enforced now, so a refusal comes at DECLARE (as PostgreSQL plans it there)
+            result = await self._statement(declare.query, values=values)
+            self.portals[declare.name] = _Portal(declare.query, values, result=result)
+            self.cursors[declare.name] = declare.hold
+            return _Result("DECLARE CURSOR")
+        if word == "close":
+            close = parse_close(sql)
+            names = list(self.cursors) if close.name is None else [close.name]
+            if close.name is not None and close.name not in self.portals:
+                raise WireError("34000", f'cursor "{close.name}" does not exist')
+            if apply:
+                for name in names:
+                    self.cursors.pop(name, None)
+                    self.portals.pop(name, None)
+            return _Result("CLOSE CURSOR")
+        fetch = parse_fetch(sql)
+        if fetch.name not in self.portals:
+            raise WireError("34000", f'cursor "{fetch.name}" does not exist')
+        portal = await self._run_portal(fetch.name)
+        ran = portal.result
+        assert ran is not None
+        start, result = portal.sent, ran
+        end = len(result.rows) if fetch.count is None else min(len(result.rows), start + max(fetch.count, 0))
+        if not apply:  # Describe of a FETCH: the cursor's columns, nothing moves
+            return _Result("FETCH 0", result.columns, [], table=result.table.slice(0, 0)
+                           if result.table is not None else None)
+        portal.sent = end
+        if fetch.move:
+            return _Result(f"MOVE {end - start}")
+        return _Result(f"FETCH {end - start}", result.columns, result.rows[start:end],
+                       table=result.table.slice(start, end - start) if result.table is not None else None)
 
     async def _copy(self, sql: str) -> _Result:
         """`COPY (SELECT …) TO STDOUT`: the SELECT enforced as any query (copy.py)."""
