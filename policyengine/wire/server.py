@@ -572,7 +572,9 @@ class _Connection:
         if kind == b"X":
             return False
         if kind == b"Q":
-            await self._simple(m.decode_query(body))
+            query = m.decode_query(body)
+            if not self.skipping:  # after an extended-protocol error everything waits for Sync
+                await self._simple(query)
             return True
         if kind == b"S":
             self.skipping = False
