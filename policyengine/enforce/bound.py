@@ -88,7 +88,7 @@ def bind(rewritten: str, held: Placeheld, values: Sequence[Any]) -> tuple[str, d
     """The rewritten text with each sentinel literal replaced by its engine parameter, and the
     parameters to bind. ParameterError if `values` does not give every parameter or the
     rewritten text does not hold each sentinel exactly as often as the user's query did."""
-    if len(values) != held.count:
+    if len(values) < held.count:  # more is allowed: a client may declare parameters it does not use
         raise ParameterError(f"the statement takes {held.count} parameter(s), {len(values)} were bound")
     if not held.uses:
         return rewritten, {}

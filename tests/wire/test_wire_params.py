@@ -125,6 +125,17 @@ def test_bad_bind_is_an_error_and_the_connection_lives(wire, bind_body: bytes, s
     sock.close()
 
 
+def test_declared_but_unused_parameters(wire) -> None:
+    """PostgreSQL accepts a Parse declaring more parameters than the text uses; Bind then gives
+    them all (the extra ones are not passed to the engine)."""
+    sock = raw_login(wire.port)
+    parse = b"\x00SELECT count(*) FROM sales.orders WHERE region = $1\x00" + struct.pack("!hii", 2, 25, 25)
+    bind_body = b"\x00\x00" + struct.pack("!hhi", 0, 2, 2) + b"uk" + struct.pack("!i", 1) + b"x" + b"\x00\x00"
+    sock.sendall(frame(b"P", parse) + frame(b"B", bind_body) + frame(b"E", b"\x00\x00\x00\x00\x00") + frame(b"S"))
+    assert [k for k, _ in read_messages(sock)] == [b"1", b"2", b"D", b"C", b"Z"]
+    sock.close()
+
+
 def test_described_parameter_types(wire) -> None:
     sock = raw_login(wire.port)
     sql = (b"SELECT order_id FROM sales.orders WHERE amount > $1 AND region = $2 AND shipped_on < $3 "
