@@ -191,3 +191,28 @@ def test_parameter_decoding_never_raises_anything_else(raw: bytes, oid: int, as_
         binary.parameter_value(raw, oid, as_binary)
     except binary.ValueProblem as exc:
         assert "not shown" in str(exc) or exc.sqlstate == "0A000"
+
+
+TYPED = ("SELECT CAST(-3 AS SMALLINT) AS i2, CAST(-70000 AS INTEGER) AS i4, CAST(-5000000000 AS BIGINT) AS i8, "
+         "CAST(1.5 AS REAL) AS f4, CAST(-2.25 AS DOUBLE) AS f8, CAST(-12345.678 AS DECIMAL(12,3)) AS num, "
+         "CAST(0 AS DECIMAL(5,2)) AS zero, true AS b, CAST('1999-12-31' AS DATE) AS d, "
+         "CAST('1970-01-01 00:00:01.5' AS TIMESTAMP) AS ts, CAST('2030-06-01 12:00:00+02' AS TIMESTAMPTZ) AS tstz, "
+         "CAST('12:34:56.789' AS TIME) AS t, 'tëxt' AS s, NULL AS n, CAST(NULL AS INTEGER) AS ni "
+         "FROM sales.orders LIMIT 1")
+
+
+def test_every_type_reads_the_same_in_binary_and_text(conn, wire_gateway) -> None:
+    text = conn.execute(TYPED).fetchall()
+    assert conn.cursor(binary=True).execute(TYPED).fetchall() == text
+    assert normalise(text) == normalise(expected(wire_gateway, TYPED))
+
+
+@pytest.mark.parametrize(("value", "oid", "raw"), [
+    (b"\x00\xff", m.OID_BYTEA, b"\x00\xff"), (True, m.OID_BOOL, b"\x01"), (dt.date(2000, 1, 2), m.OID_DATE,
+                                                                          struct.pack("!i", 1)),
+    (dt.datetime(1999, 12, 31, 23, 59, 59), m.OID_TIMESTAMP, struct.pack("!q", -1_000_000)),
+    (decimal.Decimal("NaN"), m.OID_NUMERIC, struct.pack("!hhHh", 0, 0, 0xC000, 0)),
+])
+def test_binary_values(value, oid: int, raw: bytes) -> None:
+    assert binary.binary_value(value, oid) == raw
+    assert binary.parameter_value(raw, oid, True) == value or oid == m.OID_NUMERIC
