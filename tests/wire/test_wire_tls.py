@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from policyengine.wire.credentials import make_verifier
 from policyengine.wire.server import settings_from
 from policyengine.wire.tls import TlsSettings
 from tests.wire.conftest import TRUST, error_code, read_messages, start, startup
@@ -69,16 +71,15 @@ def _tls(certs: Path, **changes) -> TlsSettings:
 
 @pytest.fixture(scope="module")
 def tls_server(wire_gateway, certs):
-    # SCRAM with no credentials: only a client certificate can log in (none by password)
-    settings = TRUST.__class__(**{**TRUST.__dict__, "auth": "scram-sha-256", "auth_failure_delay": 0.01,
-                                  "tls": _tls(certs, ca=str(certs / "ca.crt"), required=True,
-                                              cert_login=True)})
-    yield from start(wire_gateway, settings, credentials={})
+    # SCRAM with carol's password only: bob can log in by his client certificate alone
+    settings = replace(TRUST, auth="scram-sha-256", auth_failure_delay=0.01,
+                       tls=_tls(certs, ca=str(certs / "ca.crt"), required=True, cert_login=True))
+    yield from start(wire_gateway, settings, credentials={"carol": make_verifier("carol-pw")})
 
 
 @pytest.fixture(scope="module")
 def tls_trust(wire_gateway, certs):
-    settings = TRUST.__class__(**{**TRUST.__dict__, "tls": _tls(certs)})
+    settings = replace(TRUST, tls=_tls(certs))
     yield from start(wire_gateway, settings)
 
 
@@ -126,6 +127,12 @@ def test_client_certificate_is_the_login(tls_server, certs) -> None:
     # bob's certificate does not log in carol
     with pytest.raises(psycopg.OperationalError, match="certificate authentication failed"):
         psycopg.connect(f"{tls_server.dsn('carol')} sslmode=require {cert}")
+
+
+def test_scram_over_tls(tls_server, certs) -> None:
+    with psycopg.connect(f"{tls_server.dsn('carol')} sslmode=verify-full sslrootcert={certs / 'ca.crt'} "
+                         "password=carol-pw", autocommit=True) as conn:
+        assert conn.pgconn.ssl_in_use and conn.execute("SELECT count(*) FROM sales.orders").fetchone()[0] > 0
 
 
 def test_untrusted_certificate_is_refused(tls_server, certs) -> None:
