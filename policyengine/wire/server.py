@@ -763,7 +763,8 @@ class _Connection:
             self.cancel_event = None
         if running in done:
             return running.result()
-        running.add_done_callback(_discard)  # finishes in its worker; its outcome is dropped
+        running.cancel()  # a worker that can stop the engine does (cancelling is how it is told)
+        running.add_done_callback(_discard)  # else it finishes in its thread; its outcome is dropped
         if waiter in done:
             raise WireError("57014", "canceling statement due to user request")
         raise TimeoutError
