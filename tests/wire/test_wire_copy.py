@@ -112,3 +112,49 @@ def test_parse_copy(sql: str, query: str, fmt: str, header: bool) -> None:
 def test_bad_copy_options(sql: str) -> None:
     with pytest.raises(CopyRefused):
         parse_copy(sql)
+
+
+def test_copy_in_the_extended_protocol(wire) -> None:
+    """As a driver sends it with Parse/Bind/Execute: NoData to Describe, then the copy."""
+    from tests.wire.conftest import frame, raw_login, read_messages
+
+    sock = raw_login(wire.port)
+    sql = b"COPY (SELECT order_id FROM sales.orders ORDER BY order_id LIMIT 2) TO STDOUT (FORMAT binary)\x00"
+    sock.sendall(frame(b"P", b"\x00" + sql + b"\x00\x00") + frame(b"B", b"\x00\x00" + b"\x00" * 6)
+                 + frame(b"D", b"P\x00") + frame(b"E", b"\x00\x00\x00\x00\x01") + frame(b"S"))
+    kinds = [k for k, _ in read_messages(sock)]
+    assert kinds == [b"1", b"2", b"n", b"H", b"d", b"d", b"d", b"c", b"C", b"Z"]  # the row limit does not cut it
+    sock.close()
+
+
+def test_copy_text_escapes_and_csv_quotes() -> None:
+    import pyarrow as pa
+
+    from policyengine.wire import messages as m
+    from policyengine.wire.copy import Copy, copy_messages
+
+    table = pa.table({"a": ["tab\there", "line\nbreak", "back\\slash", None, ""], "b": [1, 2, 3, 4, 5]})
+    columns = m.result_columns(table)
+    text = b"".join(msg[5:] for msg in copy_messages(table, columns, Copy("q"))[1:-1])
+    assert text == b"tab\\there\t1\nline\\nbreak\t2\nback\\\\slash\t3\n\\N\t4\n\t5\n"
+    csv_out = b"".join(msg[5:] for msg in copy_messages(table, columns, Copy("q", "csv", delimiter=",",
+                                                                            null=""))[1:-1])
+    assert csv_out == b'tab\there,1\n"line\nbreak",2\nback\\slash,3\n,4\n"",5\n'
+
+
+def test_psql_copy_to_stdout(wire, wire_gateway) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    psql = shutil.which("psql")
+    if psql is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("psql is missing (Debian's postgresql-client; .ci/run installs it)")
+        pytest.skip("psql not installed (apt-get install postgresql-client)")
+    sql = "SELECT order_id, customer_email FROM sales.orders ORDER BY order_id"
+    out = subprocess.run([psql, "-h", "127.0.0.1", "-p", str(wire.port), "-U", "bob", "-d", "mesh", "-X",
+                          "-c", f"\\copy ({sql}) to stdout with csv"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{a},{b}" for a, b in expected(wire_gateway, sql)]
