@@ -1,18 +1,28 @@
 """`COPY (SELECT …) TO STDOUT` is enforced exactly like the same SELECT (psycopg's `copy()` in
 text, csv and binary; the rows equal `Gateway.query`'s cells); every other COPY is refused:
-FROM, to a file or a program, of a table, and a denied column inside the SELECT."""
+FROM, to a file or a program, of a table, and a denied column inside the SELECT. The leak
+corpus is sent wrapped in COPY."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import sys
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from policyengine.wire.copy import CopyRefused, parse_copy
-from tests.wire.test_wire_clients import expected, normalise
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "enforce" / "leak_corpus"))
+
+from leak_attacks import ATTACKS, Attack  # noqa: E402
+from test_leak_corpus import _leaks, engine, hidden  # noqa: E402,F401 (module fixtures reused)
+
+from policyengine.enforce.gateway import GatewayError  # noqa: E402
+from policyengine.wire.copy import CopyRefused, parse_copy  # noqa: E402
+from policyengine.wire.server import core_text, split_statements  # noqa: E402
+from tests.wire.test_wire_clients import expected, normalise  # noqa: E402
 
 SELECT = ("SELECT order_id, customer_email, card_number, amount, created_at, shipped_on FROM sales.orders "
           "ORDER BY order_id")
@@ -158,3 +168,28 @@ def test_psql_copy_to_stdout(wire, wire_gateway) -> None:
                          capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"{a},{b}" for a, b in expected(wire_gateway, sql)]
+
+
+# ---------------------------------------------------------------- the leak corpus, through COPY
+
+
+@pytest.mark.parametrize("attack", [a for a in ATTACKS if len(split_statements(a.sql)) == 1],
+                         ids=lambda a: f"{a.klass}:{a.sql[:50]}")
+def test_leak_corpus_through_copy(attack: Attack, conn, wire_gateway, hidden) -> None:  # noqa: F811
+    """Each single-statement attack wrapped in COPY (…) TO STDOUT (FORMAT csv): nothing hidden in
+    the output or the error; refused iff the library refuses the SELECT, else as many rows."""
+    sql = core_text(attack.sql)
+    try:
+        out, error = _copied(conn, f"COPY (\n{sql}\n) TO STDOUT (FORMAT csv)").decode(), None
+    except psycopg.Error as exc:
+        out, error = "", exc
+    assert not _leaks([out, str(error or "")], hidden)
+    if sql == "SELECT version()":
+        return  # answered by the server itself as a statement, not inside COPY
+    try:
+        want = wire_gateway.query(sql, wire_gateway.engine.consumers.get("bob"))
+    except GatewayError:
+        assert error is not None, "the library refuses it, COPY ran it"
+        return
+    assert error is None, f"the library runs it, COPY refused it: {error}"
+    assert len(list(csv.reader(io.StringIO(out)))) == want.num_rows
