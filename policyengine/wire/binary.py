@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import math
 import struct
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -272,6 +273,12 @@ def parameter_value(raw: bytes | None, oid: int, binary: bool) -> Any:
     if raw is None:
         return None
     try:
+        if binary and oid == OID_UUID:
+            return str(uuid.UUID(bytes=raw))
+        if binary and oid == OID_JSONB:  # a version byte, then the text
+            if raw[:1] != b"\x01":
+                raise ValueError("jsonb version")
+            return raw[1:].decode("utf-8")
         if oid in TEXT_OIDS:
             return raw.decode("utf-8")
         if binary:

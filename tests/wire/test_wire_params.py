@@ -218,3 +218,15 @@ def test_every_type_reads_the_same_in_binary_and_text(conn, wire_gateway) -> Non
 def test_binary_values(value, oid: int, raw: bytes) -> None:
     assert binary.binary_value(value, oid) == raw
     assert binary.parameter_value(raw, oid, True) == value or oid == m.OID_NUMERIC
+
+
+def test_binary_uuid_and_jsonb_parameters() -> None:
+    import uuid
+
+    u = uuid.uuid4()
+    assert binary.parameter_value(u.bytes, binary.OID_UUID, True) == str(u)
+    assert binary.parameter_value(b"\x01{}", binary.OID_JSONB, True) == "{}"
+    with pytest.raises(binary.ValueProblem):
+        binary.parameter_value(b"\x02{}", binary.OID_JSONB, True)
+    with pytest.raises(binary.ValueProblem):
+        binary.parameter_value(b"short", binary.OID_UUID, True)
