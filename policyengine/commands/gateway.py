@@ -46,6 +46,14 @@ def gateway_command(
             credentials = load_credentials(cfg.root / settings.credentials)
         except CredentialError as exc:
             raise fail(str(exc), EXIT_USAGE) from None
+    tls_context = None
+    if settings.tls is not None:
+        from policyengine.wire.tls import TlsError, server_context
+
+        try:
+            tls_context = server_context(settings.tls, cfg.root)
+        except TlsError as exc:
+            raise fail(f"{cfg.source or 'policyengine.yaml'}: error: {exc}", EXIT_USAGE) from None
     engine = project_engine(cfg)
     try:
         gateway = Gateway(engine, hash_key=cfg.hash_key,
@@ -62,8 +70,10 @@ def gateway_command(
         from policyengine.engine.decision_log import DecisionLog
 
         dlog = DecisionLog(decision_log)
-    server = WireServer(gateway, settings, version=release, credentials=credentials, decision_log=dlog)
-    typer.echo(f"policyengine gateway on {settings.host}:{settings.port} (auth: {settings.auth}); "
+    server = WireServer(gateway, settings, version=release, credentials=credentials, decision_log=dlog,
+                        tls_context=tls_context)
+    tls = "off" if settings.tls is None else "required" if settings.tls.required else "on"
+    typer.echo(f"policyengine gateway on {settings.host}:{settings.port} (auth: {settings.auth}, tls: {tls}); "
                "Ctrl-C stops", err=True)
     try:
         asyncio.run(serve_forever(server))

@@ -756,6 +756,36 @@ class Gateway:
         finally:
             cursor.close()
 
+    def query_bound(self, sql: str, consumer: Any, values: Sequence[Any], purpose: str | None = None,
+                    at: dt.datetime | None = None, *, cursor: Any = None) -> tuple[pa.Table, Rewritten]:
+        """`query` for a text with parameters `$1`, `$2`, … and their `values`, bound by DuckDB
+        and never spliced into the text (`policyengine.enforce.bound`): the rewrite sees each
+        parameter as a plain value. Also returns the rewrite (its decisions, for a log).
+        GatewayError when the values do not fit the parameters. `cursor`: a DuckDB cursor of
+        this gateway's connection to run on (kept open), else a new one for this call."""
+        import duckdb
+
+        from policyengine.enforce.bound import ParameterError, bind, placehold
+
+        held = placehold(sql)
+        rewritten = self.rewrite(held.text, consumer, purpose, at)
+        try:
+            text, user = bind(rewritten.sql, held, values)
+        except ParameterError as exc:
+            raise RejectedStatement(str(exc)) from None
+        own = cursor is None
+        if own:
+            with self._lock:
+                cursor = self.con.cursor()
+        try:
+            table = cursor.sql(text, params={**rewritten.params, **user} or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise engine_error(exc, text) from None
+        finally:
+            if own:
+                cursor.close()
+        return table, rewritten
+
 
 def engine_error(exc: BaseException, sql: str) -> EngineError:
     """The engine's failure without its text: DuckDB messages quote values (`Could not convert

@@ -117,12 +117,13 @@ class Column:
     oid: int
 
 
-def row_description(columns: Sequence[Column]) -> bytes:
+def row_description(columns: Sequence[Column], formats: Sequence[int] = ()) -> bytes:
+    """The columns' names and types; `formats` the format code of each (text when empty)."""
     body = struct.pack("!h", len(columns))
-    for column in columns:
-        # table oid 0, attribute 0, type oid, typlen, typmod -1, format 0 (text)
-        body += cstr(column.name) + struct.pack("!ihihih", 0, 0, column.oid,
-                                                 _TYPLEN.get(column.oid, -1), -1, 0)
+    for i, column in enumerate(columns):
+        # table oid 0, attribute 0, type oid, typlen, typmod -1, format (0 text, 1 binary)
+        body += cstr(column.name) + struct.pack("!ihihih", 0, 0, column.oid, _TYPLEN.get(column.oid, -1), -1,
+                                                 formats[i] if formats else 0)
     return message(b"T", body)
 
 
@@ -285,6 +286,7 @@ class Bind:
     statement: str
     params: tuple[bytes | None, ...]
     result_formats: tuple[int, ...]
+    param_formats: tuple[int, ...] = ()
 
 
 def decode_parse(body: bytes) -> Parse:
@@ -307,7 +309,7 @@ def decode_bind(body: bytes) -> Bind:
         raise ProtocolViolation("parameter format count does not match the parameters")
     results = tuple(reader.int16() for _ in range(reader.count()))
     reader.done()
-    return Bind(portal, statement, tuple(params), results)
+    return Bind(portal, statement, tuple(params), results, tuple(formats))
 
 
 def decode_target(body: bytes) -> tuple[str, str]:

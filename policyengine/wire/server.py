@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import re
 import secrets
+import ssl
 import struct
 import time
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from policyengine.enforce.bound import Placeheld, placehold
 from policyengine.enforce.gateway import (
     DeniedColumn,
     EngineError,
@@ -35,8 +37,19 @@ from policyengine.enforce.gateway import (
     UnkeyedHash,
     UnknownSource,
 )
+from policyengine.wire import binary
 from policyengine.wire import messages as m
+from policyengine.wire.copy import CopyRefused, copy_messages, parse_copy
 from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
+from policyengine.wire.cursors import CursorError, parse_close, parse_declare, parse_fetch
+from policyengine.wire.params import column_lookup, parameter_types
+from policyengine.wire.tls import (
+    TlsError,
+    TlsSettings,
+    certificate_login,
+    server_context,
+    tls_settings,
+)
 
 log = logging.getLogger("policyengine.wire")
 
@@ -61,6 +74,7 @@ class WireSettings:
     idle_timeout: float = 300.0  # seconds without a message before the connection is closed
     statement_timeout: float = 30.0  # seconds a statement may run before the client gets 57014
     startup_timeout: float = 10.0  # seconds to finish the start-up
+    tls: TlsSettings | None = None  # `gateway: tls:` (tls.py): SSLRequest answered 'S' when set
 
 
 _SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "credentials": str,
@@ -73,9 +87,15 @@ def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
     """WireSettings from the `gateway:` section (ValueError naming the key on a bad value)."""
     values: dict[str, Any] = {}
     for key, value in {**section, **{k: v for k, v in overrides.items() if v is not None}}.items():
+        if key == "tls":
+            try:
+                values["tls"] = value if isinstance(value, TlsSettings) else tls_settings(value)
+            except TlsError as exc:
+                raise ValueError(str(exc)) from None
+            continue
         kind = _SETTING_TYPES.get(key)
         if kind is None:
-            raise ValueError(f"unknown key 'gateway.{key}' (known: {', '.join(_SETTING_TYPES)})")
+            raise ValueError(f"unknown key 'gateway.{key}' (known: {', '.join(_SETTING_TYPES)}, tls)")
         if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
             raise ValueError(f"'gateway.{key}' must be a {kind.__name__}")
         if kind is not str and value <= 0:
@@ -105,6 +125,8 @@ def client_error(exc: BaseException) -> WireError:
     else is named by its class only."""
     if isinstance(exc, WireError):
         return exc
+    if isinstance(exc, (binary.ValueProblem, CopyRefused, CursorError)):
+        return WireError(exc.sqlstate, str(exc))
     if isinstance(exc, TimeoutError):
         return WireError("57014", "canceling statement due to statement timeout")
     if isinstance(exc, DeniedColumn):
@@ -130,18 +152,25 @@ class _Result:
     columns: list[m.Column] | None = None
     rows: list[bytes] = field(default_factory=list)
     empty: bool = False  # an empty query string (EmptyQueryResponse instead of CommandComplete)
+    table: pa.Table | None = None  # the rows as the engine returned them (for binary formats)
+    copy: bool = False  # rows are COPY messages: sent whole, whatever Execute's row limit
 
 
 @dataclass
 class _Statement:
     query: str
-    param_types: tuple[int, ...]
+    param_types: tuple[int, ...]  # as the client declared them (0: not declared)
+    held: Placeheld  # the query with its $n parameters as sentinels, and their count
+    described: tuple[int, ...] | None = None  # every parameter's type, once inferred
 
 
 @dataclass
 class _Portal:
     query: str
+    values: list[Any] | None = None  # the bound parameter values (None: a statement without any)
+    formats: tuple[int, ...] = ()  # Bind's result-format codes
     result: _Result | None = None
+    rows: list[bytes] | None = None  # the result's rows in the portal's formats
     sent: int = 0
 
 
@@ -232,13 +261,20 @@ class WireServer:
     """The PostgreSQL-protocol front of a `Gateway`: `await start()` listens, `close()` stops."""
 
     def __init__(self, gateway: Gateway, settings: WireSettings | None = None, *, version: str = "",
-                 credentials: Mapping[str, Verifier] | None = None, decision_log: Any = None) -> None:
+                 credentials: Mapping[str, Verifier] | None = None, decision_log: Any = None,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        """`tls_context`: the server's SSL context, else one built from `settings.tls` (its paths
+        as they are; the command resolves them against policyengine.yaml's folder)."""
         self.gateway = gateway
         self.decision_log = decision_log  # an engine DecisionLog: one line per statement run or refused
         self.settings = settings or WireSettings()
         if self.settings.auth == "scram-sha-256" and credentials is None:
             raise ValueError("scram-sha-256 authentication needs a credential store")
         self.credentials: Mapping[str, Verifier] = credentials or {}
+        self.tls_context = tls_context
+        if self.tls_context is None and self.settings.tls is not None:
+            self.tls_context = server_context(self.settings.tls)
+        self.backends: dict[int, _Connection] = {}  # BackendKeyData's process id -> its connection
         self.secret = secrets.token_bytes(32)  # the salts of mock exchanges for unknown logins
         self.version = version
         self.parameters = {
@@ -247,9 +283,48 @@ class WireServer:
             "standard_conforming_strings": "on", "is_superuser": "off", "IntervalStyle": "postgres",
             "application_name": "",
         }
+        self._types: dict[str, dict[str, str]] = {}  # product -> column -> DuckDB type
         self.active = 0
         self.tasks: set[asyncio.Task[Any]] = set()
         self.server: asyncio.Server | None = None
+
+    def register(self, connection: _Connection) -> int:
+        """A fresh process id for `connection`'s BackendKeyData (forgotten when it closes)."""
+        while True:
+            pid = secrets.randbelow(1 << 30) + 1
+            if pid not in self.backends:
+                self.backends[pid] = connection
+                return pid
+
+    def cancel(self, pid: int, secret: int) -> None:
+        """A CancelRequest: the statement running on the connection with this process id and
+        secret is cancelled; a wrong secret or an unknown id does nothing (and says nothing)."""
+        connection = self.backends.get(pid)
+        if connection is not None and hmac.compare_digest(struct.pack("!i", connection.secret),
+                                                          struct.pack("!i", secret)):
+            connection.cancel()
+        else:
+            log.info("cancel request matched no connection")
+
+    def column_types(self, sql: str, consumer: Any) -> dict[str, dict[str, str]]:
+        """Per product `sql` reads (for `consumer`), its columns' DuckDB types (to describe the
+        parameters compared with them); products that cannot be read are left out."""
+        products = self.gateway.rewrite(sql, consumer).decisions
+        out: dict[str, dict[str, str]] = {}
+        for product in products:
+            if product not in self._types:
+                try:
+                    source = self.gateway.source(product).sql(dialect="duckdb")
+                except GatewayError:
+                    continue
+                cursor = self.gateway.con.cursor()
+                try:
+                    self._types[product] = {str(name): str(kind) for name, kind, *_ in
+                                            cursor.execute(f"DESCRIBE {source}").fetchall()}
+                finally:
+                    cursor.close()
+            out[product] = self._types[product]
+        return out
 
     async def start(self) -> asyncio.Server:
         self.server = await asyncio.start_server(self._serve, self.settings.host, self.settings.port,
@@ -278,16 +353,28 @@ class WireServer:
             self.tasks.add(task)
         over = self.active >= self.settings.max_connections  # refused after its startup packet
         self.active += 1
+        connection = _Connection(self, reader, writer, over_limit=over)
         try:
-            await _Connection(self, reader, writer, over_limit=over).run()
+            await connection.run()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, asyncio.CancelledError):
             pass  # the client went away, was too slow, or the server is closing: nothing to answer
         except Exception as exc:  # never a crash of the server; the class only (no data)
             log.warning("connection ended by %s", type(exc).__name__)
         finally:
+            self.backends.pop(connection.pid, None)
             self.active -= 1
             self.tasks.discard(task)  # type: ignore[arg-type]
             await _close(writer)
+
+
+def _discard(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+
+def _buffered(reader: asyncio.StreamReader) -> bool:
+    """Whether the client sent bytes the server has not read yet."""
+    return bool(getattr(reader, "_buffer", b""))
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -313,6 +400,10 @@ class _Connection:
         self.statements: dict[str, _Statement] = {}
         self.portals: dict[str, _Portal] = {}
         self.skipping = False  # after an error in an extended-protocol cycle: discard until Sync
+        self.tls = False  # the connection was upgraded to TLS
+        self.pid, self.secret = 0, secrets.randbelow(1 << 31)  # BackendKeyData, for CancelRequest
+        self.cursors: dict[str, bool] = {}  # DECLAREd cursors (portals by name) -> WITH HOLD
+        self.cancel_event: asyncio.Event | None = None  # set while a statement runs; a cancel sets it
 
     # ------------------------------------------------------------ framing
 
@@ -355,11 +446,22 @@ class _Connection:
                 return False
             body = await self._read(length - 4, timeout)
             code = struct.unpack("!i", body[:4])[0]
+            if code == m.SSL_REQUEST and self.server.tls_context is not None and not self.tls:
+                if _buffered(self.reader):  # bytes sent in clear before the handshake (CVE-2021-23214)
+                    self._fatal("08P01", "received unencrypted data after SSL request")
+                    return False
+                self.writer.write(b"S")
+                await self.writer.drain()
+                await asyncio.wait_for(self.writer.start_tls(self.server.tls_context), timeout)
+                self.tls = True
+                continue
             if code in (m.SSL_REQUEST, m.GSSENC_REQUEST):
-                self.writer.write(b"N")  # no TLS in this version: the client may go on in clear
+                self.writer.write(b"N")  # no TLS configured, no GSSAPI: the client may go on in clear
                 continue
             if code == m.CANCEL_REQUEST:
-                return False  # cancel is not supported: the connection is closed without a reply
+                if length == 16:
+                    self.server.cancel(*struct.unpack("!ii", body[4:12]))
+                return False  # never answered, whether it matched or not (as PostgreSQL)
             if code != m.PROTOCOL_V3:
                 self._fatal("0A000", "unsupported frontend protocol: the gateway speaks 3.0")
                 return False
@@ -380,11 +482,23 @@ class _Connection:
         if not user:
             self._fatal("28000", "no user name in the startup packet")
             return False
-        if self.settings.auth == "refuse":
+        tls = self.settings.tls
+        if tls is not None and tls.required and not self.tls:
+            self._fatal("28000", "the gateway requires TLS (connect with sslmode=require or stronger)")
+            return False
+        named = certificate_login(self.writer.get_extra_info("ssl_object")) \
+            if tls is not None and tls.cert_login and self.tls else None
+        if named is not None and named != user:
+            self._fatal("28000", f'certificate authentication failed for user "{user}" (the certificate '
+                                 "names another login)")
+            return False
+        if named is not None:
+            pass  # a client certificate the configured CA signed, naming this login
+        elif self.settings.auth == "refuse":
             self._fatal("28000", "no authentication method is configured for the gateway (set gateway: auth: "
                                  "scram-sha-256 or, for loopback logins, trust in policyengine.yaml)")
             return False
-        if self.settings.auth == "trust":
+        elif self.settings.auth == "trust":
             peer = self.writer.get_extra_info("peername")
             try:
                 loopback = ipaddress.ip_address(peer[0]).is_loopback if peer else False
@@ -404,13 +518,13 @@ class _Connection:
             log.info("login refused: unknown consumer")
             return False
         self.consumer = consumer
-        out = [] if self.settings.auth == "scram-sha-256" else [m.authentication_ok()]
+        out = [] if self.settings.auth == "scram-sha-256" and named is None else [m.authentication_ok()]
         parameters = dict(self.server.parameters)
         if "application_name" in params:
             parameters["application_name"] = params["application_name"]
         out += [m.parameter_status(k, v) for k, v in parameters.items()]
-        out += [m.backend_key_data(secrets.randbelow(1 << 30) + 1, secrets.randbelow(1 << 31)),
-                m.ready_for_query("I")]
+        self.pid = self.server.register(self)
+        out += [m.backend_key_data(self.pid, self.secret), m.ready_for_query("I")]
         self.writer.write(b"".join(out))
         return True
 
@@ -458,7 +572,9 @@ class _Connection:
         if kind == b"X":
             return False
         if kind == b"Q":
-            await self._simple(m.decode_query(body))
+            query = m.decode_query(body)
+            if not self.skipping:  # after an extended-protocol error everything waits for Sync
+                await self._simple(query)
             return True
         if kind == b"S":
             self.skipping = False
@@ -518,18 +634,19 @@ class _Connection:
         out: list[bytes] = []
         if describe and result.columns is not None:
             out.append(m.row_description(result.columns))
+        rows = portal.rows if portal is not None and portal.rows is not None else result.rows
         start = portal.sent if portal else 0
-        end = len(result.rows) if limit <= 0 else min(len(result.rows), start + limit)
-        out += result.rows[start:end]
+        end = len(rows) if limit <= 0 or result.copy else min(len(rows), start + limit)
+        out += rows[start:end]
         if portal is not None:
             portal.sent = end
-        if end < len(result.rows):
+        if end < len(rows):
             out.append(m.portal_suspended())
         else:
             out.append(m.command_complete(result.tag))
         self.writer.write(b"".join(out))
 
-    async def _statement(self, sql: str, *, apply: bool = True) -> _Result:
+    async def _statement(self, sql: str, *, apply: bool = True, values: list[Any] | None = None) -> _Result:
         """Run one statement: the few the gateway answers itself, else the enforced query."""
         core = core_text(sql)
         if not core:
@@ -539,10 +656,15 @@ class _Connection:
             tag = "ROLLBACK" if word in _ROLLBACK or self.status == "E" else "COMMIT"
             if apply:
                 self.status = "I"
+                self._end_transaction()
             return _Result(tag)
         if self.status == "E":
             raise WireError("25P02", "current transaction is aborted, commands ignored until end of "
                                      "transaction block")
+        if word == "copy":
+            return await self._copy(core)
+        if word in ("declare", "fetch", "move", "close"):
+            return await self._cursor(word, core, values, apply)
         if word in _BEGIN:
             if apply:
                 self.status = "T"
@@ -560,23 +682,117 @@ class _Connection:
             return text_result(key, value)
         if word == "set":
             raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
-        table: pa.Table = await asyncio.wait_for(asyncio.to_thread(self._query, sql),
-                                                 self.settings.statement_timeout)
+        table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, sql, values))
         columns = m.result_columns(table)
-        return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns))
+        return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
 
-    def _query(self, sql: str) -> pa.Table:
+    def _end_transaction(self) -> None:
+        """COMMIT or ROLLBACK: the cursors declared without HOLD are closed."""
+        for name, hold in list(self.cursors.items()):
+            if not hold:
+                self.cursors.pop(name)
+                self.portals.pop(name, None)
+
+    async def _cursor(self, word: str, sql: str, values: list[Any] | None, apply: bool) -> _Result:
+        """DECLARE, FETCH, MOVE and CLOSE (cursors.py): a cursor is a portal under its name."""
+        if word == "declare":
+            declare = parse_declare(sql)
+            if declare.binary:
+                raise CursorError("0A000", "DECLARE … BINARY is not supported by the gateway; ask for binary "
+                                           "results in Bind (e.g. psycopg's binary cursors)")
+            if not declare.hold and self.status != "T":
+                raise WireError("25P01", "DECLARE CURSOR can only be used in transaction blocks")
+            if first_word(core_text(declare.query)) not in ("select", "with", "values", "table"):
+                raise WireError("42601", "a cursor is declared for a SELECT")
+            if not apply:
+                return _Result("DECLARE CURSOR")
+            if declare.name in self.portals:
+                raise WireError("42P03", f'cursor "{declare.name}" already exists')
+            if len(self.portals) >= 256:
+                raise WireError("54000", "too many portals on this connection")
+            # run and enforced now, so a refusal comes at DECLARE (as PostgreSQL plans it there)
+            result = await self._statement(declare.query, values=values)
+            self.portals[declare.name] = _Portal(declare.query, values, result=result)
+            self.cursors[declare.name] = declare.hold
+            return _Result("DECLARE CURSOR")
+        if word == "close":
+            close = parse_close(sql)
+            names = list(self.cursors) if close.name is None else [close.name]
+            if close.name is not None and close.name not in self.portals:
+                raise WireError("34000", f'cursor "{close.name}" does not exist')
+            if apply:
+                for name in names:
+                    self.cursors.pop(name, None)
+                    self.portals.pop(name, None)
+            return _Result("CLOSE CURSOR")
+        fetch = parse_fetch(sql)
+        if fetch.name not in self.portals:
+            raise WireError("34000", f'cursor "{fetch.name}" does not exist')
+        portal = await self._run_portal(fetch.name)
+        ran = portal.result
+        assert ran is not None
+        start, result = portal.sent, ran
+        end = len(result.rows) if fetch.count is None else min(len(result.rows), start + max(fetch.count, 0))
+        if not apply:  # Describe of a FETCH: the cursor's columns, nothing moves
+            return _Result("FETCH 0", result.columns, [], table=result.table.slice(0, 0)
+                           if result.table is not None else None)
+        portal.sent = end
+        if fetch.move:
+            return _Result(f"MOVE {end - start}")
+        return _Result(f"FETCH {end - start}", result.columns, result.rows[start:end],
+                       table=result.table.slice(start, end - start) if result.table is not None else None)
+
+    async def _copy(self, sql: str) -> _Result:
+        """`COPY (SELECT …) TO STDOUT`: the SELECT enforced as any query (copy.py)."""
+        copy = parse_copy(sql)
+        table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, copy.query, None))
+        messages = copy_messages(table, m.result_columns(table), copy)
+        return _Result(f"COPY {table.num_rows}", None, messages, table=table, copy=True)
+
+    async def _interruptible(self, work: Any) -> Any:
+        """Await `work` within the statement timeout, or until a CancelRequest for this
+        connection (57014 either way; the engine's worker finishes on its own)."""
+        running = asyncio.ensure_future(work)
+        self.cancel_event = asyncio.Event()
+        waiter = asyncio.ensure_future(self.cancel_event.wait())
+        try:
+            done, _ = await asyncio.wait({running, waiter}, timeout=self.settings.statement_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            self.cancel_event = None
+        if running in done:
+            return running.result()
+        running.cancel()  # a worker that can stop the engine does (cancelling is how it is told)
+        running.add_done_callback(_discard)  # else it finishes in its thread; its outcome is dropped
+        if waiter in done:
+            raise WireError("57014", "canceling statement due to user request")
+        raise TimeoutError
+
+    def cancel(self) -> None:
+        """A matching CancelRequest: stop waiting for the running statement, if any."""
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+
+    def _query(self, sql: str, values: list[Any] | None = None) -> pa.Table:
         """Run one statement through the gateway (in a worker thread); with a decision log, one
         line for it: the consumer, each product's column effects and rule names, the SQLSTATE and
         the row count. Never the query text (its literals may be values) nor a result value."""
         gateway, dlog = self.server.gateway, self.server.decision_log
-        if dlog is None:
+        if values is not None:  # bound parameters: the engine binds them (enforce/bound.py)
+            if dlog is None:
+                return gateway.query_bound(sql, self.consumer, values)[0]
+        elif dlog is None:
             return gateway.query(sql, self.consumer)
         start = time.perf_counter()
         decisions: Mapping[str, Any] = {}
         try:
-            decisions = gateway.rewrite(sql, self.consumer).decisions  # cached: query reuses it
-            table = gateway.query(sql, self.consumer)
+            if values is not None:
+                table, rewritten = gateway.query_bound(sql, self.consumer, values)
+                decisions = rewritten.decisions
+            else:
+                decisions = gateway.rewrite(sql, self.consumer).decisions  # cached: query reuses it
+                table = gateway.query(sql, self.consumer)
         except Exception as exc:
             dlog.record_entry(statement_entry(self.consumer.id, decisions, client_error(exc).sqlstate,
                                               None, time.perf_counter() - start))
@@ -592,23 +808,33 @@ class _Connection:
                 raise WireError("42P05", f'prepared statement "{parse.statement}" already exists')
             if len(self.statements) >= 256:
                 raise WireError("54000", "too many prepared statements on this connection")
-            self.statements[parse.statement] = _Statement(parse.query, parse.param_types)
+            held = placehold(parse.query)
+            if max(held.count, len(parse.param_types)) > 0xFFFF // 2:
+                raise WireError("54000", "too many parameters in one statement")
+            self.statements[parse.statement] = _Statement(parse.query, parse.param_types, held)
             self.writer.write(m.parse_complete())
         elif kind == b"B":
             bind = m.decode_bind(body)
             statement = self.statements.get(bind.statement)
             if statement is None:
                 raise WireError("26000", f'prepared statement "{bind.statement}" does not exist')
-            if bind.params:
-                raise WireError("0A000", "query parameters are not supported by the gateway yet (values are "
-                                         "never spliced into SQL text); write the values inline")
-            if any(code != 0 for code in bind.result_formats):
-                raise WireError("0A000", "binary result format is not supported by the gateway; use text")
+            values: list[Any] | None = None
+            if bind.params or statement.held.count:
+                needed = max(statement.held.count, len(statement.param_types))
+                if len(bind.params) != needed:
+                    raise WireError("08P01", f"bind message supplies {len(bind.params)} parameters, but "
+                                             f"prepared statement \"{bind.statement}\" requires {needed}")
+                # a value in binary needs its type; text is read as the type declared or described
+                oids = await self._parameter_types(statement) if any(bind.param_formats) \
+                    else statement.described or statement.param_types
+                values = binary.parameter_values(bind.params, bind.param_formats, oids)
+            binary.result_formats(bind.result_formats, 0 if len(bind.result_formats) < 2
+                                  else len(bind.result_formats))  # codes checked; the count at Execute
             if bind.portal and bind.portal in self.portals:
                 raise WireError("42P03", f'cursor "{bind.portal}" already exists')
             if len(self.portals) >= 256:
                 raise WireError("54000", "too many portals on this connection")
-            self.portals[bind.portal] = _Portal(statement.query)
+            self.portals[bind.portal] = _Portal(statement.query, values, bind.result_formats)
             self.writer.write(m.bind_complete())
         elif kind == b"D":
             target, name = m.decode_target(body)
@@ -616,19 +842,22 @@ class _Connection:
                 statement = self.statements.get(name)
                 if statement is None:
                     raise WireError("26000", f'prepared statement "{name}" does not exist')
-                result = await self._statement(statement.query, apply=False)
-                self.writer.write(m.parameter_description(statement.param_types))
+                types = await self._parameter_types(statement)
+                # the columns, run with every parameter NULL (no value is needed to name them)
+                result = await self._statement(statement.query, apply=False,
+                                               values=[None] * len(types) if types else None)
+                self.writer.write(m.parameter_description(types))
+                formats: tuple[int, ...] = ()
             else:
-                portal = self._portal(name)
-                if portal.result is None:
-                    portal.result = await self._statement(portal.query)
-                result = portal.result
-            self.writer.write(m.row_description(result.columns) if result.columns is not None else m.no_data())
+                portal = await self._run_portal(name)
+                assert portal.result is not None
+                result, formats = portal.result, portal.formats
+            self.writer.write(m.row_description(result.columns, self._formats(result, formats))
+                              if result.columns is not None else m.no_data())
         elif kind == b"E":
             name, limit = m.decode_execute(body)
-            portal = self._portal(name)
-            if portal.result is None:
-                portal.result = await self._statement(portal.query)
+            portal = await self._run_portal(name)
+            assert portal.result is not None
             self._send(portal.result, describe=False, limit=limit, portal=portal)
             if not name and portal.sent >= len(portal.result.rows):
                 self.portals.pop(name, None)
@@ -636,6 +865,36 @@ class _Connection:
             target, name = m.decode_target(body)
             (self.statements if target == "S" else self.portals).pop(name, None)
             self.writer.write(m.close_complete())
+
+    async def _parameter_types(self, statement: _Statement) -> tuple[int, ...]:
+        """Every parameter's type: the client's, else inferred from the query (params.py)."""
+        if statement.described is None:
+            held, declared = statement.held, statement.param_types
+            if held.count and not all(declared[i:i + 1] not in ((), (0,)) for i in range(held.count)):
+                lookup = column_lookup(await asyncio.wait_for(
+                    asyncio.to_thread(self.server.column_types, held.text, self.consumer),
+                    self.settings.statement_timeout))
+            else:
+                lookup = column_lookup({})
+            statement.described = parameter_types(held, declared, lookup)
+        return statement.described
+
+    @staticmethod
+    def _formats(result: _Result, codes: tuple[int, ...]) -> tuple[int, ...]:
+        formats = binary.result_formats(codes, len(result.columns or ())) if codes else ()
+        if any(formats) and result.table is None and result.rows:
+            raise WireError("0A000", "binary format is not available for this statement's result; use text")
+        return formats if any(formats) else ()
+
+    async def _run_portal(self, name: str) -> _Portal:
+        """The portal with its result, run on first use, with its rows in its formats."""
+        portal = self._portal(name)
+        if portal.result is None:
+            portal.result = await self._statement(portal.query, values=portal.values)
+            formats = self._formats(portal.result, portal.formats)
+            if any(formats) and portal.result.table is not None and portal.result.columns is not None:
+                portal.rows = binary.result_rows(portal.result.table, portal.result.columns, formats)
+        return portal
 
     def _portal(self, name: str) -> _Portal:
         portal = self.portals.get(name)

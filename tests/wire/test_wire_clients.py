@@ -55,11 +55,12 @@ def test_extended_protocol_prepared_statement(wire, wire_gateway) -> None:
         assert [d.name for d in cur.description] == ["customer_email", "card_number", "region", "amount"]
 
 
-def test_parameters_are_refused_not_spliced(wire) -> None:
+def test_parameters_are_bound_not_spliced(wire, wire_gateway) -> None:
     with psycopg.connect(wire.dsn(), autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="parameters are not supported"):
-            conn.execute("SELECT region FROM sales.orders WHERE region = %s", ["us"])
-        assert conn.execute("SELECT 1 AS one FROM sales.orders LIMIT 1").fetchall() == [(1,)]
+        rows = conn.execute("SELECT region FROM sales.orders WHERE region = %s", ["uk"]).fetchall()
+        assert rows and rows == expected(wire_gateway, "SELECT region FROM sales.orders WHERE region = 'uk'")
+        assert conn.execute("SELECT %s AS v FROM sales.orders LIMIT 1", ["x' OR 1=1 --"]).fetchall() == \
+            [("x' OR 1=1 --",)]
 
 
 def test_denied_column_names_the_rule(wire) -> None:

@@ -63,3 +63,14 @@ def test_bad_gateway_section_is_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "'gateway.auth' must be one of refuse, trust" in result.output
     assert "Traceback" not in result.output
+
+
+def test_missing_tls_files_are_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "policyengine.yaml"
+    bad.write_text(f"policies: {ROOT}/policies/\ncatalog: {ROOT}/examples/mesh/products/\n"
+                   f"consumers: {ROOT}/examples/mesh/consumers.yaml\ngateway:\n  auth: trust\n"
+                   "  tls:\n    cert: server.crt\n    key: server.key\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["gateway", "--config", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "server.crt / server.key: cannot load the certificate and key" in result.output
+    assert "Traceback" not in result.output

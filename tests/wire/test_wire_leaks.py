@@ -60,3 +60,27 @@ def test_leak_corpus_over_the_wire(attack: Attack, conn, wire_gateway, hidden) -
     assert error is None, f"the library runs it, the wire refused it: {error}"
     want = [tuple(r.values()) for r in library.to_pylist()]
     assert len(results) == 1 and sorted(results[0], key=repr) == sorted(want, key=repr)  # no ORDER BY
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: f"{a.klass}:{a.sql[:60]}")
+def test_leak_corpus_in_binary_over_the_extended_protocol(attack: Attack, conn, wire_gateway,  # noqa: F811
+                                                         hidden) -> None:  # noqa: F811
+    """The same attacks as psycopg's binary cursors send them (Parse/Bind/Execute, binary
+    results): nothing hidden in any cell or error; the library's refusals and rows."""
+    try:
+        rows = conn.cursor(binary=True).execute(attack.sql, prepare=True).fetchall()
+        error = None
+    except psycopg.Error as exc:
+        rows, error = [], exc
+        assert not _leaks([str(exc)], hidden), f"the error quotes hidden values: {exc}"
+    assert not _leaks(_texts(rows), hidden), "hidden values came back"
+    if len(split_statements(attack.sql)) != 1 or attack.sql in ANSWERED_BY_THE_SERVER:
+        return
+    try:
+        library = wire_gateway.query(attack.sql, wire_gateway.engine.consumers.get("bob"))
+    except GatewayError:
+        assert error is not None, f"the library refuses it, the wire ran it: {rows[:1]}"
+        return
+    assert error is None, f"the library runs it, the wire refused it: {error}"
+    want = [tuple(r.values()) for r in library.to_pylist()]
+    assert sorted(rows, key=repr) == sorted(want, key=repr)

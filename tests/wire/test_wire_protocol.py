@@ -118,15 +118,6 @@ def test_error_in_extended_cycle_skips_to_sync(wire) -> None:
     sock.close()
 
 
-def test_binary_results_refused(wire) -> None:
-    sock = raw_login(wire.port)
-    sock.sendall(frame(b"P", b"\x00SELECT region FROM sales.orders\x00\x00\x00")
-                 + frame(b"B", b"\x00\x00" + struct.pack("!hhhh", 0, 0, 1, 1)) + frame(b"S"))
-    messages = read_messages(sock)
-    assert [k for k, _ in messages] == [b"1", b"E", b"Z"] and error_code(messages[1][1]) == "0A000"
-    sock.close()
-
-
 def test_function_call_refused(wire) -> None:
     sock = raw_login(wire.port)
     sock.sendall(frame(b"F", struct.pack("!ihhih", 1255, 0, 0, 0, 0)))
