@@ -444,3 +444,20 @@ def test_hand_edit_is_drift_and_explain_prints_masks(file_trino, deployed) -> No
     assert cli("plan", *args, "--check").exit_code == 0
     wait_until(lambda: key_b64 not in repr(run(file_trino, "bob", "EXPLAIN " + sql)[1]),
                "read the repaired rules")
+
+
+def test_a_broken_rules_file_closes_trino_and_apply_restores_it(file_trino, deployed) -> None:
+    """A rules file Trino cannot parse fails every check (fail closed); plan --check says so and
+    apply restores the compiled file."""
+    if deployed["variant"] != "redact":
+        pytest.skip("runs once, on the policy set where bob reads sales.orders")
+    args = ["--target", "trino", "--rules", str(file_trino.rules), "--config", str(deployed["config"]),
+            "--at", AT.isoformat()]
+    sql = f"SELECT count(*) FROM {_name('sales.orders')}"
+    assert run(file_trino, "bob", sql)[0] is not None
+    file_trino.rules.write_text('{"tables": [', encoding="utf-8")
+    wait_until(lambda: run(file_trino, "bob", sql)[0] is None, "fail closed on a broken file")
+    drift = cli("plan", *args, "--check")
+    assert drift.exit_code == 1 and "~ rules file: not valid JSON" in drift.output
+    assert cli("apply", *args).exit_code == 0
+    wait_until(lambda: run(file_trino, "bob", sql)[0] is not None, "read the restored rules")
