@@ -323,11 +323,12 @@ def diff(desired: Mapping[str, Any], deployed: str | None) -> list[Change]:
             deployed_rules = []
             changes.append(Change("+", "section tables"))
     want_keys = [_key(r) for r in wanted]
+    wanted_set = set(want_keys)
     have_by_key: dict[tuple[str, ...], Any] = {}
     extra: list[Any] = []
     for rule in deployed_rules:
         k = _key(rule)
-        if k in have_by_key or k not in want_keys:
+        if k in have_by_key or k not in wanted_set:
             extra.append(rule)
         else:
             have_by_key[k] = rule
@@ -342,10 +343,7 @@ def diff(desired: Mapping[str, Any], deployed: str | None) -> list[Change]:
                 for r in extra]
     common = [k for k in want_keys if k in have_by_key]
     deployed_order = [_key(r) for r in deployed_rules if _key(r) in have_by_key]
-    seen: list[tuple[str, ...]] = []
-    for k in deployed_order:
-        if k not in seen:
-            seen.append(k)
+    seen = list(dict.fromkeys(deployed_order))  # first occurrences, in the file's order
     if seen != common:
         changes.append(Change("~", "section tables", "rule order differs (the first matching rule decides)"))
     return changes
