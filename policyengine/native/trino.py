@@ -63,8 +63,11 @@ class TrinoNaming:
 
 def java_regex(names: Sequence[str]) -> str:
     """A Java regex matching exactly these names (Trino matches rules with `Matcher.matches()`,
-    the whole name): each escaped, alternatives in a group."""
-    escaped = [re.sub(r"([^A-Za-z0-9_])", r"\\\1", n) for n in sorted(set(names))]
+    the whole name): each escaped, alternatives in a group. Only ASCII punctuation, space and
+    controls are escaped (a backslash before any of them is a literal in Java; before an ASCII
+    letter it would be an escape), other characters stand for themselves."""
+    escaped = [re.sub(r"([\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f])", r"\\\1", n)
+               for n in sorted(set(names))]
     return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
 
 

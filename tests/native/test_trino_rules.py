@@ -120,8 +120,9 @@ def test_users_mapping_and_regex_escaping() -> None:
     shadow = tr.TrinoNaming(users={"bob": "carol"}, unmapped_users="passthrough")
     assert tr.trino_users("bob", shadow) == () and tr.trino_users("carol", shadow) == ("bob", "carol")
     assert tr.trino_users("bob", tr.TrinoNaming()) == ("bob",)  # no mapping: names are ids
-    pattern = tr.java_regex(["j.doe", "a+b|c", "(x)"])
-    for name in ("j.doe", "a+b|c", "(x)"):
+    pattern = tr.java_regex(["j.doe", "a+b|c", "(x)", "zoë smith", "a`b\\"])
+    assert "zoë" in pattern and "\\z" not in pattern  # a backslash before a letter is an escape in Java
+    for name in ("j.doe", "a+b|c", "(x)", "zoë smith", "a`b\\"):
         assert re.fullmatch(pattern, name)
     for other in ("jxdoe", "aab", "c", "x", "j.doe2"):
         assert not re.fullmatch(pattern, other)
