@@ -1,5 +1,6 @@
-"""`policyengine render`, `plan` and `apply --target postgres`: the policy set compiled into an
-engine's own objects, Terraform-style (docs/native.md). Thin over `policyengine.native`."""
+"""`policyengine render`, `plan` and `apply --target postgres|trino`: the policy set compiled into
+an engine's own objects, Terraform-style (docs/native.md). Thin over `policyengine.native`; the
+Trino rules file is handled in `native_trino.py`."""
 
 from __future__ import annotations
 
@@ -16,23 +17,28 @@ from policyengine.commands.options import ConfigOpt, parse_at
 
 class Target(str, Enum):
     postgres = "postgres"
+    trino = "trino"
 
 
-TargetOpt = Annotated[Target, typer.Option("--target", help="The engine to compile for (postgres).")]
+TargetOpt = Annotated[Target, typer.Option("--target", help="The engine to compile for (postgres, trino).")]
 DsnOpt = Annotated[str, typer.Option("--dsn", envvar="POLICYENGINE_DSN",
-                                     help="libpq connection string of the database (or $POLICYENGINE_DSN).")]
+                                     help="libpq connection string of the database (or $POLICYENGINE_DSN; "
+                                          "--target postgres).")]
+RulesOpt = Annotated[Path | None, typer.Option(
+    "--rules", envvar="POLICYENGINE_TRINO_RULES",
+    help="The deployed Trino rules file, security.config-file (or $POLICYENGINE_TRINO_RULES; --target trino).")]
 TableOpt = Annotated[str, typer.Option(
     "--table", help="The base table of each product: {product}, {schema}, {table} (split at the first dot).")]
 PrefixOpt = Annotated[str, typer.Option("--role-prefix", help="Prefix of each consumer's role and schema.")]
 AtOpt = Annotated[str | None, typer.Option("--at", help="Compile as at this instant (ISO, UTC; default now).")]
 
 
-def _compiled(config: Path | None, at: str | None) -> tuple[Any, Any]:
+def _compiled(config: Path | None, at: str | None, target: str = "postgres") -> tuple[Any, Any]:
     from policyengine.native import compile_plan
 
     cfg = project_config(config)
     engine = project_engine(cfg)
-    return cfg, compile_plan(engine, "postgres", at=parse_at(at), keyed_hash=cfg.hash_key is not None)
+    return cfg, compile_plan(engine, target, at=parse_at(at), keyed_hash=cfg.hash_key is not None)
 
 
 def _header(plan: Any) -> list[str]:
@@ -56,6 +62,8 @@ def _desired(cfg: Any, plan: Any, prefix: str, table: str, con: Any = None) -> A
 
 
 def _connect(dsn: str) -> Any:
+    if not dsn:
+        raise fail("error: --target postgres needs --dsn (or $POLICYENGINE_DSN)", EXIT_USAGE)
     try:
         import psycopg
     except ImportError:
@@ -68,17 +76,21 @@ def _connect(dsn: str) -> Any:
 
 
 def render_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the SQL files to.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the files to.")],
     target: TargetOpt = Target.postgres,
     table: TableOpt = "{schema}.{table}",
     prefix: PrefixOpt = "pe_",
     at: AtOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write the native objects as SQL files (for review or a deployment tool): as applied to an
-    empty database, with the plan's notes and refusals in plan.txt."""
+    """Write the native objects as files (for review or a deployment tool): postgres, apply.sql as
+    applied to an empty database; trino, rules.json; the plan's notes and refusals in plan.txt."""
     from policyengine.native import postgres as pg
 
+    if target is Target.trino:
+        from policyengine.commands import native_trino
+
+        return native_trino.render(*_compiled(config, at, "trino"), output)
     cfg, plan = _compiled(config, at)
     try:
         desired = _desired(cfg, plan, prefix, table)
@@ -99,17 +111,23 @@ def render_command(
 
 
 def plan_command(
-    dsn: DsnOpt,
+    dsn: DsnOpt = "",
     target: TargetOpt = Target.postgres,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 when the database differs (drift).")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when the live state differs (drift).")] = False,
+    rules: RulesOpt = None,
     table: TableOpt = "{schema}.{table}",
     prefix: PrefixOpt = "pe_",
     at: AtOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """What `apply` would change in the database, read back from its catalogs (nothing is changed)."""
+    """What `apply` would change, read back from the database's catalogs (postgres) or the deployed
+    rules file (trino); nothing is changed."""
     from policyengine.native import postgres as pg
 
+    if target is Target.trino:
+        from policyengine.commands import native_trino
+
+        return native_trino.plan_(*_compiled(config, at, "trino"), rules, check)
     cfg, plan = _compiled(config, at)
     con = _connect(dsn)
     try:
@@ -125,16 +143,22 @@ def plan_command(
 
 
 def apply_command(
-    dsn: DsnOpt,
+    dsn: DsnOpt = "",
     target: TargetOpt = Target.postgres,
+    rules: RulesOpt = None,
     table: TableOpt = "{schema}.{table}",
     prefix: PrefixOpt = "pe_",
     at: AtOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Apply the plan in one transaction (all or nothing); a second plan is then empty."""
+    """Apply the plan: postgres, in one transaction (all or nothing); trino, the rules file written
+    atomically. A second plan is then empty."""
     from policyengine.native import postgres as pg
 
+    if target is Target.trino:
+        from policyengine.commands import native_trino
+
+        return native_trino.apply(*_compiled(config, at, "trino"), rules)
     cfg, plan = _compiled(config, at)
     con = _connect(dsn)
     try:

@@ -39,7 +39,14 @@ class Capabilities:
 
 
 POSTGRES = Capabilities("postgres", keyed_hash=False)
-TARGETS: Mapping[str, Capabilities] = {"postgres": POSTGRES}
+# Trino's file-based access control (native/trino.py): a mask is part of the query plan EXPLAIN
+# prints, so no keyed hash (its key would be shown); one rule per consumer's Trino users
+TRINO = Capabilities(
+    "trino", keyed_hash=False,
+    per_consumer_attributes="substituted (one rule per consumer, matched by its Trino user names)",
+    denied_column="`allow: false` (hidden with hide-inaccessible-columns; selecting it is an error)",
+    unsupported_strategies=frozenset({"hash"}))
+TARGETS: Mapping[str, Capabilities] = {"postgres": POSTGRES, "trino": TRINO}
 
 
 @dataclass(frozen=True)
@@ -116,14 +123,16 @@ def compile_table(decision: Decision, caps: Capabilities, locations: Mapping[tup
             continue
         where = _where(cd.rule, locations)
         if cd.effect == "mask":
+            if cd.strategy in caps.unsupported_strategies:
+                return Refusal(decision.product, decision.consumer, where,
+                               f"column '{name}': mask '{cd.strategy}' has no faithful form in {caps.target} "
+                               "(docs/native.md): no native object is made; nearest safe choice: deny the "
+                               "column, or mask it with redact or null for this consumer")
             if cd.strategy == "hash" and not caps.keyed_hash:
                 return Refusal(decision.product, decision.consumer, where,
                                f"column '{name}' is masked with keyed hash and no HMAC key is configured "
                                "(hash_key_env): no native object is made; nearest safe choice: set the "
                                "key, or deny the column or mask it with redact/null for this consumer")
-            if cd.strategy in caps.unsupported_strategies:
-                return Refusal(decision.product, decision.consumer, where,
-                               f"column '{name}': mask '{cd.strategy}' has no faithful form in {caps.target}")
         columns.append(ColumnPlan(name, cd.effect, cd.strategy, tuple(cd.args.items()), where))
     return TablePlan(decision.product, decision.consumer, tuple(columns), decision.denied_columns,
                      decision.row_filter_text, tuple((types or {}).items()), decision)

@@ -186,14 +186,11 @@ def spark_engine(spark_session, seed_tables) -> SparkEngine:
     return engine  # the session is stopped by spark_session
 
 
-@pytest.fixture(scope="session")
-def trino_stack() -> Iterator[Any]:
-    """A real Trino (the pinned version scripts/fetch-trino caches) asking a `policyengine serve`
-    through its OPA plugin, the example mesh's seed tables in its `lakehouse` memory catalog.
-    Without the download or a JDK new enough: skipped locally, a failure under CI=true."""
+def require_trino() -> None:
+    """The Trino client, the pinned server downloaded and a JDK new enough: else skip locally
+    (one line saying what is missing), fail under CI=true."""
     require("trino", "the Trino tests")
     from tests.engines import trino_dist
-    from tests.engines.trino_server import TrinoStack
 
     missing = None
     if trino_dist.installed() is None:
@@ -204,6 +201,16 @@ def trino_stack() -> Iterator[Any]:
         if IN_CI:
             pytest.fail(missing, pytrace=False)
         pytest.skip(missing)
+
+
+@pytest.fixture(scope="session")
+def trino_stack() -> Iterator[Any]:
+    """A real Trino (the pinned version scripts/fetch-trino caches) asking a `policyengine serve`
+    through its OPA plugin, the example mesh's seed tables in its `lakehouse` memory catalog.
+    Without the download or a JDK new enough: skipped locally, a failure under CI=true."""
+    from tests.engines.trino_server import TrinoStack
+
+    require_trino()
     with _private_directory("policyengine-trino-") as folder:
         start = time.perf_counter()
         stack = TrinoStack(folder, seed.mesh_tables(), all_tables(), source_name)

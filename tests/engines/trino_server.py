@@ -197,7 +197,9 @@ class Trino:
     """One Trino coordinator (also the worker) in a private folder, on a free loopback port."""
 
     def __init__(self, folder: Path, opa_port: int | None, groups: Mapping[str, Sequence[str]],
-                 catalogs: Sequence[str] = (CATALOG,)) -> None:
+                 catalogs: Sequence[str] = (CATALOG,), access_control: Mapping[str, str] | None = None) -> None:
+        """`opa_port`: access control by the OPA plugin asking that port; else `access_control`:
+        the properties of another system access control (e.g. `access-control.name=file`)."""
         home = trino_dist.installed()
         java = trino_dist.java_home()
         if home is None:
@@ -235,6 +237,10 @@ class Trino:
                 f"opa.policy.row-filters-uri={base}/row-filters",
                 f"opa.policy.column-masking-uri={base}/column-mask",
                 f"opa.policy.batch-column-masking-uri={base}/batch-column-masks", ""]), encoding="utf-8")
+            config["access-control.config-files"] = str(etc / "access-control.properties")
+        elif access_control is not None:
+            (etc / "access-control.properties").write_text(
+                "".join(f"{k}={v}\n" for k, v in access_control.items()), encoding="utf-8")
             config["access-control.config-files"] = str(etc / "access-control.properties")
         else:
             del config["access-control.config-files"]
