@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import re
 import secrets
 import struct
 import time
@@ -35,6 +34,7 @@ from policyengine.enforce.gateway import (
     UnkeyedHash,
     UnknownSource,
 )
+from policyengine.wire import introspection
 from policyengine.wire import messages as m
 from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
 
@@ -145,12 +145,6 @@ class _Portal:
     sent: int = 0
 
 
-# matched against the statement stripped of blanks, comments and semicolons at its ends, with
-# fullmatch and no two quantifiers side by side (a 1 MiB message must not make them backtrack)
-_VERSION = re.compile(r"select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)", re.I)
-_SHOW = re.compile(r"show\s+([A-Za-z_][A-Za-z0-9_.]*)", re.I)
-
-
 def core_text(sql: str) -> str:
     """`sql` without the blanks, comments and semicolons before it and the blanks and semicolons
     after it (one pass over the text: a message of many comments must not cost its square)."""
@@ -178,11 +172,6 @@ def first_word(text: str) -> str:
 _BEGIN = ("begin", "start")
 _COMMIT = ("commit", "end")
 _ROLLBACK = ("rollback", "abort")
-
-
-def text_result(name: str, value: str) -> _Result:
-    columns = [m.Column(name, m.OID_TEXT)]
-    return _Result("SHOW" if name != "version" else "SELECT 1", columns, [m.data_row([value.encode()])])
 
 
 def split_statements(sql: str) -> list[str]:
@@ -404,6 +393,9 @@ class _Connection:
             log.info("login refused: unknown consumer")
             return False
         self.consumer = consumer
+        self.session = introspection.Session(
+            self.server.parameters, params.get("database", ""),
+            f"PostgreSQL {SERVER_VERSION} (policyengine gateway {self.server.version}, DuckDB backend)")
         out = [] if self.settings.auth == "scram-sha-256" else [m.authentication_ok()]
         parameters = dict(self.server.parameters)
         if "application_name" in params:
@@ -547,19 +539,14 @@ class _Connection:
             if apply:
                 self.status = "T"
             return _Result("BEGIN")
-        if _VERSION.fullmatch(core):
-            return text_result("version", f"PostgreSQL {SERVER_VERSION} (policyengine gateway "
-                                          f"{self.server.version}, DuckDB backend)".replace(" ,", ","))
-        shown = _SHOW.fullmatch(core)
-        if shown:
-            name = shown.group(1)
-            known = {k.lower(): (k, v) for k, v in self.server.parameters.items()}
-            if name.lower() not in known:
-                raise WireError("42704", f'unrecognized configuration parameter "{name}"')
-            key, value = known[name.lower()]
-            return text_result(key, value)
-        if word == "set":
-            raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
+        if introspection.maybe(core):  # SHOW, SET, version(), pg_catalog, information_schema
+            try:
+                answer = await introspection.answer(self.server.gateway, self.consumer, self.session, core,
+                                                    apply=apply, timeout=self.settings.statement_timeout)
+            except introspection.Refusal as exc:
+                raise WireError(exc.sqlstate, exc.text) from None
+            if answer is not None:
+                return _Result(answer.tag, answer.columns, answer.rows)
         table: pa.Table = await asyncio.wait_for(asyncio.to_thread(self._query, sql),
                                                  self.settings.statement_timeout)
         columns = m.result_columns(table)
