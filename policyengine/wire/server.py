@@ -111,8 +111,10 @@ def client_error(exc: BaseException) -> WireError:
         return WireError("42501", str(exc))
     if isinstance(exc, RejectedStatement):
         return WireError("42601" if str(exc).startswith("cannot parse") else "42501", str(exc))
-    if isinstance(exc, UnknownSource):
-        return WireError("42P01", str(exc))
+    if isinstance(exc, UnknownSource):  # without the library's list of every product: \dt lists the consumer's
+        text = str(exc)
+        cut = text.find(" (known: ")
+        return WireError("42P01", text if cut < 0 else text[:cut] + " (\\dt lists the products you can read)")
     if isinstance(exc, UnkeyedHash):
         return WireError("55000", str(exc))
     if isinstance(exc, EngineError):  # a binder error is a name the engine cannot resolve

@@ -355,3 +355,15 @@ def test_large_catalog_texts_are_answered_in_linear_time(wire, body: bytes) -> N
     kinds = [k for k, _ in read_messages(sock)]
     assert kinds[-1] == b"Z"
     sock.close()
+
+
+def test_unknown_relation_error_lists_no_hidden_product(wire, wire_gateway) -> None:
+    """The library's message lists every registered product; over the wire a consumer must not
+    learn the names of products it cannot read that way (\\dt lists its own)."""
+    hidden = {"hr.payroll", "hr.employees", "marketing.campaign_events"}
+    assert hidden <= set(wire_gateway.engine.catalog.products)
+    with psycopg.connect(wire.dsn(), autocommit=True) as conn:
+        for sql in ("SELECT * FROM nosuch.table1", "SELECT * FROM pg_class c, nosuch.t", "SELECT * FROM t"):
+            with pytest.raises(psycopg.Error) as info:
+                conn.execute(sql)
+            assert not any(name in str(info.value) for name in hidden), str(info.value)
