@@ -263,6 +263,8 @@ RELATIONS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("pg_catalog", "pg_opclass"): (("oid", I8), ("opcmethod", I8), ("opcname", V), ("opcnamespace", I8),
                                    ("opcowner", I8), ("opcfamily", I8), ("opcintype", I8), ("opcdefault", B),
                                    ("opckeytype", I8)),
+    ("pg_catalog", "pg_stat_user_tables"): (("relid", I8), ("schemaname", V), ("relname", V), ("seq_scan", I8),
+                                            ("n_live_tup", I8), ("n_dead_tup", I8), ("last_analyze", V)),
     ("pg_catalog", "pg_range"): (("rngtypid", I8), ("rngsubtype", I8), ("rngmultitypid", I8)),
     ("information_schema", "schemata"): (
         ("catalog_name", V), ("schema_name", V), ("schema_owner", V), ("default_character_set_catalog", V),
@@ -449,6 +451,9 @@ _MACROS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "pg_relation_size": ((("o",), "NULL::BIGINT"), (("o", "f"), "NULL::BIGINT")),
     "pg_total_relation_size": ((("o",), "NULL::BIGINT"),),
     "pg_is_in_recovery": (((), "false"),),
+    # `x::regtype::text` and `x::regclass::text`: the type's name as format_type writes it, the table's name
+    "pe_regtype_text": ((("o",), "(SELECT f.formatted FROM pgc.pe_formats f WHERE f.oid = o)"),),
+    "pe_regclass_text": ((("o",), "(SELECT r.relname FROM pgc.pg_class r WHERE r.oid = o)"),),
     "pg_is_other_temp_schema": ((("o",), "false"),),
     "pg_my_temp_schema": (((), "0::BIGINT"),),
     "quote_ident": ((("s",), "CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s "
@@ -846,7 +851,11 @@ def _translate(tree: exp.Expression, session: Session, consumer: str, tables: Se
         column.set("db", None)
         column.set("catalog", None)
     for cast in list(tree.find_all(exp.Cast)):
-        if isinstance(cast.this, exp.Literal) and cast.this.is_string and _type_word(cast.to) == "regclass":
+        inner = cast.this
+        if _is_text(cast.to) and isinstance(inner, exp.Cast) and _type_word(inner.to) in ("regtype", "regclass") \
+                and not (isinstance(inner.this, exp.Literal) and inner.this.is_string):
+            cast.replace(exp.Anonymous(this=f"pe_{_type_word(inner.to)}_text", expressions=[inner.this]))
+        elif isinstance(cast.this, exp.Literal) and cast.this.is_string and _type_word(cast.to) == "regclass":
             cast.replace(exp.Literal.number(_regclass(cast.this.name, tables, first)))
         else:
             _cast_type(cast)
@@ -946,6 +955,13 @@ def _type_word(to: exp.Expression) -> str:
             kind = kind.expression
         return kind.name.lower() if isinstance(kind, exp.Identifier) else ""
     return ""
+
+
+def _is_text(to: exp.Expression) -> bool:
+    if isinstance(to, exp.DataType) and to.this in (exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR,
+                                                    exp.DataType.Type.NAME):
+        return True
+    return _type_word(to) in ("text", "varchar", "name")
 
 
 def _regclass(text: str, tables: Sequence[CatalogTable], visible: Mapping[str, int]) -> int:

@@ -367,3 +367,24 @@ def test_unknown_relation_error_lists_no_hidden_product(wire, wire_gateway) -> N
             with pytest.raises(psycopg.Error) as info:
                 conn.execute(sql)
             assert not any(name in str(info.value) for name in hidden), str(info.value)
+
+
+def _client_queries() -> list[dict]:
+    from pathlib import Path
+
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "data" / "client_catalog_queries.yaml").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("case", _client_queries(), ids=lambda c: c["client"])
+def test_clients_catalog_queries(wire, case: dict) -> None:
+    got = rows(wire, case["sql"])
+    texts = {str(v).lower() if isinstance(v, bool) else str(v) for row in got for v in row if v is not None}
+    if "rows" in case:
+        assert [[str(v).lower() if isinstance(v, bool) else str(v) for v in row] for row in got] == \
+            [[str(v).lower() if isinstance(v, bool) else str(v) for v in row] for row in case["rows"]]
+    for value in case.get("contains", []):
+        assert str(value) in texts, value
+    for value in case.get("excludes", []):
+        assert str(value) not in texts, value
