@@ -61,12 +61,16 @@ class WireSettings:
     idle_timeout: float = 300.0  # seconds without a message before the connection is closed
     statement_timeout: float = 30.0  # seconds a statement may run before the client gets 57014
     startup_timeout: float = 10.0  # seconds to finish the start-up
+    backend: str = "duckdb"  # duckdb: the catalog's samples embedded; postgres: a PostgreSQL server (`dsn`)
+    dsn: str = ""  # the PostgreSQL backend's libpq connection string (a password: PGPASSWORD or ~/.pgpass)
+    table: str = "{domain}.{name}"  # the PostgreSQL table each product is read from
 
 
 _SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "credentials": str,
                                    "auth_failure_delay": float, "max_message": int,
                                    "max_connections": int, "idle_timeout": float,
-                                   "statement_timeout": float, "startup_timeout": float}
+                                   "statement_timeout": float, "startup_timeout": float, "backend": str,
+                                   "dsn": str, "table": str}
 
 
 def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
@@ -86,6 +90,12 @@ def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
     if values.get("auth") == "scram-sha-256" and not values.get("credentials"):
         raise ValueError("'gateway.auth: scram-sha-256' needs 'gateway.credentials', the credential file "
                          "(`policyengine gateway passwd LOGIN` writes it)")
+    if values.get("backend", "duckdb") not in ("duckdb", "postgres"):
+        raise ValueError("'gateway.backend' must be duckdb or postgres")
+    if values.get("backend") == "postgres" and not values.get("dsn"):
+        raise ValueError("'gateway.backend: postgres' needs 'gateway.dsn', a libpq connection string")
+    if "{domain}" not in values.get("table", "{domain}") and "{name}" not in values.get("table", "{name}"):
+        raise ValueError("'gateway.table' must name {domain} or {name}")
     if values.get("port", 1) > 65535:
         raise ValueError("'gateway.port' must be at most 65535")
     return WireSettings(**values)
@@ -397,7 +407,8 @@ class _Connection:
         self.consumer = consumer
         self.session = introspection.Session(
             self.server.parameters, params.get("database", ""),
-            f"PostgreSQL {SERVER_VERSION} (policyengine gateway {self.server.version}, DuckDB backend)")
+            f"PostgreSQL {SERVER_VERSION} (policyengine gateway {self.server.version}, "
+            f"{getattr(self.server.gateway, 'backend_name', 'DuckDB')} backend)")
         out = [] if self.settings.auth == "scram-sha-256" else [m.authentication_ok()]
         parameters = dict(self.server.parameters)
         if "application_name" in params:
