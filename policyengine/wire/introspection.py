@@ -585,8 +585,39 @@ async def answer(gateway: Gateway, consumer: Any, session: Session, core: str, *
         return _show(session, core)
     if word in ("set", "reset", "discard"):
         return _set(gateway, consumer, session, core, apply)
-    # parsing a large text takes a while: in a worker, never on the event loop
-    return await asyncio.wait_for(asyncio.to_thread(_run, gateway, consumer, session, core, params), timeout)
+    # parsing a large text takes a while: in a worker, never on the event loop; on a timeout the
+    # catalog query is interrupted (`generate_series` can be asked for a very long run)
+    running = _Interruptible()
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(_run, gateway, consumer, session, core, params, running),
+                                      timeout)
+    except TimeoutError:
+        running.interrupt()
+        raise
+
+
+class _Interruptible:
+    """The cursor a catalog query runs on, so a timeout can stop it (even before it starts)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cursor: Any = None
+        self.stopped = False
+        self.done = threading.Event()  # set when the worker has finished (tests wait on it)
+
+    def start(self, cursor: Any) -> bool:
+        with self.lock:
+            self.cursor = cursor
+            return not self.stopped
+
+    def interrupt(self) -> None:
+        with self.lock:
+            self.stopped = True
+            if self.cursor is not None:
+                self.cursor.interrupt()
+
+
+MAX_ROWS = 100_000  # a catalog answer larger than this is refused (54000), not built
 
 
 def _show(session: Session, core: str) -> Answer:
@@ -1011,10 +1042,21 @@ def _duck_type(to: exp.Expression) -> exp.Expression:
     return to
 
 
-def _run(gateway: Gateway, consumer: Any, session: Session, core: str, params: Sequence[Any]) -> Answer | None:
+def _run(gateway: Gateway, consumer: Any, session: Session, core: str, params: Sequence[Any],
+         running: _Interruptible | None = None) -> Answer | None:
     """Run a catalog query on the consumer's look-alike database (in a worker thread); None when
     `core` is not a catalog query."""
+    running = running or _Interruptible()
+    try:
+        return _run_query(gateway, consumer, session, core, params, running)
+    finally:
+        running.done.set()
+
+
+def _run_query(gateway: Gateway, consumer: Any, session: Session, core: str, params: Sequence[Any],
+               running: _Interruptible) -> Answer | None:
     import duckdb
+    import pyarrow as pa
 
     tree = _catalog_tree(core)
     if tree is None:
@@ -1024,7 +1066,18 @@ def _run(gateway: Gateway, consumer: Any, session: Session, core: str, params: S
     sql = translated.sql(dialect="duckdb")
     cursor = con.cursor()
     try:
-        table = cursor.sql(sql, params=list(params) or None).to_arrow_table()
+        if not running.start(cursor):
+            raise TimeoutError
+        reader = cursor.sql(sql, params=list(params) or None).fetch_record_batch(10_000)
+        batches, count = [], 0
+        for batch in reader:
+            count += batch.num_rows
+            if count > MAX_ROWS:
+                raise Refusal("54000", f"the catalog answer has more than {MAX_ROWS} rows")
+            batches.append(batch)
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+    except duckdb.InterruptException:
+        raise TimeoutError from None
     except duckdb.Error as exc:
         raise Refusal("42703" if isinstance(exc, duckdb.BinderException) else "XX000",
                       f"the catalog query failed ({type(exc).__name__}); the gateway answers the common "

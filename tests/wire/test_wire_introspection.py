@@ -388,3 +388,33 @@ def test_clients_catalog_queries(wire, case: dict) -> None:
         assert str(value) in texts, value
     for value in case.get("excludes", []):
         assert str(value) not in texts, value
+
+
+def test_a_long_catalog_query_is_interrupted_at_the_timeout(wire_gateway, monkeypatch) -> None:
+    """`generate_series` can ask for a very long run: the client gets 57014 and the worker stops
+    (it would count for hours if it were not interrupted)."""
+    import asyncio
+
+    made: list = []
+
+    class Recording(introspection._Interruptible):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(introspection, "_Interruptible", Recording)
+    session = introspection.Session({"server_version": "16.0"}, "mesh", "v")
+    bob = wire_gateway.engine.consumers.get("bob")
+    sql = "SELECT count(*) FROM pg_class, generate_series(1, 100000000000000) g"
+    with pytest.raises(TimeoutError):
+        asyncio.run(introspection.answer(wire_gateway, bob, session, sql, timeout=0.5))
+    assert made and made[0].stopped
+    assert made[0].done.wait(60), "the catalog query went on after its timeout"
+
+
+def test_a_huge_catalog_answer_is_refused(wire) -> None:
+    with psycopg.connect(wire.dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("SELECT g FROM pg_class, generate_series(1, 200000) g")
+        assert info.value.sqlstate == "54000"
+        assert conn.execute("SELECT current_user").fetchone() == ("bob",)
