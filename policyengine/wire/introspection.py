@@ -580,11 +580,12 @@ async def answer(gateway: Gateway, consumer: Any, session: Session, core: str, *
                  params: Sequence[Any] = (), timeout: float = 30.0) -> Answer | None:
     """The answer to `core` when it is a SHOW, a SET, or a catalog query; None when it is not
     ours (the enforced path runs it). Raises Refusal for what is refused."""
-    word = core.split(None, 1)[0].lower() if core.split() else ""
+    words = core.split(None, 1)
+    word = words[0].lower() if words else ""
     if word == "show":
         return _show(session, core)
-    if word in ("set", "reset", "discard"):
-        return _set(gateway, consumer, session, core, apply)
+    if word in ("set", "reset", "discard"):  # search_path looks the consumer's schemas up: in a worker
+        return await asyncio.wait_for(asyncio.to_thread(_set, gateway, consumer, session, core, apply), timeout)
     # parsing a large text takes a while: in a worker, never on the event loop; on a timeout the
     # catalog query is interrupted (`generate_series` can be asked for a very long run)
     running = _Interruptible()
@@ -672,13 +673,13 @@ def _set(gateway: Gateway, consumer: Any, session: Session, core: str, apply: bo
         raise Refusal("0A000", "this SET is not supported by the gateway (its settings are fixed; "
                                "application_name, extra_float_digits, DateStyle ISO, client_encoding UTF8, "
                                "TimeZone UTC and search_path can be set)")
-    value = _checked(gateway, consumer, name, raw.strip())
+    value = _checked(gateway, consumer, session, name, raw.strip())
     if apply and name != "timezone":
         session.values[name] = value
     return Answer("SET")
 
 
-def _checked(gateway: Gateway, consumer: Any, name: str, raw: str) -> str:
+def _checked(gateway: Gateway, consumer: Any, session: Session, name: str, raw: str) -> str:
     """The value a SET stores, or Refusal (naming the setting, never echoing a long value)."""
     value = _unquote(raw)
     if name == "application_name":
@@ -703,7 +704,7 @@ def _checked(gateway: Gateway, consumer: Any, name: str, raw: str) -> str:
             return "UTC"
         raise Refusal("0A000", "the gateway's TimeZone is UTC (results are written in UTC)")
     if name == "search_path":
-        seen = {t.schema for t in visible_tables(gateway, consumer)} | {"public", "pg_catalog", "$user"}
+        seen = {t.schema for t in _CATALOGS.get(gateway, consumer, session)[1]} | {"public", "pg_catalog", "$user"}
         names = [_unquote(p) for p in raw.split(",")] if raw.strip() else []
         if not names or any(n not in seen for n in names):
             raise Refusal("0A000", "search_path may only name the schemas the catalog shows you (\\dn); "
