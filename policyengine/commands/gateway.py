@@ -47,8 +47,9 @@ def gateway_command(
         except CredentialError as exc:
             raise fail(str(exc), EXIT_USAGE) from None
     engine = project_engine(cfg)
-    options = {"hash_key": cfg.hash_key, "allow_unkeyed_hash": allow_unkeyed_hash or cfg.allow_unkeyed_hash,
-               "hash_key_env": cfg.hash_key_env}
+    options: dict[str, Any] = {"hash_key": cfg.hash_key,
+                               "allow_unkeyed_hash": allow_unkeyed_hash or cfg.allow_unkeyed_hash,
+                               "hash_key_env": cfg.hash_key_env}
     try:
         if settings.backend == "postgres":
             from policyengine.wire.postgres import PostgresGateway
