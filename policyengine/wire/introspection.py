@@ -518,26 +518,36 @@ _CATALOGS = _Catalogs()
 def build(tables: Sequence[CatalogTable], database: str, consumer: str, settings: Sequence[tuple[str, str]]) -> Any:
     """A fresh in-memory DuckDB database of the look-alike relations for `tables`, locked down."""
     import duckdb
+    import pyarrow as pa
+
+    arrow_types = {I8: pa.int64(), V: pa.string(), B: pa.bool_(), I2: pa.int16(), I4: pa.int32(),
+                    "REAL": pa.float32(), F8: pa.float64(), VA: pa.list_(pa.string()),
+                    "BIGINT[]": pa.list_(pa.int64()), "SMALLINT[]": pa.list_(pa.int16())}
 
     from policyengine.enforce.arrow import lock_down
 
     con = duckdb.connect(":memory:")
     con.execute("SET python_enable_replacements = false")  # no Python variable is ever a table here
-    con.execute("SET TimeZone = 'UTC'")
-    for schema in _SCHEMA_OF.values():
-        con.execute(f"CREATE SCHEMA {schema}")
-    for (schema, name), rows in _rows(tables, database, consumer, settings).items():
-        columns = RELATIONS[schema, name]
-        target = f'{_SCHEMA_OF[schema]}."{name}"'
-        con.execute(f"CREATE TABLE {target} ({', '.join(f'{c} {t}' for c, t in columns)})")
-        if rows:
-            con.executemany(f"INSERT INTO {target} VALUES ({', '.join('?' for _ in columns)})", rows)
-    con.execute("CREATE TABLE pgc.pe_formats (oid BIGINT, formatted VARCHAR)")
-    con.executemany("INSERT INTO pgc.pe_formats VALUES (?, ?)",
-                    [(o, f) for o, _, _, _, f in _TYPES] + [(o + _ARRAY_OID, f + "[]") for o, _, _, _, f in _TYPES])
-    for name, overloads in _MACROS.items():
-        bodies = ", ".join(f"({', '.join(args)}) AS {body}" for args, body in overloads)
-        con.execute(f"CREATE MACRO main.{name}{bodies}")
+    # the definitions as one script (one call instead of a hundred), then each relation's rows
+    script = ["SET TimeZone = 'UTC'", *(f"CREATE SCHEMA {schema}" for schema in _SCHEMA_OF.values()),
+              "CREATE TABLE pgc.pe_formats (oid BIGINT, formatted VARCHAR)"]
+    script += [f'CREATE TABLE {_SCHEMA_OF[schema]}."{name}" ({", ".join(f"{c} {t}" for c, t in columns)})'
+               for (schema, name), columns in RELATIONS.items()]
+    script += ["CREATE MACRO main." + name + ", ".join(f"({', '.join(args)}) AS {body}" for args, body in overloads)
+               for name, overloads in _MACROS.items()]
+    con.execute(";\n".join(script))
+    rows = _rows(tables, database, consumer, settings)
+    rows["pg_catalog", "pe_formats"] = [(o, f) for o, _, _, _, f in _TYPES] + \
+        [(o + _ARRAY_OID, f + "[]") for o, _, _, _, f in _TYPES]
+    columns_of = {**RELATIONS, ("pg_catalog", "pe_formats"): (("oid", I8), ("formatted", V))}
+    for (schema, name), values in rows.items():
+        if values:  # as an Arrow table registered for the insert only (executemany costs ms per row)
+            columns = columns_of[schema, name]
+            arrow = pa.table({c: pa.array([row[i] for row in values], arrow_types[t])
+                              for i, (c, t) in enumerate(columns)})
+            con.register("pe_rows", arrow)
+            con.execute(f'INSERT INTO {_SCHEMA_OF[schema]}."{name}" SELECT * FROM pe_rows')
+            con.unregister("pe_rows")
     lock_down(con)
     return con
 
