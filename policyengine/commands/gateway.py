@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,12 +55,20 @@ def gateway_command(
         except TlsError as exc:
             raise fail(f"{cfg.source or 'policyengine.yaml'}: error: {exc}", EXIT_USAGE) from None
     engine = project_engine(cfg)
+    options: dict[str, Any] = {"hash_key": cfg.hash_key,
+                               "allow_unkeyed_hash": allow_unkeyed_hash or cfg.allow_unkeyed_hash,
+                               "hash_key_env": cfg.hash_key_env}
     try:
-        gateway = Gateway(engine, hash_key=cfg.hash_key,
-                          allow_unkeyed_hash=allow_unkeyed_hash or cfg.allow_unkeyed_hash,
-                          hash_key_env=cfg.hash_key_env)
+        if settings.backend == "postgres":
+            from policyengine.wire.postgres import PostgresGateway
+
+            gateway: Any = PostgresGateway(engine, settings.dsn, table=settings.table, **options)
+        else:
+            gateway = Gateway(engine, **options)
     except GatewayError as exc:
         raise fail(f"error: {exc}") from None
+    except Exception as exc:  # psycopg's connection errors: the class only (a DSN can hold a password)
+        raise fail(f"error: cannot connect to the PostgreSQL backend ({type(exc).__name__})") from None
     try:
         release = version("datamesh-policyengine")
     except PackageNotFoundError:  # run from a source tree that is not installed

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import re
 import secrets
 import ssl
 import struct
@@ -37,7 +36,7 @@ from policyengine.enforce.gateway import (
     UnkeyedHash,
     UnknownSource,
 )
-from policyengine.wire import binary
+from policyengine.wire import binary, introspection
 from policyengine.wire import messages as m
 from policyengine.wire.copy import CopyRefused, copy_messages, parse_copy
 from policyengine.wire.credentials import ITERATIONS, ScramExchange, ScramFailure, Verifier
@@ -75,12 +74,16 @@ class WireSettings:
     statement_timeout: float = 30.0  # seconds a statement may run before the client gets 57014
     startup_timeout: float = 10.0  # seconds to finish the start-up
     tls: TlsSettings | None = None  # `gateway: tls:` (tls.py): SSLRequest answered 'S' when set
+    backend: str = "duckdb"  # duckdb: the catalog's samples embedded; postgres: a PostgreSQL server (`dsn`)
+    dsn: str = ""  # the PostgreSQL backend's libpq connection string (a password: PGPASSWORD or ~/.pgpass)
+    table: str = "{domain}.{name}"  # the PostgreSQL table each product is read from
 
 
 _SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "credentials": str,
                                    "auth_failure_delay": float, "max_message": int,
                                    "max_connections": int, "idle_timeout": float,
-                                   "statement_timeout": float, "startup_timeout": float}
+                                   "statement_timeout": float, "startup_timeout": float, "backend": str,
+                                   "dsn": str, "table": str}
 
 
 def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
@@ -106,6 +109,12 @@ def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
     if values.get("auth") == "scram-sha-256" and not values.get("credentials"):
         raise ValueError("'gateway.auth: scram-sha-256' needs 'gateway.credentials', the credential file "
                          "(`policyengine gateway passwd LOGIN` writes it)")
+    if values.get("backend", "duckdb") not in ("duckdb", "postgres"):
+        raise ValueError("'gateway.backend' must be duckdb or postgres")
+    if values.get("backend") == "postgres" and not values.get("dsn"):
+        raise ValueError("'gateway.backend: postgres' needs 'gateway.dsn', a libpq connection string")
+    if "{domain}" not in values.get("table", "{domain}") and "{name}" not in values.get("table", "{name}"):
+        raise ValueError("'gateway.table' must name {domain} or {name}")
     if values.get("port", 1) > 65535:
         raise ValueError("'gateway.port' must be at most 65535")
     return WireSettings(**values)
@@ -133,8 +142,10 @@ def client_error(exc: BaseException) -> WireError:
         return WireError("42501", str(exc))
     if isinstance(exc, RejectedStatement):
         return WireError("42601" if str(exc).startswith("cannot parse") else "42501", str(exc))
-    if isinstance(exc, UnknownSource):
-        return WireError("42P01", str(exc))
+    if isinstance(exc, UnknownSource):  # without the library's list of every product: \dt lists the consumer's
+        text = str(exc)
+        cut = text.find(" (known: ")
+        return WireError("42P01", text if cut < 0 else text[:cut] + " (\\dt lists the products you can read)")
     if isinstance(exc, UnkeyedHash):
         return WireError("55000", str(exc))
     if isinstance(exc, EngineError):  # a binder error is a name the engine cannot resolve
@@ -174,12 +185,6 @@ class _Portal:
     sent: int = 0
 
 
-# matched against the statement stripped of blanks, comments and semicolons at its ends, with
-# fullmatch and no two quantifiers side by side (a 1 MiB message must not make them backtrack)
-_VERSION = re.compile(r"select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)", re.I)
-_SHOW = re.compile(r"show\s+([A-Za-z_][A-Za-z0-9_.]*)", re.I)
-
-
 def core_text(sql: str) -> str:
     """`sql` without the blanks, comments and semicolons before it and the blanks and semicolons
     after it (one pass over the text: a message of many comments must not cost its square)."""
@@ -207,11 +212,6 @@ def first_word(text: str) -> str:
 _BEGIN = ("begin", "start")
 _COMMIT = ("commit", "end")
 _ROLLBACK = ("rollback", "abort")
-
-
-def text_result(name: str, value: str) -> _Result:
-    columns = [m.Column(name, m.OID_TEXT)]
-    return _Result("SHOW" if name != "version" else "SELECT 1", columns, [m.data_row([value.encode()])])
 
 
 def split_statements(sql: str) -> list[str]:
@@ -518,6 +518,10 @@ class _Connection:
             log.info("login refused: unknown consumer")
             return False
         self.consumer = consumer
+        self.session = introspection.Session(
+            self.server.parameters, params.get("database", ""),
+            f"PostgreSQL {SERVER_VERSION} (policyengine gateway {self.server.version}, "
+            f"{getattr(self.server.gateway, 'backend_name', 'DuckDB')} backend)")
         out = [] if self.settings.auth == "scram-sha-256" and named is None else [m.authentication_ok()]
         parameters = dict(self.server.parameters)
         if "application_name" in params:
@@ -669,19 +673,15 @@ class _Connection:
             if apply:
                 self.status = "T"
             return _Result("BEGIN")
-        if _VERSION.fullmatch(core):
-            return text_result("version", f"PostgreSQL {SERVER_VERSION} (policyengine gateway "
-                                          f"{self.server.version}, DuckDB backend)".replace(" ,", ","))
-        shown = _SHOW.fullmatch(core)
-        if shown:
-            name = shown.group(1)
-            known = {k.lower(): (k, v) for k, v in self.server.parameters.items()}
-            if name.lower() not in known:
-                raise WireError("42704", f'unrecognized configuration parameter "{name}"')
-            key, value = known[name.lower()]
-            return text_result(key, value)
-        if word == "set":
-            raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
+        if introspection.maybe(core):  # SHOW, SET, version(), pg_catalog, information_schema
+            try:
+                answer = await introspection.answer(self.server.gateway, self.consumer, self.session, core,
+                                                    apply=apply, params=values or (),
+                                                    timeout=self.settings.statement_timeout)
+            except introspection.Refusal as exc:
+                raise WireError(exc.sqlstate, exc.text) from None
+            if answer is not None:
+                return _Result(answer.tag, answer.columns, answer.rows)
         table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, sql, values))
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)

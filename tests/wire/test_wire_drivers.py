@@ -22,13 +22,13 @@ from policyengine.enforce.bound import placehold  # noqa: E402
 from policyengine.enforce.gateway import GatewayError  # noqa: E402
 from policyengine.wire.server import split_statements  # noqa: E402
 from tests.wire.test_wire_clients import CUSTOMERS, ORDERS, expected, normalise  # noqa: E402
+from tests.wire.test_wire_leaks import answered_by_the_server  # noqa: E402
 
 asyncpg = pytest.importorskip("asyncpg", reason="asyncpg is in the dev extra (pip install -e '.[dev]')")
 pg8000 = pytest.importorskip("pg8000.native", reason="pg8000 is in the dev extra")
 
 QUERIES = [ORDERS, CUSTOMERS, "SELECT region, count(*) AS n, sum(amount) AS total, "
            "CAST(avg(amount) AS DECIMAL(12, 3)) AS mean FROM sales.orders GROUP BY region ORDER BY region"]
-ANSWERED_BY_THE_SERVER = frozenset({"SELECT version()"})
 
 
 def _run(coro):
@@ -148,7 +148,7 @@ def _check(attack: Attack, rows, error, wire_gateway, hidden) -> None:  # noqa: 
     if error is not None:
         assert not _leaks([str(error)], hidden), f"the error quotes hidden values: {error}"
     assert not _leaks([str(v) for row in rows or [] for v in row if v is not None], hidden)
-    if len(split_statements(attack.sql)) != 1 or attack.sql in ANSWERED_BY_THE_SERVER:
+    if len(split_statements(attack.sql)) != 1 or answered_by_the_server(attack.sql):
         return
     want = _library(wire_gateway, attack.sql)
     if want is None:
@@ -195,50 +195,10 @@ def test_leak_corpus_with_pg8000(attack: Attack, wire, wire_gateway, hidden) -> 
 # ---------------------------------------------------------------- ADBC
 
 
-# the type table the ADBC driver reads on connect: (oid, typname, typreceive)
-_ADBC_TYPES = [(16, "bool", "boolrecv"), (17, "bytea", "bytearecv"), (20, "int8", "int8recv"),
-               (21, "int2", "int2recv"), (23, "int4", "int4recv"), (25, "text", "textrecv"),
-               (700, "float4", "float4recv"), (701, "float8", "float8recv"), (1082, "date", "date_recv"),
-               (1114, "timestamp", "timestamp_recv"), (1184, "timestamptz", "timestamptz_recv"),
-               (1700, "numeric", "numeric_recv"), (1043, "varchar", "varcharrecv")]
-
-
-def _answer_adbc_catalog_reads(monkeypatch) -> None:
-    """Where this tree does not answer `pg_catalog` (the introspection layer of issue 23's
-    clients part), the test answers the two catalog reads the driver makes on connect with the built-in
-    types and no relations; every other statement goes to the gateway as usual."""
-    import pyarrow as pa
-
-    from policyengine.wire import messages as m
-    from policyengine.wire import server as wire_server
-
-    real = wire_server._Connection._statement
-
-    async def statement(self, sql, *, apply=True, values=None):
-        lowered = sql.lower()
-        if "pg_catalog.pg_attribute" in lowered:
-            table = pa.table({"attrelid": pa.array([], pa.int64()), "attname": pa.array([], pa.string()),
-                              "atttypid": pa.array([], pa.int64())})
-        elif "pg_catalog.pg_type" in lowered:
-            oids, names, receives = zip(*_ADBC_TYPES, strict=True)
-            zeros = [0] * len(oids)
-            table = pa.table({"oid": oids, "typname": names, "typreceive": receives, "typbasetype": zeros,
-                              "typarray": zeros, "typrelid": zeros})
-        else:
-            return await real(self, sql, apply=apply, values=values)
-        columns = m.result_columns(table)
-        return wire_server._Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns),
-                                   table=table)
-
-    monkeypatch.setattr(wire_server._Connection, "_statement", statement)
-
-
 def test_adbc_reads_arrow_through_copy_binary(wire, wire_gateway, monkeypatch) -> None:
     """ADBC's PostgreSQL driver: the schema from a prepared statement's description, the rows via
     COPY (…) TO STDOUT (FORMAT binary), bound parameters, as Arrow tables equal to the gateway's."""
     dbapi = pytest.importorskip("adbc_driver_postgresql.dbapi", reason="adbc-driver-postgresql is in the dev extra")
-    from adbc_driver_manager import ProgrammingError
-
     from policyengine.wire import server as wire_server
 
     copies: list[str] = []
@@ -249,13 +209,8 @@ def test_adbc_reads_arrow_through_copy_binary(wire, wire_gateway, monkeypatch) -
         return await real_copy(self, sql)
 
     monkeypatch.setattr(wire_server._Connection, "_copy", copy)
-    try:
-        conn = dbapi.connect(f"postgresql://bob@127.0.0.1:{wire.port}/mesh")
-    except ProgrammingError as exc:
-        if not ("pg_catalog" in str(exc) and "42P01" in str(exc)):
-            raise
-        _answer_adbc_catalog_reads(monkeypatch)
-        conn = dbapi.connect(f"postgresql://bob@127.0.0.1:{wire.port}/mesh")
+    # on connect the driver reads pg_type and pg_attribute: answered from bob's catalog (introspection.py)
+    conn = dbapi.connect(f"postgresql://bob@127.0.0.1:{wire.port}/mesh")
     sql = "SELECT order_id, customer_email, amount, created_at, shipped_on FROM sales.orders ORDER BY order_id"
     try:
         with conn.cursor() as cur:
