@@ -4,6 +4,7 @@ express is refused with the rule's file:line:col, never lowered."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -79,8 +80,9 @@ def test_render_writes_reviewable_sql_without_the_key(tmp_path, monkeypatch, mes
     assert result.exit_code == 0, result.output
     sql = (tmp_path / "apply.sql").read_text("utf-8")
     assert sql.startswith("-- policyengine") and "COMMIT;" in sql
-    assert 'CREATE VIEW "pe_bob"."sales.orders" WITH (security_barrier = true) AS SELECT' in sql
-    assert 'GRANT SELECT ON "pe_bob"."sales.orders" TO "pe_bob"' in sql
+    assert 'CREATE VIEW "pe"."sales.orders" WITH (security_barrier = true) AS SELECT' in sql
+    assert 'ON "pe"."sales.orders" TO "pe_bob"' in sql and 'ALTER TABLE "sales"."orders" FORCE ROW LEVEL SECURITY' in sql
+    assert "SECURITY DEFINER SET search_path = pg_catalog, pg_temp" in sql
     assert "hmac_pads" in sql and key not in sql and key.encode().hex() not in sql
     assert "No changes" not in (tmp_path / "plan.txt").read_text("utf-8")
     monkeypatch.delenv("POLICYENGINE_HASH_KEY")
@@ -89,7 +91,8 @@ def test_render_writes_reviewable_sql_without_the_key(tmp_path, monkeypatch, mes
     assert result.exit_code == 0, result.output
     refused = (tmp_path / "nokey" / "plan.txt").read_text("utf-8")
     assert "refused: policies/platform.policy:" in refused and "keyed hash" in refused
-    assert "pe_bob\".\"sales.orders\"" not in (tmp_path / "nokey" / "apply.sql").read_text("utf-8")
+    nokey = (tmp_path / "nokey" / "apply.sql").read_text("utf-8")
+    assert "'pe_bob', 'sales.orders'" not in nokey and "'pe_bob', 'marketing.leads'" in nokey
 
 
 def test_table_plans_are_frozen(mesh) -> None:
@@ -131,14 +134,14 @@ def test_render_golden(tmp_path, monkeypatch) -> None:
 
 
 def _empty_live(**overrides) -> pg.Live:
-    base = {"user": "owner", "roles": {}, "schemas": {}, "views": {}, "base_readers": {}, "missing_bases": (),
-            "key": None, "key_readers": frozenset()}
-    return pg.Live(**(base | overrides))
+    return dataclasses.replace(pg.Live.empty(), **overrides)
 
 
 @pytest.mark.parametrize(("live", "message"), [
     ({"roles": {"pe_bob": False}}, "role pe_bob exists and is not managed"),
-    ({"schemas": {"pe_bob": (False, frozenset())}}, "schema pe_bob exists and is not managed"),
+    ({"roles": {"pe_policyengine": False}}, "role pe_policyengine exists and is not managed"),
+    ({"schemas": {"pe": (False, frozenset())}}, "schema pe exists and is not managed"),
+    ({"schemas": {"pe_policyengine": (False, frozenset())}}, "schema pe_policyengine exists and is not managed"),
     ({"missing_bases": ('"sales"."orders"',)}, 'base table(s) missing: "sales"."orders"'),
 ])
 def test_plan_stops_on_what_it_does_not_manage(mesh, live, message) -> None:
@@ -152,4 +155,5 @@ def test_plan_against_nothing_creates_everything_and_destroys_nothing(mesh) -> N
     changes = pg.plan_changes(desired, _empty_live())
     assert {c.action for c in changes} == {"+"}
     assert sum(c.kind == "view" for c in changes) == len(desired.views)
-    assert sum(c.kind == "role" for c in changes) == len(desired.roles)
+    assert sum(c.kind == "role" for c in changes) == len(desired.roles) + 1  # and the owner role
+    assert sum(c.kind == "access" for c in changes) == len(desired.access)
