@@ -42,9 +42,10 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from policyengine.enforce.sql import SOURCE_ALIAS, enforced_select, source_table
+from policyengine.enforce.sql import SOURCE_ALIAS
 from policyengine.enforce.sql_filters import filter_expression
 from policyengine.enforce.sql_keys import RenderError, hash_parameters, resolve_key
+from policyengine.enforce.sql_masks import mask_expression, postgres_safe_strings
 from policyengine.native.compile import NativePlan, TablePlan
 
 MARK = "managed by policyengine"
@@ -297,16 +298,34 @@ def row_filter(table: TablePlan, names: Names, types: Mapping[str, str]) -> tupl
     return tree.sql(dialect="postgres"), tuple(params)
 
 
-def _projections(table: TablePlan, base: str, names: Names, types: Mapping[str, str],
-                 keyed: bool) -> tuple[tuple[str, str], ...]:
+def _column_sql(name: str, cd: Any, logical_type: str | None, keyed: bool, pads: str,
+                cache: dict[tuple[Any, ...], str]) -> str:
+    """One readable column as SQL: the column itself, or its mask as enforce/sql.py renders it
+    (the same registry), keyed `hash` reading the pads table. Cached: every consumer and product
+    with the same column, strategy and type shares the text."""
+    if cd.effect == "allow":
+        return f"{ident(SOURCE_ALIAS)}.{ident(name)}"
+    key = (name, repr(cd.mask), logical_type, keyed, pads)
+    found = cache.get(key)
+    if found is None:
+        if cd.mask is None:
+            raise RenderError(f"column '{name}' is masked without a strategy")
+        col = exp.column(name, table=exp.to_identifier(SOURCE_ALIAS, quoted=True), quoted=True)
+        select = exp.Select(expressions=[mask_expression(cd.mask, col, "postgres", logical_type=logical_type,
+                                                         keyed=keyed, column=name)])
+        if keyed:
+            select = _keyed(select, pads)
+        postgres_safe_strings(select)
+        found = cache[key] = select.expressions[0].sql(dialect="postgres")
+    return found
+
+
+def _projections(table: TablePlan, names: Names, types: Mapping[str, str], keyed: bool,
+                 cache: dict[tuple[Any, ...], str]) -> tuple[tuple[str, str], ...]:
     """(column, its SQL) for each column `table` may read (masked as enforce/sql.py masks)."""
-    select = enforced_select(table.decision, source_table(base, "postgres"), "postgres", types=types, keyed=keyed)
-    if keyed:
-        select = _keyed(select, names.table(KEY_TABLE))
-    out = []
-    for projection in select.expressions:
-        out.append((projection.alias, projection.this.sql(dialect="postgres")))
-    return tuple(out)
+    pads = names.table(KEY_TABLE)
+    return tuple((name, _column_sql(name, cd, types.get(name), keyed, pads, cache))
+                 for name, cd in table.decision.columns.items() if cd.effect != "deny")
 
 
 def _view_body(product: str, base: str, order: Sequence[str], names: Names,
@@ -343,6 +362,7 @@ def desired_state(plan: NativePlan, *, prefix: str = DEFAULT_PREFIX, table_templ
     by_product: dict[str, list[tuple[str, tuple[tuple[str, str], ...], str | None, tuple[str, ...]]]] = {}
     order: dict[str, list[str]] = {}
     bases: dict[str, str] = {}
+    cache: dict[tuple[Any, ...], str] = {}
     for table in plan.tables:
         role = prefix + table.consumer
         ident(role)
@@ -358,7 +378,7 @@ def desired_state(plan: NativePlan, *, prefix: str = DEFAULT_PREFIX, table_templ
         uses_hash = uses_hash or keyed
         column_types = dict(table.types) | dict((types or {}).get(table.product, {}))
         try:
-            columns = _projections(table, base, names, column_types, keyed)
+            columns = _projections(table, names, column_types, keyed, cache)
             predicate, params = row_filter(table, names, column_types)
         except RenderError as exc:
             raise NativeError(f"{table.consumer} on {table.product}: {exc}") from None

@@ -224,6 +224,28 @@ def test_a_failed_apply_leaves_the_old_state_whole(native) -> None:
     assert _plan(native) == []  # the old key, views and grants are all still in place
 
 
+def test_an_apply_whose_connection_is_killed_half_way_leaves_the_old_state_whole(native) -> None:
+    """The connection applying the plan is terminated by the server half-way (its own backend
+    killed between two changes, as an operator's pg_terminate_backend would): nothing of the new
+    plan is there, the old one is whole."""
+    psycopg = native["psycopg"]
+    victim = psycopg.connect(native["uri"])
+    try:
+        other = _desired(victim, native["engine"], prefix="pe_killed_", key=b"another key")
+        changes = pg.plan_changes(other, pg.read_live(victim, other))
+        half = len(changes) // 2
+        kill = pg.Change("+", "fault", "killed", "", (("SELECT pg_terminate_backend(pg_backend_pid())", ()),))
+        with pytest.raises(psycopg.OperationalError):
+            pg.apply(victim, other, [*changes[:half], kill, *changes[half:]])
+    finally:
+        victim.close()
+    admin = native["admin"]
+    assert not admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pe\\_killed\\_%'").fetchall()
+    assert not admin.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pe\\_killed%'").fetchall()
+    assert not admin.execute("SELECT polname FROM pg_policy WHERE polname LIKE 'pe\\_killed\\_%'").fetchall()
+    assert _plan(native) == []
+
+
 def _cli() -> Any:
     from policyengine.cli import app
     return app
