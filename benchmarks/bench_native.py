@@ -35,8 +35,19 @@ REPEAT = 20
 TEMPLATE = "public.{schema}_{table}"
 
 
+# on top of the workload: a mask on one column and a row filter reading a consumer attribute, so
+# the native objects carry CASE masks and per-class row policies with mapped literals
+NATIVE_POLICY = """scope platform
+
+mask *.*.c01 using redact to everyone;
+
+filter *.* rows where c03 != consumer.skip to everyone;
+"""
+
+
 def consumers(w: wl.Workload, path: Path) -> Path:
-    people = [{"id": f"u{d}", "groups": [f"{d}-team", "staff"]} for d in w.domains]
+    people = [{"id": f"u{d}", "groups": [f"{d}-team", "staff"], "attributes": {"skip": f"c03-{i + 1}"}}
+              for i, d in enumerate(w.domains)]
     path.write_text(yaml.safe_dump({"consumers": people}), encoding="utf-8")
     return path
 
@@ -49,6 +60,7 @@ def timed(fn):  # noqa: ANN001, ANN202
 
 def run(name: str, w: wl.Workload, root: Path, postgres: bool) -> None:
     policies, catalog = wl.write_policyengine(w, root / name)
+    (policies / "native.policy").write_text(NATIVE_POLICY, encoding="utf-8")
     engine = load([policies], [catalog], consumers=consumers(w, root / name / "consumers.yaml"))
     plan, compile_s = timed(lambda: compile_plan(engine, at=AT))
     desired, render_s = timed(lambda: pg.desired_state(plan, table_template=TEMPLATE))
@@ -91,20 +103,21 @@ def apply_live(w: wl.Workload, engine, plan, desired: pg.Desired, folder: Path) 
 
 
 def query_side_by_side(w: wl.Workload, engine, plan, admin, rewrite_query) -> None:  # noqa: ANN001
-    """One consumer's count with a LIKE over one product grown to QUERY_ROWS rows: through the
-    native objects (its view, row-level security, column privileges), on the raw table, and the
-    gateway's rewritten query on the raw table (the rewrite itself timed apart), interleaved."""
+    """One consumer's count and max of a masked column with a LIKE over one product grown to
+    QUERY_ROWS rows: through the native objects (its view, row-level security with its mapped
+    attribute, column privileges), on the raw table (the filter written in), and the gateway's
+    rewritten query on the raw table (the rewrite itself timed apart), interleaved."""
     table = plan.tables[0]
     product, consumer, base = table.product, table.consumer, pg.base_table(table.product, TEMPLATE)
     admin.execute(f"INSERT INTO {base} SELECT " + ", ".join(f"'{c}-' || g" for c in w.columns)
                   + f" FROM generate_series({ROWS + 1}, {QUERY_ROWS}) g")
     admin.execute(f"ANALYZE {base}")
     view = f'"{pg.Names(pg.DEFAULT_PREFIX).views}"."{product}"'
-    native = f"SELECT count(*) FROM {view} WHERE \"c00\" LIKE '%11%'"
-    raw = f"SELECT count(*) FROM {base} WHERE \"c00\" LIKE '%11%'"
+    native = f"SELECT count(*), max(\"c01\") FROM {view} WHERE \"c00\" LIKE '%11%'"
+    raw = f"SELECT count(*), max(\"c01\") FROM {base} WHERE \"c00\" LIKE '%11%' AND \"c03\" <> 'c03-1'"
     sources = {product: ["public", product.replace(".", "_")]}
     rewritten, rewrite_s = timed(lambda: rewrite_query(
-        f"SELECT count(*) FROM {product} WHERE c00 LIKE '%11%'", consumer, engine, dialect="postgres",
+        f"SELECT count(*), max(c01) FROM {product} WHERE c00 LIKE '%11%'", consumer, engine, dialect="postgres",
         sources=sources, at=AT))
     gateway = rewritten.sql
     role = pg.DEFAULT_PREFIX + consumer
@@ -115,7 +128,7 @@ def query_side_by_side(w: wl.Workload, engine, plan, admin, rewrite_query) -> No
             if kind == "native":
                 admin.execute(f'SET ROLE "{role}"')
             counts[kind], took = timed(lambda sql=sql: admin.execute(sql, rewritten.bind if sql is gateway else None)
-                                       .fetchone()[0])
+                                       .fetchone()[0])  # the count (the max differs: redacted)
             times[kind] += took
             if kind == "native":
                 admin.execute("RESET ROLE")

@@ -288,14 +288,18 @@ def row_filter(table: TablePlan, names: Names, types: Mapping[str, str]) -> tupl
         if node.find_ancestor(exp.DataType) is not None:
             continue
         params.append(value)
-        lookup = sqlglot.parse_one(f"(SELECT {names.param}(CURRENT_USER, {literal(table.product)}, {len(params)}))",
-                                   dialect="postgres")
-        cast = exp.cast(lookup, kind)
+        cast = exp.cast(exp.Var(this=f"\0{len(params)}\0"), kind)  # NUL: in no name or value
         if node is tree:
             tree = cast
         else:
             node.replace(cast)
-    return tree.sql(dialect="postgres"), tuple(params)
+    text = tree.sql(dialect="postgres")
+    if text.count("\0") != 2 * len(params):
+        raise RenderError("a row filter holds a NUL character")
+    product = literal(table.product)
+    for i in range(1, len(params) + 1):
+        text = text.replace(f"\0{i}\0", f"(SELECT {names.param}(CURRENT_USER, {product}, {i}))")
+    return text, tuple(params)
 
 
 def _column_sql(name: str, cd: Any, logical_type: str | None, keyed: bool, pads: str,

@@ -157,3 +157,20 @@ def test_plan_against_nothing_creates_everything_and_destroys_nothing(mesh) -> N
     assert sum(c.kind == "view" for c in changes) == len(desired.views)
     assert sum(c.kind == "role" for c in changes) == len(desired.roles) + 1  # and the owner role
     assert sum(c.kind == "access" for c in changes) == len(desired.access)
+
+
+def test_row_filters_carry_no_literal_and_consumers_share_a_class(mesh) -> None:
+    """The row predicate keeps no value: each literal (bob's region 'uk') becomes a `param`
+    lookup and goes to bob's mapping row; bob and carol (region 'us') share the predicate."""
+    plan = compile_plan(mesh, at=AT, keyed_hash=True)
+    desired = pg.desired_state(plan, hash_key=b"k")
+    tables = {(t.consumer, t.product): t for t in plan.tables}
+    names = pg.Names(pg.DEFAULT_PREFIX)
+    bob, bob_params = pg.row_filter(tables[("bob", "sales.customers")], names, {})
+    carol, carol_params = pg.row_filter(tables[("carol", "sales.customers")], names, {})
+    assert bob == carol and bob_params == ("uk",) and carol_params == ("us",)
+    assert "'uk'" not in bob and "param(CURRENT_USER, 'sales.customers', 1)" in bob
+    assert desired.access[("pe_bob", "sales.customers")][0] == desired.access[("pe_carol", "sales.customers")][0]
+    texts = [v.body for v in desired.views] + [p.using for p in desired.policies] + [f.sql for f in desired.functions]
+    for value in ("'uk'", "'us'", "'eu'"):
+        assert not [t for t in texts if value in t]
