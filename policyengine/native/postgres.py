@@ -150,6 +150,7 @@ class RowPolicy:
     name: str
     permissive: bool
     using: str
+    prefix: str = DEFAULT_PREFIX  # the deployment it belongs to (several may share a base table)
 
     @property
     def policy(self) -> str:
@@ -160,7 +161,7 @@ class RowPolicy:
         return ((f"CREATE POLICY {ident(self.name)} ON {self.base} AS {kind} FOR ALL TO PUBLIC "
                  f"USING ({self.using})", ()),
                 _comment(f"POLICY {ident(self.name)} ON {self.base}", self.policy,
-                         _policy_text(self.base, self.name)))
+                         _policy_text(self.base, self.name), f"prefix={self.prefix.encode().hex()} "))
 
 
 @dataclass(frozen=True)
@@ -408,12 +409,12 @@ def desired_state(plan: NativePlan, *, prefix: str = DEFAULT_PREFIX, table_templ
             grants |= {(role, name) for name, _ in columns}
         body = _view_body(product, base, order[product], names, classes)
         views.append(ViewSpec(names.views, product, base, body, digest(body), frozenset(grants)))
-        policies.append(RowPolicy(base, f"{prefix}others", True, "true"))
-        policies.append(RowPolicy(base, f"{prefix}consumers", False, f"{lookup_sql[product]} IS NOT NULL"))
+        policies.append(RowPolicy(base, f"{prefix}others", True, "true", prefix))
+        policies.append(RowPolicy(base, f"{prefix}consumers", False, f"{lookup_sql[product]} IS NOT NULL", prefix))
         for (_, predicate), i in number.items():
             if predicate:
                 policies.append(RowPolicy(base, f"{prefix}class_{i}", False,
-                                          f"{lookup_sql[product]} IS DISTINCT FROM {i} OR ({predicate})"))
+                                          f"{lookup_sql[product]} IS DISTINCT FROM {i} OR ({predicate})", prefix))
     pads = None
     key_digest = None
     if uses_hash and key is not None:
@@ -526,12 +527,15 @@ def read_live(con: Any, desired: Desired) -> Live:
         cur = con.cursor()
         _settings(cur)
         user = cur.execute("SELECT current_user").fetchone()[0]
-        marked = {r for (r,) in cur.execute(
-            "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s", (MARK,))}
+        # ours: commented with this deployment's prefix (or, made before prefixes were recorded,
+        # with none and named with it); another prefix's roles are left alone
+        marked = {r for r, comment in cur.execute(
+            "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles "
+            "WHERE shobj_description(oid, 'pg_authid') LIKE %s", (MARK + "%",))
+            if _owner_prefix(comment) == names.prefix or (_owner_prefix(comment) is None and r.startswith(names.prefix))}
         interest = [*desired.roles, names.owner]
         existing = {r for (r,) in cur.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (interest,))}
-        managed_roles = {r for r in marked if r.startswith(desired.names.prefix)}
-        roles = {r: r in marked for r in existing | managed_roles}
+        roles = {r: r in marked for r in existing | marked}
         consumer_roles = sorted(r for r in roles if r != names.owner and (r in desired.roles or roles[r]))
         # the roles that read as a consumer: its role and every role that is a member of it
         who = [r for (r,) in cur.execute(
@@ -651,11 +655,11 @@ class Change:
         return f"{self.action} {self.kind} {self.name}" + (f"  ({self.why})" if self.why else "")
 
 
-def _comment(target: str, policy: str, catalog_text: str) -> Statement:
+def _comment(target: str, policy: str, catalog_text: str, extra: str = "") -> Statement:
     """COMMENT `target` with its policy digest and the digest of its catalog text as stored now."""
     body = (f"PERFORM set_config('search_path', 'pg_catalog', true); "
             f"EXECUTE {literal(f'COMMENT ON {target} IS ')} || quote_literal("
-            f"{literal(f'{MARK} policy={policy} text=')} || {_text_digest(catalog_text)});")
+            f"{literal(f'{MARK} {extra}policy={policy} text=')} || {_text_digest(catalog_text)});")
     return (f"DO {_dollar(f' BEGIN {body} END ')}", ())
 
 
@@ -663,6 +667,17 @@ def _recorded(comment: str) -> tuple[str, str]:
     """(policy digest, catalog text digest) a managed object's comment records."""
     parts = dict(p.split("=", 1) for p in comment.removeprefix(MARK).split() if "=" in p)
     return parts.get("policy", ""), parts.get("text", "")
+
+
+def _owner_prefix(comment: str | None) -> str | None:
+    """The --role-prefix a managed object's comment records (None: not recorded)."""
+    if not comment or not comment.startswith(MARK):
+        return None
+    found = dict(p.split("=", 1) for p in comment.split() if "=" in p).get("prefix")
+    try:
+        return None if found is None else bytes.fromhex(found).decode("utf-8")
+    except ValueError:
+        return None
 
 
 def _stale(obj: LiveObject, policy: str) -> list[str]:
@@ -717,10 +732,10 @@ def _roles(desired: Desired, live: Live) -> list[Change]:
             extra = " NOSUPERUSER NOBYPASSRLS" if role == names.owner else ""
             changes.append(Change("+", "role", role, f"consumer {consumer}" if consumer else "owns views and functions", (
                 (f"CREATE ROLE {ident(role)} NOLOGIN{extra}", ()),
-                (f"COMMENT ON ROLE {ident(role)} IS {literal(MARK)}", ()))))
+                (f"COMMENT ON ROLE {ident(role)} IS {literal(f'{MARK} prefix={names.prefix.encode().hex()}')}", ()))))
         elif not live.roles[role]:
-            raise NativeError(f"role {role} exists and is not managed by policyengine: rename the consumer "
-                              "or choose another --role-prefix")
+            raise NativeError(f"role {role} exists and is not managed by policyengine (with this --role-prefix): "
+                              "rename the consumer or choose another --role-prefix")
     if live.owner_bypass:
         changes.append(Change("~", "role", names.owner, "superuser or BYPASSRLS: row-level security would not apply",
                               ((f"ALTER ROLE {ident(names.owner)} NOSUPERUSER NOBYPASSRLS", ()),)))
@@ -820,7 +835,10 @@ def _bases(desired: Desired, live: Live) -> list[Change]:
         for (table, name), obj in sorted(live.policies.items()):
             if table != base or (table, name) in wanted:
                 continue
-            ours = obj.comment.startswith(MARK) and name.startswith(names.prefix)
+            owner = _owner_prefix(obj.comment)
+            ours = obj.comment.startswith(MARK) and owner == names.prefix
+            if obj.comment.startswith(MARK) and owner is not None and not ours:
+                continue  # another deployment's (another --role-prefix): its own plan manages it
             changes.append(Change("-", "row policy", f"{name} on {base}",
                                   "no longer compiled" if ours else "not compiled (made by hand?)",
                                   ((f"DROP POLICY {ident(name)} ON {base}", ()),)))

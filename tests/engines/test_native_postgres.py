@@ -246,6 +246,34 @@ def test_an_apply_whose_connection_is_killed_half_way_leaves_the_old_state_whole
     assert _plan(native) == []
 
 
+def test_two_deployments_share_the_base_tables(native, seed_tables) -> None:
+    """A second --role-prefix on the same base tables: each plan leaves the other's row policies
+    alone (both empty after both applies) and bob reads the same through either."""
+    con, admin = native["con"], native["admin"]
+    two = _desired(con, native["engine"], prefix="pe_two_")
+    try:
+        pg.apply(con, two)
+        assert pg.plan_changes(two, pg.read_live(con, two)) == []
+        assert _plan(native) == []
+        admin.execute('DROP ROLE IF EXISTS "bob_two_login"')
+        admin.execute('CREATE ROLE "bob_two_login" LOGIN IN ROLE "pe_two_bob"')
+        with native["psycopg"].connect(native["uri"], user="bob_two_login", autocommit=True) as bob_two:
+            mine = sorted(native["logins"]["bob"].execute(f"SELECT order_id FROM {_view('sales.orders')}").fetchall())
+            theirs = sorted(bob_two.execute('SELECT order_id FROM "pe_two"."sales.orders"').fetchall())
+        assert mine and mine == theirs
+    finally:
+        admin.execute('DROP ROLE IF EXISTS "bob_two_login"')
+        for base, name in admin.execute("SELECT polrelid::regclass::text, polname FROM pg_policy "
+                                        "WHERE polname LIKE 'pe\\_two\\_%'").fetchall():
+            admin.execute(f'DROP POLICY "{name}" ON {base}')
+        admin.execute('DROP SCHEMA IF EXISTS "pe_two" CASCADE')
+        admin.execute('DROP SCHEMA IF EXISTS "pe_two_policyengine" CASCADE')
+        for (role,) in admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pe\\_two\\_%'").fetchall():
+            admin.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
+    assert _plan(native) == []
+
+
 def _cli() -> Any:
     from policyengine.cli import app
     return app
