@@ -2,7 +2,8 @@
 
 Each table plan is `evaluate()`'s own decision folded to one expression per readable column
 (allow: the column; mask: the strategy) and one row predicate (the decision's filter, consumer
-attributes already substituted: every consumer gets its own objects). The precedence is ours
+attributes substituted; a target groups consumers into classes by taking the literals out, as
+native/postgres.py does, so no attribute value lands in an object's text). The precedence is ours
 (deny > strictest mask > allow, default deny), decided by the evaluator, never by an engine.
 
 What a target cannot express faithfully is refused, never lowered: the table plan is left out
