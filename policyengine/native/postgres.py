@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -389,15 +390,21 @@ def desired_state(plan: NativePlan, *, prefix: str = DEFAULT_PREFIX, table_templ
             raise NativeError(f"{table.consumer} on {table.product}: {exc}") from None
         by_product.setdefault(table.product, []).append((role, columns, predicate, params))
         order.setdefault(table.product, list(table.decision.columns))
-    shared = [b for b in set(bases.values()) if list(bases.values()).count(b) > 1]
-    if shared:
-        raise NativeError(f"--table maps two products to {shared[0]}: each product needs its own base table")
     for refusal in plan.refusals:  # a refused consumer still gets its role: it reads nothing natively
         roles.setdefault(prefix + refusal.consumer, refusal.consumer)
+        # and its product's base table is closed to consumers even when no one else reads it
+        bases.setdefault(refusal.product, base_table(refusal.product, table_template))
+    shared = [b for b, n in Counter(bases.values()).items() if n > 1]
+    if shared:
+        raise NativeError(f"--table maps two products to {shared[0]}: each product needs its own base table")
     views: list[ViewSpec] = []
     policies: list[RowPolicy] = []
     access: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
-    lookup_sql = {p: _class_lookup(names, p) for p in by_product}
+    lookup_sql = {p: _class_lookup(names, p) for p in bases}
+    for product in sorted(set(bases) - set(by_product)):  # every pair refused: no view, no row for anyone
+        policies.append(RowPolicy(bases[product], f"{prefix}others", True, "true", prefix))
+        policies.append(RowPolicy(bases[product], f"{prefix}consumers", False, f"{lookup_sql[product]} IS NOT NULL",
+                                  prefix))
     for product, entries in sorted(by_product.items()):
         base = bases[product]
         shapes = sorted({(columns, predicate or "") for _, columns, predicate, _ in entries})

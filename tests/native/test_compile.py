@@ -174,3 +174,17 @@ def test_row_filters_carry_no_literal_and_consumers_share_a_class(mesh) -> None:
     texts = [v.body for v in desired.views] + [p.using for p in desired.policies] + [f.sql for f in desired.functions]
     for value in ("'uk'", "'us'", "'eu'"):
         assert not [t for t in texts if value in t]
+
+
+def test_a_product_every_consumer_is_refused_on_is_still_closed(mesh) -> None:
+    """Without a key every reader of sales.customers is refused (a hashed name): no view, no
+    mapping row, but its base table still gets forced row-level security and the restrictive
+    policy, and apply still takes every consumer's privilege on it away."""
+    plan = compile_plan(mesh, at=AT, keyed_hash=False)
+    assert not [t for t in plan.tables if t.product == "sales.customers"]
+    assert [r for r in plan.refusals if r.product == "sales.customers"]
+    desired = pg.desired_state(plan)
+    assert '"sales"."customers"' in desired.bases
+    assert not [v for v in desired.views if v.name == "sales.customers"]
+    assert {p.name for p in desired.policies if p.base == '"sales"."customers"'} == {"pe_others", "pe_consumers"}
+    assert not [k for k in desired.access if k[1] == "sales.customers"]
