@@ -484,6 +484,7 @@ class Live:
     functions: Mapping[str, LiveObject]  # signature -> function
     key: str | None  # digest of the pads held (None: no key rows)
     memberships: frozenset[tuple[str, str]] = frozenset()  # (role, member): a consumer or owner role in another
+    legacy: tuple[str, ...] = ()  # schemas an earlier version made (per-consumer views, the key schema)
 
     @classmethod
     def empty(cls) -> Live:
@@ -558,6 +559,12 @@ def read_live(con: Any, desired: Desired) -> Live:
                 "FROM pg_namespace n WHERE n.nspname = ANY(%s)", ([names.views, names.internal],)).fetchall():
             schemas[name] = ((comment or "").startswith(MARK), _acl(
                 con.cursor(), "SELECT nspacl FROM pg_namespace WHERE oid = %s", oid, owner))
+        legacy = tuple(n for n, comment in cur.execute(
+            "SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace "
+            "WHERE obj_description(oid, 'pg_namespace') LIKE %s AND NOT nspname = ANY(%s) ORDER BY 1",
+            (MARK + "%", [names.views, names.internal])).fetchall()
+            if _owner_prefix(comment) is None and "prefix=" not in comment
+            and (n.startswith(names.prefix) or n == "policyengine_keys"))
         views: dict[str, LiveObject] = {}
         column_grants: dict[str, frozenset[tuple[str, str, str]]] = {}
         for oid, name, comment, text, options, owner in cur.execute(
@@ -642,7 +649,7 @@ def read_live(con: Any, desired: Desired) -> Live:
             (tops, [*who, *consumer_roles], names.owner, consumer_roles)).fetchall())
     return Live(user, roles, schemas, views, column_grants, readers, tuple(missing), rls, policies,
                 frozenset(owner_reads), owner_bypass, tables, frozenset(table_readers), frozenset(owner_tables),
-                consumers, access, found_functions, key, frozenset((r, m) for r, m in members))
+                consumers, access, found_functions, key, frozenset((r, m) for r, m in members), legacy)
 
 
 # ---------------------------------------------------------------- plan: the difference
@@ -749,12 +756,12 @@ def _roles(desired: Desired, live: Live) -> list[Change]:
     return changes
 
 
-def _schema(name: str, live: Live, usage: Sequence[str], what: str) -> list[Change]:
+def _schema(name: str, live: Live, usage: Sequence[str], what: str, prefix: str) -> list[Change]:
     found = live.schemas.get(name)
     if found is None:
         return [Change("+", "schema", name, what, (
             (f"CREATE SCHEMA {ident(name)}", ()),
-            (f"COMMENT ON SCHEMA {ident(name)} IS {literal(MARK)}", ()),
+            (f"COMMENT ON SCHEMA {ident(name)} IS {literal(f'{MARK} prefix={prefix.encode().hex()}')}", ()),
             (f"REVOKE ALL ON SCHEMA {ident(name)} FROM PUBLIC", ()),
             *((f"GRANT USAGE ON SCHEMA {ident(name)} TO {ident(r)}", ()) for r in usage)))]
     managed, grants = found
@@ -771,7 +778,9 @@ def _schema(name: str, live: Live, usage: Sequence[str], what: str) -> list[Chan
 def _internal(desired: Desired, live: Live) -> list[Change]:
     """The internal schema: its tables, their rows (the mapping), the key, the functions."""
     names = desired.names
-    changes = _schema(names.internal, live, [names.owner], "mapping tables, key, functions")
+    changes = [Change("-", "schema", name, "made by an earlier version (per-consumer views or the key schema)",
+                      ((f"DROP SCHEMA {ident(name)} CASCADE", ()),)) for name in live.legacy]
+    changes += _schema(names.internal, live, [names.owner], "mapping tables, key, functions", names.prefix)
     for table in ("consumers", "access", KEY_TABLE):
         if table not in live.tables:
             changes.append(Change("+", "table", f"{names.internal}.{table}", "owner only",
@@ -863,7 +872,7 @@ def _bases(desired: Desired, live: Live) -> list[Change]:
 
 def _views(desired: Desired, live: Live) -> list[Change]:
     names = desired.names
-    changes = _schema(names.views, live, sorted(desired.roles), "the views consumers read")
+    changes = _schema(names.views, live, sorted(desired.roles), "the views consumers read", names.prefix)
     wanted = {v.name: v for v in desired.views}
     for name, stale in sorted(live.views.items()):
         if name not in wanted:

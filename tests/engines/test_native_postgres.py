@@ -583,3 +583,25 @@ def test_every_kind_of_literal_reads_back_from_the_mapping_table(native, seed_ta
             admin.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
             admin.execute(f'DROP ROLE "{role}"')
     assert _plan(native) == []
+
+
+def test_objects_of_the_earlier_per_consumer_design_are_dropped(native) -> None:
+    """An earlier version made one schema per consumer (views with attribute values substituted,
+    owned by the applying role, so row-level security would not apply through them) and a
+    `policyengine_keys` schema: plan lists them, apply drops them."""
+    admin = native["admin"]
+    admin.execute('CREATE SCHEMA "pe_legacy_bob"')
+    admin.execute("""COMMENT ON SCHEMA "pe_legacy_bob" IS 'managed by policyengine'""")
+    admin.execute(f'CREATE VIEW "pe_legacy_bob".orders AS SELECT order_id FROM public."{source_name("sales.orders")}" '
+                  "WHERE region = 'uk'")
+    admin.execute('GRANT USAGE ON SCHEMA "pe_legacy_bob" TO pe_bob')
+    admin.execute('GRANT SELECT ON "pe_legacy_bob".orders TO pe_bob')
+    admin.execute('CREATE SCHEMA "policyengine_keys"')
+    admin.execute("""COMMENT ON SCHEMA "policyengine_keys" IS 'managed by policyengine key'""")
+    drift = [str(c) for c in _plan(native)]
+    assert [c for c in drift if c.startswith("- schema pe_legacy_bob")], drift
+    assert [c for c in drift if c.startswith("- schema policyengine_keys")], drift
+    pg.apply(native["con"], native["desired"])
+    assert not admin.execute("SELECT nspname FROM pg_namespace WHERE nspname IN ('pe_legacy_bob', "
+                             "'policyengine_keys')").fetchall()
+    assert _plan(native) == []

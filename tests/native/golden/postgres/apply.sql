@@ -32,7 +32,7 @@ CREATE ROLE "pe_policyengine" NOLOGIN NOSUPERUSER NOBYPASSRLS;
 COMMENT ON ROLE "pe_policyengine" IS 'managed by policyengine prefix=70655f';
 -- + schema pe_policyengine  (mapping tables, key, functions)
 CREATE SCHEMA "pe_policyengine";
-COMMENT ON SCHEMA "pe_policyengine" IS 'managed by policyengine';
+COMMENT ON SCHEMA "pe_policyengine" IS 'managed by policyengine prefix=70655f';
 REVOKE ALL ON SCHEMA "pe_policyengine" FROM PUBLIC;
 GRANT USAGE ON SCHEMA "pe_policyengine" TO "pe_policyengine";
 -- + table pe_policyengine.consumers  (owner only)
@@ -245,7 +245,7 @@ CREATE POLICY "pe_others" ON "sales"."orders" AS PERMISSIVE FOR ALL TO PUBLIC US
 DO $pe$ BEGIN PERFORM set_config('search_path', 'pg_catalog', true); EXECUTE 'COMMENT ON POLICY "pe_others" ON "sales"."orders" IS ' || quote_literal('managed by policyengine prefix=70655f policy=f9fb3d04a0fb92f0c52440c9b538dbaa4f558a827722b49834d98a5109656628 text=' || encode(sha256(convert_to((SELECT coalesce(pg_get_expr(p.polqual, p.polrelid), '') || '|' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '') || '|' || p.polpermissive::text || '|' || p.polcmd::text || '|' || p.polroles::text FROM pg_policy p WHERE p.polrelid = '"sales"."orders"'::regclass AND p.polname = 'pe_others'), 'UTF8')), 'hex')); END $pe$;
 -- + schema pe  (the views consumers read)
 CREATE SCHEMA "pe";
-COMMENT ON SCHEMA "pe" IS 'managed by policyengine';
+COMMENT ON SCHEMA "pe" IS 'managed by policyengine prefix=70655f';
 REVOKE ALL ON SCHEMA "pe" FROM PUBLIC;
 GRANT USAGE ON SCHEMA "pe" TO "pe_alice";
 GRANT USAGE ON SCHEMA "pe" TO "pe_bob";
