@@ -94,10 +94,11 @@ def render_command(
     cfg, plan = _compiled(config, at)
     try:
         desired = _desired(cfg, plan, prefix, table)
-        empty = pg.Live("", {}, {}, {}, {}, (), None, frozenset())
-        changes = pg.plan_changes(desired, empty)
-    except pg.NativeError as exc:
+        changes = pg.plan_changes(desired, pg.Live.empty())
+    except pg.UnsafeState as exc:
         raise fail(f"error: {exc}") from None
+    except pg.NativeError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
     try:
         output.mkdir(parents=True, exist_ok=True)
         for name, text in pg.render_files(desired, changes).items():
@@ -133,8 +134,10 @@ def plan_command(
     try:
         desired = _desired(cfg, plan, prefix, table, con)
         changes = pg.plan_changes(desired, pg.read_live(con, desired))
-    except pg.NativeError as exc:
+    except pg.UnsafeState as exc:
         raise fail(f"error: {exc}") from None
+    except pg.NativeError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
     finally:
         con.close()
     for line in [*_header(plan), *map(str, changes), _summary(changes)]:
@@ -164,8 +167,10 @@ def apply_command(
     try:
         desired = _desired(cfg, plan, prefix, table, con)
         changes = pg.apply(con, desired)
-    except pg.NativeError as exc:
+    except pg.UnsafeState as exc:
         raise fail(f"error: {exc}") from None
+    except pg.NativeError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
     except Exception as exc:  # the engine's text may quote a value: its class only
         raise fail(f"error: apply failed and was rolled back: {type(exc).__name__}") from None
     finally:

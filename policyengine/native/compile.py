@@ -2,7 +2,8 @@
 
 Each table plan is `evaluate()`'s own decision folded to one expression per readable column
 (allow: the column; mask: the strategy) and one row predicate (the decision's filter, consumer
-attributes already substituted: every consumer gets its own objects). The precedence is ours
+attributes substituted; a target groups consumers into classes by taking the literals out, as
+native/postgres.py does, so no attribute value lands in an object's text). The precedence is ours
 (deny > strictest mask > allow, default deny), decided by the evaluator, never by an engine.
 
 What a target cannot express faithfully is refused, never lowered: the table plan is left out
@@ -38,7 +39,13 @@ class Capabilities:
     unsupported_strategies: frozenset[str] = frozenset()
 
 
-POSTGRES = Capabilities("postgres", keyed_hash=False)
+POSTGRES = Capabilities(
+    "postgres",
+    keyed_hash=True,  # HMAC-SHA-256 from sha256() and pads in an owner-only table (needs a key)
+    per_consumer_attributes="mapping table read by SECURITY DEFINER functions (current_user as "
+                            "argument): no attribute value in any object's text",
+    denied_column="no column privilege: selecting it (or SELECT *) is a permission error",
+)
 # Trino's file-based access control (native/trino.py): a mask is part of the query plan EXPLAIN
 # prints, so no keyed hash (its key would be shown); one rule per consumer's Trino users
 TRINO = Capabilities(
@@ -158,12 +165,13 @@ def compile_plan(engine: Engine, target: str = "postgres", *, at: dt.datetime | 
                  keyed_hash: bool = False) -> NativePlan:
     """Every consumer (of the consumers file) x product (of the catalog), compiled for `target`.
 
-    Decisions are taken with no purpose at `at` (default: now, UTC). `keyed_hash`:
-    whether a key is configured where the target keeps it from consumers (else `hash` is refused)."""
+    Decisions are taken with no purpose at `at` (default: now, UTC). `keyed_hash`: whether a
+    key is configured; `hash` is refused without one or on a target that cannot keep it from
+    consumers."""
     caps = TARGETS.get(target)
     if caps is None:
         raise ValueError(f"unknown native target {target!r} (known: {', '.join(TARGETS)})")
-    caps = replace(caps, keyed_hash=caps.keyed_hash or keyed_hash)
+    caps = replace(caps, keyed_hash=caps.keyed_hash and keyed_hash)
     when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     locations = rule_locations(engine)
     tables: list[TablePlan] = []

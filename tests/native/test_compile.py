@@ -4,6 +4,7 @@ express is refused with the rule's file:line:col, never lowered."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -79,8 +80,9 @@ def test_render_writes_reviewable_sql_without_the_key(tmp_path, monkeypatch, mes
     assert result.exit_code == 0, result.output
     sql = (tmp_path / "apply.sql").read_text("utf-8")
     assert sql.startswith("-- policyengine") and "COMMIT;" in sql
-    assert 'CREATE VIEW "pe_bob"."sales.orders" WITH (security_barrier = true) AS SELECT' in sql
-    assert 'GRANT SELECT ON "pe_bob"."sales.orders" TO "pe_bob"' in sql
+    assert 'CREATE VIEW "pe"."sales.orders" WITH (security_barrier = true) AS SELECT' in sql
+    assert 'ON "pe"."sales.orders" TO "pe_bob"' in sql and 'ALTER TABLE "sales"."orders" FORCE ROW LEVEL SECURITY' in sql
+    assert "SECURITY DEFINER SET search_path = pg_catalog, pg_temp" in sql
     assert "hmac_pads" in sql and key not in sql and key.encode().hex() not in sql
     assert "No changes" not in (tmp_path / "plan.txt").read_text("utf-8")
     monkeypatch.delenv("POLICYENGINE_HASH_KEY")
@@ -89,7 +91,8 @@ def test_render_writes_reviewable_sql_without_the_key(tmp_path, monkeypatch, mes
     assert result.exit_code == 0, result.output
     refused = (tmp_path / "nokey" / "plan.txt").read_text("utf-8")
     assert "refused: policies/platform.policy:" in refused and "keyed hash" in refused
-    assert "pe_bob\".\"sales.orders\"" not in (tmp_path / "nokey" / "apply.sql").read_text("utf-8")
+    nokey = (tmp_path / "nokey" / "apply.sql").read_text("utf-8")
+    assert "'pe_bob', 'sales.orders'" not in nokey and "'pe_bob', 'marketing.leads'" in nokey
 
 
 def test_table_plans_are_frozen(mesh) -> None:
@@ -131,14 +134,14 @@ def test_render_golden(tmp_path, monkeypatch) -> None:
 
 
 def _empty_live(**overrides) -> pg.Live:
-    base = {"user": "owner", "roles": {}, "schemas": {}, "views": {}, "base_readers": {}, "missing_bases": (),
-            "key": None, "key_readers": frozenset()}
-    return pg.Live(**(base | overrides))
+    return dataclasses.replace(pg.Live.empty(), **overrides)
 
 
 @pytest.mark.parametrize(("live", "message"), [
     ({"roles": {"pe_bob": False}}, "role pe_bob exists and is not managed"),
-    ({"schemas": {"pe_bob": (False, frozenset())}}, "schema pe_bob exists and is not managed"),
+    ({"roles": {"pe_policyengine": False}}, "role pe_policyengine exists and is not managed"),
+    ({"schemas": {"pe": (False, frozenset())}}, "schema pe exists and is not managed"),
+    ({"schemas": {"pe_policyengine": (False, frozenset())}}, "schema pe_policyengine exists and is not managed"),
     ({"missing_bases": ('"sales"."orders"',)}, 'base table(s) missing: "sales"."orders"'),
 ])
 def test_plan_stops_on_what_it_does_not_manage(mesh, live, message) -> None:
@@ -152,4 +155,36 @@ def test_plan_against_nothing_creates_everything_and_destroys_nothing(mesh) -> N
     changes = pg.plan_changes(desired, _empty_live())
     assert {c.action for c in changes} == {"+"}
     assert sum(c.kind == "view" for c in changes) == len(desired.views)
-    assert sum(c.kind == "role" for c in changes) == len(desired.roles)
+    assert sum(c.kind == "role" for c in changes) == len(desired.roles) + 1  # and the owner role
+    assert sum(c.kind == "access" for c in changes) == len(desired.access)
+
+
+def test_row_filters_carry_no_literal_and_consumers_share_a_class(mesh) -> None:
+    """The row predicate keeps no value: each literal (bob's region 'uk') becomes a `param`
+    lookup and goes to bob's mapping row; bob and carol (region 'us') share the predicate."""
+    plan = compile_plan(mesh, at=AT, keyed_hash=True)
+    desired = pg.desired_state(plan, hash_key=b"k")
+    tables = {(t.consumer, t.product): t for t in plan.tables}
+    names = pg.Names(pg.DEFAULT_PREFIX)
+    bob, bob_params = pg.row_filter(tables[("bob", "sales.customers")], names, {})
+    carol, carol_params = pg.row_filter(tables[("carol", "sales.customers")], names, {})
+    assert bob == carol and bob_params == ("uk",) and carol_params == ("us",)
+    assert "'uk'" not in bob and "param(CURRENT_USER, 'sales.customers', 1)" in bob
+    assert desired.access[("pe_bob", "sales.customers")][0] == desired.access[("pe_carol", "sales.customers")][0]
+    texts = [v.body for v in desired.views] + [p.using for p in desired.policies] + [f.sql for f in desired.functions]
+    for value in ("'uk'", "'us'", "'eu'"):
+        assert not [t for t in texts if value in t]
+
+
+def test_a_product_every_consumer_is_refused_on_is_still_closed(mesh) -> None:
+    """Without a key every reader of sales.customers is refused (a hashed name): no view, no
+    mapping row, but its base table still gets forced row-level security and the restrictive
+    policy, and apply still takes every consumer's privilege on it away."""
+    plan = compile_plan(mesh, at=AT, keyed_hash=False)
+    assert not [t for t in plan.tables if t.product == "sales.customers"]
+    assert [r for r in plan.refusals if r.product == "sales.customers"]
+    desired = pg.desired_state(plan)
+    assert '"sales"."customers"' in desired.bases
+    assert not [v for v in desired.views if v.name == "sales.customers"]
+    assert {p.name for p in desired.policies if p.base == '"sales"."customers"'} == {"pe_others", "pe_consumers"}
+    assert not [k for k in desired.access if k[1] == "sales.customers"]
