@@ -26,7 +26,14 @@ from policyengine.engine.evaluator import Engine
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a native target can express (the docs' capability table is generated from these)."""
+    """What a native target can express: a plain data row per target. docs/native.md's capability
+    table is generated from `TARGETS` (`policyengine native-capabilities`, tests/native check it),
+    and `compile_table` refuses, per rule, what a row says the target cannot express faithfully.
+
+    Text fields say how the target expresses a feature (shown as they are in the table);
+    `unsupported_strategies` and `unsupported_on_types` are refused; `strategy_notes` says why
+    and names the nearest safe choice; `type_preserving_masks`: the engine's mask must return the
+    column's own type (a mask giving text on a number column is refused there)."""
 
     target: str
     keyed_hash: bool = False
@@ -36,10 +43,92 @@ class Capabilities:
     row_filters: bool = True
     denied_column: str = "left out of the view (selecting it is an error)"
     unsupported_strategies: frozenset[str] = frozenset()
+    status: str = "applied and proven live"
+    groups: str = "decided per consumer by our evaluator"
+    tags: str = "decided by our evaluator (tags select the rules at compile time)"
+    keyed_hash_how: str = ""
+    row_filter_how: str = ""
+    denied_reads: str = "error"  # what reading a denied column gives: "error" or "null"
+    type_preserving_masks: bool = False
+    unsupported_on_types: tuple[tuple[str, str], ...] = ()  # (strategy, logical type)
+    strategy_notes: tuple[tuple[str, str], ...] = ()  # (strategy, why refused; nearest safe choice)
+
+    def strategy_support(self, strategy: str) -> str:
+        """`yes`, `no (why)` or `yes, not on <types>` for one mask strategy (the table's cell)."""
+        notes = dict(self.strategy_notes)
+        if strategy in self.unsupported_strategies:
+            return "no" + (f": {notes[strategy]}" if strategy in notes else "")
+        types = sorted({t.removesuffix("tz") for s, t in self.unsupported_on_types if s == strategy})
+        if types:
+            return f"yes, not on {', '.join(types)}" + (f": {notes[strategy]}" if strategy in notes else "")
+        if self.type_preserving_masks and strategy not in TYPE_PRESERVING:
+            return "yes, on text columns (the mask must return the column's type)"
+        return "yes"
 
 
-POSTGRES = Capabilities("postgres", keyed_hash=False)
-TARGETS: Mapping[str, Capabilities] = {"postgres": POSTGRES}
+# strategies whose result has the column's own type whatever it is; every other one gives text
+# (the same type only on a string column)
+TYPE_PRESERVING = frozenset({"null", "year", "month", "round", "fixed_value"})
+_SAFE = "nearest safe choice: mask it with null, or deny the column"
+POSTGRES = Capabilities(
+    "postgres", keyed_hash=False,
+    keyed_hash_how="HMAC-SHA-256 from sha256() and pads in an owner-only table the views read",
+    row_filter_how="the view's WHERE under security_barrier")
+SNOWFLAKE = Capabilities(
+    "snowflake", keyed_hash=False, status="rendered, not executed",
+    per_consumer_attributes="substituted per consumer class; which class a role is in: a mapping table "
+                            "apply maintains, read with the policy owner's rights",
+    groups="decided per consumer by our evaluator; a session's consumer: the one mapped role "
+           "IS_ROLE_IN_SESSION finds (none or several: no class, default deny)",
+    tags="decided by our evaluator; not tag-based masking (one policy per tag and type cannot hold "
+         "per-product classes)",
+    keyed_hash_how="HMAC-SHA-256 from SHA2 and pads in an owner-only table the policy reads with "
+                   "its owner's rights",
+    row_filter_how="one row access policy per table, per class its predicate",
+    denied_column="projection policy (selecting it fails) + masking policy NULL (WHERE sees no value)",
+    denied_reads="error",
+    type_preserving_masks=True,
+    strategy_notes=(("hash", "keyed only: the key's pads live in a table only the policy owner reads"),))
+DATABRICKS = Capabilities(
+    "databricks", keyed_hash=False, status="rendered, not executed (mask bodies run on Spark here)",
+    per_consumer_attributes="substituted per consumer class; which class an account group is in: a "
+                            "mapping table apply maintains",
+    groups="decided per consumer by our evaluator; a session's consumer: the one mapped account "
+           "group is_account_group_member finds (none or several: default deny)",
+    tags="decided by our evaluator; not ABAC policies (one governed-tag policy cannot hold "
+         "per-product classes)",
+    keyed_hash_how="refused: no key store a mask function reads that its callers cannot",
+    row_filter_how="one row filter function per table, per class its predicate",
+    denied_column="column mask returns NULL (the column stays selectable)",
+    denied_reads="null",
+    type_preserving_masks=True,
+    unsupported_strategies=frozenset({"hash"}),
+    strategy_notes=(("hash", "a key in a function body is printed back by DESCRIBE FUNCTION; " + _SAFE),))
+BIGQUERY = Capabilities(
+    "bigquery", keyed_hash=False, status="rendered, not executed",
+    per_consumer_attributes="substituted per consumer class; one row access policy per class, "
+                            "granted to the class's principals",
+    groups="decided per consumer by our evaluator; each consumer one principal, in exactly one "
+           "policy per table",
+    tags="policy tags carry the masks (one per product column), not our tags",
+    keyed_hash_how="refused: the predefined SHA256 has no key",
+    row_filter_how="one row access policy per class (a principal in exactly one: no union)",
+    denied_column="no fine-grained or masked reader role: reading it is an access error",
+    denied_reads="error",
+    unsupported_strategies=frozenset({"hash", "redact", "partial", "last4", "first4", "email_domain", "round",
+                                      "mask_alphanum", "show_first4", "show_last4", "month", "fixed_value"}),
+    unsupported_on_types=(("year", "timestamp"), ("year", "timestamptz")),
+    strategy_notes=(
+        ("hash", "the predefined SHA256 is unkeyed; " + _SAFE),
+        ("year", "DATE_YEAR_MASK truncates timestamps in the session's @@time_zone; " + _SAFE),
+        ("email_domain", "EMAIL_MASK writes XXXXX@domain, not ***@domain; " + _SAFE),
+        ("show_last4", "LAST_FOUR_CHARACTERS writes XXXXX and hashes short values; " + _SAFE),
+        ("show_first4", "FIRST_FOUR_CHARACTERS writes XXXXX and hashes short values; " + _SAFE),
+        ("fixed_value", "DEFAULT_MASKING_VALUE gives '' for text, not XXXXXXXX; " + _SAFE),
+        *((s, "no predefined expression computes it; " + _SAFE) for s in (
+            "redact", "partial", "last4", "first4", "round", "mask_alphanum", "month"))))
+TARGETS: Mapping[str, Capabilities] = {"postgres": POSTGRES, "snowflake": SNOWFLAKE, "databricks": DATABRICKS,
+                                       "bigquery": BIGQUERY}
 
 
 @dataclass(frozen=True)
@@ -102,6 +191,20 @@ def _where(ref: RuleRef | None, locations: Mapping[tuple[str, str, int], str]) -
     return locations.get((ref.name, ref.file, ref.line), f"{ref.file}:{ref.line}:1")
 
 
+def strategy_refusal(caps: Capabilities, strategy: str | None, logical_type: str | None) -> str | None:
+    """Why `caps.target` cannot compute mask `strategy` on a column of `logical_type` faithfully
+    (None: it can), naming the nearest safe choice."""
+    notes = dict(caps.strategy_notes)
+    safe = notes.get(strategy or "", _SAFE)
+    if strategy in caps.unsupported_strategies or (strategy, logical_type) in caps.unsupported_on_types:
+        return f"mask '{strategy}' has no faithful form in {caps.target}" + (
+            f" on {logical_type}" if (strategy, logical_type) in caps.unsupported_on_types else "") + f": {safe}"
+    if caps.type_preserving_masks and strategy not in TYPE_PRESERVING and logical_type != "string":
+        return (f"mask '{strategy}' gives text on a {logical_type or 'untyped'} column and {caps.target} masks "
+                f"must return the column's type: {_SAFE}")
+    return None
+
+
 def compile_table(decision: Decision, caps: Capabilities, locations: Mapping[tuple[str, str, int], str],
                   types: Mapping[str, str] | None = None) -> TablePlan | Refusal | None:
     """One decision folded for `caps`: a table plan, a refusal, or None (the consumer reads nothing)."""
@@ -116,14 +219,14 @@ def compile_table(decision: Decision, caps: Capabilities, locations: Mapping[tup
             continue
         where = _where(cd.rule, locations)
         if cd.effect == "mask":
+            why = strategy_refusal(caps, cd.strategy, (types or {}).get(name))
+            if why is not None:
+                return Refusal(decision.product, decision.consumer, where, f"column '{name}': {why}")
             if cd.strategy == "hash" and not caps.keyed_hash:
                 return Refusal(decision.product, decision.consumer, where,
                                f"column '{name}' is masked with keyed hash and no HMAC key is configured "
                                "(hash_key_env): no native object is made; nearest safe choice: set the "
                                "key, or deny the column or mask it with redact/null for this consumer")
-            if cd.strategy in caps.unsupported_strategies:
-                return Refusal(decision.product, decision.consumer, where,
-                               f"column '{name}': mask '{cd.strategy}' has no faithful form in {caps.target}")
         columns.append(ColumnPlan(name, cd.effect, cd.strategy, tuple(cd.args.items()), where))
     return TablePlan(decision.product, decision.consumer, tuple(columns), decision.denied_columns,
                      decision.row_filter_text, tuple((types or {}).items()), decision)
@@ -179,3 +282,42 @@ def compile_plan(engine: Engine, target: str = "postgres", *, at: dt.datetime | 
                 refusals.append(compiled)
     return NativePlan(target, when, tuple(tables), tuple(refusals), _notes(engine, when, locations),
                       engine.policy_version)
+
+
+def refusal_messages(plan: NativePlan) -> list[tuple[str, str]]:
+    """The plan's refusals as (file:line:col, message), one per rule, product and reason (the
+    consumers it concerns listed): what `check --target` reports as errors."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for r in plan.refusals:
+        grouped.setdefault((r.where, r.product, r.reason), []).append(r.consumer)
+    return [(where, f"target {plan.target}: {product}: {reason} (refused for {', '.join(sorted(who))})")
+            for (where, product, reason), who in sorted(grouped.items())]
+
+
+CAPABILITY_ROWS: tuple[tuple[str, str], ...] = (
+    ("status", "status"), ("groups, users, `except`", "groups"),
+    ("consumer attributes", "per_consumer_attributes"), ("purposes", "purposes"),
+    ("time windows", "time_windows"), ("tags", "tags"), ("keyed `hash`", "keyed_hash_how"),
+    ("row filters", "row_filter_how"), ("a denied column", "denied_column"),
+    ("reading a denied column", "denied_reads"), ("masks return the column's type", "type_preserving_masks"))
+
+
+def capability_table(targets: Mapping[str, Capabilities] | None = None) -> str:
+    """The capability table in Markdown: one column per target, one row per feature and per mask
+    strategy (docs/native.md holds this text between its markers; a test keeps them equal)."""
+    from policyengine.language.masks import STRATEGIES
+
+    rows = dict(targets or TARGETS)
+    names = list(rows)
+
+    def cell(value: object) -> str:
+        text = ("yes" if value else "no") if isinstance(value, bool) else str(value or "-")
+        return text.replace("|", "\\|")
+
+    out = ["| feature | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---|" * len(names)]
+    for label, attr in CAPABILITY_ROWS:
+        out.append(f"| {label} | " + " | ".join(cell(getattr(rows[n], attr)) for n in names) + " |")
+    for strategy in STRATEGIES:
+        out.append(f"| mask `{strategy}` | " + " | ".join(cell(rows[n].strategy_support(strategy)) for n in names)
+                   + " |")
+    return "\n".join(out) + "\n"
