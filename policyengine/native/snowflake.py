@@ -103,8 +103,8 @@ def product_statements(fold: ProductFold, options: Options, keyed: bool) -> list
         everyone = sorted(c for k in fold.classes for c in k.consumers)
         if allowed != everyone:
             roles = " OR ".join(f"IS_ROLE_IN_SESSION({literal(role_name(c, options), DIALECT)})" for c in allowed)
-            cond = f"CASE WHEN {roles} THEN PROJECTION_CONSTRAINT(ALLOW => TRUE) " if allowed else "CASE "
-            cond += "ELSE PROJECTION_CONSTRAINT(ALLOW => FALSE, ENFORCEMENT => 'FAIL') END"
+            deny = "PROJECTION_CONSTRAINT(ALLOW => FALSE, ENFORCEMENT => 'FAIL')"
+            cond = f"CASE WHEN {roles} THEN PROJECTION_CONSTRAINT(ALLOW => TRUE) ELSE {deny} END" if allowed else deny
             pname = f"{schema}.{ident(object_name(fold.product, column.name + '__projection'), DIALECT)}"
             out.append(Statement("projection policies", pname,
                                  f"CREATE OR REPLACE PROJECTION POLICY {pname} AS () RETURNS PROJECTION_CONSTRAINT ->"
