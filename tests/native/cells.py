@@ -55,6 +55,6 @@ def assert_cells_equal(fold: ProductFold, table: pa.Table, engine, consumer: str
     for row in got:
         for name in decision.denied_columns:
             assert row[name] is None, f"{consumer} on {fold.product}: denied {name} has a value"
-    want = sorted((tuple(_key(r[c]) for c in readable) for r in expected))
-    have = sorted((tuple(_key(r[c]) for c in readable) for r in got))
+    want = sorted(tuple(_key(r[c]) for c in readable) for r in expected)
+    have = sorted(tuple(_key(r[c]) for c in readable) for r in got)
     assert have == want, f"{consumer} on {fold.product}: cells differ"
