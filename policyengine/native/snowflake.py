@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
-from policyengine.enforce.sql_masks import _template, masks_for
+from policyengine.enforce.sql_masks import masks_for
 from policyengine.native.compile import NativePlan
 from policyengine.native.fold import (
     Hmac,
@@ -78,8 +78,13 @@ def hmac(options: Options) -> Hmac:
 
     def build(value: exp.Expression, logical_type: str | None) -> exp.Expression:
         text = masks_for(DIALECT, logical_type).text(value)
-        return _template(f"SHA2(CONCAT((SELECT opad FROM {pads}), SHA2_BINARY(CONCAT((SELECT ipad FROM {pads}), "
-                         "TO_BINARY(pe_value, 'UTF-8')), 256)), 256)", DIALECT, pe_value=text)
+        tree = sqlglot.parse_one(f"SHA2(CONCAT((SELECT opad FROM {pads}), SHA2_BINARY(CONCAT((SELECT ipad FROM "
+                                 f"{pads}), TO_BINARY(pe_value, 'UTF-8')), 256)), 256)", read=DIALECT)
+        for node in list(tree.find_all(exp.Column)):
+            if node.name == "pe_value":
+                node.replace(text.copy())
+        assert isinstance(tree, exp.Expression)
+        return tree
     return build
 
 
