@@ -69,6 +69,10 @@ def row_policies(fold: ProductFold, options: Options) -> list[Statement]:
 def column_requests(fold: ProductFold, options: Options) -> list[dict[str, Any]]:
     """The Data Catalog and Data Policy API requests for the product's tagged columns."""
     everyone = tuple(k.name for k in fold.classes)
+    schema, _, name = fold.product.partition(".")
+    parts = fill(options.table, {"product": fold.product, "schema": schema, "table": name or schema},
+                 "--table").split(".")
+    dataset, table = (parts[-2] if len(parts) > 1 else "{dataset}"), parts[-1]
     out: list[dict[str, Any]] = []
     for column in fold.columns:
         plain = [b for b in column.branches if b.effect == "allow"]
@@ -100,8 +104,7 @@ def column_requests(fold: ProductFold, options: Options) -> list[dict[str, Any]]
                         "body": {"policy": {"bindings": [{"role": MASKED_READER, "members": _principals(
                             fold, branch.classes, options)}]}}})
         out.append({"method": "PATCH", "api": "bigquery.tables.patch",
-                    "path": f"projects/{{project}}/datasets/{fold.product.partition('.')[0]}/tables/"
-                            f"{fold.product.partition('.')[2] or fold.product}",
+                    "path": f"projects/{{project}}/datasets/{dataset}/tables/{table}",
                     "body": {"schema": {"fields": [{"name": column.name, "policyTags": {"names": [ref]}}]}},
                     "note": "merge into the table's full schema: a patch replaces the field list"})
     return out

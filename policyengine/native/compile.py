@@ -205,29 +205,39 @@ def strategy_refusal(caps: Capabilities, strategy: str | None, logical_type: str
     return None
 
 
+def column_refusals(decision: Decision, caps: Capabilities, locations: Mapping[tuple[str, str, int], str],
+                    types: Mapping[str, str] | None = None) -> list[Refusal]:
+    """Every masked column of `decision` that `caps` cannot compute faithfully, at its rule."""
+    out: list[Refusal] = []
+    for name, cd in decision.columns.items():
+        if cd.effect != "mask":
+            continue
+        where = _where(cd.rule, locations)
+        why = strategy_refusal(caps, cd.strategy, (types or {}).get(name))
+        if why is not None:
+            out.append(Refusal(decision.product, decision.consumer, where, f"column '{name}': {why}"))
+        elif cd.strategy == "hash" and not caps.keyed_hash:
+            out.append(Refusal(decision.product, decision.consumer, where,
+                               f"column '{name}' is masked with keyed hash and no HMAC key is configured "
+                               "(hash_key_env): no native object is made; nearest safe choice: set the "
+                               "key, or deny the column or mask it with redact/null for this consumer"))
+    return out
+
+
 def compile_table(decision: Decision, caps: Capabilities, locations: Mapping[tuple[str, str, int], str],
                   types: Mapping[str, str] | None = None) -> TablePlan | Refusal | None:
-    """One decision folded for `caps`: a table plan, a refusal, or None (the consumer reads nothing)."""
+    """One decision folded for `caps`: a table plan, a refusal (the first column refused; see
+    `column_refusals` for all), or None (the consumer reads nothing)."""
     if decision.error:
         return Refusal(decision.product, decision.consumer, "<evaluation>",
                        "the decision is an error (everything denied)")
     if not decision.readable_columns:
         return None
-    columns: list[ColumnPlan] = []
-    for name, cd in decision.columns.items():
-        if cd.effect == "deny":
-            continue
-        where = _where(cd.rule, locations)
-        if cd.effect == "mask":
-            why = strategy_refusal(caps, cd.strategy, (types or {}).get(name))
-            if why is not None:
-                return Refusal(decision.product, decision.consumer, where, f"column '{name}': {why}")
-            if cd.strategy == "hash" and not caps.keyed_hash:
-                return Refusal(decision.product, decision.consumer, where,
-                               f"column '{name}' is masked with keyed hash and no HMAC key is configured "
-                               "(hash_key_env): no native object is made; nearest safe choice: set the "
-                               "key, or deny the column or mask it with redact/null for this consumer")
-        columns.append(ColumnPlan(name, cd.effect, cd.strategy, tuple(cd.args.items()), where))
+    refused = column_refusals(decision, caps, locations, types)
+    if refused:
+        return refused[0]
+    columns = [ColumnPlan(name, cd.effect, cd.strategy, tuple(cd.args.items()), _where(cd.rule, locations))
+               for name, cd in decision.columns.items() if cd.effect != "deny"]
     return TablePlan(decision.product, decision.consumer, tuple(columns), decision.denied_columns,
                      decision.row_filter_text, tuple((types or {}).items()), decision)
 
@@ -274,12 +284,12 @@ def compile_plan(engine: Engine, target: str = "postgres", *, at: dt.datetime | 
                 continue
             known = engine.catalog.products.get(product)
             types = {c.name: c.logical_type for c in known.columns} if known is not None else {}
-            compiled = compile_table(engine.evaluate(consumer, product, at=when), caps, locations,
-                                     types)
+            decision = engine.evaluate(consumer, product, at=when)
+            compiled = compile_table(decision, caps, locations, types)
             if isinstance(compiled, TablePlan):
                 tables.append(compiled)
-            elif isinstance(compiled, Refusal):
-                refusals.append(compiled)
+            elif isinstance(compiled, Refusal):  # every refused column, each at its rule
+                refusals.extend(column_refusals(decision, caps, locations, types) or [compiled])
     return NativePlan(target, when, tuple(tables), tuple(refusals), _notes(engine, when, locations),
                       engine.policy_version)
 
