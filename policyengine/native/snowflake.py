@@ -78,8 +78,8 @@ def hmac(options: Options) -> Hmac:
 
     def build(value: exp.Expression, logical_type: str | None) -> exp.Expression:
         text = masks_for(DIALECT, logical_type).text(value)
-        tree = sqlglot.parse_one(f"SHA2(CONCAT((SELECT opad FROM {pads}), SHA2_BINARY(CONCAT((SELECT ipad FROM "
-                                 f"{pads}), TO_BINARY(pe_value, 'UTF-8')), 256)), 256)", read=DIALECT)
+        tree = sqlglot.parse_one(f"SHA2(CONCAT((SELECT p.opad FROM {pads} AS p), SHA2_BINARY(CONCAT((SELECT "
+                                 f"p.ipad FROM {pads} AS p), TO_BINARY(pe_value, 'UTF-8')), 256)), 256)", read=DIALECT)
         for node in list(tree.find_all(exp.Column)):
             if node.name == "pe_value":
                 node.replace(text.copy())

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
+from sqlglot import exp
 from typer.testing import CliRunner
 
 import policyengine
@@ -72,7 +73,7 @@ def test_every_body_parses_in_its_dialect(mesh, target) -> None:
 def test_snowflake_keyed_hash_reads_the_owner_only_key_table_and_prints_no_key(mesh) -> None:
     files = snowflake.render_files(compile_plan(mesh, "snowflake", at=AT, keyed_hash=True), keyed=True)
     sql = files["apply.sql"]
-    assert 'SHA2_BINARY(CONCAT((SELECT ipad FROM "POLICYENGINE"."GOVERNANCE"."PE_HMAC_PADS")' in sql
+    assert 'SHA2_BINARY(CONCAT((SELECT p.ipad FROM "POLICYENGINE"."GOVERNANCE"."PE_HMAC_PADS" AS p)' in sql
     assert "INSERT INTO \"POLICYENGINE\".\"GOVERNANCE\".\"PE_HMAC_PADS\"" not in sql  # pads: apply only
     # the consumer never reads the key table: no grant names it
     assert not re.search(r"GRANT [^;]*PE_HMAC_PADS", sql)
@@ -182,3 +183,41 @@ def test_check_target_passes_when_the_target_expresses_everything(monkeypatch) -
 def test_plan_and_apply_refuse_a_rendered_target(command) -> None:
     result = CliRunner().invoke(app, [command, "--target", "databricks", "--dsn", "host=/nowhere"])
     assert result.exit_code == 2 and "rendered, not applied" in result.output
+
+
+SESSION_SPOOFS = {
+    # what a consumer could set in its own session to claim another consumer's class
+    "snowflake": ["SET pe_consumer = 'frank'", "ALTER SESSION SET QUERY_TAG = 'frank'"],
+    "databricks": ["SET VAR pe_consumer = 'frank'", "SET spark.pe.consumer = frank"],
+}
+
+
+@pytest.mark.parametrize("target", ["snowflake", "databricks"])
+def test_no_body_reads_anything_a_session_can_set(mesh, target) -> None:
+    """The attack: `SET pe_consumer = 'frank'` (a session variable), a query tag or a Spark conf
+    in the consumer's own session. No body reads any of them: the consumer is found only by
+    IS_ROLE_IN_SESSION / is_account_group_member over the mapping table apply maintains."""
+    module = MODULES[target]
+    plan = compile_plan(mesh, target, at=AT, keyed_hash=True)
+    statements = snowflake.render_statements(plan, keyed=True) if target == "snowflake" else \
+        module.render_statements(plan)
+    identity = {"IS_ROLE_IN_SESSION"} if target == "snowflake" else {"IS_ACCOUNT_GROUP_MEMBER"}
+    for spoof in SESSION_SPOOFS[target]:
+        sqlglot.parse_one(spoof, read=module.DIALECT)  # a statement the consumer can run
+    for s in (s for s in statements if s.body):
+        tree = sqlglot.parse_one(s.body, read=s.dialect)
+        assert not list(tree.find_all(exp.Parameter, exp.SessionParameter, exp.Placeholder)), s.name
+        names = {f.sql_name().upper() if not isinstance(f, exp.Anonymous) else str(f.this).upper()
+                 for f in tree.find_all(exp.Func)}
+        assert not names & {"GETVARIABLE", "CURRENT_USER", "SESSION_USER", "CURRENT_ROLE", "QUERY_TAG",
+                            "SYSTEM$GET_TAG", "CURRENT_SESSION"}, (s.name, names)
+        if "PE_CONSUMER_" in s.body.upper():  # every lookup names the consumer through identity only
+            assert names & identity, s.name
+        # a Databricks session variable reads as a bare name: every name is the masked value, a
+        # column of the product (row filters) or a mapping table's column (qualified k./g./r., the key table's p.)
+        columns = {c.name for c in mesh.catalog.products[next(
+            p for p in mesh.catalog.products if s.name.strip('`"').split(".")[-1].strip('`"')
+            .startswith("pe_" + p.replace(".", "_")))].columns}
+        for col in tree.find_all(exp.Column):
+            assert col.table in ("k", "g", "r", "p") or (not col.table and (col.name == "val" or col.name in columns)), \
+                (s.name, col.sql())
