@@ -21,12 +21,14 @@ from sqlglot import exp
 
 from policyengine.native.compile import NativePlan
 from policyengine.native.fold import (
+    FoldedColumn,
     ProductFold,
     class_values,
     column_case,
     filter_columns,
     fold_plan,
     row_case,
+    with_lookup,
 )
 from policyengine.native.rendered import (
     MARK,
@@ -70,12 +72,14 @@ def class_lookup(product: str, options: Options) -> exp.Expression:
 
 def product_statements(fold: ProductFold, options: Options) -> list[Statement]:
     table = base_table(fold.product, options.table, DIALECT)
-    lookup = class_lookup(fold.product, options)
+    lookup_sql = class_lookup(fold.product, options).sql(DIALECT)
     schema = dotted(options.policy_schema, DIALECT)
     out: list[Statement] = []
     for column in fold.columns:
         kind = engine_type(column.logical_type, DIALECT, column.name)
-        body = column_case(column, exp.column("val"), lookup, MASK_DIALECT).sql(DIALECT)
+        def build(k: exp.Expression, c: FoldedColumn = column) -> exp.Expression:
+            return column_case(c, exp.column("val"), k, MASK_DIALECT)
+        body = with_lookup(build, lookup_sql, DIALECT)
         body = f"CAST(NULL AS {kind})" if body == "NULL" else body  # nobody reads it: typed
         name = f"{schema}.{ident(object_name(fold.product, column.name), DIALECT)}"
         out.append(Statement("column mask functions", name,
@@ -86,7 +90,7 @@ def product_statements(fold: ProductFold, options: Options) -> list[Statement]:
     args = filter_columns(fold)
     types = dict(fold.types)
     signature = ", ".join(f"{ident(a, DIALECT)} {engine_type(types.get(a), DIALECT, a)}" for a in args)
-    body = row_case(fold, lookup).sql(DIALECT)
+    body = with_lookup(lambda k: row_case(fold, k), lookup_sql, DIALECT)
     rname = f"{schema}.{ident(object_name(fold.product, 'rows'), DIALECT)}"
     out.append(Statement("row filter functions", rname,
                          f"CREATE OR REPLACE FUNCTION {rname}({signature}) RETURNS BOOLEAN\n"

@@ -5,6 +5,7 @@ These targets are rendered for review or a deployment tool, never run here (docs
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class Options:
     principal: str = "pe_{consumer}"
 
 
+@functools.lru_cache(maxsize=65536)
 def ident(name: str, dialect: str) -> str:
     """One quoted identifier of `dialect` (sqlglot quotes and escapes it)."""
     if not name or "\0" in name or len(name) > 255:
@@ -44,6 +46,7 @@ def ident(name: str, dialect: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
 
 
+@functools.lru_cache(maxsize=4096)
 def dotted(name: str, dialect: str) -> str:
     """A dotted name, each part quoted."""
     return ".".join(ident(p, dialect) for p in name.split("."))

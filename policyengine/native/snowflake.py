@@ -23,6 +23,7 @@ from sqlglot import exp
 from policyengine.enforce.sql_masks import masks_for
 from policyengine.native.compile import NativePlan
 from policyengine.native.fold import (
+    FoldedColumn,
     Hmac,
     ProductFold,
     class_values,
@@ -30,6 +31,7 @@ from policyengine.native.fold import (
     filter_columns,
     fold_plan,
     row_case,
+    with_lookup,
 )
 from policyengine.native.rendered import (
     MARK,
@@ -90,13 +92,16 @@ def hmac(options: Options) -> Hmac:
 
 def product_statements(fold: ProductFold, options: Options, keyed: bool) -> list[Statement]:
     table = base_table(fold.product, options.table, DIALECT)
-    lookup = class_lookup(fold.product, options)
+    lookup_sql = class_lookup(fold.product, options).sql(DIALECT)
+    keyed_hash = hmac(options)
     schema = dotted(options.policy_schema, DIALECT)
     out: list[Statement] = []
     readers = {k.name: k.consumers for k in fold.classes}
     for column in fold.columns:
         kind = engine_type(column.logical_type, DIALECT, column.name)
-        body = column_case(column, exp.column("val"), lookup, DIALECT, keyed=keyed, hmac=hmac(options)).sql(DIALECT)
+        def build(k: exp.Expression, c: FoldedColumn = column) -> exp.Expression:
+            return column_case(c, exp.column("val"), k, DIALECT, keyed=keyed, hmac=keyed_hash)
+        body = with_lookup(build, lookup_sql, DIALECT)
         body = f"CAST(NULL AS {kind})" if body == "NULL" else body  # nobody reads it: typed
         name = f"{schema}.{ident(object_name(fold.product, column.name), DIALECT)}"
         out.append(Statement("masking policies", name,
@@ -119,7 +124,7 @@ def product_statements(fold: ProductFold, options: Options, keyed: bool) -> list
     args = filter_columns(fold) or (fold.columns[0].name,)
     types = dict(fold.types)
     signature = ", ".join(f"{ident(a, DIALECT)} {engine_type(types.get(a), DIALECT, a)}" for a in args)
-    body = row_case(fold, lookup).sql(DIALECT)
+    body = with_lookup(lambda k: row_case(fold, k), lookup_sql, DIALECT)
     rname = f"{schema}.{ident(object_name(fold.product, 'rows'), DIALECT)}"
     out.append(Statement("row access policies", rname,
                          f"CREATE OR REPLACE ROW ACCESS POLICY {rname} AS ({signature}) RETURNS BOOLEAN ->\n  {body}\n"
