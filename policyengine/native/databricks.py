@@ -16,6 +16,9 @@ and its callers cannot.
 
 from __future__ import annotations
 
+import functools
+import uuid
+
 import sqlglot
 from sqlglot import exp
 
@@ -60,19 +63,33 @@ def _in(options: Options, table: str) -> str:
     return f"{dotted(options.policy_schema, DIALECT)}.{ident(table, DIALECT)}"
 
 
-def class_lookup(product: str, options: Options) -> exp.Expression:
+@functools.lru_cache(maxsize=64)
+def _lookup_template(options: Options) -> tuple[str, str]:
+    """The lookup's SQL for a token product (parsed and printed once), and the token's literal."""
+    product = "pe_product_" + uuid.uuid4().hex
+    sql = (f"(SELECT MAX(k.class) FROM {_in(options, CLASSES_TABLE)} AS k WHERE k.product = {literal(product, DIALECT)} "
+           f"AND k.consumer = (SELECT CASE WHEN COUNT(*) = 1 THEN MAX(g.consumer) END FROM {_in(options, GROUPS_TABLE)} "
+           "AS g WHERE IS_ACCOUNT_GROUP_MEMBER(g.group_name)))")
+    tree = sqlglot.parse_one(sql, read=DIALECT)
+    return tree.sql(DIALECT), literal(product, DIALECT)
+
+
+def class_lookup_sql(product: str, options: Options) -> str:
     """The reading consumer's class for `product` (NULL: no mapped group, several, or no class)."""
-    tree = sqlglot.parse_one(
-        f"(SELECT MAX(k.class) FROM {_in(options, CLASSES_TABLE)} AS k WHERE k.product = {literal(product, DIALECT)} "
-        f"AND k.consumer = (SELECT CASE WHEN COUNT(*) = 1 THEN MAX(g.consumer) END FROM {_in(options, GROUPS_TABLE)} "
-        "AS g WHERE IS_ACCOUNT_GROUP_MEMBER(g.group_name)))", read=DIALECT)
+    template, token = _lookup_template(options)
+    return template.replace(token, literal(product, DIALECT))
+
+
+def class_lookup(product: str, options: Options) -> exp.Expression:
+    """`class_lookup_sql` as a tree."""
+    tree = sqlglot.parse_one(class_lookup_sql(product, options), read=DIALECT)
     assert isinstance(tree, exp.Expression)
     return tree
 
 
 def product_statements(fold: ProductFold, options: Options) -> list[Statement]:
     table = base_table(fold.product, options.table, DIALECT)
-    lookup_sql = class_lookup(fold.product, options).sql(DIALECT)
+    lookup_sql = class_lookup_sql(fold.product, options)
     schema = dotted(options.policy_schema, DIALECT)
     out: list[Statement] = []
     for column in fold.columns:

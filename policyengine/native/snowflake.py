@@ -17,6 +17,9 @@ pads only (never in a policy body, so GET_DDL and DESCRIBE print no key).
 
 from __future__ import annotations
 
+import functools
+import uuid
+
 import sqlglot
 from sqlglot import exp
 
@@ -63,12 +66,26 @@ def _in(options: Options, table: str) -> str:
     return f"{dotted(options.policy_schema, DIALECT)}.{ident(table, DIALECT)}"
 
 
-def class_lookup(product: str, options: Options) -> exp.Expression:
-    """The reading consumer's class for `product` (NULL: no consumer role, several, or no class)."""
+@functools.lru_cache(maxsize=64)
+def _lookup_template(options: Options) -> tuple[str, str]:
+    """The lookup's SQL for a token product (parsed and printed once), and the token's literal."""
+    product = "pe_product_" + uuid.uuid4().hex
     sql = (f"(SELECT MAX(k.class) FROM {_in(options, CLASSES_TABLE)} AS k WHERE k.product = "
            f"{literal(product, DIALECT)} AND k.consumer = (SELECT IFF(COUNT(*) = 1, MAX(r.consumer), NULL) "
            f"FROM {_in(options, ROLES_TABLE)} AS r WHERE IS_ROLE_IN_SESSION(r.role_name)))")
     tree = sqlglot.parse_one(sql, read=DIALECT)
+    return tree.sql(DIALECT), literal(product, DIALECT)
+
+
+def class_lookup_sql(product: str, options: Options) -> str:
+    """The reading consumer's class for `product` (NULL: no consumer role, several, or no class)."""
+    template, token = _lookup_template(options)
+    return template.replace(token, literal(product, DIALECT))
+
+
+def class_lookup(product: str, options: Options) -> exp.Expression:
+    """`class_lookup_sql` as a tree."""
+    tree = sqlglot.parse_one(class_lookup_sql(product, options), read=DIALECT)
     assert isinstance(tree, exp.Expression)
     return tree
 
@@ -92,7 +109,7 @@ def hmac(options: Options) -> Hmac:
 
 def product_statements(fold: ProductFold, options: Options, keyed: bool) -> list[Statement]:
     table = base_table(fold.product, options.table, DIALECT)
-    lookup_sql = class_lookup(fold.product, options).sql(DIALECT)
+    lookup_sql = class_lookup_sql(fold.product, options)
     keyed_hash = hmac(options)
     schema = dotted(options.policy_schema, DIALECT)
     out: list[Statement] = []
