@@ -85,6 +85,10 @@ def test_hash_is_refused_where_no_key_can_be_kept_from_consumers(mesh, target) -
     hashed = [r for r in plan.refusals if "mask 'hash'" in r.reason]
     assert hashed and all("nearest safe choice" in r.reason for r in hashed)
     assert ("bob", "sales.orders") not in {(t.consumer, t.product) for t in plan.tables}
+    # fail closed in the files too: no class row, no grant, no principal for the refused pair
+    sql = MODULES[target].render_files(plan, MODULES[target].DEFAULTS)["apply.sql"]
+    assert "('bob', 'sales.orders'" not in sql
+    assert not re.search(r"GRANT [^;]*`sales`\.`orders`[^;]*pe[-_]bob", sql)
 
 
 def test_bigquery_uses_only_faithful_predefined_expressions(mesh) -> None:
