@@ -22,12 +22,13 @@ from typing import Any
 
 from policyengine.engine.decision import Decision, RuleRef
 from policyengine.engine.evaluator import Engine
+from policyengine.language import ast
 
 
 @dataclass(frozen=True)
 class Capabilities:
     """What a native target can express: a plain data row per target. docs/native.md's capability
-    table is generated from `TARGETS` (`policyengine native-capabilities`, tests/native check it),
+    table is generated from `TARGETS` (`policyengine capabilities`; tests/native check the docs),
     and `compile_table` refuses, per rule, what a row says the target cannot express faithfully.
 
     Text fields say how the target expresses a feature (shown as they are in the table);
@@ -50,6 +51,9 @@ class Capabilities:
     row_filter_how: str = ""
     denied_reads: str = "error"  # what reading a denied column gives: "error" or "null"
     type_preserving_masks: bool = False
+    # one object per table filters rows on columns every reader must read as they are (Snowflake:
+    # a column cannot be in a row access policy's and a masking policy's signature at once)
+    filter_columns_unmasked: bool = False
     unsupported_on_types: tuple[tuple[str, str], ...] = ()  # (strategy, logical type)
     strategy_notes: tuple[tuple[str, str], ...] = ()  # (strategy, why refused; nearest safe choice)
 
@@ -75,7 +79,7 @@ POSTGRES = Capabilities(
     keyed_hash_how="HMAC-SHA-256 from sha256() and pads in an owner-only table the views read",
     row_filter_how="the view's WHERE under security_barrier")
 SNOWFLAKE = Capabilities(
-    "snowflake", keyed_hash=False, status="rendered, not executed",
+    "snowflake", filter_columns_unmasked=True, keyed_hash=False, status="rendered, not executed",
     per_consumer_attributes="substituted per consumer class; which class a role is in: a mapping table "
                             "apply maintains, read with the policy owner's rights",
     groups="decided per consumer by our evaluator; a session's consumer: the one mapped role "
@@ -90,7 +94,7 @@ SNOWFLAKE = Capabilities(
     type_preserving_masks=True,
     strategy_notes=(("hash", "keyed only: the key's pads live in a table only the policy owner reads"),))
 DATABRICKS = Capabilities(
-    "databricks", keyed_hash=False, status="rendered, not executed (mask bodies run on Spark here)",
+    "databricks", filter_columns_unmasked=True, keyed_hash=False, status="rendered, not executed (mask bodies run on Spark here)",
     per_consumer_attributes="substituted per consumer class; which class an account group is in: a "
                             "mapping table apply maintains",
     groups="decided per consumer by our evaluator; a session's consumer: the one mapped account "
@@ -105,7 +109,7 @@ DATABRICKS = Capabilities(
     unsupported_strategies=frozenset({"hash"}),
     strategy_notes=(("hash", "a key in a function body is printed back by DESCRIBE FUNCTION; " + _SAFE),))
 BIGQUERY = Capabilities(
-    "bigquery", keyed_hash=False, status="rendered, not executed",
+    "bigquery", filter_columns_unmasked=True, keyed_hash=False, status="rendered, not executed",
     per_consumer_attributes="substituted per consumer class; one row access policy per class, "
                             "granted to the class's principals",
     groups="decided per consumer by our evaluator; each consumer one principal, in exactly one "
@@ -290,8 +294,44 @@ def compile_plan(engine: Engine, target: str = "postgres", *, at: dt.datetime | 
                 tables.append(compiled)
             elif isinstance(compiled, Refusal):  # every refused column, each at its rule
                 refusals.extend(column_refusals(decision, caps, locations, types) or [compiled])
+    if caps.filter_columns_unmasked:
+        tables, more = _filtered_columns_unmasked(tables, caps, locations)
+        refusals += more
     return NativePlan(target, when, tuple(tables), tuple(refusals), _notes(engine, when, locations),
                       engine.policy_version)
+
+
+def filter_columns_of(decision: Decision) -> frozenset[str]:
+    """The columns `decision`'s row filter reads."""
+    if decision.row_filter is None:
+        return frozenset()
+    return frozenset(n.name for n in ast.walk(decision.row_filter) if isinstance(n, ast.ColumnRef))
+
+
+def _filtered_columns_unmasked(tables: list[TablePlan], caps: Capabilities,
+                               locations: Mapping[tuple[str, str, int], str]) -> tuple[list[TablePlan], list[Refusal]]:
+    """Refuse each pair that masks or may not read a column some reader of the same product is
+    filtered on: the target's one row object reads that column as it is (fail closed; the
+    filtered columns are taken over every pair before refusing, so nothing is un-refused)."""
+    filtered: dict[str, set[str]] = {}
+    for t in tables:
+        filtered.setdefault(t.product, set()).update(filter_columns_of(t.decision))
+    kept: list[TablePlan] = []
+    refused: list[Refusal] = []
+    for t in tables:
+        bad = [(name, cd) for name, cd in t.decision.columns.items()
+               if name in filtered.get(t.product, ()) and cd.effect != "allow"]
+        if not bad:
+            kept.append(t)
+            continue
+        for name, cd in bad:
+            refused.append(Refusal(
+                t.product, t.consumer, _where(cd.rule, locations),
+                f"column '{name}' is {'masked' if cd.effect == 'mask' else 'denied'} for this consumer but rows "
+                f"of {t.product} are filtered on it: {caps.target}'s one row policy per table reads it as it is "
+                "(Snowflake: a column cannot be in a row access and a masking policy signature at once); "
+                "nearest safe choice: let every reader of the product read the column, or filter on another"))
+    return kept, refused
 
 
 def refusal_messages(plan: NativePlan) -> list[tuple[str, str]]:
@@ -309,7 +349,8 @@ CAPABILITY_ROWS: tuple[tuple[str, str], ...] = (
     ("consumer attributes", "per_consumer_attributes"), ("purposes", "purposes"),
     ("time windows", "time_windows"), ("tags", "tags"), ("keyed `hash`", "keyed_hash_how"),
     ("row filters", "row_filter_how"), ("a denied column", "denied_column"),
-    ("reading a denied column", "denied_reads"), ("masks return the column's type", "type_preserving_masks"))
+    ("reading a denied column", "denied_reads"), ("masks return the column's type", "type_preserving_masks"),
+    ("a filtered column must be read as it is by every reader", "filter_columns_unmasked"))
 
 
 def capability_table(targets: Mapping[str, Capabilities] | None = None) -> str:

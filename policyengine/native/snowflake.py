@@ -107,6 +107,17 @@ def hmac(options: Options) -> Hmac:
     return build
 
 
+def _plain_column(fold: ProductFold) -> tuple[str, ...]:
+    """A column for a row access policy that filters on none (its signature needs one, and a
+    column in it can have no masking policy): one every class reads as it is."""
+    everyone = {k.name for k in fold.classes}
+    for column in fold.columns:
+        if any(b.effect == "allow" and set(b.classes) == everyone for b in column.branches):
+            return (column.name,)
+    raise RenderedError(f"{fold.product}: no column every reader reads as it is, for the row access "
+                        "policy's signature")
+
+
 def product_statements(fold: ProductFold, options: Options, keyed: bool) -> list[Statement]:
     table = base_table(fold.product, options.table, DIALECT)
     lookup_sql = class_lookup_sql(fold.product, options)
@@ -114,7 +125,10 @@ def product_statements(fold: ProductFold, options: Options, keyed: bool) -> list
     schema = dotted(options.policy_schema, DIALECT)
     out: list[Statement] = []
     readers = {k.name: k.consumers for k in fold.classes}
+    args = filter_columns(fold) or _plain_column(fold)
     for column in fold.columns:
+        if column.name in args:  # read as it is by every reader (compile refuses the others)
+            continue
         kind = engine_type(column.logical_type, DIALECT, column.name)
         def build(k: exp.Expression, c: FoldedColumn = column) -> exp.Expression:
             return column_case(c, exp.column("val"), k, DIALECT, keyed=keyed, hmac=keyed_hash)
@@ -138,7 +152,6 @@ def product_statements(fold: ProductFold, options: Options, keyed: bool) -> list
                                  f"\n  {cond}\n  COMMENT = {literal(MARK, DIALECT)}", cond, DIALECT))
             out.append(Statement("projection policies", pname, f"ALTER TABLE {table} MODIFY COLUMN "
                                  f"{ident(column.name, DIALECT)} SET PROJECTION POLICY {pname} FORCE"))
-    args = filter_columns(fold) or (fold.columns[0].name,)
     types = dict(fold.types)
     signature = ", ".join(f"{ident(a, DIALECT)} {engine_type(types.get(a), DIALECT, a)}" for a in args)
     body = with_lookup(lambda k: row_case(fold, k), lookup_sql, DIALECT)

@@ -225,3 +225,31 @@ def test_no_body_reads_anything_a_session_can_set(mesh, target) -> None:
         for col in tree.find_all(exp.Column):
             assert col.table in ("k", "g", "r", "p") or (not col.table and (col.name == "val" or col.name in columns)), \
                 (s.name, col.sql())
+
+
+def test_a_column_rows_are_filtered_on_must_be_read_as_it_is_by_every_reader(tmp_path) -> None:
+    """The attack on one-row-policy-per-table targets: g2 may not read `region`, g1's rows are
+    filtered on it. Snowflake cannot mask a column in a row access policy's signature, and a
+    filter that saw a masked region could keep other rows: g2's pair is refused at its deny rule
+    (file:line:col), never rendered with `region` readable; g1 keeps its objects."""
+    from tests.governance.test_classes import CATALOG
+
+    policy = tmp_path / "shop.policy"
+    policy.write_text("scope domain shop\n"
+                      "allow read shop.orders to everyone;\n"
+                      'filter shop.orders rows where region == "eu" to group:g1;\n'
+                      "deny read shop.orders.region to group:g2;\n", "utf-8")
+    consumers = tmp_path / "consumers.yaml"
+    consumers.write_text("consumers:\n  - {id: a, groups: [g1]}\n  - {id: b, groups: [g2]}\n", "utf-8")
+    engine = policyengine.load([tmp_path], CATALOG, consumers=consumers)
+    for target in ("snowflake", "databricks", "bigquery"):
+        plan = compile_plan(engine, target, at=AT)
+        assert {(t.consumer, t.product) for t in plan.tables if t.product == "shop.orders"} == {("a", "shop.orders")}
+        refusal = next(r for r in plan.refusals if r.consumer == "b")
+        assert refusal.where == f"{policy}:4:1" and "filtered on it" in refusal.reason
+        assert "nearest safe choice" in refusal.reason
+    # postgres serves both (each consumer its own view)
+    assert {t.consumer for t in compile_plan(engine, "postgres", at=AT).tables} == {"a", "b"}
+    sql = snowflake.render_files(compile_plan(engine, "snowflake", at=AT))["apply.sql"]
+    assert 'MODIFY COLUMN "region" SET MASKING POLICY' not in sql
+    assert 'ADD ROW ACCESS POLICY "POLICYENGINE"."GOVERNANCE"."pe_shop_orders__rows" ON ("region")' in sql
