@@ -224,7 +224,11 @@ def readback(options: Options = DEFAULTS) -> str:
         "-- the mapping tables and each consumer role's grants:",
         f"SELECT * FROM {_in(options, ROLES_TABLE)} ORDER BY role_name;",
         f"SELECT * FROM {_in(options, CLASSES_TABLE)} ORDER BY consumer, product;",
-        "SHOW GRANTS TO ROLE <consumer role>;", ""])
+        "SHOW GRANTS TO ROLE <consumer role>;",
+        "-- the key table: only its owner (the policies' owner) may read it; a future grant on the",
+        "-- schema would hand it to others:",
+        f"SHOW GRANTS ON TABLE {_in(options, KEY_TABLE)};",
+        f"SHOW FUTURE GRANTS IN SCHEMA {dotted(schema, DIALECT)};", ""])
 
 
 def render_files(plan: NativePlan, options: Options = DEFAULTS, *, keyed: bool = False) -> dict[str, str]:

@@ -13,3 +13,7 @@ SELECT GET_DDL('POLICY', '<schema>.<policy name>');
 SELECT * FROM "POLICYENGINE"."GOVERNANCE"."PE_CONSUMER_ROLES" ORDER BY role_name;
 SELECT * FROM "POLICYENGINE"."GOVERNANCE"."PE_CONSUMER_CLASSES" ORDER BY consumer, product;
 SHOW GRANTS TO ROLE <consumer role>;
+-- the key table: only its owner (the policies' owner) may read it; a future grant on the
+-- schema would hand it to others:
+SHOW GRANTS ON TABLE "POLICYENGINE"."GOVERNANCE"."PE_HMAC_PADS";
+SHOW FUTURE GRANTS IN SCHEMA "POLICYENGINE"."GOVERNANCE";
