@@ -57,12 +57,18 @@ def _render_other(target: str, output: Path, table: str, policy_schema: str | No
     import importlib
     from dataclasses import replace
 
-    from policyengine.native.rendered import RenderedError
+    from policyengine.native.rendered import RenderedError, base_table, dotted, fill
 
     module = importlib.import_module(f"policyengine.native.{target}")
-    cfg, plan = _compiled(config, at, target)
     options = replace(module.DEFAULTS, table=table, **{k: v for k, v in (
         ("policy_schema", policy_schema), ("principal", principal)) if v is not None})
+    try:  # the options first: a bad template is a usage error (exit 2), before any compiling
+        fill(options.principal, {"consumer": "c"}, "--principal")
+        base_table("d.p", options.table, module.DIALECT)
+        dotted(options.policy_schema, module.DIALECT)
+    except RenderedError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
+    cfg, plan = _compiled(config, at, target)
     try:
         files = module.render_files(plan, options, keyed=cfg.hash_key is not None)
     except RenderedError as exc:

@@ -253,3 +253,11 @@ def test_a_column_rows_are_filtered_on_must_be_read_as_it_is_by_every_reader(tmp
     sql = snowflake.render_files(compile_plan(engine, "snowflake", at=AT))["apply.sql"]
     assert 'MODIFY COLUMN "region" SET MASKING POLICY' not in sql
     assert 'ADD ROW ACCESS POLICY "POLICYENGINE"."GOVERNANCE"."pe_shop_orders__rows" ON ("region")' in sql
+
+
+@pytest.mark.parametrize(("option", "value"), [("--principal", "{consumer.__class__}"), ("--table", "{owner}"),
+                                               ("--table", "a..{table}"), ("--policy-schema", "")])
+def test_a_bad_naming_option_is_a_usage_error(tmp_path, option, value) -> None:
+    result = CliRunner().invoke(app, ["render", "--target", "snowflake", "-o", str(tmp_path), option, value])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
