@@ -80,8 +80,9 @@ POSTGRES = Capabilities(
     row_filter_how="the view's WHERE under security_barrier")
 SNOWFLAKE = Capabilities(
     "snowflake", filter_columns_unmasked=True, keyed_hash=False, status="rendered, not executed",
-    per_consumer_attributes="substituted per consumer class; which class a role is in: a mapping table "
-                            "apply maintains, read with the policy owner's rights",
+    per_consumer_attributes="substituted per consumer class; which class a role is in: mapping tables "
+                            "whose rows apply.sql writes (never a session variable), read with the policy "
+                            "owner's rights",
     groups="decided per consumer by our evaluator; a session's consumer: the one mapped role "
            "IS_ROLE_IN_SESSION finds (none or several: no class, default deny)",
     tags="decided by our evaluator; not tag-based masking (one policy per tag and type cannot hold "
@@ -95,8 +96,8 @@ SNOWFLAKE = Capabilities(
     strategy_notes=(("hash", "keyed only: the key's pads live in a table only the policy owner reads"),))
 DATABRICKS = Capabilities(
     "databricks", filter_columns_unmasked=True, keyed_hash=False, status="rendered, not executed (mask bodies run on Spark here)",
-    per_consumer_attributes="substituted per consumer class; which class an account group is in: a "
-                            "mapping table apply maintains",
+    per_consumer_attributes="substituted per consumer class; which class an account group is in: "
+                            "mapping tables whose rows apply.sql writes (never a session variable)",
     groups="decided per consumer by our evaluator; a session's consumer: the one mapped account "
            "group is_account_group_member finds (none or several: default deny)",
     tags="decided by our evaluator; not ABAC policies (one governed-tag policy cannot hold "
