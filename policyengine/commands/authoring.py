@@ -119,6 +119,9 @@ def _target_refusals(target: str, policies: list[Path], cfg: Config, catalog: li
     engine = load(policies, list(catalog or cfg.catalog), consumers=consumers or cfg.consumers,
                   taxonomy=list(taxonomy or cfg.taxonomy), ownership=cfg.ownership)
     out: list[Diagnostic] = []
+    if not engine.consumers:  # native objects are compiled per consumer: none, nothing checked
+        out.append(Diagnostic("warning", f"--target {target}: no consumers (a consumers file): no native object "
+                              "was compiled, so nothing was checked for the target", code="native-target"))
     for where, message in refusal_messages(compile_plan(engine, target, keyed_hash=cfg.hash_key is not None)):
         file, _, rest = where.rpartition(":")
         file, _, line = file.rpartition(":")

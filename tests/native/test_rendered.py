@@ -261,3 +261,18 @@ def test_a_bad_naming_option_is_a_usage_error(tmp_path, option, value) -> None:
     result = CliRunner().invoke(app, ["render", "--target", "snowflake", "-o", str(tmp_path), option, value])
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_check_target_without_consumers_says_nothing_was_checked(tmp_path, monkeypatch) -> None:
+    from tests.governance.test_classes import CATALOG
+
+    monkeypatch.chdir(tmp_path)  # no project configuration: no consumers file
+
+    (tmp_path / "shop.policy").write_text("scope domain shop\nmask shop.orders.email using hash to everyone;\n"
+                                          "allow read shop.orders to everyone;\n", "utf-8")
+    result = CliRunner().invoke(app, ["check", "--policies", str(tmp_path), "--catalog", str(CATALOG),
+                                      "--target", "bigquery"])
+    assert "no native object was compiled" in result.output
+    strict = CliRunner().invoke(app, ["check", "--policies", str(tmp_path), "--catalog", str(CATALOG),
+                                      "--target", "bigquery", "--strict"])
+    assert strict.exit_code == 1
