@@ -57,6 +57,9 @@ def check(
     max_diagnostics: Annotated[int, typer.Option(
         "--max-diagnostics", min=0, help="Show at most this many diagnostics, then '… and N more' (0: all; "
         "JSON output always lists all).")] = MAX_DIAGNOSTICS,
+    target: Annotated[str | None, typer.Option(
+        "--target", help="Also refuse what this native target (postgres, snowflake, databricks, bigquery) "
+                         "cannot express faithfully, at the rule's file:line:col.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Check policy files against the catalog: syntax, products, columns, tags, masks, types, ownership."""
@@ -73,6 +76,12 @@ def check(
         typer.echo(f"{missing[0]}: error: no such file or folder", err=True)
         raise typer.Exit(EXIT_USAGE)
     n_files = _require_policy_files(targets)
+    if target is not None:
+        from policyengine.native.compile import TARGETS
+
+        if target not in TARGETS:
+            typer.echo(f"error: unknown --target {target!r} (known: {', '.join(TARGETS)})", err=True)
+            raise typer.Exit(EXIT_USAGE)
     cat = load_project_catalog(cfg, catalog, taxonomy, output.value)
     directory = load_project_directory(cfg, consumers, output.value)
     result = check_paths(targets, cat, directory.schema if directory else None, ownership=cfg.ownership)
@@ -84,6 +93,8 @@ def check(
         from policyengine.governance.unmatched import unmatched_paths
 
         diags.extend(unmatched_paths(cfg.ownership, cfg.source))
+    if target is not None and not any(d.severity == "error" for d in diags):
+        diags.extend(_target_refusals(target, targets, cfg, catalog, consumers, taxonomy))
     if strict:  # every warning counts: shown and counted as the error it is under --strict
         diags = [replace(d, severity="error") if d.severity == "warning" else d for d in diags]
     print_diagnostics(diags, dict(result.sources), output.value, max_diagnostics or None)
@@ -95,6 +106,32 @@ def check(
                    f"{len(cat.products)} products: {errors} error(s), {warnings} warning(s)",
                    err=bool(errors))
     raise typer.Exit(EXIT_FAIL if errors else EXIT_OK)
+
+
+def _target_refusals(target: str, policies: list[Path], cfg: Config, catalog: list[Path] | None,
+                     consumers: Path | None, taxonomy: list[Path] | None) -> list[Diagnostic]:
+    """What `target` cannot express faithfully, as errors at the deciding rules (the same
+    compilation `plan` and `render` refuse with; decided now, with no purpose)."""
+    from policyengine.diagnostics import Span
+    from policyengine.engine.loading import load
+    from policyengine.native.compile import compile_plan, refusal_messages
+
+    engine = load(policies, list(catalog or cfg.catalog), consumers=consumers or cfg.consumers,
+                  taxonomy=list(taxonomy or cfg.taxonomy), ownership=cfg.ownership)
+    out: list[Diagnostic] = []
+    if not engine.consumers:  # native objects are compiled per consumer: none, nothing checked
+        out.append(Diagnostic("warning", f"--target {target}: no consumers (a consumers file): no native object "
+                              "was compiled, so nothing was checked for the target", code="native-target"))
+    for where, message in refusal_messages(compile_plan(engine, target, keyed_hash=cfg.hash_key is not None)):
+        file, _, rest = where.rpartition(":")
+        file, _, line = file.rpartition(":")
+        try:
+            span = Span(file, int(line), int(rest), int(line), int(rest) + 1)
+        except ValueError:  # "<default deny>", "<evaluation>": no rule to point at
+            out.append(Diagnostic("error", message, file=where, code="native-target"))
+            continue
+        out.append(Diagnostic("error", message, span=span, code="native-target"))
+    return out
 
 
 def _require_policy_files(targets: list[Path]) -> int:

@@ -18,9 +18,19 @@ from policyengine.commands.options import ConfigOpt, parse_at
 class Target(str, Enum):
     postgres = "postgres"
     trino = "trino"
+    snowflake = "snowflake"
+    databricks = "databricks"
+    bigquery = "bigquery"
 
 
-TargetOpt = Annotated[Target, typer.Option("--target", help="The engine to compile for (postgres, trino).")]
+RENDERED = ("snowflake", "databricks", "bigquery")  # rendered for review, never applied by us
+TargetOpt = Annotated[Target, typer.Option(
+    "--target", help="The engine to compile for: postgres or trino (plan/apply), or snowflake, databricks, "
+                     "bigquery (render only).")]
+SchemaOpt = Annotated[str | None, typer.Option(
+    "--policy-schema", help="Rendered targets: the schema holding the policies, functions and mapping tables.")]
+PrincipalOpt = Annotated[str | None, typer.Option(
+    "--principal", help="Rendered targets: each consumer's role, account group or principal ({consumer}).")]
 DsnOpt = Annotated[str, typer.Option("--dsn", envvar="POLICYENGINE_DSN",
                                      help="libpq connection string of the database (or $POLICYENGINE_DSN; "
                                           "--target postgres).")]
@@ -39,6 +49,47 @@ def _compiled(config: Path | None, at: str | None, target: str = "postgres") -> 
     cfg = project_config(config)
     engine = project_engine(cfg)
     return cfg, compile_plan(engine, target, at=parse_at(at), keyed_hash=cfg.hash_key is not None)
+
+
+def _rendered_only(target: Target, command: str) -> None:
+    if target.value in RENDERED:
+        raise fail(f"error: --target {target.value} is rendered, not applied, by policyengine: use "
+                   f"`policyengine render --target {target.value} -o DIR` and deploy the files", EXIT_USAGE)
+
+
+def _render_other(target: str, output: Path, table: str, policy_schema: str | None, principal: str | None,
+                  at: str | None, config: Path | None) -> None:
+    """Render a target policyengine does not apply (Snowflake, Databricks, BigQuery) to files."""
+    import importlib
+    from dataclasses import replace
+
+    from policyengine.native.rendered import RenderedError, base_table, dotted, fill
+
+    module = importlib.import_module(f"policyengine.native.{target}")
+    options = replace(module.DEFAULTS, table=table, **{k: v for k, v in (
+        ("policy_schema", policy_schema), ("principal", principal)) if v is not None})
+    try:  # the options first: a bad template is a usage error (exit 2), before any compiling
+        fill(options.principal, {"consumer": "c"}, "--principal")
+        base_table("d.p", options.table, module.DIALECT)
+        dotted(options.policy_schema, module.DIALECT)
+    except RenderedError as exc:
+        raise fail(f"error: {exc}", EXIT_USAGE) from None
+    cfg, plan = _compiled(config, at, target)
+    try:
+        files = module.render_files(plan, options, keyed=cfg.hash_key is not None)
+    except RenderedError as exc:
+        raise fail(f"error: {exc}") from None
+    lines = [f"note: {target}: rendered, not executed: review and deploy with your own tooling",
+             *_header(plan)]
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (output / name).write_text(text, "utf-8")
+        (output / "plan.txt").write_text("\n".join(lines) + "\n", "utf-8")
+    except OSError as exc:
+        raise fail(f"{output}: error: cannot write: {exc.strerror or exc}", EXIT_USAGE) from None
+    typer.echo(f"wrote {', '.join(f'{output}/{n}' for n in [*files, 'plan.txt'])} ({len(plan.tables)} consumer x "
+               f"product objects compiled, {len(plan.refusals)} refused; rendered, not executed)")
 
 
 def _header(plan: Any) -> list[str]:
@@ -81,16 +132,22 @@ def render_command(
     table: TableOpt = "{schema}.{table}",
     prefix: PrefixOpt = "pe_",
     at: AtOpt = None,
+    policy_schema: SchemaOpt = None,
+    principal: PrincipalOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write the native objects as files (for review or a deployment tool): postgres, apply.sql as
-    applied to an empty database; trino, rules.json; the plan's notes and refusals in plan.txt."""
+    """Write the native objects as files (for review or a deployment tool): as applied to an
+    empty database (postgres), or Trino's rules.json (trino), with the plan's notes and refusals in plan.txt. Snowflake, Databricks and
+    BigQuery are rendered only (never applied by policyengine)."""
     from policyengine.native import postgres as pg
 
     if target is Target.trino:
         from policyengine.commands import native_trino
 
         return native_trino.render(*_compiled(config, at, "trino"), output)
+    if target.value in RENDERED:
+        _render_other(target.value, output, table, policy_schema, principal, at, config)
+        return
     cfg, plan = _compiled(config, at)
     try:
         desired = _desired(cfg, plan, prefix, table)
@@ -129,6 +186,7 @@ def plan_command(
         from policyengine.commands import native_trino
 
         return native_trino.plan_(*_compiled(config, at, "trino"), rules, check)
+    _rendered_only(target, "plan")
     cfg, plan = _compiled(config, at)
     con = _connect(dsn)
     try:
@@ -162,6 +220,7 @@ def apply_command(
         from policyengine.commands import native_trino
 
         return native_trino.apply(*_compiled(config, at, "trino"), rules)
+    _rendered_only(target, "apply")
     cfg, plan = _compiled(config, at)
     con = _connect(dsn)
     try:
@@ -180,8 +239,18 @@ def apply_command(
     typer.echo(f"Applied {len(changes)} changes." if changes else "No changes: the database matches the policies.")
 
 
+def capabilities_command(
+    markdown: Annotated[bool, typer.Option("--markdown", help="The Markdown table docs/native.md holds.")] = True,
+) -> None:
+    """What each native target can express (generated from policyengine.native.TARGETS)."""
+    from policyengine.native.compile import capability_table
+
+    typer.echo(capability_table(), nl=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `render`, `plan` and `apply` to the CLI."""
+    """Add `render`, `plan`, `apply` and `capabilities` to the CLI."""
+    app.command("capabilities")(capabilities_command)
     app.command("render")(render_command)
     app.command("plan")(plan_command)
     app.command("apply")(apply_command)
