@@ -19,8 +19,10 @@ import logging
 import re
 import secrets
 import struct
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,13 +62,15 @@ class WireSettings:
     max_connections: int = 64
     idle_timeout: float = 300.0  # seconds without a message before the connection is closed
     statement_timeout: float = 30.0  # seconds a statement may run before the client gets 57014
+    workers: int = 4  # threads running statements on the engine, each with its own DuckDB cursor
     startup_timeout: float = 10.0  # seconds to finish the start-up
 
 
 _SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "credentials": str,
                                    "auth_failure_delay": float, "max_message": int,
                                    "max_connections": int, "idle_timeout": float,
-                                   "statement_timeout": float, "startup_timeout": float}
+                                   "statement_timeout": float, "startup_timeout": float,
+                                   "workers": int}
 
 
 def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
@@ -248,6 +252,7 @@ class WireServer:
             "application_name": "",
         }
         self.active = 0
+        self.workers = Workers(gateway, self.settings.workers)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.server: asyncio.Server | None = None
 
@@ -271,6 +276,7 @@ class WireServer:
             await asyncio.wait(list(self.tasks), timeout=5)
         if self.server is not None:
             await self.server.wait_closed()
+        self.workers.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -288,6 +294,86 @@ class WireServer:
             self.active -= 1
             self.tasks.discard(task)  # type: ignore[arg-type]
             await _close(writer)
+
+
+class _Job:
+    """One statement handed to a worker. Its state moves under its lock: queued, then running
+    (on `cursor`), then done; a timeout turns queued into cancelled (never run) and running into
+    interrupted (the engine is told to stop)."""
+
+    __slots__ = ("fn", "lock", "state", "cursor")
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.lock = threading.Lock()
+        self.state = "queued"
+        self.cursor: Any = None
+
+
+class Workers:
+    """The threads that run statements on the engine: at most `size` at once (more wait in the
+    queue, their wait counting against the statement timeout), each with its own DuckDB cursor,
+    kept across statements. A statement that times out, or whose connection goes away, is
+    interrupted in the engine (`cursor.interrupt()`), so its worker is free for the next one."""
+
+    def __init__(self, gateway: Gateway, size: int) -> None:
+        self.gateway = gateway
+        self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="policyengine-gateway")
+        self.local = threading.local()
+
+    async def run(self, fn: Callable[[Any], Any], timeout: float, gone: Callable[[], bool] | None = None) -> Any:
+        """`fn(cursor)` on a worker; TimeoutError after `timeout` seconds, ConnectionError once
+        `gone()` says the client went away (checked every quarter second): the engine is
+        interrupted either way, as when the caller is cancelled."""
+        loop = asyncio.get_running_loop()
+        job = _Job(fn)
+        future = loop.run_in_executor(self.executor, self._run, job)
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError("statement timeout")
+                done, _ = await asyncio.wait((future,), timeout=min(remaining, 0.25))
+                if done:
+                    return future.result()
+                if gone is not None and gone():
+                    raise ConnectionError("the client went away")
+        except BaseException:
+            if not future.done():
+                self._stop(job)
+                future.cancel()
+            raise
+
+    def _run(self, job: _Job) -> Any:
+        with job.lock:
+            if job.state != "queued":
+                raise TimeoutError("the statement timed out before it started")
+            cursor = getattr(self.local, "cursor", None)
+            if cursor is None:
+                cursor = self.local.cursor = self.gateway.cursor()
+            job.state, job.cursor = "running", cursor
+        try:
+            return job.fn(cursor)
+        finally:
+            with job.lock:
+                interrupted = job.state == "interrupted"
+                job.state = "done"
+            if interrupted:  # the interrupt may land after the engine finished: never on the next statement
+                self.local.cursor = None
+                cursor.close()
+
+    @staticmethod
+    def _stop(job: _Job) -> None:
+        with job.lock:
+            if job.state == "queued":
+                job.state = "cancelled"
+            elif job.state == "running":
+                job.state = "interrupted"
+                job.cursor.interrupt()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -560,23 +646,23 @@ class _Connection:
             return text_result(key, value)
         if word == "set":
             raise WireError("0A000", "SET is not supported by the gateway (its settings are fixed)")
-        table: pa.Table = await asyncio.wait_for(asyncio.to_thread(self._query, sql),
-                                                 self.settings.statement_timeout)
+        table: pa.Table = await self.server.workers.run(lambda cursor: self._query(sql, cursor),
+                                                        self.settings.statement_timeout, self.reader.at_eof)
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns))
 
-    def _query(self, sql: str) -> pa.Table:
-        """Run one statement through the gateway (in a worker thread); with a decision log, one
+    def _query(self, sql: str, cursor: Any) -> pa.Table:
+        """Run one statement through the gateway (on a worker, on its cursor); with a decision log, one
         line for it: the consumer, each product's column effects and rule names, the SQLSTATE and
         the row count. Never the query text (its literals may be values) nor a result value."""
         gateway, dlog = self.server.gateway, self.server.decision_log
         if dlog is None:
-            return gateway.query(sql, self.consumer)
+            return gateway.query(sql, self.consumer, cursor=cursor)
         start = time.perf_counter()
         decisions: Mapping[str, Any] = {}
         try:
             decisions = gateway.rewrite(sql, self.consumer).decisions  # cached: query reuses it
-            table = gateway.query(sql, self.consumer)
+            table = gateway.query(sql, self.consumer, cursor=cursor)
         except Exception as exc:
             dlog.record_entry(statement_entry(self.consumer.id, decisions, client_error(exc).sqlstate,
                                               None, time.perf_counter() - start))
