@@ -595,12 +595,17 @@ def _splice(text: str, enforced: list[tuple[str, _Enforced]], dialect: str,
 def _source_key(source: Any) -> str:
     """A text that tells physical sources apart (for the cache keys): a dotted name and a
     one-part name holding a dot are different tables."""
-    if isinstance(source, exp.Expression):
-        return "expr:" + source.sql()
+    if isinstance(source, exp.Expression):  # generated once per node (a gateway hands out the same)
+        key = source.meta.get(_SOURCE_KEY_META)
+        if key is None:
+            key = source.meta[_SOURCE_KEY_META] = "expr:" + source.sql()
+        return str(key)
     if isinstance(source, str):
         return "dotted:" + source
     return "parts:" + "\x1f".join(str(part) for part in source)
 
+
+_SOURCE_KEY_META = "pe_source_key"  # where `_source_key` keeps the text of a source node
 
 # The gateway's own names: a user query may not contain `_RESERVED` in any name, and the random
 # part (per process) is never in a user's reach, so no user relation can capture a filter column.
@@ -698,6 +703,7 @@ class Gateway:
         self.loaded: list[str] = []
         self.types: dict[str, dict[str, str]] = {}
         self.unreadable: dict[str, str] = {}  # product → why its sample could not be loaded
+        self._sources: dict[str, exp.Expression] = {}  # product → its table node (see `source`)
         for name, product in sorted(engine.catalog.products.items()):
             if not product.samples:
                 continue
@@ -727,11 +733,18 @@ class Gateway:
         lock_down(self.con)
 
     def source(self, product: str) -> exp.Expression:
+        """The table holding `product`'s sample: the same node on every call (the rewrite copies
+        it, never changes it), so its cache key is generated once."""
+        found = self._sources.get(product)
+        if found is not None:
+            return found
         if product in self.unreadable:
             raise UnknownSource(self.unreadable[product])
         if product not in self.loaded:
             raise UnknownSource(f"product {product} has no sample data in this gateway")
-        return exp.Table(this=exp.to_identifier(product, quoted=True), db=exp.to_identifier(RAW_SCHEMA))
+        found = exp.Table(this=exp.to_identifier(product, quoted=True), db=exp.to_identifier(RAW_SCHEMA))
+        self._sources[product] = found
+        return found
 
     def rewrite(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> Rewritten:
         return rewrite_query(sql, consumer, self.engine, purpose, "duckdb", sources=self.source,
