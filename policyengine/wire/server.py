@@ -583,7 +583,9 @@ class _Connection:
         """A simple query: its statements one by one, each enforced on its own; the first error
         ends the message (the rest is not run), as in PostgreSQL."""
         try:  # tokenizing a large text takes a while: in a worker, never on the event loop
-            statements = [sql] if ";" not in sql else await asyncio.wait_for(
+            # one statement, at most semicolons at its end (what pgbench and many drivers send):
+            # no tokenizing; the rewrite parses it whole
+            statements = [sql] if ";" not in sql.rstrip().rstrip(";") else await asyncio.wait_for(
                 asyncio.to_thread(split_statements, sql), self.settings.statement_timeout)
         except Exception as exc:
             self._error(client_error(exc))
