@@ -119,6 +119,8 @@ def client_error(exc: BaseException) -> WireError:
         return WireError("42P01", str(exc))
     if isinstance(exc, UnkeyedHash):
         return WireError("55000", str(exc))
+    if isinstance(exc, EngineError) and "InterruptException" in str(exc):  # a timeout stopped it
+        return WireError("57014", "canceling statement due to statement timeout")
     if isinstance(exc, EngineError):  # a binder error is a name the engine cannot resolve
         return WireError("42703" if "BinderException" in str(exc) else "XX000", str(exc))
     if isinstance(exc, GatewayError):

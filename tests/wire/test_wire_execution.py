@@ -5,6 +5,7 @@ engine, so its worker is free again; consumers never see each other's cached rew
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -106,3 +107,26 @@ def test_the_server_still_serves_after_interrupts(wire_with) -> None:
         assert kinds == [b"E", b"Z"]
         sock.close()
     assert _workers_free(running, 2)
+
+
+def test_the_decision_log_says_57014_for_an_interrupted_statement(wire_gateway, tmp_path) -> None:
+    import json
+
+    from policyengine.engine.decision_log import DecisionLog
+    from tests.wire.conftest import TRUST, start
+
+    dlog = DecisionLog(tmp_path / "decisions.jsonl")
+    gen = start(wire_gateway, replace(TRUST, statement_timeout=0.5, workers=1),
+                decision_log=dlog)
+    running = next(gen)
+    try:
+        with psycopg.connect(running.dsn(), autocommit=True) as conn, \
+                pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute(FOREVER)
+        assert _workers_free(running, 1)  # the interrupted statement has written its line
+    finally:
+        gen.close()
+    dlog.close()
+    lines = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text("utf-8").splitlines()]
+    assert [(e["sqlstate"], e["rows"]) for e in lines] == [("57014", None)]
+    assert set(lines[0]["products"]) == {"sales.orders"}
