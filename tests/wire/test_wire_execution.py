@@ -130,3 +130,14 @@ def test_the_decision_log_says_57014_for_an_interrupted_statement(wire_gateway, 
     lines = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text("utf-8").splitlines()]
     assert [(e["sqlstate"], e["rows"]) for e in lines] == [("57014", None)]
     assert set(lines[0]["products"]) == {"sales.orders"}
+
+
+def test_the_config_schema_knows_every_gateway_setting() -> None:
+    import json
+    from pathlib import Path
+
+    import policyengine
+    from policyengine.wire.server import _SETTING_TYPES
+
+    schema = json.loads((Path(policyengine.__file__).parent / "schemas" / "policyengine.schema.json").read_text())
+    assert set(schema["properties"]["gateway"]["properties"]) == set(_SETTING_TYPES)
