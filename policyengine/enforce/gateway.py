@@ -578,6 +578,11 @@ def _folds(name: str) -> tuple[str, str]:
     return name.lower(), name.casefold()
 
 
+# nodes that read columns without naming them (COLUMNS(...) and `#n` are newer sqlglot nodes)
+_UNNAMED_READS: tuple[type, ...] = tuple(getattr(exp, name) for name in ("Columns", "PositionalColumn", "Pivot")
+                                         if hasattr(exp, name))
+
+
 def _spelled_names(tree: exp.Expression) -> _Spelled | None:
     """Every name the user's query spells, or None when it can read a column without spelling
     its name: a star (other than count's), DuckDB's COLUMNS(...) and positional `#n`, a NATURAL
@@ -588,7 +593,7 @@ def _spelled_names(tree: exp.Expression) -> _Spelled | None:
         if isinstance(node, exp.Star):
             if not isinstance(node.parent, exp.Count):
                 return None
-        elif isinstance(node, (exp.Columns, exp.PositionalColumn, exp.Pivot)) or (
+        elif isinstance(node, _UNNAMED_READS) or (
                 isinstance(node, exp.Join) and str(node.args.get("method") or "").upper() == "NATURAL"):
             return None
         elif isinstance(node, exp.Identifier):
