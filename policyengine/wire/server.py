@@ -322,6 +322,18 @@ class Workers:
         self.gateway = gateway
         self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="policyengine-gateway")
         self.local = threading.local()
+        self.running = 0  # statements on the engine now
+        self._changed = threading.Condition()
+
+    def wait_running(self, count: int, timeout: float) -> bool:
+        """Whether `count` statements are running on the engine within `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.running >= count, timeout)
+
+    def _count(self, delta: int) -> None:
+        with self._changed:
+            self.running += delta
+            self._changed.notify_all()
 
     async def run(self, fn: Callable[[Any], Any], timeout: float, gone: Callable[[], bool] | None = None) -> Any:
         """`fn(cursor)` on a worker; TimeoutError after `timeout` seconds, ConnectionError once
@@ -355,9 +367,11 @@ class Workers:
             if cursor is None:
                 cursor = self.local.cursor = self.gateway.cursor()
             job.state, job.cursor = "running", cursor
+        self._count(1)
         try:
             return job.fn(cursor)
         finally:
+            self._count(-1)
             with job.lock:
                 interrupted = job.state == "interrupted"
                 job.state = "done"
