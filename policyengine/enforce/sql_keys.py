@@ -8,6 +8,7 @@ gives). The other parts: `sql_masks` (one class per dialect), `sql_filters` (row
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
@@ -76,8 +77,10 @@ def check_dialect(dialect: str) -> str:
 # ---------------------------------------------------------------- HMAC parameters
 
 
+@functools.lru_cache(maxsize=8)
 def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
-    """The inner and outer HMAC-SHA-256 pads for `key` (RFC 2104)."""
+    """The inner and outer HMAC-SHA-256 pads for `key` (RFC 2104); remembered for a few keys (a
+    gateway binds them to every statement; the process holds its key anyway)."""
     if len(key) > 64:
         key = hashlib.sha256(key).digest()
     key = key.ljust(64, b"\0")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 PROTOCOL_V3 = 196608
 SSL_REQUEST = 80877103
@@ -201,12 +202,55 @@ def result_columns(table: pa.Table) -> list[Column]:
     return [Column(field.name, type_oid(field.type)) for field in table.schema]
 
 
+def column_text(column: pa.ChunkedArray | pa.Array, oid: int) -> list[bytes | None]:
+    """Each value of a result column in its text format (None for NULL): exactly what
+    `text_value` gives, computed by Arrow for whole columns where its text is the same (strings
+    as their UTF-8 bytes, integers in decimal, booleans as t/f), value by value otherwise
+    (floats, decimals, times and the rest, whose Arrow text differs from PostgreSQL's)."""
+    kind = column.type
+    if oid == OID_TEXT and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return column.cast(pa.binary() if pa.types.is_string(kind) else pa.large_binary()).to_pylist()
+    if oid in (OID_INT2, OID_INT4, OID_INT8, OID_NUMERIC) and pa.types.is_integer(kind):
+        return column.cast(pa.string()).cast(pa.binary()).to_pylist()
+    if oid == OID_BOOL and pa.types.is_boolean(kind):
+        return [None if v is None else (b"t" if v else b"f") for v in column.to_pylist()]
+    if oid == OID_DATE and pa.types.is_date32(kind) and _within(column, pa.int32(), _DAYS):
+        return column.cast(pa.string()).cast(pa.binary()).to_pylist()
+    if (oid in (OID_TIMESTAMP, OID_TIMESTAMPTZ) and pa.types.is_timestamp(kind) and kind.unit == "us"
+            and (kind.tz is not None) == (oid == OID_TIMESTAMPTZ) and _within(column, pa.int64(), _MICROS)):
+        # the UTC wall clock, fractions only when not zero (isoformat), "+00" for an instant
+        text = pc.replace_substring_regex(column.cast(pa.timestamp("us")).cast(pa.string()), r"\.000000$", "")
+        if oid == OID_TIMESTAMPTZ:
+            text = pc.binary_join_element_wise(text, pa.scalar("+00"), "")
+        return text.cast(pa.binary()).to_pylist()
+    return [text_value(v, oid) for v in column.to_pylist()]
+
+
+# what Python's date and datetime hold (days and microseconds from 1970-01-01): Arrow prints the
+# same text inside, value by value keeps what happens outside
+_DAYS = (-719_162, 2_932_896)
+_MICROS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
+
+
+def _within(column: pa.ChunkedArray | pa.Array, as_type: pa.DataType, bounds: tuple[int, int]) -> bool:
+    found = pc.min_max(column.cast(as_type))
+    low, high = found["min"].as_py(), found["max"].as_py()
+    return low is None or (bounds[0] <= low and high <= bounds[1])
+
+
+_NULL = struct.pack("!i", -1)
+
+
 def result_rows(table: pa.Table, columns: Sequence[Column]) -> list[bytes]:
-    """Every row of `table` as an encoded DataRow message."""
-    oids = [c.oid for c in columns]
-    values = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return [data_row([text_value(v[r], oid) for v, oid in zip(values, oids, strict=True)])
-            for r in range(table.num_rows)]
+    """Every row of `table` as an encoded DataRow message (the same bytes as `data_row` of the
+    `text_value`s, built column by column: see `column_text`)."""
+    texts = [column_text(table.column(i), c.oid) for i, c in enumerate(columns)]
+    count = struct.pack("!h", len(columns))
+    rows: list[bytes] = []
+    for values in zip(*texts, strict=True):
+        body = count + b"".join(_NULL if v is None else len(v).to_bytes(4, "big") + v for v in values)
+        rows.append(b"D" + (len(body) + 4).to_bytes(4, "big") + body)
+    return rows
 
 
 # ---------------------------------------------------------------- decoding

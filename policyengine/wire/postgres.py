@@ -67,9 +67,16 @@ class PostgresGateway:
                              hash_key=self.hash_key, at=at, allow_unkeyed_hash=self.allow_unkeyed_hash,
                              hash_key_env=self.hash_key_env)
 
-    def query(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None) -> pa.Table:
+    def cursor(self) -> _Cancellable:
+        """The calling worker thread's connection as a handle the server's worker pool can
+        interrupt (a PostgreSQL cancel request): what a DuckDB cursor is for the embedded backend."""
+        return _Cancellable(self._connection())
+
+    def query(self, sql: str, consumer: Any, purpose: str | None = None, at: dt.datetime | None = None,
+              *, cursor: Any = None) -> pa.Table:
         """Rewrite `sql` for `consumer` and run it on PostgreSQL with its parameters bound by the
-        server; the result as an Arrow table."""
+        server; the result as an Arrow table. `cursor` is accepted for the worker pool's sake:
+        each worker thread runs on its own connection anyway."""
         import psycopg
 
         rewritten = self.rewrite(sql, consumer, purpose, at)
@@ -92,6 +99,23 @@ class PostgresGateway:
             for con in self._connections:
                 con.close()
             self._connections.clear()
+
+
+class _Cancellable:
+    """One worker's PostgreSQL connection, interruptible from another thread."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def interrupt(self) -> None:
+        cancel = getattr(self.con, "cancel_safe", None) or self.con.cancel
+        try:
+            cancel()
+        except Exception:  # noqa: BLE001 - the statement may have ended meanwhile: nothing to stop
+            pass
+
+    def close(self) -> None:
+        """Nothing: the connection stays the thread's (closed with the gateway)."""
 
 
 def _array(values: list[Any], oid: int) -> pa.Array:

@@ -19,8 +19,10 @@ import logging
 import secrets
 import ssl
 import struct
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +74,7 @@ class WireSettings:
     max_connections: int = 64
     idle_timeout: float = 300.0  # seconds without a message before the connection is closed
     statement_timeout: float = 30.0  # seconds a statement may run before the client gets 57014
+    workers: int = 4  # threads running statements on the engine, each with its own DuckDB cursor
     startup_timeout: float = 10.0  # seconds to finish the start-up
     tls: TlsSettings | None = None  # `gateway: tls:` (tls.py): SSLRequest answered 'S' when set
     backend: str = "duckdb"  # duckdb: the catalog's samples embedded; postgres: a PostgreSQL server (`dsn`)
@@ -83,7 +86,7 @@ _SETTING_TYPES: dict[str, type] = {"host": str, "port": int, "auth": str, "crede
                                    "auth_failure_delay": float, "max_message": int,
                                    "max_connections": int, "idle_timeout": float,
                                    "statement_timeout": float, "startup_timeout": float, "backend": str,
-                                   "dsn": str, "table": str}
+                                   "dsn": str, "table": str, "workers": int}
 
 
 def settings_from(section: Mapping[str, Any], **overrides: Any) -> WireSettings:
@@ -148,6 +151,8 @@ def client_error(exc: BaseException) -> WireError:
         return WireError("42P01", text if cut < 0 else text[:cut] + " (\\dt lists the products you can read)")
     if isinstance(exc, UnkeyedHash):
         return WireError("55000", str(exc))
+    if isinstance(exc, EngineError) and "InterruptException" in str(exc):  # a timeout stopped it
+        return WireError("57014", "canceling statement due to statement timeout")
     if isinstance(exc, EngineError):  # a binder error is a name the engine cannot resolve
         return WireError("42703" if "BinderException" in str(exc) else "XX000", str(exc))
     if isinstance(exc, GatewayError):
@@ -285,6 +290,7 @@ class WireServer:
         }
         self._types: dict[str, dict[str, str]] = {}  # product -> column -> DuckDB type
         self.active = 0
+        self.workers = Workers(gateway, self.settings.workers)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.server: asyncio.Server | None = None
 
@@ -346,6 +352,7 @@ class WireServer:
             await asyncio.wait(list(self.tasks), timeout=5)
         if self.server is not None:
             await self.server.wait_closed()
+        self.workers.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -375,6 +382,100 @@ def _discard(future: asyncio.Future[Any]) -> None:
 def _buffered(reader: asyncio.StreamReader) -> bool:
     """Whether the client sent bytes the server has not read yet."""
     return bool(getattr(reader, "_buffer", b""))
+
+
+class _Job:
+    """One statement handed to a worker. Its state moves under its lock: queued, then running
+    (on `cursor`), then done; a timeout turns queued into cancelled (never run) and running into
+    interrupted (the engine is told to stop)."""
+
+    __slots__ = ("fn", "lock", "state", "cursor")
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.lock = threading.Lock()
+        self.state = "queued"
+        self.cursor: Any = None
+
+
+class Workers:
+    """The threads that run statements on the engine: at most `size` at once (more wait in the
+    queue, their wait counting against the statement timeout), each with its own DuckDB cursor,
+    kept across statements. A statement that times out, or whose connection goes away, is
+    interrupted in the engine (`cursor.interrupt()`), so its worker is free for the next one."""
+
+    def __init__(self, gateway: Gateway, size: int) -> None:
+        self.gateway = gateway
+        self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="policyengine-gateway")
+        self.local = threading.local()
+        self.running = 0  # statements on the engine now
+        self._changed = threading.Condition()
+
+    def wait_running(self, count: int, timeout: float) -> bool:
+        """Whether `count` statements are running on the engine within `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.running >= count, timeout)
+
+    def _count(self, delta: int) -> None:
+        with self._changed:
+            self.running += delta
+            self._changed.notify_all()
+
+    async def run(self, fn: Callable[[Any], Any], timeout: float, gone: Callable[[], bool] | None = None) -> Any:
+        """`fn(cursor)` on a worker; TimeoutError after `timeout` seconds, ConnectionError once
+        `gone()` says the client went away (checked every quarter second): the engine is
+        interrupted either way, as when the caller is cancelled."""
+        loop = asyncio.get_running_loop()
+        job = _Job(fn)
+        future = loop.run_in_executor(self.executor, self._run, job)
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError("statement timeout")
+                done, _ = await asyncio.wait((future,), timeout=min(remaining, 0.25))
+                if done:
+                    return future.result()
+                if gone is not None and gone():
+                    raise ConnectionError("the client went away")
+        except BaseException:
+            if not future.done():
+                self._stop(job)
+                future.cancel()
+            raise
+
+    def _run(self, job: _Job) -> Any:
+        with job.lock:
+            if job.state != "queued":
+                raise TimeoutError("the statement timed out before it started")
+            cursor = getattr(self.local, "cursor", None)
+            if cursor is None:
+                cursor = self.local.cursor = self.gateway.cursor()
+            job.state, job.cursor = "running", cursor
+        self._count(1)
+        try:
+            return job.fn(cursor)
+        finally:
+            self._count(-1)
+            with job.lock:
+                interrupted = job.state == "interrupted"
+                job.state = "done"
+            if interrupted:  # the interrupt may land after the engine finished: never on the next statement
+                self.local.cursor = None
+                cursor.close()
+
+    @staticmethod
+    def _stop(job: _Job) -> None:
+        with job.lock:
+            if job.state == "queued":
+                job.state = "cancelled"
+            elif job.state == "running":
+                job.state = "interrupted"
+                job.cursor.interrupt()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -617,7 +718,9 @@ class _Connection:
         """A simple query: its statements one by one, each enforced on its own; the first error
         ends the message (the rest is not run), as in PostgreSQL."""
         try:  # tokenizing a large text takes a while: in a worker, never on the event loop
-            statements = [sql] if ";" not in sql else await asyncio.wait_for(
+            # one statement, at most semicolons at its end (what pgbench and many drivers send):
+            # no tokenizing; the rewrite parses it whole
+            statements = [sql] if ";" not in sql.rstrip().rstrip(";") else await asyncio.wait_for(
                 asyncio.to_thread(split_statements, sql), self.settings.statement_timeout)
         except Exception as exc:
             self._error(client_error(exc))
@@ -682,7 +785,7 @@ class _Connection:
                 raise WireError(exc.sqlstate, exc.text) from None
             if answer is not None:
                 return _Result(answer.tag, answer.columns, answer.rows)
-        table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, sql, values))
+        table: pa.Table = await self._interruptible(self._on_worker(sql, values))
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
 
@@ -745,7 +848,7 @@ class _Connection:
     async def _copy(self, sql: str) -> _Result:
         """`COPY (SELECT …) TO STDOUT`: the SELECT enforced as any query (copy.py)."""
         copy = parse_copy(sql)
-        table: pa.Table = await self._interruptible(asyncio.to_thread(self._query, copy.query, None))
+        table: pa.Table = await self._interruptible(self._on_worker(copy.query, None))
         messages = copy_messages(table, m.result_columns(table), copy)
         return _Result(f"COPY {table.num_rows}", None, messages, table=table, copy=True)
 
@@ -774,25 +877,35 @@ class _Connection:
         if self.cancel_event is not None:
             self.cancel_event.set()
 
-    def _query(self, sql: str, values: list[Any] | None = None) -> pa.Table:
-        """Run one statement through the gateway (in a worker thread); with a decision log, one
+    def _on_worker(self, sql: str, values: list[Any] | None) -> Any:
+        """The statement on the server's bounded worker pool (one engine cursor per worker): a
+        statement timeout, a vanished client or a cancel (the awaiting task cancelled by
+        `_interruptible`) interrupts it in the engine."""
+        return self.server.workers.run(lambda cursor: self._query(sql, values, cursor),
+                                       self.settings.statement_timeout, self.reader.at_eof)
+
+    def _query(self, sql: str, values: list[Any] | None = None, cursor: Any = None) -> pa.Table:
+        """Run one statement through the gateway (on a worker, on its cursor); with a decision log, one
         line for it: the consumer, each product's column effects and rule names, the SQLSTATE and
         the row count. Never the query text (its literals may be values) nor a result value."""
         gateway, dlog = self.server.gateway, self.server.decision_log
+        on = {} if cursor is None else {"cursor": cursor}
+        if values is not None and getattr(gateway, "query_bound", None) is None:
+            raise WireError("0A000", "bound parameters are not supported by this backend yet: write values inline")
         if values is not None:  # bound parameters: the engine binds them (enforce/bound.py)
             if dlog is None:
-                return gateway.query_bound(sql, self.consumer, values)[0]
+                return gateway.query_bound(sql, self.consumer, values, **on)[0]
         elif dlog is None:
-            return gateway.query(sql, self.consumer)
+            return gateway.query(sql, self.consumer, **on)
         start = time.perf_counter()
         decisions: Mapping[str, Any] = {}
         try:
             if values is not None:
-                table, rewritten = gateway.query_bound(sql, self.consumer, values)
+                table, rewritten = gateway.query_bound(sql, self.consumer, values, **on)
                 decisions = rewritten.decisions
             else:
                 decisions = gateway.rewrite(sql, self.consumer).decisions  # cached: query reuses it
-                table = gateway.query(sql, self.consumer)
+                table = gateway.query(sql, self.consumer, **on)
         except Exception as exc:
             dlog.record_entry(statement_entry(self.consumer.id, decisions, client_error(exc).sqlstate,
                                               None, time.perf_counter() - start))
