@@ -86,6 +86,13 @@ def read_source(path: str | Path, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     return text
 
 
+def hidden_below(path: Path, root: Path) -> bool:
+    """Whether a file found below the folder `root` is hidden there: a name on its way down
+    starts with `.` (`.git`, an editor's `.history`, a `.trash`). Every loader of a folder (policies,
+    contracts, the files a bundle carries and hashes) skips those, so all read the same files."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 class LocatedDict(dict):
     """A mapping that also knows the (line, column) of each key, 1-based."""
 

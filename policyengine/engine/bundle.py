@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from policyengine.yamlsource import hidden_below
+
 _FILE_SUFFIXES = frozenset({".policy", ".yaml", ".yml", ".json"})
 
 
@@ -24,7 +26,7 @@ def _files(path: Path) -> list[Path]:
     if not path.is_dir():
         return []
     return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _FILE_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                  and not hidden_below(p, path))
 
 
 def input_files(path: str | Path) -> list[Path]:

@@ -33,7 +33,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
 from policyengine.language import ast
-from policyengine.yamlsource import YamlError, read_source
+from policyengine.yamlsource import YamlError, hidden_below, read_source
 
 
 def grammar_text() -> str:
@@ -718,7 +718,8 @@ def parse_file(path: str | Path) -> ast.PolicyFile:
 
 
 def policy_files(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]:
-    """Every `*.policy` file under the given files and folders, sorted, each once.
+    """Every `*.policy` file under the given files and folders, sorted, each once; in a folder,
+    none in a hidden folder or hidden itself (`yamlsource.hidden_below`), as a bundle carries them.
 
     A file named twice (`policies/` and `policies/sales.policy`) is read once: checking it twice
     would report its rule names as duplicates.
@@ -726,7 +727,7 @@ def policy_files(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]
     out: list[Path] = []
     seen: set[Path] = set()
     for p in map(Path, paths):
-        found = sorted(p.rglob("*.policy")) if p.is_dir() else [p]
+        found = sorted(f for f in p.rglob("*.policy") if not hidden_below(f, p)) if p.is_dir() else [p]
         for f in found:
             key = f.resolve()
             if key not in seen:
