@@ -422,13 +422,15 @@ def _under(members: Mapping[str, str], entry: str, suffix: str = "") -> list[str
     return sorted((n for n in members if n.startswith(prefix) and n.endswith(suffix)), key=_parts)
 
 
-def _roots(members: Mapping[str, str], entries: Sequence[str]) -> list[list[tuple[str, bytes]]]:
-    """Layout entries as `bundle_version_of` roots: path order, names relative to the root."""
+def _roots(members: Mapping[str, str], digests: Mapping[str, str],
+           entries: Sequence[str]) -> list[list[tuple[str, bytes]]]:
+    """Layout entries as `bundle_version_of` roots of member digests (`hashed`): path order,
+    names relative to the root."""
     out = []
     for entry in sorted(entries, key=_parts):
         names = _under(members, entry)
         cut = len(entry) + 1
-        out.append([(n.rsplit("/", 1)[1] if n == entry else n[cut:], members[n].encode("utf-8")) for n in names])
+        out.append([(n.rsplit("/", 1)[1] if n == entry else n[cut:], bytes.fromhex(digests[n])) for n in names])
     return out
 
 
@@ -442,7 +444,7 @@ def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
 def _engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
     """Load a verified bundle into an Engine whose bundle version is the signed revision.
 
-    The revision is recomputed over the members in memory and must equal the signed one. The
+    The revision is recomputed over the members' verified hashes and must equal the signed one. The
     checked rules come from the compiled member `compiled/checked.json` (`checkedform`) when it
     was checked from these very members (its revision is this one); otherwise the policy texts
     are parsed from memory and checked, under the names they had when the bundle was built (so
@@ -459,11 +461,12 @@ def _engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine
     if any(name is not None and name not in members for name in (consumers, scan)):
         raise BundleError("malformed manifest: the consumers file or scan report is not a member")
     policy_members = [n for e in layout["policies"] for n in _under(members, e, ".policy")]
+    digests = m.files  # each member's SHA-256, checked against its content by verify_bundle
     revision = bundle_version_of(
-        [[(n.rsplit("/", 1)[1], members[n].encode("utf-8"))] for n in sorted(policy_members, key=_parts)],
-        _roots(members, layout["catalog"]), _roots(members, layout["taxonomy"]),
-        [[(consumers.rsplit("/", 1)[1], members[consumers].encode("utf-8"))]] if consumers else [],
-        [[(scan.rsplit("/", 1)[1], members[scan].encode("utf-8"))]] if scan else None)
+        [[(n.rsplit("/", 1)[1], bytes.fromhex(digests[n]))] for n in sorted(policy_members, key=_parts)],
+        _roots(members, digests, layout["catalog"]), _roots(members, digests, layout["taxonomy"]),
+        [[(consumers.rsplit("/", 1)[1], bytes.fromhex(digests[consumers]))]] if consumers else [],
+        [[(scan.rsplit("/", 1)[1], bytes.fromhex(digests[scan]))]] if scan else None, hashed=True)
     if revision != m.revision:
         raise BundleError(f"bundle {m.revision} does not load: its members hash to {revision}")
     compiled = members.get(COMPILED_CATALOG)
