@@ -23,7 +23,6 @@ import pickle
 import sys
 import tempfile
 import threading
-from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 from typing import cast
@@ -31,6 +30,7 @@ from typing import cast
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from policyengine.bounded import BoundedCache
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
 from policyengine.language import ast
 from policyengine.yamlsource import YamlError, hidden_below, read_source
@@ -433,9 +433,9 @@ def _make_parser() -> tuple[Lark, _Build]:
 
 _PARSER, _BUILDER = _make_parser()
 _LOCK = threading.Lock()
-_CACHE: OrderedDict[str, ast.PolicyFile] = OrderedDict()
-_CACHE_LOCK = threading.Lock()  # guards _CACHE (parsing itself happens outside it)
 _CACHE_SIZE = 4096
+_CACHE: BoundedCache[str, ast.PolicyFile] = BoundedCache(_CACHE_SIZE)  # the oldest go first
+_CACHE_LOCK = threading.Lock()  # guards _CACHE (parsing itself happens outside it)
 _DISK_ENTRIES = 2000  # the disk cache keeps about this many files (the newest)
 _pruned = False
 
@@ -693,7 +693,6 @@ def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) 
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
-            _CACHE.move_to_end(key)
             return hit
     folder = cache_dir() if disk_cache else None
     result = _disk_load(folder, key, path) if folder is not None else None
@@ -702,9 +701,7 @@ def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) 
         if folder is not None:
             _disk_store(folder, key, result)
     with _CACHE_LOCK:
-        _CACHE[key] = result
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        _CACHE.put(key, result)
     return result
 
 
