@@ -434,10 +434,11 @@ def _roots(members: Mapping[str, str], digests: Mapping[str, str],
     return out
 
 
-def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
-    """Load a verified bundle (see `_engine_from`) with the cyclic collector paused, and the
-    loaded engine then frozen out of its reach (see `loading.collector_paused`)."""
-    with collector_paused(freeze=True):
+def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536, freeze: bool = False) -> Engine:
+    """Load a verified bundle (see `_engine_from`) with the cyclic collector paused; `freeze` (a
+    server process's choice, as `ReloadingEngine(freeze_gc=True)`): the loaded engine is then
+    frozen out of its reach (see `loading.collector_paused`)."""
+    with collector_paused(freeze=freeze):
         return _engine_from(verified, cache_size=cache_size)
 
 
@@ -585,6 +586,7 @@ class BundleSource:
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.timeout = timeout
+        self.freeze = False  # freeze each loaded engine out of the collector (a server's choice)
         self.in_force: Manifest | None = None
         self.etag: str | None = None
         self.persist_errors = 0
@@ -654,7 +656,7 @@ class BundleSource:
     def accept(self, data: bytes) -> Engine:
         """Verify and load bundle bytes against the one in force; persist them; raise BundleError."""
         verified = verify_bundle(data, self.keys, now=self.clock(), in_force=self._floor(), scopes=self.scopes)
-        engine = engine_from(verified, cache_size=self.cache_size)
+        engine = engine_from(verified, cache_size=self.cache_size, freeze=self.freeze)
         self._persist(data, verified.manifest)
         self.in_force = verified.manifest  # the holder swaps in what a loader returns
         return engine
@@ -732,7 +734,7 @@ class BundleSource:
                 raise BundleError(f"bundle {m.revision} covers scopes [{', '.join(m.scopes)}], not the ones served")
             if self.floor is not None and m.sequence < self.floor.sequence:
                 raise BundleError(f"bundle sequence {m.sequence} is older than the one persisted ({self.floor.sequence})")
-            engine = engine_from(self._persisted, cache_size=self.cache_size)
+            engine = engine_from(self._persisted, cache_size=self.cache_size, freeze=self.freeze)
         except BundleError as exc:
             log.error("policyengine: ignoring the persisted bundle %s: %s", self.state_dir / _STATE_BUNDLE, exc)
             return None
@@ -894,6 +896,7 @@ def bundle_service(location: str | Path, keys: Iterable[str | Path | Any], *,
     except KeyProblem as exc:
         raise BundleError(str(exc)) from None
     source = BundleSource(location, trusted, scopes=scopes, state_dir=state_dir, clock=clock, timeout=timeout)
+    source.freeze = bool(kw.get("freeze_gc"))  # the holder freezes the heap: the load does it as it goes
     started: list[str] = []
 
     def first() -> Engine:

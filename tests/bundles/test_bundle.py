@@ -478,20 +478,28 @@ def test_checked_form_names_only_the_asts_own_classes(project: dict[str, Any], t
 
 
 def test_a_replaced_bundle_engine_is_reclaimed(project: dict[str, Any], tmp_path: Path) -> None:
-    """Bundle loads freeze the loaded engine out of the collector's walks; the next load thaws
-    the previous one, so an engine nobody holds is freed (no leak per reload)."""
+    """A server's bundle loads freeze the loaded engine out of the collector's walks; the next
+    load thaws the previous one, so an engine nobody holds is freed (no leak per reload)."""
     import gc
     import weakref
 
-    path = write(tmp_path, "b.bundle", project["data"])
-    first = load_bundle(path, [project["p1"]])
+    from policyengine.engine.bundlefile import engine_from
+
+    def load_frozen() -> policyengine.Engine:
+        return engine_from(verify_bundle(project["data"], trusted(project), now=NOW), freeze=True)
+
+    gc.unfreeze()
+    load_bundle(write(tmp_path, "b.bundle", project["data"]), [project["p1"]])
+    assert gc.get_freeze_count() == 0  # the library's own loads never freeze
+    first = load_frozen()
     assert gc.get_freeze_count() > 0
     first.holder = [first]  # held in a cycle (as a holder's callbacks may hold it): only the collector frees it
     gone = weakref.ref(first.compiled)
     del first
-    load_bundle(path, [project["p1"]])
+    load_frozen()
     gc.collect()
     assert gone() is None
+    gc.unfreeze()
 
 
 def test_hidden_folders_are_skipped_by_sources_and_bundle_alike(project: dict[str, Any], tmp_path: Path) -> None:
