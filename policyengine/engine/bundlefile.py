@@ -247,10 +247,16 @@ def _column(c: Column) -> list[Any]:
 _NO_TAGS: frozenset[str] = frozenset()
 
 
-def _uncolumn(c: list[Any]) -> Column:
-    fields = tuple(_uncolumn(f) for f in c[8]) if len(c) > 8 and c[8] else ()
-    return Column(c[0], c[1], c[2], c[3], c[4], frozenset(c[5]) if c[5] else _NO_TAGS,
-                  None if c[6] is None else Span(*c[6]), tuple(c[7]) if c[7] else (), fields)
+def _uncolumn(c: list[Any], shared: dict[str, str]) -> Column:
+    """A column back from `_column`; its names, types and span's file are `shared` (one string
+    object for all the columns that spell them alike, as the contracts' reader gives them)."""
+    one = shared.setdefault
+    fields = tuple(_uncolumn(f, shared) for f in c[8]) if len(c) > 8 and c[8] else ()
+    span = c[6]
+    return Column(one(c[0], c[0]), one(c[1], c[1]), one(c[2], c[2]), c[3], one(c[4], c[4]),
+                  frozenset(c[5]) if c[5] else _NO_TAGS,
+                  None if span is None else Span(one(span[0], span[0]), *span[1:]), tuple(c[7]) if c[7] else (),
+                  fields)
 
 
 def _compiled_catalog(catalog: Catalog) -> str:
@@ -267,9 +273,10 @@ def _compiled_catalog(catalog: Catalog) -> str:
 
 def _catalog_from_compiled(text: str, taxonomy: Any) -> Catalog:
     products = []
+    shared: dict[str, str] = {}
     for (name, domain, columns, version, status, owner, description, samples, source, span, domain_span,
          owners, approvals, contract_id) in orjson.loads(text)["products"]:
-        cols = tuple([_uncolumn(c) for c in columns])
+        cols = tuple([_uncolumn(c, shared) for c in columns])
         products.append(Product(name, domain, cols, version, status, owner, description,
                                 tuple(SampleSource(Path(s[0]), s[1], _unspan(s[2])) for s in samples), source,
                                 _unspan(span), _unspan(domain_span), tuple(owners), tuple(approvals), contract_id))
