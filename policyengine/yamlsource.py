@@ -86,6 +86,13 @@ def read_source(path: str | Path, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     return text
 
 
+def hidden_below(path: Path, root: Path) -> bool:
+    """Whether a file found below the folder `root` is hidden there: a name on its way down
+    starts with `.` (`.git`, an editor's `.history`, a `.trash`). Every loader of a folder (policies,
+    contracts, the files a bundle carries and hashes) skips those, so all read the same files."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 class LocatedDict(dict):
     """A mapping that also knows the (line, column) of each key, 1-based."""
 
@@ -249,7 +256,12 @@ class _Fast:
         elif cls is _Sequence and tag == _SEQ:
             self.open.add(key)
             obj = []
+            inline = depth < MAX_YAML_DEPTH  # a child's depth is within bounds: a string is read here
             for child in node.value:
+                if inline and child.__class__ is _Scalar and child.tag == _STR:
+                    obj.append(child.value)
+                    size += 1
+                    continue
                 value, n = self.build(child, depth + 1)
                 obj.append(value)
                 size += n
@@ -259,17 +271,24 @@ class _Fast:
             obj = LocatedDict()
             obj.start = (node.start_mark.line + 1, node.start_mark.column + 1)
             positions = obj.positions
+            inline = depth < MAX_YAML_DEPTH  # as for a sequence: plain strings without a call
             for key_node, value_node in node.value:
-                if key_node.tag in _SPECIAL_KEYS:
-                    raise _Unusual
-                name, n = self.build(key_node, depth + 1)
+                if inline and key_node.__class__ is _Scalar and key_node.tag == _STR:
+                    name, n = key_node.value, 1
+                else:
+                    if key_node.tag in _SPECIAL_KEYS:
+                        raise _Unusual
+                    name, n = self.build(key_node, depth + 1)
                 if name.__class__ is not str:
                     if not isinstance(name, (str, int, float, bool)) and name is not None:
                         raise _Unusual
                     name = str(name)
                 if name in obj:
                     raise _Unusual
-                value, m = self.build(value_node, depth + 1)
+                if inline and value_node.__class__ is _Scalar and value_node.tag == _STR:
+                    value, m = value_node.value, 1
+                else:
+                    value, m = self.build(value_node, depth + 1)
                 obj[name] = value
                 mark = key_node.start_mark
                 positions[name] = (mark.line + 1, mark.column + 1)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "policyengine"
 # the stage each top-level module or subpackage belongs to, lowest first; a module may import
 # its own stage or a lower rank, never a higher one nor a different stage of the same rank
 RANK = {
-    "diagnostics": 0, "yamlsource": 0, "lazy": 0, "sarif": 0,
+    "diagnostics": 0, "yamlsource": 0, "lazy": 0, "sarif": 0, "bounded": 0,
     "config": 1, "catalog": 1,
     "language": 2, "scan": 2,
     "engine": 3,

@@ -97,6 +97,9 @@ CORPUS = [
     LAUGHS, LAUGHS + "h: [*h]\n",
     "!!map {a: 1}\n", "!!seq [a]\n", "!!str x\n", "a: !!map {b: 1}\n", "a: !!null ''\n",
     "'quoted': \"also\"\nmulti: |\n  line 1\n  line 2\nfolded: >\n  a\n  b\n",
+    # plain strings read without a call at the depth bound: still counted, still refused past it
+    "[" * 63 + "x" + "]" * 63, "[" * 64 + "x" + "]" * 64, "[" * 62 + "{k: v}" + "]" * 62,
+    "[" * 63 + "{k: v}" + "]" * 63, "[" * 63 + "{k: [v]}" + "]" * 63,
 ]
 
 

@@ -28,13 +28,20 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
 from policyengine.catalog.dbt import contracts_from_manifest, is_manifest
 from policyengine.catalog.taxonomy import TagInfo, Taxonomy, builtin_taxonomy
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
-from policyengine.yamlsource import LocatedDict, YamlError, load_yaml_file, read_source
+from policyengine.yamlsource import (
+    LocatedDict,
+    YamlError,
+    hidden_below,
+    load_yaml_file,
+    read_source,
+)
 
 LOGICAL_TYPES = frozenset(
     {"string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"}
@@ -180,9 +187,20 @@ class Catalog:
     def get(self, name: str) -> Product | None:
         return self.products.get(name)
 
-    @property
+    @cached_property
     def domains(self) -> frozenset[str]:
+        """Every product's domain (computed once: the checker asks once per policy file)."""
         return frozenset(p.domain for p in self.products.values())
+
+    @cached_property
+    def by_prefix(self) -> Mapping[str, tuple[Product, ...]]:
+        """Products by the part of their name before the first dot (the domain), in catalog
+        order; computed once: a `sales.*` target reads its domain's products without matching
+        every product of the mesh."""
+        out: dict[str, list[Product]] = {}
+        for name, p in self.products.items():
+            out.setdefault(name.partition(".")[0], []).append(p)
+        return MappingProxyType({d: tuple(ps) for d, ps in out.items()})
 
     def with_extra_tags(self, extra: Mapping[str, Mapping[str, Iterable[str]]]) -> Catalog:
         """A catalog whose columns also carry `extra[product][column]` tags (e.g. from a scan)."""
@@ -726,7 +744,7 @@ def _contract_files(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml")))
+            files.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and not hidden_below(q, p)))
         else:
             files.append(p)
     return files

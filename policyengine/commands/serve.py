@@ -62,31 +62,39 @@ def serve_command(
     state = bundle_state or (str(cfg.bundle_state_dir) if cfg.bundle_state_dir else None)
     if bundle_interval <= 0:
         raise fail("error: --bundle-interval must be positive", EXIT_USAGE)
+    n = workers or settings.workers
+    if n < 1:
+        raise fail("error: --workers must be at least 1", EXIT_USAGE)
+    from policyengine.engine.bundlefile import BundleError, bundle_service, shown_location
+
+    def refused(exc: BundleError) -> Exception:
+        where = shown_location(bundle or "")
+        return fail(f"{where}: error: {exc}" if not str(exc).startswith(where) else str(exc), EXIT_USAGE)
+
     try:
         from policyengine.engine.reload import ReloadingEngine
 
-        if bundle is not None:  # fail fast, before binding: a bundle refused is one line, exit 2
-            from policyengine.engine.bundlefile import BundleError, bundle_service, shown_location
-
-            try:  # from the source, or from the persisted last good bundle when that is refused
-                bundle_service(bundle, keys, scopes=scopes, state_dir=state)
-            except BundleError as exc:
-                where = shown_location(bundle)
-                raise fail(f"{where}: error: {exc}" if not str(exc).startswith(where) else str(exc),
-                           EXIT_USAGE) from None
+        if bundle is not None:
+            # fail fast, before binding: a bundle refused is one line, exit 2. One process loads
+            # it once, in `run` before it binds; worker processes load it after binding, so it
+            # is checked here first (from the source, or the persisted last good bundle)
+            if n > 1:
+                try:
+                    bundle_service(bundle, keys, scopes=scopes, state_dir=state)
+                except BundleError as exc:
+                    raise refused(exc) from None
         else:
             ReloadingEngine.from_config(cfg)  # fail fast, with diagnostics, before binding
     except PolicyError as exc:
         raise fail(exc.render()) from None
     except YamlError as exc:
         raise fail(str(exc)) from None
-    n = workers or settings.workers
-    if n < 1:
-        raise fail("error: --workers must be at least 1", EXIT_USAGE)
     try:
         run(str(config) if config else None, settings, host=bind, port=port if port is not None else settings.port,
             workers=n, watch=watch, decision_log=decision_log, bundle=bundle, public_keys=keys,
             bundle_scopes=scopes, bundle_state=state, bundle_interval=bundle_interval)
+    except BundleError as exc:  # one process: refused while building the app, before binding
+        raise refused(exc) from None
     except OSError as exc:
         raise fail(f"error: cannot serve on {bind}: {exc.strerror or exc}", EXIT_FAIL) from None
 

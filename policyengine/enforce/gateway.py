@@ -27,6 +27,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from policyengine.bounded import BoundedCache
 from policyengine.catalog.contracts import Product
 from policyengine.enforce.allowlist import refusal
 from policyengine.enforce.sql import (
@@ -319,11 +320,11 @@ def _strip_product_qualifiers(tree: exp.Expression, replaced: Mapping[tuple[str,
 class _PinnedCache:
     """A bounded dict whose entries are valid only while given objects are the very same ones:
     each entry keeps them alive (so their ids, used in keys, cannot be reused) and a hit checks
-    them by identity. When full, the oldest entry is evicted."""
+    them by identity. When full, the oldest entries are evicted (`BoundedCache`)."""
 
     def __init__(self, size: int, lock: threading.Lock) -> None:
         self.size = size
-        self._entries: dict[tuple, tuple[Any, tuple]] = {}
+        self._entries: BoundedCache[tuple, tuple[Any, tuple]] = BoundedCache(size)
         self._lock = lock
 
     def get(self, key: tuple, pinned: tuple) -> Any:
@@ -336,9 +337,7 @@ class _PinnedCache:
         if not self.size:
             return
         with self._lock:
-            if len(self._entries) >= self.size:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = (value, pinned)
+            self._entries.put(key, (value, pinned))
 
     def clear(self) -> None:
         with self._lock:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from policyengine.yamlsource import hidden_below
+
 _FILE_SUFFIXES = frozenset({".policy", ".yaml", ".yml", ".json"})
 
 
@@ -24,7 +26,7 @@ def _files(path: Path) -> list[Path]:
     if not path.is_dir():
         return []
     return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _FILE_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                  and not hidden_below(p, path))
 
 
 def input_files(path: str | Path) -> list[Path]:
@@ -39,11 +41,11 @@ def _root_entries(root: Path) -> list[tuple[str, bytes]]:
     return [(f.name if f == root else f.relative_to(root).as_posix(), f.read_bytes()) for f in _files(root)]
 
 
-def _update_roots(digest: Any, label: str, roots: Iterable[Root]) -> None:
+def _update_roots(digest: Any, label: str, roots: Iterable[Root], hashed: bool = False) -> None:
     digest.update(label.encode() + b"\0")
     for entries in roots:
         for name, content in entries:
-            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+            digest.update(name.encode() + b"\0" + (content if hashed else hashlib.sha256(content).digest()))
 
 
 def _update_paths(digest: Any, label: str, paths: Iterable[str | Path]) -> None:
@@ -51,17 +53,19 @@ def _update_paths(digest: Any, label: str, paths: Iterable[str | Path]) -> None:
 
 
 def bundle_version_of(policies: Iterable[Root], catalog: Iterable[Root], taxonomy: Iterable[Root],
-                      consumers: Iterable[Root], scan: Iterable[Root] | None = None) -> str:
+                      consumers: Iterable[Root], scan: Iterable[Root] | None = None, *,
+                      hashed: bool = False) -> str:
     """`bundle_version` of inputs held in memory (a signed bundle's members): each argument
     lists roots in path order, each root its (relative name, content) pairs as `bundle_version`
     would read them from disk (a policy file, the consumers file or a scan report file is a root
-    named by its file name); `scan` None when there is no scan report."""
+    named by its file name); `scan` None when there is no scan report. `hashed`: each content
+    is already its SHA-256 digest (a verified bundle's member hashes: not hashed twice)."""
     digest = hashlib.sha256(b"policyengine-bundle-1\0")
     for label, roots in (("policies", policies), ("catalog", catalog), ("taxonomy", taxonomy),
                          ("consumers", consumers)):
-        _update_roots(digest, label, roots)
+        _update_roots(digest, label, roots, hashed)
     if scan is not None:
-        _update_roots(digest, "scan", scan)
+        _update_roots(digest, "scan", scan, hashed)
     return digest.hexdigest()[:12]
 
 

@@ -27,9 +27,7 @@ swaps in an engine that denies everything (fail closed). See docs/serve.md "Bund
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
-import gc
 import hashlib
 import logging
 import os
@@ -41,7 +39,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,9 +57,11 @@ from policyengine.catalog.contracts import (
 )
 from policyengine.catalog.taxonomy import load_taxonomy
 from policyengine.diagnostics import PolicyError, Span, located_diagnostic
+from policyengine.engine import checkedform
 from policyengine.engine.bundle import bundle_version_of, input_files
 from policyengine.engine.evaluator import Engine
 from policyengine.engine.keys import KeyProblem, PublicKey, SigningKey, public_keys
+from policyengine.engine.loading import collector_paused
 from policyengine.engine.loading import load as load_sources
 from policyengine.engine.reload import ReloadingEngine
 from policyengine.language.checker import check_policies
@@ -77,6 +77,7 @@ _KEY_ID = re.compile(r"^[0-9a-f]{16}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _SECTIONS = ("policies", "catalog", "taxonomy")
 COMPILED_CATALOG = "compiled/catalog.json"
+COMPILED_CHECKED = "compiled/checked.json"
 
 
 class BundleError(ValueError):
@@ -206,6 +207,8 @@ def build_bundle(config: Any, key: SigningKey, *, sequence: int | None = None,
         sources[name] = str(scan)
         layout["scan"] = name
     members[COMPILED_CATALOG] = _compiled_catalog(engine.catalog)
+    members[COMPILED_CHECKED] = orjson.dumps(checkedform.encode(engine.check_result, engine.bundle_version)
+                                             ).decode("utf-8")
     manifest = Manifest(
         format=FORMAT, revision=engine.bundle_version, policy_version=engine.policy_version,
         sequence=sequence if sequence is not None else int(now.timestamp() * 1000),
@@ -235,12 +238,32 @@ def _unspan(value: list[Any] | None) -> Span | None:
     return None if value is None else Span(*value)
 
 
+def _column(c: Column) -> list[Any]:
+    """A column as a list, its nested fields (ODCS `properties`, an array's `items`) the 9th item."""
+    return [c.name, c.logical_type, c.physical_type, c.description, c.classification, sorted(c.tags),
+            _span(c.span), list(c.approvals), [_column(f) for f in c.fields]]
+
+
+_NO_TAGS: frozenset[str] = frozenset()
+
+
+def _uncolumn(c: list[Any], shared: dict[str, str]) -> Column:
+    """A column back from `_column`; its names, types and span's file are `shared` (one string
+    object for all the columns that spell them alike, as the contracts' reader gives them)."""
+    one = shared.setdefault
+    fields = tuple(_uncolumn(f, shared) for f in c[8]) if len(c) > 8 and c[8] else ()
+    span = c[6]
+    return Column(one(c[0], c[0]), one(c[1], c[1]), one(c[2], c[2]), c[3], one(c[4], c[4]),
+                  frozenset(c[5]) if c[5] else _NO_TAGS,
+                  None if span is None else Span(one(span[0], span[0]), *span[1:]), tuple(c[7]) if c[7] else (),
+                  fields)
+
+
 def _compiled_catalog(catalog: Catalog) -> str:
     """The checked catalog's products as one JSON text (names, typed and tagged columns, owners,
     samples, spans for diagnostics): loading it skips reading the contracts (YAML and ODCS), the
     bulk of loading a large mesh. The YAML members stay in the bundle, and its revision hashes them."""
-    products = [[p.name, p.domain, [[c.name, c.logical_type, c.physical_type, c.description, c.classification,
-                                     sorted(c.tags), _span(c.span), list(c.approvals)] for c in p.columns],
+    products = [[p.name, p.domain, [_column(c) for c in p.columns],
                  p.version, p.status, p.owner, p.description,
                  [[str(s.path), s.format, _span(s.span)] for s in p.samples], p.source, _span(p.span),
                  _span(p.domain_span), list(p.owners), list(p.approvals), p.contract_id]
@@ -250,10 +273,10 @@ def _compiled_catalog(catalog: Catalog) -> str:
 
 def _catalog_from_compiled(text: str, taxonomy: Any) -> Catalog:
     products = []
+    shared: dict[str, str] = {}
     for (name, domain, columns, version, status, owner, description, samples, source, span, domain_span,
          owners, approvals, contract_id) in orjson.loads(text)["products"]:
-        cols = tuple(Column(c[0], c[1], c[2], c[3], c[4], frozenset(c[5]), _unspan(c[6]), tuple(c[7]))
-                     for c in columns)
+        cols = tuple([_uncolumn(c, shared) for c in columns])
         products.append(Product(name, domain, cols, version, status, owner, description,
                                 tuple(SampleSource(Path(s[0]), s[1], _unspan(s[2])) for s in samples), source,
                                 _unspan(span), _unspan(domain_span), tuple(owners), tuple(approvals), contract_id))
@@ -406,44 +429,35 @@ def _under(members: Mapping[str, str], entry: str, suffix: str = "") -> list[str
     return sorted((n for n in members if n.startswith(prefix) and n.endswith(suffix)), key=_parts)
 
 
-def _roots(members: Mapping[str, str], entries: Sequence[str]) -> list[list[tuple[str, bytes]]]:
-    """Layout entries as `bundle_version_of` roots: path order, names relative to the root."""
+def _roots(members: Mapping[str, str], digests: Mapping[str, str],
+           entries: Sequence[str]) -> list[list[tuple[str, bytes]]]:
+    """Layout entries as `bundle_version_of` roots of member digests (`hashed`): path order,
+    names relative to the root."""
     out = []
     for entry in sorted(entries, key=_parts):
         names = _under(members, entry)
         cut = len(entry) + 1
-        out.append([(n.rsplit("/", 1)[1] if n == entry else n[cut:], members[n].encode("utf-8")) for n in names])
+        out.append([(n.rsplit("/", 1)[1] if n == entry else n[cut:], bytes.fromhex(digests[n])) for n in names])
     return out
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a load builds its hundreds of thousands of
-    objects (each young-generation pass would walk the growing heap again: 10x W1's catalog took
-    1.6 s with it, 0.35 s without). Reference counting still frees; the collector's state is
-    restored afterwards. Process-wide, for the length of one load."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
-    """Load a verified bundle (see `_engine_from`) with the cyclic collector paused."""
-    with _collector_paused():
+def engine_from(verified: VerifiedBundle, *, cache_size: int = 65536, freeze: bool = False) -> Engine:
+    """Load a verified bundle (see `_engine_from`) with the cyclic collector paused; `freeze` (a
+    server process's choice, as `ReloadingEngine(freeze_gc=True)`): the loaded engine is then
+    frozen out of its reach (see `loading.collector_paused`)."""
+    with collector_paused(freeze=freeze):
         return _engine_from(verified, cache_size=cache_size)
 
 
 def _engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine:
     """Load a verified bundle into an Engine whose bundle version is the signed revision.
 
-    The revision is recomputed over the members in memory and must equal the signed one. Policy
-    texts are parsed from memory under the names they had when the bundle was built (so decisions
-    and diagnostics cite `policies/sales.policy`, as from the sources), the catalog comes from the
-    compiled member when there is one; only the consumers file, the taxonomy files (and the
+    The revision is recomputed over the members' verified hashes and must equal the signed one. The
+    checked rules come from the compiled member `compiled/checked.json` (`checkedform`) when it
+    was checked from these very members (its revision is this one); otherwise the policy texts
+    are parsed from memory and checked, under the names they had when the bundle was built (so
+    decisions and diagnostics cite `policies/sales.policy`, as from the sources). The catalog
+    comes from the compiled member when there is one; only the consumers file, the taxonomy files (and the
     contracts of a bundle without a compiled catalog) are written to a private temporary folder
     for their readers. A bundle that does not load is a BundleError."""
     m, members = verified.manifest, verified.members
@@ -455,11 +469,12 @@ def _engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine
     if any(name is not None and name not in members for name in (consumers, scan)):
         raise BundleError("malformed manifest: the consumers file or scan report is not a member")
     policy_members = [n for e in layout["policies"] for n in _under(members, e, ".policy")]
+    digests = m.files  # each member's SHA-256, checked against its content by verify_bundle
     revision = bundle_version_of(
-        [[(n.rsplit("/", 1)[1], members[n].encode("utf-8"))] for n in sorted(policy_members, key=_parts)],
-        _roots(members, layout["catalog"]), _roots(members, layout["taxonomy"]),
-        [[(consumers.rsplit("/", 1)[1], members[consumers].encode("utf-8"))]] if consumers else [],
-        [[(scan.rsplit("/", 1)[1], members[scan].encode("utf-8"))]] if scan else None)
+        [[(n.rsplit("/", 1)[1], bytes.fromhex(digests[n]))] for n in sorted(policy_members, key=_parts)],
+        _roots(members, digests, layout["catalog"]), _roots(members, digests, layout["taxonomy"]),
+        [[(consumers.rsplit("/", 1)[1], bytes.fromhex(digests[consumers]))]] if consumers else [],
+        [[(scan.rsplit("/", 1)[1], bytes.fromhex(digests[scan]))]] if scan else None, hashed=True)
     if revision != m.revision:
         raise BundleError(f"bundle {m.revision} does not load: its members hash to {revision}")
     compiled = members.get(COMPILED_CATALOG)
@@ -483,13 +498,16 @@ def _engine_from(verified: VerifiedBundle, *, cache_size: int = 65536) -> Engine
                 directory = load_directory(root / consumers) if consumers else None
             except YamlError as exc:
                 raise PolicyError([located_diagnostic(exc, "consumers", str(consumers))]) from None
-            parsed, sources = [], {}
-            for member in policy_members:
-                name = m.sources.get(member, member)
-                sources[name] = members[member]
-                parsed.append(parse_policy(members[member], name, disk_cache=True))
-            result = check_policies(parsed, cat, directory.schema if directory else None, None, sources)
-            result.raise_for_errors()
+            sources = {m.sources.get(member, member): members[member] for member in policy_members}
+            # the rules as checked at build time, when the form was checked from these very
+            # members (its revision); otherwise the sources are parsed and checked here
+            form = orjson.loads(members[COMPILED_CHECKED]) if COMPILED_CHECKED in members else None
+            if form is not None and checkedform.form_revision(form) == revision:
+                result = checkedform.decode(form, sources)
+            else:
+                parsed = [parse_policy(text, name, disk_cache=True) for name, text in sources.items()]
+                result = check_policies(parsed, cat, directory.schema if directory else None, None, sources)
+                result.raise_for_errors()
             return Engine(cat, result, policy_version=m.policy_version, cache_size=cache_size,
                           schema=directory.schema if directory else None,
                           consumers=directory.consumers if directory else None, bundle_version=revision)
@@ -575,6 +593,7 @@ class BundleSource:
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.timeout = timeout
+        self.freeze = False  # freeze each loaded engine out of the collector (a server's choice)
         self.in_force: Manifest | None = None
         self.etag: str | None = None
         self.persist_errors = 0
@@ -644,7 +663,7 @@ class BundleSource:
     def accept(self, data: bytes) -> Engine:
         """Verify and load bundle bytes against the one in force; persist them; raise BundleError."""
         verified = verify_bundle(data, self.keys, now=self.clock(), in_force=self._floor(), scopes=self.scopes)
-        engine = engine_from(verified, cache_size=self.cache_size)
+        engine = engine_from(verified, cache_size=self.cache_size, freeze=self.freeze)
         self._persist(data, verified.manifest)
         self.in_force = verified.manifest  # the holder swaps in what a loader returns
         return engine
@@ -722,7 +741,7 @@ class BundleSource:
                 raise BundleError(f"bundle {m.revision} covers scopes [{', '.join(m.scopes)}], not the ones served")
             if self.floor is not None and m.sequence < self.floor.sequence:
                 raise BundleError(f"bundle sequence {m.sequence} is older than the one persisted ({self.floor.sequence})")
-            engine = engine_from(self._persisted, cache_size=self.cache_size)
+            engine = engine_from(self._persisted, cache_size=self.cache_size, freeze=self.freeze)
         except BundleError as exc:
             log.error("policyengine: ignoring the persisted bundle %s: %s", self.state_dir / _STATE_BUNDLE, exc)
             return None
@@ -884,6 +903,7 @@ def bundle_service(location: str | Path, keys: Iterable[str | Path | Any], *,
     except KeyProblem as exc:
         raise BundleError(str(exc)) from None
     source = BundleSource(location, trusted, scopes=scopes, state_dir=state_dir, clock=clock, timeout=timeout)
+    source.freeze = bool(kw.get("freeze_gc"))  # the holder freezes the heap: the load does it as it goes
     started: list[str] = []
 
     def first() -> Engine:

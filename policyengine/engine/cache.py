@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from policyengine.bounded import BoundedCache
 from policyengine.catalog.consumers import Consumer
 from policyengine.engine.compiler import CompiledRule, ProductRules
 from policyengine.engine.decision import ColumnDecision
@@ -55,38 +56,36 @@ def hashable(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def bounded_put(table: dict, key: Any, value: Any, size: int) -> None:
-    """Insert into a FIFO-bounded dict: when full, the oldest 1/64 go at once (evicting one entry at
-    a time from the front of a dict rescans the deleted slots before it, which grows with each)."""
-    if len(table) >= size:  # list(islice(...)) runs in C, no thread switch while it iterates
-        for old in list(itertools.islice(table, max(1, size // 64))):
-            table.pop(old, None)
-    table[key] = value
-
-
 class Interned:
-    """A bounded table of immutable decision parts, found by what determines them (`by_key`) and by
-    a serial number (`by_serial`, what compact cache entries hold). FIFO: when full, the oldest
-    1/64 go; a cache entry naming an evicted serial is then a miss. Callers hold the cache lock
-    to add; reads need none."""
+    """A bounded table of immutable decision parts, found by what determines them (`by_key`, a
+    `BoundedCache`: when full, the oldest 1/64 go) and by a serial number (`by_serial`, what
+    compact cache entries hold; an evicted part leaves it too, and a cache entry naming it is
+    then a miss). Callers hold the cache lock to add; reads need none."""
 
-    __slots__ = ("by_key", "by_serial", "size")
+    __slots__ = ("by_key", "by_serial")
 
     def __init__(self, size: int) -> None:
-        self.by_key: dict[Any, tuple[int, Any]] = {}
+        self.by_key: BoundedCache[Any, tuple[int, Any]] = BoundedCache(size)
         self.by_serial: dict[int, Any] = {}
-        self.size = size
+
+    @property
+    def size(self) -> int:
+        """The most parts held (the bound of `by_key`)."""
+        return self.by_key.size
+
+    @size.setter
+    def size(self, size: int) -> None:
+        self.by_key.size = size
 
     def add(self, key: Any, build: Callable[[], Any]) -> tuple[int, Any]:
         found = self.by_key.get(key)  # another thread may have added it meanwhile
         if found is not None:
             return found
-        if len(self.by_key) >= self.size:
-            for old in list(itertools.islice(self.by_key, max(1, self.size // 64))):
-                self.by_serial.pop(self.by_key.pop(old)[0], None)
         value = build()
         serial = next(_SERIALS)
-        found = self.by_key[key] = (serial, value)
+        found = (serial, value)
+        for _, (old, _) in self.by_key.put(key, found):
+            self.by_serial.pop(old, None)
         self.by_serial[serial] = value
         return found
 
@@ -107,16 +106,17 @@ class Parts:
     __slots__ = ("outcomes", "cells", "layouts", "size")
 
     def __init__(self, size: int) -> None:
-        self.outcomes: dict[tuple[CompiledRule, ...], Outcome] = {}
-        self.cells: dict[tuple[int, int], tuple[dict[str, ColumnDecision], Outcome, tuple[str, ...]]] = {}
-        self.layouts: dict[tuple[str, int], Layout] = {}
+        self.outcomes: BoundedCache[tuple[CompiledRule, ...], Outcome] = BoundedCache(size)
+        self.cells: BoundedCache[tuple[int, int], tuple[dict[str, ColumnDecision], Outcome, tuple[str, ...]]] = \
+            BoundedCache(size)
+        self.layouts: BoundedCache[tuple[str, int], Layout] = BoundedCache(size)
         self.size = size
 
     def outcome(self, signature: tuple[CompiledRule, ...]) -> Outcome:
         found = self.outcomes.get(signature)
         if found is None:
             found = column_outcome(signature)
-            bounded_put(self.outcomes, signature, found, self.size)
+            self.outcomes.put(signature, found)
         return found
 
     def class_cells(self, members: tuple[str, ...], outcome: Outcome) -> dict[str, ColumnDecision]:
@@ -127,7 +127,7 @@ class Parts:
         found = self.cells.get(key)
         if found is None or found[1] is not outcome or found[2] is not members:
             found = ({col: _new_column(ColumnDecision, (col, *outcome)) for col in members}, outcome, members)
-            bounded_put(self.cells, key, found, self.size)
+            self.cells.put(key, found)
         return found[0]
 
     def layout(self, product: str, rules: ProductRules, cols: tuple[str, ...], cols_id: int) -> Layout:
@@ -141,7 +141,7 @@ class Parts:
                           for members, _ in rules.classes)
             unknown = tuple(col for col in dict.fromkeys(cols) if col not in rules.column_set)
             found = (ordered, picks, unknown)
-            bounded_put(self.layouts, key, found, self.size)
+            self.layouts.put(key, found)
         return found
 
     def clear(self) -> None:
@@ -197,15 +197,34 @@ class DecisionCache:
     writes them."""
 
     def __init__(self, size: int, shared_size: int) -> None:
-        self.size = max(0, size)
-        self.shared_size = shared_size
-        self.entries: dict[Hashable, Entry] = {}
+        self.bounded = BoundedCache[Hashable, Entry](max(0, size))
+        # the entries themselves, a plain dict of atoms: untracked by the collector (see bounded.py)
+        self.entries: dict[Hashable, Entry] = self.bounded.data
         self.columns = Interned(shared_size)  # (product, columns, applicable rules) -> mapping
         self.filters = Interned(shared_size)  # (product, applicable filters, values read) -> filter
         self.parts = Parts(4 * shared_size)  # a cell per column and outcome: more of them
-        self.colsets: dict[tuple[str, ...], int] = {}  # requested column tuples -> serial (see cols_id)
+        # requested column tuples -> serial (see cols_id)
+        self.colsets: BoundedCache[tuple[str, ...], int] = BoundedCache(shared_size)
         self._next_cols = 1
         self.lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """The most entries held (0: nothing is cached)."""
+        return self.bounded.size
+
+    @size.setter
+    def size(self, size: int) -> None:
+        self.bounded.size = max(0, size)
+
+    @property
+    def shared_size(self) -> int:
+        """The most requested column tuples held (the tables of parts have their own `size`)."""
+        return self.colsets.size
+
+    @shared_size.setter
+    def shared_size(self, size: int) -> None:
+        self.colsets.size = size
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -230,7 +249,7 @@ class DecisionCache:
                 if found is None:
                     found = self._next_cols
                     self._next_cols += 1
-                    bounded_put(self.colsets, cols, found, self.shared_size)
+                    self.colsets.put(cols, found)
         return found
 
     @staticmethod
@@ -278,4 +297,4 @@ class DecisionCache:
             entries[key] = entry  # one dict store is atomic; evictions (which iterate) hold the lock
         else:
             with self.lock:
-                bounded_put(entries, key, entry, self.size)
+                self.bounded.put(key, entry)

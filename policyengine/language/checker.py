@@ -155,7 +155,11 @@ class _Checker:
                            pattern.span, "unknown-product")
                 return []
             return [product]
-        found = [p for n, p in self.catalog.products.items() if pattern_matches(text, n)]
+        domain, _, rest = text.partition(".")
+        if domain != "*" and rest == "*":  # `sales.*`: the domain's products, not a scan of the mesh
+            found = list(self.catalog.by_prefix.get(domain, ()))
+        else:
+            found = [p for n, p in self.catalog.products.items() if pattern_matches(text, n)]
         if not found:
             self.warn(f"'{text}' matches no product in the catalog", pattern.span, "empty-target")
         return found

@@ -23,7 +23,6 @@ import pickle
 import sys
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -32,9 +31,10 @@ from typing import cast
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from policyengine.bounded import BoundedCache
 from policyengine.diagnostics import Diagnostic, PolicyError, Span, located_diagnostic
 from policyengine.language import ast
-from policyengine.yamlsource import YamlError, read_source
+from policyengine.yamlsource import YamlError, hidden_below, read_source
 
 
 def grammar_text() -> str:
@@ -434,9 +434,9 @@ def _make_parser() -> tuple[Lark, _Build]:
 
 _PARSER, _BUILDER = _make_parser()
 _LOCK = threading.Lock()
-_CACHE: OrderedDict[str, ast.PolicyFile] = OrderedDict()
-_CACHE_LOCK = threading.Lock()  # guards _CACHE (parsing itself happens outside it)
 _CACHE_SIZE = 4096
+_CACHE: BoundedCache[str, ast.PolicyFile] = BoundedCache(_CACHE_SIZE)  # the oldest go first
+_CACHE_LOCK = threading.Lock()  # guards _CACHE (parsing itself happens outside it)
 _DISK_ENTRIES = 2000  # the disk cache keeps about this many files (the newest)
 _pruned = False
 
@@ -755,7 +755,6 @@ def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) 
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
-            _CACHE.move_to_end(key)
             return hit
     folder = cache_dir() if disk_cache else None
     result = _disk_load(folder, key, path) if folder is not None else None
@@ -764,9 +763,7 @@ def parse_policy(text: str, path: str = "<input>", *, disk_cache: bool = False) 
         if folder is not None:
             _disk_store(folder, key, result)
     with _CACHE_LOCK:
-        _CACHE[key] = result
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        _CACHE.put(key, result)
     return result
 
 
@@ -780,7 +777,8 @@ def parse_file(path: str | Path) -> ast.PolicyFile:
 
 
 def policy_files(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]:
-    """Every `*.policy` file under the given files and folders, sorted, each once.
+    """Every `*.policy` file under the given files and folders, sorted, each once; in a folder,
+    none in a hidden folder or hidden itself (`yamlsource.hidden_below`), as a bundle carries them.
 
     A file named twice (`policies/` and `policies/sales.policy`) is read once: checking it twice
     would report its rule names as duplicates.
@@ -788,7 +786,7 @@ def policy_files(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]
     out: list[Path] = []
     seen: set[Path] = set()
     for p in map(Path, paths):
-        found = sorted(p.rglob("*.policy")) if p.is_dir() else [p]
+        found = sorted(f for f in p.rglob("*.policy") if not hidden_below(f, p)) if p.is_dir() else [p]
         for f in found:
             key = f.resolve()
             if key not in seen:

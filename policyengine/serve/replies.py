@@ -15,19 +15,20 @@ from typing import Any
 
 import orjson
 
+from policyengine.bounded import BoundedCache
 from policyengine.engine.decision import Decision
 
 
 class DecisionDocuments:
-    """Reply documents for decisions; holds up to `size` encoded column mappings (then starts
-    afresh). Not thread-safe: one per event loop (the app's handlers run on its thread)."""
+    """Reply documents for decisions; holds up to `size` encoded column mappings (a
+    `BoundedCache`: then the oldest go). Not thread-safe: one per event loop (the app's handlers run on its thread)."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         # Decision.columns_key -> (columns JSON, readable JSON)
-        self._encoded: dict[int, tuple[orjson.Fragment, orjson.Fragment]] = {}
+        self._encoded: BoundedCache[int, tuple[orjson.Fragment, orjson.Fragment]] = BoundedCache(size)
         # Decision.row_filter_key -> its text: filters are shared too
-        self._filters: dict[int, str | None] = {}
+        self._filters: BoundedCache[int, str | None] = BoundedCache(size)
 
     def __len__(self) -> int:
         """How many encoded column mappings are held (at most `size`)."""
@@ -41,9 +42,7 @@ class DecisionDocuments:
             found = (orjson.Fragment(orjson.dumps({name: c.to_dict() for name, c in d.columns.items()})),
                      orjson.Fragment(orjson.dumps(list(d.readable_columns))))
             if key is not None:
-                if len(self._encoded) >= self.size:
-                    self._encoded.clear()
-                self._encoded[key] = found
+                self._encoded.put(key, found)
         return {
             "product": d.product,
             "consumer": d.consumer,
@@ -69,7 +68,5 @@ class DecisionDocuments:
         found = self._filters.get(serial)
         if found is None:
             found = str(d.row_filter)
-            if len(self._filters) >= self.size:
-                self._filters.clear()
-            self._filters[serial] = found
+            self._filters.put(serial, found)
         return found

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from policyengine.bounded import BoundedCache
 from policyengine.catalog.consumers import Consumer
 from policyengine.enforce.sql import RenderError, filter_expression, mask_expression
 from policyengine.engine.decision import ColumnDecision, Decision
@@ -379,8 +380,8 @@ class TrinoPolicy:
                        for name, p in engine.catalog.products.items()}
         # rendered SQL by outcome (sqlglot rendering costs far more than a decision); bounded,
         # per engine (a reload builds a new TrinoPolicy), holding results and refusals alike
-        self._sql: dict[tuple, str | None | Refused] = {}
-        self._filters: dict[tuple, str | Refused] = {}
+        self._sql: BoundedCache[tuple, str | None | Refused] = BoundedCache(65536)
+        self._filters: BoundedCache[tuple, str | Refused] = BoundedCache(65536)
         self._logged_types: set[str] = set()
 
     # -- helpers
@@ -467,9 +468,7 @@ class TrinoPolicy:
                 found = self._render_mask(product, cd, column_type)
             except Refused as exc:
                 found = exc
-            if len(self._sql) >= 65536:
-                self._sql.clear()
-            self._sql[key] = found
+            self._sql.put(key, found)
         if isinstance(found, Refused):
             raise Refused(str(found))
         return found  # type: ignore[return-value]
@@ -677,9 +676,7 @@ class TrinoPolicy:
             except RenderError as exc:
                 found = Refused(str(exc))
             if cacheable:
-                if len(self._filters) >= 65536:
-                    self._filters.clear()
-                self._filters[key] = found
+                self._filters.put(key, found)
         if isinstance(found, Refused):
             raise Refused(str(found))
         return found

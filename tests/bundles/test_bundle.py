@@ -429,3 +429,139 @@ def test_scan_tags_travel_in_the_bundle(project: dict[str, Any], tmp_path: Path)
     with pytest.raises(BundleError, match="a scan report needs the compiled catalog"):
         load_bundle(write(tmp_path, "t.bundle", sign_bundle(changed, members, project["k1"])), [project["p1"]],
                     now=NOW)
+
+
+def test_checked_form_is_the_check_the_sources_give(project: dict[str, Any], tmp_path: Path) -> None:
+    """The rules come from `compiled/checked.json` (no parse, no check): the same files, rules,
+    columns, masks, scopes, warnings and spans as checking the sources."""
+    from policyengine.engine import checkedform
+    from policyengine.engine.bundlefile import COMPILED_CHECKED
+
+    cfg = project["cfg"]
+    assert COMPILED_CHECKED in doc_of(project["data"])["members"]
+    from_sources = policyengine.load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers)
+    engine = load_bundle(write(tmp_path, "b.bundle", project["data"]), [project["p1"]])
+    got, want = engine.check_result, from_sources.check_result
+    rev = engine.bundle_version
+    assert orjson.dumps(checkedform.encode(got, rev)) == orjson.dumps(checkedform.encode(want, rev))  # spans too
+    assert [(r.scope, r.mask, r.index, dict(r.columns)) for r in got.rules] == \
+        [(r.scope, r.mask, r.index, dict(r.columns)) for r in want.rules]
+    assert any(r.mask is not None for r in got.rules) and any(r.rule.condition for r in got.rules)
+    assert got.sources == want.sources and got.diagnostics == want.diagnostics
+    parsed = {id(r) for f in got.files for r in f.rules}
+    assert all(id(r.rule) in parsed for r in got.rules)  # the files' own rule objects
+
+
+def test_checked_form_of_other_members_is_not_used(project: dict[str, Any], tmp_path: Path) -> None:
+    """An insider's bundle whose policy texts changed but whose checked form did not: the form
+    names another revision, so the texts themselves are parsed and checked (the change counts)."""
+    members = dict(doc_of(project["data"])["members"])
+    name = next(n for n in sorted(members) if n.endswith("sales.policy"))
+    members[name] += "\n@name(\"everything\")\nallow read sales.* to everyone;\n"
+    engine = load_bundle(write(tmp_path, "b.bundle", resign(project, members=members)), [project["p1"]])
+    assert any(r.name == "everything" for r in engine.check_result.rules)
+
+
+@pytest.mark.parametrize("node", ["os.system", "Decision", "__class__"])
+def test_checked_form_names_only_the_asts_own_classes(project: dict[str, Any], tmp_path: Path, node: str) -> None:
+    """The form is data: a node naming any class but the AST's own refuses the bundle (signed by
+    an insider with the right revision), and nothing is built from it."""
+    from policyengine.engine.bundlefile import COMPILED_CHECKED
+
+    members = dict(doc_of(project["data"])["members"])
+    form = orjson.loads(members[COMPILED_CHECKED])
+    form["files"][0]["a"][1] = {"@": node, "a": ["x"]}
+    members[COMPILED_CHECKED] = orjson.dumps(form).decode()
+    bad = resign(project, members=members, revision=project["manifest"].revision)
+    with pytest.raises(BundleError, match="does not load: .*unknown node"):
+        load_bundle(write(tmp_path, "b.bundle", bad), [project["p1"]])
+
+
+def test_a_replaced_bundle_engine_is_reclaimed(project: dict[str, Any], tmp_path: Path) -> None:
+    """A server's bundle loads freeze the loaded engine out of the collector's walks; the next
+    load thaws the previous one, so an engine nobody holds is freed (no leak per reload)."""
+    import gc
+    import weakref
+
+    from policyengine.engine.bundlefile import engine_from
+
+    def load_frozen() -> policyengine.Engine:
+        return engine_from(verify_bundle(project["data"], trusted(project), now=NOW), freeze=True)
+
+    gc.unfreeze()
+    load_bundle(write(tmp_path, "b.bundle", project["data"]), [project["p1"]])
+    assert gc.get_freeze_count() == 0  # the library's own loads never freeze
+    first = load_frozen()
+    assert gc.get_freeze_count() > 0
+    first.holder = [first]  # held in a cycle (as a holder's callbacks may hold it): only the collector frees it
+    gone = weakref.ref(first.compiled)
+    del first
+    load_frozen()
+    gc.collect()
+    assert gone() is None
+    gc.unfreeze()
+
+
+def test_hidden_folders_are_skipped_by_sources_and_bundle_alike(project: dict[str, Any], tmp_path: Path) -> None:
+    """An editor's `.history/` copy of a policy file and a contract in `.trash/`: loading from
+    the sources reads neither (the copy's rule names would clash), and the bundle carries neither;
+    both give the same rules and revision."""
+    config = make_project(tmp_path / "p")
+    root = config.parent
+    (root / "policies/.history").mkdir()
+    shutil.copy(root / "policies/sales.policy", root / "policies/.history/sales.policy")
+    (root / "products/.trash").mkdir()
+    shutil.copy(next((root / "products").glob("*.yaml")), root / "products/.trash/old.yaml")
+    cfg = load_config(config)
+    from_sources = policyengine.load(list(cfg.policies), list(cfg.catalog), consumers=cfg.consumers)
+    assert not any(".history" in r.rule.span.file for r in from_sources.check_result.rules)
+    data, manifest = build_bundle(cfg, project["k1"], sequence=1, now=NOW)
+    assert not [n for n in manifest.files if "/." in n]
+    engine = load_bundle(write(tmp_path, "b.bundle", data), [project["p1"]])
+    assert engine.bundle_version == from_sources.bundle_version == project["manifest"].revision
+    assert [r.rule.span.file for r in engine.check_result.rules] == \
+        [r.rule.span.file for r in from_sources.check_result.rules]
+    assert set(engine.catalog.products) == set(from_sources.catalog.products)
+
+
+NESTED_CONTRACT = """apiVersion: v3.0.2
+kind: DataContract
+id: nested-1
+name: profiles
+version: 1.0.0
+status: active
+domain: lab
+dataProduct: profiles
+schema:
+- name: profiles
+  properties:
+  - name: id
+    logicalType: string
+  - name: contact
+    logicalType: object
+    properties:
+    - name: email
+      logicalType: string
+      description: where to write
+    - name: phones
+      logicalType: array
+      items:
+        logicalType: string
+"""
+
+
+def test_nested_fields_travel_in_the_compiled_catalog(project: dict[str, Any], tmp_path: Path) -> None:
+    """An object's properties and an array's items (Column.fields) are in the bundle's catalog,
+    as the sources give them."""
+    config = make_project(tmp_path / "p")
+    (config.parent / "products/lab.profiles.yaml").write_text(NESTED_CONTRACT, encoding="utf-8")
+    cfg = load_config(config)
+    data, _ = build_bundle(cfg, project["k1"], sequence=1, now=NOW)
+    engine = load_bundle(write(tmp_path, "b.bundle", data), [project["p1"]])
+    want = policyengine.load_catalog(list(cfg.catalog)).products["lab.profiles"]
+    got = engine.catalog.products["lab.profiles"]
+    assert got == want and got.column("contact") == want.column("contact")
+    contact = got.column("contact")
+    assert contact is not None and [f.name for f in contact.fields] == ["email", "phones"]
+    assert [f.name for f in contact.fields[1].fields] == ["[]"]
+    assert [c.span for c in contact.fields] == [c.span for c in want.column("contact").fields]
