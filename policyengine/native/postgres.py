@@ -304,13 +304,23 @@ def row_filter(table: TablePlan, names: Names, types: Mapping[str, str]) -> tupl
     return text, tuple(params)
 
 
+# A readable column is exposed as COALESCE(c, c), never as the bare column: PostgreSQL estimates
+# a leakproof operator (`=`, `<`) on a base column from its statistics whatever row-level
+# security hides (selfuncs.c, statistic_proc_security_check), and a consumer's `region = 'eu'`
+# is pushed through the security_barrier view onto the base column, so EXPLAIN's row estimates
+# would tell which values hidden rows hold (most common values, histograms). An expression with
+# no function call is still pushed down (the filter runs at the scan) but has no statistics.
+# The cost: a consumer's predicate on the view uses no index of the base table.
+
+
 def _column_sql(name: str, cd: Any, logical_type: str | None, keyed: bool, pads: str,
                 cache: dict[tuple[Any, ...], str]) -> str:
     """One readable column as SQL: the column itself, or its mask as enforce/sql.py renders it
     (the same registry), keyed `hash` reading the pads table. Cached: every consumer and product
     with the same column, strategy and type shares the text."""
-    if cd.effect == "allow":
-        return f"{ident(SOURCE_ALIAS)}.{ident(name)}"
+    if cd.effect == "allow":  # an expression, not the column (above)
+        column = f"{ident(SOURCE_ALIAS)}.{ident(name)}"
+        return f"COALESCE({column}, {column})"
     key = (name, repr(cd.mask), logical_type, keyed, pads)
     found = cache.get(key)
     if found is None:
