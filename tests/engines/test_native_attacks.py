@@ -300,3 +300,51 @@ def test_an_expression_column_would_close_the_estimate_oracle(native) -> None:
         assert all(_estimate(bob, sql, (r,)) == absent for r in _hidden_regions(native))
     finally:
         admin.execute("DROP SCHEMA pe_control CASCADE")
+
+
+@pytest.mark.parametrize("inherit", ["TRUE", "FALSE"])
+def test_a_login_that_can_set_role_to_a_base_table_reader_shows_as_drift(native, inherit) -> None:
+    """bob's login is also granted a pipeline role that reads a base table (with or without
+    inheriting its privileges: without, `SET ROLE` still reaches them and that role is no
+    consumer, so row-level security lets it read every row). `plan` reports the membership,
+    `apply` revokes it. Failed before: with `INHERIT FALSE` the plan was empty (it asked
+    has_table_privilege of the login only), with `INHERIT TRUE` apply revoked a grant the login
+    never had (the privilege was the pipeline role's) and its final check rolled back."""
+    admin, bob = native["admin"], native["logins"]["bob"]
+    admin.execute('DROP ROLE IF EXISTS "pe_attack_pipeline"')
+    admin.execute('CREATE ROLE "pe_attack_pipeline" NOLOGIN')
+    admin.execute(f'GRANT SELECT ON {_base(ORDERS)} TO "pe_attack_pipeline"')
+    admin.execute(f'GRANT "pe_attack_pipeline" TO "bob_login" WITH INHERIT {inherit}')
+    try:
+        bob.execute('SET ROLE "pe_attack_pipeline"')
+        leaked = {r for (r,) in bob.execute(f"SELECT region FROM {_base(ORDERS)}")}
+        bob.execute("RESET ROLE")
+        assert leaked - {"uk", None}, "the attack is real: the pipeline role reads every region"
+        changes = [str(c) for c in pg.plan_changes(native["desired"], pg.read_live(native["con"], native["desired"]))]
+        assert "- membership pe_attack_pipeline to bob_login  (a consumer's role or login reaches a role that " \
+            "can read a base or internal table)" in changes, changes
+        pg.apply(native["con"], native["desired"])
+        with pytest.raises(native["psycopg"].errors.InsufficientPrivilege):
+            bob.execute('SET ROLE "pe_attack_pipeline"')
+        assert pg.plan_changes(native["desired"], pg.read_live(native["con"], native["desired"])) == []
+    finally:
+        bob.execute("RESET ROLE")
+        admin.execute(f'REVOKE ALL ON {_base(ORDERS)} FROM "pe_attack_pipeline"')
+        admin.execute('DROP ROLE "pe_attack_pipeline"')
+
+
+def test_a_membership_that_neither_sets_nor_inherits_is_no_drift(native) -> None:
+    """`WITH INHERIT FALSE, SET FALSE` (PostgreSQL 16+) gives the login nothing of the role:
+    `SET ROLE` is refused and the plan stays empty (no false alarm)."""
+    admin, bob = native["admin"], native["logins"]["bob"]
+    admin.execute('DROP ROLE IF EXISTS "pe_attack_pipeline"')
+    admin.execute('CREATE ROLE "pe_attack_pipeline" NOLOGIN')
+    admin.execute(f'GRANT SELECT ON {_base(ORDERS)} TO "pe_attack_pipeline"')
+    admin.execute('GRANT "pe_attack_pipeline" TO "bob_login" WITH INHERIT FALSE, SET FALSE')
+    try:
+        with pytest.raises(native["psycopg"].errors.InsufficientPrivilege):
+            bob.execute('SET ROLE "pe_attack_pipeline"')
+        assert pg.plan_changes(native["desired"], pg.read_live(native["con"], native["desired"])) == []
+    finally:
+        admin.execute(f'REVOKE ALL ON {_base(ORDERS)} FROM "pe_attack_pipeline"')
+        admin.execute('DROP ROLE "pe_attack_pipeline"')
