@@ -20,6 +20,8 @@ from policyengine.native import postgres as pg
 from tests.engines.conftest import source_name
 from tests.engines.test_native_postgres import _view, native  # noqa: F401
 
+pytestmark = pytest.mark.engines
+
 ORDERS = "sales.orders"
 INTERNAL = pg.Names(pg.DEFAULT_PREFIX).internal
 OWNER = pg.Names(pg.DEFAULT_PREFIX).owner
