@@ -350,3 +350,41 @@ def test_a_membership_that_neither_sets_nor_inherits_is_no_drift(native) -> None
     finally:
         admin.execute(f'REVOKE ALL ON {_base(ORDERS)} FROM "pe_attack_pipeline"')
         admin.execute('DROP ROLE "pe_attack_pipeline"')
+
+
+def test_a_login_that_can_set_role_to_a_superuser_shows_as_drift(native) -> None:
+    """A superuser role granted to bob's login (not inherited: superuser never is): `SET ROLE`
+    makes bob a superuser. `plan` reports the membership, `apply` revokes it."""
+    admin, bob = native["admin"], native["logins"]["bob"]
+    admin.execute('DROP ROLE IF EXISTS "pe_attack_super"')
+    admin.execute('CREATE ROLE "pe_attack_super" NOLOGIN SUPERUSER')
+    admin.execute('GRANT "pe_attack_super" TO "bob_login"')
+    try:
+        changes = [str(c) for c in pg.plan_changes(native["desired"], pg.read_live(native["con"], native["desired"]))]
+        assert any(c.startswith("- membership pe_attack_super to bob_login") for c in changes), changes
+        pg.apply(native["con"], native["desired"])
+        with pytest.raises(native["psycopg"].errors.InsufficientPrivilege):
+            bob.execute('SET ROLE "pe_attack_super"')
+    finally:
+        bob.execute("RESET ROLE")
+        admin.execute('DROP ROLE "pe_attack_super"')
+
+
+def test_other_sessions_queries_are_hidden_from_a_consumer(native) -> None:
+    """`pg_stat_activity`: bob sees no other role's query text (the administrator's apply, another
+    consumer's query with its literals)."""
+    carol = native["logins"]["carol"]
+    carol.execute("SELECT 'carol was here' AS marker").fetchall()
+    bob = native["logins"]["bob"]
+    texts = [q for (q,) in bob.execute("SELECT query FROM pg_stat_activity WHERE usename IS DISTINCT FROM "
+                                       "current_user AND query IS NOT NULL")]
+    assert texts and not [t for t in texts if t and t != "<insufficient privilege>"]
+
+
+def test_range_estimates_reveal_nothing_of_hidden_rows(native) -> None:
+    """A range on an allowed number estimates the same below and above every value (with the
+    bare column the histogram gave ~all rows for one and ~none for the other)."""
+    native["admin"].execute(f"ANALYZE {_base(ORDERS)}")
+    bob = native["logins"]["bob"]
+    sql = f"SELECT order_id FROM {_view(ORDERS)} WHERE amount > %s"
+    assert _estimate(bob, sql, (-1e12,)) == _estimate(bob, sql, (1e12,))
