@@ -304,13 +304,23 @@ def row_filter(table: TablePlan, names: Names, types: Mapping[str, str]) -> tupl
     return text, tuple(params)
 
 
+# A readable column is exposed as COALESCE(c, c), never as the bare column: PostgreSQL estimates
+# a leakproof operator (`=`, `<`) on a base column from its statistics whatever row-level
+# security hides (selfuncs.c, statistic_proc_security_check), and a consumer's `region = 'eu'`
+# is pushed through the security_barrier view onto the base column, so EXPLAIN's row estimates
+# would tell which values hidden rows hold (most common values, histograms). An expression with
+# no function call is still pushed down (the filter runs at the scan) but has no statistics.
+# The cost: a consumer's predicate on the view uses no index of the base table.
+
+
 def _column_sql(name: str, cd: Any, logical_type: str | None, keyed: bool, pads: str,
                 cache: dict[tuple[Any, ...], str]) -> str:
     """One readable column as SQL: the column itself, or its mask as enforce/sql.py renders it
     (the same registry), keyed `hash` reading the pads table. Cached: every consumer and product
     with the same column, strategy and type shares the text."""
-    if cd.effect == "allow":
-        return f"{ident(SOURCE_ALIAS)}.{ident(name)}"
+    if cd.effect == "allow":  # an expression, not the column (above)
+        column = f"{ident(SOURCE_ALIAS)}.{ident(name)}"
+        return f"COALESCE({column}, {column})"
     key = (name, repr(cd.mask), logical_type, keyed, pads)
     found = cache.get(key)
     if found is None:
@@ -485,6 +495,9 @@ class Live:
     key: str | None  # digest of the pads held (None: no key rows)
     memberships: frozenset[tuple[str, str]] = frozenset()  # (role, member): a consumer or owner role in another
     legacy: tuple[str, ...] = ()  # schemas an earlier version made (per-consumer views, the key schema)
+    # (role, member): a role a consumer's role or login is directly a member of, through which it
+    # reaches (SET ROLE, inherited or not) a role that can touch a base or internal table, or a superuser
+    reach: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def empty(cls) -> Live:
@@ -647,9 +660,39 @@ def read_live(con: Any, desired: Desired) -> Live:
             "WHERE pg_get_userbyid(m.roleid) = ANY(%s) AND pg_get_userbyid(m.member) = ANY(%s) "
             "AND (pg_get_userbyid(m.roleid) = %s OR pg_get_userbyid(m.member) = ANY(%s))",
             (tops, [*who, *consumer_roles], names.owner, consumer_roles)).fetchall())
+        relations = [*desired.bases, *(names.table(t) for t in tables)]
+        # PostgreSQL 16+: a membership with neither SET nor INHERIT reaches nothing
+        options = cur.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'pg_auth_members'::regclass "
+                              "AND attname IN ('set_option', 'inherit_option')").fetchone()[0] == 2
+        edge = " AND (m.set_option OR m.inherit_option)" if options else ""
+        reach = frozenset(cur.execute(_REACH.replace("{edge}", edge), (
+            who, consumer_roles, relations, PRIVILEGES, COLUMN_PRIVILEGES)).fetchall()) if who else frozenset()
     return Live(user, roles, schemas, views, column_grants, readers, tuple(missing), rls, policies,
                 frozenset(owner_reads), owner_bypass, tables, frozenset(table_readers), frozenset(owner_tables),
-                consumers, access, found_functions, key, frozenset((r, m) for r, m in members), legacy)
+                consumers, access, found_functions, key, frozenset((r, m) for r, m in members), legacy,
+                frozenset((r, m) for r, m in reach))
+
+
+# A consumer's login that is also a member of another role can `SET ROLE` to it even when it does
+# not inherit its privileges (`WITH INHERIT FALSE`, a NOINHERIT login), so has_table_privilege of
+# the login says nothing; that role is no consumer and row-level security lets it read every row.
+# Every role reachable upwards from a consumer's role or login (consumer roles left out: a login's
+# membership in its consumer's role is the mapping) that may touch a base or internal table, or
+# is a superuser, is reached through which direct membership of which member.
+_REACH = """
+WITH RECURSIVE up(member, direct, id) AS (
+  SELECT m.member, m.roleid, m.roleid FROM pg_catalog.pg_auth_members m
+   WHERE m.member = ANY(%s::text[]::regrole[]) AND NOT m.roleid = ANY(%s::text[]::regrole[]){edge}
+  UNION SELECT up.member, up.direct, m.roleid FROM pg_catalog.pg_auth_members m JOIN up ON m.member = up.id
+   WHERE true{edge})
+SELECT DISTINCT pg_catalog.pg_get_userbyid(up.direct), pg_catalog.pg_get_userbyid(up.member)
+  FROM up JOIN pg_catalog.pg_roles r ON r.oid = up.id
+ WHERE r.rolsuper OR EXISTS (
+   SELECT 1 FROM pg_catalog.unnest(%s::text[]) t(name)
+    WHERE pg_catalog.to_regclass(t.name) IS NOT NULL
+      AND (pg_catalog.has_table_privilege(r.oid, pg_catalog.to_regclass(t.name), %s)
+           OR pg_catalog.has_any_column_privilege(r.oid, pg_catalog.to_regclass(t.name), %s)))
+ ORDER BY 1, 2"""
 
 
 # ---------------------------------------------------------------- plan: the difference
@@ -920,6 +963,10 @@ def plan_changes(desired: Desired, live: Live) -> list[Change]:
         changes.append(Change("-", "membership", f"{role} to {member}",
                               "consumer roles are members of none, nothing of a consumer is in the owner role",
                               ((f"REVOKE {ident(role)} FROM {ident(member)}", ()),)))
+    for role, member in sorted(live.reach - live.memberships):  # SET ROLE to a base table's reader
+        changes.append(Change("-", "membership", f"{role} to {member}",
+                              "a consumer's role or login reaches a role that can read a base or internal table",
+                              ((f"REVOKE {ident(role)} FROM {ident(member)}", ()),)))
     for role, managed in sorted(live.roles.items()):
         if managed and role not in desired.roles and role != names.owner:
             changes.append(Change("-", "role", role, "no longer a consumer", (
@@ -941,6 +988,9 @@ def check_applied(con: Any, desired: Desired) -> None:
     if live.table_readers:
         raise UnsafeState(f"{', '.join(sorted(live.table_readers))} can read the mapping tables or the key: "
                           "nothing was applied")
+    if live.reach:
+        raise UnsafeState(f"{', '.join(sorted({m for _, m in live.reach}))} can SET ROLE to a role that reads a "
+                          "base or internal table: nothing was applied")
     if live.owner_bypass:
         raise UnsafeState(f"{desired.names.owner} bypasses row-level security: nothing was applied")
 

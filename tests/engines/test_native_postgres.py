@@ -51,6 +51,8 @@ def native(postgres_engine) -> Iterator[dict[str, Any]]:
     logins = {}
     for consumer in CONSUMERS:
         login = f"{consumer}_login"
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (login,)).fetchone():
+            admin.execute(f'DROP OWNED BY "{login}"')  # what an earlier module's attacks made (large objects)
         admin.execute(f'DROP ROLE IF EXISTS "{login}"')
         admin.execute(f'CREATE ROLE "{login}" LOGIN')
         if pg.DEFAULT_PREFIX + consumer in desired.roles:
