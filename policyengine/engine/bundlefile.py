@@ -247,16 +247,35 @@ def _column(c: Column) -> list[Any]:
 _NO_TAGS: frozenset[str] = frozenset()
 
 
-def _uncolumn(c: list[Any], shared: dict[str, str]) -> Column:
-    """A column back from `_column`; its names, types and span's file are `shared` (one string
-    object for all the columns that spell them alike, as the contracts' reader gives them)."""
-    one = shared.setdefault
-    fields = tuple(_uncolumn(f, shared) for f in c[8]) if len(c) > 8 and c[8] else ()
-    span = c[6]
-    return Column(one(c[0], c[0]), one(c[1], c[1]), one(c[2], c[2]), c[3], one(c[4], c[4]),
-                  frozenset(c[5]) if c[5] else _NO_TAGS,
-                  None if span is None else Span(one(span[0], span[0]), *span[1:]), tuple(c[7]) if c[7] else (),
-                  fields)
+class _Columns:
+    """Builds Columns back from `_column`'s lists, sharing what equal columns spell alike: one
+    string object for each name, type and span file, and one frozenset for each set of tags (as
+    the contracts' reader gives them, and less memory: 210,000 columns of a large mesh carry a
+    few hundred distinct tag sets). Each Column still goes through its constructor."""
+
+    __slots__ = ("strings", "tags")
+
+    def __init__(self) -> None:
+        self.strings: dict[str, str] = {}
+        self.tags: dict[tuple[str, ...], frozenset[str]] = {(): _NO_TAGS}
+
+    def column(self, c: list[Any]) -> Column:
+        if len(c) == 9:
+            name, logical, physical, description, classification, tags, span, approvals, fields = c
+        else:  # a bundle written before nested fields were stored
+            name, logical, physical, description, classification, tags, span, approvals = c
+            fields = None
+        one = self.strings.setdefault
+        key = tuple(tags)
+        tagset = self.tags.get(key)
+        if tagset is None:
+            tagset = self.tags[key] = frozenset(key)
+        if span is not None:
+            file, line, col, end_line, end_col = span
+            span = Span(one(file, file), line, col, end_line, end_col)
+        return Column(one(name, name), one(logical, logical), one(physical, physical), description,
+                      one(classification, classification), tagset, span, tuple(approvals) if approvals else (),
+                      tuple([self.column(f) for f in fields]) if fields else ())
 
 
 def _compiled_catalog(catalog: Catalog) -> str:
@@ -273,10 +292,10 @@ def _compiled_catalog(catalog: Catalog) -> str:
 
 def _catalog_from_compiled(text: str, taxonomy: Any) -> Catalog:
     products = []
-    shared: dict[str, str] = {}
+    column = _Columns().column
     for (name, domain, columns, version, status, owner, description, samples, source, span, domain_span,
          owners, approvals, contract_id) in orjson.loads(text)["products"]:
-        cols = tuple([_uncolumn(c, shared) for c in columns])
+        cols = tuple([column(c) for c in columns])
         products.append(Product(name, domain, cols, version, status, owner, description,
                                 tuple(SampleSource(Path(s[0]), s[1], _unspan(s[2])) for s in samples), source,
                                 _unspan(span), _unspan(domain_span), tuple(owners), tuple(approvals), contract_id))

@@ -219,11 +219,18 @@ def column_classes(columns: tuple[str, ...], rules: tuple[CompiledRule, ...],
     """A product's columns grouped by the exact tuple of rules covering them (classes in order of
     their first column; columns in product order). Equal column tuples of different products are
     one object (`interned`): evaluation shares column decisions by it."""
+    if not rules:  # one class, no rule (most products of a large mesh with few grants)
+        return ((interned.setdefault(key := tuple(columns), key), ()),) if columns else ()
+    pairs = [(r, sets[r]) for r in rules]
     by_cover: dict[tuple[CompiledRule, ...], list[str]] = {}
     for col in columns:
-        by_cover.setdefault(tuple(r for r in rules if col in sets[r]), []).append(col)
-    classes = tuple((interned.setdefault(tuple(cols), tuple(cols)), cover) for cover, cols in by_cover.items())
-    return classes
+        cover = tuple([r for r, s in pairs if col in s])
+        cols = by_cover.get(cover)
+        if cols is None:
+            by_cover[cover] = [col]
+        else:
+            cols.append(col)
+    return tuple((interned.setdefault(key := tuple(cols), key), cover) for cover, cols in by_cover.items())
 
 
 def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[str, ...]]) -> CompiledPolicy:
