@@ -266,11 +266,15 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
     shapes: dict[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], Shape] = {}
     frozen: dict[tuple[str, ...], frozenset[str]] = {}
     for name, columns in product_columns.items():
-        candidates = by_product.get(name, ())
-        rules = tuple(r for r in candidates if r.kind != "filter")
-        filters = tuple(r for r in candidates if r.kind == "filter")
-        reads = sorted(set().union(*(r.reads for r in rules + filters)) if rules or filters else set())
-        bounds = sorted({b for r in rules + filters for b in (r.valid_from, r.valid_until) if b is not None})
+        candidates = by_product.get(name)
+        if candidates is None:
+            rules = filters = reads = bounds = ()
+        else:
+            rules = tuple([r for r in candidates if r.kind != "filter"])
+            filters = tuple([r for r in candidates if r.kind == "filter"])
+            reads = tuple(sorted(set().union(*[r.reads for r in candidates])))
+            bounds = tuple(sorted({b for r in candidates if r.valid_from is not None or r.valid_until is not None
+                                   for b in (r.valid_from, r.valid_until) if b is not None}))
         columns = tuple(columns)
         covered = tuple([tuple(r.columns[name]) for r in rules])
         covers = tuple([frozen.get(c) or frozen.setdefault(c, frozenset(c)) for c in covered])
@@ -279,6 +283,6 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
         if shape is None:
             shape = shapes[(columns, covered)] = _shape(columns, covers, interned)
         classes = tuple([(cols, tuple([rules[i] for i in cover])) for cols, cover in shape])
-        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds), frozenset(columns), sets,
-                                      classes)
+        column_set = frozen.get(columns) or frozen.setdefault(columns, frozenset(columns))
+        products[name] = ProductRules(columns, rules, filters, reads, bounds, column_set, sets, classes)
     return CompiledPolicy(MappingProxyType(products), compiled)
