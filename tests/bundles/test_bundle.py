@@ -613,3 +613,30 @@ def test_malformed_columnar_catalog_does_not_load(project: dict[str, Any], tmp_p
     members[COMPILED_CATALOG] = orjson.dumps(doc).decode()
     with pytest.raises(BundleError, match="does not load: ValueError: malformed compiled catalog"):
         load_bundle(write(tmp_path, "m.bundle", resign(project, members=members)), [project["p1"]])
+
+
+def test_columnar_catalog_round_trips_columns_without_a_span_or_in_other_files() -> None:
+    """Spans in one file are stored with the file named once; columns without a span, or with
+    spans in different files (a catalog built in memory), take the per-column path, and come back
+    the same, nested fields and approvals included."""
+    from policyengine.catalog.contracts import Column, Product, catalog_of
+    from policyengine.catalog.taxonomy import load_taxonomy
+    from policyengine.diagnostics import Span
+    from policyengine.engine.bundlefile import _catalog_from_compiled, _compiled_catalog
+
+    inner = Column("email", "string", tags=frozenset({"pii.email"}), span=Span("b.yaml", 3, 1, 3, 6))
+    mixed = (Column("id", "integer", span=Span("a.yaml", 1, 1, 1, 3)),
+             Column("contact", "object", tags=frozenset({"pii.email"}), fields=(inner,), approvals=("x",)),
+             Column("note", "string", "varchar", "free text", "internal", span=Span("c.yaml", 9, 2, 9, 6)))
+    same = (Column("a", "string", span=Span("s.yaml", 1, 1, 1, 2)), Column("b", "date", span=Span("s.yaml", 2, 1, 2, 2)))
+    products = [Product("d.mixed", "d", mixed, span=Span("a.yaml", 1, 1, 1, 2)), Product("d.same", "d", same),
+                Product("d.empty", "d", ())]
+    taxonomy = load_taxonomy([])
+    back = _catalog_from_compiled(_compiled_catalog(catalog_of(products, taxonomy)), taxonomy)
+    for p in products:
+        got = back.products[p.name]
+        assert got == p and got.span == p.span
+
+        def flat(cols: tuple[Column, ...]) -> list[Any]:
+            return [(c, c.span, c.approvals, flat(c.fields)) for c in cols]
+        assert flat(got.columns) == flat(p.columns)
