@@ -41,6 +41,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -238,46 +239,167 @@ def _unspan(value: list[Any] | None) -> Span | None:
     return None if value is None else Span(*value)
 
 
-def _column(c: Column) -> list[Any]:
-    """A column as a list, its nested fields (ODCS `properties`, an array's `items`) the 9th item."""
-    return [c.name, c.logical_type, c.physical_type, c.description, c.classification, sorted(c.tags),
-            _span(c.span), list(c.approvals), [_column(f) for f in c.fields]]
-
-
 _NO_TAGS: frozenset[str] = frozenset()
 
 
-def _uncolumn(c: list[Any], shared: dict[str, str]) -> Column:
-    """A column back from `_column`; its names, types and span's file are `shared` (one string
-    object for all the columns that spell them alike, as the contracts' reader gives them)."""
-    one = shared.setdefault
-    fields = tuple(_uncolumn(f, shared) for f in c[8]) if len(c) > 8 and c[8] else ()
-    span = c[6]
-    return Column(one(c[0], c[0]), one(c[1], c[1]), one(c[2], c[2]), c[3], one(c[4], c[4]),
-                  frozenset(c[5]) if c[5] else _NO_TAGS,
-                  None if span is None else Span(one(span[0], span[0]), *span[1:]), tuple(c[7]) if c[7] else (),
-                  fields)
+class _Columns:
+    """Builds Columns back from a form 1 compiled catalog (one list per column: name, logical
+    type, physical type, description, classification, tags, span, approvals, nested fields, as
+    builders before the columnar form wrote it), sharing what equal columns spell alike: one
+    string object for each name, type and span file, and one frozenset for each set of tags (as
+    the contracts' reader gives them, and less memory: 210,000 columns of a large mesh carry a
+    few hundred distinct tag sets). Each Column still goes through its constructor."""
+
+    __slots__ = ("strings", "tags")
+
+    def __init__(self) -> None:
+        self.strings: dict[str, str] = {}
+        self.tags: dict[tuple[str, ...], frozenset[str]] = {(): _NO_TAGS}
+
+    def column(self, c: list[Any]) -> Column:
+        if len(c) == 9:
+            name, logical, physical, description, classification, tags, span, approvals, fields = c
+        else:  # a bundle written before nested fields were stored
+            name, logical, physical, description, classification, tags, span, approvals = c
+            fields = None
+        one = self.strings.setdefault
+        key = tuple(tags)
+        tagset = self.tags.get(key)
+        if tagset is None:
+            tagset = self.tags[key] = frozenset(key)
+        if span is not None:
+            file, line, col, end_line, end_col = span
+            span = Span(one(file, file), line, col, end_line, end_col)
+        return Column(one(name, name), one(logical, logical), one(physical, physical), description,
+                      one(classification, classification), tagset, span, tuple(approvals) if approvals else (),
+                      tuple([self.column(f) for f in fields]) if fields else ())
+
+
+_CATALOG_FORM = 2  # columnar (below); a compiled catalog without "form" is form 1, one list per column
+
+
+class _Table:
+    """Distinct values, each stored once, referred to by index (the strings and tag sets of a
+    compiled catalog)."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+
+    def __call__(self, value: Any) -> int:
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.index)
+        return found
+
+    def values(self) -> list[Any]:
+        return list(self.index)
+
+
+def _columns_form(columns: tuple[Column, ...], strings: _Table, tagsets: _Table) -> dict[str, Any]:
+    """A product's columns column-wise: each field a list with one entry per column (strings and
+    tag sets as indexes into the catalog's tables; spans as four numbers per column, their file one
+    index when all columns have a span in the same file, else one index per column, -1 for none)."""
+    spans = [c.span for c in columns]
+    files = {None if sp is None else sp.file for sp in spans}
+    form: dict[str, Any] = {
+        "n": [strings(c.name) for c in columns], "l": [strings(c.logical_type) for c in columns],
+        "p": [strings(c.physical_type) for c in columns], "d": [strings(c.description) for c in columns],
+        "c": [strings(c.classification) for c in columns], "t": [tagsets(tuple(sorted(c.tags))) for c in columns],
+        "s": [n for sp in spans for n in ((0, 0, 0, 0) if sp is None else
+                                          (sp.line, sp.column, sp.end_line, sp.end_column))],
+        "f": strings(spans[0].file) if len(files) == 1 and None not in files and spans else
+             [-1 if sp is None else strings(sp.file) for sp in spans],
+    }
+    if any(c.approvals for c in columns):
+        form["a"] = [list(c.approvals) for c in columns]
+    if any(c.fields for c in columns):
+        form["x"] = [_columns_form(c.fields, strings, tagsets) if c.fields else None for c in columns]
+    return form
 
 
 def _compiled_catalog(catalog: Catalog) -> str:
     """The checked catalog's products as one JSON text (names, typed and tagged columns, owners,
     samples, spans for diagnostics): loading it skips reading the contracts (YAML and ODCS), the
-    bulk of loading a large mesh. The YAML members stay in the bundle, and its revision hashes them."""
-    products = [[p.name, p.domain, [_column(c) for c in p.columns],
+    bulk of loading a large mesh. The YAML members stay in the bundle, and its revision hashes them.
+    Columns are stored column-wise (`_columns_form`), so a load builds them with `map` over the
+    lists rather than a Python loop per column."""
+    strings, tagsets = _Table(), _Table()
+    products = [[p.name, p.domain, _columns_form(p.columns, strings, tagsets),
                  p.version, p.status, p.owner, p.description,
                  [[str(s.path), s.format, _span(s.span)] for s in p.samples], p.source, _span(p.span),
                  _span(p.domain_span), list(p.owners), list(p.approvals), p.contract_id]
                 for p in catalog.products.values()]
-    return orjson.dumps({"products": products}).decode("utf-8")
+    return orjson.dumps({"form": _CATALOG_FORM, "strings": strings.values(),
+                         "tagsets": [list(t) for t in tagsets.values()], "products": products}).decode("utf-8")
+
+
+def _ints(value: Any, length: int, what: str) -> list[int]:
+    if value.__class__ is not list or len(value) != length:
+        raise ValueError(f"malformed compiled catalog: {what}")
+    return value
+
+
+class _ColumnarColumns:
+    """Builds a product's Columns from `_columns_form` through each Column's constructor, driven
+    by `map` (no Python frame per column); indexes are checked against the tables (a negative one
+    would silently count from the end), list lengths against the column count (`map` would stop
+    silently at the shortest)."""
+
+    def __init__(self, strings: list[Any], tagsets: list[Any]) -> None:
+        if not all(s.__class__ is str for s in strings):
+            raise ValueError("malformed compiled catalog: the strings")
+        if not all(t.__class__ is list and all(x.__class__ is str for x in t) for t in tagsets):
+            raise ValueError("malformed compiled catalog: the tag sets")
+        self.strings = strings
+        self.tagsets = [frozenset(t) if t else _NO_TAGS for t in tagsets]
+
+    def _refs(self, form: Mapping[str, Any], key: str, n: int, table: list[Any]) -> Any:
+        refs = _ints(form[key], n, "a column list")
+        if refs and (min(refs) < 0 or max(refs) >= len(table)):  # a non-integer: TypeError below
+            raise ValueError("malformed compiled catalog: an index")
+        return map(table.__getitem__, refs)
+
+    def columns(self, form: Mapping[str, Any]) -> tuple[Column, ...]:
+        strings = self.strings
+        n = len(form["n"])
+        names, logical, physical, descriptions, classes = (
+            self._refs(form, k, n, strings) for k in ("n", "l", "p", "d", "c"))
+        tags = self._refs(form, "t", n, self.tagsets)
+        numbers = _ints(form["s"], 4 * n, "the spans")  # signed data: as trusted as form 1's spans
+        file = form["f"]
+        if file.__class__ is int:
+            if not 0 <= file < len(strings):
+                raise ValueError("malformed compiled catalog: an index")
+            spans: Any = map(Span, repeat(strings[file], n), numbers[0::4], numbers[1::4], numbers[2::4],
+                             numbers[3::4])
+        else:
+            files = _ints(file, n, "the span files")
+            if files and (min(files) < -1 or max(files) >= len(strings)):
+                raise ValueError("malformed compiled catalog: an index")
+            spans = [None if f == -1 else Span(strings[f], *numbers[4 * i:4 * i + 4]) for i, f in enumerate(files)]
+        approvals = form.get("a")
+        approvals = repeat((), n) if approvals is None else map(tuple, _ints(approvals, n, "the approvals"))
+        nested = form.get("x")
+        fields = repeat((), n) if nested is None else [
+            () if f is None else self.columns(f) for f in _ints(nested, n, "the nested fields")]
+        return tuple(map(Column, names, logical, physical, descriptions, classes, tags, spans, approvals, fields))
 
 
 def _catalog_from_compiled(text: str, taxonomy: Any) -> Catalog:
+    doc = orjson.loads(text)
     products = []
-    shared: dict[str, str] = {}
+    if doc.get("form") == _CATALOG_FORM:
+        column_list = _ColumnarColumns(doc["strings"], doc["tagsets"]).columns
+    elif "form" not in doc:  # form 1: a bundle built before the columnar form
+        one = _Columns().column
+
+        def column_list(columns: list[Any]) -> tuple[Column, ...]:
+            return tuple([one(c) for c in columns])
+    else:
+        raise ValueError("unknown compiled catalog form")
     for (name, domain, columns, version, status, owner, description, samples, source, span, domain_span,
-         owners, approvals, contract_id) in orjson.loads(text)["products"]:
-        cols = tuple([_uncolumn(c, shared) for c in columns])
-        products.append(Product(name, domain, cols, version, status, owner, description,
+         owners, approvals, contract_id) in doc["products"]:
+        products.append(Product(name, domain, column_list(columns), version, status, owner, description,
                                 tuple(SampleSource(Path(s[0]), s[1], _unspan(s[2])) for s in samples), source,
                                 _unspan(span), _unspan(domain_span), tuple(owners), tuple(approvals), contract_id))
     return catalog_of(products, taxonomy)

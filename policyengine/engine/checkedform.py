@@ -111,9 +111,12 @@ class _Decoder:
             node = _CLASSES.get(tag)
             if node is None or not isinstance(data["a"], list):
                 raise ValueError(f"unknown node {tag!r} in a checked form")
-            return node(*[self.value(v) for v in data["a"]])
+            # a None or a string (half the values) is itself: no call for it
+            value = self.value
+            return node(*[v if v is None or v.__class__ is str else value(v) for v in data["a"]])
         if cls is list:
-            return tuple([self.value(v) for v in data])
+            value = self.value
+            return tuple([v if v is None or v.__class__ is str else value(v) for v in data])
         if data is None or cls in (str, int, float, bool):
             return data
         raise ValueError("malformed checked form")

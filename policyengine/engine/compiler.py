@@ -213,17 +213,34 @@ def compile_rule(checked: CheckedRule) -> CompiledRule:
     )
 
 
+Shape = tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]  # column classes, rules by position
+
+
+def _shape(columns: tuple[str, ...], covers: tuple[frozenset[str], ...],
+           interned: dict[tuple[str, ...], tuple[str, ...]]) -> Shape:
+    """`column_classes` with each rule named by its position in `covers` (its column set)."""
+    if not covers:  # one class, no rule
+        return ((interned.setdefault(columns, columns), ()),) if columns else ()
+    indexed = list(enumerate(covers))
+    by_cover: dict[tuple[int, ...], list[str]] = {}
+    for col in columns:
+        cover = tuple([i for i, s in indexed if col in s])
+        cols = by_cover.get(cover)
+        if cols is None:
+            by_cover[cover] = [col]
+        else:
+            cols.append(col)
+    return tuple((interned.setdefault(key := tuple(cols), key), cover) for cover, cols in by_cover.items())
+
+
 def column_classes(columns: tuple[str, ...], rules: tuple[CompiledRule, ...],
                    sets: Mapping[CompiledRule, frozenset[str]], interned: dict[tuple[str, ...], tuple[str, ...]],
                    ) -> tuple[tuple[tuple[str, ...], tuple[CompiledRule, ...]], ...]:
     """A product's columns grouped by the exact tuple of rules covering them (classes in order of
     their first column; columns in product order). Equal column tuples of different products are
     one object (`interned`): evaluation shares column decisions by it."""
-    by_cover: dict[tuple[CompiledRule, ...], list[str]] = {}
-    for col in columns:
-        by_cover.setdefault(tuple(r for r in rules if col in sets[r]), []).append(col)
-    classes = tuple((interned.setdefault(tuple(cols), tuple(cols)), cover) for cover, cols in by_cover.items())
-    return classes
+    shape = _shape(tuple(columns), tuple([sets[r] for r in rules]), interned)
+    return tuple((cols, tuple([rules[i] for i in cover])) for cols, cover in shape)
 
 
 def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[str, ...]]) -> CompiledPolicy:
@@ -243,14 +260,29 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
             by_product.setdefault(name, []).append(r)
     products: dict[str, ProductRules] = {}
     interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+    # Products alike (the same columns, their rules covering the same column lists) have the
+    # same classes by rule position: computed once per shape, and one frozenset per column list
+    # (a 10,000-product mesh has a few hundred of each).
+    shapes: dict[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], Shape] = {}
+    frozen: dict[tuple[str, ...], frozenset[str]] = {}
     for name, columns in product_columns.items():
-        candidates = by_product.get(name, ())
-        rules = tuple(r for r in candidates if r.kind != "filter")
-        filters = tuple(r for r in candidates if r.kind == "filter")
-        reads = sorted(set().union(*(r.reads for r in rules + filters)) if rules or filters else set())
-        bounds = sorted({b for r in rules + filters for b in (r.valid_from, r.valid_until) if b is not None})
-        sets = MappingProxyType({r: frozenset(r.columns[name]) for r in rules})
-        classes = column_classes(columns, rules, sets, interned)
-        products[name] = ProductRules(columns, rules, filters, tuple(reads), tuple(bounds), frozenset(columns), sets,
-                                      classes)
+        candidates = by_product.get(name)
+        if candidates is None:
+            rules = filters = reads = bounds = ()
+        else:
+            rules = tuple([r for r in candidates if r.kind != "filter"])
+            filters = tuple([r for r in candidates if r.kind == "filter"])
+            reads = tuple(sorted(set().union(*[r.reads for r in candidates])))
+            bounds = tuple(sorted({b for r in candidates if r.valid_from is not None or r.valid_until is not None
+                                   for b in (r.valid_from, r.valid_until) if b is not None}))
+        columns = tuple(columns)
+        covered = tuple([tuple(r.columns[name]) for r in rules])
+        covers = tuple([frozen.get(c) or frozen.setdefault(c, frozenset(c)) for c in covered])
+        sets = MappingProxyType(dict(zip(rules, covers, strict=True)))
+        shape = shapes.get((columns, covered))
+        if shape is None:
+            shape = shapes[(columns, covered)] = _shape(columns, covers, interned)
+        classes = tuple([(cols, tuple([rules[i] for i in cover])) for cols, cover in shape])
+        column_set = frozen.get(columns) or frozen.setdefault(columns, frozenset(columns))
+        products[name] = ProductRules(columns, rules, filters, reads, bounds, column_set, sets, classes)
     return CompiledPolicy(MappingProxyType(products), compiled)

@@ -565,3 +565,78 @@ def test_nested_fields_travel_in_the_compiled_catalog(project: dict[str, Any], t
     assert contact is not None and [f.name for f in contact.fields] == ["email", "phones"]
     assert [f.name for f in contact.fields[1].fields] == ["[]"]
     assert [c.span for c in contact.fields] == [c.span for c in want.column("contact").fields]
+
+
+def _form1_column(c: Any) -> list[Any]:
+    """A column as a builder before the columnar compiled catalog wrote it (form 1)."""
+    span = None if c.span is None else [c.span.file, c.span.line, c.span.column, c.span.end_line, c.span.end_column]
+    return [c.name, c.logical_type, c.physical_type, c.description, c.classification, sorted(c.tags), span,
+            list(c.approvals), [_form1_column(f) for f in c.fields]]
+
+
+def test_compiled_catalog_of_an_older_builder_still_loads(project: dict[str, Any], tmp_path: Path) -> None:
+    """A compiled catalog in form 1 (one list per column, no "form" key; a replica's persisted
+    bundle from before the columnar form) loads to the same catalog as the columnar one."""
+    from policyengine.engine.bundlefile import COMPILED_CATALOG
+
+    members = dict(doc_of(project["data"])["members"])
+    columnar = load_bundle(write(tmp_path, "b.bundle", project["data"]), [project["p1"]])
+    doc = orjson.loads(members[COMPILED_CATALOG])
+    assert doc["form"] == 2
+    products = doc["products"]
+    for row in products:
+        row[2] = [_form1_column(c) for c in columnar.catalog.products[row[0]].columns]
+    members[COMPILED_CATALOG] = orjson.dumps({"products": products}).decode()
+    old = load_bundle(write(tmp_path, "c.bundle", resign(project, members=members)), [project["p1"]])
+    assert old.catalog.products == columnar.catalog.products
+    for name, product in columnar.catalog.products.items():
+        assert [(c.span, c.approvals) for c in old.catalog.products[name].columns] == \
+            [(c.span, c.approvals) for c in product.columns]
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda cols: cols["n"].__setitem__(0, -1), "a negative string index"),
+    (lambda cols: cols["t"].__setitem__(0, 10**6), "a tag set index past the table"),
+    (lambda cols: cols["l"].pop(), "one list shorter than the columns"),
+    (lambda cols: cols["s"].pop(), "a span number missing"),
+    (lambda cols: cols.__setitem__("f", -5), "a span file index out of range"),
+])
+def test_malformed_columnar_catalog_does_not_load(project: dict[str, Any], tmp_path: Path, change: Any,
+                                                  why: str) -> None:
+    """A validly signed bundle whose columnar catalog is malformed is refused with one line, not
+    loaded with columns silently dropped or read from the end of a table."""
+    from policyengine.engine.bundlefile import COMPILED_CATALOG
+
+    members = dict(doc_of(project["data"])["members"])
+    doc = orjson.loads(members[COMPILED_CATALOG])
+    change(doc["products"][0][2])
+    members[COMPILED_CATALOG] = orjson.dumps(doc).decode()
+    with pytest.raises(BundleError, match="does not load: ValueError: malformed compiled catalog"):
+        load_bundle(write(tmp_path, "m.bundle", resign(project, members=members)), [project["p1"]])
+
+
+def test_columnar_catalog_round_trips_columns_without_a_span_or_in_other_files() -> None:
+    """Spans in one file are stored with the file named once; columns without a span, or with
+    spans in different files (a catalog built in memory), take the per-column path, and come back
+    the same, nested fields and approvals included."""
+    from policyengine.catalog.contracts import Column, Product, catalog_of
+    from policyengine.catalog.taxonomy import load_taxonomy
+    from policyengine.diagnostics import Span
+    from policyengine.engine.bundlefile import _catalog_from_compiled, _compiled_catalog
+
+    inner = Column("email", "string", tags=frozenset({"pii.email"}), span=Span("b.yaml", 3, 1, 3, 6))
+    mixed = (Column("id", "integer", span=Span("a.yaml", 1, 1, 1, 3)),
+             Column("contact", "object", tags=frozenset({"pii.email"}), fields=(inner,), approvals=("x",)),
+             Column("note", "string", "varchar", "free text", "internal", span=Span("c.yaml", 9, 2, 9, 6)))
+    same = (Column("a", "string", span=Span("s.yaml", 1, 1, 1, 2)), Column("b", "date", span=Span("s.yaml", 2, 1, 2, 2)))
+    products = [Product("d.mixed", "d", mixed, span=Span("a.yaml", 1, 1, 1, 2)), Product("d.same", "d", same),
+                Product("d.empty", "d", ())]
+    taxonomy = load_taxonomy([])
+    back = _catalog_from_compiled(_compiled_catalog(catalog_of(products, taxonomy)), taxonomy)
+    for p in products:
+        got = back.products[p.name]
+        assert got == p and got.span == p.span
+
+        def flat(cols: tuple[Column, ...]) -> list[Any]:
+            return [(c, c.span, c.approvals, flat(c.fields)) for c in cols]
+        assert flat(got.columns) == flat(p.columns)
