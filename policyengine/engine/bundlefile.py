@@ -307,7 +307,7 @@ def _columns_form(columns: tuple[Column, ...], strings: _Table, tagsets: _Table)
         "c": [strings(c.classification) for c in columns], "t": [tagsets(tuple(sorted(c.tags))) for c in columns],
         "s": [n for sp in spans for n in ((0, 0, 0, 0) if sp is None else
                                           (sp.line, sp.column, sp.end_line, sp.end_column))],
-        "f": strings(spans[0].file) if len(files) == 1 and None not in files and spans else
+        "f": strings(str(next(iter(files)))) if len(files) == 1 and None not in files and spans else
              [-1 if sp is None else strings(sp.file) for sp in spans],
     }
     if any(c.approvals for c in columns):
@@ -377,24 +377,27 @@ class _ColumnarColumns:
             if files and (min(files) < -1 or max(files) >= len(strings)):
                 raise ValueError("malformed compiled catalog: an index")
             spans = [None if f == -1 else Span(strings[f], *numbers[4 * i:4 * i + 4]) for i, f in enumerate(files)]
-        approvals = form.get("a")
-        approvals = repeat((), n) if approvals is None else map(tuple, _ints(approvals, n, "the approvals"))
+        given = form.get("a")
+        listed: list[Any] = [] if given is None else _ints(given, n, "the approvals")
+        approvals: Any = repeat((), n) if given is None else map(tuple, listed)
         nested = form.get("x")
-        fields = repeat((), n) if nested is None else [
-            () if f is None else self.columns(f) for f in _ints(nested, n, "the nested fields")]
+        inner: list[Any] = [] if nested is None else _ints(nested, n, "the nested fields")
+        fields: Any = repeat((), n) if nested is None else [() if f is None else self.columns(f) for f in inner]
         return tuple(map(Column, names, logical, physical, descriptions, classes, tags, spans, approvals, fields))
 
 
 def _catalog_from_compiled(text: str, taxonomy: Any) -> Catalog:
     doc = orjson.loads(text)
     products = []
+    column_list: Callable[[Any], tuple[Column, ...]]
     if doc.get("form") == _CATALOG_FORM:
         column_list = _ColumnarColumns(doc["strings"], doc["tagsets"]).columns
     elif "form" not in doc:  # form 1: a bundle built before the columnar form
         one = _Columns().column
 
-        def column_list(columns: list[Any]) -> tuple[Column, ...]:
+        def _form1(columns: list[Any]) -> tuple[Column, ...]:
             return tuple([one(c) for c in columns])
+        column_list = _form1
     else:
         raise ValueError("unknown compiled catalog form")
     for (name, domain, columns, version, status, owner, description, samples, source, span, domain_span,

@@ -267,18 +267,22 @@ def compile_policies(result: CheckResult, product_columns: Mapping[str, tuple[st
     frozen: dict[tuple[str, ...], frozenset[str]] = {}
     for name, columns in product_columns.items():
         candidates = by_product.get(name)
+        rules: tuple[CompiledRule, ...]
+        filters: tuple[CompiledRule, ...]
+        reads: tuple[str, ...]
+        bounds: tuple[dt.datetime, ...]
         if candidates is None:
             rules = filters = reads = bounds = ()
         else:
             rules = tuple([r for r in candidates if r.kind != "filter"])
             filters = tuple([r for r in candidates if r.kind == "filter"])
-            reads = tuple(sorted(set().union(*[r.reads for r in candidates])))
+            reads = tuple(sorted(set[str]().union(*[r.reads for r in candidates])))
             bounds = tuple(sorted({b for r in candidates if r.valid_from is not None or r.valid_until is not None
                                    for b in (r.valid_from, r.valid_until) if b is not None}))
         columns = tuple(columns)
-        covered = tuple([tuple(r.columns[name]) for r in rules])
+        covered: tuple[tuple[str, ...], ...] = tuple([tuple(r.columns[name]) for r in rules])
         covers = tuple([frozen.get(c) or frozen.setdefault(c, frozenset(c)) for c in covered])
-        sets = MappingProxyType(dict(zip(rules, covers, strict=True)))
+        sets: Mapping[CompiledRule, frozenset[str]] = MappingProxyType(dict(zip(rules, covers, strict=True)))
         shape = shapes.get((columns, covered))
         if shape is None:
             shape = shapes[(columns, covered)] = _shape(columns, covers, interned)
