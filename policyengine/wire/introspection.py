@@ -528,6 +528,11 @@ class _Catalogs:
 _CATALOGS = _Catalogs()
 
 
+def visible_products(gateway: Gateway, consumer: Any, session: Session) -> frozenset[str]:
+    """The products `consumer`'s catalog lists (`\\dt`): the ones it may read (see `visible_tables`)."""
+    return frozenset(f"{t.schema}.{t.name}" for t in _CATALOGS.get(gateway, consumer, session)[1])
+
+
 def build(tables: Sequence[CatalogTable], database: str, consumer: str, settings: Sequence[tuple[str, str]]) -> Any:
     """A fresh in-memory DuckDB database of the look-alike relations for `tables`, locked down."""
     import duckdb

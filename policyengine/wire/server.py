@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from policyengine.enforce.bound import Placeheld, placehold
 from policyengine.enforce.gateway import (
@@ -37,6 +38,7 @@ from policyengine.enforce.gateway import (
     RejectedStatement,
     UnkeyedHash,
     UnknownSource,
+    typed_name,
 )
 from policyengine.wire import binary, introspection
 from policyengine.wire import messages as m
@@ -145,6 +147,8 @@ def client_error(exc: BaseException) -> WireError:
         return WireError("42501", str(exc))
     if isinstance(exc, RejectedStatement):
         return WireError("42601" if str(exc).startswith("cannot parse") else "42501", str(exc))
+    if isinstance(exc, UnknownSource) and exc.name is not None:  # PostgreSQL's words, no list of products
+        return WireError("42P01", f'relation "{exc.name[:128]}" does not exist')
     if isinstance(exc, UnknownSource):  # without the library's list of every product: \dt lists the consumer's
         text = str(exc)
         cut = text.find(" (known: ")
@@ -885,6 +889,46 @@ class _Connection:
                                        self.settings.statement_timeout, self.reader.at_eof)
 
     def _query(self, sql: str, values: list[Any] | None = None, cursor: Any = None) -> pa.Table:
+        """`_logged_query`, with a refusal that would tell a hidden product from an absent one
+        made the absent one's (`_concealed`)."""
+        try:
+            return self._logged_query(sql, values, cursor)
+        except GatewayError as exc:
+            raise self._concealed(sql, exc) from None
+
+    def _concealed(self, sql: str, exc: GatewayError) -> Exception:
+        """For a statement reading a product the consumer's catalog does not list (no readable
+        column, an error decision, no data here), the error a product that does not exist gives:
+        42P01 naming the first such table as typed, whatever the refusal was. So neither the
+        SQLSTATE nor the message tells a consumer which hidden products exist. `exc` otherwise."""
+        import sqlglot
+        from sqlglot.errors import SqlglotError
+
+        try:
+            tree = sqlglot.parse_one(placehold(sql).text, read="duckdb")
+        except (SqlglotError, ValueError):
+            return exc
+        products = self.server.gateway.engine.catalog.products
+        folded = {p.lower(): p for p in products}
+        hidden: str | None = None
+        visible: frozenset[str] | None = None
+        for table in tree.find_all(exp.Table):
+            db, name = table.args.get("db"), table.args.get("this")
+            if table.args.get("catalog") is not None or db is None or name is None:
+                continue
+            product = folded.get(f"{table.db}.{table.name}".lower())
+            if product is None:
+                continue
+            if visible is None:
+                visible = introspection.visible_products(self.server.gateway, self.consumer, self.session)
+            if product not in visible:
+                hidden = typed_name(table)
+                break
+        if hidden is None:
+            return exc
+        return WireError("42P01", f'relation "{hidden[:128]}" does not exist')
+
+    def _logged_query(self, sql: str, values: list[Any] | None = None, cursor: Any = None) -> pa.Table:
         """Run one statement through the gateway (on a worker, on its cursor); with a decision log, one
         line for it: the consumer, each product's column effects and rule names, the SQLSTATE and
         the row count. Never the query text (its literals may be values) nor a result value."""
@@ -984,9 +1028,12 @@ class _Connection:
         if statement.described is None:
             held, declared = statement.held, statement.param_types
             if held.count and not all(declared[i:i + 1] not in ((), (0,)) for i in range(held.count)):
-                lookup = column_lookup(await asyncio.wait_for(
-                    asyncio.to_thread(self.server.column_types, held.text, self.consumer),
-                    self.settings.statement_timeout))
+                try:
+                    lookup = column_lookup(await asyncio.wait_for(
+                        asyncio.to_thread(self.server.column_types, held.text, self.consumer),
+                        self.settings.statement_timeout))
+                except GatewayError as exc:
+                    raise self._concealed(statement.query, exc) from None
             else:
                 lookup = column_lookup({})
             statement.described = parameter_types(held, declared, lookup)
