@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 import ssl
 import struct
@@ -219,6 +220,22 @@ def first_word(text: str) -> str:
         end += 1
     return text[:end].lower()
 _BEGIN = ("begin", "start")
+_NAME = r'("(?:[^"]|"")+"|[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)'
+_SAVEPOINT = re.compile(r"(?is)(savepoint)\s+" + _NAME + r"|(release)\s+(?:savepoint\s+)?" + _NAME
+                        + r"|(rollback|abort)\s+(?:(?:work|transaction)\s+)?to\s+(?:savepoint\s+)?" + _NAME)
+
+
+def parse_savepoint(core: str) -> tuple[str, str] | None:
+    """`SAVEPOINT n`, `RELEASE [SAVEPOINT] n`, `ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] n` as
+    (savepoint|release|rollback, the name as PostgreSQL folds it); None for anything else."""
+    found = _SAVEPOINT.fullmatch(core)
+    if found is None:
+        return None
+    groups = found.groups()
+    verb = next(g for g in (groups[0], groups[2], groups[4]) if g is not None).lower()
+    raw = next(g for g in (groups[1], groups[3], groups[5]) if g is not None)
+    name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
+    return ("rollback" if verb == "abort" else verb), name
 _COMMIT = ("commit", "end")
 _ROLLBACK = ("rollback", "abort")
 
@@ -509,6 +526,7 @@ class _Connection:
         self.pid, self.secret = 0, secrets.randbelow(1 << 31)  # BackendKeyData, for CancelRequest
         self.cursors: dict[str, bool] = {}  # DECLAREd cursors (portals by name) -> WITH HOLD
         self.cancel_event: asyncio.Event | None = None  # set while a statement runs; a cancel sets it
+        self.savepoints: list[tuple[str, frozenset[str]]] = []  # name, the cursors open when it was set
 
     # ------------------------------------------------------------ framing
 
@@ -763,6 +781,9 @@ class _Connection:
         if not core:
             return _Result("", empty=True)
         word = first_word(core)
+        savepoint = parse_savepoint(core) if word in ("savepoint", "release") or word in _ROLLBACK else None
+        if savepoint is not None:
+            return self._savepoint(*savepoint, apply=apply)
         if word in _ROLLBACK or word in _COMMIT:
             tag = "ROLLBACK" if word in _ROLLBACK or self.status == "E" else "COMMIT"
             if apply:
@@ -777,6 +798,8 @@ class _Connection:
         if word in ("declare", "fetch", "move", "close"):
             return await self._cursor(word, core, values, apply)
         if word in _BEGIN:
+            if apply and self.status == "I":
+                self.savepoints.clear()
             if apply:
                 self.status = "T"
             return _Result("BEGIN")
@@ -793,8 +816,43 @@ class _Connection:
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
 
+    def _savepoint(self, verb: str, name: str, *, apply: bool) -> _Result:
+        """SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK TO [SAVEPOINT] over the read-only
+        snapshot, as PostgreSQL: only in a transaction block (25P01); a name not set is 3B001;
+        RELEASE forgets the savepoint and those after it (25P02 in a failed block); ROLLBACK TO
+        keeps it, forgets those after it, closes the cursors declared since and ends the failed
+        state (E → T). The latest savepoint of a name set twice is the one meant."""
+        words = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT", "rollback": "ROLLBACK TO SAVEPOINT"}
+        if self.status == "I":
+            raise WireError("25P01", f"{words[verb]} can only be used in transaction blocks")
+        if verb != "rollback" and self.status == "E":
+            raise WireError("25P02", "current transaction is aborted, commands ignored until end of "
+                                     "transaction block")
+        if verb == "savepoint":
+            if len(self.savepoints) >= 1024:
+                raise WireError("54000", "too many savepoints in this transaction")
+            if apply:
+                self.savepoints.append((name, frozenset(self.cursors)))
+            return _Result("SAVEPOINT")
+        at = next((i for i in range(len(self.savepoints) - 1, -1, -1) if self.savepoints[i][0] == name), None)
+        if at is None:
+            raise WireError("3B001", f'savepoint "{name[:64]}" does not exist')
+        if not apply:
+            return _Result("RELEASE" if verb == "release" else "ROLLBACK")
+        if verb == "release":
+            del self.savepoints[at:]
+            return _Result("RELEASE")
+        before = self.savepoints[at][1]
+        del self.savepoints[at + 1:]
+        for cursor in [c for c in self.cursors if c not in before]:
+            self.cursors.pop(cursor)
+            self.portals.pop(cursor, None)
+        self.status = "T"
+        return _Result("ROLLBACK")
+
     def _end_transaction(self) -> None:
         """COMMIT or ROLLBACK: the cursors declared without HOLD are closed."""
+        self.savepoints.clear()
         for name, hold in list(self.cursors.items()):
             if not hold:
                 self.cursors.pop(name)
@@ -1027,7 +1085,9 @@ class _Connection:
         """Every parameter's type: the client's, else inferred from the query (params.py)."""
         if statement.described is None:
             held, declared = statement.held, statement.param_types
-            if held.count and not all(declared[i:i + 1] not in ((), (0,)) for i in range(held.count)):
+            # a catalog query's parameters are compared with no product column: nothing to look up
+            if held.count and not all(declared[i:i + 1] not in ((), (0,)) for i in range(held.count)) \
+                    and not introspection.maybe(core_text(held.text)):
                 try:
                     lookup = column_lookup(await asyncio.wait_for(
                         asyncio.to_thread(self.server.column_types, held.text, self.consumer),
