@@ -804,13 +804,19 @@ class _Connection:
                 self.status = "T"
             return _Result("BEGIN")
         if introspection.maybe(core):  # SHOW, SET, version(), pg_catalog, information_schema
+            start = time.perf_counter()
             try:
                 answer = await introspection.answer(self.server.gateway, self.consumer, self.session, core,
                                                     apply=apply, params=values or (),
                                                     timeout=self.settings.statement_timeout)
-            except introspection.Refusal as exc:
-                raise WireError(exc.sqlstate, exc.text) from None
+            except Exception as exc:
+                self._log_catalog(exc.sqlstate if isinstance(exc, introspection.Refusal)
+                                  else client_error(exc).sqlstate, None, start, apply)
+                if isinstance(exc, introspection.Refusal):
+                    raise WireError(exc.sqlstate, exc.text) from None
+                raise
             if answer is not None:
+                self._log_catalog("00000", len(answer.rows), start, apply)
                 return _Result(answer.tag, answer.columns, answer.rows)
         table: pa.Table = await self._interruptible(self._on_worker(sql, values))
         columns = m.result_columns(table)
@@ -849,6 +855,14 @@ class _Connection:
             self.portals.pop(cursor, None)
         self.status = "T"
         return _Result("ROLLBACK")
+
+    def _log_catalog(self, sqlstate: str, rows: int | None, start: float, apply: bool) -> None:
+        """A catalog query's (or SHOW's, SET's) decision-log line: no product is read, so no
+        decision; the consumer, the SQLSTATE and the row count, never the text or a value."""
+        if self.server.decision_log is not None and apply:
+            entry = statement_entry(self.consumer.id, {}, sqlstate, rows, time.perf_counter() - start)
+            entry["catalog"] = True
+            self.server.decision_log.record_entry(entry)
 
     def _end_transaction(self) -> None:
         """COMMIT or ROLLBACK: the cursors declared without HOLD are closed."""
