@@ -1106,8 +1106,8 @@ class _Connection:
                     lookup = column_lookup(await asyncio.wait_for(
                         asyncio.to_thread(self.server.column_types, held.text, self.consumer),
                         self.settings.statement_timeout))
-                except GatewayError as exc:
-                    raise self._concealed(statement.query, exc) from None
+                except GatewayError as exc:  # (the consumer's catalog may be built: not on the event loop)
+                    raise await asyncio.to_thread(self._concealed, statement.query, exc) from None
             else:
                 lookup = column_lookup({})
             statement.described = parameter_types(held, declared, lookup)
