@@ -62,7 +62,16 @@ class RejectedStatement(GatewayError):
 
 
 class UnknownSource(GatewayError):
-    """The query reads something that is not a registered product (a file, a system table...)."""
+    """The query reads something that is not a registered product (a file, a system table...).
+    `name`: the table's name as the query spells it, when the query names one that is no product.
+
+    The library tells a product the consumer may not read (another GatewayError) from one that
+    does not exist (this one, listing the products): its callers are trusted (the CLI, a service
+    deciding for a consumer). The wire server does not: a consumer gets 42P01 for both."""
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class DeniedColumn(GatewayError):
@@ -230,7 +239,13 @@ def _product_of(table: exp.Table, ctes: set[str], products: Mapping[str, Product
         if product.lower() in folded:
             return folded[product.lower()]
     raise UnknownSource(f"'{table.sql()}' is not a registered product; a query can only read products "
-                        f"(known: {', '.join(sorted(products)) or 'none'})")
+                        f"(known: {', '.join(sorted(products)) or 'none'})", typed_name(table))
+
+
+def typed_name(table: exp.Table) -> str:
+    """A table's name as the query spells it (quotes kept, no alias): what an error names."""
+    return ".".join(part.sql() for part in (table.args.get(k) for k in ("catalog", "db", "this"))
+                    if part is not None)
 
 
 def _lookup(decision: Decision, column: str) -> Any:

@@ -467,6 +467,9 @@ _MACROS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     # `x::regtype::text` and `x::regclass::text`: the type's name as format_type writes it, the table's name
     "pe_regtype_text": ((("o",), "(SELECT f.formatted FROM pgc.pe_formats f WHERE f.oid = o)"),),
     "pe_regclass_text": ((("o",), "(SELECT r.relname FROM pgc.pg_class r WHERE r.oid = o)"),),
+    # a type's OID by its name, NULL if there is none (psycopg's TypeInfo.fetch, SQLAlchemy's hstore check)
+    "to_regtype": ((("s",), "(SELECT min(t.oid) FROM pgc.pg_type t "
+                            "WHERE t.typname = regexp_replace(s, '^pg_catalog[.]', ''))"),),
     "pg_is_other_temp_schema": ((("o",), "false"),),
     "pg_my_temp_schema": (((), "0::BIGINT"),),
     "quote_ident": ((("s",), "CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s "
@@ -526,6 +529,11 @@ class _Catalogs:
 
 
 _CATALOGS = _Catalogs()
+
+
+def visible_products(gateway: Gateway, consumer: Any, session: Session) -> frozenset[str]:
+    """The products `consumer`'s catalog lists (`\\dt`): the ones it may read (see `visible_tables`)."""
+    return frozenset(f"{t.schema}.{t.name}" for t in _CATALOGS.get(gateway, consumer, session)[1])
 
 
 def build(tables: Sequence[CatalogTable], database: str, consumer: str, settings: Sequence[tuple[str, str]]) -> Any:
@@ -841,7 +849,14 @@ def _translate(tree: exp.Expression, session: Session, consumer: str, tables: Se
     current = next((s for s in path if s == "public" or any(t.schema == s for t in tables)), None)
 
     def setting(args: list[exp.Expression]) -> exp.Expression:
-        args = [a.this if isinstance(a, exp.Cast) and isinstance(a.this, exp.Literal) else a for a in args]
+        args = [a.this if isinstance(a, exp.Cast) and isinstance(a.this, (exp.Literal, exp.Placeholder, exp.Parameter))
+                else a for a in args]
+        bound = args[0] if args and isinstance(args[0], (exp.Placeholder, exp.Parameter)) and args[0].name.isdigit() \
+            and 0 < int(args[0].name) <= len(params) and isinstance(params[int(args[0].name) - 1], str) else None
+        if bound is not None:  # a name bound as a parameter (SQLAlchemy): looked up as a literal, the
+            # parameter kept in the text (so the values bound still match its parameters)
+            value = setting([exp.Literal.string(params[int(bound.name) - 1]), *args[1:]])
+            return exp.Case().when(exp.Is(this=bound.copy(), expression=exp.Null()), exp.Null()).else_(value)
         if not args or not isinstance(args[0], exp.Literal) or not args[0].is_string:
             raise Refusal("0A000", "current_setting() takes a setting's name as a literal here")
         found = session.get(args[0].name)
@@ -912,6 +927,14 @@ def _translate(tree: exp.Expression, session: Session, consumer: str, tables: Se
             cast.replace(exp.Anonymous(this=f"pe_{_type_word(inner.to)}_text", expressions=[inner.this]))
         elif isinstance(cast.this, exp.Literal) and cast.this.is_string and _type_word(cast.to) == "regclass":
             cast.replace(exp.Literal.number(_regclass(cast.this.name, tables, first)))
+        elif isinstance(inner, (exp.Placeholder, exp.Parameter)) and _type_word(cast.to) == "regclass" \
+                and inner.name.isdigit() and 0 < int(inner.name) <= len(params) \
+                and isinstance(params[int(inner.name) - 1], str):
+            # `$n::regclass` with a name bound (SQLAlchemy's comment and constraint look-ups): as a literal
+            # (the parameter stays in the text, so the values bound still match its parameters)
+            oid = _regclass(params[int(inner.name) - 1], tables, first)
+            cast.replace(exp.Case().when(exp.Is(this=inner.copy(), expression=exp.Null()), exp.Null())
+                         .else_(exp.Literal.number(oid)))
         else:
             _cast_type(cast)
     for compare in list(tree.find_all(exp.EQ, exp.NEQ)):

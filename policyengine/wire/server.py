@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 import ssl
 import struct
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from policyengine.enforce.bound import Placeheld, placehold
 from policyengine.enforce.gateway import (
@@ -37,6 +39,7 @@ from policyengine.enforce.gateway import (
     RejectedStatement,
     UnkeyedHash,
     UnknownSource,
+    typed_name,
 )
 from policyengine.wire import binary, introspection
 from policyengine.wire import messages as m
@@ -145,6 +148,8 @@ def client_error(exc: BaseException) -> WireError:
         return WireError("42501", str(exc))
     if isinstance(exc, RejectedStatement):
         return WireError("42601" if str(exc).startswith("cannot parse") else "42501", str(exc))
+    if isinstance(exc, UnknownSource) and exc.name is not None:  # PostgreSQL's words, no list of products
+        return WireError("42P01", f'relation "{exc.name[:128]}" does not exist')
     if isinstance(exc, UnknownSource):  # without the library's list of every product: \dt lists the consumer's
         text = str(exc)
         cut = text.find(" (known: ")
@@ -215,6 +220,22 @@ def first_word(text: str) -> str:
         end += 1
     return text[:end].lower()
 _BEGIN = ("begin", "start")
+_NAME = r'("(?:[^"]|"")+"|[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)'
+_SAVEPOINT = re.compile(r"(?is)(savepoint)\s+" + _NAME + r"|(release)\s+(?:savepoint\s+)?" + _NAME
+                        + r"|(rollback|abort)\s+(?:(?:work|transaction)\s+)?to\s+(?:savepoint\s+)?" + _NAME)
+
+
+def parse_savepoint(core: str) -> tuple[str, str] | None:
+    """`SAVEPOINT n`, `RELEASE [SAVEPOINT] n`, `ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] n` as
+    (savepoint|release|rollback, the name as PostgreSQL folds it); None for anything else."""
+    found = _SAVEPOINT.fullmatch(core)
+    if found is None:
+        return None
+    groups = found.groups()
+    verb = next(g for g in (groups[0], groups[2], groups[4]) if g is not None).lower()
+    raw = next(g for g in (groups[1], groups[3], groups[5]) if g is not None)
+    name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
+    return ("rollback" if verb == "abort" else verb), name
 _COMMIT = ("commit", "end")
 _ROLLBACK = ("rollback", "abort")
 
@@ -505,6 +526,7 @@ class _Connection:
         self.pid, self.secret = 0, secrets.randbelow(1 << 31)  # BackendKeyData, for CancelRequest
         self.cursors: dict[str, bool] = {}  # DECLAREd cursors (portals by name) -> WITH HOLD
         self.cancel_event: asyncio.Event | None = None  # set while a statement runs; a cancel sets it
+        self.savepoints: list[tuple[str, frozenset[str]]] = []  # name, the cursors open when it was set
 
     # ------------------------------------------------------------ framing
 
@@ -759,6 +781,9 @@ class _Connection:
         if not core:
             return _Result("", empty=True)
         word = first_word(core)
+        savepoint = parse_savepoint(core) if word in ("savepoint", "release") or word in _ROLLBACK else None
+        if savepoint is not None:
+            return self._savepoint(*savepoint, apply=apply)
         if word in _ROLLBACK or word in _COMMIT:
             tag = "ROLLBACK" if word in _ROLLBACK or self.status == "E" else "COMMIT"
             if apply:
@@ -773,24 +798,75 @@ class _Connection:
         if word in ("declare", "fetch", "move", "close"):
             return await self._cursor(word, core, values, apply)
         if word in _BEGIN:
+            if apply and self.status == "I":
+                self.savepoints.clear()
             if apply:
                 self.status = "T"
             return _Result("BEGIN")
         if introspection.maybe(core):  # SHOW, SET, version(), pg_catalog, information_schema
+            start = time.perf_counter()
             try:
                 answer = await introspection.answer(self.server.gateway, self.consumer, self.session, core,
                                                     apply=apply, params=values or (),
                                                     timeout=self.settings.statement_timeout)
-            except introspection.Refusal as exc:
-                raise WireError(exc.sqlstate, exc.text) from None
+            except Exception as exc:
+                self._log_catalog(exc.sqlstate if isinstance(exc, introspection.Refusal)
+                                  else client_error(exc).sqlstate, None, start, apply)
+                if isinstance(exc, introspection.Refusal):
+                    raise WireError(exc.sqlstate, exc.text) from None
+                raise
             if answer is not None:
+                self._log_catalog("00000", len(answer.rows), start, apply)
                 return _Result(answer.tag, answer.columns, answer.rows)
         table: pa.Table = await self._interruptible(self._on_worker(sql, values))
         columns = m.result_columns(table)
         return _Result(f"SELECT {table.num_rows}", columns, m.result_rows(table, columns), table=table)
 
+    def _savepoint(self, verb: str, name: str, *, apply: bool) -> _Result:
+        """SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK TO [SAVEPOINT] over the read-only
+        snapshot, as PostgreSQL: only in a transaction block (25P01); a name not set is 3B001;
+        RELEASE forgets the savepoint and those after it (25P02 in a failed block); ROLLBACK TO
+        keeps it, forgets those after it, closes the cursors declared since and ends the failed
+        state (E → T). The latest savepoint of a name set twice is the one meant."""
+        words = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT", "rollback": "ROLLBACK TO SAVEPOINT"}
+        if self.status == "I":
+            raise WireError("25P01", f"{words[verb]} can only be used in transaction blocks")
+        if verb != "rollback" and self.status == "E":
+            raise WireError("25P02", "current transaction is aborted, commands ignored until end of "
+                                     "transaction block")
+        if verb == "savepoint":
+            if len(self.savepoints) >= 1024:
+                raise WireError("54000", "too many savepoints in this transaction")
+            if apply:
+                self.savepoints.append((name, frozenset(self.cursors)))
+            return _Result("SAVEPOINT")
+        at = next((i for i in range(len(self.savepoints) - 1, -1, -1) if self.savepoints[i][0] == name), None)
+        if at is None:
+            raise WireError("3B001", f'savepoint "{name[:64]}" does not exist')
+        if not apply:
+            return _Result("RELEASE" if verb == "release" else "ROLLBACK")
+        if verb == "release":
+            del self.savepoints[at:]
+            return _Result("RELEASE")
+        before = self.savepoints[at][1]
+        del self.savepoints[at + 1:]
+        for cursor in [c for c in self.cursors if c not in before]:
+            self.cursors.pop(cursor)
+            self.portals.pop(cursor, None)
+        self.status = "T"
+        return _Result("ROLLBACK")
+
+    def _log_catalog(self, sqlstate: str, rows: int | None, start: float, apply: bool) -> None:
+        """A catalog query's (or SHOW's, SET's) decision-log line: no product is read, so no
+        decision; the consumer, the SQLSTATE and the row count, never the text or a value."""
+        if self.server.decision_log is not None and apply:
+            entry = statement_entry(self.consumer.id, {}, sqlstate, rows, time.perf_counter() - start)
+            entry["catalog"] = True
+            self.server.decision_log.record_entry(entry)
+
     def _end_transaction(self) -> None:
         """COMMIT or ROLLBACK: the cursors declared without HOLD are closed."""
+        self.savepoints.clear()
         for name, hold in list(self.cursors.items()):
             if not hold:
                 self.cursors.pop(name)
@@ -885,6 +961,46 @@ class _Connection:
                                        self.settings.statement_timeout, self.reader.at_eof)
 
     def _query(self, sql: str, values: list[Any] | None = None, cursor: Any = None) -> pa.Table:
+        """`_logged_query`, with a refusal that would tell a hidden product from an absent one
+        made the absent one's (`_concealed`)."""
+        try:
+            return self._logged_query(sql, values, cursor)
+        except GatewayError as exc:
+            raise self._concealed(sql, exc) from None
+
+    def _concealed(self, sql: str, exc: GatewayError) -> Exception:
+        """For a statement reading a product the consumer's catalog does not list (no readable
+        column, an error decision, no data here), the error a product that does not exist gives:
+        42P01 naming the first such table as typed, whatever the refusal was. So neither the
+        SQLSTATE nor the message tells a consumer which hidden products exist. `exc` otherwise."""
+        import sqlglot
+        from sqlglot.errors import SqlglotError
+
+        try:
+            tree = sqlglot.parse_one(placehold(sql).text, read="duckdb")
+        except (SqlglotError, ValueError):
+            return exc
+        products = self.server.gateway.engine.catalog.products
+        folded = {p.lower(): p for p in products}
+        hidden: str | None = None
+        visible: frozenset[str] | None = None
+        for table in tree.find_all(exp.Table):
+            db, name = table.args.get("db"), table.args.get("this")
+            if table.args.get("catalog") is not None or db is None or name is None:
+                continue
+            product = folded.get(f"{table.db}.{table.name}".lower())
+            if product is None:
+                continue
+            if visible is None:
+                visible = introspection.visible_products(self.server.gateway, self.consumer, self.session)
+            if product not in visible:
+                hidden = typed_name(table)
+                break
+        if hidden is None:
+            return exc
+        return WireError("42P01", f'relation "{hidden[:128]}" does not exist')
+
+    def _logged_query(self, sql: str, values: list[Any] | None = None, cursor: Any = None) -> pa.Table:
         """Run one statement through the gateway (on a worker, on its cursor); with a decision log, one
         line for it: the consumer, each product's column effects and rule names, the SQLSTATE and
         the row count. Never the query text (its literals may be values) nor a result value."""
@@ -983,10 +1099,15 @@ class _Connection:
         """Every parameter's type: the client's, else inferred from the query (params.py)."""
         if statement.described is None:
             held, declared = statement.held, statement.param_types
-            if held.count and not all(declared[i:i + 1] not in ((), (0,)) for i in range(held.count)):
-                lookup = column_lookup(await asyncio.wait_for(
-                    asyncio.to_thread(self.server.column_types, held.text, self.consumer),
-                    self.settings.statement_timeout))
+            # a catalog query's parameters are compared with no product column: nothing to look up
+            if held.count and not all(declared[i:i + 1] not in ((), (0,)) for i in range(held.count)) \
+                    and not introspection.maybe(core_text(held.text)):
+                try:
+                    lookup = column_lookup(await asyncio.wait_for(
+                        asyncio.to_thread(self.server.column_types, held.text, self.consumer),
+                        self.settings.statement_timeout))
+                except GatewayError as exc:  # (the consumer's catalog may be built: not on the event loop)
+                    raise await asyncio.to_thread(self._concealed, statement.query, exc) from None
             else:
                 lookup = column_lookup({})
             statement.described = parameter_types(held, declared, lookup)

@@ -205,3 +205,34 @@ def test_trust_refuses_a_non_loopback_peer(wire_with) -> None:
     server = wire_with(host=address)
     with pytest.raises(psycopg.OperationalError, match="only from the loopback interface"):
         psycopg.connect(f"host={address} port={server.port} user=bob dbname=mesh connect_timeout=10")
+
+
+def test_decision_log_records_catalog_queries(wire_gateway, tmp_path) -> None:
+    """Catalog queries (and SHOW/SET) get their line too: the consumer, `catalog: true`, the
+    SQLSTATE and the row count; never the text (a probe's literal) nor a value."""
+    import json
+
+    from policyengine.engine.decision_log import DecisionLog
+    from tests.wire.conftest import TRUST, start
+
+    dlog = DecisionLog(tmp_path / "decisions.jsonl")
+    gen = start(wire_gateway, TRUST, decision_log=dlog)
+    server = next(gen)
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            tables = conn.execute("SELECT c.relname FROM pg_catalog.pg_class c "
+                                  "WHERE c.relname <> 'probe-guess-payroll'").fetchall()
+            conn.execute("SELECT relname FROM pg_catalog.pg_class WHERE relname = %s", ["probe-bound"]).fetchall()
+            with pytest.raises(psycopg.Error):
+                conn.execute("SELECT 'probe-missing'::regclass")
+            conn.execute("SHOW server_version").fetchall()
+    finally:
+        gen.close()
+    dlog.close()
+    text = (tmp_path / "decisions.jsonl").read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines()]
+    catalog = [(e["consumer"], e["sqlstate"], e["rows"]) for e in lines if e.get("catalog")]
+    assert catalog == [("bob", "00000", len(tables)), ("bob", "00000", 0), ("bob", "42P01", None),
+                       ("bob", "00000", 1)], lines
+    assert all(e["products"] == {} and e["source"] == "gateway" for e in lines if e.get("catalog"))
+    assert "probe" not in text

@@ -36,10 +36,34 @@ def jdbc_output(wire) -> list[list[str]]:
         _missing(f"no JDK >= {pgjdbc_dist.JAVA_MAJOR} with javac under /usr/lib/jvm (or JAVA_HOME)")
     if jar is None:
         _missing(f"pgjdbc {pgjdbc_dist.VERSION} is not in {pgjdbc_dist.cache_root()} (run scripts/fetch-pgjdbc)")
-    out = subprocess.run([str(java), "-cp", str(jar), str(CLIENT), str(wire.port), "bob", SQL],
-                         capture_output=True, text=True, timeout=180, check=False)
+    from policyengine.wire import binary
+
+    original = binary.result_rows
+    BINARY_FORMATS.clear()
+
+    def recording(table, columns, formats):  # the server runs in this process: what Bind asked for
+        BINARY_FORMATS.append(tuple(formats))
+        return original(table, columns, formats)
+
+    binary.result_rows = recording
+    try:
+        out = subprocess.run([str(java), "-cp", str(jar), str(CLIENT), str(wire.port), "bob", SQL],
+                             capture_output=True, text=True, timeout=180, check=False)
+    finally:
+        binary.result_rows = original
     assert out.returncode == 0, out.stderr[-2000:]
     return [line.split("\t") for line in out.stdout.splitlines()]
+
+
+BINARY_FORMATS: list[tuple[int, ...]] = []
+
+
+def test_binary_transfer_is_used(jdbc_output) -> None:
+    """pgjdbc's default binaryTransfer=true: its named statement asks for binary columns, and the
+    rows it reads that way (ROW2) are those it read first."""
+    assert any(1 in formats for formats in BINARY_FORMATS), BINARY_FORMATS
+    rows = sorted(r[1:] for r in jdbc_output if r[0] == "ROW")
+    assert rows and rows == sorted(r[1:] for r in jdbc_output if r[0] == "ROW2")
 
 
 def _value(text: str, want):

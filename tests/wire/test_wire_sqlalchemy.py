@@ -2,8 +2,9 @@
 first-connect probing (version, current_schema, SHOW ...), the inspector answered from the catalog
 for the consumer, and `pandas.read_sql` / `read_sql_table` cells equal to `Gateway.query`.
 
-Until the gateway binds query parameters server-side, the engine uses psycopg's ClientCursor
-(values sent inline by the client) and skips SQLAlchemy's hstore look-up (docs/gateway.md)."""
+Each test runs twice: with the engine as `create_engine(url)` makes it (server-side bound
+parameters, the hstore look-up in a SAVEPOINT, `to_regtype`), and with psycopg's ClientCursor
+(values sent inline by the client) and `use_native_hstore=False`, as earlier set-ups did."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ import pytest
 import sqlalchemy as sa
 
 
-@pytest.fixture(scope="module")
-def engines(wire):
+@pytest.fixture(scope="module", params=["defaults", "client-cursor"])
+def engines(wire, request):
+    options: dict = {"connect_args": {"connect_timeout": 10}}
+    if request.param == "client-cursor":
+        options = {"connect_args": {"cursor_factory": psycopg.ClientCursor, "connect_timeout": 10},
+                   "use_native_hstore": False}
     made = {who: sa.create_engine(f"postgresql+psycopg://{who}@127.0.0.1:{wire.port}/mesh",
-                                  connect_args={"cursor_factory": psycopg.ClientCursor, "connect_timeout": 10},
-                                  use_native_hstore=False, poolclass=sa.pool.NullPool)
+                                  poolclass=sa.pool.NullPool, **options)
             for who in ("bob", "carol")}
     yield made
     for engine in made.values():
@@ -78,3 +82,15 @@ def test_read_sql_table_reflects_then_reads_bobs_columns(engines, wire_gateway) 
     assert got["amount"].tolist() == want["amount"].tolist()
     first = got["created_at"].iloc[0].to_pydatetime()
     assert first.astimezone(dt.UTC) == want["created_at"].iloc[0].to_pydatetime().astimezone(dt.UTC)
+
+
+def test_read_sql_with_bound_parameters(engines, wire_gateway) -> None:
+    got = pd.read_sql(sa.text("SELECT order_id, region FROM sales.orders WHERE region = :r ORDER BY order_id"),
+                      engines["bob"], params={"r": "uk"})
+    want = _gateway_frame(wire_gateway, "SELECT order_id, region FROM sales.orders WHERE region = 'uk' "
+                                        "ORDER BY order_id", "bob")
+    assert len(got) == len(want) > 0
+    assert got["order_id"].tolist() == want["order_id"].tolist()
+    sneaky = pd.read_sql(sa.text("SELECT order_id FROM sales.orders WHERE region = :r"), engines["bob"],
+                         params={"r": "uk' OR '1'='1"})
+    assert len(sneaky) == 0

@@ -15,7 +15,7 @@ public class PgjdbcClient {
     }
 
     public static void main(String[] args) throws Exception {
-        String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/mesh?prepareThreshold=1&connectTimeout=10&binaryTransfer=false";
+        String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/mesh?prepareThreshold=1&connectTimeout=10";  // binaryTransfer: the default (true)
         Properties props = new Properties();
         props.setProperty("user", args[1]);
         try (Connection conn = DriverManager.getConnection(url, props)) {
