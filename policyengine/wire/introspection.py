@@ -1124,7 +1124,10 @@ def _run_query(gateway: Gateway, consumer: Any, session: Session, core: str, par
     try:
         if not running.start(cursor):
             raise TimeoutError
-        reader = cursor.sql(sql, params=list(params) or None).fetch_record_batch(10_000)
+        relation = cursor.sql(sql, params=list(params) or None)
+        # DuckDB 2 names it to_arrow_reader (fetch_record_batch is deprecated there); 1.x has only the old name
+        read = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+        reader = read(10_000)
         batches, count = [], 0
         for batch in reader:
             count += batch.num_rows
