@@ -79,7 +79,9 @@ def trino_users(consumer: str, naming: TrinoNaming) -> tuple[str, ...]:
     return tuple(sorted(set(named)))
 
 
-def _template_regex(template: str) -> re.Pattern[str]:
+def template_regex(template: str) -> re.Pattern[str]:
+    """The regular expression a `product` template (`{catalog}`, `{schema}`, `{table}`) gives:
+    one reading of Trino names for the rules file and the OPA path (serve/trino.py) alike."""
     out, pos = [], 0
     for m in re.finditer(r"\{(catalog|schema|table)\}", template):
         out.append(re.escape(template[pos:m.start()]))
@@ -101,7 +103,7 @@ def product_tables(product: str, naming: TrinoNaming) -> list[tuple[tuple[str, .
         if len(parts) == 3:
             explicit.add((parts[0], parts[1], parts[2]))
     if naming.product and naming.catalogs:
-        m = _template_regex(naming.product).fullmatch(product)
+        m = template_regex(naming.product).fullmatch(product)
         if m is not None:
             g = m.groupdict()
             schema, table = (g.get("schema") or "").lower(), g["table"].lower()

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from policyengine.catalog.consumers import Consumer
 from policyengine.enforce.sql import RenderError, filter_expression, mask_expression
 from policyengine.engine.decision import ColumnDecision, Decision
 from policyengine.engine.decision_log import DecisionLog, log_columns
+from policyengine.native.trino import template_regex
 
 if TYPE_CHECKING:
     from policyengine.engine.evaluator import Engine
@@ -292,7 +292,7 @@ class Names:
                 self.explicit[(parts[0], parts[1], parts[2])] = product
         self.templated: dict[tuple[str | None, str, str], str] = {}
         if settings.product and settings.catalogs:
-            rx = _template_regex(settings.product)
+            rx = template_regex(settings.product)
             for product in products:
                 m = rx.fullmatch(product)
                 if m is not None:
@@ -317,16 +317,6 @@ class Names:
                     if (c == catalog if self.templated_has_catalog else True)
                     and (catalog, s, t) not in self.explicit]
         return out
-
-
-def _template_regex(template: str) -> re.Pattern[str]:
-    out, pos = [], 0
-    for m in re.finditer(r"\{(catalog|schema|table)\}", template):
-        out.append(re.escape(template[pos:m.start()]))
-        out.append(f"(?P<{m.group(1)}>[^.]+)" if m.group(1) != "table" else "(?P<table>.+)")
-        pos = m.end()
-    out.append(re.escape(template[pos:]))
-    return re.compile("".join(out))
 
 
 # ---------------------------------------------------------------- answers
